@@ -1,0 +1,210 @@
+"""Run Asterisk as a child process of the stack: render its configuration, start, stop.
+
+The files under ``asterisk-config/`` and ``dialplan/`` are Jinja templates that an Asterisk
+admin can read as they are; only ports, paths and the AMI secret are filled in, into the
+run folder. Nothing in the repository is written to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from bridge.asterisk.install import AsteriskInstall
+from bridge.settings import Settings
+
+# Without these, a caller cannot reach a room; Asterisk loading without them is a broken config.
+REQUIRED_MODULES = ("res_pjsip.so", "chan_pjsip.so", "app_confbridge.so", "res_agi.so")
+RUN_SUBDIRS = ("etc", "lib", "spool", "run", "log", "cache")
+
+
+class PbxError(Exception):
+    """Asterisk could not be configured or started; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class PortInUse:
+    port: int
+    protocol: str
+    purpose: str
+    setting: str
+
+    def __str__(self) -> str:
+        return (
+            f"port {self.port}/{self.protocol} ({self.purpose}) is already in use: "
+            f"stop what holds it or set {self.setting}"
+        )
+
+
+def busy_ports(settings: Settings) -> list[PortInUse]:
+    """The ports this stack needs that something else already holds."""
+    wanted = [
+        (settings.sip_port, "udp", "SIP", "IOBRIDGE_SIP_PORT"),
+        (settings.ami_port, "tcp", "AMI", "IOBRIDGE_AMI_PORT"),
+        (settings.agi_port, "tcp", "FastAGI", "IOBRIDGE_AGI_PORT"),
+        (settings.http_port, "tcp", "panel", "IOBRIDGE_HTTP_PORT"),
+    ]
+    return [PortInUse(*w) for w in wanted if not _port_free(w[0], w[1], settings.bind_host)]
+
+
+def _port_free(port: int, protocol: str, host: str) -> bool:
+    kind = socket.SOCK_DGRAM if protocol == "udp" else socket.SOCK_STREAM
+    bind_host = "127.0.0.1" if protocol == "tcp" and port != 0 else host
+    with socket.socket(socket.AF_INET, kind) as sock:
+        if kind == socket.SOCK_STREAM:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((bind_host, port))
+        except OSError:
+            return False
+    return True
+
+
+def render_config(settings: Settings, install: AsteriskInstall) -> Path:
+    """Write Asterisk's configuration into the run folder; return asterisk.conf's path."""
+    run_dir = settings.run_dir
+    for sub in RUN_SUBDIRS:
+        (run_dir / sub).mkdir(parents=True, exist_ok=True)
+    settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+    values = {
+        "run_dir": run_dir,
+        "module_dir": install.module_dir,
+        "data_dir": install.data_dir,
+        "sbin_dir": install.binary.parent,
+        "sip_host": settings.bind_host,
+        "sip_port": settings.sip_port,
+        "rtp_port_start": settings.rtp_port_start,
+        "rtp_port_end": settings.rtp_port_end,
+        "ami_port": settings.ami_port,
+        "ami_username": settings.ami_username,
+        "ami_secret": settings.ensure_ami_secret().get_secret_value(),
+        "agi_port": settings.agi_port,
+        "entry_extension": settings.entry_extension,
+    }
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    for source_dir in (settings.config_dir, settings.dialplan_dir):
+        for template in sorted(source_dir.glob("*.conf")):
+            try:
+                text = env.from_string(template.read_text()).render(values)
+            except jinja2.TemplateError as exc:
+                raise PbxError(f"{template}: cannot render: {exc}") from exc
+            target = run_dir / "etc" / template.name
+            target.write_text(text)
+            if template.name == "manager.conf":
+                target.chmod(0o600)
+    # Asterisk reads asterisk.conf from -C; the rest from astetcdir.
+    return run_dir / "etc" / "asterisk.conf"
+
+
+class Pbx:
+    """One Asterisk process, owned by the stack (or by the test session)."""
+
+    def __init__(self, settings: Settings, install: AsteriskInstall) -> None:
+        self.settings = settings
+        self.install = install
+        self.conf = settings.run_dir / "etc" / "asterisk.conf"
+        self.console_log = settings.run_dir / "log" / "console.log"
+        self.process: asyncio.subprocess.Process | None = None
+
+    def cli_argv(self, *command: str) -> list[str]:
+        """The argv of Asterisk's remote console for this stack (``-rx CMD`` for one command)."""
+        return self.install.command("-C", str(self.conf), "-r", *command)
+
+    async def start(self, timeout: float = 60.0) -> None:
+        render_config(self.settings, self.install)
+        log = self.console_log.open("wb")
+        try:
+            self.process = await asyncio.create_subprocess_exec(
+                *self.install.command("-f", "-n", "-C", str(self.conf)),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # Ctrl-C reaches the stack, which stops Asterisk itself
+            )
+        finally:
+            log.close()
+        try:
+            await asyncio.wait_for(self._wait_booted(), timeout)
+        except TimeoutError:
+            await self.stop()
+            raise PbxError(f"Asterisk did not finish booting within {timeout:.0f} s") from None
+        except PbxError:
+            await self.stop()
+            raise
+
+    async def _wait_booted(self) -> None:
+        assert self.process is not None
+        while True:
+            if self.process.returncode is not None:
+                raise PbxError(f"Asterisk exited at start (code {self.process.returncode}): {self._last_error()}")
+            code, _ = await self.cli("core waitfullybooted", timeout=10)
+            if code == 0:
+                break
+            await asyncio.sleep(0.2)
+        missing = []
+        for module in REQUIRED_MODULES:
+            _, out = await self.cli(f"module show like {module}")
+            if "Running" not in out:
+                missing.append(module)
+        if missing:
+            raise PbxError(
+                f"Asterisk started without {', '.join(missing)}; see {self.settings.run_dir / 'log'}: "
+                f"{self._last_error()}"
+            )
+
+    def _last_error(self) -> str:
+        lines: list[str] = []
+        for path in (self.console_log, self.settings.run_dir / "log" / "messages.log"):
+            with contextlib.suppress(OSError):
+                lines += path.read_text(errors="replace").splitlines()
+        errors = [ln.strip() for ln in lines if "ERROR" in ln or "Unable" in ln or "error" in ln]
+        return errors[-1] if errors else (lines[-1].strip() if lines else "no output")
+
+    async def cli(self, command: str, timeout: float = 15.0) -> tuple[int, str]:
+        """Run one CLI command on the running Asterisk, as ``asterisk -rx`` does."""
+        proc = await asyncio.create_subprocess_exec(
+            *self.cli_argv("-x", command),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            return 124, ""
+        return proc.returncode or 0, out.decode(errors="replace")
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop Asterisk: ask politely, then SIGTERM, then SIGKILL. Never leaves it behind."""
+        proc = self.process
+        if proc is None or proc.returncode is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), timeout)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            await proc.wait()
+
+    async def kill(self) -> None:
+        """SIGKILL, for fault tests that need Asterisk to vanish mid-call."""
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
