@@ -82,16 +82,23 @@ class Settings(BaseSettings):
 
     def ensure_ami_secret(self) -> SecretStr:
         """The AMI secret: given, or generated once and kept in the state folder (mode 0600)."""
-        if self.ami_secret is not None:
-            return self.ami_secret
-        path = self.state_dir / "ami-secret"
-        if path.exists():
-            self.ami_secret = SecretStr(path.read_text().strip())
-            return self.ami_secret
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(24)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value + "\n")
-        self.ami_secret = SecretStr(value)
+        if self.ami_secret is None:
+            self.ami_secret = self._secret_file("ami-secret")
         return self.ami_secret
+
+    def ensure_admin_token(self) -> SecretStr:
+        """The token the local CLI presents to the running service's API (mode 0600 file)."""
+        return self._secret_file("admin-token")
+
+    def _secret_file(self, name: str) -> SecretStr:
+        path = self.state_dir / name
+        if not path.exists():
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process made it first: read theirs
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(24) + "\n")
+        return SecretStr(path.read_text().strip())

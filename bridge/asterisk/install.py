@@ -98,7 +98,9 @@ def ensure_asterisk(
 
 
 def find_system_asterisk() -> AsteriskInstall | None:
-    path = shutil.which("asterisk") or ("/usr/sbin/asterisk" if Path("/usr/sbin/asterisk").exists() else None)
+    path = shutil.which("asterisk") or (
+        "/usr/sbin/asterisk" if Path("/usr/sbin/asterisk").exists() else None
+    )
     if path is None:
         return None
     found = _probe(Path(path), root=Path("/"))
@@ -159,7 +161,16 @@ def build_private_tree(
     _run("apt-get update", ["apt-get", *apt_opts, "update", "-qq"])
     listing = _run(
         "resolve packages",
-        ["apt-get", *apt_opts, "install", "--print-uris", "-y", "-qq", "--no-install-recommends", *PACKAGES],
+        [
+            "apt-get",
+            *apt_opts,
+            "install",
+            "--print-uris",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            *PACKAGES,
+        ],
     )
     debs = parse_print_uris(listing)
     if not debs:
@@ -190,7 +201,9 @@ def build_private_tree(
     found = _probe(binary, root=tree, loader=loader)
     if found is None:
         raise AsteriskInstallError("check", f"{binary} did not print its version")
-    (base / "complete.json").write_text(json.dumps({"format": TREE_FORMAT, "version": found.version}))
+    (base / "complete.json").write_text(
+        json.dumps({"format": TREE_FORMAT, "version": found.version})
+    )
     shutil.rmtree(debs_dir, ignore_errors=True)
     progress(f"private Asterisk {found.version} ready at {tree}")
     return found
@@ -203,7 +216,9 @@ def debian_mirror() -> str:
         candidates += re.findall(r"^URIs:\s*(\S+)", path.read_text(), flags=re.M)
     sources_list = Path("/etc/apt/sources.list")
     if sources_list.exists():
-        candidates += re.findall(r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", sources_list.read_text(), flags=re.M)
+        candidates += re.findall(
+            r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)", sources_list.read_text(), flags=re.M
+        )
     for uri in candidates:
         if "security" not in uri and uri.rstrip("/").endswith("/debian"):
             return uri
@@ -279,7 +294,8 @@ def _download(deb: Deb, folder: Path) -> None:
     if got != deb.digest:
         partial.unlink()
         raise AsteriskInstallError(
-            f"download {deb.filename}", f"{deb.algorithm} mismatch (expected {deb.digest}, got {got})"
+            f"download {deb.filename}",
+            f"{deb.algorithm} mismatch (expected {deb.digest}, got {got})",
         )
     partial.rename(target)
 

@@ -144,7 +144,10 @@ class Pbx:
         assert self.process is not None
         while True:
             if self.process.returncode is not None:
-                raise PbxError(f"Asterisk exited at start (code {self.process.returncode}): {self._last_error()}")
+                raise PbxError(
+                    f"Asterisk exited at start (code {self.process.returncode}): "
+                    f"{self._last_error()}"
+                )
             code, _ = await self.cli("core waitfullybooted", timeout=10)
             if code == 0:
                 break
@@ -156,7 +159,8 @@ class Pbx:
                 missing.append(module)
         if missing:
             raise PbxError(
-                f"Asterisk started without {', '.join(missing)}; see {self.settings.run_dir / 'log'}: "
+                f"Asterisk started without {', '.join(missing)}; "
+                f"see {self.settings.run_dir / 'log'}: "
                 f"{self._last_error()}"
             )
 

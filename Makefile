@@ -1,0 +1,52 @@
+# io-bridge: `make up` runs the whole stack, `make test` runs every test.
+# Both install what they need on a fresh Debian machine: system packages, a virtualenv,
+# and Asterisk (the system's, or a private Asterisk 22 built from Debian's packages).
+
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+SYSTEM_PACKAGES := sip-tester postgresql
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: up test system venv asterisk lint typecheck unit integration bench clean
+
+up: system venv asterisk
+	$(BIN)/iobridge up
+
+test: system venv asterisk lint typecheck
+	IOBRIDGE_REQUIRE_POSTGRES=1 $(BIN)/pytest -ra --durations=10
+
+system:
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+asterisk: venv
+	$(BIN)/iobridge asterisk ensure
+
+lint: venv
+	$(BIN)/ruff check bridge tests migrations
+
+typecheck: venv
+	$(BIN)/mypy bridge
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+integration: system venv asterisk
+	$(BIN)/pytest -ra tests/integration
+
+clean:
+	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache

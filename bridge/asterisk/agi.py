@@ -1,0 +1,175 @@
+"""The caller's dialogue on the shared number, over FastAGI.
+
+Asterisk's dialplan hands each call to ``agi://.../entry``; here the caller hears the PIN
+prompt, types digits, and is either given a room (channel variables and ConfBridge profile
+options, then the dialplan runs ConfBridge) or told why not. What a PIN means is decided
+by the service (``EntryDesk``); this module only talks to the caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from panoramisk.fast_agi import Application, Request
+
+from bridge.domain.entry import Admission, Refusal
+
+log = logging.getLogger(__name__)
+
+PIN_PROMPT = "conf-getpin"
+GOODBYE = "vm-goodbye"
+PIN_TIMEOUT_MS = 8000
+MAX_PIN_DIGITS = 12
+
+# What a caller hears for each refusal, in Asterisk's stock English prompts.
+REFUSAL_PROMPTS: dict[Refusal, tuple[str, ...]] = {
+    Refusal.WRONG_PIN: ("conf-invalidpin",),
+    Refusal.NO_PIN: ("please-try-again",),
+    Refusal.ROOM_FULL: ("conf-full",),
+    Refusal.ROOM_LOCKED: ("conf-locked",),
+    Refusal.ROOM_RETIRED: ("conf-invalid",),
+    Refusal.LOCKED_OUT: ("im-sorry", "please-try-call-later"),
+}
+# Refusals after which typing another PIN cannot help.
+FINAL = frozenset(
+    {Refusal.ROOM_FULL, Refusal.ROOM_LOCKED, Refusal.ROOM_RETIRED, Refusal.LOCKED_OUT}
+)
+
+
+class CallerGone(Exception):
+    """The caller hung up in the middle of the dialogue."""
+
+
+@dataclass(frozen=True)
+class PinOutcome:
+    decision: Admission | Refusal
+    locked_out_now: bool = False  # this wrong PIN was the one that locked the caller out
+
+
+class EntryDesk(Protocol):
+    """What the dialogue asks of the service."""
+
+    def call_entered(self, channel: str, caller_id: str) -> None: ...
+
+    async def is_locked_out(self, caller_id: str) -> bool: ...
+
+    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome: ...
+
+
+class AgiChannel:
+    """A thin, typed wrapper over one FastAGI request."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self.headers: dict[str, str] = dict(request.headers)
+
+    @property
+    def channel(self) -> str:
+        return self.headers.get("agi_channel", "")
+
+    @property
+    def caller_id(self) -> str:
+        return self.headers.get("agi_callerid", "")
+
+    async def command(self, line: str, timeout: float = 60.0) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await asyncio.wait_for(
+                self._request.send_command(line), timeout
+            )
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            raise CallerGone(str(exc)) from exc
+        if (
+            result.get("error") in ("AGIResultHangup", "AGIAppError")
+            or result.get("status_code") == 511
+        ):
+            raise CallerGone(result.get("msg", "hangup"))
+        if "error" in result:
+            log.warning(
+                "agi.command_failed command=%s error=%s", line.split()[0:2], result.get("error")
+            )
+        return result
+
+    async def play(self, *prompts: str) -> None:
+        for prompt in prompts:
+            await self.command(f'STREAM FILE {prompt} ""')
+
+    async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
+        result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")
+        value = str(result.get("result", ("", ""))[0])
+        return value if value.isdigit() else ""
+
+    async def set(self, name: str, value: str) -> None:
+        await self.command(f'SET VARIABLE "{name}" "{value}"')
+
+
+async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
+    """Give the dialplan what ConfBridge needs for this caller's room and role."""
+    room = admission.room
+    await agi.set("CONFBRIDGE(bridge,template)", "iobridge_room")
+    await agi.set("CONFBRIDGE(bridge,max_members)", str(room.max_participants))
+    await agi.set("CONFBRIDGE(user,template)", admission.user_profile)
+    await agi.set("CONFBRIDGE(user,startmuted)", "yes" if admission.start_muted else "no")
+    if room.announce_names:
+        # ConfBridge asks for the name, records it and announces it on join and leave.
+        await agi.set("CONFBRIDGE(user,announce_join_leave)", "yes")
+    await agi.set("IOBRIDGE_ROLE", str(admission.role))
+    await agi.set("IOBRIDGE_MENU", admission.menu)
+    await agi.set("IOBRIDGE_ROOM", room.name)
+
+
+async def entry_dialogue(agi: AgiChannel, desk: EntryDesk, attempts: int) -> Admission | Refusal:
+    """Ask for a PIN up to ``attempts`` times; set the room up on success."""
+    caller = agi.caller_id
+    desk.call_entered(agi.channel, caller)
+    if await desk.is_locked_out(caller):
+        await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
+        return Refusal.LOCKED_OUT
+    last: Admission | Refusal = Refusal.NO_PIN
+    for _ in range(attempts):
+        digits = await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
+        if not digits:
+            last = Refusal.NO_PIN
+            await agi.play(*REFUSAL_PROMPTS[last])
+            continue
+        outcome = await desk.try_pin(caller, digits)
+        last = outcome.decision
+        if isinstance(last, Admission):
+            await admit_to_room(agi, last)
+            return last
+        await agi.play(*REFUSAL_PROMPTS[last])
+        if outcome.locked_out_now:
+            last = Refusal.LOCKED_OUT
+            await agi.play(*REFUSAL_PROMPTS[last])
+            break
+        if last in FINAL:
+            break
+    await agi.play(GOODBYE)
+    return last
+
+
+def create_agi_app(desk: EntryDesk, attempts: int) -> Application:
+    loop = asyncio.get_running_loop()  # panoramisk would call the deprecated get_event_loop()
+    app = Application(loop=loop)
+
+    async def entry(request: Request) -> None:
+        agi = AgiChannel(request)
+        try:
+            outcome = await entry_dialogue(agi, desk, attempts)
+        except CallerGone:
+            log.info("agi.entry caller_hung_up channel=%s", agi.channel)
+            return
+        if isinstance(outcome, Admission):
+            log.info(
+                "agi.entry admitted channel=%s room=%s role=%s",
+                agi.channel,
+                outcome.room.name,
+                outcome.role,
+            )
+        else:
+            log.info("agi.entry refused channel=%s reason=%s", agi.channel, outcome.value)
+
+    app.add_route("entry", entry)
+    return app

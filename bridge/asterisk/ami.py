@@ -1,0 +1,238 @@
+"""The AMI connection: events in, actions out, reconnect with backoff.
+
+panoramisk's ``Manager`` speaks the protocol; this module owns its lifecycle. panoramisk
+reconnects on its own at a fixed pace and replays actions that were in flight when the
+link dropped; here a supervisor task reconnects with backoff instead, and an action in
+flight when the link drops fails with ``PbxUnavailable`` rather than running later,
+when a moderator has long moved on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk import Manager
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
+from pydantic import SecretStr
+
+log = logging.getLogger(__name__)
+
+
+class AmiError(Exception):
+    """Asterisk refused an action; subclasses name the reason in the users' words."""
+
+
+class PbxUnavailable(AmiError):
+    def __init__(self, detail: str = "not connected to Asterisk") -> None:
+        super().__init__(f"the PBX is unavailable: {detail}")
+
+
+class NoSuchRoom(AmiError):
+    def __init__(self, room: str) -> None:
+        super().__init__(f"no live room '{room}' (nobody is in it)")
+        self.room = room
+
+
+class NoSuchParticipant(AmiError):
+    def __init__(self, room: str, channel: str) -> None:
+        super().__init__(f"'{channel}' is not in room '{room}' (any more)")
+        self.room = room
+        self.channel = channel
+
+
+class RoomLocked(AmiError):
+    pass
+
+
+class AlreadyRecording(AmiError):
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room '{room}' is already being recorded")
+
+
+class NotRecording(AmiError):
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room '{room}' is not being recorded")
+
+
+class ActionFailed(AmiError):
+    pass
+
+
+def error_for(action: dict[str, str], message: str) -> AmiError:
+    """Turn Asterisk's error text for ``action`` into a named exception."""
+    text = message.lower()
+    room = action.get("Conference", "")
+    if "no conference" in text or "no active conference" in text or "conference not found" in text:
+        return NoSuchRoom(room)
+    if (
+        "no channel" in text
+        or "user not found" in text
+        or ("not found" in text
+        and action.get("Channel"))
+    ):
+        return NoSuchParticipant(room, action.get("Channel", ""))
+    if "already being recorded" in text:
+        return AlreadyRecording(room)
+    if "not being recorded" in text:
+        return NotRecording(room)
+    if "locked" in text:
+        return RoomLocked(f"room '{room}': {message}")
+    return ActionFailed(f"{action.get('Action', '?')} failed: {message}")
+
+
+class _Manager(Manager):  # type: ignore[misc]
+    """panoramisk's Manager without its own reconnect loop: AmiClient supervises instead."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connected = False
+        self.authenticated = False
+        pinger: asyncio.TimerHandle | None = getattr(self, "pinger", None)
+        if pinger is not None:
+            pinger.cancel()
+            self.pinger = None
+        self.on_disconnect(self, exc)
+
+
+EventSink = Callable[[Message], None]
+StateSink = Callable[[bool], Awaitable[None]]
+
+
+class AmiClient:
+    """Keeps one logged-in AMI connection, forwarding every event to ``on_event``.
+
+    ``on_event`` is called synchronously in the reader: it must not block or await.
+    ``on_connected(True)`` runs after each login (the service resyncs there);
+    ``on_connected(False)`` after each loss.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        username: str,
+        secret: SecretStr,
+        on_event: EventSink,
+        on_connected: StateSink,
+        action_timeout: float = 5.0,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._username = username
+        self._secret = secret
+        self._on_event = on_event
+        self._on_connected = on_connected
+        self.action_timeout = action_timeout
+        self.max_backoff = max_backoff
+        self.connected = asyncio.Event()
+        self._lost = asyncio.Event()
+        self._manager: _Manager | None = None
+
+    async def run(self) -> None:
+        """Connect, and reconnect with backoff, until cancelled."""
+        delay = 0.1
+        complained = False
+        while True:
+            try:
+                await self._connect_once()
+            except (OSError, TimeoutError, AmiError) as exc:
+                if not complained:
+                    log.warning(
+                        "ami.unreachable host=%s port=%s reason=%s (retrying)",
+                        self.host,
+                        self.port,
+                        exc,
+                    )
+                    complained = True
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+                continue
+            complained = False
+            delay = 0.1
+            log.info("ami.connected host=%s port=%s", self.host, self.port)
+            try:
+                await self._on_connected(True)
+            except Exception:
+                log.exception("ami.on_connected_failed")
+            await self._lost.wait()
+            log.warning("ami.disconnected host=%s port=%s", self.host, self.port)
+            await self._on_connected(False)
+
+    async def _connect_once(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._lost.clear()
+        manager = _Manager(
+            host=self.host,
+            port=self.port,
+            username=self._username,
+            secret=self._secret.get_secret_value(),
+            loop=loop,
+            ping_delay=5,
+            ping_interval=5,
+            on_disconnect=self._disconnected,
+            log=logging.getLogger("bridge.asterisk.panoramisk"),
+        )
+        manager.register_event("*", self._dispatch)
+        transport, protocol = await asyncio.wait_for(
+            loop.create_connection(AMIProtocol, self.host, self.port), timeout=5
+        )
+        done: asyncio.Future[tuple[Any, Any]] = loop.create_future()
+        done.set_result((transport, protocol))
+        manager.connection_made(done)
+        login = manager.authenticated_future
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(login), timeout=5)
+        except BaseException:
+            manager.close()
+            raise
+        if not reply.success:
+            manager.close()
+            raise AmiError(f"AMI login refused for user '{self._username}'")
+        self._manager = manager
+        self.connected.set()
+
+    def _disconnected(self, lost: Any, exc: Exception | None) -> None:
+        if lost is not self._manager or lost is None:
+            return
+        self.connected.clear()
+        self._manager = None
+        # Actions in flight will never be answered by this connection: fail them now.
+        for action in list(lost.awaiting_actions):
+            if not action.future.done():
+                action.future.set_exception(PbxUnavailable("connection to Asterisk lost"))
+        lost.awaiting_actions.clear()
+        self._lost.set()
+
+    def _dispatch(self, manager: Manager, message: Message) -> None:
+        if manager is self._manager:
+            self._on_event(message)
+
+    async def send(self, action: dict[str, str], timeout: float | None = None) -> list[Message]:
+        """Send one action; return its reply (and any list events), or raise a named AmiError."""
+        manager = self._manager
+        if manager is None or not self.connected.is_set():
+            raise PbxUnavailable()
+        future = manager.send_action(dict(action))
+        try:
+            reply = await asyncio.wait_for(future, timeout or self.action_timeout)
+        except TimeoutError:
+            raise PbxUnavailable(
+                f"no answer to {action.get('Action')} within {timeout or self.action_timeout} s"
+            ) from None
+        messages = reply if isinstance(reply, list) else [reply]
+        first = messages[0]
+        if first.get("Response") == "Error" or not first.success:
+            raise error_for(action, str(first.get("Message", "")))
+        return messages
+
+    async def close(self) -> None:
+        manager, self._manager = self._manager, None
+        self.connected.clear()
+        if manager is not None:
+            with contextlib.suppress(Exception):
+                manager.close()

@@ -1,0 +1,119 @@
+"""AMI in: Asterisk's events and list replies turned into domain events.
+
+Only what the roster needs is read; everything else is ignored here, not in the domain.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from bridge.domain.events import (
+    CallArrived,
+    CallHungUp,
+    DomainEvent,
+    MuteChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+    RecordingChanged,
+    Role,
+    RoomEnded,
+    RoomStarted,
+    SeenParticipant,
+    SeenRoom,
+    TalkingChanged,
+)
+
+ENTRY_CONTEXT = "iobridge-entry"
+
+
+def _yes(value: Any) -> bool:
+    return str(value).strip().lower() in ("yes", "true", "1", "on")
+
+
+def event_time(message: Mapping[str, Any]) -> float:
+    """Asterisk's own time for the event (manager.conf timestampevents), else ours."""
+    try:
+        return float(message.get("Timestamp") or time.time())
+    except (TypeError, ValueError):
+        return time.time()
+
+
+def _role(message: Mapping[str, Any]) -> Role:
+    return Role.MODERATOR if _yes(message.get("Admin", "No")) else Role.PARTICIPANT
+
+
+def _caller_id(message: Mapping[str, Any]) -> str:
+    return str(message.get("CallerIDNum") or message.get("CallerIDnum") or "")
+
+
+def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
+    """One AMI event as a domain event, or None when the roster has no use for it."""
+    name = str(message.get("Event", ""))
+    at = event_time(message)
+    room = str(message.get("Conference", ""))
+    channel = str(message.get("Channel", ""))
+    match name:
+        case "Newchannel":
+            if message.get("Context") != ENTRY_CONTEXT:
+                return None
+            return CallArrived(channel, _caller_id(message), at)
+        case "Hangup":
+            return CallHungUp(channel, at)
+        case "ConfbridgeStart":
+            return RoomStarted(room, at)
+        case "ConfbridgeEnd":
+            return RoomEnded(room, at)
+        case "ConfbridgeJoin":
+            return ParticipantJoined(
+                room=room,
+                channel=channel,
+                caller_id=_caller_id(message),
+                role=_role(message),
+                muted=_yes(message.get("Muted", "No")),
+                at=at,
+                caller_name=str(message.get("CallerIDName", "")),
+            )
+        case "ConfbridgeLeave":
+            return ParticipantLeft(room, channel, at)
+        case "ConfbridgeMute":
+            return MuteChanged(room, channel, True, at)
+        case "ConfbridgeUnmute":
+            return MuteChanged(room, channel, False, at)
+        case "ConfbridgeTalking":
+            return TalkingChanged(room, channel, _yes(message.get("TalkingStatus")), at)
+        case "ConfbridgeRecord":
+            return RecordingChanged(room, True, at)
+        case "ConfbridgeStopRecord":
+            return RecordingChanged(room, False, at)
+    return None
+
+
+def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipant, ...]:
+    """Parse ConfbridgeList's events (one per participant)."""
+    return tuple(
+        SeenParticipant(
+            channel=str(item.get("Channel", "")),
+            caller_id=_caller_id(item),
+            role=_role(item),
+            muted=_yes(item.get("Muted", "No")),
+            talking=_yes(item.get("Talking", "No")),
+            caller_name=str(item.get("CallerIDName", "")),
+        )
+        for item in items
+        if item.get("Event") == "ConfbridgeList"
+    )
+
+
+def seen_rooms(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, bool]]:
+    """Parse ConfbridgeListRooms's events: (room, locked)."""
+    return [
+        (str(item.get("Conference", "")), _yes(item.get("Locked", "No")))
+        for item in items
+        if item.get("Event") == "ConfbridgeListRooms"
+    ]
+
+
+def seen_room(name: str, locked: bool, participants: tuple[SeenParticipant, ...]) -> SeenRoom:
+    return SeenRoom(name, locked, participants)

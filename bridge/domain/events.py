@@ -1,0 +1,143 @@
+"""What Asterisk tells us, in the users' words: domain events fed to the roster.
+
+The AMI adapter turns Asterisk's events into these; nothing here knows about AMI.
+Every event carries ``at``, the monotonic-free wall time (seconds) it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    PARTICIPANT = "participant"
+    MODERATOR = "moderator"
+
+
+@dataclass(frozen=True)
+class CallArrived:
+    """A caller reached the shared number (a new channel in the entry context)."""
+
+    channel: str
+    caller_id: str
+    at: float
+
+
+@dataclass(frozen=True)
+class CallHungUp:
+    channel: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RoomStarted:
+    room: str
+    at: float
+
+
+@dataclass(frozen=True)
+class RoomEnded:
+    room: str
+    at: float
+
+
+@dataclass(frozen=True)
+class ParticipantJoined:
+    room: str
+    channel: str
+    caller_id: str
+    role: Role
+    muted: bool
+    at: float
+    caller_name: str = ""
+
+
+@dataclass(frozen=True)
+class ParticipantLeft:
+    room: str
+    channel: str
+    at: float
+
+
+@dataclass(frozen=True)
+class MuteChanged:
+    room: str
+    channel: str
+    muted: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class TalkingChanged:
+    room: str
+    channel: str
+    talking: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class RecordingChanged:
+    room: str
+    recording: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class LockChanged:
+    room: str
+    locked: bool
+    at: float
+
+
+@dataclass(frozen=True)
+class SeenParticipant:
+    """One line of Asterisk's ConfbridgeList, as read during a resync."""
+
+    channel: str
+    caller_id: str
+    role: Role
+    muted: bool
+    talking: bool
+    caller_name: str = ""
+
+
+@dataclass(frozen=True)
+class SeenRoom:
+    """One room of ConfbridgeListRooms with its ConfbridgeList."""
+
+    room: str
+    locked: bool
+    participants: tuple[SeenParticipant, ...] = ()
+
+
+@dataclass(frozen=True)
+class Resynced:
+    """Asterisk's whole truth after a (re)connect: every live room and who is in it."""
+
+    rooms: tuple[SeenRoom, ...]
+    at: float
+    channels: tuple[str, ...] = field(default=())  # every channel Asterisk still has
+
+
+@dataclass(frozen=True)
+class PbxLost:
+    """The AMI connection dropped: what we know may be stale until the next resync."""
+
+    at: float
+
+
+DomainEvent = (
+    CallArrived
+    | CallHungUp
+    | RoomStarted
+    | RoomEnded
+    | ParticipantJoined
+    | ParticipantLeft
+    | MuteChanged
+    | TalkingChanged
+    | RecordingChanged
+    | LockChanged
+    | Resynced
+    | PbxLost
+)

@@ -1,0 +1,335 @@
+"""Who is where, right now: the live rooms and their rosters, as Asterisk reported them.
+
+``Switchboard.apply(event)`` is the reducer: it updates the state from one domain event and
+returns the effects the outside world must carry out (history rows to write). It never reads
+a clock or does I/O; time comes in on the events. Asterisk is the source of truth, so nothing
+here changes because a command was sent, only because Asterisk said it happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bridge.domain.events import (
+    CallArrived,
+    CallHungUp,
+    DomainEvent,
+    LockChanged,
+    MuteChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+    PbxLost,
+    RecordingChanged,
+    Resynced,
+    Role,
+    RoomEnded,
+    RoomStarted,
+    SeenParticipant,
+    SeenRoom,
+    TalkingChanged,
+)
+
+# ---- state ------------------------------------------------------------------------------
+
+
+@dataclass
+class Participant:
+    channel: str
+    caller_id: str
+    role: Role
+    joined_at: float
+    muted: bool = False
+    talking: bool = False
+    caller_name: str = ""
+    talk_time: float = 0.0  # seconds, closed talking spurts only; see talk_time_at()
+    talking_since: float | None = None
+    turns: int = 0  # unmuted stretches in which the participant spoke
+    in_turn: bool = False
+
+    def talk_time_at(self, now: float) -> float:
+        """Talk time so far, counting a spurt still under way up to ``now``."""
+        running = max(0.0, now - self.talking_since) if self.talking_since is not None else 0.0
+        return self.talk_time + running
+
+    def start_talking(self, at: float) -> None:
+        if self.talking:
+            return
+        self.talking = True
+        self.talking_since = at
+        if not self.in_turn:
+            self.in_turn = True
+            self.turns += 1
+
+    def stop_talking(self, at: float) -> None:
+        if self.talking and self.talking_since is not None:
+            self.talk_time += max(0.0, at - self.talking_since)
+        self.talking = False
+        self.talking_since = None
+
+
+@dataclass
+class LiveRoom:
+    name: str
+    started_at: float
+    participants: dict[str, Participant] = field(default_factory=dict)
+    locked: bool = False
+    recording: bool = False
+
+    @property
+    def count(self) -> int:
+        return len(self.participants)
+
+
+@dataclass(frozen=True)
+class EntryCall:
+    """A caller on the shared number who is not (yet) in a room: typing a PIN, say."""
+
+    channel: str
+    caller_id: str
+    arrived_at: float
+
+
+# ---- effects ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallOpened:
+    """A room went live: history opens (or, after a restart, continues) its call row."""
+
+    room: str
+    at: float
+
+
+@dataclass(frozen=True)
+class CallClosed:
+    room: str
+    at: float
+
+
+@dataclass(frozen=True)
+class LegOpened:
+    room: str
+    channel: str
+    caller_id: str
+    role: Role
+    at: float
+
+
+@dataclass(frozen=True)
+class LegClosed:
+    room: str
+    channel: str
+    at: float
+    talk_time: float
+    turns: int
+
+
+@dataclass(frozen=True)
+class LegUpdated:
+    """Talk time or turns moved on (written when a spurt ends, not on every event)."""
+
+    room: str
+    channel: str
+    talk_time: float
+    turns: int
+
+
+@dataclass(frozen=True)
+class HistoryReconciled:
+    """After a resync: every call or leg still open in history but not live is closed at ``at``."""
+
+    live_rooms: frozenset[str]
+    live_channels: frozenset[tuple[str, str]]  # (room, channel)
+    at: float
+
+
+Effect = CallOpened | CallClosed | LegOpened | LegClosed | LegUpdated | HistoryReconciled
+
+
+# ---- the reducer ------------------------------------------------------------------------
+
+
+class Switchboard:
+    """The live state of every room and of the shared number."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, LiveRoom] = {}
+        self.entry_calls: dict[str, EntryCall] = {}
+        self.pbx_connected = False
+        self._room_of: dict[str, str] = {}  # channel -> room, for events that lack the room
+
+    def room(self, name: str) -> LiveRoom | None:
+        return self.rooms.get(name)
+
+    def room_of(self, channel: str) -> str | None:
+        return self._room_of.get(channel)
+
+    def apply(self, event: DomainEvent) -> list[Effect]:
+        match event:
+            case CallArrived():
+                self.entry_calls[event.channel] = EntryCall(
+                    event.channel, event.caller_id, event.at
+                )
+                return []
+            case CallHungUp():
+                self.entry_calls.pop(event.channel, None)
+                room = self._room_of.get(event.channel)
+                # ConfbridgeLeave normally comes first; a lost one must not leave a ghost.
+                return self._leave(room, event.channel, event.at) if room else []
+            case RoomStarted():
+                return self._open_room(event.room, event.at)
+            case RoomEnded():
+                return self._close_room(event.room, event.at)
+            case ParticipantJoined():
+                return self._join(event)
+            case ParticipantLeft():
+                return self._leave(event.room, event.channel, event.at)
+            case MuteChanged():
+                return self._mute(event)
+            case TalkingChanged():
+                return self._talking(event)
+            case RecordingChanged():
+                if (live := self.rooms.get(event.room)) is not None:
+                    live.recording = event.recording
+                return []
+            case LockChanged():
+                if (live := self.rooms.get(event.room)) is not None:
+                    live.locked = event.locked
+                return []
+            case Resynced():
+                return self._resync(event)
+            case PbxLost():
+                self.pbx_connected = False
+                return []
+
+    def _open_room(self, name: str, at: float) -> list[Effect]:
+        if name in self.rooms:
+            return []
+        self.rooms[name] = LiveRoom(name=name, started_at=at)
+        return [CallOpened(name, at)]
+
+    def _close_room(self, name: str, at: float) -> list[Effect]:
+        live = self.rooms.get(name)
+        if live is None:
+            return []
+        effects: list[Effect] = []
+        for channel in list(live.participants):
+            effects += self._leave(name, channel, at)
+        del self.rooms[name]
+        effects.append(CallClosed(name, at))
+        return effects
+
+    def _join(self, event: ParticipantJoined) -> list[Effect]:
+        effects = self._open_room(event.room, event.at)
+        live = self.rooms[event.room]
+        self.entry_calls.pop(event.channel, None)
+        if event.channel in live.participants:
+            return effects
+        previous = self._room_of.get(event.channel)
+        if previous is not None and previous != event.room:
+            effects += self._leave(previous, event.channel, event.at)
+        live.participants[event.channel] = Participant(
+            channel=event.channel,
+            caller_id=event.caller_id,
+            role=event.role,
+            joined_at=event.at,
+            muted=event.muted,
+            caller_name=event.caller_name,
+        )
+        self._room_of[event.channel] = event.room
+        effects.append(LegOpened(event.room, event.channel, event.caller_id, event.role, event.at))
+        return effects
+
+    def _leave(self, room: str, channel: str, at: float) -> list[Effect]:
+        live = self.rooms.get(room)
+        if live is None or channel not in live.participants:
+            return []
+        person = live.participants.pop(channel)
+        self._room_of.pop(channel, None)
+        person.stop_talking(at)
+        return [LegClosed(room, channel, at, person.talk_time, person.turns)]
+
+    def _mute(self, event: MuteChanged) -> list[Effect]:
+        person = self._find(event.room, event.channel)
+        if person is None:
+            return []
+        person.muted = event.muted
+        if not event.muted:
+            return []
+        # A muted participant's turn is over, whatever the talk detector last said.
+        was_talking = person.talking
+        person.stop_talking(event.at)
+        person.in_turn = False
+        if was_talking:
+            return [LegUpdated(event.room, event.channel, person.talk_time, person.turns)]
+        return []
+
+    def _talking(self, event: TalkingChanged) -> list[Effect]:
+        person = self._find(event.room, event.channel)
+        if person is None:
+            return []
+        if event.talking:
+            if person.muted:
+                return []  # the detector hears a muted caller; they are not on the floor
+            person.start_talking(event.at)
+            return []
+        if not person.talking:
+            return []
+        person.stop_talking(event.at)
+        return [LegUpdated(event.room, event.channel, person.talk_time, person.turns)]
+
+    def _find(self, room: str, channel: str) -> Participant | None:
+        live = self.rooms.get(room)
+        return live.participants.get(channel) if live else None
+
+    def _resync(self, event: Resynced) -> list[Effect]:
+        effects: list[Effect] = []
+        seen_rooms = {seen.room: seen for seen in event.rooms}
+        for name in [n for n in self.rooms if n not in seen_rooms]:
+            effects += self._close_room(name, event.at)
+        for seen in event.rooms:
+            effects += self._resync_room(seen, event.at)
+        if event.channels:
+            alive = set(event.channels)
+            self.entry_calls = {c: e for c, e in self.entry_calls.items() if c in alive}
+        self.pbx_connected = True
+        effects.append(
+            HistoryReconciled(
+                live_rooms=frozenset(self.rooms),
+                live_channels=frozenset(
+                    (room.name, channel)
+                    for room in self.rooms.values()
+                    for channel in room.participants
+                ),
+                at=event.at,
+            )
+        )
+        return effects
+
+    def _resync_room(self, seen: SeenRoom, at: float) -> list[Effect]:
+        effects = self._open_room(seen.room, at)
+        live = self.rooms[seen.room]
+        live.locked = seen.locked
+        present = {p.channel: p for p in seen.participants}
+        for channel in [c for c in live.participants if c not in present]:
+            effects += self._leave(seen.room, channel, at)  # a ghost: Asterisk no longer has it
+        for person in seen.participants:
+            effects += self._resync_participant(seen.room, person, at)
+        return effects
+
+    def _resync_participant(self, room: str, seen: SeenParticipant, at: float) -> list[Effect]:
+        known = self._find(room, seen.channel)
+        effects: list[Effect] = []
+        if known is None:
+            effects += self._join(
+                ParticipantJoined(
+                    room, seen.channel, seen.caller_id, seen.role, seen.muted, at, seen.caller_name
+                )
+            )
+            known = self.rooms[room].participants[seen.channel]
+        known.muted = seen.muted
+        if seen.talking and not seen.muted:
+            known.start_talking(at)
+        elif known.talking:
+            known.stop_talking(at)
+        return effects

@@ -1,0 +1,301 @@
+"""The bridge service: where Asterisk's events meet the domain, and commands go out.
+
+Data flows one way: AMI event -> domain event -> roster (Switchboard) -> effects to the
+history writer and changes to subscribers. Moderator commands go out as AMI actions, and
+the roster changes only when Asterisk reports that they happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from panoramisk.message import Message
+
+from bridge.asterisk import ami_events
+from bridge.asterisk.agi import PinOutcome
+from bridge.asterisk.ami import AmiClient, NoSuchParticipant, NoSuchRoom, PbxUnavailable
+from bridge.domain.entry import (
+    Admission,
+    LiveRoomFacts,
+    LockoutPolicy,
+    Refusal,
+    admit,
+    lockout_bucket,
+)
+from bridge.domain.events import DomainEvent, LockChanged, PbxLost, Resynced, RoomStarted, SeenRoom
+from bridge.domain.roster import Switchboard
+from bridge.hub import Hub
+from bridge.settings import Settings
+from bridge.store import lockouts, rooms
+from bridge.store.db import Database
+from bridge.store.history import HistoryWriter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What subscribers hear: which room changed (None: the whole switchboard) and why."""
+
+    room: str | None
+    event: DomainEvent
+
+
+def recording_name(room: str, at: datetime) -> str:
+    return f"{room}-{at.strftime('%Y%m%d-%H%M%S')}.wav"
+
+
+class BridgeService:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        self.settings = settings
+        self.db = db
+        self.switchboard = Switchboard()
+        self.changes: Hub[Change] = Hub()
+        self.history = HistoryWriter(db.sessions)
+        self.policy = LockoutPolicy(
+            threshold=settings.lockout_threshold,
+            window=timedelta(seconds=settings.lockout_window_seconds),
+            duration=timedelta(seconds=settings.lockout_duration_seconds),
+            anonymous_threshold=settings.anonymous_lockout_threshold,
+        )
+        self.ami = AmiClient(
+            host="127.0.0.1",
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=settings.ensure_ami_secret(),
+            on_event=self.on_ami_event,
+            on_connected=self.on_ami_connected,
+            action_timeout=settings.ami_action_timeout,
+        )
+        self.entry_requests = 0  # FastAGI dialogues started since the service started
+        self._version = 0
+        self._changed = asyncio.Event()
+        self._pin_lock = asyncio.Lock()  # one PIN decision at a time keeps lockout counts exact
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ---- AMI in ---------------------------------------------------------------------
+
+    def on_ami_event(self, message: Message) -> None:
+        event = ami_events.to_domain(message)
+        if event is not None:
+            self.apply(event)
+
+    def apply(self, event: DomainEvent) -> None:
+        effects = self.switchboard.apply(event)
+        if effects:
+            self.history.submit(effects)
+        if isinstance(event, RoomStarted):
+            self._record_if_configured(event.room)
+        self.changes.publish(Change(getattr(event, "room", None), event))
+        self._version += 1
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until ``predicate()`` holds after some event (TimeoutError otherwise)."""
+        async with asyncio.timeout(timeout):
+            while not predicate():
+                await self._changed.wait()
+
+    async def on_ami_connected(self, up: bool) -> None:
+        if not up:
+            self.apply(PbxLost(time.time()))
+            return
+        await self.resync()
+
+    async def resync(self) -> None:
+        """Rebuild the roster from Asterisk's own lists; close what Asterisk no longer has."""
+        at = time.time()
+        listed = await self._list("ConfbridgeListRooms")
+        snapshot = []
+        for name, locked in ami_events.seen_rooms(listed):
+            people = await self._list("ConfbridgeList", Conference=name)
+            snapshot.append(SeenRoom(name, locked, ami_events.seen_participants(people)))
+        channels = await self._list("CoreShowChannels")
+        alive = tuple(
+            str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"
+        )
+        self.apply(Resynced(tuple(snapshot), at, alive))
+        log.info(
+            "roster.resynced rooms=%d participants=%d",
+            len(snapshot),
+            sum(len(r.participants) for r in snapshot),
+        )
+
+    async def _list(self, action: str, **fields: str) -> list[Message]:
+        try:
+            return await self.ami.send({"Action": action, **fields}, timeout=10)
+        except NoSuchRoom:
+            return []  # "No active conferences." is Asterisk's way of saying: an empty list
+
+    # ---- the shared number (FastAGI EntryDesk) ------------------------------------
+
+    def call_entered(self, channel: str, caller_id: str) -> None:
+        self.entry_requests += 1
+        log.info("entry.call channel=%s", channel)
+
+    async def is_locked_out(self, caller_id: str) -> bool:
+        async with self.db.sessions() as session:
+            found = await lockouts.active_lockout(session, lockout_bucket(caller_id), _now())
+        if found is not None:
+            log.warning("entry.locked_out caller=%s until=%s", caller_id, found.until.isoformat())
+        return found is not None
+
+    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+        bucket = lockout_bucket(caller_id)
+        async with self._pin_lock, self.db.sessions.begin() as session:
+            now = _now()
+            if await lockouts.active_lockout(session, bucket, now) is not None:
+                return PinOutcome(Refusal.LOCKED_OUT)
+            match = await rooms.match_pin(session, digits)
+            live = self.switchboard.room(match.room.name) if match else None
+            facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
+            decision = admit(
+                match.room if match else None,
+                match.role if match else None,
+                match.retired if match else False,
+                facts,
+            )
+            if decision is Refusal.WRONG_PIN:
+                locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
+                log.info(
+                    "entry.pin_attempt caller=%s result=wrong locked_out=%s", caller_id, locked_now
+                )
+                return PinOutcome(decision, locked_out_now=locked_now)
+            await lockouts.record_success(session, bucket, now)
+        result = decision.role if isinstance(decision, Admission) else decision.value
+        log.info("entry.pin_attempt caller=%s result=%s", caller_id, result)
+        return PinOutcome(decision)
+
+    # ---- moderator actions (AMI out) --------------------------------------------
+
+    async def _act(self, action: str, room: str, **fields: str) -> None:
+        await self.ami.send({"Action": action, "Conference": room, **fields})
+
+    async def _act_on(self, action: str, room: str, channel: str) -> None:
+        try:
+            await self._act(action, room, Channel=channel)
+        except NoSuchRoom:
+            # ConfBridge says "no conference" for a channel that left a room that then ended.
+            raise NoSuchParticipant(room, channel) from None
+
+    async def mute(self, room: str, channel: str) -> None:
+        await self._act_on("ConfbridgeMute", room, channel)
+
+    async def unmute(self, room: str, channel: str) -> None:
+        await self._act_on("ConfbridgeUnmute", room, channel)
+
+    async def kick(self, room: str, channel: str) -> None:
+        await self._act_on("ConfbridgeKick", room, channel)
+
+    async def mute_all(self, room: str) -> None:
+        """Mute everyone but the moderators."""
+        await self._act("ConfbridgeMute", room, Channel="participants")
+
+    async def unmute_all(self, room: str) -> None:
+        await self._act("ConfbridgeUnmute", room, Channel="participants")
+
+    async def lock(self, room: str) -> None:
+        await self._act("ConfbridgeLock", room)
+        await self._refresh_lock(room)
+
+    async def unlock(self, room: str) -> None:
+        await self._act("ConfbridgeUnlock", room)
+        await self._refresh_lock(room)
+
+    async def _refresh_lock(self, room: str) -> None:
+        # ConfBridge sends no event for a lock, so ask Asterisk what it now holds.
+        for name, locked in ami_events.seen_rooms(await self._list("ConfbridgeListRooms")):
+            if name == room:
+                self.apply(LockChanged(room, locked, time.time()))
+
+    async def start_recording(self, room: str) -> Path:
+        path = self.settings.recordings_dir / recording_name(room, datetime.now())
+        self.settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+        await self._act("ConfbridgeStartRecord", room, RecordFile=str(path))
+        return path
+
+    async def stop_recording(self, room: str) -> None:
+        await self._act("ConfbridgeStopRecord", room)
+
+    async def end(self, room: str) -> None:
+        """End the call for everyone in the room."""
+        await self._act("ConfbridgeKick", room, Channel="all")
+
+    def _record_if_configured(self, room: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._auto_record(room))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _auto_record(self, room: str) -> None:
+        async with self.db.sessions() as session:
+            spec = await rooms.find_room(session, room)
+        if spec is None or not spec.record:
+            return
+        try:
+            path = await self.start_recording(room)
+            log.info("recording.auto_started room=%s file=%s", room, path.name)
+        except (NoSuchRoom, PbxUnavailable) as exc:
+            log.warning("recording.auto_start_failed room=%s reason=%s", room, exc)
+
+    # ---- what the panel and CLI read --------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        now = time.time()
+        return {
+            "pbx": "connected" if self.switchboard.pbx_connected else "disconnected",
+            "entry_calls": len(self.switchboard.entry_calls),
+            "rooms": {name: self.room_status(name, now) for name in sorted(self.switchboard.rooms)},
+        }
+
+    def room_status(self, name: str, now: float | None = None) -> dict[str, Any]:
+        now = now or time.time()
+        live = self.switchboard.room(name)
+        if live is None:
+            return {"room": name, "live": False, "participants": []}
+        return {
+            "room": name,
+            "live": True,
+            "locked": live.locked,
+            "recording": live.recording,
+            "started_at": live.started_at,
+            "participants": [
+                {
+                    "channel": p.channel,
+                    "caller_id": p.caller_id,
+                    "caller_name": p.caller_name,
+                    "role": str(p.role),
+                    "muted": p.muted,
+                    "talking": p.talking,
+                    "joined_at": p.joined_at,
+                    "talk_time": round(p.talk_time_at(now), 2),
+                    "turns": p.turns,
+                }
+                for p in sorted(live.participants.values(), key=lambda p: p.joined_at)
+            ],
+        }
+
+    # ---- lifecycle --------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run the AMI supervisor and the history writer until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.ami.run(), name="ami")
+            group.create_task(self.history.run(), name="history")
+
+    async def close(self) -> None:
+        await self.history.flushed(timeout=5)
+        await self.ami.close()
+        for task in list(self._background):
+            task.cancel()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,171 @@
+"""The whole stack in one process: Asterisk as a child, the database, the bridge service,
+its FastAGI server and the web app. ``iobridge up`` and the test session both run this."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from aiohttp import web
+
+from bridge.asterisk.agi import create_agi_app
+from bridge.asterisk.install import AsteriskInstall, ensure_asterisk
+from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
+from bridge.roomsfile import RoomsFileError, load_rooms_file
+from bridge.service import BridgeService
+from bridge.settings import Settings
+from bridge.store import rooms
+from bridge.store.db import Database, upgrade
+from bridge.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+class StackError(Exception):
+    """The stack cannot start; the message is one line that names the cause."""
+
+
+class PidFile:
+    """An exclusive lock on the state folder: one running stack per state folder."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            other = handle.read().strip() or "?"
+            handle.close()
+            raise StackError(
+                f"io-bridge is already running from {self.path.parent} (pid {other}); stop it first"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
+            self._handle.close()
+            self._handle = None
+
+
+class Stack:
+    """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did."""
+
+    def __init__(self, settings: Settings, progress: Callable[[str], None] = print) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.pidfile = PidFile(settings.pid_file)
+        self.install: AsteriskInstall | None = None
+        self.pbx: Pbx | None = None
+        self.db: Database | None = None
+        self.service: BridgeService | None = None
+        self._agi_server: asyncio.base_events.Server | None = None
+        self._web: web.AppRunner | None = None
+        self._service_task: asyncio.Task[None] | None = None
+
+    async def start(self, *, with_pbx: bool = True) -> None:
+        try:
+            await self._start(with_pbx)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, with_pbx: bool) -> None:
+        settings = self.settings
+        self.pidfile.acquire()
+        taken = busy_ports(settings) if with_pbx else []
+        if taken:
+            raise StackError(str(taken[0]))
+        rooms_file = settings.rooms_file
+        if with_pbx:
+            self.install = await asyncio.to_thread(
+                ensure_asterisk,
+                settings.cache_dir,
+                mirror=settings.debian_mirror,
+                suite=settings.debian_suite,
+                binary=settings.asterisk_binary,
+                prefer_system=settings.asterisk_prefer_system,
+                progress=self.progress,
+            )
+        url = settings.effective_database_url
+        await upgrade(url)
+        self.db = Database(url)
+        async with self.db.sessions.begin() as session:
+            if not await rooms.has_rooms(session):
+                if not rooms_file.exists():
+                    raise StackError(
+                        f"rooms file not found: {rooms_file} (set IOBRIDGE_ROOMS_FILE)"
+                    )
+                try:
+                    config = load_rooms_file(rooms_file)
+                except RoomsFileError as exc:
+                    raise StackError(
+                        f"{exc.problems[0]} (run: iobridge rooms check {rooms_file})"
+                    ) from exc
+                await rooms.sync_rooms(session, config)
+                self.progress(
+                    f"loaded {config.summary()} from {rooms_file} ({len(report.added)} added)"
+                )
+        self.service = BridgeService(settings, self.db)
+        agi_app = create_agi_app(self.service, settings.pin_attempts_per_call)
+        self._agi_server = await asyncio.start_server(
+            agi_app.handler, "127.0.0.1", settings.agi_port
+        )
+        runner = web.AppRunner(create_app(settings, self.service), access_log=None)
+        await runner.setup()
+        self._web = runner
+        await web.TCPSite(runner, settings.bind_host, settings.http_port).start()
+        if with_pbx:
+            assert self.install is not None
+            self.pbx = Pbx(settings, self.install)
+            try:
+                await self.pbx.start()
+            except PbxError as exc:
+                raise StackError(str(exc)) from exc
+        self._service_task = asyncio.get_running_loop().create_task(
+            self.service.run(), name="bridge"
+        )
+        if with_pbx:
+            await self.service.wait_until(lambda: self._pbx_ready(), timeout=15)
+
+    def _pbx_ready(self) -> bool:
+        return self.service is not None and self.service.switchboard.pbx_connected
+
+    async def stop(self) -> None:
+        if self.service is not None:
+            with contextlib.suppress(Exception):
+                await self.service.close()
+        if self._service_task is not None:
+            self._service_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._service_task
+            self._service_task = None
+        if self._agi_server is not None:
+            self._agi_server.close()
+            self._agi_server = None
+        if self._web is not None:
+            await self._web.cleanup()
+            self._web = None
+        if self.pbx is not None:
+            await self.pbx.stop()
+            self.pbx = None
+        if self.db is not None:
+            await self.db.dispose()
+            self.db = None
+        self.pidfile.release()

@@ -1,0 +1,162 @@
+"""Call history: one row per call (a room from first join to last leave) and one per
+participant leg, written from the roster's effects as events arrive.
+
+After a restart of the service the roster rebuilds from Asterisk, and the effects it
+emits find the rows still open and continue them: the same call goes on in the same row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bridge.domain.roster import (
+    CallClosed,
+    CallOpened,
+    Effect,
+    HistoryReconciled,
+    LegClosed,
+    LegOpened,
+    LegUpdated,
+)
+from bridge.store.models import Call, Leg, Room
+
+log = logging.getLogger(__name__)
+
+
+def _when(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+async def _open_call(session: AsyncSession, room: str) -> Call | None:
+    return await session.scalar(
+        select(Call)
+        .where(Call.room_name == room, Call.ended_at.is_(None))
+        .order_by(Call.id.desc())
+        .limit(1)
+    )
+
+
+async def _open_leg(session: AsyncSession, room: str, channel: str) -> Leg | None:
+    return await session.scalar(
+        select(Leg)
+        .join(Call)
+        .where(
+            Call.room_name == room,
+            Call.ended_at.is_(None),
+            Leg.channel == channel,
+            Leg.left_at.is_(None),
+        )
+        .order_by(Leg.id.desc())
+        .limit(1)
+    )
+
+
+async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> None:
+    """Write effects into the session (the caller commits)."""
+    for effect in effects:
+        match effect:
+            case CallOpened():
+                if await _open_call(session, effect.room) is None:
+                    room_id = await session.scalar(select(Room.id).where(Room.name == effect.room))
+                    session.add(
+                        Call(room_id=room_id, room_name=effect.room, started_at=_when(effect.at))
+                    )
+                    await session.flush()
+            case CallClosed():
+                await session.execute(
+                    update(Call)
+                    .where(Call.room_name == effect.room, Call.ended_at.is_(None))
+                    .values(ended_at=_when(effect.at))
+                )
+            case LegOpened():
+                call = await _open_call(session, effect.room)
+                if call is None:
+                    room_id = await session.scalar(select(Room.id).where(Room.name == effect.room))
+                    call = Call(room_id=room_id, room_name=effect.room, started_at=_when(effect.at))
+                    session.add(call)
+                    await session.flush()
+                if await _open_leg(session, effect.room, effect.channel) is None:
+                    session.add(
+                        Leg(
+                            call_id=call.id,
+                            channel=effect.channel,
+                            caller_id=effect.caller_id,
+                            role=str(effect.role),
+                            joined_at=_when(effect.at),
+                        )
+                    )
+                    await session.flush()
+            case LegUpdated():
+                leg = await _open_leg(session, effect.room, effect.channel)
+                if leg is not None:
+                    leg.talk_time = effect.talk_time
+                    leg.turns = effect.turns
+            case LegClosed():
+                leg = await _open_leg(session, effect.room, effect.channel)
+                if leg is not None:
+                    leg.left_at = _when(effect.at)
+                    leg.talk_time = max(leg.talk_time, effect.talk_time)
+                    leg.turns = max(leg.turns, effect.turns)
+            case HistoryReconciled():
+                await _reconcile(session, effect)
+        await session.flush()
+
+
+async def _reconcile(session: AsyncSession, effect: HistoryReconciled) -> None:
+    when = _when(effect.at)
+    open_legs = (
+        await session.execute(select(Leg, Call.room_name).join(Call).where(Leg.left_at.is_(None)))
+    ).all()
+    for leg, room in open_legs:
+        if (room, leg.channel) not in effect.live_channels:
+            leg.left_at = when
+    open_calls = (await session.scalars(select(Call).where(Call.ended_at.is_(None)))).all()
+    for call in open_calls:
+        if call.room_name not in effect.live_rooms:
+            call.ended_at = when
+
+
+class HistoryWriter:
+    """Writes effects in the background, in batches, so the AMI reader never waits on disk."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], max_pending: int = 50_000
+    ) -> None:
+        self._sessions = sessions
+        self._queue: asyncio.Queue[Effect] = asyncio.Queue(max_pending)
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def submit(self, effects: Sequence[Effect]) -> None:
+        for effect in effects:
+            try:
+                self._queue.put_nowait(effect)
+            except asyncio.QueueFull:
+                log.error("history.backlog_full dropped=%s", type(effect).__name__)
+                continue
+            self._idle.clear()
+
+    async def run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < 500:
+                batch.append(self._queue.get_nowait())
+            try:
+                async with self._sessions.begin() as session:
+                    await apply_effects(session, batch)
+            except Exception:
+                log.exception("history.write_failed effects=%d", len(batch))
+            if self._queue.empty():
+                self._idle.set()
+
+    async def flushed(self, timeout: float = 10.0) -> None:
+        """Wait until every submitted effect is written (tests, shutdown)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)

@@ -1,0 +1,144 @@
+"""The HTTP side: application factory, the JSON API the CLI (and later the panel) uses,
+and a status page. Handlers parse, call the service, and render; nothing more."""
+
+from __future__ import annotations
+
+import hmac
+import html
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from bridge.asterisk.ami import AmiError, NoSuchParticipant, NoSuchRoom, PbxUnavailable
+from bridge.service import BridgeService
+from bridge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SERVICE = web.AppKey("service", BridgeService)
+ADMIN_TOKEN = web.AppKey("admin_token", str)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Room actions the API accepts, and whether each names one participant.
+ROOM_ACTIONS: dict[str, bool] = {
+    "mute": True,
+    "unmute": True,
+    "kick": True,
+    "mute-all": False,
+    "unmute-all": False,
+    "lock": False,
+    "unlock": False,
+    "record": False,
+    "stop-record": False,
+    "end": False,
+}
+
+
+@web.middleware
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Named failures become 4xx/5xx answers with a message; never a traceback page."""
+    try:
+        return await handler(request)
+    except (NoSuchRoom, NoSuchParticipant) as exc:
+        return web.json_response({"error": str(exc)}, status=404)
+    except PbxUnavailable as exc:
+        return web.json_response({"error": str(exc)}, status=503)
+    except AmiError as exc:
+        return web.json_response({"error": str(exc)}, status=409)
+
+
+def _require_admin(request: web.Request) -> None:
+    header = request.headers.get("Authorization", "")
+    token = header.removeprefix("Bearer ").strip()
+    if not token or not hmac.compare_digest(token, request.app[ADMIN_TOKEN]):
+        raise web.HTTPUnauthorized(
+            text='{"error": "admin token required"}', content_type="application/json"
+        )
+
+
+async def healthz(request: web.Request) -> web.Response:
+    service = request.app[SERVICE]
+    return web.json_response({"ok": True, "pbx": service.status()["pbx"]})
+
+
+async def status(request: web.Request) -> web.Response:
+    _require_admin(request)
+    return web.json_response(request.app[SERVICE].status())
+
+
+async def room_status(request: web.Request) -> web.Response:
+    _require_admin(request)
+    return web.json_response(request.app[SERVICE].room_status(request.match_info["room"]))
+
+
+async def room_action(request: web.Request) -> web.Response:
+    _require_admin(request)
+    service = request.app[SERVICE]
+    room = request.match_info["room"]
+    action = request.match_info["action"]
+    if action not in ROOM_ACTIONS:
+        expected = ", ".join(ROOM_ACTIONS)
+        return web.json_response(
+            {"error": f"unknown action '{action}'; expected one of {expected}"}, status=404
+        )
+    channel = ""
+    if ROOM_ACTIONS[action]:
+        body = await request.json() if request.can_read_body else {}
+        channel = str(body.get("channel", "")) if isinstance(body, dict) else ""
+        if not channel:
+            return web.json_response(
+                {"error": f"'{action}' needs a participant's channel"}, status=400
+            )
+    result: dict[str, str] = {"room": room, "action": action}
+    match action:
+        case "mute":
+            await service.mute(room, channel)
+        case "unmute":
+            await service.unmute(room, channel)
+        case "kick":
+            await service.kick(room, channel)
+        case "mute-all":
+            await service.mute_all(room)
+        case "unmute-all":
+            await service.unmute_all(room)
+        case "lock":
+            await service.lock(room)
+        case "unlock":
+            await service.unlock(room)
+        case "record":
+            result["file"] = (await service.start_recording(room)).name
+        case "stop-record":
+            await service.stop_recording(room)
+        case "end":
+            await service.end(room)
+    log.info("api.room_action room=%s action=%s", room, action)
+    return web.json_response(result)
+
+
+async def index(request: web.Request) -> web.Response:
+    state = request.app[SERVICE].status()
+    pbx = state["pbx"]
+    rows = "".join(
+        f"<li>{html.escape(name)}: {len(room['participants'])} in the room</li>"
+        for name, room in state["rooms"].items()
+    )
+    body = (
+        "<!doctype html><meta charset=utf-8><title>io-bridge</title>"
+        f"<h1>io-bridge</h1><p id=pbx>PBX {pbx}</p>"
+        f"<ul id=rooms>{rows or '<li>no live rooms</li>'}</ul>"
+    )
+    return web.Response(text=body, content_type="text/html")
+
+
+def create_app(settings: Settings, service: BridgeService) -> web.Application:
+    app = web.Application(middlewares=[errors_as_json])
+    app[SERVICE] = service
+    app[ADMIN_TOKEN] = settings.ensure_admin_token().get_secret_value()
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/status", status)
+    app.router.add_get("/api/rooms/{room}", room_status)
+    app.router.add_post("/api/rooms/{room}/{action}", room_action)
+    return app

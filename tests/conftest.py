@@ -1,0 +1,112 @@
+"""Fixtures. Unit tests need none of the heavy ones: the real Asterisk, the service and
+PostgreSQL start only when a test asks for them, once per test session."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from bridge.asterisk.install import ensure_asterisk
+from bridge.service import BridgeService
+from bridge.settings import Settings
+from bridge.stack import Stack
+from tests.support import (
+    AmiWatcher,
+    free_port,
+    free_port_range,
+    free_udp_and_tcp_port,
+    private_postgres,
+)
+
+DATA = Path(__file__).parent / "data"
+E2E_ROOMS = DATA / "rooms-e2e.yaml"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.pbx)
+
+
+@pytest.fixture(scope="session")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("state")
+
+
+@pytest.fixture(scope="session")
+def stack_settings(state_dir: Path) -> Settings:
+    """Settings for the session's stack: a temp state folder and free loopback ports."""
+    return Settings(
+        state_dir=state_dir,
+        sip_port=free_udp_and_tcp_port(),
+        ami_port=free_port(),
+        agi_port=free_port(),
+        http_port=free_port(),
+        rtp_port_start=(rtp := free_port_range(400)),
+        rtp_port_end=rtp + 399,
+        rooms_file=E2E_ROOMS,
+        lockout_threshold=5,
+        log_level="INFO",
+    )
+
+
+@pytest.fixture(scope="session")
+async def stack(stack_settings: Settings) -> AsyncIterator[Stack]:
+    """ONE real Asterisk and the bridge service for the whole session."""
+    # Fail loudly rather than skip: a suite that silently skips its PBX tests proves nothing.
+    ensure_asterisk(stack_settings.cache_dir, progress=lambda _: None)
+    running = Stack(stack_settings, progress=lambda _: None)
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture(scope="session")
+async def service(stack: Stack) -> BridgeService:
+    assert stack.service is not None
+    return stack.service
+
+
+@pytest.fixture(scope="session")
+async def ami(stack: Stack, stack_settings: Settings) -> AsyncIterator[AmiWatcher]:
+    watcher = AmiWatcher(
+        stack_settings.ami_port, stack_settings.ami_username, stack_settings.ensure_ami_secret()
+    )
+    await watcher.start()
+    try:
+        yield watcher
+    finally:
+        await watcher.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    try:
+        with private_postgres(tmp_path_factory.mktemp("pg")) as url:
+            yield url
+    except RuntimeError as exc:
+        if os.environ.get("IOBRIDGE_REQUIRE_POSTGRES") == "1":
+            raise
+        pytest.skip(f"no PostgreSQL here ({exc}); make test installs and requires it")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each database test runs on SQLite and on a real PostgreSQL (a fresh database each)."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+    server: str = request.getfixturevalue("postgres_url")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(server.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return server.rsplit("/", 1)[0] + f"/{name}"

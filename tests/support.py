@@ -1,0 +1,153 @@
+"""Test harness pieces: free ports, a private PostgreSQL, and an AMI watcher that waits for
+Asterisk's own events. Shared by the fixtures in conftest.py and by the benchmarks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bridge.asterisk.ami import AmiClient
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_udp_and_tcp_port() -> int:
+    """A port free for both UDP and TCP (SIP binds UDP; keep TCP clear too)."""
+    for _ in range(50):
+        port = free_port(socket.SOCK_DGRAM)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            try:
+                tcp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port")
+
+
+def free_port_range(size: int) -> int:
+    """The start of ``size`` consecutive free UDP ports (for RTP)."""
+    base = 40000 + (os.getpid() * 97) % 15000
+    for start in range(base, 60000, size):
+        ok = True
+        for port in range(start, start + size):
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return start
+    raise RuntimeError("no free RTP port range")
+
+
+class AmiWatcher:
+    """A second AMI connection that keeps every event, so tests assert on Asterisk's own
+    words (ConfbridgeJoin, ConfbridgeMute ...) rather than on the service's belief."""
+
+    def __init__(self, port: int, username: str, secret: SecretStr) -> None:
+        self.events: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self.client = AmiClient("127.0.0.1", port, username, secret, self._keep, self._state)
+        self._task: asyncio.Task[None] | None = None
+
+    def _keep(self, message: Any) -> None:
+        self.events.append(dict(message.items()))
+        self._changed.set()
+
+    async def _state(self, up: bool) -> None:
+        return None
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self.client.run())
+        await asyncio.wait_for(self.client.connected.wait(), 15)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self.client.close()
+
+    def mark(self) -> int:
+        """A position in the event log; wait_for(since=mark) looks only at later events."""
+        return len(self.events)
+
+    async def wait_for(
+        self, match: Callable[[dict[str, Any]], bool], since: int = 0, timeout: float = 15.0
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = since
+        while True:
+            for event in self.events[seen:]:
+                if match(event):
+                    return event
+            seen = len(self.events)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no matching AMI event within {timeout} s")
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), remaining)
+            except TimeoutError:
+                continue
+
+
+def event(name: str, **fields: str) -> Callable[[dict[str, Any]], bool]:
+    """A matcher for an AMI event by name and exact field values."""
+
+    def match(item: dict[str, Any]) -> bool:
+        return item.get("Event") == name and all(str(item.get(k)) == v for k, v in fields.items())
+
+    return match
+
+
+# ---- a private PostgreSQL from Debian's packages ---------------------------------------
+
+
+def postgres_bin() -> Path | None:
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+    return found[-1].parent if found else None
+
+
+@contextmanager
+def private_postgres(workdir: Path) -> Iterator[str]:
+    """initdb + pg_ctl on a free port in ``workdir``; yields an asyncpg URL. PostgreSQL
+    refuses to run as root, so when we are root it runs as the 'postgres' user."""
+    bindir = postgres_bin()
+    if bindir is None:
+        raise RuntimeError("PostgreSQL is not installed (Debian package: postgresql)")
+    port = free_port()
+    data = workdir / "pgdata"
+    workdir.mkdir(parents=True, exist_ok=True)
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(workdir, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    run = lambda *argv: subprocess.run(  # noqa: E731
+        [*prefix, *argv], check=True, capture_output=True, text=True, timeout=120
+    )
+    run(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+    run(
+        str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "pg.log"), "-w", "start",
+        "-o", f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off",
+    )  # fmt: skip
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            capture_output=True, timeout=60, check=False,
+        )  # fmt: skip
