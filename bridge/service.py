@@ -75,7 +75,7 @@ class BridgeService:
             action_timeout=settings.ami_action_timeout,
         )
         self.entry_requests = 0  # FastAGI dialogues started since the service started
-        self._version = 0
+        self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
         self._changed = asyncio.Event()
         self._pin_lock = asyncio.Lock()  # one PIN decision at a time keeps lockout counts exact
         self._background: set[asyncio.Task[None]] = set()
@@ -94,7 +94,10 @@ class BridgeService:
         if isinstance(event, RoomStarted):
             self._record_if_configured(event.room)
         self.changes.publish(Change(getattr(event, "room", None), event))
-        self._version += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        """Wake everyone in wait_until(): something changed."""
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -139,7 +142,13 @@ class BridgeService:
 
     def call_entered(self, channel: str, caller_id: str) -> None:
         self.entry_requests += 1
+        self.dialogues.add(channel)
         log.info("entry.call channel=%s", channel)
+        self._notify()
+
+    def dialogue_ended(self, channel: str) -> None:
+        self.dialogues.discard(channel)
+        self._notify()
 
     async def is_locked_out(self, caller_id: str) -> bool:
         async with self.db.sessions() as session:

@@ -119,9 +119,7 @@ class Stack:
                         f"{exc.problems[0]} (run: iobridge rooms check {rooms_file})"
                     ) from exc
                 await rooms.sync_rooms(session, config)
-                self.progress(
-                    f"loaded {config.summary()} from {rooms_file} ({len(report.added)} added)"
-                )
+                self.progress(f"loaded {config.summary()} from {rooms_file}")
         self.service = BridgeService(settings, self.db)
         agi_app = create_agi_app(self.service, settings.pin_attempts_per_call)
         self._agi_server = await asyncio.start_server(

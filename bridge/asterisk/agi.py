@@ -54,6 +54,8 @@ class EntryDesk(Protocol):
 
     def call_entered(self, channel: str, caller_id: str) -> None: ...
 
+    def dialogue_ended(self, channel: str) -> None: ...
+
     async def is_locked_out(self, caller_id: str) -> bool: ...
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome: ...
@@ -161,6 +163,8 @@ def create_agi_app(desk: EntryDesk, attempts: int) -> Application:
         except CallerGone:
             log.info("agi.entry caller_hung_up channel=%s", agi.channel)
             return
+        finally:
+            desk.dialogue_ended(agi.channel)
         if isinstance(outcome, Admission):
             log.info(
                 "agi.entry admitted channel=%s room=%s role=%s",

@@ -72,8 +72,7 @@ def error_for(action: dict[str, str], message: str) -> AmiError:
     if (
         "no channel" in text
         or "user not found" in text
-        or ("not found" in text
-        and action.get("Channel"))
+        or ("not found" in text and action.get("Channel"))
     ):
         return NoSuchParticipant(room, action.get("Channel", ""))
     if "already being recorded" in text:

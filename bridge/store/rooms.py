@@ -151,7 +151,9 @@ async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: S
         all_rooms = "*" in spec.rooms
         room_set = set() if all_rooms else {room_ids[r] for r in spec.rooms}
         if name not in rows:
-            account = Moderator(username=name, password_hash=spec.password_hash, all_rooms=all_rooms)
+            account = Moderator(
+                username=name, password_hash=spec.password_hash, all_rooms=all_rooms
+            )
             account.rooms = [ModeratorRoom(room_id=rid) for rid in sorted(room_set)]
             session.add(account)
             report.added.append(f"moderator {name}")

@@ -1,0 +1,425 @@
+"""A test caller over SIPp: dial the bridge, type keys, talk, hang up (or be hung up on).
+
+Used by admins (``iobridge call``), integration tests and benchmarks. One call is one ``sipp``
+process (Debian's ``sip-tester`` 3.6) running a scenario rendered from ``sipp/caller.xml``.
+SIPp plays pcaps from a raw socket, so calls with keys or audio need root or CAP_NET_RAW.
+
+Why it is built this way:
+
+* Keys (RFC 4733): SIPp's ``dtmf_2833_*.pcap`` files share one SSRC but have unrelated
+  sequence numbers and timestamps; played one after another, Asterisk drops later digits as
+  old or duplicate ("4242#" arrives as "4#"). So the wanted digits are spliced into one pcap
+  with steadily increasing numbering and a gap between digits, played once. (SIPp 3.6's
+  ``play_dtmf`` ended calls early.)
+* Audio: replaying the stock file restarts its numbering, which Asterisk counts as tens of
+  thousands of lost packets, so it is looped into one long stream instead.
+* Hanging up early: SIPp cannot be told to end a call with a BYE. SIGUSR1 (and 'q') are undone
+  by ``-m 1`` (SIPp resets its quit level every loop) and SIGTERM exits without a BYE. So each
+  wait in the scenario also listens for an in-dialog ``HANGUP`` request, which
+  :meth:`Caller.hangup` sends to SIPp's SIP port; the scenario then sends the BYE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import os
+import re
+import shutil
+import socket
+import string
+import struct
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from xml.sax.saxutils import quoteattr
+
+SIPP = "sipp"
+SIPP_SHARE = Path("/usr/share/sip-tester")
+AUDIO_PCAP = SIPP_SHARE / "g711a.pcap"  # PCMA speech, 7 s
+TEMPLATE = Path(__file__).parent / "sipp" / "caller.xml"
+KEY_FILES = {**{d: d for d in "0123456789"}, "*": "star", "#": "pound"}
+HANGUP_METHOD = "HANGUP"
+DIGIT_GAP = 0.25  # seconds of silence between digits, so Asterisk sees separate presses
+AUDIO_LOOP_MAX = 60.0  # SIPp loads a pcap whole, per call: longer stays replay this much
+ANSWER_TIMEOUT = 30.0  # seconds to wait for the 200 OK before SIPp cancels the call
+HANGUP_GRACE = 5.0  # seconds for SIPp to finish its BYE before we kill it
+_TOKEN = re.compile(r"[A-Za-z0-9_.+-]+")  # safe unquoted in SIP, XML and file names
+# SIPp's normal chatter, and our waits, which time out on purpose.
+_CHATTER = re.compile(
+    r"jumping to label|^In pcap |^max pkt length|^base port|^Resolving remote host"
+    r"|^There were more errors|^The following events occurred"
+)
+
+EndedBy = Literal["caller", "remote", "failed"]
+
+
+@dataclass(frozen=True)
+class CallPlan:
+    target_host: str = "127.0.0.1"
+    target_port: int = 5060
+    extension: str = "1000"
+    keys: str = ""  # DTMF typed after answer, e.g. "424242#"; 0-9 * #
+    key_delay: float = 1.5  # seconds after 200 OK before the first key (the prompt plays)
+    audio: bool = False  # play speech-like PCMA after the keys, for the whole stay
+    stay: float = 5.0  # seconds in the call after the keys, then BYE
+    caller_id: str = "sipp"  # user part and display name of From; "anonymous" works
+    local_port: int = 0  # SIP UDP port; 0 = pick a free one
+    media_port: int = 0  # RTP port (SIPp also binds port+2); 0 = pick a free one
+
+    def __post_init__(self) -> None:
+        for name in ("extension", "caller_id"):  # they go into SIP and XML unquoted
+            if not _TOKEN.fullmatch(getattr(self, name)):
+                raise ValueError(f"{name} must match {_TOKEN.pattern}")
+        if bad := set(self.keys) - KEY_FILES.keys():
+            raise ValueError(f"keys can only be 0-9 * #, not {''.join(sorted(bad))!r}")
+        if self.key_delay < 0 or self.stay < 0:
+            raise ValueError("key_delay and stay cannot be negative")
+
+
+@dataclass(frozen=True)
+class CallResult:
+    returncode: int  # SIPp's: 0 = the call went as planned
+    answered: bool
+    ended_by: EndedBy
+    log: str  # SIPp's stderr and error log, without its normal chatter
+    duration: float  # seconds from starting SIPp until it exited
+
+
+# --- pcap: just enough of the classic format for SIPp's own Ethernet/IPv4/UDP/RTP files ---
+
+
+@dataclass(frozen=True)
+class PcapPacket:
+    usec: int  # capture time, microseconds
+    data: bytes  # the whole frame
+
+
+def read_pcap(path: Path) -> tuple[int, list[PcapPacket]]:
+    """The link type and packets of a classic (microsecond) pcap file."""
+    raw = path.read_bytes()
+    endian = {b"\xd4\xc3\xb2\xa1": "<", b"\xa1\xb2\xc3\xd4": ">"}.get(raw[:4])
+    if endian is None:
+        raise ValueError(f"{path}: not a classic microsecond pcap file")
+    (linktype,) = struct.unpack_from(endian + "I", raw, 20)
+    packets, off = [], 24
+    while off + 16 <= len(raw):
+        sec, usec, length, _ = struct.unpack_from(endian + "IIII", raw, off)
+        packets.append(PcapPacket(sec * 1_000_000 + usec, raw[off + 16 : off + 16 + length]))
+        off += 16 + length
+    return linktype, packets
+
+
+def write_pcap(path: Path, linktype: int, packets: list[PcapPacket]) -> None:
+    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
+    for p in packets:
+        out += struct.pack("<IIII", *divmod(p.usec, 1_000_000), len(p.data), len(p.data))
+        out += p.data
+    # Write, then rename: parallel callers may build the same cached file at once.
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    tmp.write_bytes(out)
+    os.replace(tmp, path)
+
+
+def _span(packets: list[PcapPacket]) -> float:
+    return (packets[-1].usec - packets[0].usec) / 1e6 if packets else 0.0
+
+
+def rtp_offset(frame: bytes | bytearray, linktype: int) -> int:
+    if linktype != 1 or frame[12:14] != b"\x08\x00":
+        raise ValueError("only Ethernet + IPv4 pcaps are supported")
+    return 14 + (frame[14] & 0x0F) * 4 + 8  # Ethernet, IPv4 with options, UDP
+
+
+def rtp_fields(frame: bytes, linktype: int) -> tuple[int, int, int]:
+    """Sequence number, timestamp and SSRC of an RTP frame."""
+    seq, stamp, ssrc = struct.unpack_from("!HII", frame, rtp_offset(frame, linktype) + 2)
+    return seq, stamp, ssrc
+
+
+def _restamp(frame: bytes, linktype: int, seq: int, stamp: int, ssrc: int) -> bytes:
+    data = bytearray(frame)
+    rtp = rtp_offset(data, linktype)
+    struct.pack_into("!HII", data, rtp + 2, seq & 0xFFFF, stamp & 0xFFFFFFFF, ssrc)
+    struct.pack_into("!H", data, rtp - 2, 0)  # UDP checksum "none"; SIPp computes its own
+    return bytes(data)
+
+
+def build_dtmf_pcap(
+    keys: str, out: Path, *, gap: float = DIGIT_GAP, src: Path = SIPP_SHARE
+) -> float:
+    """Splice SIPp's per-digit RFC 4733 pcaps into one steady stream; return its seconds."""
+    packets: list[PcapPacket] = []
+    linktype = seq = stamp = ssrc = clock = 0
+    for key in keys:
+        linktype, digit = read_pcap(src / f"dtmf_2833_{KEY_FILES[key]}.pcap")
+        first = digit[0]
+        if not packets:  # carry on from the first file's numbering
+            seq, stamp, ssrc = rtp_fields(first.data, linktype)
+            clock = first.usec
+        samples = 0
+        for pkt in digit:
+            # A new sequence number per packet (the repeated end packets too), one timestamp
+            # per event (RFC 4733: the event's start), one SSRC for the whole stream.
+            data = _restamp(pkt.data, linktype, seq, stamp, ssrc)
+            samples = max(
+                samples, struct.unpack_from("!H", data, rtp_offset(data, linktype) + 14)[0]
+            )
+            packets.append(PcapPacket(clock + pkt.usec - first.usec, data))
+            seq += 1
+        # The next digit starts after this event's full duration plus the gap, in packet time
+        # and RTP time alike (8 kHz: 125 us a sample), so it reads as a new, later key press.
+        span = max(digit[-1].usec - first.usec, samples * 125)
+        clock += span + round(gap * 1e6)
+        stamp += span // 125 + round(gap * 8000)
+    write_pcap(out, linktype, packets)
+    return _span(packets)
+
+
+def build_audio_loop(source: Path, out: Path, seconds: float) -> float:
+    """Repeat an RTP pcap for at least ``seconds`` as one stream; return its seconds."""
+    linktype, src = read_pcap(source)
+    seq, _, ssrc = rtp_fields(src[0].data, linktype)
+    stamps = [rtp_fields(p.data, linktype)[1] for p in src]
+    # One period is the file plus one packet interval, in capture time and RTP time.
+    period_us = src[-1].usec - src[0].usec + src[-1].usec - src[-2].usec
+    period_ts = stamps[-1] - stamps[0] + stamps[-1] - stamps[-2]
+    packets = []
+    for n in range(max(1, math.ceil(seconds * 1e6 / period_us))):
+        for pkt, stamp in zip(src, stamps, strict=True):
+            data = _restamp(pkt.data, linktype, seq, stamp + n * period_ts, ssrc)
+            packets.append(PcapPacket(pkt.usec + n * period_us, data))
+            seq += 1
+    write_pcap(out, linktype, packets)
+    return _span(packets)
+
+
+def _cached(path: Path, build: Callable[[], float]) -> tuple[Path, float]:
+    if path.exists():
+        return path, _span(read_pcap(path)[1])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path, build()
+
+
+def dtmf_pcap(keys: str, cache_dir: Path) -> tuple[Path, float]:
+    path = cache_dir / f"dtmf-{keys.replace('*', 's').replace('#', 'p')}.pcap"
+    return _cached(path, lambda: build_dtmf_pcap(keys, path))
+
+
+def audio_pcap(stay: float, cache_dir: Path) -> tuple[Path, float]:
+    seconds = math.ceil(min(max(stay, 1.0), AUDIO_LOOP_MAX) / 10) * 10  # few files to cache
+    path = cache_dir / f"audio-{seconds}s.pcap"
+    return _cached(path, lambda: build_audio_loop(AUDIO_PCAP, path, seconds))
+
+
+# --- the scenario ---
+
+
+@cache
+def _template() -> string.Template:
+    return string.Template(TEMPLATE.read_text())
+
+
+def render_scenario(
+    plan: CallPlan,
+    *,
+    dtmf: tuple[Path, float] | None = None,
+    audio: tuple[Path, float] | None = None,
+    answer_timeout: float = ANSWER_TIMEOUT,
+) -> str:
+    """The scenario XML for a plan; dtmf and audio are (pcap, seconds) when the plan uses them."""
+    steps: list[str] = []
+
+    def wait(seconds: float) -> None:  # until the time is up, a HANGUP or the bridge's BYE
+        ms, label = max(1, round(seconds * 1000)), f"waited{len(steps)}"  # 0 = forever
+        steps.append(
+            f'  <recv request="{HANGUP_METHOD}" optional="true" timeout="{ms}"'
+            f' ontimeout="{label}" next="hangup"/>\n'
+            f'  <recv request="BYE" next="remote_bye"/>\n  <label id="{label}"/>'
+        )
+
+    def play(pcap: Path) -> None:
+        steps.append(
+            f"  <nop><action><exec play_pcap_audio={quoteattr(str(pcap))}/></action></nop>"
+        )
+
+    if plan.keys:
+        if dtmf is None:
+            raise ValueError("a plan with keys needs its DTMF pcap")
+        wait(plan.key_delay)
+        play(dtmf[0])
+        wait(dtmf[1] + 0.3)  # a new play would cut the last key's end packets short
+    left = plan.stay
+    if plan.audio:
+        if audio is None or audio[1] < 0.5:
+            raise ValueError("a plan with audio needs an audio pcap")
+        while left > 0:  # SIPp plays a pcap once: start it again whenever it runs out
+            play(audio[0])
+            wait(min(left, audio[1]))
+            left -= audio[1]
+    else:
+        wait(left)
+    return _template().substitute(
+        hangup=HANGUP_METHOD,
+        caller_id=plan.caller_id,
+        answer_timeout_ms=round(answer_timeout * 1000),
+        body="\n".join(steps),
+    )
+
+
+# --- running SIPp ---
+
+
+def _free_udp_port(ip: str, *, with_plus_two: bool = False) -> int:
+    """A UDP port free right now; SIPp's media needs port and port+2 (+1 is RTCP)."""
+    for _ in range(100):
+        with socket.socket(type=socket.SOCK_DGRAM) as a, socket.socket(type=socket.SOCK_DGRAM) as b:
+            a.bind((ip, 0))
+            port: int = a.getsockname()[1]
+            if not with_plus_two:
+                return port
+            with contextlib.suppress(OSError):
+                if port % 2 == 0 and port < 65534:
+                    b.bind((ip, port + 2))
+                    return port
+    raise OSError("no free pair of UDP ports")
+
+
+class Caller:
+    """One call in the background: ``start()``, then ``hangup()`` and/or ``wait()``."""
+
+    def __init__(self, plan: CallPlan, workdir: Path, *, answer_timeout: float = ANSWER_TIMEOUT):
+        self.plan, self.workdir, self.answer_timeout = plan, Path(workdir), answer_timeout
+        self.call_id = f"iob-{uuid.uuid4().hex[:16]}"  # SIPp's -cid_str: known, for HANGUP
+        self.call_dir = self.workdir / "calls" / self.call_id  # scenario and logs
+        self._proc: asyncio.subprocess.Process | None = None
+        self._done: asyncio.Task[tuple[bytes, bytes]] | None = None
+        self._result: CallResult | None = None
+
+    async def __aenter__(self) -> Caller:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._done is not None:  # still on: hang up; then collect (and tidy) the result
+            if not self._done.done():
+                await self.hangup()
+            await self.wait()
+
+    def _prepare(self) -> float:
+        """File work in a thread: pcaps (cached) and scenario. Returns the time budget."""
+        plan, pcaps = self.plan, self.workdir / "pcap"
+        dtmf = dtmf_pcap(plan.keys, pcaps) if plan.keys else None
+        audio = audio_pcap(plan.stay, pcaps) if plan.audio else None
+        self.call_dir.mkdir(parents=True)
+        xml = render_scenario(plan, dtmf=dtmf, audio=audio, answer_timeout=self.answer_timeout)
+        (self.call_dir / "caller.xml").write_text(xml)
+        keys = plan.key_delay + dtmf[1] + 0.3 if dtmf else 0.0
+        return self.answer_timeout + keys + plan.stay + 2 * HANGUP_GRACE
+
+    async def start(self) -> None:
+        plan, loop = self.plan, asyncio.get_running_loop()
+        infos = await loop.getaddrinfo(plan.target_host, plan.target_port, family=socket.AF_INET)
+        target = infos[0][4][0]
+        with socket.socket(type=socket.SOCK_DGRAM) as probe:  # connect() on UDP sends nothing
+            probe.connect((target, plan.target_port))
+            self.local_ip: str = probe.getsockname()[0]  # the address that routes there
+        self.sip_port = plan.local_port or _free_udp_port(self.local_ip)
+        media_port = plan.media_port or _free_udp_port(self.local_ip, with_plus_two=True)
+        budget = await asyncio.to_thread(self._prepare)
+        d = self.call_dir
+        args = [
+            f"{target}:{plan.target_port}", "-sf", str(d / "caller.xml"), "-s", plan.extension,
+            "-m", "1", "-l", "1", "-nostdin", "-i", self.local_ip, "-mi", self.local_ip,
+            "-p", str(self.sip_port), "-mp", str(media_port), "-cid_str", self.call_id,
+            "-trace_logs", "-log_file", str(d / "log.txt"),
+            "-trace_err", "-error_file", str(d / "errors.txt"),
+        ]  # fmt: skip
+        self._started = time.monotonic()
+        self._deadline = self._started + budget
+        # A session of its own: the admin's Ctrl+C must reach us (to send BYE), not SIPp.
+        self._proc = await asyncio.create_subprocess_exec(
+            SIPP, *args, cwd=d, start_new_session=True, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        self._done = asyncio.create_task(self._proc.communicate())
+
+    async def hangup(self) -> None:
+        """End the call now: BYE (CANCEL if not yet answered); returns once SIPp is gone."""
+        if self._done is None or self._proc is None:
+            raise RuntimeError("call not started")
+        ip, me = self.local_ip, f"sip:{self.plan.caller_id}@{self.local_ip}"
+        request = (
+            f"{HANGUP_METHOD} {me}:{self.sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {ip}:9;branch=z9hG4bK-{self.call_id}\r\n"
+            f"From: <sip:iobridge@{ip}>;tag=hangup\r\nTo: <{me}>\r\nCall-ID: {self.call_id}\r\n"
+            f"CSeq: 1 {HANGUP_METHOD}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+        ).encode()
+        loop = asyncio.get_running_loop()
+        with socket.socket(type=socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            # Repeated each second in case SIPp was not listening yet; it ignores repeats.
+            for _ in range(round(HANGUP_GRACE)):
+                if self._done.done():
+                    return
+                with contextlib.suppress(OSError):
+                    await loop.sock_sendto(sock, request, (ip, self.sip_port))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._done), 1.0)
+        if not self._done.done():  # no BYE then: Asterisk only sees the RTP stop
+            with contextlib.suppress(ProcessLookupError):
+                self._proc.kill()
+            await asyncio.shield(self._done)
+
+    async def wait(self) -> CallResult:
+        """Wait until the call is over (hanging up if it overruns its plan); its result."""
+        if self._done is None:
+            raise RuntimeError("call not started")
+        if self._result is None:
+            try:
+                left = self._deadline - time.monotonic()
+                await asyncio.wait_for(asyncio.shield(self._done), max(0.0, left))
+            except TimeoutError:
+                await self.hangup()
+            except asyncio.CancelledError:
+                await asyncio.shield(self.hangup())
+                raise
+            _, stderr = await self._done
+            duration = time.monotonic() - self._started
+            self._result = await asyncio.to_thread(self._collect, stderr, duration)
+        return self._result
+
+    def _collect(self, stderr: bytes, duration: float) -> CallResult:
+        def read(name: str) -> str:
+            path = self.call_dir / name
+            return path.read_text(errors="replace") if path.exists() else ""
+
+        events = read("log.txt")  # the scenario's <log> lines
+        rc = self._proc.returncode if self._proc and self._proc.returncode is not None else -1
+        ended = re.search(r"IOB ended_by=(caller|remote)", events)
+        ended_by: EndedBy = "failed"
+        if rc == 0 and ended:
+            ended_by = "caller" if ended.group(1) == "caller" else "remote"
+        # SIPp writes error-log entries without line breaks: split them on their dates too.
+        split = re.compile(r"\n|(?=\d{4}-\d\d-\d\d\t)")
+
+        def short(text: str) -> str:
+            return "\n".join(e for e in split.split(text) if e.strip() and not _CHATTER.search(e))
+
+        # The error log has all errors; stderr repeats the last (or has the only, fatal one).
+        log = (short(read("errors.txt")) or short(stderr.decode(errors="replace")))[-4000:]
+        if ended_by != "failed":  # keep scenario and logs only when there is something to see
+            shutil.rmtree(self.call_dir, ignore_errors=True)
+        return CallResult(rc, "IOB answered" in events, ended_by, log, duration)
+
+
+async def place_call(plan: CallPlan, workdir: Path) -> CallResult:
+    """Place one call and wait until it is over."""
+    caller = Caller(plan, workdir)
+    await caller.start()
+    return await caller.wait()

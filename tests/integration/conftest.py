@@ -1,0 +1,54 @@
+"""Fixtures for end-to-end tests: SIPp callers dialling the session's real Asterisk."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+
+from bridge.settings import Settings
+from bridge.sipcaller import Caller, CallPlan
+
+Dial = Callable[..., Awaitable[Caller]]
+_numbers = itertools.count(1)
+
+
+def unique_caller_id(prefix: str = "caller") -> str:
+    """A caller ID no other test uses, so AMI events and lockouts are this test's own."""
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
+    """Start a SIPp caller against the session's stack; every caller is hung up at the end."""
+    callers: list[Caller] = []
+
+    async def start(
+        keys: str = "",
+        *,
+        stay: float = 30.0,
+        audio: bool = False,
+        caller_id: str | None = None,
+        key_delay: float = 1.5,
+    ) -> Caller:
+        plan = CallPlan(
+            target_host="127.0.0.1",
+            target_port=stack_settings.sip_port,
+            extension=stack_settings.entry_extension,
+            keys=keys,
+            key_delay=key_delay,
+            audio=audio,
+            stay=stay,
+            caller_id=caller_id or unique_caller_id(),
+        )
+        caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
+        await caller.start()
+        callers.append(caller)
+        return caller
+
+    yield start
+    for caller in callers:
+        await caller.hangup()
