@@ -46,6 +46,7 @@ TEMPLATE = Path(__file__).parent / "sipp" / "caller.xml"
 KEY_FILES = {**{d: d for d in "0123456789"}, "*": "star", "#": "pound"}
 HANGUP_METHOD = "HANGUP"
 DIGIT_GAP = 0.25  # seconds of silence between digits, so Asterisk sees separate presses
+PAUSE = ","  # in keys: wait one second, as on a phone's dialler (e.g. to let a prompt play)
 AUDIO_LOOP_MAX = 60.0  # SIPp loads a pcap whole, per call: longer stays replay this much
 ANSWER_TIMEOUT = 30.0  # seconds to wait for the 200 OK before SIPp cancels the call
 HANGUP_GRACE = 5.0  # seconds for SIPp to finish its BYE before we kill it
@@ -64,7 +65,7 @@ class CallPlan:
     target_host: str = "127.0.0.1"
     target_port: int = 5060
     extension: str = "1000"
-    keys: str = ""  # DTMF typed after answer, e.g. "424242#"; 0-9 * #
+    keys: str = ""  # DTMF typed after answer, e.g. "424242#"; 0-9 * #, and "," waits 1 s
     key_delay: float = 1.5  # seconds after 200 OK before the first key (the prompt plays)
     audio: bool = False  # play speech-like PCMA after the keys, for the whole stay
     stay: float = 5.0  # seconds in the call after the keys, then BYE
@@ -76,8 +77,10 @@ class CallPlan:
         for name in ("extension", "caller_id"):  # they go into SIP and XML unquoted
             if not _TOKEN.fullmatch(getattr(self, name)):
                 raise ValueError(f"{name} must match {_TOKEN.pattern}")
-        if bad := set(self.keys) - KEY_FILES.keys():
-            raise ValueError(f"keys can only be 0-9 * #, not {''.join(sorted(bad))!r}")
+        if bad := set(self.keys) - KEY_FILES.keys() - {PAUSE}:
+            raise ValueError(f"keys can only be 0-9 * # and ',', not {''.join(sorted(bad))!r}")
+        if self.keys.startswith(PAUSE):
+            raise ValueError("keys cannot start with a pause: use key_delay for that")
         if self.key_delay < 0 or self.stay < 0:
             raise ValueError("key_delay and stay cannot be negative")
 
@@ -157,6 +160,10 @@ def build_dtmf_pcap(
     packets: list[PcapPacket] = []
     linktype = seq = stamp = ssrc = clock = 0
     for key in keys:
+        if key == PAUSE:
+            clock += 1_000_000
+            stamp += 8000
+            continue
         linktype, digit = read_pcap(src / f"dtmf_2833_{KEY_FILES[key]}.pcap")
         first = digit[0]
         if not packets:  # carry on from the first file's numbering
@@ -207,7 +214,8 @@ def _cached(path: Path, build: Callable[[], float]) -> tuple[Path, float]:
 
 
 def dtmf_pcap(keys: str, cache_dir: Path) -> tuple[Path, float]:
-    path = cache_dir / f"dtmf-{keys.replace('*', 's').replace('#', 'p')}.pcap"
+    name = keys.replace("*", "s").replace("#", "p").replace(PAUSE, "w")
+    path = cache_dir / f"dtmf-{name}.pcap"
     return _cached(path, lambda: build_dtmf_pcap(keys, path))
 
 

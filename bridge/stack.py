@@ -120,6 +120,21 @@ class Stack:
                     ) from exc
                 await rooms.sync_rooms(session, config)
                 self.progress(f"loaded {config.summary()} from {rooms_file}")
+        if with_pbx:
+            assert self.install is not None
+            self.pbx = Pbx(settings, self.install)
+            try:
+                await self.pbx.start()
+            except PbxError as exc:
+                raise StackError(str(exc)) from exc
+        await self.start_service()
+        if with_pbx:
+            await self.wait_connected()
+
+    async def start_service(self) -> None:
+        """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
+        assert self.db is not None
+        settings = self.settings
         self.service = BridgeService(settings, self.db)
         agi_app = create_agi_app(self.service, settings.pin_attempts_per_call)
         self._agi_server = await asyncio.start_server(
@@ -129,23 +144,16 @@ class Stack:
         await runner.setup()
         self._web = runner
         await web.TCPSite(runner, settings.bind_host, settings.http_port).start()
-        if with_pbx:
-            assert self.install is not None
-            self.pbx = Pbx(settings, self.install)
-            try:
-                await self.pbx.start()
-            except PbxError as exc:
-                raise StackError(str(exc)) from exc
         self._service_task = asyncio.get_running_loop().create_task(
             self.service.run(), name="bridge"
         )
-        if with_pbx:
-            await self.service.wait_until(lambda: self._pbx_ready(), timeout=15)
 
-    def _pbx_ready(self) -> bool:
-        return self.service is not None and self.service.switchboard.pbx_connected
+    async def wait_connected(self, timeout: float = 15.0) -> None:
+        assert self.service is not None
+        service = self.service
+        await service.wait_until(lambda: service.switchboard.pbx_connected, timeout=timeout)
 
-    async def stop(self) -> None:
+    async def stop_service(self) -> None:
         if self.service is not None:
             with contextlib.suppress(Exception):
                 await self.service.close()
@@ -160,6 +168,16 @@ class Stack:
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
+        self.service = None
+
+    async def restart_service(self) -> None:
+        """Stop and start the bridge (not Asterisk): what a service restart does."""
+        await self.stop_service()
+        await self.start_service()
+        await self.wait_connected()
+
+    async def stop(self) -> None:
+        await self.stop_service()
         if self.pbx is not None:
             await self.pbx.stop()
             self.pbx = None

@@ -68,8 +68,9 @@ async def stack(stack_settings: Settings) -> AsyncIterator[Stack]:
         await running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 async def service(stack: Stack) -> BridgeService:
+    """The running bridge service (a new object after a test restarts it)."""
     assert stack.service is not None
     return stack.service
 

@@ -1,0 +1,158 @@
+"""Callers on the shared number: PINs typed as real RFC 2833 digits by SIPp, checked
+against Asterisk's own ConfbridgeJoin (which conference, admin or not, muted or not)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bridge.service import BridgeService
+from bridge.stack import Stack
+from bridge.store.models import PinAttempt
+from tests.integration.conftest import Dial, unique_caller_id
+from tests.support import AmiWatcher, event
+
+# A wrong PIN is followed by "invalid PIN" (2.7 s) before the next prompt: wait it out.
+NEXT_TRY = ",,,"
+
+
+async def join_of(ami: AmiWatcher, caller_id: str, since: int) -> dict[str, str]:
+    return await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=since)
+
+
+async def test_a_participant_pin_joins_the_room_unmuted(ami: AmiWatcher, dial: Dial) -> None:
+    caller_id = unique_caller_id("pin")
+    mark = ami.mark()
+    caller = await dial("2468#", caller_id=caller_id)
+    joined = await join_of(ami, caller_id, mark)
+    assert joined["Conference"] == "e2e-open"
+    assert joined["Admin"] == "No"
+    assert joined["Muted"] == "No"
+    await caller.hangup()
+    await ami.wait_for(event("ConfbridgeLeave", Channel=joined["Channel"]), since=mark)
+
+
+async def test_a_room_muted_on_entry_lets_participants_in_muted(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    caller_id = unique_caller_id("muted")
+    mark = ami.mark()
+    await dial("424242#", caller_id=caller_id)
+    joined = await join_of(ami, caller_id, mark)
+    assert (joined["Conference"], joined["Admin"], joined["Muted"]) == ("e2e-muted", "No", "Yes")
+    channel = joined["Channel"]
+    await service.wait_until(lambda: _participant(service, "e2e-muted", channel) is not None)
+    person = _participant(service, "e2e-muted", channel)
+    assert person is not None and person.muted
+
+
+async def test_a_moderator_pin_joins_as_an_unmuted_marked_admin(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    caller_id = unique_caller_id("mod")
+    mark = ami.mark()
+    await dial("919191#", caller_id=caller_id)
+    joined = await join_of(ami, caller_id, mark)
+    assert (joined["Conference"], joined["Admin"], joined["Muted"]) == ("e2e-muted", "Yes", "No")
+    listed = await service.ami.send({"Action": "ConfbridgeList", "Conference": "e2e-muted"})
+    mine = [m for m in listed if m.get("Channel") == joined["Channel"]]
+    assert mine and mine[0].get("MarkedUser") == "Yes" and mine[0].get("Admin") == "Yes"
+
+
+async def test_three_wrong_pins_end_the_call_with_a_goodbye(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    caller_id = unique_caller_id("wrong")
+    mark = ami.mark()
+    caller = await dial(f"9999#{NEXT_TRY}8888#{NEXT_TRY}9990#", caller_id=caller_id, stay=40)
+    arrived = await ami.wait_for(event("Newchannel", CallerIDNum=caller_id), since=mark)
+    result = await asyncio.wait_for(caller.wait(), 60)
+    assert result.ended_by == "remote", "the bridge, not the caller, should hang up"
+    assert not [
+        e
+        for e in ami.events[mark:]
+        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == caller_id
+    ]
+    await ami.wait_for(event("Hangup", Channel=arrived["Channel"]), since=mark)
+    assert await _failures(service, caller_id) == 3
+
+
+async def test_wrong_pins_lock_the_caller_out_even_after_a_restart(
+    ami: AmiWatcher, dial: Dial, stack: Stack
+) -> None:
+    caller_id = unique_caller_id("lock")
+    wrong3 = f"9999#{NEXT_TRY}9998#{NEXT_TRY}9997#"
+    first = await dial(wrong3, caller_id=caller_id, stay=40)
+    assert (await asyncio.wait_for(first.wait(), 60)).ended_by == "remote"
+    # Two more wrong PINs reach the threshold (5): the second is answered with a lockout.
+    second = await dial(f"9996#{NEXT_TRY}9995#{NEXT_TRY}2468#", caller_id=caller_id, stay=40)
+    assert (await asyncio.wait_for(second.wait(), 60)).ended_by == "remote"
+    assert stack.service is not None
+    assert await _failures(stack.service, caller_id) == 5
+    assert await stack.service.is_locked_out(caller_id)
+
+    await stack.restart_service()
+
+    # The right PIN no longer helps, and the lockout outlived the restart.
+    mark = ami.mark()
+    third = await dial("2468#", caller_id=caller_id, stay=20)
+    result = await asyncio.wait_for(third.wait(), 40)
+    assert result.ended_by == "remote"
+    assert result.duration < 15, "a locked-out caller hears why and is hung up at once"
+    assert not [
+        e
+        for e in ami.events[mark:]
+        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == caller_id
+    ]
+    assert stack.service is not None
+    assert await stack.service.is_locked_out(caller_id)
+
+
+async def test_a_full_room_turns_the_next_caller_away(ami: AmiWatcher, dial: Dial) -> None:
+    mark = ami.mark()
+    ids = [unique_caller_id("full") for _ in range(3)]
+    for caller_id in ids[:2]:
+        await dial("5555#", caller_id=caller_id)
+        await join_of(ami, caller_id, mark)
+    third = await dial("5555#", caller_id=ids[2], stay=30)
+    result = await asyncio.wait_for(third.wait(), 40)
+    assert result.ended_by == "remote"
+    assert not [
+        e
+        for e in ami.events[mark:]
+        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == ids[2]
+    ]
+
+
+async def test_hanging_up_mid_pin_leaves_nothing_behind(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    caller_id = unique_caller_id("midpin")
+    mark = ami.mark()
+    caller = await dial("24", caller_id=caller_id, stay=0.5)
+    arrived = await ami.wait_for(event("Newchannel", CallerIDNum=caller_id), since=mark)
+    channel = arrived["Channel"]
+    await service.wait_until(lambda: channel in service.dialogues)
+    await caller.wait()
+    await ami.wait_for(event("Hangup", Channel=channel), since=mark)
+    await service.wait_until(
+        lambda: channel not in service.dialogues and channel not in service.switchboard.entry_calls
+    )
+    assert service.switchboard.room_of(channel) is None
+    assert await _failures(service, caller_id) == 0
+
+
+def _participant(service: BridgeService, room: str, channel: str) -> object | None:
+    live = service.switchboard.room(room)
+    return live.participants.get(channel) if live else None
+
+
+async def _failures(service: BridgeService, caller_id: str) -> int:
+    async with service.db.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(PinAttempt)
+            .where(PinAttempt.caller_id == caller_id, PinAttempt.success.is_(False))
+        )
+    return int(count or 0)
