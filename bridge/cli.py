@@ -50,11 +50,22 @@ def main() -> None:
 )
 def up(host: str | None) -> None:
     """Bring the whole stack up: Asterisk, database, bridge service and panel."""
-    from bridge.stack import Stack, StackError
-
     config = settings()
     if host:
         config.bind_host = host
+    _run_stack(config, with_pbx=True)
+
+
+@main.command()
+def serve() -> None:
+    """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
+    IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT)."""
+    _run_stack(settings(), with_pbx=False)
+
+
+def _run_stack(config: Settings, with_pbx: bool) -> None:
+    from bridge.stack import Stack, StackError
+
     setup_logging(config.log_level)
 
     async def serve() -> None:
@@ -64,13 +75,18 @@ def up(host: str | None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await stack.start()
+            await stack.start(with_pbx=with_pbx)
         except StackError as exc:
             fail(str(exc))
         except TimeoutError:
             await stack.stop()
             fail("Asterisk started but the bridge could not log in to its AMI within 15 s")
-        click.echo(f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)")
+        if with_pbx:
+            click.echo(
+                f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)"
+            )
+        else:
+            click.echo(f"io-bridge service is up, for the Asterisk AMI on port {config.ami_port}")
         click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
         try:
             await stop.wait()

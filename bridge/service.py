@@ -189,6 +189,11 @@ class BridgeService:
         await self.ami.send({"Action": action, "Conference": room, **fields})
 
     async def _act_on(self, action: str, room: str, channel: str) -> None:
+        # Asterisk said this participant left: acting now would race their departure
+        # (ConfBridge lists a leaving channel for a moment after ConfbridgeLeave).
+        live = self.switchboard.room(room)
+        if self.switchboard.pbx_connected and (live is None or channel not in live.participants):
+            raise NoSuchParticipant(room, channel)
         try:
             await self._act(action, room, Channel=channel)
         except NoSuchRoom:

@@ -89,7 +89,7 @@ class Stack:
     async def _start(self, with_pbx: bool) -> None:
         settings = self.settings
         self.pidfile.acquire()
-        taken = busy_ports(settings) if with_pbx else []
+        taken = busy_ports(settings, with_pbx)
         if taken:
             raise StackError(str(taken[0]))
         rooms_file = settings.rooms_file

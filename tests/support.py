@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -105,6 +106,20 @@ class AmiWatcher:
                 continue
 
 
+async def eventually(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.2) -> None:
+    """Poll ``check`` (sync or async) until it returns true; for states no event announces."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await asyncio.sleep(every)
+
+
 def event(name: str, **fields: str) -> Callable[[dict[str, Any]], bool]:
     """A matcher for an AMI event by name and exact field values."""
 
@@ -130,12 +145,14 @@ def private_postgres(workdir: Path) -> Iterator[str]:
     if bindir is None:
         raise RuntimeError("PostgreSQL is not installed (Debian package: postgresql)")
     port = free_port()
-    data = workdir / "pgdata"
     workdir.mkdir(parents=True, exist_ok=True)
     prefix: list[str] = []
     if os.geteuid() == 0:
+        # pytest's temp folders are 0700 root: 'postgres' could not reach one below them.
+        workdir = Path(tempfile.mkdtemp(prefix="iobridge-pg-"))
         shutil.chown(workdir, "postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
+    data = workdir / "pgdata"
     run = lambda *argv: subprocess.run(  # noqa: E731
         [*prefix, *argv], check=True, capture_output=True, text=True, timeout=120
     )
@@ -151,3 +168,4 @@ def private_postgres(workdir: Path) -> Iterator[str]:
             [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
             capture_output=True, timeout=60, check=False,
         )  # fmt: skip
+        shutil.rmtree(workdir, ignore_errors=True)

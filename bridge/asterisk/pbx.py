@@ -44,14 +44,18 @@ class PortInUse:
         )
 
 
-def busy_ports(settings: Settings) -> list[PortInUse]:
+def busy_ports(settings: Settings, with_pbx: bool = True) -> list[PortInUse]:
     """The ports this stack needs that something else already holds."""
     wanted = [
-        (settings.sip_port, "udp", "SIP", "IOBRIDGE_SIP_PORT"),
-        (settings.ami_port, "tcp", "AMI", "IOBRIDGE_AMI_PORT"),
         (settings.agi_port, "tcp", "FastAGI", "IOBRIDGE_AGI_PORT"),
         (settings.http_port, "tcp", "panel", "IOBRIDGE_HTTP_PORT"),
     ]
+    if with_pbx:
+        wanted = [
+            (settings.sip_port, "udp", "SIP", "IOBRIDGE_SIP_PORT"),
+            (settings.ami_port, "tcp", "AMI", "IOBRIDGE_AMI_PORT"),
+            *wanted,
+        ]
     return [PortInUse(*w) for w in wanted if not _port_free(w[0], w[1], settings.bind_host)]
 
 

@@ -113,7 +113,7 @@ def test_a_pause_waits_a_second_between_keys(fake_share: Path, tmp_path: Path) -
     build_dtmf_pcap("1#", tmp_path / "quick.pcap", src=fake_share)
     build_dtmf_pcap("1#,,2#", tmp_path / "paused.pcap", src=fake_share)
     quick, paused = _rtp(tmp_path / "quick.pcap"), _rtp(tmp_path / "paused.pcap")
-    second_key = next(r for r in paused[len(quick):])
+    second_key = next(r for r in paused[len(quick) :])
     assert second_key[0] - quick[-1][0] >= 2_000_000
     _check_spliced(tmp_path / "paused.pcap", "1#2#")
 
@@ -240,7 +240,13 @@ def test_scenario_needs_its_pcaps() -> None:
 
 @pytest.mark.parametrize(
     "fields",
-    [{"keys": "12a"}, {"keys": ",12"}, {"caller_id": 'x"><evil'}, {"extension": "10 00"}, {"stay": -1}],
+    [
+        {"keys": "12a"},
+        {"keys": ",12"},
+        {"caller_id": 'x"><evil'},
+        {"extension": "10 00"},
+        {"stay": -1},
+    ],
 )
 def test_plan_refuses_what_cannot_be_sent(fields: dict[str, object]) -> None:
     with pytest.raises(ValueError):

@@ -1,0 +1,401 @@
+"""``iobridge rooms|moderators|lockouts|db``: what the admin types and reads.
+
+Plain sync tests: the commands run ``asyncio.run`` themselves, which must not meet an event
+loop already running. The database is the default SQLite file in IOBRIDGE_STATE_DIR.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from textwrap import dedent
+
+import argon2
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.cli import main
+from bridge.domain.entry import LockoutPolicy
+from bridge.store.db import Database
+from bridge.store.lockouts import record_failure
+from bridge.store.models import Call
+
+_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+HASH = _HASHER.hash("moderator-password")
+PLAIN_PASSWORD = "correct-horse-battery"
+
+VALID = f"""\
+rooms:
+  - name: ga
+    title: General assembly
+    pin: "731904"
+    moderator_pin: "731905"
+  - name: wg
+    pin: "482211"
+    queue: progressive
+moderators:
+  - username: alice
+    password_hash: "{HASH}"
+    rooms: ["*"]
+"""
+
+# Five problems (lines 4, 5, 6, 9, 10), one of them a password pasted in plain text.
+BROKEN = f"""\
+rooms:
+  - name: ga
+    title: General assembly
+    pin: 731904
+  - name: wg
+    pni: "482211"
+moderators:
+  - username: alice
+    password_hash: "{PLAIN_PASSWORD}"
+    rooms: ["gaa"]
+"""
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    state = tmp_path / "state"
+    monkeypatch.setenv("IOBRIDGE_STATE_DIR", str(state))
+    monkeypatch.delenv("IOBRIDGE_DATABASE_URL", raising=False)
+    return state
+
+
+@pytest.fixture
+def iobridge(state_dir: Path) -> Invoke:
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(main, list(args))
+
+    return invoke
+
+
+@pytest.fixture
+def database_file(state_dir: Path) -> Path:
+    return state_dir / "iobridge.sqlite3"
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(dedent(text))
+    return path
+
+
+def lines(text: str) -> list[str]:
+    return text.strip().splitlines()
+
+
+def listed_rooms(iobridge: Invoke, *options: str) -> list[list[str]]:
+    """`rooms list` as rows of columns (header and the 'not running' note left out)."""
+    result = iobridge("rooms", "list", *options)
+    assert result.exit_code == 0, result.output
+    out = lines(result.stdout)
+    assert out[0].split()[:2] == ["ROOM", "LIVE"]
+    assert out[-1] == "(the stack is not running: live counts unknown)"
+    return [row.split() for row in out[1:-1]]
+
+
+def run_db(database_file: Path, work: Callable[[AsyncSession], Awaitable[None]]) -> None:
+    async def go() -> None:
+        database = Database(f"sqlite+aiosqlite:///{database_file}")
+        try:
+            async with database.sessions.begin() as session:
+                await work(session)
+        finally:
+            await database.dispose()
+
+    asyncio.run(go())
+
+
+def assert_clean_failure(result: Result) -> None:
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+
+
+# --- rooms check ----------------------------------------------------------------------------
+
+
+def test_check_a_valid_file(iobridge: Invoke, tmp_path: Path, database_file: Path) -> None:
+    rooms = write(tmp_path / "rooms.yaml", VALID)
+
+    result = iobridge("rooms", "check", str(rooms))
+
+    assert result.exit_code == 0, result.output
+    assert lines(result.output) == [f"{rooms}: OK (2 rooms, 1 moderator)"]
+    assert not database_file.exists()  # a check never touches the database
+
+
+def test_check_a_broken_file_names_every_problem(iobridge: Invoke, tmp_path: Path) -> None:
+    rooms = write(tmp_path / "rooms.yaml", BROKEN)
+
+    result = iobridge("rooms", "check", str(rooms))
+
+    assert_clean_failure(result)
+    assert result.stdout == ""
+    problem = re.compile(rf"^{re.escape(str(rooms))}:(\d+): (\S+): (.+)$")
+    found = [problem.match(line) for line in lines(result.stderr)]
+    assert all(found), result.stderr
+    assert [(int(m[1]), m[2]) for m in found if m] == [
+        (4, "rooms[0].pin"),
+        (5, "rooms[1].pin"),
+        (6, "rooms[1].pni"),
+        (9, "moderators[0].password_hash"),
+        (10, "moderators[0].rooms"),
+    ]
+    assert PLAIN_PASSWORD not in result.output
+    assert "did you mean 'pin'?" in result.stderr
+    assert "did you mean 'ga'?" in result.stderr
+
+
+def test_check_a_missing_file(iobridge: Invoke, tmp_path: Path) -> None:
+    result = iobridge("rooms", "check", str(tmp_path / "nowhere.yaml"))
+    assert_clean_failure(result)
+    assert lines(result.stderr) == [
+        f"{tmp_path / 'nowhere.yaml'}:0: file: cannot read the file: No such file or directory"
+    ]
+
+
+# --- rooms sync and list --------------------------------------------------------------------
+
+
+def test_sync_dry_run_changes_nothing_then_sync_does(iobridge: Invoke, tmp_path: Path) -> None:
+    rooms = write(tmp_path / "rooms.yaml", VALID)
+
+    dry = iobridge("rooms", "sync", "--dry-run", str(rooms))
+
+    assert dry.exit_code == 0, dry.output
+    assert lines(dry.stdout) == [
+        "+ room ga",
+        "+ room wg",
+        "+ moderator alice",
+        "(dry run: nothing changed)",
+    ]
+    assert listed_rooms(iobridge, "--show-pins") == []
+
+    real = iobridge("rooms", "sync", str(rooms))
+
+    assert real.exit_code == 0, real.output
+    assert lines(real.stdout) == [
+        "+ room ga",
+        "+ room wg",
+        "+ moderator alice",
+        f"synced 2 rooms, 1 moderator from {rooms}",
+    ]
+    assert listed_rooms(iobridge, "--show-pins") == [
+        ["ga", "-", "500", "731904", "731905", "fifo", "General", "assembly"],
+        ["wg", "-", "500", "482211", "-", "progressive", "wg"],
+    ]
+    again = iobridge("rooms", "sync", str(rooms))
+    assert lines(again.stdout)[0] == "nothing to change"
+
+
+def test_sync_reports_changes_and_removals_without_pins(iobridge: Invoke, tmp_path: Path) -> None:
+    rooms = write(tmp_path / "rooms.yaml", VALID)
+    assert iobridge("rooms", "sync", str(rooms)).exit_code == 0
+    changed = write(
+        tmp_path / "changed.yaml",
+        """\
+        rooms:
+          - name: ga
+            title: General assembly
+            pin: "605512"
+            moderator_pin: "731905"
+            max_participants: 80
+          - name: plenary
+            pin: "482211"
+        """,
+    )
+
+    dry = iobridge("rooms", "sync", "--dry-run", str(changed))
+
+    assert dry.exit_code == 0, dry.output
+    expected = [
+        "+ room plenary",
+        "~ room ga: pin (hidden), max_participants",
+        "- room wg (retired; its history is kept)",
+        "- moderator alice",
+    ]
+    assert lines(dry.stdout) == [*expected, "(dry run: nothing changed)"]
+    assert [row[:4] for row in listed_rooms(iobridge, "--show-pins")] == [
+        ["ga", "-", "500", "731904"],
+        ["wg", "-", "500", "482211"],
+    ]
+
+    real = iobridge("rooms", "sync", str(changed))
+
+    assert real.exit_code == 0, real.output
+    assert lines(real.stdout) == [*expected, f"synced 2 rooms, 0 moderators from {changed}"]
+    for pin in ("731904", "605512", "482211", "731905"):
+        assert pin not in real.output
+    assert [row[:4] for row in listed_rooms(iobridge, "--show-pins")] == [
+        ["ga", "-", "80", "605512"],
+        ["plenary", "-", "500", "482211"],
+    ]
+
+
+def test_sync_of_a_broken_file_changes_nothing(
+    iobridge: Invoke, tmp_path: Path, database_file: Path
+) -> None:
+    broken = write(tmp_path / "broken.yaml", BROKEN)
+    first = iobridge("rooms", "sync", str(broken))
+    assert_clean_failure(first)
+    assert not database_file.exists()
+
+    assert iobridge("rooms", "sync", str(write(tmp_path / "rooms.yaml", VALID))).exit_code == 0
+    before = listed_rooms(iobridge, "--show-pins")
+
+    result = iobridge("rooms", "sync", str(broken))
+
+    assert_clean_failure(result)
+    assert result.stdout == ""
+    assert len(lines(result.stderr)) == 5
+    assert all(line.startswith(f"{broken}:") for line in lines(result.stderr))
+    assert PLAIN_PASSWORD not in result.output
+    assert listed_rooms(iobridge, "--show-pins") == before
+
+
+def test_sync_refused_while_a_removed_room_has_a_call(
+    iobridge: Invoke, tmp_path: Path, database_file: Path
+) -> None:
+    assert iobridge("rooms", "sync", str(write(tmp_path / "rooms.yaml", VALID))).exit_code == 0
+
+    async def live_call(session: AsyncSession) -> None:
+        session.add(Call(room_name="wg", started_at=datetime.now(UTC)))
+
+    run_db(database_file, live_call)
+    before = listed_rooms(iobridge, "--show-pins")
+    without_wg = write(
+        tmp_path / "without-wg.yaml",
+        """\
+        rooms:
+          - name: ga
+            title: Renamed
+            pin: "731904"
+        """,
+    )
+
+    result = iobridge("rooms", "sync", str(without_wg))
+
+    assert_clean_failure(result)
+    assert result.stdout == ""
+    [message] = lines(result.stderr)
+    assert message.startswith(f"iobridge: {without_wg}: sync refused, nothing changed: ")
+    assert "wg" in message
+    assert listed_rooms(iobridge, "--show-pins") == before
+
+
+def test_rooms_list_hides_pins_by_default(iobridge: Invoke, tmp_path: Path) -> None:
+    assert iobridge("rooms", "sync", str(write(tmp_path / "rooms.yaml", VALID))).exit_code == 0
+
+    result = iobridge("rooms", "list")
+
+    assert result.exit_code == 0, result.output
+    for pin in ("731904", "731905", "482211"):
+        assert pin not in result.output
+    assert listed_rooms(iobridge) == [
+        ["ga", "-", "500", "****", "****", "fifo", "General", "assembly"],
+        ["wg", "-", "500", "****", "-", "progressive", "wg"],
+    ]
+
+
+def test_rooms_list_on_an_empty_database(iobridge: Invoke) -> None:
+    assert listed_rooms(iobridge) == []
+
+
+# --- moderators -----------------------------------------------------------------------------
+
+
+def test_hash_password_prints_an_argon2id_hash(iobridge: Invoke) -> None:
+    result = iobridge("moderators", "hash-password", "--password", "x")
+
+    assert result.exit_code == 0, result.output
+    hashed = lines(result.stdout)[-1]
+    assert hashed.startswith("$argon2id$")
+    assert argon2.PasswordHasher().verify(hashed, "x")
+    with pytest.raises(argon2.exceptions.VerifyMismatchError):
+        argon2.PasswordHasher().verify(hashed, "y")
+
+
+def test_hash_password_asks_twice_without_echo(iobridge: Invoke, state_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["moderators", "hash-password"], input="s3cret\ns3cret\n")
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in result.output
+    assert argon2.PasswordHasher().verify(lines(result.stdout)[-1], "s3cret")
+
+
+def test_hash_password_refuses_an_empty_password(iobridge: Invoke) -> None:
+    result = iobridge("moderators", "hash-password", "--password", "")
+    assert_clean_failure(result)
+    assert lines(result.stderr) == ["iobridge: an empty password cannot be hashed"]
+
+
+def test_a_hashed_password_makes_a_valid_rooms_file(iobridge: Invoke, tmp_path: Path) -> None:
+    hashed = lines(iobridge("moderators", "hash-password", "--password", "x").stdout)[-1]
+    rooms = write(tmp_path / "rooms.yaml", VALID.replace(HASH, hashed))
+    assert iobridge("rooms", "check", str(rooms)).exit_code == 0
+
+
+# --- lockouts -------------------------------------------------------------------------------
+
+
+def test_lockouts_list_and_clear(iobridge: Invoke, database_file: Path) -> None:
+    assert iobridge("db", "upgrade").exit_code == 0
+    assert lines(iobridge("lockouts", "list").stdout) == ["no caller is locked out"]
+    policy = LockoutPolicy(threshold=2, anonymous_threshold=1)
+
+    async def lock_out(session: AsyncSession) -> None:
+        now = datetime.now(UTC)
+        assert not await record_failure(session, "+15551230001", now, policy)
+        assert await record_failure(session, "+15551230001", now, policy)
+        assert await record_failure(session, "anonymous", now, policy)
+
+    run_db(database_file, lock_out)
+
+    listed = iobridge("lockouts", "list")
+    assert listed.exit_code == 0, listed.output
+    rows = lines(listed.stdout)
+    assert len(rows) == 2
+    assert sorted(row.split()[0] for row in rows) == ["+15551230001", "anonymous"]
+    assert any(row.endswith("(2 wrong PINs)") for row in rows)
+    assert all(re.search(r" until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", row) for row in rows)
+
+    cleared = iobridge("lockouts", "clear", "+15551230001")
+    assert cleared.exit_code == 0, cleared.output
+    assert lines(cleared.stdout) == ["lockout of +15551230001 lifted"]
+    assert lines(iobridge("lockouts", "clear", "+15551230001").stdout) == [
+        "+15551230001 was not locked out"
+    ]
+    # A withheld number, however it is spelled, is the shared anonymous bucket.
+    assert lines(iobridge("lockouts", "clear", "Withheld").stdout) == [
+        "lockout of anonymous lifted"
+    ]
+    assert lines(iobridge("lockouts", "list").stdout) == ["no caller is locked out"]
+
+
+# --- db -------------------------------------------------------------------------------------
+
+
+def test_db_upgrade_creates_the_schema_and_is_idempotent(
+    iobridge: Invoke, database_file: Path
+) -> None:
+    first = iobridge("db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert lines(first.stdout) == ["database is up to date"]
+    assert database_file.exists()
+
+    again = iobridge("db", "upgrade")
+    assert again.exit_code == 0, again.output
+    assert lines(again.stdout) == ["database is up to date"]
+
+    with sqlite3.connect(database_file) as connection:
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
+        version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert {"rooms", "moderators", "pin_attempts", "lockouts", "calls", "legs"} <= tables
+    assert version == [("0001",)]

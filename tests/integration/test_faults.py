@@ -1,0 +1,262 @@
+"""Faults, each made real: Asterisk killed mid-call, the service SIGKILLed mid-call, and
+Asterisk's AMI unreachable when the service starts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bridge.settings import Settings
+from bridge.stack import Stack
+from bridge.store.models import Call, Leg
+from tests.integration.conftest import Dial, unique_caller_id
+from tests.support import AmiWatcher, event, eventually, free_port
+
+ROOM = "e2e-faults"
+IOBRIDGE = str(Path(sys.executable).parent / "iobridge")
+
+
+async def join(ami: AmiWatcher, dial: Dial, **options: Any) -> str:
+    caller_id = unique_caller_id("fault")
+    mark = ami.mark()
+    await dial("6666#", caller_id=caller_id, **options)
+    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    return str(joined["Channel"])
+
+
+async def test_asterisk_killed_mid_call_is_reconnected_and_leaves_no_ghosts(
+    stack: Stack, ami: AmiWatcher, dial: Dial
+) -> None:
+    service = stack.service
+    assert service is not None and stack.pbx is not None
+    channels = {await join(ami, dial), await join(ami, dial)}
+    await service.wait_until(lambda: _live(stack) >= channels)
+
+    await stack.pbx.kill()
+    await service.wait_until(lambda: not service.switchboard.pbx_connected)
+    await stack.pbx.start()
+    back = time.monotonic()
+    await service.wait_until(lambda: service.switchboard.pbx_connected, timeout=10)
+    reconnect = time.monotonic() - back
+    assert reconnect < 5, f"reconnected {reconnect:.1f} s after Asterisk was back"
+
+    # Asterisk lost every call: the resync must drop them all and close their history.
+    assert service.switchboard.room(ROOM) is None
+    await service.history.flushed()
+    async with service.db.sessions() as session:
+        legs = (await session.scalars(select(Leg).where(Leg.channel.in_(channels)))).all()
+        open_calls = (
+            await session.scalars(
+                select(Call).where(Call.room_name == ROOM, Call.ended_at.is_(None))
+            )
+        ).all()
+    assert len(legs) == len(channels) and all(leg.left_at is not None for leg in legs)
+    assert open_calls == []
+    await ami.client.connected.wait()
+
+
+def _live(stack: Stack) -> set[str]:
+    assert stack.service is not None
+    room = stack.service.switchboard.room(ROOM)
+    return set(room.participants) if room else set()
+
+
+# ---- the service as a separate process ------------------------------------------------
+
+
+def _env(settings: Settings, **overrides: Any) -> dict[str, str]:
+    values = {
+        "IOBRIDGE_STATE_DIR": settings.state_dir,
+        "IOBRIDGE_CACHE_DIR": settings.cache_dir,
+        "IOBRIDGE_SIP_PORT": settings.sip_port,
+        "IOBRIDGE_AMI_PORT": settings.ami_port,
+        "IOBRIDGE_AGI_PORT": settings.agi_port,
+        "IOBRIDGE_HTTP_PORT": settings.http_port,
+        "IOBRIDGE_ROOMS_FILE": settings.rooms_file,
+        **overrides,
+    }
+    return {**os.environ, **{k: str(v) for k, v in values.items()}}
+
+
+def _get(port: int, path: str, token: str | None = None) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=2) as response:
+        body = response.read()
+    return json.loads(body) if path != "/" else body.decode()
+
+
+async def _fetch(port: int, path: str, token: str | None = None) -> Any:
+    try:
+        return await asyncio.to_thread(_get, port, path, token)
+    except OSError:
+        return None
+
+
+async def _spawn(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+    handle = log.open("ab")
+    try:
+        return await asyncio.create_subprocess_exec(
+            IOBRIDGE,
+            "serve",
+            env=env,
+            stdout=handle,
+            stderr=handle,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+    finally:
+        handle.close()
+
+
+@pytest.fixture
+async def service_out_of_process(stack: Stack) -> AsyncIterator[None]:
+    """Hand the FastAGI and AMI work to a separate ``iobridge serve`` for one test."""
+    await stack.stop_service()
+    try:
+        yield
+    finally:
+        await stack.start_service()
+        await stack.wait_connected()
+
+
+async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
+    stack: Stack,
+    stack_settings: Settings,
+    ami: AmiWatcher,
+    dial: Dial,
+    tmp_path: Path,
+    service_out_of_process: None,
+) -> None:
+    # Its own state folder (the session's stack holds the other's lock), the same database.
+    state = tmp_path / "state"
+    env = _env(
+        stack_settings,
+        IOBRIDGE_STATE_DIR=state,
+        IOBRIDGE_DATABASE_URL=stack_settings.effective_database_url,
+        IOBRIDGE_AMI_SECRET=stack_settings.ensure_ami_secret().get_secret_value(),
+    )
+    port = stack_settings.http_port
+    first = await _spawn(env, tmp_path / "serve-1.log")
+    await eventually(lambda: (state / "admin-token").exists(), timeout=20)
+    token = (state / "admin-token").read_text().strip()
+    await eventually(lambda: _connected(port), timeout=20)
+
+    quiet = await join(ami, dial)
+    talker = await join(ami, dial, audio=True)
+    await ami.client.send({"Action": "ConfbridgeMute", "Conference": ROOM, "Channel": quiet})
+    await ami.wait_for(event("ConfbridgeTalking", Channel=talker, TalkingStatus="on"))
+    await eventually(lambda: _roster_matches(port, token, ami), timeout=10)
+    call_before = await _open_call_id(stack)
+
+    first.send_signal(signal.SIGKILL)
+    await first.wait()
+
+    second = await _spawn(env, tmp_path / "serve-2.log")
+    started = time.monotonic()
+    try:
+        await eventually(lambda: _roster_matches(port, token, ami), timeout=20, every=0.05)
+        took = time.monotonic() - started
+        print(f"roster identical to Asterisk's {took:.2f} s after the restart began")
+        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        rows = {p["channel"]: p for p in status["participants"]}
+        assert rows[quiet]["muted"] is True and rows[talker]["talking"] is True
+        assert await _open_call_id(stack) == call_before, "the call goes on in the same row"
+        assert took < 2, f"the roster took {took:.2f} s to match Asterisk's"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 20) == 0
+
+
+async def _connected(port: int) -> bool:
+    health = await _fetch(port, "/healthz")
+    return bool(health and health.get("pbx") == "connected")
+
+
+async def _roster_matches(port: int, token: str, ami: AmiWatcher) -> bool:
+    status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+    if not status or not status.get("live"):
+        return False
+    replies = await ami.client.send({"Action": "ConfbridgeList", "Conference": ROOM})
+    asterisk = {
+        m["Channel"]: (m["Muted"] == "Yes", m["Talking"] == "Yes")
+        for m in replies
+        if m.get("Event") == "ConfbridgeList"
+    }
+    ours = {p["channel"]: (p["muted"], p["talking"]) for p in status["participants"]}
+    return ours == asterisk
+
+
+async def _open_call_id(stack: Stack) -> int | None:
+    assert stack.db is not None
+    async with stack.db.sessions() as session:
+        return await session.scalar(
+            select(Call.id).where(Call.room_name == ROOM, Call.ended_at.is_(None))
+        )
+
+
+async def test_a_service_started_without_asterisk_says_so_once_and_connects_later(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    ami_port, http_port = free_port(), free_port()
+    env = _env(
+        stack_settings,
+        IOBRIDGE_STATE_DIR=tmp_path / "state",
+        IOBRIDGE_AMI_PORT=ami_port,
+        IOBRIDGE_HTTP_PORT=http_port,
+        IOBRIDGE_AGI_PORT=free_port(),
+        IOBRIDGE_AMI_SECRET=stack_settings.ensure_ami_secret().get_secret_value(),
+    )
+    log = tmp_path / "serve.log"
+    proc = await _spawn(env, log)
+    try:
+        await eventually(lambda: _fetch(http_port, "/healthz"), timeout=20)
+        assert (await _fetch(http_port, "/healthz"))["pbx"] == "disconnected"
+        assert "PBX disconnected" in await _fetch(http_port, "/")
+
+        # Let it retry for a while (a deliberate wait: nothing happens to wait for), then
+        # Asterisk's AMI appears on that port, through a relay.
+        await asyncio.sleep(3)
+        relay = await asyncio.start_server(
+            lambda r, w: _relay(r, w, stack_settings.ami_port), "127.0.0.1", ami_port
+        )
+        async with relay:
+            await eventually(lambda: _connected(http_port), timeout=10)
+            assert "PBX connected" in await _fetch(http_port, "/")
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    text = log.read_text()
+    assert text.count("ami.unreachable") == 1, text
+    assert "ami.connected" in text
+    assert stack_settings.ensure_ami_secret().get_secret_value() not in text
+
+
+async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
+    upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", port)
+
+    async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        try:
+            while data := await src.read(65536):
+                dst.write(data)
+                await dst.drain()
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            dst.close()
+
+    await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))

@@ -1,0 +1,225 @@
+"""Live rooms end to end: several SIPp callers in one room, moderator actions sent by the
+service, each verified by Asterisk's own events or its ConfbridgeList, never only by the
+service's state."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bridge.asterisk.ami import NoSuchParticipant, NoSuchRoom
+from bridge.recordings import list_recordings
+from bridge.service import BridgeService
+from bridge.settings import Settings
+from bridge.store.models import Call, Leg
+from tests.integration.conftest import Dial, unique_caller_id
+from tests.support import AmiWatcher, event, eventually
+
+ROOM = "e2e-live"
+PIN, MODERATOR_PIN = "3333#", "3334#"
+
+
+async def join(ami: AmiWatcher, dial: Dial, keys: str, **options: Any) -> str:
+    """Dial in with ``keys`` and return the channel once Asterisk reports the join."""
+    caller_id = unique_caller_id("live")
+    mark = ami.mark()
+    await dial(keys, caller_id=caller_id, **options)
+    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    return str(joined["Channel"])
+
+
+async def asterisk_list(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:
+    """Asterisk's own roster: ConfbridgeList, by channel."""
+    try:
+        replies = await service.ami.send({"Action": "ConfbridgeList", "Conference": room})
+    except NoSuchRoom:
+        return {}
+    return {str(m["Channel"]): dict(m) for m in replies if m.get("Event") == "ConfbridgeList"}
+
+
+def roster(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:
+    return {p["channel"]: p for p in service.room_status(room)["participants"]}
+
+
+async def test_the_roster_matches_what_asterisk_lists(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    channels = [await join(ami, dial, PIN) for _ in range(2)]
+    moderator = await join(ami, dial, MODERATOR_PIN)
+    await service.wait_until(lambda: set(roster(service)) >= {*channels, moderator})
+
+    listed = await asterisk_list(service)
+    mine = roster(service)
+    assert set(mine) == set(listed)
+    for channel, row in listed.items():
+        assert mine[channel]["muted"] == (row["Muted"] == "Yes")
+        assert (mine[channel]["role"] == "moderator") == (row["Admin"] == "Yes")
+
+
+async def test_a_moderator_mutes_and_unmutes_one_participant(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    channel = await join(ami, dial, PIN)
+    mark = ami.mark()
+    await service.mute(ROOM, channel)
+    await ami.wait_for(event("ConfbridgeMute", Channel=channel), since=mark)
+    assert (await asterisk_list(service))[channel]["Muted"] == "Yes"
+    await service.wait_until(lambda: roster(service).get(channel, {}).get("muted") is True)
+
+    await service.unmute(ROOM, channel)
+    await ami.wait_for(event("ConfbridgeUnmute", Channel=channel), since=mark)
+    assert (await asterisk_list(service))[channel]["Muted"] == "No"
+    await service.wait_until(lambda: roster(service).get(channel, {}).get("muted") is False)
+
+
+async def test_mute_all_silences_participants_but_not_moderators(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    people = [await join(ami, dial, PIN) for _ in range(2)]
+    moderator = await join(ami, dial, MODERATOR_PIN)
+    mark = ami.mark()
+    await service.mute_all(ROOM)
+    for channel in people:
+        await ami.wait_for(event("ConfbridgeMute", Channel=channel), since=mark)
+    listed = await asterisk_list(service)
+    assert all(listed[c]["Muted"] == "Yes" for c in people)
+    assert listed[moderator]["Muted"] == "No"
+
+    await service.unmute_all(ROOM)
+    for channel in people:
+        await ami.wait_for(event("ConfbridgeUnmute", Channel=channel), since=mark)
+    listed = await asterisk_list(service)
+    assert all(listed[c]["Muted"] == "No" for c in people)
+
+
+async def test_a_kicked_participant_is_gone_and_their_leg_closed(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    channel = await join(ami, dial, PIN)
+    mark = ami.mark()
+    await service.kick(ROOM, channel)
+    await ami.wait_for(event("ConfbridgeLeave", Channel=channel), since=mark)
+    await eventually(lambda: _absent(service, channel))
+    await service.wait_until(lambda: channel not in roster(service))
+    await service.history.flushed()
+    async with service.db.sessions() as session:
+        leg = await session.scalar(select(Leg).where(Leg.channel == channel))
+    assert leg is not None and leg.left_at is not None
+
+
+async def test_an_action_on_someone_who_just_left_names_the_problem(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    await join(ami, dial, PIN)  # keeps the room alive
+    channel = await join(ami, dial, PIN)
+    mark = ami.mark()
+    await service.kick(ROOM, channel)
+    await ami.wait_for(event("ConfbridgeLeave", Channel=channel), since=mark)
+    with pytest.raises(NoSuchParticipant):
+        await service.mute(ROOM, channel)
+    with pytest.raises(NoSuchParticipant):
+        await service.kick(ROOM, channel)
+
+
+async def test_a_locked_room_turns_new_participants_away(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    await join(ami, dial, MODERATOR_PIN)
+    await service.lock(ROOM)
+    rooms = await service.ami.send({"Action": "ConfbridgeListRooms"})
+    assert [r["Locked"] for r in rooms if r.get("Conference") == ROOM] == ["Yes"]
+    live = service.switchboard.room(ROOM)
+    assert live is not None and live.locked
+
+    late = unique_caller_id("late")
+    mark = ami.mark()
+    caller = await dial(PIN, caller_id=late, stay=30)
+    result = await asyncio.wait_for(caller.wait(), 40)
+    assert result.ended_by == "remote"
+    assert not any(
+        e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == late
+        for e in ami.events[mark:]
+    )
+
+    await service.unlock(ROOM)
+    rooms = await service.ami.send({"Action": "ConfbridgeListRooms"})
+    assert [r["Locked"] for r in rooms if r.get("Conference") == ROOM] == ["No"]
+    await join(ami, dial, PIN)
+
+
+async def test_a_caller_playing_audio_is_seen_talking_and_gains_talk_time(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    await join(ami, dial, PIN)  # a silent listener
+    mark = ami.mark()
+    talker = await join(ami, dial, PIN, audio=True, stay=30)
+    await ami.wait_for(event("ConfbridgeTalking", Channel=talker, TalkingStatus="on"), since=mark)
+    await service.wait_until(lambda: roster(service).get(talker, {}).get("talking") is True)
+    first = roster(service)[talker]["talk_time"]
+    await eventually(lambda: roster(service)[talker]["talk_time"] >= first + 1.0)
+    silent = [c for c, p in roster(service).items() if c != talker]
+    assert all(roster(service)[c]["talk_time"] == 0 for c in silent)
+
+
+async def test_a_recording_is_made_and_listed_with_its_duration(
+    ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
+) -> None:
+    await join(ami, dial, PIN, audio=True, stay=30)
+    mark = ami.mark()
+    path = await service.start_recording(ROOM)
+    await ami.wait_for(event("ConfbridgeRecord", Conference=ROOM), since=mark)
+    await service.wait_until(lambda: service.room_status(ROOM).get("recording") is True)
+    await ami.wait_for(event("ConfbridgeTalking", TalkingStatus="on"), since=mark, timeout=20)
+    # Let Asterisk write a few seconds of the talker's voice before stopping.
+    await eventually(lambda: path.exists() and path.stat().st_size > 3 * 16000, timeout=20)
+    await service.stop_recording(ROOM)
+    await ami.wait_for(event("ConfbridgeStopRecord", Conference=ROOM), since=mark)
+    # Asterisk finishes the file (and its WAV header) just after it reports the stop.
+    await eventually(lambda: _recorded(stack_settings, path.name) > 0.5)
+    found = {r.path.name: r for r in list_recordings(stack_settings.recordings_dir)}
+    assert path.name.startswith(f"{ROOM}-") and path.suffix == ".wav"
+    assert found[path.name].duration > 0.5
+    assert found[path.name].size > 1000
+
+
+async def test_a_room_set_to_record_records_from_the_first_join(
+    ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
+) -> None:
+    mark = ami.mark()
+    await join(ami, dial, "7777#")
+    await ami.wait_for(event("ConfbridgeRecord", Conference="e2e-record"), since=mark)
+    names = [r.path.name for r in list_recordings(stack_settings.recordings_dir)]
+    assert any(n.startswith("e2e-record-") for n in names)
+
+
+async def test_history_keeps_one_call_row_and_a_leg_per_participant(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    first = await join(ami, dial, PIN)
+    second = await join(ami, dial, MODERATOR_PIN)
+    await service.history.flushed()
+    async with service.db.sessions() as session:
+        calls = (
+            await session.scalars(
+                select(Call).where(Call.room_name == ROOM, Call.ended_at.is_(None))
+            )
+        ).all()
+        assert len(calls) == 1
+        legs = {
+            leg.channel: leg
+            for leg in await session.scalars(select(Leg).where(Leg.call_id == calls[0].id))
+        }
+    assert legs[first].role == "participant" and legs[second].role == "moderator"
+    assert legs[first].left_at is None
+
+
+async def _absent(service: BridgeService, channel: str) -> bool:
+    return channel not in await asterisk_list(service)
+
+
+def _recorded(settings: Settings, name: str) -> float:
+    found = {r.path.name: r for r in list_recordings(settings.recordings_dir)}
+    return found[name].duration if name in found else 0.0
