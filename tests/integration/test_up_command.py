@@ -1,0 +1,139 @@
+"""``iobridge up`` as an admin runs it: a separate process with its own Asterisk, a test
+call through ``iobridge call``, Ctrl-C, and the one-line answers to bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from bridge.settings import PROJECT_ROOT, Settings
+from tests.support import free_port, free_port_range, free_udp_and_tcp_port
+
+IOBRIDGE = str(Path(sys.executable).parent / "iobridge")
+
+
+def stack_env(tmp_path: Path, settings: Settings, **overrides: object) -> dict[str, str]:
+    rtp = free_port_range(100)
+    values: dict[str, object] = {
+        "IOBRIDGE_STATE_DIR": tmp_path / "state",
+        "IOBRIDGE_CACHE_DIR": settings.cache_dir,
+        "IOBRIDGE_SIP_PORT": free_udp_and_tcp_port(),
+        "IOBRIDGE_AMI_PORT": free_port(),
+        "IOBRIDGE_AGI_PORT": free_port(),
+        "IOBRIDGE_HTTP_PORT": free_port(),
+        "IOBRIDGE_RTP_PORT_START": rtp,
+        "IOBRIDGE_RTP_PORT_END": rtp + 99,
+        **overrides,
+    }
+    return {**os.environ, **{k: str(v) for k, v in values.items()}}
+
+
+async def iobridge(env: dict[str, str], *args: str, timeout: float = 60) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        IOBRIDGE, *args, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, out.decode(), err.decode()
+
+
+async def read_until(stream: asyncio.StreamReader, marker: str, timeout: float = 90) -> str:
+    seen = ""
+    async with asyncio.timeout(timeout):
+        while marker not in seen:
+            line = await stream.readline()
+            if not line:
+                raise AssertionError(f"output ended before {marker!r}:\n{seen}")
+            seen += line.decode()
+    return seen
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_up_prints_where_to_dial_takes_a_call_and_stops_clean_on_ctrl_c(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    env = stack_env(tmp_path, stack_settings)
+    up = await asyncio.create_subprocess_exec(
+        IOBRIDGE, "up", env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    assert up.stdout is not None
+    try:
+        banner = await read_until(up.stdout, "Stop with Ctrl-C")
+        assert f"sip:1000@127.0.0.1:{env['IOBRIDGE_SIP_PORT']}" in banner
+        assert f"http://127.0.0.1:{env['IOBRIDGE_HTTP_PORT']}/" in banner
+
+        code, out, err = await iobridge(env, "call", "--keys", "1234#", "--stay", "1")
+        assert code == 0, err
+        assert "call answered" in out
+
+        code, out, _ = await iobridge(env, "asterisk", "cli", "-x", "core show version")
+        assert code == 0 and "Asterisk 2" in out
+
+        code, _, err = await iobridge(env, "up", timeout=30)
+        assert code != 0
+        assert "already running" in err and len(err.strip().splitlines()) == 1
+
+        asterisk_pid = int((tmp_path / "state/asterisk/run/asterisk.pid").read_text())
+        assert pid_alive(asterisk_pid)
+        up.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(up.wait(), 30) == 0
+        assert not pid_alive(asterisk_pid), "Asterisk outlived the stack"
+        assert not (tmp_path / "state/iobridge.pid").exists()
+    finally:
+        if up.returncode is None:
+            up.kill()
+            await up.wait()
+
+
+async def test_up_names_a_port_already_taken(stack_settings: Settings, tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        port = holder.getsockname()[1]
+        env = stack_env(tmp_path, stack_settings, IOBRIDGE_SIP_PORT=port)
+        code, _, err = await iobridge(env, "up")
+    assert code == 1
+    assert err.strip() == (
+        f"iobridge: port {port}/udp (SIP) is already in use: "
+        "stop what holds it or set IOBRIDGE_SIP_PORT"
+    )
+
+
+async def test_up_names_a_missing_rooms_file(stack_settings: Settings, tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.yaml"
+    env = stack_env(tmp_path, stack_settings, IOBRIDGE_ROOMS_FILE=missing)
+    code, _, err = await iobridge(env, "up")
+    assert code == 1
+    assert err.strip() == f"iobridge: rooms file not found: {missing} (set IOBRIDGE_ROOMS_FILE)"
+    assert "Traceback" not in err
+
+
+async def test_up_reports_an_asterisk_that_cannot_start(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    broken = tmp_path / "asterisk-config"
+    shutil.copytree(PROJECT_ROOT / "asterisk-config", broken)
+    # Tell Asterisk not to load the conference application: no room could ever work.
+    with (broken / "modules.conf").open("a") as modules:
+        modules.write("noload => app_confbridge.so\n")
+    env = stack_env(tmp_path, stack_settings, IOBRIDGE_CONFIG_DIR=broken)
+    code, out, err = await iobridge(env, "up")
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "app_confbridge.so" in lines[0], err
+    assert "Traceback" not in err + out
+    pid_file = tmp_path / "state/asterisk/run/asterisk.pid"
+    if pid_file.exists():
+        assert not pid_alive(int(pid_file.read_text()))
