@@ -156,3 +156,11 @@ async def _failures(service: BridgeService, caller_id: str) -> int:
             .where(PinAttempt.caller_id == caller_id, PinAttempt.success.is_(False))
         )
     return int(count or 0)
+
+
+async def test_star_six_mutes_a_participant_in_an_open_room(ami: AmiWatcher, dial: Dial) -> None:
+    caller_id = unique_caller_id("star6")
+    mark = ami.mark()
+    await dial(f"2468#{NEXT_TRY}*6", caller_id=caller_id)
+    joined = await join_of(ami, caller_id, mark)
+    await ami.wait_for(event("ConfbridgeMute", Channel=joined["Channel"]), since=mark)
