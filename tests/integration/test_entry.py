@@ -4,13 +4,14 @@ against Asterisk's own ConfbridgeJoin (which conference, admin or not, muted or 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.stack import Stack
-from bridge.store.models import PinAttempt
+from bridge.store.models import PinAttempt, Room
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event
 
@@ -181,3 +182,24 @@ async def test_a_room_that_announces_names_asks_for_one_before_the_join(
     # ConfBridge keeps the recorded name (to announce the leave) while the caller is in.
     names = stack_settings.run_dir / "spool" / "confbridge"
     assert any(p.name.startswith("confbridge-name-e2e-names-") for p in names.iterdir())
+
+
+async def test_the_pin_of_a_retired_room_is_answered_as_such(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    async with service.db.sessions.begin() as session:
+        session.add(
+            Room(name="e2e-gone", title="Retired", pin="8080", retired_at=datetime.now(UTC))
+        )
+    caller_id = unique_caller_id("retired")
+    mark = ami.mark()
+    caller = await dial("8080#", caller_id=caller_id, stay=30)
+    result = await asyncio.wait_for(caller.wait(), 40)
+    assert result.ended_by == "remote"
+    assert not [
+        e
+        for e in ami.events[mark:]
+        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == caller_id
+    ]
+    # Not a guess: a retired room's PIN does not count towards a lockout.
+    assert await _failures(service, caller_id) == 0

@@ -82,6 +82,8 @@ async def test_up_prints_where_to_dial_takes_a_call_and_stops_clean_on_ctrl_c(
         code, out, _ = await iobridge(env, "asterisk", "cli", "-x", "core show version")
         assert code == 0 and "Asterisk 2" in out
 
+        await run_a_room_from_the_shell(env)
+
         code, _, err = await iobridge(env, "up", timeout=30)
         assert code != 0
         assert "already running" in err and len(err.strip().splitlines()) == 1
@@ -137,3 +139,44 @@ async def test_up_reports_an_asterisk_that_cannot_start(
     pid_file = tmp_path / "state/asterisk/run/asterisk.pid"
     if pid_file.exists():
         assert not pid_alive(int(pid_file.read_text()))
+
+
+async def run_a_room_from_the_shell(env: dict[str, str]) -> None:
+    """An admin's session with `iobridge room` and `recordings list` against a live call
+    (the example rooms file's wg-housing room, PIN 5150)."""
+    caller = await asyncio.create_subprocess_exec(
+        IOBRIDGE, "call", "--keys", "5150#", "--audio", "--stay", "25", env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        status = ""
+        async with asyncio.timeout(20):
+            while "1 in the room" not in status:
+                _, status, _ = await iobridge(env, "room", "wg-housing", "status")
+        channel = status.splitlines()[1].split()[0]
+        assert channel.startswith("PJSIP/")
+
+        code, out, _ = await iobridge(env, "room", "wg-housing", "mute", channel)
+        assert code == 0 and "mute done" in out
+        code, out, _ = await iobridge(env, "room", "wg-housing", "lock")
+        assert code == 0
+        code, out, _ = await iobridge(env, "room", "wg-housing", "record")
+        assert code == 0 and "wg-housing-" in out
+        async with asyncio.timeout(10):
+            while "muted" not in status or "locked" not in status:
+                _, status, _ = await iobridge(env, "room", "wg-housing", "status")
+        code, _, err = await iobridge(env, "room", "wg-housing", "kick", "PJSIP/nobody-0")
+        assert code == 1 and err.strip().endswith("is not in room 'wg-housing' (any more)")
+        code, _, err = await iobridge(env, "room", "nowhere", "lock")
+        assert code == 1 and "no live room 'nowhere'" in err
+        code, out, _ = await iobridge(env, "room", "wg-housing", "stop-record")
+        assert code == 0
+        code, out, _ = await iobridge(env, "recordings", "list")
+        assert code == 0 and "wg-housing-" in out and " s " in out
+        code, out, _ = await iobridge(env, "room", "wg-housing", "end")
+        assert code == 0
+        assert await asyncio.wait_for(caller.wait(), 20) == 0
+    finally:
+        if caller.returncode is None:
+            caller.kill()
+            await caller.wait()
