@@ -45,10 +45,6 @@ class NoSuchParticipant(AmiError):
         self.channel = channel
 
 
-class RoomLocked(AmiError):
-    pass
-
-
 class AlreadyRecording(AmiError):
     def __init__(self, room: str) -> None:
         super().__init__(f"room '{room}' is already being recorded")
@@ -64,23 +60,17 @@ class ActionFailed(AmiError):
 
 
 def error_for(action: dict[str, str], message: str) -> AmiError:
-    """Turn Asterisk's error text for ``action`` into a named exception."""
+    """Turn app_confbridge's error text for ``action`` into a named exception."""
     text = message.lower()
     room = action.get("Conference", "")
-    if "no conference" in text or "no active conference" in text or "conference not found" in text:
+    if "no active conferences" in text or "no conference by that name" in text:
         return NoSuchRoom(room)
-    if (
-        "no channel" in text
-        or "user not found" in text
-        or ("not found" in text and action.get("Channel"))
-    ):
+    if "no channel by that name" in text:
         return NoSuchParticipant(room, action.get("Channel", ""))
     if "already being recorded" in text:
         return AlreadyRecording(room)
-    if "not being recorded" in text:
+    if "while stopping recording" in text:  # what ConfBridge says when nothing records
         return NotRecording(room)
-    if "locked" in text:
-        return RoomLocked(f"room '{room}': {message}")
     return ActionFailed(f"{action.get('Action', '?')} failed: {message}")
 
 
