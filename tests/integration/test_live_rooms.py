@@ -5,6 +5,7 @@ service's state."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -19,16 +20,26 @@ from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event, eventually
 
 ROOM = "e2e-live"
+Join = Callable[..., Awaitable[str]]
 PIN, MODERATOR_PIN = "3333#", "3334#"
 
 
-async def join(ami: AmiWatcher, dial: Dial, keys: str, **options: Any) -> str:
-    """Dial in with ``keys`` and return the channel once Asterisk reports the join."""
-    caller_id = unique_caller_id("live")
-    mark = ami.mark()
-    await dial(keys, caller_id=caller_id, **options)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
-    return str(joined["Channel"])
+@pytest.fixture
+def join(ami: AmiWatcher, dial: Dial, service: BridgeService) -> Callable[..., Awaitable[str]]:
+    """Dial in with ``keys``; return the channel once Asterisk reported the join and the
+    service's roster shows it (moderators act on the roster they see)."""
+
+    async def dial_in(keys: str, **options: Any) -> str:
+        caller_id = unique_caller_id("live")
+        mark = ami.mark()
+        await dial(keys, caller_id=caller_id, **options)
+        joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+        channel = str(joined["Channel"])
+        room = str(joined["Conference"])
+        await service.wait_until(lambda: channel in roster(service, room))
+        return channel
+
+    return dial_in
 
 
 async def asterisk_list(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:
@@ -45,10 +56,10 @@ def roster(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]
 
 
 async def test_the_roster_matches_what_asterisk_lists(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    channels = [await join(ami, dial, PIN) for _ in range(2)]
-    moderator = await join(ami, dial, MODERATOR_PIN)
+    channels = [await join(PIN) for _ in range(2)]
+    moderator = await join(MODERATOR_PIN)
     await service.wait_until(lambda: set(roster(service)) >= {*channels, moderator})
 
     listed = await asterisk_list(service)
@@ -60,9 +71,9 @@ async def test_the_roster_matches_what_asterisk_lists(
 
 
 async def test_a_moderator_mutes_and_unmutes_one_participant(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    channel = await join(ami, dial, PIN)
+    channel = await join(PIN)
     mark = ami.mark()
     await service.mute(ROOM, channel)
     await ami.wait_for(event("ConfbridgeMute", Channel=channel), since=mark)
@@ -76,10 +87,10 @@ async def test_a_moderator_mutes_and_unmutes_one_participant(
 
 
 async def test_mute_all_silences_participants_but_not_moderators(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    people = [await join(ami, dial, PIN) for _ in range(2)]
-    moderator = await join(ami, dial, MODERATOR_PIN)
+    people = [await join(PIN) for _ in range(2)]
+    moderator = await join(MODERATOR_PIN)
     mark = ami.mark()
     await service.mute_all(ROOM)
     for channel in people:
@@ -96,9 +107,9 @@ async def test_mute_all_silences_participants_but_not_moderators(
 
 
 async def test_a_kicked_participant_is_gone_and_their_leg_closed(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    channel = await join(ami, dial, PIN)
+    channel = await join(PIN)
     mark = ami.mark()
     await service.kick(ROOM, channel)
     await ami.wait_for(event("ConfbridgeLeave", Channel=channel), since=mark)
@@ -111,10 +122,10 @@ async def test_a_kicked_participant_is_gone_and_their_leg_closed(
 
 
 async def test_an_action_on_someone_who_just_left_names_the_problem(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    await join(ami, dial, PIN)  # keeps the room alive
-    channel = await join(ami, dial, PIN)
+    await join(PIN)  # keeps the room alive
+    channel = await join(PIN)
     mark = ami.mark()
     await service.kick(ROOM, channel)
     await ami.wait_for(event("ConfbridgeLeave", Channel=channel), since=mark)
@@ -125,9 +136,9 @@ async def test_an_action_on_someone_who_just_left_names_the_problem(
 
 
 async def test_a_locked_room_turns_new_participants_away(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, dial: Dial, service: BridgeService
 ) -> None:
-    await join(ami, dial, MODERATOR_PIN)
+    await join(MODERATOR_PIN)
     await service.lock(ROOM)
     rooms = await service.ami.send({"Action": "ConfbridgeListRooms"})
     assert [r["Locked"] for r in rooms if r.get("Conference") == ROOM] == ["Yes"]
@@ -147,15 +158,15 @@ async def test_a_locked_room_turns_new_participants_away(
     await service.unlock(ROOM)
     rooms = await service.ami.send({"Action": "ConfbridgeListRooms"})
     assert [r["Locked"] for r in rooms if r.get("Conference") == ROOM] == ["No"]
-    await join(ami, dial, PIN)
+    await join(PIN)
 
 
 async def test_a_caller_playing_audio_is_seen_talking_and_gains_talk_time(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    await join(ami, dial, PIN)  # a silent listener
+    await join(PIN)  # a silent listener
     mark = ami.mark()
-    talker = await join(ami, dial, PIN, audio=True, stay=30)
+    talker = await join(PIN, audio=True, stay=30)
     await ami.wait_for(event("ConfbridgeTalking", Channel=talker, TalkingStatus="on"), since=mark)
     await service.wait_until(lambda: roster(service).get(talker, {}).get("talking") is True)
     first = roster(service)[talker]["talk_time"]
@@ -165,9 +176,9 @@ async def test_a_caller_playing_audio_is_seen_talking_and_gains_talk_time(
 
 
 async def test_a_recording_is_made_and_listed_with_its_duration(
-    ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
+    ami: AmiWatcher, join: Join, service: BridgeService, stack_settings: Settings
 ) -> None:
-    await join(ami, dial, PIN, audio=True, stay=30)
+    await join(PIN, audio=True, stay=30)
     mark = ami.mark()
     path = await service.start_recording(ROOM)
     await ami.wait_for(event("ConfbridgeRecord", Conference=ROOM), since=mark)
@@ -186,20 +197,20 @@ async def test_a_recording_is_made_and_listed_with_its_duration(
 
 
 async def test_a_room_set_to_record_records_from_the_first_join(
-    ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
+    ami: AmiWatcher, join: Join, service: BridgeService, stack_settings: Settings
 ) -> None:
     mark = ami.mark()
-    await join(ami, dial, "7777#")
+    await join("7777#")
     await ami.wait_for(event("ConfbridgeRecord", Conference="e2e-record"), since=mark)
     names = [r.path.name for r in list_recordings(stack_settings.recordings_dir)]
     assert any(n.startswith("e2e-record-") for n in names)
 
 
 async def test_history_keeps_one_call_row_and_a_leg_per_participant(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, join: Join, service: BridgeService
 ) -> None:
-    first = await join(ami, dial, PIN)
-    second = await join(ami, dial, MODERATOR_PIN)
+    first = await join(PIN)
+    second = await join(MODERATOR_PIN)
     await service.history.flushed()
     async with service.db.sessions() as session:
         calls = (
