@@ -158,7 +158,9 @@ def build_private_tree(
 
     progress(f"[1/5] resolving {', '.join(PACKAGES)} in Debian {suite} ({mirror})")
     apt_opts = _private_apt(base, mirror, suite)
-    _run("apt-get update", ["apt-get", *apt_opts, "update", "-qq"])
+    _check_lists_fetched(
+        _run_full("download package lists", ["apt-get", *apt_opts, "update", "-qq"])
+    )
     listing = _run(
         "resolve packages",
         [
@@ -309,6 +311,10 @@ def _digest(path: Path, algorithm: str) -> str:
 
 
 def _run(step: str, argv: list[str]) -> str:
+    return _run_full(step, argv).stdout
+
+
+def _run_full(step: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -316,4 +322,11 @@ def _run(step: str, argv: list[str]) -> str:
     if result.returncode != 0:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()
         raise AsteriskInstallError(step, last[-1] if last else f"exit {result.returncode}")
-    return result.stdout
+    return result
+
+
+def _check_lists_fetched(result: subprocess.CompletedProcess[str]) -> None:
+    """apt-get update exits 0 when a mirror is unreachable; its warnings say so."""
+    for line in result.stderr.splitlines():
+        if line.startswith(("W: Failed to fetch", "E: ")):
+            raise AsteriskInstallError("download package lists", line.removeprefix("W: ").strip())
