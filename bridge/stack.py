@@ -78,6 +78,7 @@ class Stack:
         self._agi_server: asyncio.base_events.Server | None = None
         self._web: web.AppRunner | None = None
         self._service_task: asyncio.Task[None] | None = None
+        self._pbx_watch: asyncio.Task[None] | None = None
 
     async def start(self, *, with_pbx: bool = True) -> None:
         try:
@@ -130,6 +131,25 @@ class Stack:
         await self.start_service()
         if with_pbx:
             await self.wait_connected()
+            self._pbx_watch = asyncio.get_running_loop().create_task(
+                self._keep_asterisk_running(), name="asterisk-watch"
+            )
+
+    async def _keep_asterisk_running(self) -> None:
+        """Asterisk is our child: if it dies, say so and start it again (with backoff)."""
+        delay = 1.0
+        while self.pbx is not None and self.pbx.process is not None:
+            code = await self.pbx.process.wait()
+            log.error("asterisk.exited code=%s restarting_in=%.0fs", code, delay)
+            await asyncio.sleep(delay)
+            try:
+                await self.pbx.start()
+            except PbxError as exc:
+                log.error("asterisk.restart_failed reason=%s", exc)
+                delay = min(delay * 2, 30.0)
+            else:
+                log.warning("asterisk.restarted pid=%s", self.pbx.pid)
+                delay = 1.0
 
     async def start_service(self) -> None:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
@@ -177,6 +197,11 @@ class Stack:
         await self.wait_connected()
 
     async def stop(self) -> None:
+        if self._pbx_watch is not None:
+            self._pbx_watch.cancel()
+            with contextlib.suppress(BaseException):
+                await self._pbx_watch
+            self._pbx_watch = None
         await self.stop_service()
         if self.pbx is not None:
             await self.pbx.stop()

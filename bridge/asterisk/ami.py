@@ -167,6 +167,8 @@ class AmiClient:
             log=logging.getLogger("bridge.asterisk.panoramisk"),
         )
         manager.register_event("*", self._dispatch)
+        booted = asyncio.Event()
+        manager.register_event("FullyBooted", lambda *_: booted.set())
         transport, protocol = await asyncio.wait_for(
             loop.create_connection(AMIProtocol, self.host, self.port), timeout=5
         )
@@ -182,6 +184,13 @@ class AmiClient:
         if not reply.success:
             manager.close()
             raise AmiError(f"AMI login refused for user '{self._username}'")
+        # AMI listens before Asterisk has loaded ConfBridge: a resync then would fail.
+        # Asterisk sends FullyBooted at login once booted, or when it gets there.
+        try:
+            await asyncio.wait_for(booted.wait(), timeout=60)
+        except TimeoutError:
+            manager.close()
+            raise
         self._manager = manager
         self.connected.set()
 

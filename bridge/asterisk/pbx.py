@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +118,7 @@ class Pbx:
         self.conf = settings.run_dir / "etc" / "asterisk.conf"
         self.console_log = settings.run_dir / "log" / "console.log"
         self.process: asyncio.subprocess.Process | None = None
+        self.booted_at: float | None = None  # time.monotonic() when it last finished booting
 
     def cli_argv(self, *command: str) -> list[str]:
         """The argv of Asterisk's remote console for this stack (``-rx CMD`` for one command)."""
@@ -137,6 +139,7 @@ class Pbx:
             log.close()
         try:
             await asyncio.wait_for(self._wait_booted(), timeout)
+            self.booted_at = time.monotonic()
         except TimeoutError:
             await self.stop()
             raise PbxError(f"Asterisk did not finish booting within {timeout:.0f} s") from None

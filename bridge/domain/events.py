@@ -6,7 +6,7 @@ Every event carries ``at``, the monotonic-free wall time (seconds) it happened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 
@@ -117,7 +117,9 @@ class Resynced:
 
     rooms: tuple[SeenRoom, ...]
     at: float
-    channels: tuple[str, ...] = field(default=())  # every channel Asterisk still has
+    # Every channel Asterisk still has (CoreShowChannels); None: not asked, so the calls
+    # on the shared number are kept as they are. An empty tuple means Asterisk has none.
+    channels: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,7 @@ class Switchboard:
             effects += self._close_room(name, event.at)
         for seen in event.rooms:
             effects += self._resync_room(seen, event.at)
-        if event.channels:
+        if event.channels is not None:
             alive = set(event.channels)
             self.entry_calls = {c: e for c, e in self.entry_calls.items() if c in alive}
         self.pbx_connected = True
@@ -328,8 +328,11 @@ class Switchboard:
             )
             known = self.rooms[room].participants[seen.channel]
         known.muted = seen.muted
+        if seen.muted:
+            known.in_turn = False  # muted while we were away: that turn is over, as in _mute
         if seen.talking and not seen.muted:
             known.start_talking(at)
         elif known.talking:
             known.stop_talking(at)
+            effects.append(LegUpdated(room, seen.channel, known.talk_time, known.turns))
         return effects
