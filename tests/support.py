@@ -86,6 +86,10 @@ class AmiWatcher:
         """A position in the event log; wait_for(since=mark) looks only at later events."""
         return len(self.events)
 
+    def saw(self, match: Callable[[dict[str, Any]], bool], since: int = 0) -> bool:
+        """Whether a matching event arrived after ``since`` (for what must NOT happen)."""
+        return any(match(item) for item in self.events[since:])
+
     async def wait_for(
         self, match: Callable[[dict[str, Any]], bool], since: int = 0, timeout: float = 15.0
     ) -> dict[str, Any]:

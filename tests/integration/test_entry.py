@@ -71,11 +71,7 @@ async def test_three_wrong_pins_end_the_call_with_a_goodbye(
     arrived = await ami.wait_for(event("Newchannel", CallerIDNum=caller_id), since=mark)
     result = await asyncio.wait_for(caller.wait(), 60)
     assert result.ended_by == "remote", "the bridge, not the caller, should hang up"
-    assert not [
-        e
-        for e in ami.events[mark:]
-        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == caller_id
-    ]
+    assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     await ami.wait_for(event("Hangup", Channel=arrived["Channel"]), since=mark)
     assert await _failures(service, caller_id) == 3
 
@@ -102,11 +98,7 @@ async def test_wrong_pins_lock_the_caller_out_even_after_a_restart(
     result = await asyncio.wait_for(third.wait(), 40)
     assert result.ended_by == "remote"
     assert result.duration < 15, "a locked-out caller hears why and is hung up at once"
-    assert not [
-        e
-        for e in ami.events[mark:]
-        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == caller_id
-    ]
+    assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     assert stack.service is not None
     assert await stack.service.is_locked_out(caller_id)
 
@@ -120,11 +112,7 @@ async def test_a_full_room_turns_the_next_caller_away(ami: AmiWatcher, dial: Dia
     third = await dial("5555#", caller_id=ids[2], stay=30)
     result = await asyncio.wait_for(third.wait(), 40)
     assert result.ended_by == "remote"
-    assert not [
-        e
-        for e in ami.events[mark:]
-        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == ids[2]
-    ]
+    assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=ids[2]), since=mark)
 
 
 async def test_hanging_up_mid_pin_leaves_nothing_behind(
@@ -196,10 +184,6 @@ async def test_the_pin_of_a_retired_room_is_answered_as_such(
     caller = await dial("8080#", caller_id=caller_id, stay=30)
     result = await asyncio.wait_for(caller.wait(), 40)
     assert result.ended_by == "remote"
-    assert not [
-        e
-        for e in ami.events[mark:]
-        if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == caller_id
-    ]
+    assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     # Not a guess: a retired room's PIN does not count towards a lockout.
     assert await _failures(service, caller_id) == 0

@@ -150,10 +150,7 @@ async def test_a_locked_room_turns_new_participants_away(
     caller = await dial(PIN, caller_id=late, stay=30)
     result = await asyncio.wait_for(caller.wait(), 40)
     assert result.ended_by == "remote"
-    assert not any(
-        e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") == late
-        for e in ami.events[mark:]
-    )
+    assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=late), since=mark)
 
     await service.unlock(ROOM)
     rooms = await service.ami.send({"Action": "ConfbridgeListRooms"})
