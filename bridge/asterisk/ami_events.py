@@ -21,7 +21,6 @@ from bridge.domain.events import (
     RoomEnded,
     RoomStarted,
     SeenParticipant,
-    SeenRoom,
     TalkingChanged,
 )
 
@@ -113,7 +112,3 @@ def seen_rooms(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, bool]]:
         for item in items
         if item.get("Event") == "ConfbridgeListRooms"
     ]
-
-
-def seen_room(name: str, locked: bool, participants: tuple[SeenParticipant, ...]) -> SeenRoom:
-    return SeenRoom(name, locked, participants)

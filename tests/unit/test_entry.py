@@ -1,0 +1,285 @@
+"""The shared number's rules: who gets in as what, and who is locked out for guessing."""
+
+from __future__ import annotations
+
+import configparser
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.domain.entry import (
+    ANONYMOUS_BUCKET,
+    WITHHELD_CALLER_IDS,
+    Admission,
+    LiveRoomFacts,
+    LockoutPolicy,
+    Refusal,
+    admit,
+    lockout_bucket,
+)
+from bridge.domain.events import Role
+from bridge.domain.rooms import RoomSpec
+from bridge.settings import Settings
+
+PROJECT = Path(__file__).resolve().parents[2]
+OPEN = RoomSpec(name="ga", title="General assembly", pin="1111", max_participants=10)
+MUTED = RoomSpec(name="plenary", title="Plenary", pin="2222", muted_on_entry=True)
+NOW = datetime(2026, 3, 2, 18, 30, tzinfo=UTC)
+
+EMPTY = LiveRoomFacts()
+FULL = LiveRoomFacts(participants=10)
+LOCKED = LiveRoomFacts(participants=1, locked=True)
+
+
+# ---- admit ----------------------------------------------------------------------------------
+
+
+def test_a_pin_that_matched_nothing_is_a_wrong_pin() -> None:
+    assert admit(None, None, False, EMPTY) is Refusal.WRONG_PIN
+
+
+def test_a_matched_room_without_a_role_is_still_a_wrong_pin() -> None:
+    assert admit(OPEN, None, False, EMPTY) is Refusal.WRONG_PIN
+
+
+def test_a_participant_gets_into_an_open_room_with_space() -> None:
+    assert admit(OPEN, Role.PARTICIPANT, False, EMPTY) == Admission(OPEN, Role.PARTICIPANT)
+
+
+def test_a_participant_is_refused_a_locked_room() -> None:
+    assert admit(OPEN, Role.PARTICIPANT, False, LOCKED) is Refusal.ROOM_LOCKED
+
+
+def test_a_participant_is_refused_a_full_room() -> None:
+    assert admit(OPEN, Role.PARTICIPANT, False, FULL) is Refusal.ROOM_FULL
+
+
+def test_a_participant_is_refused_a_room_over_its_limit() -> None:
+    # The limit can be lowered by a rooms file reload while the room is busy.
+    assert admit(OPEN, Role.PARTICIPANT, False, LiveRoomFacts(25)) is Refusal.ROOM_FULL
+
+
+def test_the_last_seat_is_taken_and_then_the_room_is_full() -> None:
+    assert isinstance(admit(OPEN, Role.PARTICIPANT, False, LiveRoomFacts(9)), Admission)
+    assert admit(OPEN, Role.PARTICIPANT, False, LiveRoomFacts(10)) is Refusal.ROOM_FULL
+
+
+def test_a_locked_full_room_says_locked_rather_than_full() -> None:
+    facts = LiveRoomFacts(participants=10, locked=True)
+    assert admit(OPEN, Role.PARTICIPANT, False, facts) is Refusal.ROOM_LOCKED
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_a_retired_room_refuses_everyone(role: Role) -> None:
+    assert admit(OPEN, role, True, EMPTY) is Refusal.ROOM_RETIRED
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [EMPTY, LOCKED, FULL, LiveRoomFacts(10_000, locked=True)],
+    ids=["empty", "locked", "full", "locked-and-full"],
+)
+def test_a_moderator_gets_into_a_locked_or_full_room(facts: LiveRoomFacts) -> None:
+    assert admit(OPEN, Role.MODERATOR, False, facts) == Admission(OPEN, Role.MODERATOR)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    role=st.none() | st.sampled_from(list(Role)),
+    matched=st.booleans(),
+    retired=st.booleans(),
+    participants=st.integers(0, 20),
+    locked=st.booleans(),
+)
+def test_admit_lets_in_exactly_those_the_rules_allow(
+    role: Role | None, matched: bool, retired: bool, participants: int, locked: bool
+) -> None:
+    room = OPEN if matched else None
+    decision = admit(room, role, retired, LiveRoomFacts(participants, locked))
+    allowed = (
+        room is not None
+        and role is not None
+        and not retired
+        and (role is Role.MODERATOR or (not locked and participants < OPEN.max_participants))
+    )
+    assert isinstance(decision, Admission) == allowed
+    if isinstance(decision, Admission):
+        assert (decision.room, decision.role) == (room, role)
+    else:
+        assert decision in {
+            Refusal.WRONG_PIN,
+            Refusal.ROOM_RETIRED,
+            Refusal.ROOM_LOCKED,
+            Refusal.ROOM_FULL,
+        }
+
+
+# ---- what an admission sets up --------------------------------------------------------------
+
+
+def test_a_participant_joins_an_open_room_unmuted_with_the_participant_menu() -> None:
+    admission = Admission(OPEN, Role.PARTICIPANT)
+    assert not admission.start_muted
+    assert admission.user_profile == "iobridge_participant"
+    assert admission.menu == "iobridge_participant_menu"
+
+
+def test_a_participant_joins_a_room_muted_on_entry_muted_with_the_listener_menu() -> None:
+    admission = Admission(MUTED, Role.PARTICIPANT)
+    assert admission.start_muted
+    assert admission.user_profile == "iobridge_participant"
+    assert admission.menu == "iobridge_listener_menu"  # no *6: the moderators give the floor
+
+
+@pytest.mark.parametrize("room", [OPEN, MUTED], ids=["open", "muted-on-entry"])
+def test_a_moderator_always_joins_unmuted_with_the_moderator_menu(room: RoomSpec) -> None:
+    admission = Admission(room, Role.MODERATOR)
+    assert not admission.start_muted
+    assert admission.user_profile == "iobridge_moderator"
+    assert admission.menu == "iobridge_moderator_menu"
+
+
+def _confbridge_sections() -> dict[str, dict[str, str]]:
+    parser = configparser.ConfigParser(strict=False, interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(PROJECT / "asterisk-config" / "confbridge.conf")
+    return {name: dict(parser[name]) for name in parser.sections()}
+
+
+@pytest.mark.parametrize(
+    "admission",
+    [Admission(room, role) for room in (OPEN, MUTED) for role in Role],
+    ids=lambda a: f"{a.role}-in-{a.room.name}",
+)
+def test_every_profile_and_menu_an_admission_names_exists_in_confbridge_conf(
+    admission: Admission,
+) -> None:
+    sections = _confbridge_sections()
+    assert sections[admission.user_profile]["type"].strip() == "user"
+    assert sections[admission.menu]["type"].strip() == "menu"
+
+
+def test_the_listener_menu_offers_no_self_unmute() -> None:
+    listener = _confbridge_sections()["iobridge_listener_menu"]
+    assert "toggle_mute" not in " ".join(listener.values())
+
+
+# ---- lockout buckets ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "caller_id",
+    [
+        "",
+        "   ",
+        "anonymous",
+        "Anonymous",
+        "ANONYMOUS",
+        " anonymous ",
+        "unknown",  # what FastAGI's agi_callerid says when there is none
+        "Unknown",
+        "Restricted",
+        "restricted",
+        "Private",
+        "WITHHELD",
+    ],
+)
+def test_withheld_numbers_all_count_against_one_anonymous_bucket(caller_id: str) -> None:
+    assert lockout_bucket(caller_id) == ANONYMOUS_BUCKET
+
+
+@pytest.mark.parametrize(
+    ("caller_id", "bucket"),
+    [
+        ("+15551234567", "+15551234567"),
+        ("5551234", "5551234"),
+        (" 5551234 ", "5551234"),
+        ("alice", "alice"),
+        ("Alice", "Alice"),  # a named caller keeps their own bucket, spelled as given
+        ("anonymous1", "anonymous1"),
+        ("sipp", "sipp"),
+    ],
+)
+def test_a_presented_number_counts_against_itself(caller_id: str, bucket: str) -> None:
+    assert lockout_bucket(caller_id) == bucket
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=20))
+def test_the_bucket_is_either_the_anonymous_one_or_the_trimmed_caller_id(caller_id: str) -> None:
+    bucket = lockout_bucket(caller_id)
+    withheld = caller_id.strip().lower() in WITHHELD_CALLER_IDS
+    assert bucket == (ANONYMOUS_BUCKET if withheld else caller_id.strip())
+    assert lockout_bucket(bucket) == bucket  # a bucket is its own bucket (the CLI lifts by it)
+
+
+# ---- the lockout policy ---------------------------------------------------------------------
+
+
+def test_a_caller_with_a_number_is_locked_out_at_the_fifth_wrong_pin() -> None:
+    policy = LockoutPolicy()
+    assert policy.threshold_for("+15551234567") == 5
+    assert not policy.should_lock("+15551234567", 4)
+    assert policy.should_lock("+15551234567", 5)
+    assert policy.should_lock("+15551234567", 6)
+
+
+def test_withheld_callers_are_locked_out_sooner() -> None:
+    policy = LockoutPolicy()
+    assert policy.threshold_for(ANONYMOUS_BUCKET) == 3
+    assert not policy.should_lock(ANONYMOUS_BUCKET, 2)
+    assert policy.should_lock(ANONYMOUS_BUCKET, 3)
+    assert not policy.should_lock("+15551234567", 3)
+
+
+def test_the_anonymous_threshold_applies_to_every_withheld_spelling() -> None:
+    policy = LockoutPolicy()
+    for caller_id in ("Restricted", "", "anonymous", "Private"):
+        assert policy.should_lock(lockout_bucket(caller_id), 3)
+
+
+def test_thresholds_follow_the_policy_given() -> None:
+    policy = LockoutPolicy(threshold=2, anonymous_threshold=1)
+    assert policy.should_lock("5551234", 2)
+    assert not policy.should_lock("5551234", 1)
+    assert policy.should_lock(ANONYMOUS_BUCKET, 1)
+    assert not policy.should_lock(ANONYMOUS_BUCKET, 0)
+
+
+def test_wrong_pins_count_within_the_window_before_now() -> None:
+    policy = LockoutPolicy(window=timedelta(minutes=10))
+    assert policy.window_start(NOW) == datetime(2026, 3, 2, 18, 20, tzinfo=UTC)
+
+
+def test_a_lockout_lasts_its_duration_from_now() -> None:
+    policy = LockoutPolicy(duration=timedelta(minutes=15))
+    assert policy.locked_until(NOW) == datetime(2026, 3, 2, 18, 45, tzinfo=UTC)
+
+
+def test_the_default_policy_is_what_the_caller_card_and_the_settings_promise() -> None:
+    # docs/caller-card.md: 5 wrong PINs in 10 minutes lock a number out for 15 minutes;
+    # withheld numbers share a count of 3.
+    policy = LockoutPolicy()
+    assert (policy.threshold, policy.window, policy.duration, policy.anonymous_threshold) == (
+        5,
+        timedelta(minutes=10),
+        timedelta(minutes=15),
+        3,
+    )
+    fields = Settings.model_fields
+    assert fields["lockout_threshold"].default == policy.threshold
+    assert fields["lockout_window_seconds"].default == policy.window.total_seconds()
+    assert fields["lockout_duration_seconds"].default == policy.duration.total_seconds()
+    assert fields["anonymous_lockout_threshold"].default == policy.anonymous_threshold
+    assert policy.anonymous_threshold < policy.threshold
+
+
+@settings(max_examples=100, deadline=None)
+@given(failures=st.integers(0, 50), caller_id=st.text(max_size=12))
+def test_anonymous_callers_are_never_treated_more_leniently(failures: int, caller_id: str) -> None:
+    policy = LockoutPolicy()
+    if policy.should_lock(lockout_bucket(caller_id), failures):
+        assert policy.should_lock(ANONYMOUS_BUCKET, failures)
