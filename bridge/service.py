@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,13 +29,21 @@ from bridge.domain.entry import (
     admit,
     lockout_bucket,
 )
-from bridge.domain.events import DomainEvent, LockChanged, PbxLost, Resynced, RoomStarted, SeenRoom
+from bridge.domain.events import (
+    DomainEvent,
+    LockChanged,
+    PbxLost,
+    Resynced,
+    RoomStarted,
+    SeenParticipant,
+    SeenRoom,
+)
 from bridge.domain.roster import Switchboard
 from bridge.hub import Hub
 from bridge.settings import Settings
 from bridge.store import lockouts, rooms
 from bridge.store.db import Database
-from bridge.store.history import HistoryWriter
+from bridge.store.history import HistoryWriter, open_leg_totals
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +84,7 @@ class BridgeService:
         )
         self.entry_requests = 0  # FastAGI dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
+        self._held: list[DomainEvent] | None = None  # events held back during a resync
         self._changed = asyncio.Event()
         self._pin_lock = asyncio.Lock()  # one PIN decision at a time keeps lockout counts exact
         self._background: set[asyncio.Task[None]] = set()
@@ -84,8 +93,12 @@ class BridgeService:
 
     def on_ami_event(self, message: Message) -> None:
         event = ami_events.to_domain(message)
-        if event is not None:
-            self.apply(event)
+        if event is None:
+            return
+        if self._held is not None:
+            self._held.append(event)  # a resync is reading Asterisk's lists: apply after it
+            return
+        self.apply(event)
 
     def apply(self, event: DomainEvent) -> None:
         effects = self.switchboard.apply(event)
@@ -116,21 +129,53 @@ class BridgeService:
     async def resync(self) -> None:
         """Rebuild the roster from Asterisk's own lists; close what Asterisk no longer has."""
         at = time.time()
-        listed = await self._list("ConfbridgeListRooms")
-        snapshot = []
-        for name, locked in ami_events.seen_rooms(listed):
-            people = await self._list("ConfbridgeList", Conference=name)
-            snapshot.append(SeenRoom(name, locked, ami_events.seen_participants(people)))
-        channels = await self._list("CoreShowChannels")
-        alive = tuple(
-            str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"
-        )
-        self.apply(Resynced(tuple(snapshot), at, alive))
+        # Events that arrive while the lists are read would be undone by the snapshot
+        # (a join after its room's list reads as a ghost): hold them, replay them after.
+        self._held = []
+        try:
+            listed = await self._list("ConfbridgeListRooms")
+            snapshot = []
+            for name, locked in ami_events.seen_rooms(listed):
+                people = await self._list("ConfbridgeList", Conference=name)
+                snapshot.append(SeenRoom(name, locked, ami_events.seen_participants(people)))
+            channels = await self._list("CoreShowChannels")
+            alive = tuple(
+                str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"
+            )
+            snapshot = await self._with_earlier_history(snapshot)
+            self.apply(Resynced(tuple(snapshot), at, alive))
+        finally:
+            held, self._held = self._held, None
+            for event in held:
+                self.apply(event)
         log.info(
             "roster.resynced rooms=%d participants=%d",
             len(snapshot),
             sum(len(r.participants) for r in snapshot),
         )
+
+    async def _with_earlier_history(self, snapshot: list[SeenRoom]) -> list[SeenRoom]:
+        """Participants new to this roster but with an open leg in history are still in a
+        call that began before this service did: bring their talk time and turns along."""
+        new = {
+            (room.room, person.channel)
+            for room in snapshot
+            for person in room.participants
+            if self.switchboard.room_of(person.channel) != room.room
+        }
+        if not new:
+            return snapshot
+        async with self.db.sessions() as session:
+            earlier = await open_leg_totals(session, new)
+        return [
+            replace(
+                room,
+                participants=tuple(
+                    _with_totals(p, earlier.get((room.room, p.channel))) for p in room.participants
+                ),
+            )
+            for room in snapshot
+        ]
 
     async def _list(self, action: str, **fields: str) -> list[Message]:
         try:
@@ -303,12 +348,24 @@ class BridgeService:
         async with asyncio.TaskGroup() as group:
             group.create_task(self.ami.run(), name="ami")
             group.create_task(self.history.run(), name="history")
+            group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
+
+    async def _checkpoint_talk_time(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.talk_checkpoint_seconds)
+            self.history.submit(self.switchboard.checkpoint(time.time()))
 
     async def close(self) -> None:
         await self.history.flushed(timeout=5)
         await self.ami.close()
         for task in list(self._background):
             task.cancel()
+
+
+def _with_totals(person: SeenParticipant, totals: tuple[float, int] | None) -> SeenParticipant:
+    if totals is None:
+        return person
+    return replace(person, earlier_talk_time=totals[0], earlier_turns=totals[1])
 
 
 def _now() -> datetime:

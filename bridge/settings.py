@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     lockout_duration_seconds: int = 900
     anonymous_lockout_threshold: int = 3
 
+    # How often the talk time of people talking is written to history (a crash loses less).
+    talk_checkpoint_seconds: float = 5.0
+
     log_level: str = "INFO"
 
     @property

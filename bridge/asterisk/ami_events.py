@@ -43,8 +43,14 @@ def _role(message: Mapping[str, Any]) -> Role:
     return Role.MODERATOR if _yes(message.get("Admin", "No")) else Role.PARTICIPANT
 
 
+def _known(value: Any) -> str:
+    """Asterisk writes <unknown> where a caller sent no number or name."""
+    text = str(value or "")
+    return "" if text == "<unknown>" else text
+
+
 def _caller_id(message: Mapping[str, Any]) -> str:
-    return str(message.get("CallerIDNum") or message.get("CallerIDnum") or "")
+    return _known(message.get("CallerIDNum") or message.get("CallerIDnum"))
 
 
 def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
@@ -72,7 +78,7 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
                 role=_role(message),
                 muted=_yes(message.get("Muted", "No")),
                 at=at,
-                caller_name=str(message.get("CallerIDName", "")),
+                caller_name=_known(message.get("CallerIDName")),
             )
         case "ConfbridgeLeave":
             return ParticipantLeft(room, channel, at)
@@ -98,7 +104,7 @@ def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipa
             role=_role(item),
             muted=_yes(item.get("Muted", "No")),
             talking=_yes(item.get("Talking", "No")),
-            caller_name=str(item.get("CallerIDName", "")),
+            caller_name=_known(item.get("CallerIDName")),
         )
         for item in items
         if item.get("Event") == "ConfbridgeList"

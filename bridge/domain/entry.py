@@ -11,7 +11,9 @@ from bridge.domain.events import Role
 from bridge.domain.rooms import RoomSpec
 
 # Caller IDs that say nothing about the caller: they all share one, stricter, bucket.
-WITHHELD_CALLER_IDS = frozenset({"", "anonymous", "unknown", "restricted", "private", "withheld"})
+WITHHELD_CALLER_IDS = frozenset(
+    {"", "anonymous", "unknown", "<unknown>", "unavailable", "restricted", "private", "withheld"}
+)
 ANONYMOUS_BUCKET = "anonymous"
 
 

@@ -100,6 +100,10 @@ class SeenParticipant:
     muted: bool
     talking: bool
     caller_name: str = ""
+    # What history already holds for this participant (a restarted service finds them
+    # in the room): their talk time and turns go on from there rather than from zero.
+    earlier_talk_time: float = 0.0
+    earlier_turns: int = 0
 
 
 @dataclass(frozen=True)

@@ -164,6 +164,16 @@ class Switchboard:
     def room_of(self, channel: str) -> str | None:
         return self._room_of.get(channel)
 
+    def checkpoint(self, now: float) -> list[Effect]:
+        """Talk time so far of everyone talking right now, for history: a spurt is written
+        when it ends, and a service killed mid-spurt would otherwise lose all of it."""
+        return [
+            LegUpdated(room.name, person.channel, person.talk_time_at(now), person.turns)
+            for room in self.rooms.values()
+            for person in room.participants.values()
+            if person.talking
+        ]
+
     def apply(self, event: DomainEvent) -> list[Effect]:
         match event:
             case CallArrived():
@@ -327,6 +337,10 @@ class Switchboard:
                 )
             )
             known = self.rooms[room].participants[seen.channel]
+            known.talk_time = seen.earlier_talk_time
+            known.turns = seen.earlier_turns
+            # Talking now, with turns in history: this turn is one of them already.
+            known.in_turn = seen.talking and seen.earlier_turns > 0
         known.muted = seen.muted
         if seen.muted:
             known.in_turn = False  # muted while we were away: that turn is over, as in _mute

@@ -58,6 +58,22 @@ async def _open_leg(session: AsyncSession, room: str, channel: str) -> Leg | Non
     )
 
 
+async def open_leg_totals(
+    session: AsyncSession, wanted: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[float, int]]:
+    """Talk time and turns of open legs, by (room, channel), for those in ``wanted``."""
+    rows = await session.execute(
+        select(Call.room_name, Leg.channel, Leg.talk_time, Leg.turns)
+        .join(Call)
+        .where(Leg.left_at.is_(None), Leg.channel.in_({channel for _, channel in wanted}))
+    )
+    return {
+        (room, channel): (talk_time, turns)
+        for room, channel, talk_time, turns in rows
+        if (room, channel) in wanted
+    }
+
+
 async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> None:
     """Write effects into the session (the caller commits)."""
     for effect in effects:

@@ -164,6 +164,9 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
     await ami.wait_for(event("ConfbridgeTalking", Channel=talker, TalkingStatus="on"))
     await eventually(lambda: _roster_matches(port, token, ami), timeout=10)
     call_before = await _open_call_id(stack)
+    # Talk long enough for a checkpoint of the talker's talk time to reach history.
+    await eventually(lambda: _talk_time_in_history(stack, talker), timeout=20)
+    talked = await _talk_time_in_history(stack, talker)
 
     first.send_signal(signal.SIGKILL)
     await first.wait()
@@ -178,6 +181,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
         rows = {p["channel"]: p for p in status["participants"]}
         assert rows[quiet]["muted"] is True and rows[talker]["talking"] is True
         assert await _open_call_id(stack) == call_before, "the call goes on in the same row"
+        assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
         assert took < 2, f"the roster took {took:.2f} s to match Asterisk's"
     finally:
         second.send_signal(signal.SIGTERM)
@@ -265,3 +269,12 @@ async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, por
             dst.close()
 
     await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+
+async def _talk_time_in_history(stack: Stack, channel: str) -> float:
+    assert stack.db is not None
+    async with stack.db.sessions() as session:
+        value = await session.scalar(
+            select(Leg.talk_time).where(Leg.channel == channel, Leg.left_at.is_(None))
+        )
+    return float(value or 0.0)

@@ -309,3 +309,11 @@ def test_the_lists_read_the_same_off_the_wire() -> None:
     assert seen_participants(people) == (
         SeenParticipant(CHANNEL, "5551234", Role.MODERATOR, False, True, "Alice Example"),
     )
+
+
+def test_an_unknown_caller_id_is_empty_not_the_word_unknown() -> None:
+    event = to_domain(
+        confbridge("ConfbridgeJoin", CallerIDNum="<unknown>", CallerIDName="<unknown>")
+    )
+    assert isinstance(event, ParticipantJoined)
+    assert (event.caller_id, event.caller_name) == ("", "")

@@ -6,6 +6,8 @@ the state and at the effects returned. No clock, no loop, no I/O.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -868,3 +870,34 @@ def test_a_resync_straight_after_a_resync_changes_nothing(muted: bool) -> None:
     assert effects == [
         HistoryReconciled(frozenset({GA}), frozenset({(GA, ALICE), (GA, BOB)}), T + 1)
     ]
+
+
+# ---- carrying history over a restart of the service -------------------------------------
+
+
+def test_talk_time_and_turns_go_on_after_a_service_restart() -> None:
+    # A new service finds Alice talking (mid-turn) and Bob quiet; history holds their past.
+    alice = replace(seen(ALICE, is_talking=True), earlier_talk_time=40.0, earlier_turns=3)
+    bob = replace(seen(BOB), earlier_talk_time=12.5, earlier_turns=2)
+    board = Switchboard()
+    board.apply(Resynced((SeenRoom(GA, False, (alice, bob)),), T))
+    assert person(board, ALICE).talk_time_at(T + 5) == pytest.approx(45.0)
+    assert person(board, ALICE).turns == 3, "the turn under way was already in history"
+    assert (person(board, BOB).talk_time, person(board, BOB).turns) == (12.5, 2)
+    effects = board.apply(talking(ALICE, False, 5))
+    assert effects == [LegUpdated(GA, ALICE, pytest.approx(45.0), 3)]
+    board.apply(talking(BOB, True, 6))
+    assert person(board, BOB).turns == 3, "Bob's next stretch of speech is a new turn"
+
+
+def test_earlier_history_is_ignored_for_someone_already_on_the_roster() -> None:
+    board = board_after(joined(ALICE), talking(ALICE, True, 0), talking(ALICE, False, 4))
+    again = replace(seen(ALICE), earlier_talk_time=99.0, earlier_turns=9)
+    board.apply(Resynced((SeenRoom(GA, False, (again,)),), T + 10))
+    assert (person(board, ALICE).talk_time, person(board, ALICE).turns) == (4.0, 1)
+
+
+def test_a_checkpoint_reports_the_talk_time_of_everyone_talking_now() -> None:
+    board = board_after(joined(ALICE), joined(BOB), talking(ALICE, True, 10))
+    assert board.checkpoint(T + 16) == [LegUpdated(GA, ALICE, pytest.approx(6.0), 1)]
+    assert person(board, ALICE).talking, "a checkpoint does not end the spurt"
