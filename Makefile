@@ -37,7 +37,7 @@ asterisk: venv
 	$(BIN)/iobridge asterisk ensure
 
 lint: venv
-	$(BIN)/ruff check bridge tests migrations
+	$(BIN)/ruff check bridge tests migrations bench
 
 typecheck: venv
 	$(BIN)/mypy bridge
@@ -50,3 +50,6 @@ integration: system venv asterisk
 
 clean:
 	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache
+
+bench: venv
+	$(BIN)/python -m bench.roster_bench
