@@ -129,10 +129,16 @@ async def test_an_action_on_someone_who_just_left_names_the_problem(
     mark = ami.mark()
     await service.kick(ROOM, channel)
     await ami.wait_for(event("ConfbridgeLeave", Channel=channel), since=mark)
+    await service.wait_until(lambda: channel not in roster(service))
     with pytest.raises(NoSuchParticipant):
         await service.mute(ROOM, channel)
     with pytest.raises(NoSuchParticipant):
         await service.kick(ROOM, channel)
+    # And Asterisk's own refusal, for a channel it has never had, gets the same name.
+    with pytest.raises(NoSuchParticipant):
+        await service.ami.send(
+            {"Action": "ConfbridgeMute", "Conference": ROOM, "Channel": "PJSIP/nobody-0"}
+        )
 
 
 async def test_a_locked_room_turns_new_participants_away(
