@@ -14,7 +14,7 @@ from typing import IO
 
 from aiohttp import web
 
-from bridge.asterisk.agi import create_agi_app
+from bridge.asterisk.agi import agi_handler
 from bridge.asterisk.install import AsteriskInstall, ensure_asterisk
 from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
 from bridge.roomsfile import RoomsFileError, load_rooms_file
@@ -156,9 +156,10 @@ class Stack:
         assert self.db is not None
         settings = self.settings
         self.service = BridgeService(settings, self.db)
-        agi_app = create_agi_app(self.service, settings.pin_attempts_per_call)
         self._agi_server = await asyncio.start_server(
-            agi_app.handler, "127.0.0.1", settings.agi_port
+            agi_handler(self.service, settings.pin_attempts_per_call),
+            "127.0.0.1",
+            settings.agi_port,
         )
         runner = web.AppRunner(create_app(settings, self.service), access_log=None)
         await runner.setup()

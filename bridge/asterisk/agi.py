@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from panoramisk.fast_agi import Application, Request
+from panoramisk.fast_agi import Request
 
 from bridge.domain.entry import Admission, Refusal
 
@@ -152,28 +153,59 @@ async def entry_dialogue(agi: AgiChannel, desk: EntryDesk, attempts: int) -> Adm
     return last
 
 
-def create_agi_app(desk: EntryDesk, attempts: int) -> Application:
-    loop = asyncio.get_running_loop()  # panoramisk would call the deprecated get_event_loop()
-    app = Application(loop=loop)
+HEADER_TIMEOUT = 10.0  # seconds for Asterisk to send a request's headers
 
-    async def entry(request: Request) -> None:
-        agi = AgiChannel(request)
+
+async def read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
+    """The FastAGI request headers, or None for a connection that is not a request.
+
+    panoramisk's own handler reads in a loop that spins forever on a connection closed
+    before the blank line (a port scan is enough to freeze the event loop): hence this."""
+    try:
+        async with asyncio.timeout(HEADER_TIMEOUT):
+            raw = await reader.readuntil(b"\n\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
+        return None
+    lines = raw.decode("utf-8", errors="replace").splitlines()
+    return dict(line.split(": ", 1) for line in lines if ": " in line)
+
+
+def agi_handler(
+    desk: EntryDesk, attempts: int
+) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    """The connection handler for ``asyncio.start_server``: one caller's dialogue each."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            outcome = await entry_dialogue(agi, desk, attempts)
-        except CallerGone:
-            log.info("agi.entry caller_hung_up channel=%s", agi.channel)
-            return
+            headers = await read_request(reader)
+            if headers is None:
+                return
+            if headers.get("agi_network_script") != "entry":
+                log.warning("agi.unknown_script script=%s", headers.get("agi_network_script"))
+                return
+            await _entry(AgiChannel(Request(None, headers, reader, writer)), desk, attempts)
+        except Exception:
+            log.exception("agi.dialogue_failed")
         finally:
-            desk.dialogue_ended(agi.channel)
-        if isinstance(outcome, Admission):
-            log.info(
-                "agi.entry admitted channel=%s room=%s role=%s",
-                agi.channel,
-                outcome.room.name,
-                outcome.role,
-            )
-        else:
-            log.info("agi.entry refused channel=%s reason=%s", agi.channel, outcome.value)
+            writer.close()
 
-    app.add_route("entry", entry)
-    return app
+    return handle
+
+
+async def _entry(agi: AgiChannel, desk: EntryDesk, attempts: int) -> None:
+    try:
+        outcome = await entry_dialogue(agi, desk, attempts)
+    except CallerGone:
+        log.info("agi.entry caller_hung_up channel=%s", agi.channel)
+        return
+    finally:
+        desk.dialogue_ended(agi.channel)
+    if isinstance(outcome, Admission):
+        log.info(
+            "agi.entry admitted channel=%s room=%s role=%s",
+            agi.channel,
+            outcome.room.name,
+            outcome.role,
+        )
+    else:
+        log.info("agi.entry refused channel=%s reason=%s", agi.channel, outcome.value)
