@@ -384,7 +384,10 @@ def _api(
         with urllib.request.urlopen(request, timeout=15) as response:
             return dict(json.load(response))
     except urllib.error.HTTPError as exc:
-        detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        try:
+            detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
+        except ValueError:
+            detail = f"HTTP {exc.code} {exc.reason}"
         fail(str(detail))
     except OSError as exc:
         if quiet:

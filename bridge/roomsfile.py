@@ -36,6 +36,7 @@ from bridge.domain.rooms import (
     DEFAULT_MAX_PARTICIPANTS,
     MAX_PARTICIPANTS,
     MIN_PARTICIPANTS,
+    ROOM_NAME,
     ModeratorSpec,
     QueuePolicy,
     RoomsConfig,
@@ -128,7 +129,7 @@ def _syntax_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
 
 # --- one entry at a time: pydantic models --------------------------------------------------
 
-_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+_SLUG = ROOM_NAME
 _PIN = re.compile(r"[0-9]{4,12}")
 _USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
 _PIN_FIELDS = ("pin", "moderator_pin")

@@ -20,7 +20,7 @@ from panoramisk.message import Message
 
 from bridge.asterisk import ami_events
 from bridge.asterisk.agi import PinOutcome
-from bridge.asterisk.ami import AmiClient, NoSuchParticipant, NoSuchRoom, PbxUnavailable
+from bridge.asterisk.ami import AmiClient, AmiError, NoSuchParticipant, NoSuchRoom
 from bridge.domain.entry import (
     Admission,
     LiveRoomFacts,
@@ -196,6 +196,7 @@ class BridgeService:
         self._notify()
 
     async def is_locked_out(self, caller_id: str) -> bool:
+        caller_id = caller_id[:80]
         async with self.db.sessions() as session:
             found = await lockouts.active_lockout(session, lockout_bucket(caller_id), _now())
         if found is not None:
@@ -203,7 +204,7 @@ class BridgeService:
         return found is not None
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
-        bucket = lockout_bucket(caller_id)
+        bucket = lockout_bucket(caller_id[:80])  # SIP puts no bound on a caller ID
         async with self._pin_lock, self.db.sessions.begin() as session:
             now = _now()
             if await lockouts.active_lockout(session, bucket, now) is not None:
@@ -301,7 +302,7 @@ class BridgeService:
         try:
             path = await self.start_recording(room)
             log.info("recording.auto_started room=%s file=%s", room, path.name)
-        except (NoSuchRoom, PbxUnavailable) as exc:
+        except AmiError as exc:
             log.warning("recording.auto_start_failed room=%s reason=%s", room, exc)
 
     # ---- what the panel and CLI read --------------------------------------------
@@ -355,9 +356,16 @@ class BridgeService:
             await asyncio.sleep(self.settings.talk_checkpoint_seconds)
             self.history.submit(self.switchboard.checkpoint(time.time()))
 
-    async def close(self) -> None:
-        await self.history.flushed(timeout=5)
+    async def close(self, ending_calls: bool = False) -> None:
+        """Stop; ``ending_calls`` when Asterisk stops too, so every call ends here and now
+        (its leave events would never reach us). Otherwise the calls go on without us and
+        the next start resyncs and carries on their history."""
+        if ending_calls:
+            self.history.submit(self.switchboard.shut_down(time.time()))
         await self.ami.close()
+        await self.history.flushed(timeout=10)
+        if not self.history.idle:
+            log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         for task in list(self._background):
             task.cancel()
 

@@ -6,7 +6,7 @@ import os
 import secrets
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     talk_checkpoint_seconds: float = 5.0
 
     log_level: str = "INFO"
+
+    @field_validator("state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Asterisk resolves relative paths against its own folders (a recording asked for
+        # as ".state/recordings/x.wav" would land under its monitor folder).
+        return value.expanduser().resolve()
 
     @property
     def run_dir(self) -> Path:

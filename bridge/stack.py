@@ -15,7 +15,7 @@ from typing import IO
 from aiohttp import web
 
 from bridge.asterisk.agi import agi_handler
-from bridge.asterisk.install import AsteriskInstall, ensure_asterisk
+from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
 from bridge.roomsfile import RoomsFileError, load_rooms_file
 from bridge.service import BridgeService
@@ -95,17 +95,12 @@ class Stack:
             raise StackError(str(taken[0]))
         rooms_file = settings.rooms_file
         if with_pbx:
-            self.install = await asyncio.to_thread(
-                ensure_asterisk,
-                settings.cache_dir,
-                mirror=settings.debian_mirror,
-                suite=settings.debian_suite,
-                binary=settings.asterisk_binary,
-                prefer_system=settings.asterisk_prefer_system,
-                progress=self.progress,
-            )
+            self.install = await self._ensure_asterisk()
         url = settings.effective_database_url
-        await upgrade(url)
+        try:
+            await upgrade(url)
+        except Exception as exc:  # alembic and the drivers raise many kinds; say which
+            raise StackError(f"database {url.split('@')[-1]}: migrations failed: {exc}") from exc
         self.db = Database(url)
         async with self.db.sessions.begin() as session:
             if not await rooms.has_rooms(session):
@@ -151,6 +146,21 @@ class Stack:
                 log.warning("asterisk.restarted pid=%s", self.pbx.pid)
                 delay = 1.0
 
+    async def _ensure_asterisk(self) -> AsteriskInstall:
+        settings = self.settings
+        try:
+            return await asyncio.to_thread(
+                ensure_asterisk,
+                settings.cache_dir,
+                mirror=settings.debian_mirror,
+                suite=settings.debian_suite,
+                binary=settings.asterisk_binary,
+                prefer_system=settings.asterisk_prefer_system,
+                progress=self.progress,
+            )
+        except AsteriskInstallError as exc:
+            raise StackError(str(exc)) from exc
+
     async def start_service(self) -> None:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
         assert self.db is not None
@@ -174,10 +184,10 @@ class Stack:
         service = self.service
         await service.wait_until(lambda: service.switchboard.pbx_connected, timeout=timeout)
 
-    async def stop_service(self) -> None:
+    async def stop_service(self, ending_calls: bool = False) -> None:
         if self.service is not None:
             with contextlib.suppress(Exception):
-                await self.service.close()
+                await self.service.close(ending_calls)
         if self._service_task is not None:
             self._service_task.cancel()
             with contextlib.suppress(BaseException):
@@ -203,7 +213,7 @@ class Stack:
             with contextlib.suppress(BaseException):
                 await self._pbx_watch
             self._pbx_watch = None
-        await self.stop_service()
+        await self.stop_service(ending_calls=self.pbx is not None)
         if self.pbx is not None:
             await self.pbx.stop()
             self.pbx = None

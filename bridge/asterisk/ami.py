@@ -59,6 +59,10 @@ class ActionFailed(AmiError):
     pass
 
 
+class BadActionField(AmiError):
+    """A value that would break out of its AMI header line (CR/LF): never sent."""
+
+
 def error_for(action: dict[str, str], message: str) -> AmiError:
     """Turn app_confbridge's error text for ``action`` into a named exception."""
     text = message.lower()
@@ -146,8 +150,12 @@ class AmiClient:
             log.info("ami.connected host=%s port=%s", self.host, self.port)
             try:
                 await self._on_connected(True)
-            except Exception:
-                log.exception("ami.on_connected_failed")
+            except Exception as exc:
+                # The service could not resync (a list timed out, the database failed):
+                # drop the link, so the next connection resyncs again after the backoff.
+                log.error("ami.on_connected_failed reason=%r (reconnecting)", exc)
+                self._drop()
+                await asyncio.sleep(delay)
             await self._lost.wait()
             log.warning("ami.disconnected host=%s port=%s", self.host, self.port)
             await self._on_connected(False)
@@ -206,12 +214,22 @@ class AmiClient:
         lost.awaiting_actions.clear()
         self._lost.set()
 
+    def _drop(self) -> None:
+        manager = self._manager
+        if manager is not None:
+            with contextlib.suppress(Exception):
+                manager.close()  # panoramisk does not report a close it made itself
+            self._disconnected(manager, None)
+
     def _dispatch(self, manager: Manager, message: Message) -> None:
         if manager is self._manager:
             self._on_event(message)
 
     async def send(self, action: dict[str, str], timeout: float | None = None) -> list[Message]:
         """Send one action; return its reply (and any list events), or raise a named AmiError."""
+        for key, value in action.items():
+            if "\r" in value or "\n" in value:
+                raise BadActionField(f"{key} may not contain a line break")
         manager = self._manager
         if manager is None or not self.connected.is_set():
             raise PbxUnavailable()

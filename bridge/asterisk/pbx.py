@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -23,6 +24,7 @@ from bridge.asterisk.install import AsteriskInstall
 from bridge.settings import Settings
 
 # Without these, a caller cannot reach a room; Asterisk loading without them is a broken config.
+PR_SET_PDEATHSIG = 1
 REQUIRED_MODULES = ("res_pjsip.so", "chan_pjsip.so", "app_confbridge.so", "res_agi.so")
 RUN_SUBDIRS = ("etc", "lib", "spool", "run", "log", "cache")
 
@@ -102,11 +104,19 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
             except jinja2.TemplateError as exc:
                 raise PbxError(f"{template}: cannot render: {exc}") from exc
             target = run_dir / "etc" / template.name
-            target.write_text(text)
-            if template.name == "manager.conf":
-                target.chmod(0o600)
+            # manager.conf holds the AMI secret: every rendered file is private to us.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(text)
     # Asterisk reads asterisk.conf from -C; the rest from astetcdir.
     return run_dir / "etc" / "asterisk.conf"
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: if the stack dies without stopping Asterisk (SIGKILL,
+    the OOM killer), the kernel sends Asterisk SIGTERM rather than leaving it behind."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Pbx:
@@ -126,7 +136,7 @@ class Pbx:
 
     async def start(self, timeout: float = 60.0) -> None:
         render_config(self.settings, self.install)
-        log = self.console_log.open("wb")
+        log = self.console_log.open("ab")  # appended: a crash's last words survive a restart
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self.install.command("-f", "-n", "-C", str(self.conf)),
@@ -134,6 +144,7 @@ class Pbx:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # Ctrl-C reaches the stack, which stops Asterisk itself
+                preexec_fn=_die_with_parent,
             )
         finally:
             log.close()

@@ -6,9 +6,11 @@ the one that enforces their invariants (slug names, unique PINs, moderators on k
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
 DEFAULT_MAX_PARTICIPANTS = 500
 MIN_PARTICIPANTS = 2
 MAX_PARTICIPANTS = 10_000

@@ -113,6 +113,7 @@ class LegOpened:
     caller_id: str
     role: Role
     at: float
+    caller_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,15 @@ class Switchboard:
 
     def room_of(self, channel: str) -> str | None:
         return self._room_of.get(channel)
+
+    def shut_down(self, at: float) -> list[Effect]:
+        """The PBX is being stopped with us: every call ends now, for history too."""
+        effects: list[Effect] = []
+        for name in list(self.rooms):
+            effects += self._close_room(name, at)
+        self.entry_calls.clear()
+        self.pbx_connected = False
+        return effects
 
     def checkpoint(self, now: float) -> list[Effect]:
         """Talk time so far of everyone talking right now, for history: a spurt is written
@@ -247,7 +257,11 @@ class Switchboard:
             caller_name=event.caller_name,
         )
         self._room_of[event.channel] = event.room
-        effects.append(LegOpened(event.room, event.channel, event.caller_id, event.role, event.at))
+        effects.append(
+            LegOpened(
+                event.room, event.channel, event.caller_id, event.role, event.at, event.caller_name
+            )
+        )
         return effects
 
     def _leave(self, room: str, channel: str, at: float) -> list[Effect]:

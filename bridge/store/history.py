@@ -103,7 +103,8 @@ async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> Non
                         Leg(
                             call_id=call.id,
                             channel=effect.channel,
-                            caller_id=effect.caller_id,
+                            caller_id=effect.caller_id[:80],
+                            caller_name=effect.caller_name[:120],
                             role=str(effect.role),
                             joined_at=_when(effect.at),
                         )
@@ -168,9 +169,27 @@ class HistoryWriter:
                 async with self._sessions.begin() as session:
                     await apply_effects(session, batch)
             except Exception:
-                log.exception("history.write_failed effects=%d", len(batch))
+                log.exception("history.batch_failed effects=%d (retrying one by one)", len(batch))
+                await self._write_one_by_one(batch)
             if self._queue.empty():
                 self._idle.set()
+
+    async def _write_one_by_one(self, batch: list[Effect]) -> None:
+        """One bad effect must not take the others down with it."""
+        for effect in batch:
+            try:
+                async with self._sessions.begin() as session:
+                    await apply_effects(session, [effect])
+            except Exception as exc:
+                log.error("history.effect_dropped effect=%s reason=%r", type(effect).__name__, exc)
+
+    @property
+    def idle(self) -> bool:
+        return self._idle.is_set()
+
+    @property
+    def pending(self) -> int:
+        return self._queue.qsize()
 
     async def flushed(self, timeout: float = 10.0) -> None:
         """Wait until every submitted effect is written (tests, shutdown)."""

@@ -4,13 +4,21 @@ and a status page. Handlers parse, call the service, and render; nothing more.""
 from __future__ import annotations
 
 import hmac
-import html
+import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from bridge.asterisk.ami import AmiError, NoSuchParticipant, NoSuchRoom, PbxUnavailable
+from bridge.asterisk.ami import (
+    AmiError,
+    BadActionField,
+    NoSuchParticipant,
+    NoSuchRoom,
+    PbxUnavailable,
+)
+from bridge.domain.rooms import ROOM_NAME
 from bridge.service import BridgeService
 from bridge.settings import Settings
 
@@ -36,6 +44,21 @@ ROOM_ACTIONS: dict[str, bool] = {
 }
 
 
+CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.@:+-]{0,119}")
+
+
+def _bad_request(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}), content_type="application/json")
+
+
+def _room(request: web.Request) -> str:
+    """The room named in the path, checked: it goes into AMI fields and file names."""
+    room = request.match_info["room"]
+    if not ROOM_NAME.fullmatch(room):
+        raise _bad_request(f"not a room name: {room!r} (expected a-z, 0-9 and -)")
+    return room
+
+
 @web.middleware
 async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Named failures become 4xx/5xx answers with a message; never a traceback page."""
@@ -45,14 +68,16 @@ async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamRe
         return web.json_response({"error": str(exc)}, status=404)
     except PbxUnavailable as exc:
         return web.json_response({"error": str(exc)}, status=503)
+    except BadActionField as exc:
+        return web.json_response({"error": str(exc)}, status=400)
     except AmiError as exc:
         return web.json_response({"error": str(exc)}, status=409)
 
 
 def _require_admin(request: web.Request) -> None:
     header = request.headers.get("Authorization", "")
-    token = header.removeprefix("Bearer ").strip()
-    if not token or not hmac.compare_digest(token, request.app[ADMIN_TOKEN]):
+    token = header.removeprefix("Bearer ").strip().encode("utf-8", "surrogateescape")
+    if not token or not hmac.compare_digest(token, request.app[ADMIN_TOKEN].encode()):
         raise web.HTTPUnauthorized(
             text='{"error": "admin token required"}', content_type="application/json"
         )
@@ -70,13 +95,13 @@ async def status(request: web.Request) -> web.Response:
 
 async def room_status(request: web.Request) -> web.Response:
     _require_admin(request)
-    return web.json_response(request.app[SERVICE].room_status(request.match_info["room"]))
+    return web.json_response(request.app[SERVICE].room_status(_room(request)))
 
 
 async def room_action(request: web.Request) -> web.Response:
     _require_admin(request)
     service = request.app[SERVICE]
-    room = request.match_info["room"]
+    room = _room(request)
     action = request.match_info["action"]
     if action not in ROOM_ACTIONS:
         expected = ", ".join(ROOM_ACTIONS)
@@ -85,12 +110,15 @@ async def room_action(request: web.Request) -> web.Response:
         )
     channel = ""
     if ROOM_ACTIONS[action]:
-        body = await request.json() if request.can_read_body else {}
+        try:
+            body = await request.json() if request.can_read_body else {}
+        except ValueError:
+            raise _bad_request("the body is not JSON") from None
         channel = str(body.get("channel", "")) if isinstance(body, dict) else ""
         if not channel:
-            return web.json_response(
-                {"error": f"'{action}' needs a participant's channel"}, status=400
-            )
+            raise _bad_request(f"'{action}' needs a participant's channel")
+        if not CHANNEL.fullmatch(channel):
+            raise _bad_request(f"not a channel name: {channel!r}")
     result: dict[str, str] = {"room": room, "action": action}
     match action:
         case "mute":
@@ -118,16 +146,12 @@ async def room_action(request: web.Request) -> web.Response:
 
 
 async def index(request: web.Request) -> web.Response:
-    state = request.app[SERVICE].status()
-    pbx = state["pbx"]
-    rows = "".join(
-        f"<li>{html.escape(name)}: {len(room['participants'])} in the room</li>"
-        for name, room in state["rooms"].items()
-    )
+    """A public page that says only whether the bridge reaches its PBX (the panel and the
+    rooms need a login)."""
+    pbx = request.app[SERVICE].status()["pbx"]
     body = (
         "<!doctype html><meta charset=utf-8><title>io-bridge</title>"
         f"<h1>io-bridge</h1><p id=pbx>PBX {pbx}</p>"
-        f"<ul id=rooms>{rows or '<li>no live rooms</li>'}</ul>"
     )
     return web.Response(text=body, content_type="text/html")
 

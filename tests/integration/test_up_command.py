@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -90,10 +91,26 @@ async def test_up_prints_where_to_dial_takes_a_call_and_stops_clean_on_ctrl_c(
 
         asterisk_pid = int((tmp_path / "state/asterisk/run/asterisk.pid").read_text())
         assert pid_alive(asterisk_pid)
+        # Someone is still in a room when the admin presses Ctrl-C.
+        stayer = await asyncio.create_subprocess_exec(
+            IOBRIDGE, "call", "--keys", "5150#", "--stay", "60", env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        async with asyncio.timeout(20):
+            while "1 in the room" not in (await iobridge(env, "room", "wg-housing", "status"))[1]:
+                pass
         up.send_signal(signal.SIGINT)
         assert await asyncio.wait_for(up.wait(), 30) == 0
         assert not pid_alive(asterisk_pid), "Asterisk outlived the stack"
         assert not (tmp_path / "state/iobridge.pid").exists()
+        await asyncio.wait_for(stayer.wait(), 90)
+        # Asterisk went down with the stack: every call ended then, in history too.
+        with sqlite3.connect(tmp_path / "state/iobridge.sqlite3") as db:
+            assert db.execute("select count(*) from legs where left_at is null").fetchone() == (0,)
+            assert db.execute("select count(*) from calls where ended_at is null").fetchone() == (
+                0,
+            )
+            assert db.execute("select count(*) from legs").fetchone()[0] >= 2
     finally:
         if up.returncode is None:
             up.kill()

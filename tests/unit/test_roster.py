@@ -901,3 +901,11 @@ def test_a_checkpoint_reports_the_talk_time_of_everyone_talking_now() -> None:
     board = board_after(joined(ALICE), joined(BOB), talking(ALICE, True, 10))
     assert board.checkpoint(T + 16) == [LegUpdated(GA, ALICE, pytest.approx(6.0), 1)]
     assert person(board, ALICE).talking, "a checkpoint does not end the spurt"
+
+
+def test_shutting_down_with_the_pbx_ends_every_call_for_history() -> None:
+    board = board_after(joined(ALICE), joined(BOB, room=WG), talking(ALICE, True, 1))
+    effects = board.shut_down(T + 11)
+    assert LegClosed(GA, ALICE, T + 11, pytest.approx(10.0), 1) in effects
+    assert {e.room for e in effects if isinstance(e, CallClosed)} == {GA, WG}
+    assert board.rooms == {} and not board.pbx_connected
