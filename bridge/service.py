@@ -81,6 +81,7 @@ class BridgeService:
             on_event=self.on_ami_event,
             on_connected=self.on_ami_connected,
             action_timeout=settings.ami_action_timeout,
+            ping_every=settings.ami_ping_seconds,
         )
         self.entry_requests = 0  # FastAGI dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now

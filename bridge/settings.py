@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     ami_username: str = "iobridge"
     ami_secret: SecretStr | None = None
     ami_action_timeout: float = 5.0
+    ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
     pin_attempts_per_call: int = 3
     lockout_threshold: int = 5

@@ -51,6 +51,7 @@ def stack_settings(state_dir: Path) -> Settings:
         rtp_port_end=rtp + 399,
         rooms_file=E2E_ROOMS,
         lockout_threshold=5,
+        ami_ping_seconds=2.0,
         log_level="INFO",
     )
 

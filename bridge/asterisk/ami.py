@@ -113,6 +113,7 @@ class AmiClient:
         on_connected: StateSink,
         action_timeout: float = 5.0,
         max_backoff: float = 2.0,
+        ping_every: float = 10.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -122,6 +123,7 @@ class AmiClient:
         self._on_connected = on_connected
         self.action_timeout = action_timeout
         self.max_backoff = max_backoff
+        self.ping_every = ping_every
         self.connected = asyncio.Event()
         self._lost = asyncio.Event()
         self._manager: _Manager | None = None
@@ -156,9 +158,24 @@ class AmiClient:
                 log.error("ami.on_connected_failed reason=%r (reconnecting)", exc)
                 self._drop()
                 await asyncio.sleep(delay)
-            await self._lost.wait()
+            await self._watch(self.ping_every)
             log.warning("ami.disconnected host=%s port=%s", self.host, self.port)
             await self._on_connected(False)
+
+    async def _watch(self, every: float = 10.0) -> None:
+        """Until the link drops: ping now and then, and drop a link Asterisk no longer
+        answers on (a hung Asterisk keeps its TCP socket open)."""
+        while not self._lost.is_set():
+            try:
+                await asyncio.wait_for(self._lost.wait(), every)
+            except TimeoutError:
+                try:
+                    await self.send({"Action": "Ping"}, timeout=5)
+                except PbxUnavailable:
+                    log.warning(
+                        "ami.unresponsive host=%s port=%s (reconnecting)", self.host, self.port
+                    )
+                    self._drop()
 
     async def _connect_once(self) -> None:
         loop = asyncio.get_running_loop()
@@ -169,8 +186,9 @@ class AmiClient:
             username=self._username,
             secret=self._secret.get_secret_value(),
             loop=loop,
-            ping_delay=5,
-            ping_interval=5,
+            # Our own watchdog pings (_watch); panoramisk's pinger never reads the replies.
+            ping_delay=86400,
+            ping_interval=86400,
             on_disconnect=self._disconnected,
             log=logging.getLogger("bridge.asterisk.panoramisk"),
         )

@@ -71,6 +71,20 @@ async def test_asterisk_killed_mid_call_is_reconnected_and_leaves_no_ghosts(
     await ami.client.connected.wait()
 
 
+async def test_a_hung_asterisk_is_noticed_and_reconnected_once_it_answers_again(
+    stack: Stack,
+) -> None:
+    service = stack.service
+    assert service is not None and stack.pbx is not None and stack.pbx.pid is not None
+    pid = stack.pbx.pid
+    os.kill(pid, signal.SIGSTOP)  # alive, socket open, answering nothing
+    try:
+        await service.wait_until(lambda: not service.switchboard.pbx_connected, timeout=20)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    await service.wait_until(lambda: service.switchboard.pbx_connected, timeout=20)
+
+
 def _live(stack: Stack) -> set[str]:
     assert stack.service is not None
     room = stack.service.switchboard.room(ROOM)
