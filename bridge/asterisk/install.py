@@ -52,14 +52,13 @@ class AsteriskInstall:
 
     @property
     def module_dir(self) -> Path:
-        for candidate in (
-            "usr/lib/x86_64-linux-gnu/asterisk/modules",
-            "usr/lib/asterisk/modules",
-            "usr/lib64/asterisk/modules",
-        ):
-            path = self.root / candidate
-            if path.is_dir():
-                return path
+        # Debian puts modules under the multiarch folder; source builds under usr/lib(64).
+        patterns = ("usr/lib/*-linux-gnu*/asterisk/modules", "usr/lib/asterisk/modules",
+                    "usr/lib64/asterisk/modules")  # fmt: skip
+        for pattern in patterns:
+            for path in sorted(self.root.glob(pattern)):
+                if path.is_dir():
+                    return path
         raise AsteriskInstallError("locate modules", f"no Asterisk module folder under {self.root}")
 
     @property

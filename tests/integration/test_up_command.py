@@ -172,6 +172,9 @@ async def run_a_room_from_the_shell(env: dict[str, str]) -> None:
                 _, status, _ = await iobridge(env, "room", "wg-housing", "status")
         channel = status.splitlines()[1].split()[0]
         assert channel.startswith("PJSIP/")
+        code, out, _ = await iobridge(env, "rooms", "list")
+        row = next(line for line in out.splitlines() if line.startswith("wg-housing "))
+        assert code == 0 and row.split()[1] == "1" and "5150" not in out, out
 
         code, out, _ = await iobridge(env, "room", "wg-housing", "mute", channel)
         assert code == 0 and "mute done" in out
