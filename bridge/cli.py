@@ -157,7 +157,7 @@ def call(
     keys: str, audio: bool, stay: float, caller_id: str, host: str | None, port: int | None
 ) -> None:
     """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
-    from bridge.sipcaller import CallPlan, place_call
+    from bridge.sipcaller import CallPlan, SippMissing, place_call
 
     config = settings()
     plan = CallPlan(
@@ -172,7 +172,10 @@ def call(
     workdir = config.state_dir / "calls"
     workdir.mkdir(parents=True, exist_ok=True)
     click.echo(f"calling sip:{plan.extension}@{plan.target_host}:{plan.target_port} ...")
-    result = run(place_call(plan, workdir))
+    try:
+        result = run(place_call(plan, workdir))
+    except SippMissing as exc:
+        fail(str(exc))
     if not result.answered:
         fail(
             "the call was not answered: "

@@ -60,6 +60,10 @@ _CHATTER = re.compile(
 EndedBy = Literal["caller", "remote", "failed"]
 
 
+class SippMissing(RuntimeError):
+    """SIPp, which places the test calls, is not on this machine."""
+
+
 @dataclass(frozen=True)
 class CallPlan:
     target_host: str = "127.0.0.1"
@@ -331,6 +335,8 @@ class Caller:
         return self.answer_timeout + keys + plan.stay + 2 * HANGUP_GRACE
 
     async def start(self) -> None:
+        if shutil.which(SIPP) is None:
+            raise SippMissing("sipp is not installed (Debian package: sip-tester)")
         plan, loop = self.plan, asyncio.get_running_loop()
         infos = await loop.getaddrinfo(plan.target_host, plan.target_port, family=socket.AF_INET)
         target = infos[0][4][0]
