@@ -189,7 +189,7 @@ class BridgeService:
     def call_entered(self, channel: str, caller_id: str) -> None:
         self.entry_requests += 1
         self.dialogues.add(channel)
-        log.info("entry.call channel=%s", channel)
+        log.debug("entry.call channel=%s", channel)
         self._notify()
 
     def dialogue_ended(self, channel: str) -> None:
@@ -227,7 +227,7 @@ class BridgeService:
                 return PinOutcome(decision, locked_out_now=locked_now)
             await lockouts.record_success(session, bucket, now)
         result = decision.role if isinstance(decision, Admission) else decision.value
-        log.info("entry.pin_attempt caller=%s result=%s", caller_id, result)
+        log.debug("entry.pin_attempt caller=%s result=%s", caller_id, result)
         return PinOutcome(decision)
 
     # ---- moderator actions (AMI out) --------------------------------------------
