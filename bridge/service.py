@@ -361,9 +361,12 @@ class BridgeService:
         """Stop; ``ending_calls`` when Asterisk stops too, so every call ends here and now
         (its leave events would never reach us). Otherwise the calls go on without us and
         the next start resyncs and carries on their history."""
+        await self.ami.close()  # first: no event may land after what we write below
+        now = time.time()
         if ending_calls:
-            self.history.submit(self.switchboard.shut_down(time.time()))
-        await self.ami.close()
+            self.history.submit(self.switchboard.shut_down(now))
+        else:
+            self.history.submit(self.switchboard.checkpoint(now))
         await self.history.flushed(timeout=10)
         if not self.history.idle:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)

@@ -139,7 +139,7 @@ class Stack:
             await asyncio.sleep(delay)
             try:
                 await self.pbx.start()
-            except PbxError as exc:
+            except Exception as exc:  # whatever stops it, keep trying: calls depend on it
                 log.error("asterisk.restart_failed reason=%s", exc)
                 delay = min(delay * 2, 30.0)
             else:

@@ -166,7 +166,7 @@ async def read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
             raw = await reader.readuntil(b"\n\n")
     except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
         return None
-    lines = raw.decode("utf-8", errors="replace").splitlines()
+    lines = raw.decode("utf-8", errors="replace").split("\n")  # not splitlines: U+2028
     return dict(line.split(": ", 1) for line in lines if ": " in line)
 
 

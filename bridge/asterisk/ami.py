@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -124,6 +125,7 @@ class AmiClient:
         self.action_timeout = action_timeout
         self.max_backoff = max_backoff
         self.ping_every = ping_every
+        self._closed = False
         self.connected = asyncio.Event()
         self._lost = asyncio.Event()
         self._manager: _Manager | None = None
@@ -132,10 +134,12 @@ class AmiClient:
         """Connect, and reconnect with backoff, until cancelled."""
         delay = 0.1
         complained = False
-        while True:
+        while not self._closed:
             try:
                 await self._connect_once()
             except (OSError, TimeoutError, AmiError) as exc:
+                if self._closed:
+                    return
                 if not complained:
                     log.warning(
                         "ami.unreachable host=%s port=%s reason=%s (retrying)",
@@ -148,7 +152,6 @@ class AmiClient:
                 delay = min(delay * 2, self.max_backoff)
                 continue
             complained = False
-            delay = 0.1
             log.info("ami.connected host=%s port=%s", self.host, self.port)
             try:
                 await self._on_connected(True)
@@ -158,7 +161,12 @@ class AmiClient:
                 log.error("ami.on_connected_failed reason=%r (reconnecting)", exc)
                 self._drop()
                 await asyncio.sleep(delay)
+                delay = min(delay * 2, self.max_backoff)
+            else:
+                delay = 0.1
             await self._watch(self.ping_every)
+            if self._closed:
+                return
             log.warning("ami.disconnected host=%s port=%s", self.host, self.port)
             await self._on_connected(False)
 
@@ -171,7 +179,7 @@ class AmiClient:
             except TimeoutError:
                 try:
                     await self.send({"Action": "Ping"}, timeout=5)
-                except PbxUnavailable:
+                except AmiError:
                     log.warning(
                         "ami.unresponsive host=%s port=%s (reconnecting)", self.host, self.port
                     )
@@ -180,6 +188,8 @@ class AmiClient:
     async def _connect_once(self) -> None:
         loop = asyncio.get_running_loop()
         self._lost.clear()
+        booted = asyncio.Event()
+        gone = asyncio.Event()  # this link dropped before it became the current one
         manager = _Manager(
             host=self.host,
             port=self.port,
@@ -189,11 +199,10 @@ class AmiClient:
             # Our own watchdog pings (_watch); panoramisk's pinger never reads the replies.
             ping_delay=86400,
             ping_interval=86400,
-            on_disconnect=self._disconnected,
+            on_disconnect=functools.partial(self._link_lost, gone),
             log=logging.getLogger("bridge.asterisk.panoramisk"),
         )
         manager.register_event("*", self._dispatch)
-        booted = asyncio.Event()
         manager.register_event("FullyBooted", lambda *_: booted.set())
         transport, protocol = await asyncio.wait_for(
             loop.create_connection(AMIProtocol, self.host, self.port), timeout=5
@@ -212,13 +221,23 @@ class AmiClient:
             raise AmiError(f"AMI login refused for user '{self._username}'")
         # AMI listens before Asterisk has loaded ConfBridge: a resync then would fail.
         # Asterisk sends FullyBooted at login once booted, or when it gets there.
+        waits = [asyncio.ensure_future(booted.wait()), asyncio.ensure_future(gone.wait())]
         try:
-            await asyncio.wait_for(booted.wait(), timeout=60)
-        except TimeoutError:
+            await asyncio.wait(waits, timeout=60, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+        if not booted.is_set() or self._closed:
             manager.close()
-            raise
+            raise PbxUnavailable(
+                "Asterisk did not finish booting" if not gone.is_set() else "link lost"
+            )
         self._manager = manager
         self.connected.set()
+
+    def _link_lost(self, gone: asyncio.Event, lost: Any, exc: Exception | None) -> None:
+        gone.set()
+        self._disconnected(lost, exc)
 
     def _disconnected(self, lost: Any, exc: Exception | None) -> None:
         if lost is not self._manager or lost is None:
@@ -265,6 +284,9 @@ class AmiClient:
         return messages
 
     async def close(self) -> None:
+        """Stop for good: no reconnect, no more events."""
+        self._closed = True
+        self._lost.set()
         manager, self._manager = self._manager, None
         self.connected.clear()
         if manager is not None:

@@ -112,11 +112,14 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
     return run_dir / "etc" / "asterisk.conf"
 
 
+# Looked up here, in the parent: after fork, the child must only make the call.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+
 def _die_with_parent() -> None:
     """In the child, before exec: if the stack dies without stopping Asterisk (SIGKILL,
     the OOM killer), the kernel sends Asterisk SIGTERM rather than leaving it behind."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Pbx:

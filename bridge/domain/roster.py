@@ -353,8 +353,9 @@ class Switchboard:
             known = self.rooms[room].participants[seen.channel]
             known.talk_time = seen.earlier_talk_time
             known.turns = seen.earlier_turns
-            # Talking now, with turns in history: this turn is one of them already.
-            known.in_turn = seen.talking and seen.earlier_turns > 0
+            # Unmuted, with turns in history: they may be mid-turn (a turn lasts while
+            # unmuted), and that turn is in history already; speaking on is not a new one.
+            known.in_turn = not seen.muted and seen.earlier_turns > 0
         known.muted = seen.muted
         if seen.muted:
             known.in_turn = False  # muted while we were away: that turn is over, as in _mute

@@ -65,7 +65,12 @@ async def open_leg_totals(
     rows = await session.execute(
         select(Call.room_name, Leg.channel, Leg.talk_time, Leg.turns)
         .join(Call)
-        .where(Leg.left_at.is_(None), Leg.channel.in_({channel for _, channel in wanted}))
+        .where(
+            Call.ended_at.is_(None),
+            Leg.left_at.is_(None),
+            Leg.channel.in_({channel for _, channel in wanted}),
+        )
+        .order_by(Leg.id)  # the newest open leg of a channel wins, as in _open_leg
     )
     return {
         (room, channel): (talk_time, turns)

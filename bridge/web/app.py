@@ -44,7 +44,7 @@ ROOM_ACTIONS: dict[str, bool] = {
 }
 
 
-CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.@:+-]{0,119}")
+CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.@:;+-]{0,119}")  # Local/x@ctx-0001;2
 
 
 def _bad_request(message: str) -> web.HTTPBadRequest:

@@ -193,7 +193,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
         print(f"roster identical to Asterisk's {took:.2f} s after the restart began")
         status = await _fetch(port, f"/api/rooms/{ROOM}", token)
         rows = {p["channel"]: p for p in status["participants"]}
-        assert rows[quiet]["muted"] is True and rows[talker]["talking"] is True
+        assert rows[quiet]["muted"] is True
         assert await _open_call_id(stack) == call_before, "the call goes on in the same row"
         assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
         assert took < 2, f"the roster took {took:.2f} s to match Asterisk's"

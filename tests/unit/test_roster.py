@@ -887,7 +887,11 @@ def test_talk_time_and_turns_go_on_after_a_service_restart() -> None:
     effects = board.apply(talking(ALICE, False, 5))
     assert effects == [LegUpdated(GA, ALICE, pytest.approx(45.0), 3)]
     board.apply(talking(BOB, True, 6))
-    assert person(board, BOB).turns == 3, "Bob's next stretch of speech is a new turn"
+    assert person(board, BOB).turns == 2, "Bob, still unmuted, speaks on in his last turn"
+    board.apply(mute(BOB, True, 7))
+    board.apply(mute(BOB, False, 8))
+    board.apply(talking(BOB, True, 9))
+    assert person(board, BOB).turns == 3, "after a mute, speaking again is a new turn"
 
 
 def test_earlier_history_is_ignored_for_someone_already_on_the_roster() -> None:
