@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
@@ -32,7 +32,7 @@ from bridge.domain.roster import (
     LegUpdated,
     Switchboard,
 )
-from bridge.store.db import Database, upgrade
+from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, apply_effects
 from bridge.store.models import Call, Leg, Room
 from bridge.store.rooms import sync_rooms
@@ -45,16 +45,12 @@ def when(offset: float) -> datetime:
 
 
 @pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
-    database = Database(database_url)
-    async with database.sessions.begin() as session:
+async def db(db: Database) -> Database:
+    """The shared database, with the two rooms these tests put calls in."""
+    async with db.sessions.begin() as session:
         rooms = (RoomSpec(name="ga", title="GA", pin="1111"), RoomSpec("wg", "WG", pin="2222"))
         await sync_rooms(session, RoomsConfig(rooms=rooms))
-    try:
-        yield database
-    finally:
-        await database.dispose()
+    return db
 
 
 async def apply(db: Database, effects: Sequence[Effect]) -> None:

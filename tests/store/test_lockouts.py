@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from bridge.domain.entry import ANONYMOUS_BUCKET, LockoutPolicy, lockout_bucket
-from bridge.store.db import Database, upgrade
+from bridge.store.db import Database
 from bridge.store.lockouts import (
     LockoutView,
     active_lockout,
@@ -33,16 +31,6 @@ OTHER = "+15551230002"
 
 def at(minutes: float) -> datetime:
     return T0 + timedelta(minutes=minutes)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def fail(db: Database, bucket: str, when: datetime, policy: LockoutPolicy = POLICY) -> bool:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,7 +11,7 @@ from sqlalchemy import select
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import ModeratorSpec, QueuePolicy, RoomsConfig, RoomSpec
-from bridge.store.db import Database, upgrade
+from bridge.store.db import Database
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room
 from bridge.store.rooms import (
     SyncRefused,
@@ -28,16 +27,6 @@ _HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 HASH = _HASHER.hash("first-password")
 OTHER_HASH = _HASHER.hash("second-password")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-async def db(database_url: str) -> AsyncIterator[Database]:
-    await upgrade(database_url)
-    database = Database(database_url)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def room(name: str, pin: str, **fields: Any) -> RoomSpec:
