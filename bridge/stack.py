@@ -167,7 +167,7 @@ class Stack:
         settings = self.settings
         self.service = BridgeService(settings, self.db)
         self._agi_server = await asyncio.start_server(
-            agi_handler(self.service, settings.pin_attempts_per_call),
+            agi_handler(self.service.desk, settings.pin_attempts_per_call),
             "127.0.0.1",
             settings.agi_port,
         )
@@ -182,7 +182,7 @@ class Stack:
     async def wait_connected(self, timeout: float = 15.0) -> None:
         assert self.service is not None
         service = self.service
-        await service.wait_until(lambda: service.switchboard.pbx_connected, timeout=timeout)
+        await service.roster.wait_until(lambda: service.switchboard.pbx_connected, timeout=timeout)
 
     async def stop_service(self, ending_calls: bool = False) -> None:
         if self.service is not None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from panoramisk.fast_agi import Request
 
-from bridge.domain.entry import Admission, Refusal
+from bridge.domain.entry import Admission, PinOutcome, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +41,6 @@ FINAL = frozenset(
 
 class CallerGone(Exception):
     """The caller hung up in the middle of the dialogue."""
-
-
-@dataclass(frozen=True)
-class PinOutcome:
-    decision: Admission | Refusal
-    locked_out_now: bool = False  # this wrong PIN was the one that locked the caller out
 
 
 class EntryDesk(Protocol):

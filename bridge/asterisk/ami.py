@@ -5,6 +5,9 @@ reconnects on its own at a fixed pace and replays actions that were in flight wh
 link dropped; here a supervisor task reconnects with backoff instead, and an action in
 flight when the link drops fails with ``PbxUnavailable`` rather than running later,
 when a moderator has long moved on.
+
+This relies on panoramisk 1.4 internals (``connection_lost``, ``awaiting_actions``,
+``authenticated_future``, ``pinger``), which is why pyproject pins the 1.4 series.
 """
 
 from __future__ import annotations
@@ -21,50 +24,28 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 from pydantic import SecretStr
 
+from bridge.errors import (
+    ActionRefused,
+    AlreadyRecording,
+    BadField,
+    BridgeError,
+    NoSuchParticipant,
+    NoSuchRoom,
+    NotRecording,
+    PbxUnavailable,
+)
+
 log = logging.getLogger(__name__)
 
 
-class AmiError(Exception):
-    """Asterisk refused an action; subclasses name the reason in the users' words."""
+class LoginRefused(BridgeError):
+    """Asterisk refused the AMI user's login (a wrong secret, or a user it does not know)."""
+
+    status = 503
+    code = "pbx_login_refused"
 
 
-class PbxUnavailable(AmiError):
-    def __init__(self, detail: str = "not connected to Asterisk") -> None:
-        super().__init__(f"the PBX is unavailable: {detail}")
-
-
-class NoSuchRoom(AmiError):
-    def __init__(self, room: str) -> None:
-        super().__init__(f"no live room '{room}' (nobody is in it)")
-        self.room = room
-
-
-class NoSuchParticipant(AmiError):
-    def __init__(self, room: str, channel: str) -> None:
-        super().__init__(f"'{channel}' is not in room '{room}' (any more)")
-        self.room = room
-        self.channel = channel
-
-
-class AlreadyRecording(AmiError):
-    def __init__(self, room: str) -> None:
-        super().__init__(f"room '{room}' is already being recorded")
-
-
-class NotRecording(AmiError):
-    def __init__(self, room: str) -> None:
-        super().__init__(f"room '{room}' is not being recorded")
-
-
-class ActionFailed(AmiError):
-    pass
-
-
-class BadActionField(AmiError):
-    """A value that would break out of its AMI header line (CR/LF): never sent."""
-
-
-def error_for(action: dict[str, str], message: str) -> AmiError:
+def error_for(action: dict[str, str], message: str) -> BridgeError:
     """Turn app_confbridge's error text for ``action`` into a named exception."""
     text = message.lower()
     room = action.get("Conference", "")
@@ -76,11 +57,13 @@ def error_for(action: dict[str, str], message: str) -> AmiError:
         return AlreadyRecording(room)
     if "while stopping recording" in text:  # what ConfBridge says when nothing records
         return NotRecording(room)
-    return ActionFailed(f"{action.get('Action', '?')} failed: {message}")
+    return ActionRefused(f"{action.get('Action', '?')} failed: {message}")
 
 
 class _Manager(Manager):  # type: ignore[misc]
-    """panoramisk's Manager without its own reconnect loop: AmiClient supervises instead."""
+    """panoramisk's Manager without its own reconnect loop: AmiClient supervises instead.
+
+    Overrides a panoramisk 1.4 internal (``connection_lost``); see the module docstring."""
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._connected = False
@@ -137,7 +120,7 @@ class AmiClient:
         while not self._closed:
             try:
                 await self._connect_once()
-            except (OSError, TimeoutError, AmiError) as exc:
+            except (OSError, TimeoutError, BridgeError) as exc:
                 if self._closed:
                     return
                 if not complained:
@@ -179,7 +162,7 @@ class AmiClient:
             except TimeoutError:
                 try:
                     await self.send({"Action": "Ping"}, timeout=5)
-                except AmiError:
+                except BridgeError:
                     log.warning(
                         "ami.unresponsive host=%s port=%s (reconnecting)", self.host, self.port
                     )
@@ -218,7 +201,7 @@ class AmiClient:
             raise
         if not reply.success:
             manager.close()
-            raise AmiError(f"AMI login refused for user '{self._username}'")
+            raise LoginRefused(f"AMI login refused for user '{self._username}'")
         # AMI listens before Asterisk has loaded ConfBridge: a resync then would fail.
         # Asterisk sends FullyBooted at login once booted, or when it gets there.
         waits = [asyncio.ensure_future(booted.wait()), asyncio.ensure_future(gone.wait())]
@@ -263,10 +246,10 @@ class AmiClient:
             self._on_event(message)
 
     async def send(self, action: dict[str, str], timeout: float | None = None) -> list[Message]:
-        """Send one action; return its reply (and any list events), or raise a named AmiError."""
+        """Send one action; return its reply (and any list events), or raise a named BridgeError."""
         for key, value in action.items():
             if "\r" in value or "\n" in value:
-                raise BadActionField(f"{key} may not contain a line break")
+                raise BadField(f"{key} may not contain a line break")
         manager = self._manager
         if manager is None or not self.connected.is_set():
             raise PbxUnavailable()

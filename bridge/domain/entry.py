@@ -49,6 +49,14 @@ class Admission:
 
 
 @dataclass(frozen=True)
+class PinOutcome:
+    """What one typed PIN led to."""
+
+    decision: Admission | Refusal
+    locked_out_now: bool = False  # this wrong PIN was the one that locked the caller out
+
+
+@dataclass(frozen=True)
 class LiveRoomFacts:
     """What the live roster says about a room at the moment a caller wants in."""
 

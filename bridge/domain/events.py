@@ -116,6 +116,15 @@ class SeenRoom:
 
 
 @dataclass(frozen=True)
+class PbxSnapshot:
+    """Asterisk's whole truth, read in one go: its rooms with their lists, and every
+    channel it still has."""
+
+    rooms: tuple[SeenRoom, ...]
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Resynced:
     """Asterisk's whole truth after a (re)connect: every live room and who is in it."""
 

@@ -7,8 +7,9 @@ the one that enforces their invariants (slug names, unique PINs, moderators on k
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
 DEFAULT_MAX_PARTICIPANTS = 500
@@ -24,19 +25,41 @@ class QueuePolicy(StrEnum):
     PROGRESSIVE = "progressive"  # those who have not spoken yet go before those who have
 
 
+SECRET = {"secret": True}  # field metadata: never shown in reports, reprs or logs
+
+
 @dataclass(frozen=True)
 class RoomSpec:
+    """A room's settings: the one definition the rooms file, the database and the sync
+    read their fields from (see ``ROOM_SETTINGS``)."""
+
     name: str
     title: str
     # PINs are access codes: keep them out of reprs, which end up in logs and tracebacks.
-    pin: str = field(repr=False)
-    moderator_pin: str | None = field(default=None, repr=False)
+    pin: str = field(repr=False, metadata=SECRET)
+    moderator_pin: str | None = field(default=None, repr=False, metadata=SECRET)
     max_participants: int = DEFAULT_MAX_PARTICIPANTS
     muted_on_entry: bool = False  # applies to participants; moderators always join unmuted
     queue: QueuePolicy = QueuePolicy.FIFO
     speaking_time_limit: int = 0  # seconds; 0 means no limit
     record: bool = False
     announce_names: bool = False
+
+    def __post_init__(self) -> None:
+        # The database and the file hand the policy over as text.
+        object.__setattr__(self, "queue", QueuePolicy(self.queue))
+
+    def settings(self) -> dict[str, Any]:
+        """Every setting but the name, as plain values (enums as their text)."""
+        values = asdict(self)
+        del values["name"]
+        values["queue"] = str(self.queue.value)
+        return values
+
+
+# Every setting of a room, in the order a change report lists them; and the secret ones.
+ROOM_SETTINGS: tuple[str, ...] = tuple(f.name for f in fields(RoomSpec) if f.name != "name")
+SECRET_SETTINGS = frozenset(f.name for f in fields(RoomSpec) if f.metadata.get("secret"))
 
 
 @dataclass(frozen=True)

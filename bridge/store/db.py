@@ -32,10 +32,6 @@ class Database:
             self.engine, expire_on_commit=False
         )
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
-
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -43,6 +43,17 @@ async def _open_call(session: AsyncSession, room: str) -> Call | None:
     )
 
 
+async def _ensure_call(session: AsyncSession, room: str, at: float) -> Call:
+    """The room's open call; opened now if there is none (a restart continues the row)."""
+    call = await _open_call(session, room)
+    if call is None:
+        room_id = await session.scalar(select(Room.id).where(Room.name == room))
+        call = Call(room_id=room_id, room_name=room, started_at=_when(at))
+        session.add(call)
+        await session.flush()
+    return call
+
+
 async def _open_leg(session: AsyncSession, room: str, channel: str) -> Leg | None:
     return await session.scalar(
         select(Leg)
@@ -84,12 +95,7 @@ async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> Non
     for effect in effects:
         match effect:
             case CallOpened():
-                if await _open_call(session, effect.room) is None:
-                    room_id = await session.scalar(select(Room.id).where(Room.name == effect.room))
-                    session.add(
-                        Call(room_id=room_id, room_name=effect.room, started_at=_when(effect.at))
-                    )
-                    await session.flush()
+                await _ensure_call(session, effect.room, effect.at)
             case CallClosed():
                 await session.execute(
                     update(Call)
@@ -97,12 +103,7 @@ async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> Non
                     .values(ended_at=_when(effect.at))
                 )
             case LegOpened():
-                call = await _open_call(session, effect.room)
-                if call is None:
-                    room_id = await session.scalar(select(Room.id).where(Room.name == effect.room))
-                    call = Call(room_id=room_id, room_name=effect.room, started_at=_when(effect.at))
-                    session.add(call)
-                    await session.flush()
+                call = await _ensure_call(session, effect.room, effect.at)
                 if await _open_leg(session, effect.room, effect.channel) is None:
                     session.add(
                         Leg(

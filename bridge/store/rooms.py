@@ -9,22 +9,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import Role
-from bridge.domain.rooms import QueuePolicy, RoomsConfig, RoomSpec
+from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room
 
-# Room fields that the rooms file sets, in the order a change report lists them.
-ROOM_FIELDS = (
-    "title",
-    "pin",
-    "moderator_pin",
-    "max_participants",
-    "muted_on_entry",
-    "queue",
-    "speaking_time_limit",
-    "record",
-    "announce_names",
-)
-SECRET_FIELDS = frozenset({"pin", "moderator_pin", "password_hash"})
+SECRET_FIELDS = SECRET_SETTINGS | {"password_hash"}
 
 
 class SyncRefused(Exception):
@@ -49,32 +37,7 @@ class SyncReport:
 
 
 def room_spec(row: Room) -> RoomSpec:
-    return RoomSpec(
-        name=row.name,
-        title=row.title,
-        pin=row.pin,
-        moderator_pin=row.moderator_pin,
-        max_participants=row.max_participants,
-        muted_on_entry=row.muted_on_entry,
-        queue=QueuePolicy(row.queue),
-        speaking_time_limit=row.speaking_time_limit,
-        record=row.record,
-        announce_names=row.announce_names,
-    )
-
-
-def _room_values(spec: RoomSpec) -> dict[str, object]:
-    return {
-        "title": spec.title,
-        "pin": spec.pin,
-        "moderator_pin": spec.moderator_pin,
-        "max_participants": spec.max_participants,
-        "muted_on_entry": spec.muted_on_entry,
-        "queue": str(spec.queue.value),
-        "speaking_time_limit": spec.speaking_time_limit,
-        "record": spec.record,
-        "announce_names": spec.announce_names,
-    }
+    return RoomSpec(name=row.name, **{key: getattr(row, key) for key in ROOM_SETTINGS})
 
 
 def _describe_changes(row: object, values: dict[str, object]) -> list[str]:
@@ -103,7 +66,7 @@ async def sync_rooms(
 
     # Describe before touching anything: the PIN shuffle below rewrites PINs for a moment.
     changes = {
-        name: _describe_changes(row, _room_values(wanted[name]))
+        name: _describe_changes(row, wanted[name].settings())
         for name, row in rows.items()
         if name in wanted and row.retired_at is None
     }
@@ -119,7 +82,7 @@ async def sync_rooms(
             row.pin = f"~{row.id}"
     await session.flush()
     for name, spec in wanted.items():
-        values = _room_values(spec)
+        values = spec.settings()
         if name not in rows:
             session.add(Room(name=name, **values))
             report.added.append(f"room {name}")

@@ -1,49 +1,105 @@
 """The FastAGI server on a real socket: connections that are not requests are shrugged off
-without ever blocking the event loop (panoramisk's own handler spins on them)."""
+without ever blocking the event loop (panoramisk's own handler spins on them).
+
+The server runs on a loop of its own in a thread, so a handler that spins freezes that
+loop and not the test's: the test then sees the server loop stop answering and fails
+within a second, instead of hanging until pytest's timeout."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
 
-from bridge.asterisk.agi import PinOutcome, agi_handler
+import pytest
+
+from bridge.asterisk.agi import agi_handler
+from bridge.domain.entry import PinOutcome
 
 
 class NobodyAtTheDesk:
+    """Records every call: none may come from a connection that is not a request."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
     def call_entered(self, channel: str, caller_id: str) -> None:
-        raise AssertionError("no dialogue should start")
+        self.calls.append("call_entered")
 
     def dialogue_ended(self, channel: str) -> None:
-        raise AssertionError("no dialogue should start")
+        self.calls.append("dialogue_ended")
 
     async def is_locked_out(self, caller_id: str) -> bool:
-        raise AssertionError("no dialogue should start")
+        self.calls.append("is_locked_out")
+        return False
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
-        raise AssertionError("no dialogue should start")
+        raise AssertionError("no PIN can have been typed")
 
 
-async def _server() -> tuple[asyncio.Server, int]:
-    server = await asyncio.start_server(agi_handler(NobodyAtTheDesk(), 3), "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
+class ServerThread:
+    def __init__(self, desk: NobodyAtTheDesk) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.desk = desk
+        self.port = 0
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        server = self.loop.run_until_complete(
+            asyncio.start_server(agi_handler(self.desk, 3), "127.0.0.1", 0)
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        self.loop.run_forever()
+        server.close()
+
+    def start(self) -> None:
+        self._thread.start()
+        assert self._ready.wait(5)
+
+    def answers_within(self, seconds: float) -> bool:
+        """Does the server's loop still run callbacks? A spinning handler stops it."""
+        ran = threading.Event()
+        self.loop.call_soon_threadsafe(ran.set)
+        return ran.wait(seconds)
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(2)
 
 
-async def test_a_connection_closed_before_its_headers_does_not_freeze_the_loop() -> None:
-    server, port = await _server()
-    async with server:
-        for partial in (b"", b"agi_network_script: entry\n"):
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(partial)
-            await writer.drain()
-            writer.close()
-        # If the handler spun, this timer would never fire.
-        await asyncio.wait_for(asyncio.sleep(0.2), timeout=2)
+@pytest.fixture
+def server() -> Iterator[ServerThread]:
+    running = ServerThread(NobodyAtTheDesk())
+    running.start()
+    yield running
+    running.stop()
 
 
-async def test_a_request_for_an_unknown_script_is_closed() -> None:
-    server, port = await _server()
-    async with server:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"agi_network_script: elsewhere\nagi_channel: PJSIP/x-1\n\n")
-        await writer.drain()
-        assert await asyncio.wait_for(reader.read(), timeout=2) == b""
-        writer.close()
+def _send_and_close(port: int, data: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
+        sock.sendall(data)
+
+
+def test_a_connection_closed_before_its_headers_does_not_freeze_the_loop(
+    server: ServerThread,
+) -> None:
+    for partial in (b"", b"agi_network_script: entry\n", b"agi_network_script: entry"):
+        _send_and_close(server.port, partial)
+        time.sleep(0.05)  # let the handler see the close
+        assert server.answers_within(1.0), f"the AGI loop froze after {partial!r}"
+    assert server.desk.calls == []
+
+
+def test_a_request_for_an_unknown_script_is_closed_without_a_dialogue(
+    server: ServerThread,
+) -> None:
+    with socket.create_connection(("127.0.0.1", server.port), timeout=2) as sock:
+        sock.sendall(b"agi_network_script: elsewhere\nagi_channel: PJSIP/x-1\n\n")
+        assert sock.recv(100) == b""  # closed, nothing said
+    assert server.answers_within(1.0)
+    assert server.desk.calls == []

@@ -14,8 +14,8 @@ async def test_a_caller_reaches_the_bridge_and_leaves_no_trace(
 ) -> None:
     caller_id = unique_caller_id("found")
     mark = ami.mark()
-    requests_before = service.entry_requests
-    async with service.changes.subscribe("test") as changes:
+    requests_before = service.desk.entry_requests
+    async with service.roster.changes.subscribe("test") as changes:
         caller = await dial(keys="", stay=3.0, caller_id=caller_id)
 
         # Asterisk answers in the entry context, and the dialplan reaches our FastAGI.
@@ -23,14 +23,15 @@ async def test_a_caller_reaches_the_bridge_and_leaves_no_trace(
             event("Newchannel", Context="iobridge-entry", CallerIDNum=caller_id), since=mark
         )
         channel = arrived["Channel"]
-        await service.wait_until(lambda: service.entry_requests > requests_before)
-        await service.wait_until(lambda: channel in service.dialogues)
+        await service.roster.wait_until(lambda: service.desk.entry_requests > requests_before)
+        await service.roster.wait_until(lambda: channel in service.desk.dialogues)
 
         result = await caller.wait()
         await ami.wait_for(event("Hangup", Channel=channel), since=mark)
-        await service.wait_until(
+        await service.roster.wait_until(
             lambda: (
-                channel not in service.switchboard.entry_calls and channel not in service.dialogues
+                channel not in service.switchboard.entry_calls
+                and channel not in service.desk.dialogues
             )
         )
         seen = []

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.asterisk.ami import (
-    ActionFailed,
+from bridge.asterisk.ami import error_for
+from bridge.errors import (
+    ActionRefused,
     AlreadyRecording,
     NoSuchParticipant,
     NoSuchRoom,
     NotRecording,
-    error_for,
 )
 
 MUTE = {"Action": "ConfbridgeMute", "Conference": "ga", "Channel": "PJSIP/anonymous-0001"}
@@ -26,7 +26,7 @@ MUTE = {"Action": "ConfbridgeMute", "Conference": "ga", "Channel": "PJSIP/anonym
          "Conference is already being recorded.", AlreadyRecording),
         ({"Action": "ConfbridgeStopRecord", "Conference": "ga"},
          "Internal error while stopping recording.", NotRecording),
-        (MUTE, "Permission denied", ActionFailed),
+        (MUTE, "Permission denied", ActionRefused),
     ],
 )  # fmt: skip
 def test_asterisk_error_text_maps_to_a_named_exception(

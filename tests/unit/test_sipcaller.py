@@ -9,16 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bridge.sipcaller import (
+from bridge.sipcaller import CallPlan, render_scenario
+from bridge.sipp_streams import (
     KEY_FILES,
     SIPP_SHARE,
-    CallPlan,
     PcapPacket,
     build_audio_loop,
     build_dtmf_pcap,
     dtmf_pcap,
     read_pcap,
-    render_scenario,
     rtp_fields,
     rtp_offset,
     write_pcap,

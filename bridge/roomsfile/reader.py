@@ -1,240 +1,29 @@
-"""The rooms file: the YAML in which admins declare rooms and moderators.
-
-The file is read as YAML *nodes* rather than with ``yaml.safe_load`` so that every problem
-names the line to fix. Each entry goes through a pydantic model (types, ranges, formats),
-then come the checks across entries (unique names and PINs, moderators on known rooms).
-All problems are collected and raised together, so the admin fixes the file in one go.
-
-Messages quote the offending value (it is the admin's own file), except password hashes:
-a plain password pasted there must never be echoed to a terminal or a log.
-"""
+"""Walking the rooms file's YAML nodes, so that every problem names its line; each entry
+goes through its pydantic model (``entries``), then come the checks across entries."""
 
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import argon2
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictInt,
-    StrictStr,
-    ValidationError,
-    field_validator,
-)
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from bridge.domain.rooms import (
-    ALL_ROOMS,
-    DEFAULT_MAX_PARTICIPANTS,
-    MAX_PARTICIPANTS,
-    MIN_PARTICIPANTS,
-    ROOM_NAME,
-    ModeratorSpec,
-    QueuePolicy,
-    RoomsConfig,
-    RoomSpec,
+from bridge.domain.rooms import ALL_ROOMS, RoomsConfig
+from bridge.roomsfile.entries import (
+    EXPECTED,
+    PIN_FIELDS,
+    SECRET_FIELDS,
+    SECRET_MESSAGE,
+    ModeratorEntry,
+    RoomEntry,
+    moderator_spec,
+    quote,
+    room_spec,
 )
-
-__all__ = [
-    "ModeratorSpec",
-    "Problem",
-    "QueuePolicy",
-    "RoomSpec",
-    "RoomsConfig",
-    "RoomsFileError",
-    "load_rooms_file",
-    "parse_rooms_text",
-]
-
-
-@dataclass(frozen=True)
-class Problem:
-    file: str
-    line: int  # 1-based; 0 when the file could not be read at all
-    field: str  # where in the document, e.g. "rooms[1].pin"
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
-
-
-class RoomsFileError(Exception):
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
-
-
-def load_rooms_file(path: Path) -> RoomsConfig:
-    filename = str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        reason = exc.strerror or exc.__class__.__name__
-        raise RoomsFileError(
-            [Problem(filename, 0, "file", f"cannot read the file: {reason}")]
-        ) from None
-    try:
-        text = raw.decode("utf-8-sig")  # tolerate the BOM some Windows editors add
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
-        raise RoomsFileError([Problem(filename, line, "file", message)]) from None
-    return parse_rooms_text(text, filename)
-
-
-def parse_rooms_text(text: str, filename: str) -> RoomsConfig:
-    problems: list[Problem] = []
-    config = None
-    try:
-        loader = yaml.SafeLoader(text)  # refuses control characters right away
-        try:
-            config = _Reader(loader, filename, problems).read(loader.get_single_node())
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        problems.append(_syntax_problem(exc, filename))
-    except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
-        message = f"character {code:#06x} is not allowed in YAML (is this a text file?)"
-        problems.append(Problem(filename, line, "file", message))
-    except RecursionError:  # PyYAML's composer recurses once per nesting level
-        problems.append(Problem(filename, 1, "file", "YAML nested too deeply"))
-    if problems or config is None:
-        raise RoomsFileError(sorted(problems, key=lambda p: p.line))
-    return config
-
-
-def _syntax_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
-    # Built from the parts, not str(exc): that quotes the source line, which may hold a secret.
-    mark = exc.problem_mark or exc.context_mark
-    message = f"invalid YAML: {exc.problem or exc.context or 'syntax error'}"
-    if exc.context and exc.problem and exc.problem.startswith("but "):
-        message = f"invalid YAML: {exc.context}, {exc.problem}"  # "expected X, but found Y"
-    elif exc.context and exc.problem:
-        where = f" at line {exc.context_mark.line + 1}" if exc.context_mark else ""
-        message += f" ({exc.context}{where})"
-    if "'\\t'" in message:
-        message += "; indent with spaces, not tabs"
-    return Problem(filename, mark.line + 1 if mark else 1, "file", message)
-
-
-# --- one entry at a time: pydantic models --------------------------------------------------
-
-_SLUG = ROOM_NAME
-_PIN = re.compile(r"[0-9]{4,12}")
-_USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
-_PIN_FIELDS = ("pin", "moderator_pin")
-_SECRET_FIELDS = frozenset({"password_hash"})
-
-
-class _RoomEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: StrictStr
-    title: StrictStr | None = None
-    pin: StrictStr
-    moderator_pin: StrictStr | None = None
-    max_participants: Annotated[StrictInt, Field(ge=MIN_PARTICIPANTS, le=MAX_PARTICIPANTS)] = (
-        DEFAULT_MAX_PARTICIPANTS
-    )
-    muted_on_entry: StrictBool = False
-    queue: QueuePolicy = QueuePolicy.FIFO
-    speaking_time_limit: Annotated[StrictInt, Field(ge=0)] = 0
-    record: StrictBool = False
-    announce_names: StrictBool = False
-
-    @field_validator("name")
-    @classmethod
-    def _slug(cls, value: str) -> str:
-        if not _SLUG.fullmatch(value):
-            raise ValueError(
-                "must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit,"
-                f" got {_quote(value)}"
-            )
-        return value
-
-    @field_validator("title")
-    @classmethod
-    def _title(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            raise ValueError("must not be blank (leave it out to use the room name)")
-        return value
-
-    @field_validator(*_PIN_FIELDS)
-    @classmethod
-    def _pin(cls, value: str | None) -> str | None:
-        if value is not None and not _PIN.fullmatch(value):
-            raise ValueError(f"must be 4-12 digits, got {_quote(value)}")
-        return value
-
-
-class _ModeratorEntry(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    username: StrictStr
-    password_hash: StrictStr
-    rooms: list[StrictStr]
-
-    @field_validator("username")
-    @classmethod
-    def _username(cls, value: str) -> str:
-        if not _USERNAME.fullmatch(value):
-            raise ValueError(
-                f"must be 1-64 characters of a-z, 0-9, '.', '_' and '-', got {_quote(value)}"
-            )
-        return value
-
-    @field_validator("password_hash")
-    @classmethod
-    def _argon2(cls, value: str) -> str:
-        # The message is replaced by _SECRET_MESSAGE anyway; never put the value in it.
-        if not value.startswith("$argon2") or any(c.isspace() for c in value):
-            raise ValueError("not an argon2 hash")
-        try:
-            argon2.extract_parameters(value)
-        except ValueError:  # InvalidHashError, or numbers that do not parse
-            raise ValueError("not an argon2 hash") from None
-        return value
-
-    @field_validator("rooms")
-    @classmethod
-    def _rooms(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError('must list at least one room, or ["*"] for every room')
-        if ALL_ROOMS in value and len(set(value)) > 1:
-            raise ValueError('"*" already means every room: list it alone')
-        return value
-
-
-# What a field should look like, for type and range errors ("must be X, got Y").
-_EXPECTED = {
-    "name": "a room name like 'ga-national'",
-    "title": "text",
-    "pin": 'a PIN of 4-12 digits in quotes, like "424242"',
-    "moderator_pin": 'a PIN of 4-12 digits in quotes, like "919191"',
-    "max_participants": f"a whole number from {MIN_PARTICIPANTS} to {MAX_PARTICIPANTS}",
-    "muted_on_entry": "true or false",
-    "queue": "fifo or progressive",
-    "speaking_time_limit": "a whole number of seconds, 0 for no limit",
-    "record": "true or false",
-    "announce_names": "true or false",
-    "username": "a user name like 'stackkeeper'",
-    "rooms": 'a list of room names, or ["*"] for every room',
-}
-_SECRET_MESSAGE = (
-    "must be an argon2 hash like '$argon2id$v=19$m=65536,t=3,p=4$...', not a password"
-    " (the value is not shown here; make one with: iobridge moderators hash-password)"
-)
-
+from bridge.roomsfile.problems import Problem
 
 # --- walking the document ------------------------------------------------------------------
 
@@ -268,7 +57,7 @@ class _Entry:
         return _line(self.fields[key][0])
 
 
-class _Reader:
+class Reader:
     def __init__(self, loader: yaml.SafeLoader, filename: str, problems: list[Problem]) -> None:
         self.loader = loader
         self.filename = filename
@@ -290,17 +79,15 @@ class _Reader:
             if key not in _TOP_KEYS:
                 self.add(_line(key_node), key, _unknown_key(key, _TOP_KEYS))
         rooms = self.rooms(top.get("rooms"), _line(root))
-        moderators = self.entries(top.get("moderators"), "moderators", _ModeratorEntry)
+        moderators = self.entries(top.get("moderators"), "moderators", ModeratorEntry)
         self.check_rooms(rooms)
         self.check_moderators(moderators, rooms)
         if self.problems:
             return None
         return RoomsConfig(
-            rooms=tuple(_room_spec(e.parsed) for e in rooms if isinstance(e.parsed, _RoomEntry)),
+            rooms=tuple(room_spec(e.parsed) for e in rooms if isinstance(e.parsed, RoomEntry)),
             moderators=tuple(
-                _moderator_spec(e.parsed)
-                for e in moderators
-                if isinstance(e.parsed, _ModeratorEntry)
+                moderator_spec(e.parsed) for e in moderators if isinstance(e.parsed, ModeratorEntry)
             ),
         )
 
@@ -319,7 +106,7 @@ class _Reader:
             elif key in found:
                 first = _line(found[key][0])
                 self.add(
-                    _line(key_node), where, f"duplicate key {_quote(key)} (first at line {first})"
+                    _line(key_node), where, f"duplicate key {quote(key)} (first at line {first})"
                 )
             else:
                 found[key] = (key_node, value_node)
@@ -333,7 +120,7 @@ class _Reader:
         if _is_null(node) or (isinstance(node, yaml.SequenceNode) and not node.value):
             self.add(_line(entry[0]), "rooms", "no rooms listed; add at least one")
             return []
-        return self.entries(entry, "rooms", _RoomEntry)
+        return self.entries(entry, "rooms", RoomEntry)
 
     def entries(
         self, entry: tuple[yaml.Node, yaml.Node] | None, key: str, model: type[BaseModel]
@@ -360,8 +147,8 @@ class _Reader:
             key: self.value(value_node, f"{path}.{key}") if key in model.model_fields else None
             for key, (_, value_node) in fields.items()
         }
-        if model is _RoomEntry:
-            for key in _PIN_FIELDS:
+        if model is RoomEntry:
+            for key in PIN_FIELDS:
                 if key in fields and self.unquoted_pin(fields[key], f"{path}.{key}"):
                     data[key] = fields[key][1].value  # the digits as written, for later checks
         try:
@@ -427,21 +214,21 @@ class _Reader:
         key = str(loc[0])
         where = f"{path}.{key}"
         if error["type"] == "missing":
-            self.add(_line(node), where, f"required key {_quote(key)} is missing")
+            self.add(_line(node), where, f"required key {quote(key)} is missing")
             return
         key_node, value_node = fields[key]
         line = _line(key_node)
         if error["type"] == "extra_forbidden":
             self.add(line, where, _unknown_key(key, tuple(model.model_fields)))
-        elif key in _SECRET_FIELDS:
-            self.add(line, where, _SECRET_MESSAGE)
+        elif key in SECRET_FIELDS:
+            self.add(line, where, SECRET_MESSAGE)
         elif len(loc) > 1 and isinstance(loc[1], int) and isinstance(value_node, yaml.SequenceNode):
             item = value_node.value[loc[1]]
             self.add(_line(item), where, f"each entry must be a room name, got {_describe(item)}")
         elif error["type"] == "value_error":
             self.add(line, where, str(error.get("ctx", {}).get("error", error["msg"])))
         else:
-            message = f"must be {_EXPECTED.get(key, 'something else')}, got {_describe(value_node)}"
+            message = f"must be {EXPECTED.get(key, 'something else')}, got {_describe(value_node)}"
             if error["type"] == "string_type" and _is_plain_non_text(value_node):
                 message += " (put it in quotes)"
             self.add(line, where, message)
@@ -457,11 +244,11 @@ class _Reader:
             name = room.good.get("name")
             if isinstance(name, str):
                 if name in names:
-                    message = f"duplicate room name {_quote(name)} (first at line {names[name]})"
+                    message = f"duplicate room name {quote(name)} (first at line {names[name]})"
                     self.add(room.line("name"), f"{room.path}.name", message)
                 else:
                     names[name] = room.line("name")
-            for key in _PIN_FIELDS:
+            for key in PIN_FIELDS:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):
                     continue
@@ -486,7 +273,7 @@ class _Reader:
             if isinstance(username, str):
                 if username in usernames:
                     first = usernames[username]
-                    message = f"duplicate username {_quote(username)} (first at line {first})"
+                    message = f"duplicate username {quote(username)} (first at line {first})"
                     self.add(moderator.line("username"), f"{moderator.path}.username", message)
                 else:
                     usernames[username] = moderator.line("username")
@@ -496,31 +283,11 @@ class _Reader:
             items = moderator.fields["rooms"][1].value
             for item, name in zip(items, names, strict=True):
                 if name != ALL_ROOMS and name not in known:
-                    message = f"unknown room {_quote(name)}" + _did_you_mean(name, known)
+                    message = f"unknown room {quote(name)}" + _did_you_mean(name, known)
                     self.add(_line(item), f"{moderator.path}.rooms", message)
 
 
 # --- small helpers -------------------------------------------------------------------------
-
-
-def _room_spec(entry: _RoomEntry) -> RoomSpec:
-    return RoomSpec(
-        name=entry.name,
-        title=entry.title if entry.title is not None else entry.name,
-        pin=entry.pin,
-        moderator_pin=entry.moderator_pin,
-        max_participants=entry.max_participants,
-        muted_on_entry=entry.muted_on_entry,
-        queue=entry.queue,
-        speaking_time_limit=entry.speaking_time_limit,
-        record=entry.record,
-        announce_names=entry.announce_names,
-    )
-
-
-def _moderator_spec(entry: _ModeratorEntry) -> ModeratorSpec:
-    rooms = tuple(dict.fromkeys(entry.rooms))  # a room listed twice is harmless: keep one
-    return ModeratorSpec(username=entry.username, password_hash=entry.password_hash, rooms=rooms)
 
 
 def _line(node: yaml.Node) -> int:
@@ -529,11 +296,7 @@ def _line(node: yaml.Node) -> int:
 
 def _label(entry: _Entry) -> str:
     name = entry.good.get("name")
-    return f"room {_quote(name)}" if isinstance(name, str) else entry.path
-
-
-def _quote(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:37] + "...")
+    return f"room {quote(name)}" if isinstance(name, str) else entry.path
 
 
 def _describe(node: yaml.Node) -> str:
@@ -546,7 +309,7 @@ def _describe(node: yaml.Node) -> str:
     if node.tag == _NULL_TAG:
         return raw or "nothing"
     if node.tag == _STR_TAG:
-        return _quote(raw)
+        return quote(raw)
     return raw if len(raw) <= 40 else raw[:37] + "..."
 
 
@@ -568,10 +331,10 @@ def _is_plain_non_text(node: yaml.Node) -> bool:
 
 
 def _unknown_key(key: str, expected: tuple[str, ...]) -> str:
-    message = f"unknown key {_quote(key)} (expected one of: {', '.join(expected)})"
+    message = f"unknown key {quote(key)} (expected one of: {', '.join(expected)})"
     return message + _did_you_mean(key, expected)
 
 
 def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean {_quote(close[0])}?" if close else ""
+    return f"; did you mean {quote(close[0])}?" if close else ""

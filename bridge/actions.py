@@ -1,0 +1,98 @@
+"""The one table of room actions: the HTTP API, the CLI and the panel all read it.
+
+Each action names what it needs (a pydantic model of its arguments, in the order the CLI
+takes them) and what it does (a call into the service). Adding an action here adds it to
+the API route, the CLI's choices and the panel at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from bridge.service import BridgeService
+
+CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9/_.@:;+-]{0,119}")  # PJSIP/x-0001, Local/x@ctx-1;2
+# ConfBridge reads these as "every participant" and "everyone": never a channel.
+CONFBRIDGE_KEYWORDS = frozenset({"all", "participants"})
+
+
+def _channel(value: str) -> str:
+    if not CHANNEL.fullmatch(value):
+        raise ValueError("not a channel name (expected something like PJSIP/anonymous-00000001)")
+    if value.lower() in CONFBRIDGE_KEYWORDS:
+        raise ValueError(f"'{value}' is a ConfBridge keyword, not a participant's channel")
+    return value
+
+
+Channel = Annotated[str, AfterValidator(_channel)]
+
+
+class NoArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OnParticipant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+
+
+Result = dict[str, Any]
+Run = Callable[["BridgeService", str, Any], Awaitable[Result | None]]
+
+
+@dataclass(frozen=True)
+class RoomAction:
+    name: str
+    summary: str  # for the CLI's help and the API's documentation
+    arguments: type[BaseModel]
+    run: Run
+
+    @property
+    def argument_names(self) -> tuple[str, ...]:
+        return tuple(self.arguments.model_fields)
+
+
+async def _record(service: BridgeService, room: str, _: NoArguments) -> Result:
+    return {"file": (await service.moderation.start_recording(room)).name}
+
+
+def _on(method: str) -> Run:
+    """An action that names one participant: the moderation method of that name."""
+
+    async def run(service: BridgeService, room: str, args: OnParticipant) -> None:
+        await getattr(service.moderation, method)(room, args.channel)
+
+    return run
+
+
+def _whole_room(method: str) -> Run:
+    async def run(service: BridgeService, room: str, _: NoArguments) -> None:
+        await getattr(service.moderation, method)(room)
+
+    return run
+
+
+ROOM_ACTIONS: dict[str, RoomAction] = {
+    action.name: action
+    for action in (
+        RoomAction("mute", "mute one participant", OnParticipant, _on("mute")),
+        RoomAction("unmute", "unmute one participant", OnParticipant, _on("unmute")),
+        RoomAction("kick", "hang up on one participant", OnParticipant, _on("kick")),
+        RoomAction(
+            "mute-all", "mute everyone but moderators", NoArguments, _whole_room("mute_all")
+        ),
+        RoomAction("unmute-all", "unmute everyone", NoArguments, _whole_room("unmute_all")),
+        RoomAction("lock", "let no more participants in", NoArguments, _whole_room("lock")),
+        RoomAction("unlock", "let participants in again", NoArguments, _whole_room("unlock")),
+        RoomAction("record", "start recording the room", NoArguments, _record),
+        RoomAction("stop-record", "stop recording", NoArguments, _whole_room("stop_recording")),
+        RoomAction("end", "end the call for everyone", NoArguments, _whole_room("end")),
+    )
+}

@@ -1,0 +1,100 @@
+"""ConfBridge over AMI: the actions the bridge takes on a room and the lists it reads.
+
+The service speaks in rooms and channels; this module knows which AMI action does what and
+how ConfBridge says "empty". One instance drives one Asterisk; a bridge with several nodes
+gives each room the instance of the node it is pinned to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from panoramisk.message import Message
+
+from bridge.actions import CONFBRIDGE_KEYWORDS
+from bridge.asterisk import ami_events
+from bridge.asterisk.ami import AmiClient
+from bridge.domain.events import PbxSnapshot, SeenRoom
+from bridge.errors import NoSuchParticipant, NoSuchRoom
+
+LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
+
+
+class ConferenceBridge:
+    def __init__(self, ami: AmiClient) -> None:
+        self.ami = ami
+
+    # ---- one participant ------------------------------------------------------------------
+
+    async def mute(self, room: str, channel: str) -> None:
+        await self._on_participant("ConfbridgeMute", room, channel)
+
+    async def unmute(self, room: str, channel: str) -> None:
+        await self._on_participant("ConfbridgeUnmute", room, channel)
+
+    async def kick(self, room: str, channel: str) -> None:
+        await self._on_participant("ConfbridgeKick", room, channel)
+
+    async def _on_participant(self, action: str, room: str, channel: str) -> None:
+        if channel.lower() in CONFBRIDGE_KEYWORDS:  # would act on the whole room
+            raise NoSuchParticipant(room, channel)
+        try:
+            await self._act(action, room, Channel=channel)
+        except NoSuchRoom:
+            # ConfBridge says "no conference" for a channel that left a room that then ended.
+            raise NoSuchParticipant(room, channel) from None
+
+    # ---- the whole room ---------------------------------------------------------------------
+
+    async def mute_participants(self, room: str) -> None:
+        """Everyone but the moderators (ConfBridge's 'participants')."""
+        await self._act("ConfbridgeMute", room, Channel="participants")
+
+    async def unmute_participants(self, room: str) -> None:
+        await self._act("ConfbridgeUnmute", room, Channel="participants")
+
+    async def kick_everyone(self, room: str) -> None:
+        await self._act("ConfbridgeKick", room, Channel="all")
+
+    async def lock(self, room: str) -> None:
+        await self._act("ConfbridgeLock", room)
+
+    async def unlock(self, room: str) -> None:
+        await self._act("ConfbridgeUnlock", room)
+
+    async def start_recording(self, room: str, path: Path) -> None:
+        await self._act("ConfbridgeStartRecord", room, RecordFile=str(path))
+
+    async def stop_recording(self, room: str) -> None:
+        await self._act("ConfbridgeStopRecord", room)
+
+    async def _act(self, action: str, room: str, **fields: str) -> None:
+        await self.ami.send({"Action": action, "Conference": room, **fields})
+
+    # ---- what Asterisk holds --------------------------------------------------------------
+
+    async def is_locked(self, room: str) -> bool | None:
+        """The room's lock as Asterisk holds it now (ConfBridge sends no event for it);
+        None when the room is not live."""
+        for name, locked in ami_events.seen_rooms(await self._list("ConfbridgeListRooms")):
+            if name == room:
+                return locked
+        return None
+
+    async def snapshot(self) -> PbxSnapshot:
+        """Every live room with its participants, and every channel Asterisk has."""
+        rooms = []
+        for name, locked in ami_events.seen_rooms(await self._list("ConfbridgeListRooms")):
+            people = await self._list("ConfbridgeList", Conference=name)
+            rooms.append(SeenRoom(name, locked, ami_events.seen_participants(people)))
+        channels = await self._list("CoreShowChannels")
+        alive = tuple(
+            str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"
+        )
+        return PbxSnapshot(tuple(rooms), alive)
+
+    async def _list(self, action: str, **fields: str) -> list[Message]:
+        try:
+            return await self.ami.send({"Action": action, **fields}, timeout=LIST_TIMEOUT)
+        except NoSuchRoom:
+            return []  # "No active conferences." is Asterisk's way of saying: an empty list

@@ -1,0 +1,9 @@
+"""``iobridge``: the admin's command line. Every failure is one line and a non-zero exit.
+
+One module per group of commands; importing them registers their commands on ``main``.
+"""
+
+from bridge.cli import live, rooms, stack
+from bridge.cli.base import main
+
+__all__ = ["live", "main", "rooms", "stack"]

@@ -1,0 +1,190 @@
+"""The database, rooms and moderators from the rooms file, and lockouts."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.cli.base import call_api, fail, main, run, settings
+
+# ---- database and rooms ----------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    from bridge.store.db import upgrade_sync
+
+    config = settings()
+    upgrade_sync(config.effective_database_url)
+    click.echo("database is up to date")
+
+
+@main.group("rooms")
+def rooms_group() -> None:
+    """Rooms and moderators from the rooms file."""
+
+
+def _load(path: Path) -> Any:
+    from bridge.roomsfile import RoomsFileError, load_rooms_file
+
+    try:
+        return load_rooms_file(path)
+    except RoomsFileError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        sys.exit(1)
+
+
+@rooms_group.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+def rooms_check(file: Path) -> None:
+    """Validate a rooms file without touching the database."""
+    config = _load(file)
+    click.echo(f"{file}: OK ({config.summary()})")
+
+
+@rooms_group.command("sync")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
+def rooms_sync(file: Path, dry_run: bool) -> None:
+    """Make the database match a rooms file, in one transaction."""
+    from bridge.store.db import Database, upgrade
+    from bridge.store.rooms import SyncRefused, sync_rooms
+
+    config = _load(file)
+    url = settings().effective_database_url
+
+    async def apply() -> list[str]:
+        await upgrade(url)
+        database = Database(url)
+        try:
+            async with database.sessions() as session, session.begin():
+                report = await sync_rooms(session, config)
+                if dry_run:
+                    await session.rollback()
+            return report.lines()
+        finally:
+            await database.dispose()
+
+    try:
+        lines = run(apply())
+    except SyncRefused as exc:
+        fail(f"{file}: sync refused, nothing changed: {exc}")
+    for line in lines:
+        click.echo(line)
+    click.echo(
+        "(dry run: nothing changed)" if dry_run else f"synced {config.summary()} from {file}"
+    )
+
+
+@rooms_group.command("list")
+@click.option("--show-pins", is_flag=True, help="Show PINs (hidden by default).")
+def rooms_list(show_pins: bool) -> None:
+    """List rooms, with live participant counts when the stack runs."""
+    from bridge.store.db import Database, upgrade
+    from bridge.store.rooms import active_rooms
+
+    config = settings()
+
+    async def read() -> list[Any]:
+        await upgrade(config.effective_database_url)
+        database = Database(config.effective_database_url)
+        try:
+            async with database.sessions() as session:
+                return await active_rooms(session)
+        finally:
+            await database.dispose()
+
+    specs = run(read())
+    live = call_api(config, "GET", "/api/status", quiet=True)
+    live_rooms = live.get("rooms", {}) if live else {}
+    click.echo(
+        f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} TITLE"
+    )
+    for spec in specs:
+        count = len(live_rooms.get(spec.name, {}).get("participants", [])) if live else "-"
+        pin = spec.pin if show_pins else "****"
+        mod_pin = (spec.moderator_pin if show_pins else "****") if spec.moderator_pin else "-"
+        click.echo(
+            f"{spec.name:<24} {count!s:>5} {spec.max_participants:>5}  {pin:<12} {mod_pin:<12} "
+            f"{spec.queue.value:<12} {spec.title}"
+        )
+    if not live:
+        click.echo("(the stack is not running: live counts unknown)")
+
+
+@main.group()
+def moderators() -> None:
+    """Moderator accounts."""
+
+
+@moderators.command("hash-password")
+@click.option("--password", default=None, help="For scripts; otherwise asked twice, without echo.")
+def hash_password(password: str | None) -> None:
+    """Print an argon2id hash for a moderator's password_hash field."""
+    from argon2 import PasswordHasher
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        fail("an empty password cannot be hashed")
+    click.echo(PasswordHasher().hash(password))
+
+
+@main.group("lockouts")
+def lockouts_group() -> None:
+    """Callers locked out for guessing PINs."""
+
+
+def _with_session(work: Any) -> Any:
+    from bridge.store.db import Database, upgrade
+
+    url = settings().effective_database_url
+
+    async def go() -> Any:
+        await upgrade(url)
+        database = Database(url)
+        try:
+            async with database.sessions.begin() as session:
+                return await work(session)
+        finally:
+            await database.dispose()
+
+    return run(go())
+
+
+@lockouts_group.command("list")
+def lockouts_list() -> None:
+    """Show callers who are locked out now."""
+    from bridge.store.lockouts import list_lockouts
+
+    rows = _with_session(lambda s: list_lockouts(s, datetime.now(UTC)))
+    if not rows:
+        click.echo("no caller is locked out")
+    for row in rows:
+        click.echo(
+            f"{row.caller_id:<24} until {row.until.astimezone():%Y-%m-%d %H:%M:%S} "
+            f"({row.failures} wrong PINs)"
+        )
+
+
+@lockouts_group.command("clear")
+@click.argument("caller_id")
+def lockouts_clear(caller_id: str) -> None:
+    """Lift a caller's lockout (use 'anonymous' for withheld numbers)."""
+    from bridge.domain.entry import lockout_bucket
+    from bridge.store.lockouts import clear_lockout
+
+    bucket = lockout_bucket(caller_id)
+    cleared = _with_session(lambda s: clear_lockout(s, bucket))
+    click.echo(f"lockout of {bucket} lifted" if cleared else f"{bucket} was not locked out")

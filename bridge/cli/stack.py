@@ -1,0 +1,156 @@
+"""The stack: ``up``, ``serve``, Asterisk itself, and test calls."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import click
+
+from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
+from bridge.cli.base import fail, main, run, settings
+from bridge.logs import setup_logging
+from bridge.settings import Settings
+
+# ---- the stack -------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--host", help="Address for SIP and the panel (default 127.0.0.1; 0.0.0.0 in a container)."
+)
+def up(host: str | None) -> None:
+    """Bring the whole stack up: Asterisk, database, bridge service and panel."""
+    config = settings()
+    if host:
+        config.bind_host = host
+    _run_stack(config, with_pbx=True)
+
+
+@main.command()
+def serve() -> None:
+    """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
+    IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT)."""
+    _run_stack(settings(), with_pbx=False)
+
+
+def _run_stack(config: Settings, with_pbx: bool) -> None:
+    from bridge.stack import Stack, StackError
+
+    setup_logging(config.log_level)
+
+    async def serve() -> None:
+        stack = Stack(config, progress=lambda line: click.echo(line))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stack.start(with_pbx=with_pbx)
+        except StackError as exc:
+            fail(str(exc))
+        except TimeoutError:
+            await stack.stop()
+            fail("Asterisk started but the bridge could not log in to its AMI within 15 s")
+        if with_pbx:
+            click.echo(
+                f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)"
+            )
+        else:
+            click.echo(f"io-bridge service is up, for the Asterisk AMI on port {config.ami_port}")
+        click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
+        try:
+            await stop.wait()
+        finally:
+            click.echo("stopping io-bridge ...")
+            await stack.stop()
+            click.echo("stopped.")
+
+    run(serve())
+
+
+@main.group()
+def asterisk() -> None:
+    """Find or build Asterisk; talk to the running one."""
+
+
+@asterisk.command("ensure")
+def asterisk_ensure() -> None:
+    """Use the system Asterisk (>= 20), or build a private Asterisk 22 from Debian's packages."""
+    config = settings()
+    try:
+        found = ensure_asterisk(
+            config.cache_dir,
+            mirror=config.debian_mirror,
+            suite=config.debian_suite,
+            binary=config.asterisk_binary,
+            prefer_system=config.asterisk_prefer_system,
+            progress=lambda line: click.echo(line),
+        )
+    except AsteriskInstallError as exc:
+        fail(str(exc))
+    click.echo(f"Asterisk {found.version}: {found.binary}")
+
+
+@asterisk.command("cli", context_settings={"ignore_unknown_options": True})
+@click.option("-x", "command", help="Run one CLI command and print its output (as asterisk -rx).")
+def asterisk_cli(command: str | None) -> None:
+    """Open the Asterisk console of the running stack."""
+    from bridge.asterisk.pbx import Pbx
+
+    config = settings()
+    if not (config.run_dir / "run" / "asterisk.ctl").exists():
+        fail(f"no running Asterisk for {config.state_dir} (start it with: iobridge up)")
+    try:
+        found = ensure_asterisk(
+            config.cache_dir,
+            binary=config.asterisk_binary,
+            prefer_system=config.asterisk_prefer_system,
+            progress=lambda _: None,
+        )
+    except AsteriskInstallError as exc:
+        fail(str(exc))
+    argv = Pbx(config, found).cli_argv(*(["-x", command] if command else []))
+    os.execv(argv[0], argv)
+
+
+# ---- test calls ------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--keys", default="", help="Keys to type once answered, e.g. 424242#.")
+@click.option("--audio/--no-audio", default=False, help="Play speech-like audio while in the room.")
+@click.option("--stay", default=10.0, show_default=True, help="Seconds to stay after typing.")
+@click.option("--caller-id", default="iobridge-call", show_default=True)
+@click.option("--host", default=None, help="Bridge SIP address (default: this stack's).")
+@click.option("--port", type=int, default=None, help="Bridge SIP port (default: this stack's).")
+def call(
+    keys: str, audio: bool, stay: float, caller_id: str, host: str | None, port: int | None
+) -> None:
+    """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
+    from bridge.sipcaller import CallPlan, SippMissing, place_call
+
+    config = settings()
+    plan = CallPlan(
+        target_host=host or config.bind_host,
+        target_port=port or config.sip_port,
+        extension=config.entry_extension,
+        keys=keys,
+        audio=audio,
+        stay=stay,
+        caller_id=caller_id,
+    )
+    workdir = config.state_dir / "calls"
+    workdir.mkdir(parents=True, exist_ok=True)
+    click.echo(f"calling sip:{plan.extension}@{plan.target_host}:{plan.target_port} ...")
+    try:
+        result = run(place_call(plan, workdir))
+    except SippMissing as exc:
+        fail(str(exc))
+    if not result.answered:
+        fail(
+            "the call was not answered: "
+            + (result.log.strip().splitlines()[-1] if result.log.strip() else "no answer")
+        )
+    click.echo(f"call answered, lasted {result.duration:.1f} s, ended by the {result.ended_by}")

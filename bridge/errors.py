@@ -1,0 +1,73 @@
+"""The failures a user sees, in their words, each with what it means over HTTP.
+
+Adapters raise these (the AMI client turns Asterisk's error texts into them); the web
+middleware maps them to answers in one place; the CLI prints their message. Nothing here
+knows about Asterisk, aiohttp or the database.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class BridgeError(Exception):
+    """A failure a moderator or admin can read and act on."""
+
+    status: ClassVar[int] = 500  # the HTTP status that says what this means
+    code: ClassVar[str] = "error"  # a stable, machine-readable name for scripts
+
+
+class NoSuchRoom(BridgeError):
+    status = 404
+    code = "no_such_room"
+
+    def __init__(self, room: str, detail: str = "nobody is in it") -> None:
+        super().__init__(f"no live room '{room}' ({detail})")
+        self.room = room
+
+
+class NoSuchParticipant(BridgeError):
+    status = 404
+    code = "no_such_participant"
+
+    def __init__(self, room: str, channel: str) -> None:
+        super().__init__(f"'{channel}' is not in room '{room}' (any more)")
+        self.room = room
+        self.channel = channel
+
+
+class PbxUnavailable(BridgeError):
+    status = 503
+    code = "pbx_unavailable"
+
+    def __init__(self, detail: str = "not connected to Asterisk") -> None:
+        super().__init__(f"the PBX is unavailable: {detail}")
+
+
+class BadField(BridgeError):
+    """A value the bridge will not pass on: malformed, or one that would break out of
+    the protocol line it goes into."""
+
+    status = 400
+    code = "bad_field"
+
+
+class ActionRefused(BridgeError):
+    """The action is well formed but cannot be done now (Asterisk or the rules said no)."""
+
+    status = 409
+    code = "action_refused"
+
+
+class AlreadyRecording(ActionRefused):
+    code = "already_recording"
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room '{room}' is already being recorded")
+
+
+class NotRecording(ActionRefused):
+    code = "not_recording"
+
+    def __init__(self, room: str) -> None:
+        super().__init__(f"room '{room}' is not being recorded")

@@ -1,0 +1,151 @@
+"""One entry of the rooms file at a time: the pydantic models that check a room's and a
+moderator's fields (types, ranges, formats), and the words used when one is wrong."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+import argon2
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
+
+from bridge.domain.rooms import (
+    ALL_ROOMS,
+    DEFAULT_MAX_PARTICIPANTS,
+    MAX_PARTICIPANTS,
+    MIN_PARTICIPANTS,
+    ROOM_NAME,
+    ModeratorSpec,
+    QueuePolicy,
+    RoomSpec,
+)
+
+_SLUG = ROOM_NAME
+_PIN = re.compile(r"[0-9]{4,12}")
+_USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
+PIN_FIELDS = ("pin", "moderator_pin")
+SECRET_FIELDS = frozenset({"password_hash"})
+
+
+class RoomEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: StrictStr
+    title: StrictStr | None = None
+    pin: StrictStr
+    moderator_pin: StrictStr | None = None
+    max_participants: Annotated[StrictInt, Field(ge=MIN_PARTICIPANTS, le=MAX_PARTICIPANTS)] = (
+        DEFAULT_MAX_PARTICIPANTS
+    )
+    muted_on_entry: StrictBool = False
+    queue: QueuePolicy = QueuePolicy.FIFO
+    speaking_time_limit: Annotated[StrictInt, Field(ge=0)] = 0
+    record: StrictBool = False
+    announce_names: StrictBool = False
+
+    @field_validator("name")
+    @classmethod
+    def _slug(cls, value: str) -> str:
+        if not _SLUG.fullmatch(value):
+            raise ValueError(
+                "must be 1-40 characters of a-z, 0-9 and '-', starting with a letter or digit,"
+                f" got {quote(value)}"
+            )
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank (leave it out to use the room name)")
+        return value
+
+    @field_validator(*PIN_FIELDS)
+    @classmethod
+    def _pin(cls, value: str | None) -> str | None:
+        if value is not None and not _PIN.fullmatch(value):
+            raise ValueError(f"must be 4-12 digits, got {quote(value)}")
+        return value
+
+
+class ModeratorEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: StrictStr
+    password_hash: StrictStr
+    rooms: list[StrictStr]
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        if not _USERNAME.fullmatch(value):
+            raise ValueError(
+                f"must be 1-64 characters of a-z, 0-9, '.', '_' and '-', got {quote(value)}"
+            )
+        return value
+
+    @field_validator("password_hash")
+    @classmethod
+    def _argon2(cls, value: str) -> str:
+        # The message is replaced by SECRET_MESSAGE anyway; never put the value in it.
+        if not value.startswith("$argon2") or any(c.isspace() for c in value):
+            raise ValueError("not an argon2 hash")
+        try:
+            argon2.extract_parameters(value)
+        except ValueError:  # InvalidHashError, or numbers that do not parse
+            raise ValueError("not an argon2 hash") from None
+        return value
+
+    @field_validator("rooms")
+    @classmethod
+    def _rooms(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError('must list at least one room, or ["*"] for every room')
+        if ALL_ROOMS in value and len(set(value)) > 1:
+            raise ValueError('"*" already means every room: list it alone')
+        return value
+
+
+# What a field should look like, for type and range errors ("must be X, got Y").
+EXPECTED = {
+    "name": "a room name like 'ga-national'",
+    "title": "text",
+    "pin": 'a PIN of 4-12 digits in quotes, like "424242"',
+    "moderator_pin": 'a PIN of 4-12 digits in quotes, like "919191"',
+    "max_participants": f"a whole number from {MIN_PARTICIPANTS} to {MAX_PARTICIPANTS}",
+    "muted_on_entry": "true or false",
+    "queue": "fifo or progressive",
+    "speaking_time_limit": "a whole number of seconds, 0 for no limit",
+    "record": "true or false",
+    "announce_names": "true or false",
+    "username": "a user name like 'stackkeeper'",
+    "rooms": 'a list of room names, or ["*"] for every room',
+}
+SECRET_MESSAGE = (
+    "must be an argon2 hash like '$argon2id$v=19$m=65536,t=3,p=4$...', not a password"
+    " (the value is not shown here; make one with: iobridge moderators hash-password)"
+)
+
+
+def room_spec(entry: RoomEntry) -> RoomSpec:
+    values = entry.model_dump()
+    if values["title"] is None:
+        values["title"] = entry.name
+    return RoomSpec(**values)
+
+
+def moderator_spec(entry: ModeratorEntry) -> ModeratorSpec:
+    rooms = tuple(dict.fromkeys(entry.rooms))  # a room listed twice is harmless: keep one
+    return ModeratorSpec(username=entry.username, password_hash=entry.password_hash, rooms=rooms)
+
+
+def quote(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")

@@ -1,0 +1,96 @@
+"""The entry desk: what the FastAGI dialogue on the shared number asks of the service.
+
+Which PIN opens which room as what (the rules are in ``bridge.domain.entry``), lockouts
+for guessing, and the count of callers in the dialogue right now.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from bridge.domain.entry import (
+    Admission,
+    LiveRoomFacts,
+    LockoutPolicy,
+    PinOutcome,
+    Refusal,
+    admit,
+    lockout_bucket,
+)
+from bridge.domain.roster import Switchboard
+from bridge.settings import Settings
+from bridge.store import lockouts, rooms
+from bridge.store.db import Database
+
+log = logging.getLogger(__name__)
+
+CALLER_ID_LIMIT = 80  # SIP puts no bound on a caller ID; the database does
+
+
+class EntryDesk:
+    def __init__(
+        self, settings: Settings, db: Database, switchboard: Switchboard, notify: Callable[[], None]
+    ) -> None:
+        self.db = db
+        self.switchboard = switchboard
+        self._notify = notify
+        self.policy = LockoutPolicy(
+            threshold=settings.lockout_threshold,
+            window=timedelta(seconds=settings.lockout_window_seconds),
+            duration=timedelta(seconds=settings.lockout_duration_seconds),
+            anonymous_threshold=settings.anonymous_lockout_threshold,
+        )
+        self.entry_requests = 0  # dialogues started since the service started
+        self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
+        self._pin_lock = asyncio.Lock()  # one PIN decision at a time keeps lockout counts exact
+
+    def call_entered(self, channel: str, caller_id: str) -> None:
+        self.entry_requests += 1
+        self.dialogues.add(channel)
+        log.debug("entry.call channel=%s", channel)
+        self._notify()
+
+    def dialogue_ended(self, channel: str) -> None:
+        self.dialogues.discard(channel)
+        self._notify()
+
+    async def is_locked_out(self, caller_id: str) -> bool:
+        caller_id = caller_id[:CALLER_ID_LIMIT]
+        async with self.db.sessions() as session:
+            found = await lockouts.active_lockout(session, lockout_bucket(caller_id), _now())
+        if found is not None:
+            log.warning("entry.locked_out caller=%s until=%s", caller_id, found.until.isoformat())
+        return found is not None
+
+    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+        bucket = lockout_bucket(caller_id[:CALLER_ID_LIMIT])
+        async with self._pin_lock, self.db.sessions.begin() as session:
+            now = _now()
+            if await lockouts.active_lockout(session, bucket, now) is not None:
+                return PinOutcome(Refusal.LOCKED_OUT)
+            match = await rooms.match_pin(session, digits)
+            live = self.switchboard.room(match.room.name) if match else None
+            facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
+            decision = admit(
+                match.room if match else None,
+                match.role if match else None,
+                match.retired if match else False,
+                facts,
+            )
+            if decision is Refusal.WRONG_PIN:
+                locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
+                log.info(
+                    "entry.pin_attempt caller=%s result=wrong locked_out=%s", caller_id, locked_now
+                )
+                return PinOutcome(decision, locked_out_now=locked_now)
+            await lockouts.record_success(session, bucket, now)
+        result = decision.role if isinstance(decision, Admission) else decision.value
+        log.debug("entry.pin_attempt caller=%s result=%s", caller_id, result)
+        return PinOutcome(decision)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

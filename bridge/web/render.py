@@ -1,0 +1,60 @@
+"""The live state as JSON: what the API answers and the CLI prints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bridge.domain.roster import LiveRoom, Participant, Switchboard
+
+
+def status(switchboard: Switchboard, now: float | None = None) -> dict[str, Any]:
+    now = now or time.time()
+    return {
+        "pbx": pbx_state(switchboard),
+        "entry_calls": len(switchboard.entry_calls),
+        "rooms": {name: room(switchboard, name, now) for name in sorted(switchboard.rooms)},
+    }
+
+
+def pbx_state(switchboard: Switchboard) -> str:
+    return "connected" if switchboard.pbx_connected else "disconnected"
+
+
+def room(switchboard: Switchboard, name: str, now: float | None = None) -> dict[str, Any]:
+    now = now or time.time()
+    live = switchboard.room(name)
+    if live is None:
+        return {"room": name, "live": False, "participants": []}
+    return _live_room(live, now)
+
+
+def _live_room(live: LiveRoom, now: float) -> dict[str, Any]:
+    return {
+        "room": live.name,
+        "live": True,
+        "locked": live.locked,
+        "recording": live.recording,
+        "started_at": live.started_at,
+        "participants": [
+            participant(p, now) for p in sorted(live.participants.values(), key=_by_join)
+        ],
+    }
+
+
+def participant(p: Participant, now: float) -> dict[str, Any]:
+    return {
+        "channel": p.channel,
+        "caller_id": p.caller_id,
+        "caller_name": p.caller_name,
+        "role": str(p.role),
+        "muted": p.muted,
+        "talking": p.talking,
+        "joined_at": p.joined_at,
+        "talk_time": round(p.talk_time_at(now), 2),
+        "turns": p.turns,
+    }
+
+
+def _by_join(p: Participant) -> float:
+    return p.joined_at
