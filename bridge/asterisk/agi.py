@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from pathlib import Path
+from typing import Protocol
 
 from panoramisk.fast_agi import Request
 
+from bridge.asterisk.agi_channel import AgiChannel, CallerGone
+from bridge.asterisk.keypad import Keypad, keys_dialogue
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 
 log = logging.getLogger(__name__)
@@ -39,10 +42,6 @@ FINAL = frozenset(
 )
 
 
-class CallerGone(Exception):
-    """The caller hung up in the middle of the dialogue."""
-
-
 class EntryDesk(Protocol):
     """What the dialogue asks of the service."""
 
@@ -53,52 +52,6 @@ class EntryDesk(Protocol):
     async def is_locked_out(self, caller_id: str) -> bool: ...
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome: ...
-
-
-class AgiChannel:
-    """A thin, typed wrapper over one FastAGI request."""
-
-    def __init__(self, request: Request) -> None:
-        self._request = request
-        self.headers: dict[str, str] = dict(request.headers)
-
-    @property
-    def channel(self) -> str:
-        return self.headers.get("agi_channel", "")
-
-    @property
-    def caller_id(self) -> str:
-        return self.headers.get("agi_callerid", "")
-
-    async def command(self, line: str, timeout: float = 60.0) -> dict[str, Any]:
-        try:
-            result: dict[str, Any] = await asyncio.wait_for(
-                self._request.send_command(line), timeout
-            )
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
-            raise CallerGone(str(exc)) from exc
-        if (
-            result.get("error") in ("AGIResultHangup", "AGIAppError")
-            or result.get("status_code") == 511
-        ):
-            raise CallerGone(result.get("msg", "hangup"))
-        if "error" in result:
-            log.warning(
-                "agi.command_failed command=%s error=%s", line.split()[0:2], result.get("error")
-            )
-        return result
-
-    async def play(self, *prompts: str) -> None:
-        for prompt in prompts:
-            await self.command(f'STREAM FILE {prompt} ""')
-
-    async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
-        result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")
-        value = str(result.get("result", ("", ""))[0])
-        return value if value.isdigit() else ""
-
-    async def set(self, name: str, value: str) -> None:
-        await self.command(f'SET VARIABLE "{name}" "{value}"')
 
 
 async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
@@ -164,19 +117,24 @@ async def read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
 
 
 def agi_handler(
-    desk: EntryDesk, attempts: int
+    desk: EntryDesk, attempts: int, keypad: Keypad | None = None, sounds: Path | None = None
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
-    """The connection handler for ``asyncio.start_server``: one caller's dialogue each."""
+    """The connection handler for ``asyncio.start_server``: one caller's dialogue each:
+    ``entry`` (the PIN on the shared number) or ``keys`` (a stack key inside a room)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             headers = await read_request(reader)
             if headers is None:
                 return
-            if headers.get("agi_network_script") != "entry":
-                log.warning("agi.unknown_script script=%s", headers.get("agi_network_script"))
-                return
-            await _entry(AgiChannel(Request(None, headers, reader, writer)), desk, attempts)
+            script = headers.get("agi_network_script")
+            channel = AgiChannel(Request(None, headers, reader, writer))
+            if script == "entry":
+                await _entry(channel, desk, attempts)
+            elif script == "keys" and keypad is not None and sounds is not None:
+                await keys_dialogue(channel, keypad, sounds)
+            else:
+                log.warning("agi.unknown_script script=%s", script)
         except Exception:
             log.exception("agi.dialogue_failed")
         finally:

@@ -15,6 +15,8 @@ ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridg
 DEFAULT_MAX_PARTICIPANTS = 500
 MIN_PARTICIPANTS = 2
 MAX_PARTICIPANTS = 10_000
+DEFAULT_REJOIN_GRACE = 120  # seconds
+MAX_REJOIN_GRACE = 3600
 ALL_ROOMS = "*"  # in a moderator's room list: every room, including ones added later
 
 
@@ -44,6 +46,8 @@ class RoomSpec:
     speaking_time_limit: int = 0  # seconds; 0 means no limit
     record: bool = False
     announce_names: bool = False
+    auto_advance: bool = False  # a turn that ends by itself calls the next speaker
+    rejoin_grace: int = DEFAULT_REJOIN_GRACE  # seconds a caller who dropped keeps their place
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.

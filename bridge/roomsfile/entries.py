@@ -20,7 +20,9 @@ from pydantic import (
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
+    DEFAULT_REJOIN_GRACE,
     MAX_PARTICIPANTS,
+    MAX_REJOIN_GRACE,
     MIN_PARTICIPANTS,
     ROOM_NAME,
     ModeratorSpec,
@@ -50,6 +52,8 @@ class RoomEntry(BaseModel):
     speaking_time_limit: Annotated[StrictInt, Field(ge=0)] = 0
     record: StrictBool = False
     announce_names: StrictBool = False
+    auto_advance: StrictBool = False
+    rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
 
     @field_validator("name")
     @classmethod
@@ -126,6 +130,8 @@ EXPECTED = {
     "speaking_time_limit": "a whole number of seconds, 0 for no limit",
     "record": "true or false",
     "announce_names": "true or false",
+    "auto_advance": "true or false",
+    "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     TypeDecorator,
     text,
 )
@@ -72,6 +73,8 @@ class Room(Base):
     speaking_time_limit: Mapped[int] = mapped_column(Integer, default=0)
     record: Mapped[bool] = mapped_column(Boolean, default=False)
     announce_names: Mapped[bool] = mapped_column(Boolean, default=False)
+    auto_advance: Mapped[bool] = mapped_column(Boolean, default=False)
+    rejoin_grace: Mapped[int] = mapped_column(Integer, default=120)
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
@@ -162,3 +165,16 @@ class Leg(Base):
     talk_time: Mapped[float] = mapped_column(Float, default=0.0)
     turns: Mapped[int] = mapped_column(Integer, default=0)
     call: Mapped[Call] = relationship(back_populates="legs")
+
+
+class SavedStack(Base):
+    """A live call's speaker stack, saved on every change, so that a restarted service
+    carries on with exactly the stack it had (the same call row, the same hands)."""
+
+    __tablename__ = "saved_stacks"
+
+    call_id: Mapped[int] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), primary_key=True
+    )
+    state: Mapped[str] = mapped_column(Text)  # the stack's to_state(), as JSON
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,62 @@
+"""One FastAGI request, as a caller's channel: typed access to its headers and the few AGI
+commands the dialogues use. A caller who hangs up mid-dialogue raises ``CallerGone``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from panoramisk.fast_agi import Request
+
+log = logging.getLogger(__name__)
+
+
+class CallerGone(Exception):
+    """The caller hung up in the middle of the dialogue."""
+
+
+class AgiChannel:
+    """A thin, typed wrapper over one FastAGI request."""
+
+    def __init__(self, request: Request) -> None:
+        self._request = request
+        self.headers: dict[str, str] = dict(request.headers)
+
+    @property
+    def channel(self) -> str:
+        return self.headers.get("agi_channel", "")
+
+    @property
+    def caller_id(self) -> str:
+        return self.headers.get("agi_callerid", "")
+
+    async def command(self, line: str, timeout: float = 60.0) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await asyncio.wait_for(
+                self._request.send_command(line), timeout
+            )
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
+            raise CallerGone(str(exc)) from exc
+        if (
+            result.get("error") in ("AGIResultHangup", "AGIAppError")
+            or result.get("status_code") == 511
+        ):
+            raise CallerGone(result.get("msg", "hangup"))
+        if "error" in result:
+            log.warning(
+                "agi.command_failed command=%s error=%s", line.split()[0:2], result.get("error")
+            )
+        return result
+
+    async def play(self, *prompts: str) -> None:
+        for prompt in prompts:
+            await self.command(f'STREAM FILE {prompt} ""')
+
+    async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
+        result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")
+        value = str(result.get("result", ("", ""))[0])
+        return value if value.isdigit() else ""
+
+    async def set(self, name: str, value: str) -> None:
+        await self.command(f'SET VARIABLE "{name}" "{value}"')
