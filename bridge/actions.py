@@ -12,7 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from bridge.domain.rooms import QueuePolicy
+from bridge.domain.speakers import Lane
 
 if TYPE_CHECKING:
     from bridge.service import BridgeService
@@ -41,6 +44,39 @@ class OnParticipant(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
+
+
+class Move(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    place: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class Add(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    lane: Lane = Lane.STACK
+
+
+class Clear(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lane: Lane | None = None  # every lane
+
+
+class Priority(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    on: bool  # "on" / "off" on the command line
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: QueuePolicy
 
 
 Result = dict[str, Any]
@@ -96,3 +132,38 @@ ROOM_ACTIONS: dict[str, RoomAction] = {
         RoomAction("end", "end the call for everyone", NoArguments, _whole_room("end")),
     )
 }
+
+
+def _stack(method: str, *fields: str) -> Run:
+    """A stack command: the speaker-stack method of that name, with these arguments."""
+
+    async def run(service: BridgeService, room: str, args: BaseModel) -> Result | None:
+        result: Result | None = await getattr(service.speakers, method)(
+            room, *(getattr(args, name) for name in fields)
+        )
+        return result
+
+    return run
+
+
+STACK_ACTIONS: dict[str, RoomAction] = {
+    action.name: action
+    for action in (
+        RoomAction("next", "give the floor to the head of the stack", NoArguments,
+                   _stack("call_next")),
+        RoomAction("call", "give the floor to anyone in the room", OnParticipant,
+                   _stack("call", "channel")),
+        RoomAction("end-turn", "end the speaker's turn", NoArguments, _stack("end_turn")),
+        RoomAction("move", "move an entry to a place in its lane", Move,
+                   _stack("move", "channel", "place")),
+        RoomAction("remove", "take an entry off the stack", OnParticipant,
+                   _stack("remove", "channel")),
+        RoomAction("add", "put someone from the room on the stack", Add,
+                   _stack("add", "channel", "lane")),
+        RoomAction("clear", "empty one lane, or all of them", Clear, _stack("clear", "lane")),
+        RoomAction("priority", "put an entry ahead within its lane, or not", Priority,
+                   _stack("set_priority", "channel", "on")),
+        RoomAction("policy", "order the stack fifo or progressive", Policy,
+                   _stack("set_policy", "policy")),
+    )
+}  # fmt: skip

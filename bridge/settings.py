@@ -74,6 +74,11 @@ class Settings(BaseSettings):
         return self.state_dir / "asterisk"
 
     @property
+    def sounds_dir(self) -> Path:
+        """io-bridge's own prompts, played by Asterisk from here (it must be able to read it)."""
+        return self.config_dir / "sounds"
+
+    @property
     def recordings_dir(self) -> Path:
         return self.state_dir / "recordings"
 

@@ -73,6 +73,9 @@ class CallPlan:
     caller_id: str = "sipp"  # user part and display name of From; "anonymous" works
     local_port: int = 0  # SIP UDP port; 0 = pick a free one
     media_port: int = 0  # RTP port (SIPp also binds port+2); 0 = pick a free one
+    # Keys typed later, each when asked (``Caller.press``), e.g. ("*9", "*1"): a caller who
+    # raises a hand once the room is live. Only without audio (the stay is a wait for them).
+    later_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("extension", "caller_id"):  # they go into SIP and XML unquoted
@@ -84,6 +87,11 @@ class CallPlan:
             raise ValueError("keys cannot start with a pause: use key_delay for that")
         if self.key_delay < 0 or self.stay < 0:
             raise ValueError("key_delay and stay cannot be negative")
+        for later in self.later_keys:
+            if not later or set(later) - KEY_FILES.keys():
+                raise ValueError(f"later keys can only be 0-9 * #, not {later!r}")
+        if self.later_keys and self.audio:
+            raise ValueError("later keys need a caller without audio")
 
 
 @dataclass(frozen=True)
@@ -103,11 +111,17 @@ def _template() -> string.Template:
     return string.Template(TEMPLATE.read_text())
 
 
+def press_method(index: int) -> str:
+    """The in-dialog request that makes a waiting caller type ``plan.later_keys[index]``."""
+    return f"PRESS{index}"
+
+
 def render_scenario(
     plan: CallPlan,
     *,
     dtmf: tuple[Path, float] | None = None,
     audio: tuple[Path, float] | None = None,
+    later: tuple[Path, ...] = (),
     answer_timeout: float = ANSWER_TIMEOUT,
 ) -> str:
     """The scenario XML for a plan; dtmf and audio are (pcap, seconds) when the plan uses them."""
@@ -140,6 +154,10 @@ def render_scenario(
             play(audio[0])
             wait(min(left, audio[1]))
             left -= audio[1]
+    elif plan.later_keys:
+        if len(later) != len(plan.later_keys):
+            raise ValueError("a plan with later keys needs a DTMF pcap for each")
+        steps.append(_idle_with_presses(left, later))
     else:
         wait(left)
     return _template().substitute(
@@ -148,6 +166,30 @@ def render_scenario(
         answer_timeout_ms=round(answer_timeout * 1000),
         body="\n".join(steps),
     )
+
+
+def _idle_with_presses(stay: float, pcaps: tuple[Path, ...]) -> str:
+    """Stay until the time is up, a HANGUP or the bridge's BYE; a PRESSi request plays the
+    i-th later keys (and the stay starts over, long enough for the test that asked)."""
+    ms = max(1, round(stay * 1000))
+    lines = [
+        '  <label id="idle"/>',
+        f'  <recv request="{HANGUP_METHOD}" optional="true" timeout="{ms}"'
+        ' ontimeout="stayed" next="hangup"/>',
+    ]
+    lines += [
+        f'  <recv request="{press_method(i)}" optional="true" next="press{i}"/>'
+        for i in range(len(pcaps))
+    ]
+    lines += ['  <recv request="BYE" next="remote_bye"/>']
+    for i, pcap in enumerate(pcaps):
+        lines += [
+            f'  <label id="press{i}"/>',
+            f"  <nop next=\"idle\"><action><exec play_pcap_audio={quoteattr(str(pcap))}/>"
+            "</action></nop>",
+        ]
+    lines += ['  <label id="stayed"/>']
+    return "\n".join(lines)
 
 
 # --- running SIPp ---
@@ -194,8 +236,11 @@ class Caller:
         plan, pcaps = self.plan, self.workdir / "pcap"
         dtmf = dtmf_pcap(plan.keys, pcaps) if plan.keys else None
         audio = audio_pcap(plan.stay, pcaps) if plan.audio else None
+        later = tuple(dtmf_pcap(keys, pcaps)[0] for keys in plan.later_keys)
         self.call_dir.mkdir(parents=True)
-        xml = render_scenario(plan, dtmf=dtmf, audio=audio, answer_timeout=self.answer_timeout)
+        xml = render_scenario(
+            plan, dtmf=dtmf, audio=audio, later=later, answer_timeout=self.answer_timeout
+        )
         (self.call_dir / "caller.xml").write_text(xml)
         keys = plan.key_delay + dtmf[1] + 0.3 if dtmf else 0.0
         return self.answer_timeout + keys + plan.stay + 2 * HANGUP_GRACE
@@ -211,6 +256,7 @@ class Caller:
             self.local_ip: str = probe.getsockname()[0]  # the address that routes there
         self.sip_port = plan.local_port or _free_udp_port(self.local_ip)
         media_port = plan.media_port or _free_udp_port(self.local_ip, with_plus_two=True)
+        self.media_port: int = media_port  # where the bridge sends this caller's audio
         budget = await asyncio.to_thread(self._prepare)
         d = self.call_dir
         args = [
@@ -255,6 +301,27 @@ class Caller:
             with contextlib.suppress(ProcessLookupError):
                 self._proc.kill()
             await asyncio.shield(self._done)
+
+    async def press(self, keys: str) -> None:
+        """Type ``keys`` now (one of the plan's ``later_keys``), in the call."""
+        if self._done is None or self._done.done():
+            raise RuntimeError("the call is not on")
+        method = press_method(self.plan.later_keys.index(keys))
+        await self._send_in_dialog(method)
+
+    async def _send_in_dialog(self, method: str) -> None:
+        ip, me = self.local_ip, f"sip:{self.plan.caller_id}@{self.local_ip}"
+        request = (
+            f"{method} {me}:{self.sip_port} SIP/2.0\r\n"
+            f"Via: SIP/2.0/UDP {ip}:9;branch=z9hG4bK-{self.call_id}-{method.lower()}\r\n"
+            f"From: <sip:iobridge@{ip}>;tag={method.lower()}\r\nTo: <{me}>\r\n"
+            f"Call-ID: {self.call_id}\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\n"
+            "Content-Length: 0\r\n\r\n"
+        ).encode()
+        loop = asyncio.get_running_loop()
+        with socket.socket(type=socket.SOCK_DGRAM) as sock:
+            sock.setblocking(False)
+            await loop.sock_sendto(sock, request, (ip, self.sip_port))
 
     async def wait(self) -> CallResult:
         """Wait until the call is over (hanging up if it overruns its plan); its result."""

@@ -167,7 +167,12 @@ class Stack:
         settings = self.settings
         self.service = BridgeService(settings, self.db)
         self._agi_server = await asyncio.start_server(
-            agi_handler(self.service.desk, settings.pin_attempts_per_call),
+            agi_handler(
+                self.service.desk,
+                settings.pin_attempts_per_call,
+                keypad=self.service.speakers,
+                sounds=settings.sounds_dir,
+            ),
             "127.0.0.1",
             settings.agi_port,
         )

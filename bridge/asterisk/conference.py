@@ -20,9 +20,13 @@ from bridge.errors import NoSuchParticipant, NoSuchRoom
 LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
 
+WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
+
+
 class ConferenceBridge:
-    def __init__(self, ami: AmiClient) -> None:
+    def __init__(self, ami: AmiClient, sounds: Path) -> None:
         self.ami = ami
+        self.sounds = sounds  # io-bridge's own prompts (asterisk-config/sounds)
 
     # ---- one participant ------------------------------------------------------------------
 
@@ -34,6 +38,21 @@ class ConferenceBridge:
 
     async def kick(self, room: str, channel: str) -> None:
         await self._on_participant("ConfbridgeKick", room, channel)
+
+    async def whisper(self, channel: str, prompt: str) -> None:
+        """Play one of io-bridge's prompts to ``channel`` alone, while it stays in its room:
+        a Local channel spies on it in whisper mode and plays the prompt into the whisper.
+        ConfBridge has no AMI action that plays to one member; this keeps them in the mix."""
+        await self.ami.send(
+            {
+                "Action": "Originate",
+                "Channel": WHISPER,
+                "Application": "Playback",
+                "Data": str(self.sounds / prompt),
+                "Variable": f"IOBRIDGE_TARGET={channel}",
+                "Async": "true",
+            }
+        )
 
     async def _on_participant(self, action: str, room: str, channel: str) -> None:
         if channel.lower() in CONFBRIDGE_KEYWORDS:  # would act on the whole room

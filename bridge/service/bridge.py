@@ -9,6 +9,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the live roster: AMI events in, resync, subscribers | ``bridge.service.roster`` |
 | the shared number: PIN decisions, lockouts | ``bridge.service.entry`` |
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
+| the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from bridge.domain.roster import Switchboard
 from bridge.service.entry import EntryDesk
 from bridge.service.moderation import Moderation
 from bridge.service.roster import LiveRoster
+from bridge.service.speakers import SpeakerFloor
+from bridge.service.stack_io import HistoryTurns, StackStorage
 from bridge.settings import Settings
 from bridge.store import rooms
 from bridge.store.db import Database
@@ -50,7 +53,7 @@ class BridgeService:
             action_timeout=settings.ami_action_timeout,
             ping_every=settings.ami_ping_seconds,
         )
-        self.pbx = ConferenceBridge(self.ami)
+        self.pbx = ConferenceBridge(self.ami, settings.sounds_dir)
         self.roster = LiveRoster(self.pbx.snapshot, self._earlier_totals, self.history.submit)
         self.desk = EntryDesk(settings, db, self.switchboard, self.roster.notify)
         self.moderation = Moderation(
@@ -61,6 +64,15 @@ class BridgeService:
             settings.recordings_dir,
         )
         self.roster.add_listener(self.moderation.on_event)
+        self.speakers = SpeakerFloor(
+            self.switchboard,
+            self.roster.changes.publish,
+            self.pbx,
+            self._find_room,
+            StackStorage(db.sessions),
+            HistoryTurns(db.sessions, self._talk_time_of),
+        )
+        self.roster.add_listener(self.speakers.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -81,6 +93,9 @@ class BridgeService:
         async with self.db.sessions() as session:
             return await open_leg_totals(session, wanted)
 
+    def _talk_time_of(self, channel: str, at: float) -> float:
+        return self.speakers.talk_time_of(channel, at)
+
     async def _find_room(self, name: str) -> RoomSpec | None:
         async with self.db.sessions() as session:
             return await rooms.find_room(session, name)
@@ -94,6 +109,7 @@ class BridgeService:
             group.create_task(self.ami.run(), name="ami")
             group.create_task(self.history.run(), name="history")
             group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
+            group.create_task(self.speakers.run(), name="speaker-stack")
 
     async def _checkpoint_talk_time(self) -> None:
         while True:
@@ -114,3 +130,4 @@ class BridgeService:
         if not self.history.idle:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()
+        self.speakers.close()

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from bridge.actions import ROOM_ACTIONS
+from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS, RoomAction
 from bridge.domain.rooms import ROOM_NAME
 from bridge.errors import BadField
 from bridge.web import render
@@ -58,22 +58,36 @@ async def room_status(request: web.Request) -> web.Response:
 
 
 async def room_action(request: web.Request) -> web.Response:
+    return await _act(request, ROOM_ACTIONS)
+
+
+async def stack_action(request: web.Request) -> web.Response:
+    return await _act(request, STACK_ACTIONS)
+
+
+async def stack_show(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[SERVICE].speakers.show(room_name(request)))
+
+
+async def _act(request: web.Request, table: dict[str, RoomAction]) -> web.Response:
     room = room_name(request)
     name = request.match_info["action"]
-    action = ROOM_ACTIONS.get(name)
+    action = table.get(name)
     if action is None:
-        expected = ", ".join(ROOM_ACTIONS)
+        expected = ", ".join(table)
         return web.json_response(
             {"error": f"unknown action '{name}'; expected one of {expected}"}, status=404
         )
     arguments = await parse_body(request, action.arguments)
     result: dict[str, Any] = {"room": room, "action": name}
     result.update(await action.run(request.app[SERVICE], room, arguments) or {})
-    log.info("api.room_action room=%s action=%s", room, name)
+    log.info("api.action room=%s action=%s", room, name)
     return web.json_response(result)
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/api/status", status)
     router.add_get("/api/rooms/{room}", room_status)
+    router.add_get("/api/rooms/{room}/stack", stack_show)
+    router.add_post("/api/rooms/{room}/stack/{action}", stack_action)
     router.add_post("/api/rooms/{room}/{action}", room_action)

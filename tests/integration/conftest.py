@@ -33,6 +33,7 @@ async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
         audio: bool = False,
         caller_id: str | None = None,
         key_delay: float = 1.5,
+        later_keys: tuple[str, ...] = (),
     ) -> Caller:
         plan = CallPlan(
             target_host="127.0.0.1",
@@ -43,6 +44,7 @@ async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
             audio=audio,
             stay=stay,
             caller_id=caller_id or unique_caller_id(),
+            later_keys=later_keys,
         )
         caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
         await caller.start()

@@ -1,0 +1,360 @@
+"""The speaker stack, live: one ``SpeakerStack`` (``bridge.domain.speakers``) per live room,
+fed by the roster's events, the callers' keys and the moderators' commands; its effects
+carried out on Asterisk (unmute the speaker, mute the one before, whisper a warning), saved
+to the database and published to subscribers.
+
+Effects are carried out in order by one task (an unmute never overtakes the mute before
+it); a moderator's command returns once its effects are done. The clock (time limits,
+rejoin grace) sleeps until the earliest deadline of any room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from bridge.asterisk.conference import ConferenceBridge
+from bridge.asterisk.keypad import Answer
+from bridge.domain import speakers as domain
+from bridge.domain.events import (
+    DomainEvent,
+    MuteChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+    Resynced,
+    RoomEnded,
+    RoomStarted,
+    TalkingChanged,
+)
+from bridge.domain.rooms import QueuePolicy, RoomSpec
+from bridge.domain.roster import Switchboard
+from bridge.domain.speakers import Key, Lane, SpeakerStack, StackError
+from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant, NoSuchRoom
+from bridge.service.roster import Change
+from bridge.service.stack_io import StackStorage, TurnSink
+
+log = logging.getLogger(__name__)
+
+# Keys a room's menu may send that the stack does not handle: the caller hears so.
+KEYS = {"hand": Key.HAND, "direct": Key.DIRECT, "process": Key.PROCESS, "place": Key.PLACE}
+# What the speaker alone hears at these moments (io-bridge's prompts, asterisk-config/sounds).
+WHISPERS = {"floor": "you-have-the-floor", "warning": "time-warning", "time_up": "time-up"}
+
+
+class SpeakerFloor:
+    def __init__(
+        self,
+        switchboard: Switchboard,
+        publish: Callable[[Change], None],
+        pbx: ConferenceBridge,
+        find_room: Callable[[str], Awaitable[RoomSpec | None]],
+        storage: StackStorage,
+        turns: TurnSink,
+    ) -> None:
+        self.switchboard = switchboard
+        self._publish = publish
+        self.pbx = pbx
+        self._find_room = find_room
+        self._storage = storage
+        self._turns = turns
+        self.stacks: dict[str, SpeakerStack] = {}
+        self._loading: dict[str, asyncio.Task[None]] = {}
+        self._outbox: asyncio.Queue[tuple[list[domain.Effect], asyncio.Future[None] | None]]
+        self._outbox = asyncio.Queue()
+        self._dirty: set[str] = set()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
+
+    # ---- the roster in (called synchronously after each event) ---------------------------
+
+    def on_event(self, event: DomainEvent) -> None:
+        match event:
+            case RoomStarted():
+                self._open(event.room, event.at)
+            case ParticipantJoined():
+                stack = self._open(event.room, event.at)
+                self._apply(stack.join(event.channel, event.caller_id, event.role, event.at))
+            case ParticipantLeft():
+                if (stack := self.stacks.get(event.room)) is not None:
+                    self._apply(stack.leave(event.channel, event.at))
+            case MuteChanged() | TalkingChanged():
+                self._note_speech(event.room, event.channel, event.at)
+            case RoomEnded():
+                self._close(event.room)
+                self._forget_talk_times()
+            case Resynced():
+                self._resync(event.at)
+
+    def _open(self, room: str, at: float) -> SpeakerStack:
+        """The room's stack; a new room's starts with default rules until its settings (and,
+        after a restart, its saved stack) are read."""
+        stack = self.stacks.get(room)
+        if stack is None:
+            stack = self.stacks[room] = SpeakerStack(room)
+            self._loading[room] = asyncio.get_running_loop().create_task(self._load(room))
+        return stack
+
+    async def _load(self, room: str) -> None:
+        try:
+            spec = await self._find_room(room)
+            saved = await self._storage.load(room)
+            at = time.time()
+            if saved is not None:
+                stack = SpeakerStack.from_state(saved)
+                log.info("stack.restored room=%s queued=%d", room, len(stack.show(at).queue))
+            else:
+                stack = SpeakerStack(room) if spec is None else _for_room(spec)
+            if self.stacks.get(room) is None:
+                return  # the room ended meanwhile
+            self.stacks[room] = stack
+            effects = stack.resync(self._members(room), at)
+            if spec is not None:
+                effects += stack.set_rules(_rules(spec), at)
+            self._apply(effects + [domain.StackChanged(room)])
+        except Exception:
+            log.exception("stack.load_failed room=%s (starting afresh)", room)
+        finally:
+            self._loading.pop(room, None)
+
+    def _close(self, room: str) -> None:
+        if self.stacks.pop(room, None) is not None:
+            self._dirty.discard(room)
+            self._background(self._storage.drop(room))
+            self._publish(Change(room, domain.StackChanged(room)))
+
+    def _forget_talk_times(self) -> None:
+        self._talk_time = {
+            c: t for c, t in self._talk_time.items() if self.switchboard.room_of(c) is not None
+        }
+
+    def _resync(self, at: float) -> None:
+        for room in [r for r in self.stacks if self.switchboard.room(r) is None]:
+            self._close(room)
+        for room in self.switchboard.rooms:
+            stack = self._open(room, at)
+            if room not in self._loading:
+                self._apply(stack.resync(self._members(room), at))
+
+    def _members(self, room: str) -> list[domain.Member]:
+        live = self.switchboard.room(room)
+        people = live.participants.values() if live else ()
+        return [domain.Member(p.channel, p.caller_id, p.role) for p in people]
+
+    def _note_speech(self, room: str, channel: str, at: float) -> None:
+        stack = self.stacks.get(room)
+        live = self.switchboard.room(room)
+        person = live.participants.get(channel) if live else None
+        if stack is not None and person is not None:
+            talked = person.talk_time_at(at)
+            self._talk_time[channel] = talked
+            self._apply(stack.note_speech(channel, person.turns, talked, at))
+
+    def talk_time_of(self, channel: str, at: float) -> float:
+        """The roster's talk time for ``channel`` so far (the last known, once it left)."""
+        room = self.switchboard.room_of(channel)
+        live = self.switchboard.room(room) if room else None
+        person = live.participants.get(channel) if live else None
+        if person is not None:
+            return person.talk_time_at(at)
+        return self._talk_time.get(channel, 0.0)
+
+    # ---- the keypad (FastAGI) ----------------------------------------------------------------
+
+    async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
+        room = self.switchboard.room_of(channel) or room
+        await self._ready(room)
+        answer = await self._press(room, channel, key)
+        place = f" place={answer.place}" if answer.place is not None else ""
+        log.info("stack.key room=%s key=%s heard=%s%s", room, key, answer.heard, place)
+        return answer
+
+    async def _press(self, room: str, channel: str, key: str) -> Answer:
+        stack = self.stacks.get(room)
+        wanted = KEYS.get(key)
+        if stack is None or wanted is None:
+            return Answer(str(domain.Heard.KEY_NOT_AVAILABLE))
+        effects = stack.press(channel, wanted, time.time())
+        told = [e for e in effects if isinstance(e, domain.Tell) and e.channel == channel]
+        await self._carry_out([e for e in effects if not isinstance(e, domain.Tell)])
+        if not told:
+            return Answer(str(domain.Heard.KEY_NOT_AVAILABLE))
+        return Answer(str(told[-1].heard), told[-1].place)
+
+    # ---- moderators --------------------------------------------------------------------------
+
+    async def show(self, room: str) -> dict[str, Any]:
+        return (await self._stack(room)).show(time.time()).as_json()
+
+    async def call_next(self, room: str) -> dict[str, Any]:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.call_next(at))
+        return {"speaker": stack.speaker}
+
+    async def call(self, room: str, channel: str) -> dict[str, Any]:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.call(channel, at))
+        return {"speaker": stack.speaker}
+
+    async def end_turn(self, room: str) -> None:
+        stack = await self._stack(room)
+        await self._command(room, stack.end_turn)
+
+    async def move(self, room: str, channel: str, place: int) -> None:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.move(channel, place, at))
+
+    async def remove(self, room: str, channel: str) -> None:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.remove(channel, at))
+
+    async def add(self, room: str, channel: str, lane: Lane) -> None:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.add(channel, lane, at))
+
+    async def clear(self, room: str, lane: Lane | None) -> None:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.clear(lane, at))
+
+    async def set_priority(self, room: str, channel: str, on: bool) -> None:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.set_priority(channel, on, at))
+
+    async def set_policy(self, room: str, policy: QueuePolicy) -> None:
+        stack = await self._stack(room)
+        await self._command(room, lambda at: stack.set_policy(policy, at))
+
+    async def _stack(self, room: str) -> SpeakerStack:
+        await self._ready(room)
+        stack = self.stacks.get(room)
+        if stack is None:
+            raise NoSuchRoom(room)
+        return stack
+
+    async def _ready(self, room: str) -> None:
+        loading = self._loading.get(room)
+        if loading is not None:
+            await asyncio.shield(loading)
+
+    async def _command(
+        self, room: str, command: Callable[[float], list[domain.Effect]]
+    ) -> None:
+        try:
+            effects = command(time.time())
+        except domain.NotInRoom as exc:
+            raise NoSuchParticipant(room, exc.channel) from None
+        except StackError as exc:
+            raise ActionRefused(str(exc)) from None
+        await self._carry_out(effects)
+
+    # ---- effects out -------------------------------------------------------------------------
+
+    def _apply(self, effects: list[domain.Effect]) -> None:
+        """Effects of an event: carried out in order, without the caller waiting."""
+        if effects:
+            self._outbox.put_nowait((effects, None))
+            self._wake.set()
+
+    async def _carry_out(self, effects: list[domain.Effect]) -> None:
+        """Effects of a command: carried out in order; return once they are."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._outbox.put_nowait((effects, done))
+        self._wake.set()
+        await done
+
+    async def run(self) -> None:
+        """Carry out effects, save changed stacks and keep time, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._deliver(), name="stack-effects")
+            group.create_task(self._keep_time(), name="stack-clock")
+
+    async def _deliver(self) -> None:
+        while True:
+            effects, done = await self._outbox.get()
+            for effect in effects:
+                await self._one(effect)
+            if self._dirty and self._outbox.empty():
+                await self._save()
+            if done is not None and not done.done():
+                done.set_result(None)
+
+    async def _one(self, effect: domain.Effect) -> None:
+        try:
+            match effect:
+                case domain.Unmute():
+                    await self.pbx.unmute(effect.room, effect.channel)
+                case domain.Mute():
+                    await self.pbx.mute(effect.room, effect.channel)
+                case domain.Warn():
+                    await self.pbx.whisper(effect.channel, WHISPERS["warning"])
+                case domain.TurnStarted():
+                    await self._turns.started(effect)
+                    await self.pbx.whisper(effect.channel, WHISPERS["floor"])
+                case domain.TurnEnded():
+                    await self._turns.ended(effect)
+                    if effect.why is domain.TurnEnd.TIME_LIMIT:
+                        await self.pbx.whisper(effect.channel, WHISPERS["time_up"])
+                case domain.StackChanged():
+                    self._dirty.add(effect.room)
+                    self._publish(Change(effect.room, effect))
+                case domain.Tell():
+                    pass  # only a key press tells, and its answer goes back over FastAGI
+        except BridgeError as exc:
+            # The speaker left a moment ago, or Asterisk is away: the stack moves on.
+            log.warning("stack.effect_failed effect=%s reason=%s", type(effect).__name__, exc)
+
+    async def _save(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for room in dirty:
+            stack = self.stacks.get(room)
+            if stack is not None:
+                await self._storage.save(room, stack.to_state())
+
+    async def _keep_time(self) -> None:
+        while True:
+            deadlines = [d for s in self.stacks.values() if (d := s.next_deadline()) is not None]
+            self._wake.clear()
+            delay = max(0.0, min(deadlines) - time.time()) if deadlines else None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            now = time.time()
+            for stack in list(self.stacks.values()):
+                due = stack.next_deadline()
+                if due is not None and due <= now:
+                    self._apply(stack.tick(now))
+
+    def _background(self, work: Awaitable[None]) -> None:
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("stack.background_failed")
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)  # owned until done
+        task.add_done_callback(self._tasks.discard)
+
+    def close(self) -> None:
+        for task in [*self._tasks, *self._loading.values()]:
+            task.cancel()
+
+    def hands_raised(self, rooms: Iterable[str] | None = None) -> int:
+        now = time.time()
+        chosen = self.stacks if rooms is None else {r: self.stacks[r] for r in rooms}
+        return sum(len(s.show(now).queue) for s in chosen.values())
+
+
+def _rules(spec: RoomSpec) -> domain.StackRules:
+    return domain.StackRules(
+        speaking_time_limit=float(spec.speaking_time_limit),
+        auto_advance=spec.auto_advance,
+        rejoin_grace=float(spec.rejoin_grace),
+    )
+
+
+def _for_room(spec: RoomSpec) -> SpeakerStack:
+    return SpeakerStack(spec.name, spec.queue, _rules(spec))

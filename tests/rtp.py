@@ -1,0 +1,73 @@
+"""What a SIPp caller actually hears: the RTP Asterisk sends to its media port, captured on
+the loopback interface (a raw packet socket: root, as the tests run here and in CI).
+
+The bridge's mix of an otherwise silent room is PCMA silence; a prompt played to a caller
+(a key's answer, a whisper) shows as loud payload in their stream and in nobody else's."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import threading
+import time
+from collections import defaultdict
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4  # loopback shows each packet twice: as sent and as received
+SILENT_PCMA = frozenset({0xD5, 0x55, 0xD4, 0x54, 0xD7, 0x57})  # A-law near zero
+
+
+class RtpMeter:
+    """Counts loud RTP payload bytes per destination port and per 100 ms, in a thread."""
+
+    def __init__(self, ports: set[int], interface: str = "lo") -> None:
+        self.ports = ports
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
+        self._sock.bind((interface, 0))
+        self._sock.settimeout(0.2)
+        self._loud: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RtpMeter:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(2)
+        self._sock.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame, address = self._sock.recvfrom(65535)
+            except TimeoutError:
+                continue
+            if address[2] == PACKET_OUTGOING or frame[12:14] != b"\x08\x00":
+                continue
+            ihl = (frame[14] & 0x0F) * 4
+            if frame[23] != socket.IPPROTO_UDP:
+                continue
+            udp = 14 + ihl
+            (dport,) = struct.unpack("!H", frame[udp + 2 : udp + 4])
+            payload = frame[udp + 8 + 12 :]  # after the UDP and RTP headers
+            if dport in self.ports and payload:
+                loud = sum(1 for b in payload if b not in SILENT_PCMA)
+                self._loud[dport][int(time.time() * 10)] += loud
+
+    def loud_seconds(self, port: int, since: float, until: float | None = None) -> float:
+        """Seconds of clearly loud audio sent to ``port`` in [since, until)."""
+        until = until or time.time()
+        tenths = self._loud[port]
+        return sum(0.1 for t, n in list(tenths.items()) if since * 10 <= t < until * 10 and n > 400)
+
+    async def until_loud(self, port: int, since: float, seconds: float, timeout: float) -> float:
+        """Wait until ``port`` has heard ``seconds`` of loud audio since ``since``; return when."""
+        deadline = time.monotonic() + timeout
+        while self.loud_seconds(port, since) < seconds:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"port {port} heard nothing loud within {timeout} s")
+            await asyncio.sleep(0.1)
+        return time.time()
