@@ -65,7 +65,10 @@ def build_report(
     call = history.call
     show, caller_ids = _shown_as(call, redact_caller_ids)
     hide_names = redact_caller_ids and not call.redacted
-    channels = {leg.channel for leg in history.legs}
+    # A channel's name carries the SIP endpoint's, which may say who called: only a reader
+    # who sees full caller IDs sees channels; others see whose channel it was.
+    hide_channels = caller_ids != "full"
+    caller_of = {leg.channel: leg.caller_id for leg in history.legs}
     turns = sorted(history.turns, key=lambda t: t.started_at)
     people = _people(history.legs, turns)
     return Report(
@@ -76,7 +79,7 @@ def build_report(
                 who=show(leg.caller_id),
                 name="" if hide_names else leg.caller_name,
                 role=leg.role,
-                channel=leg.channel,
+                channel="" if hide_channels else leg.channel,
                 joined_at=leg.joined_at,
                 left_at=leg.left_at,
                 stayed=_seconds(leg.joined_at, leg.left_at or call.ended_at or now),
@@ -98,7 +101,7 @@ def build_report(
                 at=a.at,
                 moderator=a.moderator,
                 action=a.action,
-                target=a.target if a.target in channels else show(a.target),
+                target=show(caller_of.get(a.target, a.target)) if hide_channels else a.target,
                 result=a.result,
             )
             for a in sorted(history.audit, key=lambda a: a.at)
