@@ -60,6 +60,11 @@ async def list_calls(
     ]
 
 
+async def call_room(session: AsyncSession, call_id: int) -> str | None:
+    """The room a call was in (who may read its report depends on it)."""
+    return await session.scalar(select(Call.room_name).where(Call.id == call_id))
+
+
 async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
     """Everything the report of call ``call_id`` needs from the database; None if no
     such call."""

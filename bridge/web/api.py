@@ -68,7 +68,7 @@ async def room_action(request: web.Request) -> web.Response:
         )
     arguments = await parse_body(request, action.arguments)
     result: dict[str, Any] = {"room": room, "action": name}
-    result.update(await action.run(request.app[SERVICE], room, arguments) or {})
+    result.update(await action.perform(request.app[SERVICE], room, arguments) or {})
     log.info("api.room_action room=%s action=%s", room, name)
     return web.json_response(result)
 
