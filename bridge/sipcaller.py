@@ -69,6 +69,7 @@ class CallPlan:
     keys: str = ""  # DTMF typed after answer, e.g. "424242#"; 0-9 * #, and "," waits 1 s
     key_delay: float = 1.5  # seconds after 200 OK before the first key (the prompt plays)
     audio: bool = False  # play speech-like PCMA after the keys, for the whole stay
+    echo: bool = False  # send back every RTP packet heard: what the caller hears, Asterisk hears
     stay: float = 5.0  # seconds in the call after the keys, then BYE
     caller_id: str = "sipp"  # user part and display name of From; "anonymous" works
     local_port: int = 0  # SIP UDP port; 0 = pick a free one
@@ -220,6 +221,8 @@ class Caller:
             "-trace_logs", "-log_file", str(d / "log.txt"),
             "-trace_err", "-error_file", str(d / "errors.txt"),
         ]  # fmt: skip
+        if plan.echo:
+            args.append("-rtp_echo")
         self._started = time.monotonic()
         self._deadline = self._started + budget
         # A session of its own: the admin's Ctrl+C must reach us (to send BYE), not SIPp.

@@ -31,6 +31,7 @@ async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
         *,
         stay: float = 30.0,
         audio: bool = False,
+        echo: bool = False,
         caller_id: str | None = None,
         key_delay: float = 1.5,
     ) -> Caller:
@@ -41,6 +42,7 @@ async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
             keys=keys,
             key_delay=key_delay,
             audio=audio,
+            echo=echo,
             stay=stay,
             caller_id=caller_id or unique_caller_id(),
         )
