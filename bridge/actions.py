@@ -8,6 +8,7 @@ the API route, the CLI's choices and the panel at once.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers import Lane
+from bridge.errors import BridgeError
 
 if TYPE_CHECKING:
     from bridge.service import BridgeService
@@ -94,9 +96,25 @@ class RoomAction:
     def argument_names(self) -> tuple[str, ...]:
         return tuple(self.arguments.model_fields)
 
+    async def perform(self, service: BridgeService, room: str, arguments: Any) -> Result | None:
+        """Run the action, timed for the metrics (``iobridge_action_seconds``); every
+        caller (API, panel) goes through here."""
+        started, outcome = time.perf_counter(), "error"
+        try:
+            result = await self.run(service, room, arguments)
+            outcome = "ok"
+            return result
+        except BridgeError as exc:
+            outcome = exc.code
+            raise
+        finally:
+            service.metrics.action_done(self.name, time.perf_counter() - started, outcome)
+
 
 async def _record(service: BridgeService, room: str, _: NoArguments) -> Result:
-    return {"file": (await service.moderation.start_recording(room)).name}
+    # HOOK (panel): the API is the admin token's today; a moderator's action passes
+    # started_by=<their name>, which the post-call report shows.
+    return {"file": (await service.moderation.start_recording(room, started_by="admin")).name}
 
 
 def _on(method: str) -> Run:

@@ -71,3 +71,12 @@ class NotRecording(ActionRefused):
 
     def __init__(self, room: str) -> None:
         super().__init__(f"room '{room}' is not being recorded")
+
+
+class NoSuchCall(BridgeError):
+    status = 404
+    code = "no_such_call"
+
+    def __init__(self, call_id: int) -> None:
+        super().__init__(f"no call {call_id} in the history")
+        self.call_id = call_id

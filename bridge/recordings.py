@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import wave
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 WAV_HEADER = 44
+STAMP_FORMAT = "%Y%m%d-%H%M%S"  # the bridge's local time when the recording started
+_NAME = re.compile(r"(?P<room>[a-z0-9][a-z0-9-]*)-(?P<stamp>[0-9]{8}-[0-9]{6})\.wav")
 
 
 @dataclass(frozen=True)
@@ -37,3 +41,19 @@ def list_recordings(folder: Path) -> list[Recording]:
         Recording(path, path.stat().st_size, wav_duration(path))
         for path in sorted(folder.glob("*.wav"))
     ]
+
+
+def recording_name(room: str, at: datetime) -> str:
+    return f"{room}-{at.strftime(STAMP_FORMAT)}.wav"
+
+
+def recording_started_at(room: str, name: str) -> datetime | None:
+    """When the recording ``name`` of ``room`` started (aware), or None when the name is
+    not one of that room's recordings (room "ga" does not claim "ga-2-...")."""
+    found = _NAME.fullmatch(name)
+    if found is None or found["room"] != room:
+        return None
+    try:
+        return datetime.strptime(found["stamp"], STAMP_FORMAT).astimezone()
+    except ValueError:
+        return None

@@ -69,12 +69,13 @@ class CallPlan:
     keys: str = ""  # DTMF typed after answer, e.g. "424242#"; 0-9 * #, and "," waits 1 s
     key_delay: float = 1.5  # seconds after 200 OK before the first key (the prompt plays)
     audio: bool = False  # play speech-like PCMA after the keys, for the whole stay
+    echo: bool = False  # send back every RTP packet heard: what the caller hears, Asterisk hears
     stay: float = 5.0  # seconds in the call after the keys, then BYE
     caller_id: str = "sipp"  # user part and display name of From; "anonymous" works
     local_port: int = 0  # SIP UDP port; 0 = pick a free one
     media_port: int = 0  # RTP port (SIPp also binds port+2); 0 = pick a free one
-    # Keys typed later, each when asked (``Caller.press``), e.g. ("*9", "*1"): a caller who
-    # raises a hand once the room is live. Only without audio (the stay is a wait for them).
+    # Keys typed later, in this order, each when asked (``Caller.press``), e.g. ("*9", "*9")
+    # for a caller who raises a hand and later says they are done. Only without audio.
     later_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -185,7 +186,7 @@ def _idle_with_presses(stay: float, pcaps: tuple[Path, ...]) -> str:
     for i, pcap in enumerate(pcaps):
         lines += [
             f'  <label id="press{i}"/>',
-            f"  <nop next=\"idle\"><action><exec play_pcap_audio={quoteattr(str(pcap))}/>"
+            f'  <nop next="idle"><action><exec play_pcap_audio={quoteattr(str(pcap))}/>'
             "</action></nop>",
         ]
     lines += ['  <label id="stayed"/>']
@@ -220,6 +221,7 @@ class Caller:
         self._proc: asyncio.subprocess.Process | None = None
         self._done: asyncio.Task[tuple[bytes, bytes]] | None = None
         self._result: CallResult | None = None
+        self._pressed = 0  # later keys typed so far
 
     async def __aenter__(self) -> Caller:
         await self.start()
@@ -236,7 +238,9 @@ class Caller:
         plan, pcaps = self.plan, self.workdir / "pcap"
         dtmf = dtmf_pcap(plan.keys, pcaps) if plan.keys else None
         audio = audio_pcap(plan.stay, pcaps) if plan.audio else None
-        later = tuple(dtmf_pcap(keys, pcaps)[0] for keys in plan.later_keys)
+        later = tuple(
+            dtmf_pcap(keys, pcaps, later=n)[0] for n, keys in enumerate(plan.later_keys, start=1)
+        )
         self.call_dir.mkdir(parents=True)
         xml = render_scenario(
             plan, dtmf=dtmf, audio=audio, later=later, answer_timeout=self.answer_timeout
@@ -266,6 +270,8 @@ class Caller:
             "-trace_logs", "-log_file", str(d / "log.txt"),
             "-trace_err", "-error_file", str(d / "errors.txt"),
         ]  # fmt: skip
+        if plan.echo:
+            args.append("-rtp_echo")
         self._started = time.monotonic()
         self._deadline = self._started + budget
         # A session of its own: the admin's Ctrl+C must reach us (to send BYE), not SIPp.
@@ -303,11 +309,15 @@ class Caller:
             await asyncio.shield(self._done)
 
     async def press(self, keys: str) -> None:
-        """Type ``keys`` now (one of the plan's ``later_keys``), in the call."""
+        """Type ``keys`` now: the plan's next ``later_keys``, which must be these."""
         if self._done is None or self._done.done():
             raise RuntimeError("the call is not on")
-        method = press_method(self.plan.later_keys.index(keys))
-        await self._send_in_dialog(method)
+        index = self._pressed
+        if index >= len(self.plan.later_keys) or self.plan.later_keys[index] != keys:
+            planned = self.plan.later_keys[index : index + 1] or ("nothing more",)
+            raise ValueError(f"the plan types {planned[0]!r} next, not {keys!r}")
+        self._pressed += 1
+        await self._send_in_dialog(press_method(index))
 
     async def _send_in_dialog(self, method: str) -> None:
         ip, me = self.local_ip, f"sip:{self.plan.caller_id}@{self.local_ip}"

@@ -19,6 +19,10 @@ AUDIO_PCAP = SIPP_SHARE / "g711a.pcap"  # PCMA speech, 7 s
 KEY_FILES = {**{d: d for d in "0123456789"}, "*": "star", "#": "pound"}
 DIGIT_GAP = 0.25  # seconds of silence between digits, so Asterisk sees separate presses
 PAUSE = ","  # in keys: wait one second, as on a phone's dialler (e.g. to let a prompt play)
+# Later key streams in one call: each starts this far past the one before (a press is a
+# few dozen packets; 16-bit sequence numbers wrap, which Asterisk follows).
+LATER_SEQ_STEP = 2000
+LATER_STAMP_STEP = 8000 * 600  # ten minutes of RTP time
 AUDIO_LOOP_MAX = 60.0  # SIPp loads a pcap whole, per call: longer stays replay this much
 
 
@@ -79,9 +83,18 @@ def _restamp(frame: bytes, linktype: int, seq: int, stamp: int, ssrc: int) -> by
 
 
 def build_dtmf_pcap(
-    keys: str, out: Path, *, gap: float = DIGIT_GAP, src: Path = SIPP_SHARE
+    keys: str,
+    out: Path,
+    *,
+    gap: float = DIGIT_GAP,
+    src: Path = SIPP_SHARE,
+    later: int = 0,
 ) -> float:
-    """Splice SIPp's per-digit RFC 4733 pcaps into one steady stream; return its seconds."""
+    """Splice SIPp's per-digit RFC 4733 pcaps into one steady stream; return its seconds.
+
+    ``later``: the n-th stream played later in the same call (keys pressed in the room after
+    the PIN). SIPp replays a pcap as it is, and Asterisk drops RTP whose sequence numbers it
+    has seen, so each later stream carries on well past the numbers of the ones before."""
     packets: list[PcapPacket] = []
     linktype = seq = stamp = ssrc = clock = 0
     for key in keys:
@@ -93,6 +106,8 @@ def build_dtmf_pcap(
         first = digit[0]
         if not packets:  # carry on from the first file's numbering
             seq, stamp, ssrc = rtp_fields(first.data, linktype)
+            seq += later * LATER_SEQ_STEP
+            stamp += later * LATER_STAMP_STEP
             clock = first.usec
         samples = 0
         for pkt in digit:
@@ -138,10 +153,10 @@ def _cached(path: Path, build: Callable[[], float]) -> tuple[Path, float]:
     return path, build()
 
 
-def dtmf_pcap(keys: str, cache_dir: Path) -> tuple[Path, float]:
+def dtmf_pcap(keys: str, cache_dir: Path, later: int = 0) -> tuple[Path, float]:
     name = keys.replace("*", "s").replace("#", "p").replace(PAUSE, "w")
-    path = cache_dir / f"dtmf-{name}.pcap"
-    return _cached(path, lambda: build_dtmf_pcap(keys, path))
+    path = cache_dir / (f"dtmf-{name}.pcap" if not later else f"dtmf-{name}-later{later}.pcap")
+    return _cached(path, lambda: build_dtmf_pcap(keys, path, later=later))
 
 
 def audio_pcap(stay: float, cache_dir: Path) -> tuple[Path, float]:

@@ -183,6 +183,7 @@ class Stack:
         self._service_task = asyncio.get_running_loop().create_task(
             self.service.run(), name="bridge"
         )
+        self._service_task.add_done_callback(_report_death)
 
     async def wait_connected(self, timeout: float = 15.0) -> None:
         assert self.service is not None
@@ -226,3 +227,11 @@ class Stack:
             await self.db.dispose()
             self.db = None
         self.pidfile.release()
+
+
+def _report_death(task: asyncio.Task[None]) -> None:
+    """The service's tasks (AMI, history, the stack) are not meant to end: say why one did."""
+    if task.cancelled():
+        return
+    if (error := task.exception()) is not None:
+        log.error("service.died reason=%r", error, exc_info=error)

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bridge.asterisk.announcer import is_announcer
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
@@ -59,6 +60,8 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     at = event_time(message)
     room = str(message.get("Conference", ""))
     channel = str(message.get("Channel", ""))
+    if is_announcer(channel):
+        return None  # the bridge's own announcer is never a participant
     match name:
         case "Newchannel":
             if message.get("Context") != ENTRY_CONTEXT:
@@ -107,7 +110,7 @@ def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipa
             caller_name=_known(item.get("CallerIDName")),
         )
         for item in items
-        if item.get("Event") == "ConfbridgeList"
+        if item.get("Event") == "ConfbridgeList" and not is_announcer(str(item.get("Channel", "")))
     )
 
 

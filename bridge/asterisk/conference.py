@@ -12,7 +12,7 @@ from pathlib import Path
 from panoramisk.message import Message
 
 from bridge.actions import CONFBRIDGE_KEYWORDS
-from bridge.asterisk import ami_events
+from bridge.asterisk import ami_events, announcer
 from bridge.asterisk.ami import AmiClient
 from bridge.domain.events import PbxSnapshot, SeenRoom
 from bridge.errors import NoSuchParticipant, NoSuchRoom
@@ -86,6 +86,10 @@ class ConferenceBridge:
 
     async def stop_recording(self, room: str) -> None:
         await self._act("ConfbridgeStopRecord", room)
+
+    async def announce(self, room: str, what: str) -> None:
+        """Play announcement ``what`` to everyone in ``room`` (see ``announcer``)."""
+        await self.ami.send(announcer.announce_action(room, what))
 
     async def _act(self, action: str, room: str, **fields: str) -> None:
         await self.ami.send({"Action": action, "Conference": room, **fields})

@@ -6,6 +6,7 @@ plays the answer to that caller alone (they stay in the room meanwhile).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ PROMPTS: dict[str, str] = {
     "key_not_available": "key-unavailable",
 }
 UNKNOWN = "key_not_available"
+# The caller is out of the room's audio until the answer: the bridge must answer quickly.
+ANSWER_WITHIN = 3.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -45,13 +48,20 @@ class Keypad(Protocol):
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer: ...
 
+    def answer_played(self, channel: str) -> None:
+        """The caller has heard the answer (or hung up): they hear the room again."""
+
 
 async def keys_dialogue(agi: AgiChannel, keypad: Keypad, sounds: Path) -> None:
     """Hand the key to the service; tell the caller what it did."""
     key = agi.headers.get("agi_arg_1", "")
     room = agi.headers.get("agi_arg_2", "")
     try:
-        answer = await keypad.key_pressed(room, agi.channel, agi.caller_id, key)
+        async with asyncio.timeout(ANSWER_WITHIN):
+            answer = await keypad.key_pressed(room, agi.channel, agi.caller_id, key)
+    except TimeoutError:
+        log.error("keypad.too_slow channel=%s key=%s", agi.channel, key)
+        answer = Answer(UNKNOWN)
     except Exception:
         log.exception("keypad.failed channel=%s key=%s", agi.channel, key)
         answer = Answer(UNKNOWN)
@@ -61,6 +71,8 @@ async def keys_dialogue(agi: AgiChannel, keypad: Keypad, sounds: Path) -> None:
             await agi.command(f'SAY NUMBER {answer.place} ""')
     except CallerGone:
         log.debug("keypad.caller_gone channel=%s", agi.channel)
+    finally:
+        keypad.answer_played(agi.channel)
 
 
 def prompt_paths(answer: Answer, sounds: Path) -> Sequence[str]:

@@ -10,6 +10,9 @@ and the roster changes only when Asterisk reports that they happened.
 | the shared number: PIN decisions, lockouts | ``bridge.service.entry`` |
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
 | the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
+| post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
+| metrics for Prometheus | ``bridge.service.metrics`` |
+| readiness: database and AMI | ``bridge.service.health`` |
 """
 
 from __future__ import annotations
@@ -25,8 +28,11 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
+from bridge.service import health
 from bridge.service.entry import EntryDesk
+from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
+from bridge.service.reports import CallReports
 from bridge.service.roster import LiveRoster
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
@@ -43,6 +49,7 @@ class BridgeService:
         self.settings = settings
         self.db = db
         self.history = HistoryWriter(db.sessions)
+        self.reports = CallReports(db, settings.recordings_dir, settings.history_retention_days)
         self.ami = AmiClient(
             host="127.0.0.1",
             port=settings.ami_port,
@@ -55,13 +62,17 @@ class BridgeService:
         )
         self.pbx = ConferenceBridge(self.ami, settings.sounds_dir)
         self.roster = LiveRoster(self.pbx.snapshot, self._earlier_totals, self.history.submit)
-        self.desk = EntryDesk(settings, db, self.switchboard, self.roster.notify)
+        self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
+        self.desk = EntryDesk(
+            settings, db, self.switchboard, self.roster.notify, self.metrics.pin_outcome
+        )
         self.moderation = Moderation(
             self.pbx,
             self.switchboard,
             self.roster.lock_seen,
             self._find_room,
             settings.recordings_dir,
+            self.reports.recording_started,
         )
         self.roster.add_listener(self.moderation.on_event)
         self.speakers = SpeakerFloor(
@@ -73,6 +84,7 @@ class BridgeService:
             HistoryTurns(db.sessions, self._talk_time_of),
         )
         self.roster.add_listener(self.speakers.on_event)
+        self.roster.add_listener(self.metrics.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -80,6 +92,7 @@ class BridgeService:
         return self.roster.switchboard
 
     def _on_ami_event(self, message: Message) -> None:
+        self.metrics.ami_events.inc()
         event = ami_events.to_domain(message)
         if event is not None:
             self.roster.receive(event)
@@ -100,6 +113,10 @@ class BridgeService:
         async with self.db.sessions() as session:
             return await rooms.find_room(session, name)
 
+    async def readiness(self) -> health.Readiness:
+        pbx_up = self.ami.connected.is_set() and self.switchboard.pbx_connected
+        return await health.check(self.db, pbx_up)
+
     # ---- lifecycle --------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -110,6 +127,10 @@ class BridgeService:
             group.create_task(self.history.run(), name="history")
             group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
             group.create_task(self.speakers.run(), name="speaker-stack")
+            group.create_task(
+                self.reports.keep_retention(self.settings.history_purge_every_seconds),
+                name="history-retention",
+            )
 
     async def _checkpoint_talk_time(self) -> None:
         while True:

@@ -32,11 +32,17 @@ CALLER_ID_LIMIT = 80  # SIP puts no bound on a caller ID; the database does
 
 class EntryDesk:
     def __init__(
-        self, settings: Settings, db: Database, switchboard: Switchboard, notify: Callable[[], None]
+        self,
+        settings: Settings,
+        db: Database,
+        switchboard: Switchboard,
+        notify: Callable[[], None],
+        count: Callable[[Admission | Refusal], None] | None = None,
     ) -> None:
         self.db = db
         self.switchboard = switchboard
         self._notify = notify
+        self._count = count or (lambda _: None)  # metrics: admissions, refusals by reason
         self.policy = LockoutPolicy(
             threshold=settings.lockout_threshold,
             window=timedelta(seconds=settings.lockout_window_seconds),
@@ -63,9 +69,15 @@ class EntryDesk:
             found = await lockouts.active_lockout(session, lockout_bucket(caller_id), _now())
         if found is not None:
             log.warning("entry.locked_out caller=%s until=%s", caller_id, found.until.isoformat())
+            self._count(Refusal.LOCKED_OUT)
         return found is not None
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+        outcome = await self._judge_pin(caller_id, digits)
+        self._count(outcome.decision)
+        return outcome
+
+    async def _judge_pin(self, caller_id: str, digits: str) -> PinOutcome:
         bucket = lockout_bucket(caller_id[:CALLER_ID_LIMIT])
         async with self._pin_lock, self.db.sessions.begin() as session:
             now = _now()

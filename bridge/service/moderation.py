@@ -2,29 +2,36 @@
 
 Every action goes to Asterisk; the roster changes only when Asterisk reports that it
 happened (ConfBridge sends no event for a lock, so the lock is read back after it).
+
+A recording is announced to everyone in the room as it starts, and history keeps who
+started it ("admin", a moderator's name, or "room setting"). A recording that cannot be
+announced is stopped again: nobody is recorded without being told.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
+from bridge.asterisk.announcer import RECORDING_STARTED
 from bridge.asterisk.conference import ConferenceBridge
-from bridge.domain.events import DomainEvent, RoomStarted
+from bridge.domain.events import DomainEvent, ParticipantJoined, Resynced, RoomEnded
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
-from bridge.errors import BridgeError, NoSuchParticipant
+from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant
+from bridge.recordings import recording_name
 
 log = logging.getLogger(__name__)
 
 RoomLookup = Callable[[str], Awaitable[RoomSpec | None]]
-
-
-def recording_name(room: str, at: datetime) -> str:
-    return f"{room}-{at.strftime('%Y%m%d-%H%M%S')}.wav"
+# (room, file name, started by, at): history keeps who started each recording.
+RecordingLog = Callable[[str, str, str, float], Awaitable[None]]
+ROOM_SETTING = "room setting"  # who started a recording of a room set to record
 
 
 class Moderation:
@@ -35,13 +42,16 @@ class Moderation:
         lock_seen: Callable[[str, bool], None],
         find_room: RoomLookup,
         recordings_dir: Path,
+        log_recording: RecordingLog | None = None,
     ) -> None:
         self.pbx = pbx
         self.switchboard = switchboard
         self._lock_seen = lock_seen
         self._find_room = find_room
         self.recordings_dir = recordings_dir
+        self._log_recording = log_recording
         self._background: set[asyncio.Task[None]] = set()
+        self._calls_checked: set[str] = set()  # rooms whose call was checked for auto-record
 
     # ---- one participant --------------------------------------------------------------
 
@@ -92,29 +102,56 @@ class Moderation:
 
     # ---- recording --------------------------------------------------------------------
 
-    async def start_recording(self, room: str) -> Path:
+    async def start_recording(self, room: str, started_by: str = "admin") -> Path:
+        """Record the room, announce it to everyone in it, and keep who started it.
+
+        ``started_by``: "admin" (the admin token), the moderator's name (the panel passes
+        it), or ``ROOM_SETTING``."""
+        at = time.time()
         path = self.recordings_dir / recording_name(room, datetime.now())
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         await self.pbx.start_recording(room, path)
+        try:
+            await self.pbx.announce(room, RECORDING_STARTED)
+        except BridgeError as exc:
+            log.error("recording.not_announced room=%s reason=%s (stopping it)", room, exc)
+            with contextlib.suppress(BridgeError):
+                await self.pbx.stop_recording(room)
+            raise ActionRefused(
+                f"the recording of room '{room}' could not be announced, so it was stopped ({exc})"
+            ) from exc
+        if self._log_recording is not None:
+            try:
+                await self._log_recording(room, path.name, started_by, at)
+            except Exception as exc:  # the recording runs and was announced: say, go on
+                log.error("recording.starter_not_stored room=%s reason=%r", room, exc)
+        log.info("recording.started room=%s file=%s by=%s", room, path.name, started_by)
         return path
 
     async def stop_recording(self, room: str) -> None:
         await self.pbx.stop_recording(room)
 
     def on_event(self, event: DomainEvent) -> None:
-        """Rooms with ``record: true`` record from their first join."""
-        if isinstance(event, RoomStarted):
+        """Rooms with ``record: true`` record from their first join: the first caller is
+        in the room by then (ConfBridge starts a room while its first caller still hears
+        the welcome prompts), so they hear the announcement."""
+        if isinstance(event, RoomEnded):
+            self._calls_checked.discard(event.room)
+        elif isinstance(event, Resynced):  # rooms Asterisk no longer has ended unseen
+            self._calls_checked &= {seen.room for seen in event.rooms}
+        elif isinstance(event, ParticipantJoined) and event.room not in self._calls_checked:
+            self._calls_checked.add(event.room)
             task = asyncio.get_running_loop().create_task(self._auto_record(event.room))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
     async def _auto_record(self, room: str) -> None:
         spec = await self._find_room(room)
-        if spec is None or not spec.record:
+        live = self.switchboard.room(room)
+        if spec is None or not spec.record or (live is not None and live.recording):
             return
         try:
-            path = await self.start_recording(room)
-            log.info("recording.auto_started room=%s file=%s", room, path.name)
+            await self.start_recording(room, started_by=ROOM_SETTING)
         except BridgeError as exc:
             log.warning("recording.auto_start_failed room=%s reason=%s", room, exc)
 

@@ -24,6 +24,7 @@ from bridge.domain.events import (
     SeenRoom,
 )
 from bridge.domain.roster import Effect, Switchboard
+from bridge.domain.speakers import StackChanged
 from bridge.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,11 @@ Listener = Callable[[DomainEvent], None]
 
 @dataclass(frozen=True)
 class Change:
-    """What subscribers hear: which room changed (None: the whole switchboard) and why."""
+    """What subscribers hear: which room changed (None: the whole switchboard) and why:
+    an event from Asterisk, or the room's speaker stack changed."""
 
     room: str | None
-    event: DomainEvent
+    event: DomainEvent | StackChanged
 
 
 class LiveRoster:

@@ -14,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bridge.asterisk.conference import ConferenceBridge
@@ -45,6 +46,16 @@ KEYS = {"hand": Key.HAND, "direct": Key.DIRECT, "process": Key.PROCESS, "place":
 WHISPERS = {"floor": "you-have-the-floor", "warning": "time-warning", "time_up": "time-up"}
 
 
+@dataclass(frozen=True)
+class _CallOver:
+    """The room's call ended: drop its saved stack (after its last effects)."""
+
+    room: str
+
+
+Outgoing = domain.Effect | _CallOver
+
+
 class SpeakerFloor:
     def __init__(
         self,
@@ -63,12 +74,12 @@ class SpeakerFloor:
         self._turns = turns
         self.stacks: dict[str, SpeakerStack] = {}
         self._loading: dict[str, asyncio.Task[None]] = {}
-        self._outbox: asyncio.Queue[tuple[list[domain.Effect], asyncio.Future[None] | None]]
+        self._outbox: asyncio.Queue[tuple[list[Outgoing], asyncio.Future[None] | None]]
         self._outbox = asyncio.Queue()
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
         self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
+        self.hearing_answer: set[str] = set()  # channels hearing the answer to a key now
 
     # ---- the roster in (called synchronously after each event) ---------------------------
 
@@ -80,8 +91,8 @@ class SpeakerFloor:
                 stack = self._open(event.room, event.at)
                 self._apply(stack.join(event.channel, event.caller_id, event.role, event.at))
             case ParticipantLeft():
-                if (stack := self.stacks.get(event.room)) is not None:
-                    self._apply(stack.leave(event.channel, event.at))
+                if (leaving := self.stacks.get(event.room)) is not None:
+                    self._apply(leaving.leave(event.channel, event.at))
             case MuteChanged() | TalkingChanged():
                 self._note_speech(event.room, event.channel, event.at)
             case RoomEnded():
@@ -115,16 +126,16 @@ class SpeakerFloor:
             effects = stack.resync(self._members(room), at)
             if spec is not None:
                 effects += stack.set_rules(_rules(spec), at)
-            self._apply(effects + [domain.StackChanged(room)])
+            self._apply([*effects, domain.StackChanged(room)])
         except Exception:
             log.exception("stack.load_failed room=%s (starting afresh)", room)
         finally:
             self._loading.pop(room, None)
 
     def _close(self, room: str) -> None:
+        """The call is over: its stack goes, after whatever it still had to do."""
         if self.stacks.pop(room, None) is not None:
-            self._dirty.discard(room)
-            self._background(self._storage.drop(room))
+            self._apply([_CallOver(room)])
             self._publish(Change(room, domain.StackChanged(room)))
 
     def _forget_talk_times(self) -> None:
@@ -166,12 +177,16 @@ class SpeakerFloor:
     # ---- the keypad (FastAGI) ----------------------------------------------------------------
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
+        self.hearing_answer.add(channel)
         room = self.switchboard.room_of(channel) or room
         await self._ready(room)
         answer = await self._press(room, channel, key)
         place = f" place={answer.place}" if answer.place is not None else ""
         log.info("stack.key room=%s key=%s heard=%s%s", room, key, answer.heard, place)
         return answer
+
+    def answer_played(self, channel: str) -> None:
+        self.hearing_answer.discard(channel)
 
     async def _press(self, room: str, channel: str, key: str) -> Answer:
         stack = self.stacks.get(room)
@@ -240,9 +255,7 @@ class SpeakerFloor:
         if loading is not None:
             await asyncio.shield(loading)
 
-    async def _command(
-        self, room: str, command: Callable[[float], list[domain.Effect]]
-    ) -> None:
+    async def _command(self, room: str, command: Callable[[float], list[domain.Effect]]) -> None:
         try:
             effects = command(time.time())
         except domain.NotInRoom as exc:
@@ -253,16 +266,16 @@ class SpeakerFloor:
 
     # ---- effects out -------------------------------------------------------------------------
 
-    def _apply(self, effects: list[domain.Effect]) -> None:
+    def _apply(self, effects: Sequence[Outgoing]) -> None:
         """Effects of an event: carried out in order, without the caller waiting."""
         if effects:
-            self._outbox.put_nowait((effects, None))
+            self._outbox.put_nowait((list(effects), None))
             self._wake.set()
 
-    async def _carry_out(self, effects: list[domain.Effect]) -> None:
+    async def _carry_out(self, effects: Sequence[Outgoing]) -> None:
         """Effects of a command: carried out in order; return once they are."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outbox.put_nowait((effects, done))
+        self._outbox.put_nowait((list(effects), done))
         self._wake.set()
         await done
 
@@ -273,18 +286,26 @@ class SpeakerFloor:
             group.create_task(self._keep_time(), name="stack-clock")
 
     async def _deliver(self) -> None:
+        """The one task that acts on Asterisk and saves stacks, in order; it never dies."""
         while True:
             effects, done = await self._outbox.get()
-            for effect in effects:
-                await self._one(effect)
-            if self._dirty and self._outbox.empty():
-                await self._save()
-            if done is not None and not done.done():
-                done.set_result(None)
+            try:
+                for effect in effects:
+                    await self._one(effect)
+                if self._dirty and self._outbox.empty():
+                    await self._save()
+            except Exception:
+                log.exception("stack.delivery_failed effects=%d", len(effects))
+            finally:
+                if done is not None and not done.done():
+                    done.set_result(None)
 
-    async def _one(self, effect: domain.Effect) -> None:
+    async def _one(self, effect: domain.Effect | _CallOver) -> None:
         try:
             match effect:
+                case _CallOver():
+                    self._dirty.discard(effect.room)
+                    await self._storage.drop(effect.room)
                 case domain.Unmute():
                     await self.pbx.unmute(effect.room, effect.channel)
                 case domain.Mute():
@@ -327,19 +348,8 @@ class SpeakerFloor:
                 if due is not None and due <= now:
                     self._apply(stack.tick(now))
 
-    def _background(self, work: Awaitable[None]) -> None:
-        async def run() -> None:
-            try:
-                await work
-            except Exception:
-                log.exception("stack.background_failed")
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)  # owned until done
-        task.add_done_callback(self._tasks.discard)
-
     def close(self) -> None:
-        for task in [*self._tasks, *self._loading.values()]:
+        for task in list(self._loading.values()):
             task.cancel()
 
     def hands_raised(self, rooms: Iterable[str] | None = None) -> int:

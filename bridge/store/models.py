@@ -146,6 +146,8 @@ class Call(Base):
     room_name: Mapped[str] = mapped_column(String(40), index=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the retention purge replaced this call's caller IDs by pseudonyms ("caller 3").
+    redacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     legs: Mapped[list[Leg]] = relationship(back_populates="call", lazy="raise")
 
 
@@ -178,3 +180,52 @@ class SavedStack(Base):
     )
     state: Mapped[str] = mapped_column(Text)  # the stack's to_state(), as JSON
     saved_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Turn(Base):
+    """One speaker's turn on the floor, for the post-call report. Written by the speaker
+    stack through ``bridge.store.turns.record_turn``; ``talk_time`` is the roster's (what
+    Asterisk's talk detector heard during the turn), not the turn's length."""
+
+    __tablename__ = "turns"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    leg_id: Mapped[int | None] = mapped_column(ForeignKey("legs.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(120))
+    caller_id: Mapped[str] = mapped_column(String(80))
+    lane: Mapped[str] = mapped_column(String(16))  # process | direct | stack | called
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    talk_time: Mapped[float] = mapped_column(Float, default=0.0)
+    ended_by: Mapped[str] = mapped_column(String(32), default="")
+
+
+class StackEvent(Base):
+    """Something that happened to the speaker stack (a hand raised, an entry moved ...)."""
+
+    __tablename__ = "stack_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(120), default="")
+    caller_id: Mapped[str] = mapped_column(String(80), default="")
+    lane: Mapped[str] = mapped_column(String(16), default="")
+    detail: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RecordingStart(Base):
+    """Who started a recording of a call: "admin", a moderator's name, or "room setting"."""
+
+    __tablename__ = "recording_starts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="CASCADE"), index=True
+    )
+    room_name: Mapped[str] = mapped_column(String(40))
+    file_name: Mapped[str] = mapped_column(String(120), index=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_by: Mapped[str] = mapped_column(String(80))

@@ -80,7 +80,7 @@ async def _act(request: web.Request, table: dict[str, RoomAction]) -> web.Respon
         )
     arguments = await parse_body(request, action.arguments)
     result: dict[str, Any] = {"room": room, "action": name}
-    result.update(await action.run(request.app[SERVICE], room, arguments) or {})
+    result.update(await action.perform(request.app[SERVICE], room, arguments) or {})
     log.info("api.action room=%s action=%s", room, name)
     return web.json_response(result)
 

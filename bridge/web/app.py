@@ -1,5 +1,6 @@
-"""The HTTP side: the application factory, its middlewares (errors, authentication), a
-public status page and health check. The JSON API is in ``bridge.web.api``."""
+"""The HTTP side: the application factory, its middlewares (errors, authentication) and a
+public status page. The JSON API is in ``bridge.web.api``, post-call reports in
+``bridge.web.reports``, health, readiness and metrics in ``bridge.web.ops``."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aiohttp import web
 from bridge.errors import BridgeError
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.web import api, render
+from bridge.web import api, ops, render, reports
 from bridge.web.keys import ADMIN_TOKEN, SERVICE
 
 log = logging.getLogger(__name__)
@@ -47,11 +48,6 @@ async def admin_token_required(request: web.Request, handler: Handler) -> web.St
     return await handler(request)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    switchboard = request.app[SERVICE].switchboard
-    return web.json_response({"ok": True, "pbx": render.pbx_state(switchboard)})
-
-
 async def index(request: web.Request) -> web.Response:
     """A public page that says only whether the bridge reaches its PBX (the panel and the
     rooms need a login)."""
@@ -68,6 +64,7 @@ def create_app(settings: Settings, service: BridgeService) -> web.Application:
     app[SERVICE] = service
     app[ADMIN_TOKEN] = settings.ensure_admin_token().get_secret_value()
     app.router.add_get("/", index)
-    app.router.add_get("/healthz", healthz)
+    ops.add_routes(app.router)
     api.add_routes(app.router)
+    reports.add_routes(app.router)
     return app

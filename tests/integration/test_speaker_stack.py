@@ -19,13 +19,12 @@ from bridge.settings import Settings
 from bridge.sipcaller import Caller
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.rtp import RtpMeter
-from tests.support import AmiWatcher, event
+from tests.support import AmiWatcher, event, eventually
 
-FIFO, FIFO_PIN, FIFO_MODERATOR_PIN = "e2e-stack", "8181#", "8182#"
-PROGRESSIVE, PROGRESSIVE_PIN = "e2e-progressive", "8282#"
-LIMITED, LIMITED_PIN = "e2e-limit", "8383#"
-REJOIN, REJOIN_PIN = "e2e-rejoin", "8484#"
-KEYS = ("*9", "*8", "*7", "*1")
+FIFO, FIFO_PIN, FIFO_MODERATOR_PIN = "e2e-stack", "8191#", "8192#"
+PROGRESSIVE, PROGRESSIVE_PIN = "e2e-progressive", "8292#"
+LIMITED, LIMITED_PIN = "e2e-limit", "8393#"
+REJOIN, REJOIN_PIN = "e2e-rejoin", "8494#"
 
 
 class Person:
@@ -33,11 +32,18 @@ class Person:
         self.caller, self.channel, self.caller_id = caller, channel, caller_id
 
 
-async def enter(ami: AmiWatcher, dial: Dial, service: BridgeService, pin: str, **kw: Any) -> Person:
-    """A caller in the room, with the stack's keys to press later."""
-    caller_id = kw.pop("caller_id", None) or unique_caller_id("stack")
+async def enter(
+    ami: AmiWatcher,
+    dial: Dial,
+    service: BridgeService,
+    pin: str,
+    keys: tuple[str, ...] = (),
+    caller_id: str | None = None,
+) -> Person:
+    """A caller in the room, who will press ``keys`` there, one ``press`` at a time."""
+    caller_id = caller_id or unique_caller_id("stack")
     mark = ami.mark()
-    caller = await dial(pin, caller_id=caller_id, later_keys=KEYS, stay=90, **kw)
+    caller = await dial(pin, caller_id=caller_id, later_keys=keys, stay=90)
     joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     channel = str(joined["Channel"])
     room = str(joined["Conference"])
@@ -50,28 +56,45 @@ async def queue_of(service: BridgeService, room: str) -> list[str]:
     return [entry["channel"] for entry in (await service.speakers.show(room))["queue"]]
 
 
+async def press(service: BridgeService, person: Person, keys: str) -> None:
+    """Press keys in the room and wait until their answer has played: like a person, the
+    test presses nothing while the answer plays (the caller is in the keys' dialplan then,
+    and ConfBridge's menu does not hear them)."""
+    answers = service.speakers.hearing_answer
+    await person.caller.press(keys)
+    await eventually(lambda: person.channel in answers, timeout=10, every=0.02)
+    await eventually(lambda: person.channel not in answers, timeout=10, every=0.05)
+
+
 async def raise_hand(service: BridgeService, room: str, person: Person) -> None:
-    await person.caller.press("*9")
-    await wait_for_stack(service, room, lambda s: person.channel in [e["channel"] for e in s["queue"]])
+    await press(service, person, "*9")
+    await wait_for_stack(
+        service, room, lambda s: person.channel in [e["channel"] for e in s["queue"]]
+    )
 
 
-async def wait_for_stack(service: BridgeService, room: str, check: Any, timeout: float = 15) -> None:
-    async with asyncio.timeout(timeout):
-        while not check(await service.speakers.show(room)):
-            await asyncio.sleep(0.05)
+async def wait_for_stack(
+    service: BridgeService, room: str, check: Any, timeout: float = 15
+) -> None:
+    async def holds() -> bool:
+        return bool(check(await service.speakers.show(room)))
+
+    await eventually(holds, timeout=timeout, every=0.05)
 
 
 async def asterisk_muted(service: BridgeService, room: str) -> dict[str, bool]:
     replies = await service.ami.send({"Action": "ConfbridgeList", "Conference": room})
     return {
-        str(m["Channel"]): m["Muted"] == "Yes" for m in replies if m.get("Event") == "ConfbridgeList"
+        str(m["Channel"]): m["Muted"] == "Yes"
+        for m in replies
+        if m.get("Event") == "ConfbridgeList"
     }
 
 
 async def test_hands_raised_on_the_keypad_queue_in_the_order_they_were_raised(
     ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
 ) -> None:
-    people = [await enter(ami, dial, service, FIFO_PIN) for _ in range(3)]
+    people = [await enter(ami, dial, service, FIFO_PIN, ("*9",)) for _ in range(3)]
     for person in people:
         started = time.monotonic()
         await raise_hand(service, FIFO, person)
@@ -101,7 +124,8 @@ async def test_hands_raised_on_the_keypad_queue_in_the_order_they_were_raised(
 async def test_next_unmutes_the_head_of_the_stack_and_mutes_the_speaker_before(
     ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
-    first, second = [await enter(ami, dial, service, FIFO_PIN) for _ in range(2)]
+    first = await enter(ami, dial, service, FIFO_PIN, ("*9",))
+    second = await enter(ami, dial, service, FIFO_PIN, ("*9", "*9"))
     await raise_hand(service, FIFO, first)
     await raise_hand(service, FIFO, second)
     assert (await asterisk_muted(service, FIFO))[first.channel] is True
@@ -121,7 +145,7 @@ async def test_next_unmutes_the_head_of_the_stack_and_mutes_the_speaker_before(
 
     # The speaker presses *9: done, muted again.
     mark = ami.mark()
-    await second.caller.press("*9")
+    await press(service, second, "*9")
     await ami.wait_for(event("ConfbridgeMute", Channel=second.channel), since=mark)
     assert (await service.speakers.show(FIFO))["speaker"] is None
 
@@ -129,7 +153,8 @@ async def test_next_unmutes_the_head_of_the_stack_and_mutes_the_speaker_before(
 async def test_the_speaker_alone_hears_that_they_have_the_floor(
     ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
-    speaker, listener = [await enter(ami, dial, service, FIFO_PIN) for _ in range(2)]
+    speaker = await enter(ami, dial, service, FIFO_PIN, ("*9",))
+    listener = await enter(ami, dial, service, FIFO_PIN)
     await raise_hand(service, FIFO, speaker)
     await asyncio.sleep(2.5)  # the answer to *9 has played; the room is quiet
     ports = {speaker.caller.media_port, listener.caller.media_port}
@@ -147,18 +172,17 @@ async def test_star_one_tells_a_caller_their_place_or_that_their_hand_is_not_rai
     ami: AmiWatcher, dial: Dial, service: BridgeService, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="bridge.service.speakers")
-    person = await enter(ami, dial, service, FIFO_PIN)
+    person = await enter(ami, dial, service, FIFO_PIN, ("*1", "*9", "*1"))
     await asyncio.sleep(2)
     with RtpMeter({person.caller.media_port}) as meter:
         since = time.time()
-        await person.caller.press("*1")
+        await press(service, person, "*1")
         await meter.until_loud(person.caller.media_port, since, 0.5, timeout=10)
     assert f"stack.key room={FIFO} key=place heard=not_queued" in caplog.text
 
     await raise_hand(service, FIFO, person)
     caplog.clear()
-    await person.caller.press("*1")
-    await asyncio.sleep(2)
+    await press(service, person, "*1")
     place = (await service.speakers.show(FIFO))["queue"]
     where = [e["place"] for e in place if e["channel"] == person.channel]
     assert f"stack.key room={FIFO} key=place heard=place place={where[0]}" in caplog.text
@@ -168,7 +192,7 @@ async def test_star_one_tells_a_caller_their_place_or_that_their_hand_is_not_rai
 async def test_a_short_time_limit_mutes_the_speaker_again(
     ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
-    person = await enter(ami, dial, service, LIMITED_PIN)
+    person = await enter(ami, dial, service, LIMITED_PIN, ("*9",))
     await raise_hand(service, LIMITED, person)
     mark = ami.mark()
     await service.speakers.call_next(LIMITED)
@@ -185,7 +209,8 @@ async def test_a_short_time_limit_mutes_the_speaker_again(
 async def test_progressive_puts_a_first_time_speaker_ahead_of_one_who_has_spoken(
     ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
-    veteran, newcomer = [await enter(ami, dial, service, PROGRESSIVE_PIN) for _ in range(2)]
+    veteran = await enter(ami, dial, service, PROGRESSIVE_PIN, ("*9", "*9"))
+    newcomer = await enter(ami, dial, service, PROGRESSIVE_PIN, ("*9",))
     await raise_hand(service, PROGRESSIVE, veteran)
     await service.speakers.call_next(PROGRESSIVE)
     mark = ami.mark()
@@ -209,8 +234,8 @@ async def test_a_caller_who_drops_and_calls_back_within_the_grace_keeps_their_pl
     ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
     caller_id = unique_caller_id("back")
-    dropping = await enter(ami, dial, service, REJOIN_PIN, caller_id=caller_id)
-    staying = await enter(ami, dial, service, REJOIN_PIN)
+    dropping = await enter(ami, dial, service, REJOIN_PIN, ("*9",), caller_id=caller_id)
+    staying = await enter(ami, dial, service, REJOIN_PIN, ("*9",))
     await raise_hand(service, REJOIN, dropping)
     await raise_hand(service, REJOIN, staying)
 

@@ -1,7 +1,7 @@
 """speaker stack: room settings auto_advance and rejoin_grace; saved stacks
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003_speaker_stack
+Revises: 0002_reports
 Create Date: 2026-11-26 07:35:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import bridge.store.models
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "0003_speaker_stack"
+down_revision: str | None = "0002_reports"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,48 @@
+"""Announcements the whole room hears: the AMI side of the bridge's announcer.
+
+ConfBridge plays its own sounds to one caller or on joins and leaves, and has no action
+that plays a file to a whole conference. So an announcement is a participant of the
+bridge's own (dialplan ``[iobridge-announce]``): an originated Local channel whose ;2 half
+joins the room as a quiet admin (profile ``iobridge_announcer``: heard by everyone, joins
+a locked or full room, untouched by "mute participants"), while its ;1 half plays the
+prompt (``[iobridge-announce-play]``) and hangs up, which takes the announcer out again.
+Its ConfbridgeJoin/Leave are never a participant's (``is_announcer``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bridge.errors import BadField
+
+CONTEXT = "iobridge-announce"
+PLAY_CONTEXT = "iobridge-announce-play"
+# What can be announced: an extension of [iobridge-announce-play] each.
+RECORDING_STARTED = "recording"
+ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
+_ROOM = re.compile("[a-z0-9][a-z0-9-]*")
+_CHANNEL = re.compile(rf"^Local/[a-z0-9-]+@{CONTEXT}-[0-9a-f]+;[12]$")
+ANSWER_TIMEOUT_MS = 5000  # the announcer joins at once, or the dialplan refused the room
+
+
+def is_announcer(channel: str) -> bool:
+    """Whether an AMI event's channel is one of the bridge's announcers."""
+    return _CHANNEL.match(channel) is not None
+
+
+def announce_action(room: str, what: str) -> dict[str, str]:
+    """Originate the announcer into ``room`` to play the announcement ``what``."""
+    if not _ROOM.fullmatch(room):
+        raise BadField(f"not a room name: {room!r}")
+    if what not in ANNOUNCEMENTS:
+        raise BadField(f"no announcement named {what!r}")
+    return {
+        "Action": "Originate",
+        "Channel": f"Local/{room}@{CONTEXT}/n",  # /n: ;1 plays into ;2, keep both halves
+        "Context": PLAY_CONTEXT,
+        "Exten": what,
+        "Priority": "1",
+        "Async": "false",  # answered only once the announcer is let into the room
+        "Timeout": str(ANSWER_TIMEOUT_MS),
+        "CallerID": "io-bridge <announcer>",
+    }

@@ -1,0 +1,109 @@
+"""Call history for the admin: the list of calls, one call's report, and the retention
+purge. They read the database directly (a report is wanted after the call, when the
+stack may be down); the admin sees caller IDs in full."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+
+from bridge.cli.base import fail, main, run, settings
+
+T = TypeVar("T")
+
+
+def _with_reports(work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``work(CallReports)`` against this stack's (migrated) database."""
+    from bridge.errors import BridgeError
+    from bridge.service.reports import CallReports
+    from bridge.store.db import Database, upgrade
+
+    config = settings()
+    url = config.effective_database_url
+
+    async def go() -> T:
+        await upgrade(url)
+        database = Database(url)
+        try:
+            return await work(
+                CallReports(database, config.recordings_dir, config.history_retention_days)
+            )
+        finally:
+            await database.dispose()
+
+    try:
+        return run(go())
+    except BridgeError as exc:
+        fail(str(exc))
+
+
+@main.group()
+def calls() -> None:
+    """Calls that happened: who came, who spoke, for how long."""
+
+
+@calls.command("list")
+@click.option("--room", default=None, help="Only this room's calls.")
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: {'calls': [...]}.")
+def calls_list(room: str | None, limit: int, as_json: bool) -> None:
+    """List calls, newest first."""
+    from bridge.reports.text import clock, duration
+
+    items = _with_reports(lambda reports: reports.list_calls(room, max(1, limit)))
+    if as_json:
+        click.echo('{"calls": [' + ", ".join(i.model_dump_json() for i in items) + "]}")
+        return
+    if not items:
+        click.echo("no calls yet" + (f" in room {room}" if room else ""))
+        return
+    click.echo(f"{'CALL':>6}  {'ROOM':<24} {'STARTED':<24} {'LENGTH':>8} {'LEGS':>5} {'TALK':>8}")
+    for item in items:
+        length = duration(item.duration) + ("" if item.ended_at else "+")
+        click.echo(
+            f"{item.id:>6}  {item.room:<24} {clock(item.started_at):<24} {length:>8} "
+            f"{item.legs:>5} {duration(item.talk_time):>8}"
+        )
+
+
+@calls.command("report")
+@click.argument("call_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="The report as JSON (as the API serves it).")
+@click.option("--csv", "as_csv", is_flag=True, help="The report as CSV.")
+def calls_report(call_id: int, as_json: bool, as_csv: bool) -> None:
+    """One call's report: people, talk time and shares, turns, stack, recordings."""
+    from bridge.reports import report_csv
+    from bridge.reports.text import report_lines
+
+    if as_json and as_csv:
+        fail("--json and --csv: choose one")
+    report = _with_reports(lambda reports: reports.report(call_id, redact_caller_ids=False))
+    if as_json:
+        click.echo(report.model_dump_json(indent=2))
+    elif as_csv:
+        click.echo(report_csv(report), nl=False)
+    else:
+        for line in report_lines(report):
+            click.echo(line)
+
+
+@main.group()
+def history() -> None:
+    """The call history's retention (IOBRIDGE_HISTORY_RETENTION_DAYS)."""
+
+
+@history.command("purge")
+def history_purge() -> None:
+    """Redact caller IDs of calls older than the retention period, now (the running
+    service does this by itself every hour)."""
+    from bridge.reports.text import clock
+
+    result = _with_reports(lambda reports: reports.purge())
+    days = settings().history_retention_days
+    click.echo(f"retention {days} days: redacting calls that ended before {clock(result.cutoff)}")
+    for line in result.lines():
+        click.echo(f"  {line}")
+    if result.nothing_done:
+        click.echo("nothing to redact")

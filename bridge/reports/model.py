@@ -1,0 +1,123 @@
+"""A post-call report, as the API answers it (JSON), the CSV and the page show it.
+
+Pydantic models, so the versioned API can name them in its OpenAPI document as they are.
+Times are UTC; durations are seconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+# How caller IDs appear: in full (someone with rights to the room), masked to their last
+# two characters (someone without), or as pseudonyms (the retention purge went past).
+CallerIds = Literal["full", "masked", "pseudonyms"]
+# How the first-time speakers' share was found: from the speaker stack's turns; from the
+# roster alone (every speaker spoke in a single turn, so all of it was a first time); or
+# not at all (some spoke in several turns and no turns were stored to tell them apart).
+FirstTimeBasis = Literal["turns", "roster", "unknown"]
+
+
+class CallInfo(BaseModel):
+    id: int
+    room: str
+    started_at: datetime
+    ended_at: datetime | None = Field(description="null while the call goes on")
+    duration: float
+    redacted: bool = Field(description="caller IDs were replaced by pseudonyms (retention)")
+
+
+class Presence(BaseModel):
+    """One stay in the call: a caller who joined twice has two."""
+
+    who: str = Field(description="caller ID as the reader may see it")
+    name: str = Field(description="the caller's name, where one was given")
+    role: str
+    channel: str
+    joined_at: datetime
+    left_at: datetime | None
+    stayed: float
+    talk_time: float
+    turns: int
+
+
+class SpeakerShare(BaseModel):
+    """One person's part of the talk (all their stays together)."""
+
+    who: str
+    name: str
+    role: str
+    talk_time: float
+    share: float = Field(ge=0, le=1, description="of all talk time in the call")
+    turns: int
+    first_time_talk: float | None = Field(description="talk in their first turn; null: unknown")
+
+
+class TalkShares(BaseModel):
+    """Who held the floor how long, and how much of it went to first-time speakers."""
+
+    total_talk: float
+    speakers: list[SpeakerShare] = Field(description="most talk first")
+    first_time_talk: float | None
+    first_time_share: float | None = Field(ge=0, le=1)
+    first_time_basis: FirstTimeBasis
+
+
+class TurnLine(BaseModel):
+    who: str
+    name: str
+    lane: str
+    started_at: datetime
+    length: float
+    talk_time: float
+    ended_by: str
+    first_time: bool = Field(description="the speaker had not spoken before in this call")
+
+
+class StackEventLine(BaseModel):
+    at: datetime
+    kind: str
+    who: str
+    lane: str
+    detail: str
+
+
+class ModeratorAction(BaseModel):
+    at: datetime
+    moderator: str
+    action: str
+    target: str
+    result: str
+
+
+class RecordingLine(BaseModel):
+    file: str
+    started_at: datetime
+    started_by: str = Field(description='"admin", a moderator, "room setting" or "unknown"')
+    duration: float
+    size: int
+    on_disk: bool
+
+
+class Report(BaseModel):
+    call: CallInfo
+    caller_ids: CallerIds
+    presence: list[Presence]
+    talk: TalkShares
+    turns: list[TurnLine]
+    stack_events: list[StackEventLine]
+    moderator_actions: list[ModeratorAction]
+    recordings: list[RecordingLine]
+
+
+class CallListItem(BaseModel):
+    id: int
+    room: str
+    started_at: datetime
+    ended_at: datetime | None
+    duration: float
+    legs: int
+    talk_time: float
+    redacted: bool

@@ -1,0 +1,106 @@
+"""Call history for people: post-call reports, the list of calls, who started a
+recording, and the retention purge that redacts caller IDs once their time is up.
+
+The report is built by ``bridge.reports`` from rows the store reads; this module fetches
+them (the database, the recordings folder) and hands them over. The same object serves
+the running service (panel, API) and the CLI, which opens the database itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bridge.domain.privacy import retention_cutoff
+from bridge.errors import NoSuchCall
+from bridge.recordings import wav_duration
+from bridge.reports import CallListItem, Report, build_report, call_list_item
+from bridge.reports.rows import RecordingFile
+from bridge.store import reports, retention, turns
+from bridge.store.db import Database
+from bridge.store.retention import PurgeResult
+
+log = logging.getLogger(__name__)
+
+FIRST_PURGE_DELAY = 30.0  # seconds after start: let the resync settle first
+
+
+class CallReports:
+    def __init__(self, db: Database, recordings_dir: Path, retention_days: int) -> None:
+        self.db = db
+        self.recordings_dir = recordings_dir
+        self.retention_days = retention_days
+
+    async def list_calls(self, room: str | None = None, limit: int = 50) -> list[CallListItem]:
+        async with self.db.sessions() as session:
+            rows = await reports.list_calls(session, room=room, limit=limit)
+        now = datetime.now(UTC)
+        return [call_list_item(row, now) for row in rows]
+
+    async def room_of(self, call_id: int) -> str:
+        """The room call ``call_id`` was in (rights to read its report follow the room)."""
+        async with self.db.sessions() as session:
+            room = await reports.call_room(session, call_id)
+        if room is None:
+            raise NoSuchCall(call_id)
+        return room
+
+    async def report(self, call_id: int, *, redact_caller_ids: bool) -> Report:
+        """The report of call ``call_id``; ``redact_caller_ids`` unless the reader has
+        rights to the call's room (then caller IDs show only their last two digits)."""
+        async with self.db.sessions() as session:
+            history = await reports.load_call(session, call_id)
+        if history is None:
+            raise NoSuchCall(call_id)
+        files = await asyncio.to_thread(self._recordings_of, history.call.room)
+        return build_report(
+            history, files, redact_caller_ids=redact_caller_ids, now=datetime.now(UTC)
+        )
+
+    def _recordings_of(self, room: str) -> list[RecordingFile]:
+        if not self.recordings_dir.is_dir():
+            return []
+        return [
+            RecordingFile(path.name, path.stat().st_size, wav_duration(path))
+            for path in sorted(self.recordings_dir.glob(f"{room}-*.wav"))
+        ]
+
+    async def recording_started(
+        self, room: str, file_name: str, started_by: str, at: float
+    ) -> None:
+        async with self.db.sessions.begin() as session:
+            await turns.record_recording_start(
+                session, room=room, file_name=file_name, at=at, started_by=started_by
+            )
+
+    # ---- retention --------------------------------------------------------------------
+
+    async def purge(self, now: datetime | None = None) -> PurgeResult:
+        """Redact caller IDs of calls that ended more than the retention period ago."""
+        now = now or datetime.now(UTC)
+        async with self.db.sessions.begin() as session:
+            result = await retention.purge_history(
+                session, retention_cutoff(now, self.retention_days), now
+            )
+        if not result.nothing_done:
+            log.info(
+                "history.purged calls=%d pin_attempts=%d lockouts=%d retention_days=%d",
+                len(result.calls),
+                result.pin_attempts_deleted,
+                result.lockouts_deleted,
+                self.retention_days,
+            )
+        return result
+
+    async def keep_retention(self, every: float) -> None:
+        """The service's own purge, now and then, until cancelled. A failed purge (the
+        database away) is logged and tried again next time; it never stops the service."""
+        await asyncio.sleep(min(FIRST_PURGE_DELAY, every))
+        while True:
+            try:
+                await self.purge()
+            except Exception as exc:  # the database may be away: try again next round
+                log.error("history.purge_failed reason=%r", exc)
+            await asyncio.sleep(every)

@@ -1,0 +1,130 @@
+"""Reading one call's history for its report, and the list of calls.
+
+Returns the plain rows of ``bridge.reports.rows``; the report itself is built from them
+without the database (``bridge.reports.build``).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bridge.reports.rows import (
+    AuditRow,
+    CallHistory,
+    CallListRow,
+    CallRow,
+    LegRow,
+    RecordingStartRow,
+    StackEventRow,
+    TurnRow,
+)
+from bridge.store.models import Call, Leg, RecordingStart, StackEvent, Turn
+
+
+def _call_row(call: Call) -> CallRow:
+    return CallRow(
+        id=call.id,
+        room=call.room_name,
+        started_at=call.started_at,
+        ended_at=call.ended_at,
+        redacted=call.redacted_at is not None,
+    )
+
+
+async def list_calls(
+    session: AsyncSession, *, room: str | None = None, limit: int = 50
+) -> list[CallListRow]:
+    """The newest calls first, each with its number of legs and its total talk time."""
+    totals = (
+        select(
+            Leg.call_id,
+            func.count(Leg.id).label("legs"),
+            func.coalesce(func.sum(Leg.talk_time), 0.0).label("talk"),
+        )
+        .group_by(Leg.call_id)
+        .subquery()
+    )
+    query = (
+        select(Call, totals.c.legs, totals.c.talk)
+        .outerjoin(totals, totals.c.call_id == Call.id)
+        .order_by(Call.started_at.desc(), Call.id.desc())
+        .limit(limit)
+    )
+    if room is not None:
+        query = query.where(Call.room_name == room)
+    rows = await session.execute(query)
+    return [
+        CallListRow(_call_row(call), int(legs or 0), float(talk or 0.0))
+        for call, legs, talk in rows
+    ]
+
+
+async def call_room(session: AsyncSession, call_id: int) -> str | None:
+    """The room a call was in (who may read its report depends on it)."""
+    return await session.scalar(select(Call.room_name).where(Call.id == call_id))
+
+
+async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
+    """Everything the report of call ``call_id`` needs from the database; None if no
+    such call."""
+    call = await session.get(Call, call_id)
+    if call is None:
+        return None
+    legs = await session.scalars(
+        select(Leg).where(Leg.call_id == call_id).order_by(Leg.joined_at, Leg.id)
+    )
+    turns = await session.scalars(
+        select(Turn).where(Turn.call_id == call_id).order_by(Turn.started_at, Turn.id)
+    )
+    events = await session.scalars(
+        select(StackEvent)
+        .where(StackEvent.call_id == call_id)
+        .order_by(StackEvent.at, StackEvent.id)
+    )
+    starts = await session.scalars(
+        select(RecordingStart)
+        .where(
+            (RecordingStart.call_id == call_id)
+            | ((RecordingStart.call_id.is_(None)) & (RecordingStart.room_name == call.room_name))
+        )
+        .order_by(RecordingStart.started_at)
+    )
+    return CallHistory(
+        call=_call_row(call),
+        legs=tuple(
+            LegRow(
+                leg.channel,
+                leg.caller_id,
+                leg.caller_name,
+                leg.role,
+                leg.joined_at,
+                leg.left_at,
+                leg.talk_time,
+                leg.turns,
+            )
+            for leg in legs
+        ),
+        turns=tuple(
+            TurnRow(
+                t.channel, t.caller_id, t.lane, t.started_at, t.ended_at, t.talk_time, t.ended_by
+            )
+            for t in turns
+        ),
+        stack_events=tuple(
+            StackEventRow(e.at, e.kind, e.channel, e.caller_id, e.lane, e.detail) for e in events
+        ),
+        audit=await audit_rows(session, call),
+        recording_starts=tuple(
+            RecordingStartRow(s.file_name, s.started_at, s.started_by) for s in starts
+        ),
+    )
+
+
+async def audit_rows(session: AsyncSession, call: Call) -> tuple[AuditRow, ...]:
+    """HOOK (panel, issue 11): the moderators' actions during this call, from the audit
+    table the panel adds. Until it lands there is none; once it does, select its rows for
+    ``call.id`` (or ``call.room_name`` between ``call.started_at`` and ``call.ended_at``)
+    here, as ``AuditRow``s: the report shows them as its "Moderators' actions" section,
+    and ``bridge.store.retention`` must redact caller IDs in their targets as well."""
+    return ()

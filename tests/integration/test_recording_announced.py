@@ -1,0 +1,93 @@
+"""A recording is announced to everyone in the room, on the real Asterisk.
+
+The proof is a caller's own channel: an echo caller (SIPp sends back every RTP packet it
+receives) is silent until the announcement reaches its phone, and then Asterisk's talk
+detector hears it on that caller's channel (ConfbridgeTalking). The announcer itself is
+never a participant: not in the roster, not in history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from bridge.service import BridgeService
+from bridge.store.models import Leg
+from bridge.web import render
+from tests.integration.conftest import Dial, unique_caller_id
+from tests.support import AmiWatcher, event, eventually
+
+ROOM = "e2e-announce"
+PIN = "8282#"
+ANNOUNCER = re.compile(rf"^Local/{ROOM}@iobridge-announce-[0-9a-f]+;2$")
+
+
+async def join(ami: AmiWatcher, dial: Dial, service: BridgeService, **options: Any) -> str:
+    caller_id = unique_caller_id("ann")
+    mark = ami.mark()
+    await dial(PIN, caller_id=caller_id, **options)
+    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    channel = str(joined["Channel"])
+    await service.roster.wait_until(lambda: channel in _roster(service))
+    return channel
+
+
+def _roster(service: BridgeService) -> dict[str, dict[str, Any]]:
+    return {p["channel"]: p for p in render.room(service.switchboard, ROOM)["participants"]}
+
+
+def _quiet_for(ami: AmiWatcher, channel: str, seconds: float, since: int) -> bool:
+    """Asterisk has not heard ``channel`` for ``seconds`` (its last word was "off")."""
+    heard = [
+        e
+        for e in ami.events[since:]
+        if e.get("Event") in ("ConfbridgeJoin", "ConfbridgeTalking") and e.get("Channel") == channel
+    ]
+    if not heard or heard[-1].get("TalkingStatus") == "on":
+        return False
+    return time.time() - float(heard[-1]["Timestamp"]) >= seconds
+
+
+def _talking_on(channel: str) -> Any:
+    return event("ConfbridgeTalking", Channel=channel, TalkingStatus="on")
+
+
+async def test_everyone_in_the_room_hears_that_it_is_now_recorded(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    await join(ami, dial, service)  # a silent caller, so the room is not the echo's alone
+    joined_at = ami.mark()
+    echo = await join(ami, dial, service, echo=True, stay=40)
+    # The echo sends back the room's own sounds (its join beep ...): wait for silence.
+    await eventually(lambda: _quiet_for(ami, echo, 2.0, since=joined_at), timeout=20)
+    quiet = ami.mark()
+    await asyncio.sleep(2)
+    assert not ami.saw(_talking_on(echo), since=quiet), "the room was not quiet"
+
+    mark = ami.mark()
+    await service.moderation.start_recording(ROOM, started_by="admin")
+    await ami.wait_for(event("ConfbridgeRecord", Conference=ROOM), since=mark)
+    joined = await ami.wait_for(
+        lambda e: (
+            e.get("Event") == "ConfbridgeJoin" and bool(ANNOUNCER.match(str(e.get("Channel"))))
+        ),
+        since=mark,
+    )
+    assert joined["Conference"] == ROOM
+    # The prompt reached the caller's phone: its echo is heard on the caller's channel.
+    await ami.wait_for(_talking_on(echo), since=mark, timeout=10)
+    # And the announcer leaves once it has said it.
+    await ami.wait_for(
+        event("ConfbridgeLeave", Channel=str(joined["Channel"])), since=mark, timeout=15
+    )
+
+    assert not any(ANNOUNCER.match(channel) for channel in _roster(service))
+    await service.history.flushed()
+    async with service.db.sessions() as session:
+        channels = (await session.scalars(select(Leg.channel))).all()
+    assert not any("iobridge-announce" in channel for channel in channels)
+    await service.moderation.stop_recording(ROOM)

@@ -1,0 +1,181 @@
+"""What reports read and the retention purge, on SQLite and PostgreSQL: turns, stack
+events and recording starts filed under the room's open call; a call's history loaded
+back; caller IDs redacted past the retention period, and nothing newer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bridge.domain.events import Role
+from bridge.domain.privacy import retention_cutoff
+from bridge.domain.roster import CallClosed, CallOpened, LegClosed, LegOpened
+from bridge.reports import build_report
+from bridge.store.db import Database
+from bridge.store.history import apply_effects
+from bridge.store.models import Call, Leg, Lockout, PinAttempt, StackEvent, Turn
+from bridge.store.reports import list_calls, load_call
+from bridge.store.retention import purge_history
+from bridge.store.turns import record_recording_start, record_stack_event, record_turn
+
+NOW = datetime(2026, 4, 1, 12, 0, tzinfo=UTC)
+OLD = (NOW - timedelta(days=40)).timestamp()  # a call past a 30-day retention
+RECENT = (NOW - timedelta(days=3)).timestamp()
+
+
+async def a_call(db: Database, room: str, t: float, callers: list[str], end: bool = True) -> int:
+    """A call in ``room`` from ``t``: each caller stays 60 s and talks 10 s in one turn."""
+    effects: list = [CallOpened(room, t)]
+    for i, caller in enumerate(callers):
+        effects.append(LegOpened(room, f"PJSIP/{room}-{i}", caller, Role.PARTICIPANT, t + i, "N"))
+    async with db.sessions.begin() as session:
+        await apply_effects(session, effects)
+        for i, caller in enumerate(callers):
+            channel = f"PJSIP/{room}-{i}"
+            await record_turn(
+                session,
+                room=room,
+                channel=channel,
+                caller_id=caller,
+                lane="stack",
+                started_at=t + 5 + i,
+                ended_at=t + 15 + i,
+                talk_time=10.0,
+                ended_by="done",
+            )
+            await record_stack_event(
+                session, room=room, at=t + 2 + i, kind="hand_raised", channel=channel,
+                caller_id=caller, lane="stack",
+            )  # fmt: skip
+        if end:
+            closing: list = [
+                LegClosed(room, f"PJSIP/{room}-{i}", t + 60, 10.0, 1) for i in range(len(callers))
+            ]
+            await apply_effects(session, [*closing, CallClosed(room, t + 61)])
+        call_id = await session.scalar(select(Call.id).where(Call.room_name == room))
+    assert call_id is not None
+    return call_id
+
+
+async def test_a_turn_is_filed_under_the_rooms_open_call_and_its_leg(db: Database) -> None:
+    call_id = await a_call(db, "ga", RECENT, ["5550101"], end=False)
+    async with db.sessions() as session:
+        [turn] = (await session.scalars(select(Turn))).all()
+        leg = await session.scalar(select(Leg))
+    assert leg is not None
+    assert (turn.call_id, turn.leg_id, turn.lane, turn.talk_time) == (call_id, leg.id, "stack", 10)
+    assert turn.ended_at - turn.started_at == timedelta(seconds=10)
+
+
+async def test_nothing_is_filed_for_a_room_without_a_call(db: Database) -> None:
+    async with db.sessions.begin() as session:
+        turn = await record_turn(
+            session, room="nowhere", channel="PJSIP/x-1", caller_id="1", lane="called",
+            started_at=RECENT, ended_at=RECENT + 1, talk_time=1, ended_by="moderator",
+        )  # fmt: skip
+        event = await record_stack_event(session, room="nowhere", at=RECENT, kind="cleared")
+    assert turn is None and event is None
+
+
+async def test_a_turn_needs_a_known_lane(db: Database) -> None:
+    async with db.sessions.begin() as session:
+        with pytest.raises(ValueError, match="lane must be one of"):
+            await record_turn(
+                session, room="ga", channel="c", caller_id="1", lane="floor",  # type: ignore[arg-type]
+                started_at=RECENT, ended_at=RECENT, talk_time=0, ended_by="",
+            )  # fmt: skip
+
+
+async def test_a_calls_history_loads_back_for_its_report(db: Database) -> None:
+    call_id = await a_call(db, "ga", RECENT, ["5550101", "5550102"])
+    stamp = datetime.fromtimestamp(RECENT + 3, UTC).astimezone()
+    name = f"ga-{stamp:%Y%m%d-%H%M%S}.wav"
+    async with db.sessions.begin() as session:
+        await record_recording_start(
+            session, room="ga", file_name=name, at=RECENT + 3, started_by="admin"
+        )
+    async with db.sessions() as session:
+        history = await load_call(session, call_id)
+        assert await load_call(session, call_id + 100) is None
+    assert history is not None
+    assert [leg.caller_id for leg in history.legs] == ["5550101", "5550102"]
+    assert [t.caller_id for t in history.turns] == ["5550101", "5550102"]
+    assert [e.kind for e in history.stack_events] == ["hand_raised", "hand_raised"]
+    report = build_report(history, redact_caller_ids=False, now=NOW)
+    assert report.talk.total_talk == 20 and report.talk.first_time_share == 1.0
+    assert [(r.file, r.started_by, r.on_disk) for r in report.recordings] == [
+        (name, "admin", False)
+    ]
+
+
+async def test_the_list_of_calls_is_newest_first_with_legs_and_talk(db: Database) -> None:
+    older = await a_call(db, "ga", OLD, ["5550101"])
+    newer = await a_call(db, "wg", RECENT, ["5550102", "5550103"])
+    async with db.sessions() as session:
+        listed = await list_calls(session)
+        only_ga = await list_calls(session, room="ga")
+    assert [(c.call.id, c.legs, c.talk_time) for c in listed] == [
+        (newer, 2, 20.0),
+        (older, 1, 10.0),
+    ]
+    assert [c.call.id for c in only_ga] == [older]
+
+
+async def test_the_purge_redacts_caller_ids_past_retention_and_nothing_newer(db: Database) -> None:
+    old = await a_call(db, "ga", OLD, ["5550101", "5550102", "5550101"])
+    recent = await a_call(db, "wg", RECENT, ["5550199"])
+    live = await a_call(db, "live", OLD, ["5550177"], end=False)  # started long ago, still on
+    async with db.sessions.begin() as session:
+        result = await purge_history(session, retention_cutoff(NOW, 30), NOW)
+    assert [(c.call_id, c.legs, c.turns, c.stack_events, c.caller_ids) for c in result.calls] == [
+        (old, 3, 3, 3, 2)
+    ]
+    async with db.sessions() as session:
+        legs = (await session.scalars(select(Leg).order_by(Leg.id))).all()
+        turns = (await session.scalars(select(Turn).order_by(Turn.id))).all()
+        events = (await session.scalars(select(StackEvent).order_by(StackEvent.id))).all()
+        calls = {c.id: c for c in await session.scalars(select(Call))}
+    by_call = lambda rows, call: [r.caller_id for r in rows if r.call_id == call]  # noqa: E731
+    assert by_call(legs, old) == ["caller 1", "caller 2", "caller 1"]
+    assert by_call(turns, old) == ["caller 1", "caller 2", "caller 1"]
+    assert by_call(events, old) == ["caller 1", "caller 2", "caller 1"]
+    assert all(leg.caller_name == "" for leg in legs if leg.call_id == old)
+    assert by_call(legs, recent) == ["5550199"] and by_call(turns, recent) == ["5550199"]
+    assert by_call(legs, live) == ["5550177"]
+    assert [leg.caller_name for leg in legs if leg.call_id == recent] == ["N"]
+    assert calls[old].redacted_at == NOW and calls[recent].redacted_at is None
+
+
+async def test_a_second_purge_finds_nothing_to_do(db: Database) -> None:
+    await a_call(db, "ga", OLD, ["5550101"])
+    cutoff = retention_cutoff(NOW, 30)
+    async with db.sessions.begin() as session:
+        first = await purge_history(session, cutoff, NOW)
+    async with db.sessions.begin() as session:
+        second = await purge_history(session, cutoff, NOW)
+    assert len(first.calls) == 1 and second.nothing_done
+    assert first.lines()[0].startswith("call ")
+
+
+async def test_the_purge_deletes_old_pin_attempts_and_expired_lockouts(db: Database) -> None:
+    cutoff = retention_cutoff(NOW, 30)
+    async with db.sessions.begin() as session:
+        session.add_all(
+            [
+                PinAttempt(caller_id="5550101", at=cutoff - timedelta(days=1), success=False),
+                PinAttempt(caller_id="5550102", at=cutoff + timedelta(days=1), success=False),
+                Lockout(caller_id="5550101", locked_at=cutoff - timedelta(days=2),
+                        until=cutoff - timedelta(days=1), failures=5),
+                Lockout(caller_id="5550103", locked_at=NOW, until=NOW + timedelta(hours=1),
+                        failures=5),
+            ]
+        )  # fmt: skip
+    async with db.sessions.begin() as session:
+        result = await purge_history(session, cutoff, NOW)
+    async with db.sessions() as session:
+        attempts = (await session.scalars(select(PinAttempt.caller_id))).all()
+        lockouts = (await session.scalars(select(Lockout.caller_id))).all()
+    assert (result.pin_attempts_deleted, result.lockouts_deleted) == (1, 1)
+    assert attempts == ["5550102"] and lockouts == ["5550103"]

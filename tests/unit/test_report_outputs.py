@@ -1,0 +1,142 @@
+"""A report's renderings: the talk-time chart (SVG), the CSV and the plain text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridge.reports import build_report, report_csv, talk_chart_svg
+from bridge.reports.chart import MAX_ROWS
+from bridge.reports.csvfile import COLUMNS
+from bridge.reports.model import Report
+from bridge.reports.rows import CallHistory, CallRow, LegRow, TurnRow
+from bridge.reports.text import duration, report_lines
+
+START = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def at(seconds: float) -> datetime:
+    return START + timedelta(seconds=seconds)
+
+
+def sample(names: dict[str, str] | None = None, speakers: int = 3) -> Report:
+    names = names or {}
+    legs = tuple(
+        LegRow(
+            f"PJSIP/p{i}-1",
+            f"555010{i}",
+            names.get(f"555010{i}", ""),
+            "participant",
+            at(0),
+            at(900),
+            talk_time=60.0 * (i + 1),
+            turns=2,
+        )
+        for i in range(speakers)
+    )
+    turns = tuple(
+        TurnRow(f"PJSIP/p{i}-1", f"555010{i}", "stack", at(10 * i), at(10 * i + 30), 30.0, "done")
+        for i in range(speakers)
+    )
+    history = CallHistory(CallRow(3, "ga", START, at(900)), legs=legs, turns=turns)
+    return build_report(history, redact_caller_ids=False, now=at(1000))
+
+
+def texts(svg: str) -> list[str]:
+    root = ET.fromstring(svg)
+    return ["".join(node.itertext()) for node in root.iter(f"{SVG}text")]
+
+
+def test_the_chart_is_an_accessible_svg_with_a_title_and_a_description() -> None:
+    root = ET.fromstring(talk_chart_svg(sample()))
+    assert root.tag == f"{SVG}svg"
+    assert root.get("role") == "img"
+    title, desc = root.find(f"{SVG}title"), root.find(f"{SVG}desc")
+    assert title is not None and title.text == "Talk time in call 3 (room ga)"
+    assert desc is not None and "5550102: 3:00, 50 %" in (desc.text or "")
+    assert root.get("aria-labelledby") == f"{title.get('id')} {desc.get('id')}"
+
+
+def test_the_chart_labels_every_speaker_with_time_and_share_longest_first() -> None:
+    shown = texts(talk_chart_svg(sample()))
+    labels = [t for t in shown if t.startswith("555010")]
+    assert labels == ["5550102", "5550101", "5550100"]
+    assert "3:00 · 50 % · first 30 s" in shown
+    assert "6 speakers" not in " ".join(shown)
+    assert any(t.startswith("3 speakers, 6:00 of talk in a call of 15:00") for t in shown)
+
+
+def test_the_chart_says_how_much_went_to_first_time_speakers() -> None:
+    shown = " ".join(texts(talk_chart_svg(sample())))
+    assert "First-time speakers: 25 % of the talk (1:30 of 6:00)." in shown
+    assert "first turn (had not spoken before)" in shown  # the legend
+
+
+def test_a_silent_call_draws_a_chart_that_says_so() -> None:
+    history = CallHistory(CallRow(4, "ga", START, at(60)))
+    report = build_report(history, redact_caller_ids=False, now=at(60))
+    assert "Nobody was heard in this call." in texts(talk_chart_svg(report))
+
+
+def test_a_name_cannot_break_out_of_the_svg() -> None:
+    report = sample({"5550102": '</text><script>alert("x")</script>'})
+    svg = talk_chart_svg(report)
+    ET.fromstring(svg)  # still well-formed
+    assert "<script>" not in svg
+
+
+def test_many_speakers_end_in_one_others_bar() -> None:
+    shown = texts(talk_chart_svg(sample(speakers=MAX_ROWS + 5)))
+    assert "6 others" in shown
+
+
+@given(st.integers(min_value=0, max_value=40))
+def test_the_chart_is_well_formed_for_any_number_of_speakers(speakers: int) -> None:
+    ET.fromstring(talk_chart_svg(sample(speakers=speakers)))
+
+
+def test_the_csv_has_a_row_per_fact_with_its_section() -> None:
+    rows = list(csv.DictReader(io.StringIO(report_csv(sample()))))
+    assert tuple(rows[0]) == COLUMNS
+    sections = [r["section"] for r in rows]
+    assert sections == ["call"] + ["presence"] * 3 + ["talk"] * 3 + ["first_time"] + ["turn"] * 3
+    talk = [r for r in rows if r["section"] == "talk"]
+    assert [(r["who"], r["talk_time"], r["share"]) for r in talk] == [
+        ("5550102", "180.0", "0.5"),
+        ("5550101", "120.0", "0.3333"),
+        ("5550100", "60.0", "0.1667"),
+    ]
+    assert rows[0]["at"] == "2026-03-02T19:00:00+00:00"
+    first = next(r for r in rows if r["section"] == "first_time")
+    assert first["share"] == "0.25"
+
+
+def test_a_csv_cell_that_looks_like_a_formula_is_defused_but_a_number_is_not() -> None:
+    report = sample({"5550101": '=HYPERLINK("http://x")', "5550100": "+4930 123"})
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    names = {r["who"]: r["name"] for r in rows if r["section"] == "presence"}
+    assert names["5550101"].startswith("'=")
+    assert names["5550100"] == "+4930 123"
+
+
+def test_durations_read_as_people_say_them() -> None:
+    assert [duration(s) for s in (0, 12.4, 60, 245, 3723)] == [
+        "0 s",
+        "12 s",
+        "1:00",
+        "4:05",
+        "1:02:03",
+    ]
+
+
+def test_the_text_report_names_the_call_the_speakers_and_the_turns() -> None:
+    lines = report_lines(sample())
+    assert lines[0].startswith("Call 3 in room ga: 2026-03-02 19:00:00 UTC to")
+    assert any(line.strip().startswith("5550102") and "50 %" in line for line in lines)
+    assert "Turns:" in lines and "Recordings: none" in lines
