@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     asterisk_prefer_system: bool = True
     debian_mirror: str | None = None
     debian_suite: str = "sid"
+    # The archive's InRelease must verify against this keyring (Debian's own, by default).
+    debian_keyring: Path = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 
     ami_username: str = "iobridge"
     ami_secret: SecretStr | None = None

@@ -154,6 +154,7 @@ class Stack:
                 settings.cache_dir,
                 mirror=settings.debian_mirror,
                 suite=settings.debian_suite,
+                keyring=settings.debian_keyring,
                 binary=settings.asterisk_binary,
                 prefer_system=settings.asterisk_prefer_system,
                 progress=self.progress,
