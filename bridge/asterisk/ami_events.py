@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bridge.asterisk import recorder
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
@@ -59,6 +60,8 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     at = event_time(message)
     room = str(message.get("Conference", ""))
     channel = str(message.get("Channel", ""))
+    if recorder.is_recorder(channel):
+        return _recorder_event(name, room, at)
     match name:
         case "Newchannel":
             if message.get("Context") != ENTRY_CONTEXT:
@@ -95,6 +98,21 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     return None
 
 
+def _recorder_event(name: str, room: str, at: float) -> DomainEvent | None:
+    """The bridge's recorder is no participant: its join and leave are the recording's."""
+    match name:
+        case "ConfbridgeJoin":
+            return RecordingChanged(room, True, at)
+        case "ConfbridgeLeave":
+            return RecordingChanged(room, False, at)
+    return None
+
+
+def has_recorder(items: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether ConfbridgeList's events show the room's recorder in it."""
+    return any(recorder.is_recorder(str(item.get("Channel", ""))) for item in items)
+
+
 def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipant, ...]:
     """Parse ConfbridgeList's events (one per participant)."""
     return tuple(
@@ -108,6 +126,7 @@ def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipa
         )
         for item in items
         if item.get("Event") == "ConfbridgeList"
+        and not recorder.is_recorder(str(item.get("Channel", "")))
     )
 
 

@@ -95,6 +95,7 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
         "ami_secret": settings.ensure_ami_secret().get_secret_value(),
         "agi_port": settings.agi_port,
         "entry_extension": settings.entry_extension,
+        "recordings_dir": settings.recordings_dir,
     }
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     for source_dir in (settings.config_dir, settings.dialplan_dir):
