@@ -18,9 +18,17 @@ from typing import Any
 
 from panoramisk.message import Message
 
-from bridge.asterisk import ami_events
+from bridge.asterisk import ami_events, recorder
 from bridge.asterisk.agi import PinOutcome
-from bridge.asterisk.ami import AmiClient, AmiError, NoSuchParticipant, NoSuchRoom
+from bridge.asterisk.ami import (
+    ActionFailed,
+    AlreadyRecording,
+    AmiClient,
+    AmiError,
+    NoSuchParticipant,
+    NoSuchRoom,
+    NotRecording,
+)
 from bridge.domain.entry import (
     Admission,
     LiveRoomFacts,
@@ -33,6 +41,7 @@ from bridge.domain.events import (
     DomainEvent,
     LockChanged,
     PbxLost,
+    RecordingChanged,
     Resynced,
     RoomStarted,
     SeenParticipant,
@@ -136,15 +145,20 @@ class BridgeService:
         try:
             listed = await self._list("ConfbridgeListRooms")
             snapshot = []
+            recorded = []
             for name, locked in ami_events.seen_rooms(listed):
                 people = await self._list("ConfbridgeList", Conference=name)
                 snapshot.append(SeenRoom(name, locked, ami_events.seen_participants(people)))
+                if ami_events.has_recorder(people):
+                    recorded.append(RecordingChanged(name, True, at))
             channels = await self._list("CoreShowChannels")
             alive = tuple(
                 str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"
             )
             snapshot = await self._with_earlier_history(snapshot)
             self.apply(Resynced(tuple(snapshot), at, alive))
+            for recording in recorded:
+                self.apply(recording)
         finally:
             held, self._held = self._held, None
             for event in held:
@@ -278,13 +292,24 @@ class BridgeService:
                 self.apply(LockChanged(room, locked, time.time()))
 
     async def start_recording(self, room: str) -> Path:
+        """Send the bridge's recorder into the room (see bridge/asterisk/recorder.py)."""
+        live = self.switchboard.room(room)
+        if self.switchboard.pbx_connected and live is None:
+            raise NoSuchRoom(room)
+        if live is not None and live.recording:
+            raise AlreadyRecording(room)
         path = self.settings.recordings_dir / recording_name(room, datetime.now())
         self.settings.recordings_dir.mkdir(parents=True, exist_ok=True)
-        await self._act("ConfbridgeStartRecord", room, RecordFile=str(path))
+        try:
+            await self.ami.send(recorder.start_action(path.stem))
+        except ActionFailed:
+            # The dialplan refused it: the room emptied, or a recorder got there first.
+            raise ActionFailed(f"room '{room}' cannot be recorded now") from None
         return path
 
     async def stop_recording(self, room: str) -> None:
-        await self._act("ConfbridgeStopRecord", room)
+        if not recorder.hung_up_any(await self.ami.send(recorder.stop_action(room))):
+            raise NotRecording(room)
 
     async def end(self, room: str) -> None:
         """End the call for everyone in the room."""
