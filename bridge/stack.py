@@ -19,7 +19,7 @@ from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensur
 from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
 from bridge.roomsfile import RoomsFileError, load_rooms_file
 from bridge.service import BridgeService
-from bridge.settings import Settings
+from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store import rooms
 from bridge.store.db import Database, upgrade
 from bridge.web.app import create_app
@@ -39,8 +39,8 @@ class PidFile:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
+        make_private_dir(self.path.parent)
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE), "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -90,6 +90,7 @@ class Stack:
     async def _start(self, with_pbx: bool) -> None:
         settings = self.settings
         self.pidfile.acquire()
+        settings.secure_state_dir()
         taken = busy_ports(settings, with_pbx)
         if taken:
             raise StackError(str(taken[0]))
