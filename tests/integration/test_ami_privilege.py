@@ -13,7 +13,7 @@ from bridge.settings import Settings
 from tests.integration.conftest import Dial
 from tests.support import AmiWatcher, event, eventually
 
-ROOM, PIN = "e2e-recorder", "8888#"
+ROOM, PIN = "e2e-recorder", "4747#"
 
 REFUSED = [
     {
