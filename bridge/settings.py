@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
+    # Connection limits (docs/admin.md): the panel's HTTP server, and the FastAGI server,
+    # which callers need and which only Asterisk on this machine talks to.
+    http_max_connections: int = 256
+    http_max_connections_per_client: int = 32
+    http_keepalive_seconds: float = 15.0
+    agi_max_dialogues: int = 500
+
     pin_attempts_per_call: int = 3
     lockout_threshold: int = 5
     lockout_window_seconds: int = 600

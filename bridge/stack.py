@@ -23,6 +23,8 @@ from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store import rooms
 from bridge.store.db import Database, upgrade
 from bridge.web.app import create_app
+from bridge.web.limits import ConnectionCounter, HttpLimits
+from bridge.web.limits import serve as serve_with_limits
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ class Stack:
         self.service: BridgeService | None = None
         self._agi_server: asyncio.base_events.Server | None = None
         self._web: web.AppRunner | None = None
+        self._http_server: asyncio.Server | None = None
+        self.http_connections: ConnectionCounter | None = None
         self._service_task: asyncio.Task[None] | None = None
         self._pbx_watch: asyncio.Task[None] | None = None
 
@@ -169,14 +173,24 @@ class Stack:
         settings = self.settings
         self.service = BridgeService(settings, self.db)
         self._agi_server = await asyncio.start_server(
-            agi_handler(self.service, settings.pin_attempts_per_call),
+            agi_handler(self.service, settings.pin_attempts_per_call, settings.agi_max_dialogues),
             "127.0.0.1",
             settings.agi_port,
         )
-        runner = web.AppRunner(create_app(settings, self.service), access_log=None)
+        limits = HttpLimits(
+            max_connections=settings.http_max_connections,
+            max_connections_per_client=settings.http_max_connections_per_client,
+            keepalive_seconds=settings.http_keepalive_seconds,
+        )
+        runner = web.AppRunner(
+            create_app(settings, self.service), access_log=None, **limits.server_options()
+        )
         await runner.setup()
         self._web = runner
-        await web.TCPSite(runner, settings.bind_host, settings.http_port).start()
+        assert runner.server is not None
+        self._http_server, self.http_connections = await serve_with_limits(
+            runner.server, settings.bind_host, settings.http_port, limits
+        )
         self._service_task = asyncio.get_running_loop().create_task(
             self.service.run(), name="bridge"
         )
@@ -198,6 +212,9 @@ class Stack:
         if self._agi_server is not None:
             self._agi_server.close()
             self._agi_server = None
+        if self._http_server is not None:
+            self._http_server.close()  # no new connections; cleanup() ends the open ones
+            self._http_server = None
         if self._web is not None:
             await self._web.cleanup()
             self._web = None
