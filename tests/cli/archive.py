@@ -132,6 +132,8 @@ def build_archive(folder: Path) -> LocalArchive:
     (dists / "InRelease").write_text(_gpg(folder / "gnupg", "--clearsign", input_text=release))
     for dirpath, _dirs, _files in os.walk(root):
         Path(dirpath).chmod(0o755)
+    for home in (folder / "gnupg", folder / "gnupg-other"):  # gpg left an agent running
+        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], timeout=30)
     return LocalArchive(root, "", keyring, other, debs)
 
 
