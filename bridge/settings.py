@@ -4,12 +4,35 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PRIVATE_DIR = 0o700  # the state folder holds PINs (the database), secrets and recordings
+PRIVATE_FILE = 0o600
+
+
+def make_private_dir(folder: Path) -> None:
+    """Make ``folder`` (parents as needed) and set it 0700, whatever the umask."""
+    folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    folder.chmod(PRIVATE_DIR)
+
+
+def make_tree_private(folder: Path) -> None:
+    """``folder`` and every folder in it 0700, every file 0600: what an earlier version or
+    a loose umask left behind. Symbolic links are left alone (and not followed)."""
+    make_private_dir(folder)
+    for root, dirs, files in os.walk(folder):
+        for name, mode in [*((d, PRIVATE_DIR) for d in dirs), *((f, PRIVATE_FILE) for f in files)]:
+            path = os.path.join(root, name)
+            info = os.lstat(path)
+            if (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)) and (
+                stat.S_IMODE(info.st_mode) != mode
+            ):
+                os.chmod(path, mode)
 
 
 def _default_cache_dir() -> Path:
@@ -44,11 +67,20 @@ class Settings(BaseSettings):
     asterisk_prefer_system: bool = True
     debian_mirror: str | None = None
     debian_suite: str = "sid"
+    # The archive's InRelease must verify against this keyring (Debian's own, by default).
+    debian_keyring: Path = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 
     ami_username: str = "iobridge"
     ami_secret: SecretStr | None = None
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
+
+    # Connection limits (docs/admin.md): the panel's HTTP server, and the FastAGI server,
+    # which callers need and which only Asterisk on this machine talks to.
+    http_max_connections: int = 256
+    http_max_connections_per_client: int = 32
+    http_keepalive_seconds: float = 15.0
+    agi_max_dialogues: int = 500
 
     pin_attempts_per_call: int = 3
     lockout_threshold: int = 5
@@ -101,6 +133,10 @@ class Settings(BaseSettings):
     def dial_target(self) -> str:
         return f"sip:{self.entry_extension}@{self.bind_host}:{self.sip_port}"
 
+    def secure_state_dir(self) -> None:
+        """At start: the state folder private, including what is already in it."""
+        make_tree_private(self.state_dir)
+
     def ensure_ami_secret(self) -> SecretStr:
         """The AMI secret: given, or generated once and kept in the state folder (mode 0600)."""
         if self.ami_secret is None:
@@ -114,9 +150,9 @@ class Settings(BaseSettings):
     def _secret_file(self, name: str) -> SecretStr:
         path = self.state_dir / name
         if not path.exists():
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.state_dir)
             try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
             except FileExistsError:
                 pass  # another process made it first: read theirs
             else:

@@ -19,10 +19,12 @@ from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensur
 from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
 from bridge.roomsfile import RoomsFileError, load_rooms_file
 from bridge.service import BridgeService
-from bridge.settings import Settings
+from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store import rooms
 from bridge.store.db import Database, upgrade
 from bridge.web.app import create_app
+from bridge.web.limits import ConnectionCounter, HttpLimits
+from bridge.web.limits import serve as serve_with_limits
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +41,8 @@ class PidFile:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
+        make_private_dir(self.path.parent)
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE), "r+")
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -77,6 +79,8 @@ class Stack:
         self.service: BridgeService | None = None
         self._agi_server: asyncio.base_events.Server | None = None
         self._web: web.AppRunner | None = None
+        self._http_server: asyncio.Server | None = None
+        self.http_connections: ConnectionCounter | None = None
         self._service_task: asyncio.Task[None] | None = None
         self._pbx_watch: asyncio.Task[None] | None = None
 
@@ -90,6 +94,7 @@ class Stack:
     async def _start(self, with_pbx: bool) -> None:
         settings = self.settings
         self.pidfile.acquire()
+        settings.secure_state_dir()
         taken = busy_ports(settings, with_pbx)
         if taken:
             raise StackError(str(taken[0]))
@@ -154,6 +159,7 @@ class Stack:
                 settings.cache_dir,
                 mirror=settings.debian_mirror,
                 suite=settings.debian_suite,
+                keyring=settings.debian_keyring,
                 binary=settings.asterisk_binary,
                 prefer_system=settings.asterisk_prefer_system,
                 progress=self.progress,
@@ -172,14 +178,25 @@ class Stack:
                 settings.pin_attempts_per_call,
                 keypad=self.service.speakers,
                 sounds=settings.sounds_dir,
+                max_dialogues=settings.agi_max_dialogues,
             ),
             "127.0.0.1",
             settings.agi_port,
         )
-        runner = web.AppRunner(create_app(settings, self.service), access_log=None)
+        limits = HttpLimits(
+            max_connections=settings.http_max_connections,
+            max_connections_per_client=settings.http_max_connections_per_client,
+            keepalive_seconds=settings.http_keepalive_seconds,
+        )
+        runner = web.AppRunner(
+            create_app(settings, self.service), access_log=None, **limits.server_options()
+        )
         await runner.setup()
         self._web = runner
-        await web.TCPSite(runner, settings.bind_host, settings.http_port).start()
+        assert runner.server is not None
+        self._http_server, self.http_connections = await serve_with_limits(
+            runner.server, settings.bind_host, settings.http_port, limits
+        )
         self._service_task = asyncio.get_running_loop().create_task(
             self.service.run(), name="bridge"
         )
@@ -202,6 +219,9 @@ class Stack:
         if self._agi_server is not None:
             self._agi_server.close()
             self._agi_server = None
+        if self._http_server is not None:
+            self._http_server.close()  # no new connections; cleanup() ends the open ones
+            self._http_server = None
         if self._web is not None:
             await self._web.cleanup()
             self._web = None

@@ -9,6 +9,7 @@ by the service (``EntryDesk``); this module only talks to the caller.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -117,12 +118,32 @@ async def read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
 
 
 def agi_handler(
-    desk: EntryDesk, attempts: int, keypad: Keypad | None = None, sounds: Path | None = None
+    desk: EntryDesk,
+    attempts: int,
+    keypad: Keypad | None = None,
+    sounds: Path | None = None,
+    max_dialogues: int = 500,
 ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
     """The connection handler for ``asyncio.start_server``: one caller's dialogue each:
-    ``entry`` (the PIN on the shared number) or ``keys`` (a stack key inside a room)."""
+    ``entry`` (the PIN on the shared number) or ``keys`` (a stack key inside a room).
+
+    Only Asterisk on this machine may talk to it, and at most ``max_dialogues`` at once
+    (a connection over that is closed: Asterisk's AGI() fails and the call ends), so that
+    no flood of connections uses up what callers need."""
+    open_dialogues = 0
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal open_dialogues
+        peer = writer.get_extra_info("peername")
+        if not (peer and ipaddress.ip_address(peer[0]).is_loopback):
+            log.warning("agi.refused reason=not_loopback peer=%s", peer and peer[0])
+            writer.close()
+            return
+        if open_dialogues >= max_dialogues:
+            log.warning("agi.refused reason=too_many_dialogues limit=%d", max_dialogues)
+            writer.close()
+            return
+        open_dialogues += 1
         try:
             headers = await read_request(reader)
             if headers is None:
@@ -138,6 +159,7 @@ def agi_handler(
         except Exception:
             log.exception("agi.dialogue_failed")
         finally:
+            open_dialogues -= 1
             writer.close()
 
     return handle

@@ -9,6 +9,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bridge.asterisk import recorder
 from bridge.asterisk.announcer import is_announcer
 from bridge.domain.events import (
     CallArrived,
@@ -62,6 +63,8 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     channel = str(message.get("Channel", ""))
     if is_announcer(channel):
         return None  # the bridge's own announcer is never a participant
+    if recorder.is_recorder(channel):
+        return _recorder_event(name, room, at)
     match name:
         case "Newchannel":
             if message.get("Context") != ENTRY_CONTEXT:
@@ -98,6 +101,21 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     return None
 
 
+def _recorder_event(name: str, room: str, at: float) -> DomainEvent | None:
+    """The bridge's recorder is no participant: its join and leave are the recording's."""
+    match name:
+        case "ConfbridgeJoin":
+            return RecordingChanged(room, True, at)
+        case "ConfbridgeLeave":
+            return RecordingChanged(room, False, at)
+    return None
+
+
+def has_recorder(items: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether ConfbridgeList's events show the room's recorder in it."""
+    return any(recorder.is_recorder(str(item.get("Channel", ""))) for item in items)
+
+
 def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipant, ...]:
     """Parse ConfbridgeList's events (one per participant)."""
     return tuple(
@@ -110,7 +128,9 @@ def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipa
             caller_name=_known(item.get("CallerIDName")),
         )
         for item in items
-        if item.get("Event") == "ConfbridgeList" and not is_announcer(str(item.get("Channel", "")))
+        if item.get("Event") == "ConfbridgeList"
+        and not is_announcer(str(item.get("Channel", "")))
+        and not recorder.is_recorder(str(item.get("Channel", "")))
     )
 
 

@@ -12,10 +12,10 @@ from pathlib import Path
 from panoramisk.message import Message
 
 from bridge.actions import CONFBRIDGE_KEYWORDS
-from bridge.asterisk import ami_events, announcer
+from bridge.asterisk import ami_events, announcer, recorder
 from bridge.asterisk.ami import AmiClient
 from bridge.domain.events import PbxSnapshot, SeenRoom
-from bridge.errors import NoSuchParticipant, NoSuchRoom
+from bridge.errors import ActionRefused, NoSuchParticipant, NoSuchRoom, NotRecording
 
 LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
@@ -82,10 +82,17 @@ class ConferenceBridge:
         await self._act("ConfbridgeUnlock", room)
 
     async def start_recording(self, room: str, path: Path) -> None:
-        await self._act("ConfbridgeStartRecord", room, RecordFile=str(path))
+        """Send the bridge's recorder into the room; it records into ``path`` (whose name
+        is ``<room>-<stamp>.wav``: see ``recorder``)."""
+        try:
+            await self.ami.send(recorder.start_action(path.stem))
+        except ActionRefused:
+            # The dialplan refused it: the room emptied, or a recorder got there first.
+            raise ActionRefused(f"room '{room}' cannot be recorded now") from None
 
     async def stop_recording(self, room: str) -> None:
-        await self._act("ConfbridgeStopRecord", room)
+        if not recorder.hung_up_any(await self.ami.send(recorder.stop_action(room))):
+            raise NotRecording(room)
 
     async def announce(self, room: str, what: str) -> None:
         """Play announcement ``what`` to everyone in ``room`` (see ``announcer``)."""
@@ -109,7 +116,8 @@ class ConferenceBridge:
         rooms = []
         for name, locked in ami_events.seen_rooms(await self._list("ConfbridgeListRooms")):
             people = await self._list("ConfbridgeList", Conference=name)
-            rooms.append(SeenRoom(name, locked, ami_events.seen_participants(people)))
+            recording = ami_events.has_recorder(people)
+            rooms.append(SeenRoom(name, locked, ami_events.seen_participants(people), recording))
         channels = await self._list("CoreShowChannels")
         alive = tuple(
             str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"

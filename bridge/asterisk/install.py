@@ -4,11 +4,17 @@ Debian bookworm ships no Asterisk; sid does. The private tree is made without to
 system's apt state: a private apt configuration resolves the package closure against an empty
 status file, the .deb files are downloaded and checked against apt's checksums, unpacked with
 ``dpkg -x`` into one folder, and Asterisk runs through that folder's own dynamic loader.
+
+Trust comes from Debian's signature, not from the network path: apt checks the archive's
+InRelease against Debian's own keyring (``signed-by=``), the Packages index against the hashes
+InRelease lists, and each .deb against the index. Any break in that chain stops the build.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import fcntl
 import hashlib
 import json
 import re
@@ -16,12 +22,18 @@ import shutil
 import subprocess
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bridge.asterisk.tree_check import TreeCheckError, tree_difference
+
 PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
+# Debian's own archive keys (package debian-archive-keyring); bookworm's copy holds the
+# bookworm and trixie automatic signing keys, which sign sid's InRelease as of 2026.
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 MIN_SYSTEM_MAJOR = 20
+STRONG_HASHES = frozenset({"sha256", "sha512"})  # what a .deb may be checked by
 TREE_FORMAT = 1  # bump when the tree's layout or contents change
 LIB_DIRS = (
     "usr/lib/x86_64-linux-gnu",
@@ -78,6 +90,7 @@ def ensure_asterisk(
     *,
     mirror: str | None = None,
     suite: str = "sid",
+    keyring: Path = DEBIAN_KEYRING,
     binary: Path | None = None,
     prefer_system: bool = True,
     progress: Progress = print,
@@ -93,7 +106,9 @@ def ensure_asterisk(
         if system is not None:
             progress(f"using the system Asterisk {system.version} at {system.binary}")
             return system
-    return build_private_tree(cache_dir / "asterisk", mirror=mirror, suite=suite, progress=progress)
+    return build_private_tree(
+        cache_dir / "asterisk", mirror=mirror, suite=suite, keyring=keyring, progress=progress
+    )
 
 
 def find_system_asterisk() -> AsteriskInstall | None:
@@ -127,7 +142,13 @@ def _probe(binary: Path, root: Path, loader: Path | None = None) -> AsteriskInst
     return AsteriskInstall(root, binary, loader, version=match.group(1), private=loader is not None)
 
 
-def _tree_is_complete(base: Path) -> AsteriskInstall | None:
+@dataclass(frozen=True)
+class BuiltTree:
+    install: AsteriskInstall
+    verified: bool  # built from, or checked against, packages whose signature apt verified
+
+
+def _built_tree(base: Path) -> BuiltTree | None:
     stamp = base / "complete.json"
     if not stamp.exists():
         return None
@@ -142,24 +163,55 @@ def _tree_is_complete(base: Path) -> AsteriskInstall | None:
     loader = tree / "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
     if not (binary.exists() and loader.exists()):
         return None
-    return AsteriskInstall(tree, binary, loader, version=str(info["version"]), private=True)
+    install = AsteriskInstall(tree, binary, loader, version=str(info["version"]), private=True)
+    return BuiltTree(install, verified=bool(info.get("verified")))
+
+
+def _write_stamp(base: Path, version: str, source: str, keyring: Path) -> None:
+    # Same format number as before signatures were checked, so that older checkouts sharing
+    # this cache still accept the tree; "verified" is what newer ones look for.
+    stamp = {"format": TREE_FORMAT, "version": version,
+             "verified": {"archive": source, "signed_by": str(keyring)}}  # fmt: skip
+    (base / "complete.json").write_text(json.dumps(stamp))
+
+
+@contextlib.contextmanager
+def _exclusive(base: Path, progress: Progress) -> Iterator[None]:
+    """One builder at a time per cache folder (test sessions and stacks share it)."""
+    base.mkdir(parents=True, exist_ok=True)
+    with (base / ".lock").open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(f"waiting for another process building the private Asterisk in {base}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def build_private_tree(
-    base: Path, *, mirror: str | None, suite: str, progress: Progress = print
+    base: Path,
+    *,
+    mirror: str | None,
+    suite: str,
+    keyring: Path = DEBIAN_KEYRING,
+    progress: Progress = print,
 ) -> AsteriskInstall:
-    done = _tree_is_complete(base)
-    if done is not None:
-        progress(f"private Asterisk {done.version} ready at {done.root}")
-        return done
-    mirror = mirror or debian_mirror()
-    base.mkdir(parents=True, exist_ok=True)
+    with _exclusive(base, progress):
+        return _build_private_tree(base, mirror or debian_mirror(), suite, keyring, progress)
+
+
+def _build_private_tree(
+    base: Path, mirror: str, suite: str, keyring: Path, progress: Progress
+) -> AsteriskInstall:
+    built = _built_tree(base)
+    if built is not None and built.verified:
+        progress(f"private Asterisk {built.install.version} ready at {built.install.root}")
+        return built.install
+    source = f"{mirror} {suite}"
 
     progress(f"[1/5] resolving {', '.join(PACKAGES)} in Debian {suite} ({mirror})")
-    apt_opts = _private_apt(base, mirror, suite)
-    _check_lists_fetched(
-        _run_full("download package lists", ["apt-get", *apt_opts, "update", "-qq"])
-    )
+    apt_opts = _private_apt(base, mirror, suite, keyring)
+    _update_signed_lists(apt_opts, base / "apt" / "lists", keyring)
     listing = _run(
         "resolve packages",
         [
@@ -182,8 +234,24 @@ def build_private_tree(
     debs_dir.mkdir(exist_ok=True)
     _download_all(debs, debs_dir, progress)
 
-    progress(f"[3/5] unpacking {len(debs)} packages")
     tree = base / "tree"
+    if built is not None:
+        # A tree from before signatures were checked: keep it (running Asterisks use it)
+        # if it is exactly what the signed packages unpack to.
+        progress("      checking the existing tree (built unverified) against the signed packages")
+        try:
+            difference = tree_difference(tree, [debs_dir / deb.filename for deb in debs])
+        except TreeCheckError as exc:
+            raise AsteriskInstallError("check existing tree", str(exc)) from exc
+        if difference is None:
+            _write_stamp(base, built.install.version, source, keyring)
+            shutil.rmtree(debs_dir, ignore_errors=True)
+            progress(f"private Asterisk {built.install.version} verified, kept at {tree}")
+            return built.install
+        progress(f"      it differs ({difference}): rebuilding it")
+
+    progress(f"[3/5] unpacking {len(debs)} packages")
+    (base / "complete.json").unlink(missing_ok=True)
     if tree.exists():
         shutil.rmtree(tree)
     tree.mkdir()
@@ -202,9 +270,7 @@ def build_private_tree(
     found = _probe(binary, root=tree, loader=loader)
     if found is None:
         raise AsteriskInstallError("check", f"{binary} did not print its version")
-    (base / "complete.json").write_text(
-        json.dumps({"format": TREE_FORMAT, "version": found.version})
-    )
+    _write_stamp(base, found.version, source, keyring)
     shutil.rmtree(debs_dir, ignore_errors=True)
     progress(f"private Asterisk {found.version} ready at {tree}")
     return found
@@ -226,11 +292,16 @@ def debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def _private_apt(base: Path, mirror: str, suite: str) -> list[str]:
+def _private_apt(base: Path, mirror: str, suite: str, keyring: Path) -> list[str]:
     apt = base / "apt"
     for sub in ("lists/partial", "cache/archives/partial"):
         (apt / sub).mkdir(parents=True, exist_ok=True)
-    (apt / "sources.list").write_text(f"deb [trusted=yes] {mirror} {suite} main\n")
+    if not keyring.is_file():
+        raise AsteriskInstallError(
+            "verify archive signature",
+            f"keyring {keyring} not found (Debian's package debian-archive-keyring provides it)",
+        )
+    (apt / "sources.list").write_text(f"deb [signed-by={keyring}] {mirror} {suite} main\n")
     status = apt / "status"
     status.touch()
     return [
@@ -241,9 +312,51 @@ def _private_apt(base: Path, mirror: str, suite: str) -> list[str]:
         "-o", f"Dir::State::Status={status}",
         "-o", f"Dir::State::extended_states={apt / 'extended_states'}",
         "-o", "APT::Architecture=amd64",
+        # The archive here is a dated snapshot: its Release reads as expired. The signature
+        # is still checked; only the freshness date is not.
         "-o", "Acquire::Check-Valid-Until=false",
+        # The system's apt.conf.d is still read (proxies); none of it may switch checks off.
+        "-o", "Acquire::AllowInsecureRepositories=false",
+        "-o", "Acquire::AllowDowngradeToInsecureRepositories=false",
+        "-o", "APT::Get::AllowUnauthenticated=false",
+        # --print-uris names MD5 unless told otherwise; the .debs are checked by SHA-256.
+        "-o", "Acquire::ForceHash=SHA256",
         "-o", "Debug::NoLocking=1",
     ]  # fmt: skip
+
+
+# apt-get update's complaints that mean the archive cannot be trusted, and the step they name.
+_TRUST_FAILURES = (
+    ("GPG error", "verify archive signature"),
+    ("is not signed", "verify archive signature"),
+    ("Hash Sum mismatch", "verify package lists"),
+    ("File has unexpected size", "verify package lists"),
+)
+
+
+def _update_signed_lists(apt_opts: list[str], lists: Path, keyring: Path) -> None:
+    """``apt-get update`` that fails closed: apt itself exits 0 when a signature check fails
+    and an older index is at hand (it keeps using the old one), so start from no index and
+    read its warnings."""
+    shutil.rmtree(lists, ignore_errors=True)
+    (lists / "partial").mkdir(parents=True)
+    argv = ["apt-get", *apt_opts, "update", "-qq"]
+    try:
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise AsteriskInstallError("download package lists", str(exc)) from exc
+    lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+    for marker, step in _TRUST_FAILURES:
+        for line in lines:
+            if marker in line:
+                reason = line.removeprefix("W: ").removeprefix("E: ")
+                raise AsteriskInstallError(step, f"{reason} (keyring {keyring})")
+    for line in lines:
+        if line.startswith(("W: Failed to fetch", "E: ")):
+            raise AsteriskInstallError("download package lists", line.removeprefix("W: ").strip())
+    if result.returncode != 0 or not any(lists.glob("*Release")):
+        last = lines[-1] if lines else f"exit {result.returncode}, no Release file fetched"
+        raise AsteriskInstallError("download package lists", last)
 
 
 @dataclass(frozen=True)
@@ -256,17 +369,25 @@ class Deb:
 
 
 def parse_print_uris(listing: str) -> list[Deb]:
-    """Parse ``apt-get --print-uris`` lines: 'URL' NAME SIZE ALGO:DIGEST."""
+    """Parse ``apt-get --print-uris`` lines: 'URL' NAME SIZE ALGO:DIGEST.
+
+    Every listed package must carry a SHA-256 or SHA-512 digest: a weaker or missing one
+    would let a download through that the signed index does not pin."""
     debs = []
     for line in listing.splitlines():
+        if not line.startswith("'"):
+            continue  # apt's other chatter
         match = re.match(r"^'([^']+)'\s+(\S+)\s+(\d+)\s+(\w+):(\w+)", line.strip())
-        if not match:
-            continue
-        url, _name, size, algo, digest = match.groups()
+        algorithm = match.group(4).lower() if match else ""
+        if match is None or algorithm not in STRONG_HASHES:
+            raise AsteriskInstallError(
+                "resolve packages", f"no SHA-256 digest listed for {line.split()[0]}"
+            )
+        url, _name, size, _algo, digest = match.groups()
         # apt names the file with the epoch ("asterisk_1%3a22..."); what we save drops it.
         filename = urllib.parse.unquote(url.rsplit("/", 1)[-1])
         filename = re.sub(r"_\d+:", "_", filename)
-        debs.append(Deb(url, filename, int(size), algo.lower().replace("sum", ""), digest.lower()))
+        debs.append(Deb(url, filename, int(size), algorithm, digest.lower()))
     return debs
 
 
@@ -322,10 +443,3 @@ def _run_full(step: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
         last = (result.stderr.strip() or result.stdout.strip()).splitlines()
         raise AsteriskInstallError(step, last[-1] if last else f"exit {result.returncode}")
     return result
-
-
-def _check_lists_fetched(result: subprocess.CompletedProcess[str]) -> None:
-    """apt-get update exits 0 when a mirror is unreachable; its warnings say so."""
-    for line in result.stderr.splitlines():
-        if line.startswith(("W: Failed to fetch", "E: ")):
-            raise AsteriskInstallError("download package lists", line.removeprefix("W: ").strip())

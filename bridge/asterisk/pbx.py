@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 
 from bridge.asterisk.install import AsteriskInstall
-from bridge.settings import Settings
+from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 
 # Without these, a caller cannot reach a room; Asterisk loading without them is a broken config.
 PR_SET_PDEATHSIG = 1
@@ -78,9 +78,9 @@ def _port_free(port: int, protocol: str, host: str) -> bool:
 def render_config(settings: Settings, install: AsteriskInstall) -> Path:
     """Write Asterisk's configuration into the run folder; return asterisk.conf's path."""
     run_dir = settings.run_dir
-    for sub in RUN_SUBDIRS:
-        (run_dir / sub).mkdir(parents=True, exist_ok=True)
-    settings.recordings_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (run_dir, *(run_dir / sub for sub in RUN_SUBDIRS)):
+        make_private_dir(folder)
+    make_private_dir(settings.recordings_dir)
     values = {
         "run_dir": run_dir,
         "module_dir": install.module_dir,
@@ -95,6 +95,7 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
         "ami_secret": settings.ensure_ami_secret().get_secret_value(),
         "agi_port": settings.agi_port,
         "entry_extension": settings.entry_extension,
+        "recordings_dir": settings.recordings_dir,
     }
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     for source_dir in (settings.config_dir, settings.dialplan_dir):
@@ -104,8 +105,10 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
             except jinja2.TemplateError as exc:
                 raise PbxError(f"{template}: cannot render: {exc}") from exc
             target = run_dir / "etc" / template.name
-            # manager.conf holds the AMI secret: every rendered file is private to us.
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # manager.conf holds the AMI secret: every rendered file is private to us,
+            # also one that an earlier run or a hand left with a looser mode.
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            os.fchmod(fd, PRIVATE_FILE)
             with os.fdopen(fd, "w") as handle:
                 handle.write(text)
     # Asterisk reads asterisk.conf from -C; the rest from astetcdir.
@@ -118,8 +121,11 @@ _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 def _die_with_parent() -> None:
     """In the child, before exec: if the stack dies without stopping Asterisk (SIGKILL,
-    the OOM killer), the kernel sends Asterisk SIGTERM rather than leaving it behind."""
+    the OOM killer), the kernel sends Asterisk SIGTERM rather than leaving it behind.
+    And what Asterisk writes into the state folder (recordings, logs, its database) is
+    private to us whatever umask the stack was started with."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    os.umask(0o077)
 
 
 class Pbx:

@@ -84,6 +84,7 @@ def asterisk_ensure() -> None:
             config.cache_dir,
             mirror=config.debian_mirror,
             suite=config.debian_suite,
+            keyring=config.debian_keyring,
             binary=config.asterisk_binary,
             prefer_system=config.asterisk_prefer_system,
             progress=lambda line: click.echo(line),

@@ -113,6 +113,7 @@ class SeenRoom:
     room: str
     locked: bool
     participants: tuple[SeenParticipant, ...] = ()
+    recording: bool = False  # the bridge's recorder is in it
 
 
 @dataclass(frozen=True)

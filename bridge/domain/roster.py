@@ -334,6 +334,7 @@ class Switchboard:
         effects = self._open_room(seen.room, at)
         live = self.rooms[seen.room]
         live.locked = seen.locked
+        live.recording = seen.recording
         present = {p.channel: p for p in seen.participants}
         for channel in [c for c in live.participants if c not in present]:
             effects += self._leave(seen.room, channel, at)  # a ghost: Asterisk no longer has it

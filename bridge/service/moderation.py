@@ -23,7 +23,13 @@ from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.events import DomainEvent, ParticipantJoined, Resynced, RoomEnded
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
-from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant
+from bridge.errors import (
+    ActionRefused,
+    AlreadyRecording,
+    BridgeError,
+    NoSuchParticipant,
+    NoSuchRoom,
+)
 from bridge.recordings import recording_name
 
 log = logging.getLogger(__name__)
@@ -107,6 +113,11 @@ class Moderation:
 
         ``started_by``: "admin" (the admin token), the moderator's name (the panel passes
         it), or ``ROOM_SETTING``."""
+        live = self.switchboard.room(room)
+        if self.switchboard.pbx_connected and live is None:
+            raise NoSuchRoom(room)
+        if live is not None and live.recording:
+            raise AlreadyRecording(room)
         at = time.time()
         path = self.recordings_dir / recording_name(room, datetime.now())
         self.recordings_dir.mkdir(parents=True, exist_ok=True)

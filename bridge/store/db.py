@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bridge.settings import PROJECT_ROOT
+from bridge.settings import PRIVATE_FILE, PROJECT_ROOT, make_private_dir
 
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 
@@ -45,8 +46,10 @@ def create_engine(url: str) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 15})
+            _private_sqlite_file(Path(parsed.database))
+        # hide_parameters: a failed statement's message (logged, or shown by the CLI) must
+        # not carry its values, and those include PINs.
+        engine = create_async_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -57,7 +60,23 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database holds the rooms' PINs: 0600, and SQLite gives its -wal and -shm files
+    the database file's mode."""
+    if not path.parent.exists():
+        make_private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
+    try:
+        os.fchmod(fd, PRIVATE_FILE)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm", "-journal"):
+        sibling = path.with_name(path.name + suffix)
+        if sibling.is_file() and not sibling.is_symlink():
+            sibling.chmod(PRIVATE_FILE)
 
 
 def alembic_config(url: str) -> Config:

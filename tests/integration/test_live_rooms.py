@@ -4,13 +4,17 @@ service's state."""
 
 from __future__ import annotations
 
+import array
 import asyncio
+import wave
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bridge.asterisk import recorder
 from bridge.errors import NoSuchParticipant, NoSuchRoom
 from bridge.recordings import list_recordings
 from bridge.service import BridgeService
@@ -187,7 +191,7 @@ async def test_a_recording_is_made_and_listed_with_its_duration(
     await join(PIN, audio=True, stay=30)
     mark = ami.mark()
     path = await service.moderation.start_recording(ROOM)
-    await ami.wait_for(event("ConfbridgeRecord", Conference=ROOM), since=mark)
+    await ami.wait_for(recorder_event("ConfbridgeJoin", ROOM), since=mark)
     await service.roster.wait_until(
         lambda: render.room(service.switchboard, ROOM).get("recording") is True
     )
@@ -195,13 +199,18 @@ async def test_a_recording_is_made_and_listed_with_its_duration(
     # Let Asterisk write a few seconds of the talker's voice before stopping.
     await eventually(lambda: path.exists() and path.stat().st_size > 3 * 16000, timeout=20)
     await service.moderation.stop_recording(ROOM)
-    await ami.wait_for(event("ConfbridgeStopRecord", Conference=ROOM), since=mark)
+    await ami.wait_for(recorder_event("ConfbridgeLeave", ROOM), since=mark)
+    await service.roster.wait_until(
+        lambda: render.room(service.switchboard, ROOM).get("recording") is False
+    )
     # Asterisk finishes the file (and its WAV header) just after it reports the stop.
     await eventually(lambda: _recorded(stack_settings, path.name) > 0.5)
     found = {r.path.name: r for r in list_recordings(stack_settings.recordings_dir)}
     assert path.name.startswith(f"{ROOM}-") and path.suffix == ".wav"
     assert found[path.name].duration > 0.5
     assert found[path.name].size > 1000
+    assert _loudest_sample(path) > 1000  # the talker's voice, not the recorder's silence
+    assert all(not recorder.is_recorder(c) for c in roster(service))
 
 
 async def test_a_room_set_to_record_records_from_the_first_join(
@@ -209,7 +218,7 @@ async def test_a_room_set_to_record_records_from_the_first_join(
 ) -> None:
     mark = ami.mark()
     await join("7777#")
-    await ami.wait_for(event("ConfbridgeRecord", Conference="e2e-record"), since=mark)
+    await ami.wait_for(recorder_event("ConfbridgeJoin", "e2e-record"), since=mark)
     names = [r.path.name for r in list_recordings(stack_settings.recordings_dir)]
     assert any(n.startswith("e2e-record-") for n in names)
 
@@ -237,6 +246,22 @@ async def test_history_keeps_one_call_row_and_a_leg_per_participant(
 
 async def _absent(service: BridgeService, channel: str) -> bool:
     return channel not in await asterisk_list(service)
+
+
+def recorder_event(name: str, room: str) -> Callable[[dict[str, Any]], bool]:
+    """The bridge's recorder (a Local channel) joining or leaving ``room``."""
+    return lambda item: (
+        item.get("Event") == name
+        and item.get("Conference") == room
+        and recorder.is_recorder(str(item.get("Channel", "")))
+    )
+
+
+def _loudest_sample(path: Path) -> int:
+    with wave.open(str(path)) as recording:
+        assert recording.getsampwidth() == 2
+        samples = array.array("h", recording.readframes(recording.getnframes()))
+    return max((abs(s) for s in samples), default=0)
 
 
 def _recorded(settings: Settings, name: str) -> float:

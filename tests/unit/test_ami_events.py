@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 from panoramisk.message import Message
 
-from bridge.asterisk.ami_events import ENTRY_CONTEXT, seen_participants, seen_rooms, to_domain
+from bridge.asterisk.ami_events import (
+    ENTRY_CONTEXT,
+    has_recorder,
+    seen_participants,
+    seen_rooms,
+    to_domain,
+)
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
@@ -130,6 +136,40 @@ def test_recording_starting_and_stopping() -> None:
     assert to_domain({"Event": "ConfbridgeStopRecord", **BRIDGE}) == RecordingChanged(
         "ga", False, AT
     )
+
+
+RECORDER = "Local/ga-20261126-101010@iobridge-recorder-0000001a;2"
+
+
+def test_the_bridges_recorder_joining_and_leaving_is_the_recording_starting_and_stopping() -> None:
+    joined = confbridge("ConfbridgeJoin", Admin="Yes", Muted="Yes", Channel=RECORDER)
+    left = confbridge("ConfbridgeLeave", Admin="Yes", Channel=RECORDER)
+    assert to_domain(joined) == RecordingChanged("ga", True, AT)
+    assert to_domain(left) == RecordingChanged("ga", False, AT)
+
+
+@pytest.mark.parametrize("event", ["ConfbridgeMute", "ConfbridgeTalking", "Hangup", "Newchannel"])
+def test_the_recorder_is_never_a_participant_or_a_call(event: str) -> None:
+    assert to_domain(confbridge(event, Channel=RECORDER, TalkingStatus="on")) is None
+
+
+@pytest.mark.parametrize(
+    "channel",
+    [
+        "Local/ga@iobridge-recorder-0000001a;2",  # no time stamp: not a recording's name
+        "Local/ga-20261126-101010@iobridge-entry-0000001a;2",
+        "PJSIP/ga-20261126-101010@iobridge-recorder-0000001a;2",
+    ],
+)
+def test_a_channel_only_looking_like_the_recorder_is_a_participant(channel: str) -> None:
+    event = to_domain(confbridge("ConfbridgeJoin", Channel=channel))
+    assert isinstance(event, ParticipantJoined)
+
+
+def test_a_resync_lists_no_recorder_among_the_participants() -> None:
+    items = [confbridge("ConfbridgeList"), confbridge("ConfbridgeList", Channel=RECORDER)]
+    assert [p.channel for p in seen_participants(items)] == [CHANNEL]
+    assert has_recorder(items) and not has_recorder(items[:1])
 
 
 def test_a_new_channel_in_the_entry_context_is_a_call_on_the_shared_number() -> None:

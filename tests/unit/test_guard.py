@@ -1,0 +1,330 @@
+"""The front door's guard: who a wrong PIN counts against, how guessing is slowed and
+stopped, and what other sources can never do to a caller (hypothesis for the invariants)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from bridge.domain.entry import Admission, Refusal
+from bridge.domain.events import Role
+from bridge.domain.guard import (
+    Gate,
+    Guard,
+    GuardPolicy,
+    Hold,
+    Outcome,
+    Proceed,
+    Refuse,
+    Source,
+    SourceKind,
+    caller_hears,
+    expected_hours_to_find,
+    internet_source,
+    outcome_of,
+    trunk_source,
+)
+from bridge.domain.rooms import RoomSpec
+
+POLICY = GuardPolicy()
+HOUR = 3600.0
+T0 = 1_800_000_000.0
+
+
+def source(n: int) -> Source:
+    return internet_source(f"198.51.{100 + n // 256}.{n % 256}")
+
+
+def fail(guard: Guard, who: Source, now: float, outcome: Outcome = Outcome.WRONG_PIN) -> Gate:
+    """One prompt and one failed PIN, if the guard lets the prompt play."""
+    decision = guard.gate(who, now)
+    if isinstance(decision, Proceed):
+        guard.record(who, outcome, now + decision.wait)
+    return decision
+
+
+# ---- who a wrong PIN counts against ----------------------------------------------------
+
+
+def test_an_internet_caller_is_its_address_and_an_ipv6_caller_its_64_block() -> None:
+    assert internet_source("203.0.113.7") == Source(SourceKind.ADDRESS, "203.0.113.7")
+    assert internet_source("2001:db8:1:2::5") == internet_source("2001:db8:1:2:ffff::1")
+    assert internet_source("2001:db8:1:2::5") != internet_source("2001:db8:1:3::5")
+    assert internet_source("::ffff:203.0.113.7") == internet_source("203.0.113.7")
+
+
+def test_an_address_that_cannot_be_read_is_unattributable() -> None:
+    assert not internet_source("not-an-address").attributable
+
+
+@pytest.mark.parametrize("withheld", ["", "anonymous", "Restricted", "<unknown>", "abc"])
+def test_a_trunk_call_without_a_caller_id_is_unattributable(withheld: str) -> None:
+    assert trunk_source("provider", withheld) == Source(SourceKind.UNATTRIBUTABLE, "provider")
+
+
+def test_a_trunk_caller_is_the_number_it_asserts_on_that_trunk() -> None:
+    assert trunk_source("provider", "+1 (555) 010-0100") == trunk_source("provider", "+15550100100")
+    assert trunk_source("provider", "5550100") != trunk_source("other", "5550100")
+
+
+def test_a_retired_rooms_pin_is_heard_and_counted_as_a_wrong_pin() -> None:
+    assert caller_hears(Refusal.ROOM_RETIRED) is Refusal.WRONG_PIN
+    assert outcome_of(Refusal.ROOM_RETIRED).is_failure
+    assert outcome_of(Refusal.ROOM_LOCKED).is_failure and outcome_of(Refusal.ROOM_FULL).is_failure
+    assert not outcome_of(Refusal.NO_PIN).is_failure
+    room = RoomSpec(name="ga", title="GA", pin="424242")
+    assert outcome_of(Admission(room, Role.PARTICIPANT)) is Outcome.ADMITTED
+
+
+# ---- one source ------------------------------------------------------------------------
+
+
+def test_the_delay_before_the_next_prompt_grows_with_each_failure_and_is_capped() -> None:
+    assert [POLICY.delay_after(n) for n in range(8)] == [0, 2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_source_waits_longer_after_each_failure_even_in_a_new_call() -> None:
+    guard, who, now = Guard(), source(1), T0
+    waits = []
+    for _ in range(4):
+        decision = guard.gate(who, now)
+        assert isinstance(decision, Proceed)
+        waits.append(decision.wait)
+        now += decision.wait
+        guard.record(who, Outcome.WRONG_PIN, now)
+        now += 1.0  # the caller hangs up and calls again at once
+    assert waits == [0.0, 1.0, 3.0, 7.0]  # 2, 4, 8 s after each failure, less the 1 s redial
+
+
+def test_a_source_is_refused_at_its_budget_until_its_first_failure_ages_out() -> None:
+    guard, who = Guard(), source(1)
+    now = T0
+    for _ in range(POLICY.source_threshold):
+        decision = fail(guard, who, now)
+        assert isinstance(decision, Proceed)
+        now += decision.wait + 10.0
+    refused = guard.gate(who, now)
+    first_failure = T0
+    assert refused == Refuse(until=first_failure + HOUR)
+    assert isinstance(guard.gate(who, first_failure + HOUR + 1), Proceed)
+
+
+def test_getting_in_gives_no_budget_back() -> None:
+    guard, who, now = Guard(), source(1), T0
+    for _ in range(3):
+        fail(guard, who, now)
+        now += 100.0
+    assert isinstance(guard.gate(who, now), Proceed)
+    guard.record(who, Outcome.ADMITTED, now)
+    assert guard.failures(who, now) == 3
+
+
+def test_parallel_calls_cannot_overshoot_the_budget() -> None:
+    guard, who = Guard(), source(1)
+    granted = [guard.gate(who, T0) for _ in range(POLICY.source_threshold)]
+    assert all(isinstance(g, Proceed) for g in granted)
+    assert guard.gate(who, T0) == Hold(POLICY.hold)  # every try of its budget is in use
+    for _ in granted:
+        guard.record(who, Outcome.WRONG_PIN, T0 + 5)
+    assert isinstance(guard.gate(who, T0 + 6), Refuse)
+
+
+def test_a_locked_or_full_room_costs_its_source_a_guess() -> None:
+    guard, who = Guard(), source(1)
+    guard.gate(who, T0)
+    guard.record(who, Outcome.ROOM_LOCKED, T0, refused_by="ga")
+    guard.gate(who, T0 + 10)
+    guard.record(who, Outcome.ROOM_FULL, T0 + 10, refused_by="ga")
+    assert guard.failures(who, T0 + 10) == 2
+    assert guard.room_failures("ga", T0 + 10) == 2
+
+
+# ---- many sources ----------------------------------------------------------------------
+
+
+def attack(guard: Guard, sources: int, now: float) -> None:
+    for n in range(sources):
+        fail(guard, source(n), now)
+
+
+def test_a_guessing_attack_shrinks_every_sources_budget_but_refuses_no_clean_source() -> None:
+    guard = Guard()
+    attack(guard, POLICY.global_alarm, T0)
+    assert guard.alarm(T0)
+    now = T0 + 100
+    bystander = internet_source("192.0.2.200")
+    for _ in range(POLICY.alarm_source_threshold - 1):
+        fail(guard, bystander, now)
+        now += 100
+    assert isinstance(fail(guard, bystander, now), Proceed)  # its 4th own failure
+    assert isinstance(guard.gate(bystander, now + 100), Refuse)
+    assert guard.gate(internet_source("192.0.2.201"), now) == Proceed(0.0)
+
+
+def test_during_an_attack_those_who_failed_wait_longer_and_trunk_callers_without_id_too() -> None:
+    guard = Guard()
+    attack(guard, POLICY.global_alarm, T0)
+    who = source(1)  # failed once, at T0
+    decision = guard.gate(who, T0 + 100)
+    assert decision == Proceed(POLICY.alarm_delay)
+    assert guard.gate(trunk_source("provider", ""), T0) == Proceed(POLICY.alarm_delay)
+
+
+def test_a_room_under_pressure_slows_those_who_failed_and_call_its_number() -> None:
+    guard = Guard()
+    for n in range(POLICY.room_alarm):
+        guard.gate(source(n), T0)
+        guard.record(source(n), Outcome.ROOM_LOCKED, T0, refused_by="ga")
+    assert guard.room_alarm("ga", T0)
+    assert guard.gate(source(1), T0 + 100, room="ga") == Proceed(POLICY.alarm_delay)
+    assert guard.gate(source(1), T0 + 200, room="other") == Proceed(0.0)
+    assert guard.gate(internet_source("192.0.2.9"), T0, room="ga") == Proceed(0.0)
+
+
+def test_idle_sources_are_forgotten() -> None:
+    guard = Guard()
+    attack(guard, 5, T0)
+    assert guard.forget_idle(T0 + 10) == 0
+    assert guard.forget_idle(T0 + HOUR + 1) == 5
+    assert guard.global_failures(T0 + HOUR + 1) == 0
+
+
+def test_the_expected_time_to_find_a_six_digit_pin() -> None:
+    # The figures in docs/admin.md, with the defaults.
+    assert expected_hours_to_find(POLICY, sources=1) == pytest.approx(50_000, rel=1e-3)
+    assert expected_hours_to_find(POLICY, sources=100) == pytest.approx(1_250, rel=1e-3)
+    assert expected_hours_to_find(POLICY, sources=100, rooms=50) == pytest.approx(49, rel=1e-2)
+
+
+def test_a_policy_that_contradicts_itself_is_refused() -> None:
+    with pytest.raises(ValueError):
+        GuardPolicy(source_threshold=3, alarm_source_threshold=4)
+
+
+# ---- invariants, under hypothesis --------------------------------------------------------
+
+# Small budgets, so that a few dozen steps reach every threshold.
+SMALL = GuardPolicy(source_threshold=3, alarm_source_threshold=2, global_alarm=5, room_alarm=3)
+
+
+OUTCOMES = st.sampled_from(list(Outcome))
+STEP = st.tuples(st.integers(0, 7), OUTCOMES, st.floats(0, 900, allow_nan=False))
+
+
+def run(steps: list[tuple[int, Outcome, float]], rooms: str = "") -> list[Gate]:
+    """Each step: time passes, a source asks for a prompt and, if let, tries a PIN.
+    ``rooms``: "" names no room; "refusals": every refusal names room ga (as a careless
+    caller of record() might) and prompts ask about ga; "calls": every call is for ga."""
+    guard, now, seen = Guard(SMALL), T0, []
+    for who, outcome, dt in steps:
+        now += dt
+        decision = guard.gate(source(who), now, room="ga" if rooms else None)
+        seen.append(decision)
+        if isinstance(decision, Proceed):
+            refusal = outcome.is_failure and outcome is not Outcome.WRONG_PIN
+            guard.record(
+                source(who),
+                outcome,
+                now,
+                refused_by="ga" if refusal and rooms == "refusals" else None,
+                called_for="ga" if rooms == "calls" else None,
+            )
+    return seen
+
+
+def replaced(steps: list[tuple[int, Outcome, float]], old: set[Outcome], new: Outcome) -> list:
+    return [(who, new if outcome in old else outcome, dt) for who, outcome, dt in steps]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(STEP, max_size=120), st.sampled_from(["", "refusals", "calls"]))
+def test_a_retired_rooms_pin_changes_nothing_a_wrong_pin_would_not(
+    steps: list[tuple[int, Outcome, float]], rooms: str
+) -> None:
+    retired_as_wrong = replaced(steps, {Outcome.RETIRED_PIN}, Outcome.WRONG_PIN)
+    assert run(steps, rooms) == run(retired_as_wrong, rooms)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(STEP, max_size=120))
+def test_a_locked_or_full_refusal_counts_for_its_source_exactly_like_a_wrong_pin(
+    steps: list[tuple[int, Outcome, float]],
+) -> None:
+    as_wrong = replaced(steps, {Outcome.ROOM_LOCKED, Outcome.ROOM_FULL}, Outcome.WRONG_PIN)
+    assert run(steps) == run(as_wrong)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(STEP, max_size=200), st.integers(1, 400), st.booleans())
+def test_whatever_other_sources_do_a_caller_who_has_not_failed_is_let_straight_in(
+    steps: list[tuple[int, Outcome, float]], flood: int, trunk: bool
+) -> None:
+    guard, now = Guard(), T0
+    for who, outcome, dt in steps:
+        now += dt
+        if isinstance(guard.gate(source(who), now), Proceed):
+            guard.record(source(who), outcome, now)
+    attack(guard, flood, now)  # and a flood of fresh addresses, spoofed or not
+    newcomer = trunk_source("provider", "+15550100") if trunk else internet_source("192.0.2.1")
+    assert guard.gate(newcomer, now) == Proceed(0.0)
+
+
+class GuardMachine(RuleBasedStateMachine):
+    """Calls from a few sources in any order, answered or abandoned at any time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.guard = Guard(SMALL)
+        self.now = T0
+        self.pending: list[Source] = []
+        self.failed: dict[Source, list[float]] = {}
+
+    def own_failures(self, who: Source) -> int:
+        return sum(1 for t in self.failed.get(who, []) if t > self.now - SMALL.window)
+
+    @rule(who=st.integers(0, 3))
+    def call(self, who: int) -> None:
+        decision = self.guard.gate(source(who), self.now)
+        if isinstance(decision, Refuse):
+            # Only a source's own failures refuse it: never fewer than the alarm budget.
+            assert self.own_failures(source(who)) >= SMALL.alarm_source_threshold
+            assert decision.until > self.now
+        if isinstance(decision, Hold):
+            assert self.guard.pending(source(who)) > 0
+        if isinstance(decision, Proceed):
+            assert decision.wait >= 0
+            self.pending.append(source(who))
+
+    @precondition(lambda self: bool(self.pending))
+    @rule(index=st.integers(0, 100), outcome=OUTCOMES)
+    def answer(self, index: int, outcome: Outcome) -> None:
+        who = self.pending.pop(index % len(self.pending))
+        self.guard.record(who, outcome, self.now)
+        if outcome.is_failure:
+            self.failed.setdefault(who, []).append(self.now)
+            # However the calls interleave, no source fails more than its budget per window.
+            assert self.own_failures(who) <= SMALL.source_threshold
+
+    @precondition(lambda self: bool(self.pending))
+    @rule(index=st.integers(0, 100))
+    def hang_up(self, index: int) -> None:
+        self.guard.abandon(self.pending.pop(index % len(self.pending)))
+
+    @rule(seconds=st.floats(0, 1200, allow_nan=False))
+    def wait(self, seconds: float) -> None:
+        self.now += seconds
+
+    @rule()
+    def tidy_up(self) -> None:
+        self.guard.forget_idle(self.now)
+
+    @invariant()
+    def pending_prompts_are_counted(self) -> None:
+        for n in range(4):
+            assert self.guard.pending(source(n)) == self.pending.count(source(n))
+
+
+TestGuardMachine = GuardMachine.TestCase
+TestGuardMachine.settings = settings(max_examples=150, stateful_step_count=60, deadline=None)
