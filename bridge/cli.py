@@ -1,4 +1,6 @@
-"""``iobridge``: the admin's command line. Every failure is one line and a non-zero exit."""
+"""``iobridge``: the admin's command line. Every failure is one line and a non-zero exit:
+the group's one handler turns what an admin can cause into a line that names the setting
+or the thing and what to do; ``--debug`` shows the traceback instead."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
 from bridge.logs import setup_logging
@@ -36,8 +39,48 @@ def settings() -> Settings:
     return Settings()
 
 
-@click.group()
-def main() -> None:
+def one_line(exc: Exception) -> str:
+    """What an admin reads instead of a traceback."""
+    from bridge.stack import StackError
+    from bridge.store.db import DatabaseUnusable
+
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return "; ".join(_bad_setting(error) for error in exc.errors())
+    if isinstance(exc, StackError | DatabaseUnusable):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc} (check IOBRIDGE_STATE_DIR and its owner)"
+    text = str(exc).strip().splitlines()
+    return (
+        f"unexpected error: {type(exc).__name__}: {text[0] if text else ''} "
+        "(run with --debug for the traceback)"
+    )
+
+
+def _bad_setting(error: Any) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if "secret" in name:
+        return f"IOBRIDGE_{name.upper()}: {message}"
+    return f"IOBRIDGE_{name.upper()}={error['input']}: {message}"
+
+
+class OneLineErrors(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            fail(one_line(exc))
+
+
+@click.group(cls=OneLineErrors)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="io-bridge", prog_name="iobridge")
+def main(debug: bool) -> None:
     """io-bridge: a conference bridge for organisers, on a real Asterisk."""
 
 
@@ -49,53 +92,65 @@ def main() -> None:
     "--host", help="Address for SIP and the panel (default 127.0.0.1; 0.0.0.0 in a container)."
 )
 def up(host: str | None) -> None:
-    """Bring the whole stack up: Asterisk, database, bridge service and panel."""
+    """Bring the whole stack up: Asterisk, and the bridge service supervised beside it."""
+    from bridge.supervisor import ServiceDidNotStart, Supervisor
+
     config = settings()
     if host:
         config.bind_host = host
-    _run_stack(config, with_pbx=True)
-
-
-@main.command()
-def serve() -> None:
-    """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
-    IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT)."""
-    _run_stack(settings(), with_pbx=False)
-
-
-def _run_stack(config: Settings, with_pbx: bool) -> None:
-    from bridge.stack import Stack, StackError
-
     setup_logging(config.log_level)
 
-    async def serve() -> None:
-        stack = Stack(config, progress=lambda line: click.echo(line))
+    async def supervise() -> None:
+        supervisor = Supervisor(config, progress=lambda line: click.echo(line))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await stack.start(with_pbx=with_pbx)
-        except StackError as exc:
-            fail(str(exc))
-        except TimeoutError:
-            await stack.stop()
-            fail("Asterisk started but the bridge could not log in to its AMI within 15 s")
-        if with_pbx:
-            click.echo(
-                f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)"
-            )
-        else:
-            click.echo(f"io-bridge service is up, for the Asterisk AMI on port {config.ami_port}")
+            await supervisor.start()
+        except ServiceDidNotStart as exc:
+            sys.exit(exc.code or 1)  # the service has said why, in one line
+        click.echo(f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)")
         click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
         try:
             await stop.wait()
         finally:
             click.echo("stopping io-bridge ...")
-            await stack.stop()
+            await supervisor.stop()
             click.echo("stopped.")
 
-    run(serve())
+    run(supervise())
+
+
+@main.command()
+@click.option("--lifeline", is_flag=True, hidden=True, help="Run under up: stdin is its pipe.")
+@click.option("--example-rooms", is_flag=True, hidden=True, help="Under up on loopback.")
+def serve(lifeline: bool, example_rooms: bool) -> None:
+    """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
+    IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT). Stopping it leaves
+    every call up; the next start picks them up again."""
+    from bridge import stack
+
+    config = settings()
+    setup_logging(config.log_level)
+    run(
+        stack.serve(
+            config,
+            progress=lambda line: click.echo(line),
+            example_rooms=example_rooms,
+            lifeline=lifeline,
+        )
+    )
+
+
+@main.command()
+def health() -> None:
+    """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK)."""
+    config = settings()
+    state = _api(config, "GET", "/healthz")
+    if state.get("pbx") != "connected":
+        fail(f"the bridge service answers but Asterisk's AMI is {state.get('pbx', 'unknown')}")
+    click.echo("ok: the bridge service answers and is connected to Asterisk")
 
 
 @main.group()
@@ -158,11 +213,13 @@ def call(
 ) -> None:
     """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
     from bridge.sipcaller import CallPlan, SippMissing, place_call
+    from bridge.stack import read_runtime_file
 
     config = settings()
+    running = read_runtime_file(config) or {}
     plan = CallPlan(
-        target_host=host or config.bind_host,
-        target_port=port or config.sip_port,
+        target_host=host or str(running.get("sip_host", config.local_host)),
+        target_port=port or int(str(running.get("sip_port", config.sip_port))),
         extension=config.entry_extension,
         keys=keys,
         audio=audio,
@@ -195,10 +252,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    from bridge.store.db import upgrade_sync
+    from bridge.store.db import upgrade
 
-    config = settings()
-    upgrade_sync(config.effective_database_url)
+    run(upgrade(settings().effective_database_url))
     click.echo("database is up to date")
 
 
@@ -262,7 +318,8 @@ def rooms_sync(file: Path, dry_run: bool) -> None:
 
 @rooms_group.command("list")
 @click.option("--show-pins", is_flag=True, help="Show PINs (hidden by default).")
-def rooms_list(show_pins: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def rooms_list(show_pins: bool, as_json: bool) -> None:
     """List rooms, with live participant counts when the stack runs."""
     from bridge.store.db import Database, upgrade
     from bridge.store.rooms import active_rooms
@@ -281,6 +338,11 @@ def rooms_list(show_pins: bool) -> None:
     specs = run(read())
     live = _api(config, "GET", "/api/status", quiet=True)
     live_rooms = live.get("rooms", {}) if live else {}
+    if as_json:
+        click.echo(
+            json.dumps([_room_json(spec, live_rooms, bool(live), show_pins) for spec in specs])
+        )
+        return
     click.echo(
         f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} TITLE"
     )
@@ -296,19 +358,44 @@ def rooms_list(show_pins: bool) -> None:
         click.echo("(the stack is not running: live counts unknown)")
 
 
+def _room_json(spec: Any, live_rooms: dict[str, Any], running: bool, pins: bool) -> dict[str, Any]:
+    count = len(live_rooms.get(spec.name, {}).get("participants", [])) if running else None
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "live": count,
+        "max_participants": spec.max_participants,
+        "queue": spec.queue.value,
+        **({"pin": spec.pin, "moderator_pin": spec.moderator_pin} if pins else {}),
+    }
+
+
 @main.group()
 def moderators() -> None:
     """Moderator accounts."""
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @moderators.command("hash-password")
-@click.option("--password", default=None, help="For scripts; otherwise asked twice, without echo.")
+@click.option("--password", default=None, hidden=True, help="Deprecated: visible to others.")
 def hash_password(password: str | None) -> None:
-    """Print an argon2id hash for a moderator's password_hash field."""
+    """Print an argon2id hash for a moderator's password_hash field. The password is asked
+    twice without echo, or read from stdin (one line) when stdin is not a terminal."""
     from argon2 import PasswordHasher
 
-    if password is None:
+    if password is not None:
+        click.echo(
+            "iobridge: warning: a password on the command line is seen by other users "
+            "(ps, shell history); pipe it on stdin instead",
+            err=True,
+        )
+    elif stdin_is_terminal():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         fail("an empty password cannot be hashed")
     click.echo(PasswordHasher().hash(password))
@@ -337,11 +424,22 @@ def _with_session(work: Any) -> Any:
 
 
 @lockouts_group.command("list")
-def lockouts_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def lockouts_list(as_json: bool) -> None:
     """Show callers who are locked out now."""
     from bridge.store.lockouts import list_lockouts
 
     rows = _with_session(lambda s: list_lockouts(s, datetime.now(UTC)))
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"caller_id": r.caller_id, "until": r.until.isoformat(), "failures": r.failures}
+                    for r in rows
+                ]
+            )
+        )
+        return
     if not rows:
         click.echo("no caller is locked out")
     for row in rows:
@@ -373,12 +471,16 @@ def _api(
     body: dict[str, str] | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
+    from bridge.stack import read_runtime_file
+
     token_file = config.state_dir / "admin-token"
-    if not token_file.exists():
+    running = read_runtime_file(config)
+    if running is None or not token_file.exists():
         if quiet:
             return {}
         fail(f"no running stack for {config.state_dir} (start it with: iobridge up)")
-    url = f"http://127.0.0.1:{config.http_port}{path}"
+    base = str(running.get("http", f"http://{config.local_host}:{config.http_port}"))
+    url = f"{base}{path}"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Authorization", f"Bearer {token_file.read_text().strip()}")
@@ -395,7 +497,7 @@ def _api(
     except OSError as exc:
         if quiet:
             return {}
-        fail(f"the stack does not answer on port {config.http_port}: {exc}")
+        fail(f"the stack does not answer at {base} ({exc}); is it running? (iobridge up)")
 
 
 @main.command("room")
@@ -419,11 +521,15 @@ def _api(
     ),
 )
 @click.argument("channel", required=False)
-def room_command(room: str, action: str, channel: str | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="status: one JSON document, for scripts.")
+def room_command(room: str, action: str, channel: str | None, as_json: bool) -> None:
     """Act on a live room: status, mute/unmute/kick CHANNEL, mute-all, lock, record, end ..."""
     config = settings()
     if action == "status":
         state = _api(config, "GET", f"/api/rooms/{room}")
+        if as_json:
+            click.echo(json.dumps(state))
+            return
         if not state.get("live"):
             click.echo(f"{room}: nobody is in the room")
             return
@@ -450,11 +556,22 @@ def recordings() -> None:
 
 
 @recordings.command("list")
-def recordings_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def recordings_list(as_json: bool) -> None:
     """List recordings with their duration and size."""
     from bridge.recordings import list_recordings
 
     found = list_recordings(settings().recordings_dir)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"file": str(item.path), "seconds": item.duration, "bytes": item.size}
+                    for item in found
+                ]
+            )
+        )
+        return
     if not found:
         click.echo("no recordings yet")
     for item in found:

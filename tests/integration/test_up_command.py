@@ -12,7 +12,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bridge.settings import PROJECT_ROOT, Settings
+from bridge.settings import DATA_FILES, Settings
 from tests.support import free_port, free_port_range, free_udp_and_tcp_port
 
 IOBRIDGE = str(Path(sys.executable).parent / "iobridge")
@@ -143,7 +143,7 @@ async def test_up_reports_an_asterisk_that_cannot_start(
     stack_settings: Settings, tmp_path: Path
 ) -> None:
     broken = tmp_path / "asterisk-config"
-    shutil.copytree(PROJECT_ROOT / "asterisk-config", broken)
+    shutil.copytree(DATA_FILES / "asterisk-config", broken)
     # Tell Asterisk not to load the conference application: no room could ever work.
     with (broken / "modules.conf").open("a") as modules:
         modules.write("noload => app_confbridge.so\n")
