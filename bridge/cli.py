@@ -124,8 +124,7 @@ def up(host: str | None) -> None:
 
 @main.command()
 @click.option("--lifeline", is_flag=True, hidden=True, help="Run under up: stdin is its pipe.")
-@click.option("--example-rooms", is_flag=True, hidden=True, help="Under up on loopback.")
-def serve(lifeline: bool, example_rooms: bool) -> None:
+def serve(lifeline: bool) -> None:
     """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
     IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT). Stopping it leaves
     every call up; the next start picks them up again."""
@@ -137,7 +136,6 @@ def serve(lifeline: bool, example_rooms: bool) -> None:
         stack.serve(
             config,
             progress=lambda line: click.echo(line),
-            example_rooms=example_rooms,
             lifeline=lifeline,
         )
     )

@@ -75,8 +75,8 @@ class PidFile:
 class Stack:
     """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did.
 
-    ``example_rooms``: an empty database may get the example rooms (``up`` on loopback);
-    otherwise an empty database needs the admin's rooms file.
+    ``provision``: check the rooms (an empty database needs the admin's rooms file; a full
+    one is compared with it). Off under ``up``, which has done it before starting Asterisk.
     """
 
     def __init__(
@@ -84,11 +84,11 @@ class Stack:
         settings: Settings,
         progress: Callable[[str], None] = print,
         *,
-        example_rooms: bool = False,
+        provision: bool = True,
     ) -> None:
         self.settings = settings
         self.progress = progress
-        self.example_rooms = example_rooms and settings.on_loopback
+        self.provision = provision
         self.pidfile = PidFile(settings.service_pid_file, "the io-bridge service")
         self.install: AsteriskInstall | None = None
         self.pbx: Pbx | None = None
@@ -114,13 +114,9 @@ class Stack:
             raise StackError(str(taken[0]))
         if with_pbx:
             self.install = await ensure_asterisk_async(settings, self.progress)
-        url = settings.effective_database_url
-        try:
-            await upgrade(url)
-        except DatabaseUnusable as exc:
-            raise StackError(str(exc)) from exc
-        self.db = Database(url)
-        await self._provision_rooms()
+        self.db = await open_database(settings)
+        if self.provision:
+            await provision_rooms(self.db, settings, self.progress)
         if with_pbx:
             assert self.install is not None
             self.pbx = Pbx(settings, self.install)
@@ -135,54 +131,6 @@ class Stack:
             self._pbx_watch = asyncio.get_running_loop().create_task(
                 keep_asterisk_running(self.pbx), name="asterisk-watch"
             )
-
-    async def _provision_rooms(self) -> None:
-        """An empty database gets the admin's rooms file (or, on loopback, the examples);
-        a full one is compared with the file, and the admin told if they differ."""
-        assert self.db is not None
-        source = self.settings.rooms_file
-        async with self.db.sessions.begin() as session:
-            empty = not await rooms.has_rooms(session)
-            if source is None and not empty:
-                return
-            if source is None and not self.example_rooms:
-                raise StackError(
-                    "no rooms yet and no rooms file: write your own (see docs/admin.md) and "
-                    "set IOBRIDGE_ROOMS_FILE (the example rooms are only for up on 127.0.0.1)"
-                )
-            if source is not None and not source.exists():
-                if empty:
-                    raise StackError(f"rooms file not found: {source} (set IOBRIDGE_ROOMS_FILE)")
-                self.progress(f"rooms file not found: {source}; using the rooms in the database")
-                return
-            config = _read_rooms(source or EXAMPLE_ROOMS_FILE)
-            if empty:
-                await rooms.sync_rooms(session, config)
-                if source is None:
-                    self.progress(_examples_line(config))
-                else:
-                    self.progress(f"loaded {config.summary()} from {source}")
-                return
-        assert source is not None
-        changes = await self._pending_changes(config)
-        if changes:
-            self.progress(
-                f"{source} differs from the database ({changes}); "
-                f"apply it with: iobridge rooms sync {source}"
-            )
-
-    async def _pending_changes(self, config: RoomsConfig) -> str:
-        """What ``rooms sync`` would change, as 'N changes' (empty: nothing)."""
-        assert self.db is not None
-        async with self.db.sessions() as session, session.begin():
-            try:
-                report = await rooms.sync_rooms(session, config)
-            except rooms.SyncRefused:
-                return "a room in the file is missing from it while a call goes on"
-            finally:
-                await session.rollback()
-        count = len(report.added) + len(report.changed) + len(report.removed)
-        return "" if report.empty else f"{count} change{'s' if count != 1 else ''}"
 
     async def start_service(self) -> None:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
@@ -264,6 +212,71 @@ class Stack:
             await self.db.dispose()
             self.db = None
         self.pidfile.release()
+
+
+async def open_database(settings: Settings) -> Database:
+    """The database, migrated to this version."""
+    url = settings.effective_database_url
+    try:
+        await upgrade(url)
+    except DatabaseUnusable as exc:
+        raise StackError(str(exc)) from exc
+    return Database(url)
+
+
+async def provision_rooms(
+    db: Database,
+    settings: Settings,
+    progress: Callable[[str], None],
+    *,
+    example_rooms: bool = False,
+) -> None:
+    """An empty database gets the admin's rooms file, or the example rooms where they may
+    go (``up`` on loopback); a full one is compared with the file, and the admin told how
+    to apply it when they differ. A rooms file is never silently ignored."""
+    source = settings.rooms_file
+    async with db.sessions.begin() as session:
+        empty = not await rooms.has_rooms(session)
+        if source is None and not empty:
+            return
+        if source is None and not (example_rooms and settings.on_loopback):
+            raise StackError(
+                "no rooms yet and no rooms file: write your own (see docs/admin.md) and "
+                "set IOBRIDGE_ROOMS_FILE (the example rooms are only for up on 127.0.0.1)"
+            )
+        if source is not None and not source.exists():
+            if empty:
+                raise StackError(f"rooms file not found: {source} (set IOBRIDGE_ROOMS_FILE)")
+            progress(f"rooms file not found: {source}; using the rooms in the database")
+            return
+        config = _read_rooms(source or EXAMPLE_ROOMS_FILE)
+        if empty:
+            await rooms.sync_rooms(session, config)
+            if source is None:
+                progress(_examples_line(config))
+            else:
+                progress(f"loaded {config.summary()} from {source}")
+            return
+    assert source is not None
+    changes = await _pending_changes(db, config)
+    if changes:
+        progress(
+            f"{source} differs from the database ({changes}); "
+            f"apply it with: iobridge rooms sync {source}"
+        )
+
+
+async def _pending_changes(db: Database, config: RoomsConfig) -> str:
+    """What ``rooms sync`` would change, as 'N changes' (empty: nothing)."""
+    async with db.sessions() as session, session.begin():
+        try:
+            report = await rooms.sync_rooms(session, config)
+        except rooms.SyncRefused:
+            return "a room in the file is missing from it while a call goes on"
+        finally:
+            await session.rollback()
+    count = len(report.added) + len(report.changed) + len(report.removed)
+    return "" if report.empty else f"{count} change{'s' if count != 1 else ''}"
 
 
 async def ensure_asterisk_async(
@@ -349,13 +362,13 @@ async def serve(
     settings: Settings,
     progress: Callable[[str], None],
     *,
-    example_rooms: bool = False,
     lifeline: bool = False,
 ) -> None:
     """Run the bridge service until SIGTERM/SIGINT (calls go on without it), until the
     supervisor's lifeline closes (``up`` is stopping with its Asterisk: the calls end), or
-    until the service's own work fails (StackError: the supervisor restarts it)."""
-    stack = Stack(settings, progress, example_rooms=example_rooms)
+    until the service's own work fails (StackError: the supervisor restarts it). Under
+    ``up`` (``lifeline``) the rooms were checked before Asterisk started."""
+    stack = Stack(settings, progress, provision=not lifeline)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

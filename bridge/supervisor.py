@@ -22,7 +22,14 @@ import aiohttp
 
 from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
 from bridge.settings import Settings
-from bridge.stack import PidFile, StackError, ensure_asterisk_async, keep_asterisk_running
+from bridge.stack import (
+    PidFile,
+    StackError,
+    ensure_asterisk_async,
+    keep_asterisk_running,
+    open_database,
+    provision_rooms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,12 @@ class Supervisor:
         taken = busy_ports(settings, with_pbx=True)
         if taken:
             raise StackError(str(taken[0]))
+        # The database and the rooms first: what an admin got wrong shows before Asterisk runs.
+        db = await open_database(settings)
+        try:
+            await provision_rooms(db, settings, self.progress, example_rooms=True)
+        finally:
+            await db.dispose()
         install = await ensure_asterisk_async(settings, self.progress)
         # Made here, once, before two processes could race to make them.
         settings.ensure_ami_secret()
@@ -78,8 +91,6 @@ class Supervisor:
 
     async def _spawn_service(self, first: bool = False) -> asyncio.subprocess.Process:
         argv = [sys.executable, "-m", "bridge", "serve", "--lifeline"]
-        if self.settings.on_loopback:
-            argv.append("--example-rooms")
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,  # the lifeline
