@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 from importlib import resources
 from pathlib import Path
@@ -90,6 +91,14 @@ class Settings(BaseSettings):
         # Asterisk resolves relative paths against its own folders (a recording asked for
         # as ".state/recordings/x.wav" would land under its monitor folder).
         return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("external_media_address", "external_signaling_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        # Written into pjsip.conf as it is: a host name or an address, nothing else.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.:-]*", value):
+            raise ValueError("expected an IP address or a host name, e.g. 203.0.113.7")
+        return value
 
     @field_validator("local_net")
     @classmethod
