@@ -41,12 +41,13 @@ def settings() -> Settings:
 
 def one_line(exc: Exception) -> str:
     """What an admin reads instead of a traceback."""
+    from bridge.asterisk.pbx import PbxError
     from bridge.stack import StackError
     from bridge.store.db import DatabaseUnusable
 
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
         return "; ".join(_bad_setting(error) for error in exc.errors())
-    if isinstance(exc, StackError | DatabaseUnusable):
+    if isinstance(exc, StackError | DatabaseUnusable | PbxError):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc} (check IOBRIDGE_STATE_DIR and its owner)"
@@ -172,6 +173,34 @@ def asterisk_ensure() -> None:
     except AsteriskInstallError as exc:
         fail(str(exc))
     click.echo(f"Asterisk {found.version}: {found.binary}")
+
+
+@asterisk.command("run")
+def asterisk_run() -> None:
+    """Run Asterisk in the foreground with io-bridge's configuration, as its own process
+    (the iobridge-asterisk systemd unit): the bridge service (iobridge serve) can then stop,
+    crash or restart without touching a call."""
+    from bridge.asterisk.pbx import busy_ports, render_config
+
+    config = settings()
+    taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
+    if taken:
+        fail(str(taken[0]))
+    try:
+        found = ensure_asterisk(
+            config.cache_dir,
+            mirror=config.debian_mirror,
+            suite=config.debian_suite,
+            binary=config.asterisk_binary,
+            prefer_system=config.asterisk_prefer_system,
+            progress=lambda line: click.echo(line),
+        )
+    except AsteriskInstallError as exc:
+        fail(str(exc))
+    argv = found.command("-f", "-n", "-C", str(render_config(config, found)))
+    click.echo(f"starting Asterisk {found.version} for {config.state_dir}", err=True)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
 
 
 @asterisk.command("cli", context_settings={"ignore_unknown_options": True})

@@ -20,6 +20,10 @@ EXAMPLE_ROOMS_FILE = DATA_FILES / "examples" / "rooms.yaml"
 
 
 def _default_cache_dir() -> Path:
+    """systemd's CacheDirectory= under the units (/var/cache/iobridge), otherwise the user's."""
+    unit_dirs = os.environ.get("CACHE_DIRECTORY")
+    if unit_dirs:
+        return Path(unit_dirs.split(":")[0])
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "iobridge"
 

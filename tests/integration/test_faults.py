@@ -24,7 +24,7 @@ from bridge.sipcaller import Caller, CallPlan
 from bridge.stack import Stack
 from bridge.store.models import Call, Leg
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.integration.test_up_command import iobridge, pid_alive, read_until, stack_env
+from tests.integration.test_up_command import iobridge, pid_alive, stack_env
 from tests.support import AmiWatcher, event, eventually, free_port
 
 ROOM = "e2e-faults"
@@ -318,15 +318,12 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
     )
     state = Path(env["IOBRIDGE_STATE_DIR"])
     port = int(env["IOBRIDGE_HTTP_PORT"])
-    up = await asyncio.create_subprocess_exec(
-        IOBRIDGE, "up", env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    assert up.stdout is not None
+    log = tmp_path / "up.log"  # a file, not a pipe: nobody reads it while the test runs
+    up = await _start_unit(env, log, "up")
     callers: list[Caller] = []
     ami: AmiWatcher | None = None
     try:
-        await read_until(up.stdout, "Stop with Ctrl-C")
+        await eventually(lambda: "Stop with Ctrl-C" in log.read_text(), timeout=90)
         token = (state / "admin-token").read_text().strip()
         secret = SecretStr((state / "ami-secret").read_text().strip())
         ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), stack_settings.ami_username, secret)
@@ -354,9 +351,7 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
         service_pid = int((state / "service.pid").read_text())
         os.kill(service_pid, signal.SIGKILL)
         # Asterisk's own word, at once: both calls are still in the room.
-        code, out, _ = await iobridge(env, "asterisk", "cli", "-x", f"confbridge list {ROOM}")
-        assert code == 0
-        assert sum(line.startswith("PJSIP/") for line in out.splitlines()) == 2, out
+        assert await _in_conference(env) == 2, "a call was dropped with the service"
 
         await eventually(lambda: _service_pid_changed(state, service_pid), timeout=20)
         await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=20)
@@ -400,3 +395,95 @@ def _service_pid_changed(state: Path, old: int) -> bool:
         return int((state / "service.pid").read_text()) not in (old, 0)
     except (OSError, ValueError):
         return False
+
+
+# ---- the same fault in the systemd layout: two units, two processes -----------------------
+
+
+async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    """`iobridge asterisk run` and `iobridge serve`, as contrib/systemd starts them: the
+    service SIGKILLed, started again (Restart=), then stopped; every call stays up."""
+    env = stack_env(
+        tmp_path,
+        stack_settings,
+        IOBRIDGE_ROOMS_FILE=stack_settings.rooms_file,
+        IOBRIDGE_TALK_CHECKPOINT_SECONDS=1,
+    )
+    state = Path(env["IOBRIDGE_STATE_DIR"])
+    port = int(env["IOBRIDGE_HTTP_PORT"])
+    logs = tmp_path / "units.log"
+    asterisk = await _start_unit(env, logs, "asterisk", "run")
+    callers: list[Caller] = []
+    ami: AmiWatcher | None = None
+    service: asyncio.subprocess.Process | None = None
+    try:
+        service = await _start_unit(env, logs, "serve")
+        await eventually(lambda: _connected(port), timeout=60)
+        token = (state / "admin-token").read_text().strip()
+        secret = SecretStr((state / "ami-secret").read_text().strip())
+        ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), stack_settings.ami_username, secret)
+        await ami.start()
+        for audio in (False, True):
+            plan = CallPlan(
+                target_port=int(env["IOBRIDGE_SIP_PORT"]),
+                keys="6666#",
+                audio=audio,
+                stay=60,
+                caller_id=unique_caller_id("unit"),
+            )
+            callers.append(Caller(plan, tmp_path / f"call-{len(callers)}"))
+            await callers[-1].start()
+        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
+        call_before = _open_call_id_in(state)
+        talker = next(
+            p["channel"]
+            for p in (await _fetch(port, f"/api/rooms/{ROOM}", token))["participants"]
+            if p["caller_id"] == callers[1].plan.caller_id
+        )
+        await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
+        talked = _talk_time_in(state, talker)
+
+        service.send_signal(signal.SIGKILL)
+        await service.wait()
+        assert await _in_conference(env) == 2, "a call was dropped with the service"
+
+        service = await _start_unit(env, logs, "serve")  # what Restart=always does
+        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
+        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        rows = {p["channel"]: p for p in status["participants"]}
+        assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
+        assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
+
+        service.send_signal(signal.SIGTERM)  # systemctl stop iobridge: the calls go on
+        assert await asyncio.wait_for(service.wait(), 20) == 0
+        assert await _in_conference(env) == 2, "a call was dropped by stopping the service"
+    finally:
+        if ami is not None:
+            await ami.stop()
+        for caller in callers:
+            await caller.hangup()
+        for process in (service, asterisk):
+            if process is not None and process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+async def _start_unit(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
+    with log.open("ab") as handle:
+        return await asyncio.create_subprocess_exec(
+            IOBRIDGE, *args, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=handle, stderr=handle,
+        )  # fmt: skip
+
+
+async def _in_conference(env: dict[str, str]) -> int:
+    """How many channels Asterisk itself lists in the room."""
+    code, out, _ = await iobridge(env, "asterisk", "cli", "-x", f"confbridge list {ROOM}")
+    assert code == 0, out
+    return sum(line.startswith("PJSIP/") for line in out.splitlines())
