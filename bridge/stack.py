@@ -235,35 +235,51 @@ async def provision_rooms(
     go (``up`` on loopback); a full one is compared with the file, and the admin told how
     to apply it when they differ. A rooms file is never silently ignored."""
     source = settings.rooms_file
-    async with db.sessions.begin() as session:
+    examples_allowed = example_rooms and settings.on_loopback
+    async with db.sessions() as session:
         empty = not await rooms.has_rooms(session)
-        if source is None and not empty:
-            return
-        if source is None and not (example_rooms and settings.on_loopback):
+    # Known PINs and a known moderator password: never where others can dial or log in.
+    if not empty and not examples_allowed and await _holds_example_rooms(db):
+        raise StackError(
+            "the database holds the example rooms, which are only for up on 127.0.0.1: "
+            "sync your own rooms file first (iobridge rooms sync FILE)"
+        )
+    if source is None:
+        if empty and not examples_allowed:
             raise StackError(
                 "no rooms yet and no rooms file: write your own (see docs/admin.md) and "
                 "set IOBRIDGE_ROOMS_FILE (the example rooms are only for up on 127.0.0.1)"
             )
-        if source is not None and not source.exists():
-            if empty:
-                raise StackError(f"rooms file not found: {source} (set IOBRIDGE_ROOMS_FILE)")
-            progress(f"rooms file not found: {source}; using the rooms in the database")
-            return
-        config = _read_rooms(source or EXAMPLE_ROOMS_FILE)
         if empty:
-            await rooms.sync_rooms(session, config)
-            if source is None:
-                progress(_examples_line(config))
-            else:
-                progress(f"loaded {config.summary()} from {source}")
-            return
-    assert source is not None
+            examples = _read_rooms(EXAMPLE_ROOMS_FILE)
+            await _load(db, examples)
+            progress(_examples_line(examples))
+        return
+    if not source.exists():
+        if empty:
+            raise StackError(f"rooms file not found: {source} (set IOBRIDGE_ROOMS_FILE)")
+        progress(f"rooms file not found: {source}; using the rooms in the database")
+        return
+    config = _read_rooms(source)
+    if empty:
+        await _load(db, config)
+        progress(f"loaded {config.summary()} from {source}")
+        return
     changes = await _pending_changes(db, config)
     if changes:
         progress(
             f"{source} differs from the database ({changes}); "
             f"apply it with: iobridge rooms sync {source}"
         )
+
+
+async def _load(db: Database, config: RoomsConfig) -> None:
+    async with db.sessions.begin() as session:
+        await rooms.sync_rooms(session, config)
+
+
+async def _holds_example_rooms(db: Database) -> bool:
+    return not await _pending_changes(db, _read_rooms(EXAMPLE_ROOMS_FILE))
 
 
 async def _pending_changes(db: Database, config: RoomsConfig) -> str:

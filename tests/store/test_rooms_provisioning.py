@@ -71,6 +71,27 @@ async def test_up_bound_to_another_address_refuses_the_example_rooms(
     assert await names(db) == []
 
 
+@pytest.mark.parametrize("host", ["0.0.0.0", "127.0.0.1"])
+async def test_example_rooms_loaded_on_loopback_are_refused_elsewhere_and_by_the_service(
+    db: Database, tmp_path: Path, host: str
+) -> None:
+    await provision(db, Settings(state_dir=tmp_path), example_rooms=True)
+    with pytest.raises(StackError) as refused:
+        # up on another address, or the service (which never takes the example rooms)
+        await provision(db, Settings(state_dir=tmp_path, bind_host=host), example_rooms=False)
+    assert str(refused.value) == (
+        "the database holds the example rooms, which are only for up on 127.0.0.1: "
+        "sync your own rooms file first (iobridge rooms sync FILE)"
+    )
+    (tmp_path / "rooms.yaml").write_text(ROOMS)  # named, but not synced yet: refused all the same
+    with pytest.raises(StackError, match="holds the example rooms"):
+        await provision(
+            db,
+            Settings(state_dir=tmp_path, bind_host=host, rooms_file=tmp_path / "rooms.yaml"),
+            example_rooms=False,
+        )
+
+
 async def test_the_service_never_loads_the_example_rooms(db: Database, tmp_path: Path) -> None:
     with pytest.raises(StackError, match="no rooms yet and no rooms file"):
         await provision(db, Settings(state_dir=tmp_path), example_rooms=False)
