@@ -384,11 +384,19 @@ async def serve(
     supervisor's lifeline closes (``up`` is stopping with its Asterisk: the calls end), or
     until the service's own work fails (StackError: the supervisor restarts it). Under
     ``up`` (``lifeline``) the rooms were checked before Asterisk started."""
-    stack = Stack(settings, progress, provision=not lifeline)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopped.set)
+    try:
+        await _serve(Stack(settings, progress, provision=not lifeline), stopped, lifeline)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(stack: Stack, stopped: asyncio.Event, lifeline: bool) -> None:
+    settings, progress, loop = stack.settings, stack.progress, asyncio.get_running_loop()
     await stack.start(with_pbx=False)
     if not lifeline:
         progress(f"io-bridge service is up, for the Asterisk AMI on port {settings.ami_port}")
