@@ -109,8 +109,8 @@ def up(host: str | None) -> None:
             loop.add_signal_handler(sig, stop.set)
         try:
             await supervisor.start()
-        except ServiceDidNotStart as exc:
-            sys.exit(exc.code or 1)  # the service has said why, in one line
+        except ServiceDidNotStart:
+            sys.exit(1)  # the service has said why, in one line
         click.echo(f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)")
         click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
         try:

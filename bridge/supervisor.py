@@ -43,7 +43,7 @@ class ServiceDidNotStart(StackError):
 
     def __init__(self, code: int) -> None:
         super().__init__("")
-        self.code = code
+        self.code = code  # the service's exit status (negative: the signal that ended it)
 
 
 class Supervisor:
