@@ -1,34 +1,67 @@
-# io-bridge in a container: Debian's own Asterisk packages (sid carries Asterisk 22), the
-# package in a virtualenv, and `iobridge up` bound to all interfaces.
-# The install steps are the Makefile's (`make system venv`), so the image and a laptop
-# are set up the same way; `iobridge asterisk ensure` then finds the system Asterisk.
-FROM debian:sid-slim
+# io-bridge in a container: the io-bridge wheel in a virtualenv, and a private Asterisk 22
+# built from Debian's own packages (`iobridge asterisk ensure`, as on a laptop or in CI),
+# both run by `iobridge up` as the unprivileged user `iobridge`. No compiler, test or lint
+# tool is in the image. How to run it (a rooms file is required): docs/admin.md,
+# "In a container".
 
-ENV DEBIAN_FRONTEND=noninteractive \
-    IOBRIDGE_STATE_DIR=/var/lib/iobridge \
-    IOBRIDGE_BIND_HOST=0.0.0.0
+# The base is pinned to an exact tag (Debian bookworm, Python 3.11, as the project is tested);
+# to update, change it here and rebuild. For a byte-for-byte rebuild of Asterisk too, pass
+# --build-arg DEBIAN_MIRROR=http://snapshot.debian.org/archive/debian/20261125T000000Z
+ARG BASE=python:3.11.11-slim-bookworm
 
-RUN apt-get update \
- && apt-get install -y --no-install-recommends \
-      asterisk asterisk-modules asterisk-core-sounds-en-gsm \
-      python3 python3-venv make ca-certificates \
- && rm -rf /var/lib/apt/lists/*
-
-WORKDIR /opt/iobridge
-COPY pyproject.toml README.md Makefile ./
+# ---- build: the wheel and its dependencies, into /opt/iobridge -------------------------
+FROM ${BASE} AS build
+WORKDIR /src
+COPY pyproject.toml README.md LICENSE ./
 COPY bridge ./bridge
+COPY migrations ./migrations
 COPY asterisk-config ./asterisk-config
 COPY dialplan ./dialplan
-COPY migrations ./migrations
 COPY examples ./examples
+# bridge/data-files/ holds links to the four folders above: the wheel carries their files.
+RUN python -m venv /opt/iobridge \
+ && /opt/iobridge/bin/pip install --no-cache-dir --disable-pip-version-check '.[postgres]' \
+ && test -f /opt/iobridge/lib/python3.11/site-packages/bridge/data-files/migrations/env.py
 
-RUN make system venv SYSTEM_PACKAGES="sip-tester" \
- && .venv/bin/iobridge asterisk ensure \
- && rm -rf /var/lib/apt/lists/*
+# ---- run --------------------------------------------------------------------------------
+FROM ${BASE}
+ARG DEBIAN_MIRROR=
+# tini: PID 1 forwards SIGTERM to `iobridge up` and reaps what Asterisk leaves behind.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --home-dir /var/lib/iobridge \
+      --shell /usr/sbin/nologin iobridge \
+ && install -d -o iobridge -g iobridge -m 0750 /var/lib/iobridge \
+ && install -d -m 0755 /etc/iobridge
+COPY --from=build /opt/iobridge /opt/iobridge
 
+ENV PATH=/opt/iobridge/bin:$PATH \
+    IOBRIDGE_STATE_DIR=/var/lib/iobridge \
+    IOBRIDGE_CACHE_DIR=/opt/iobridge/cache \
+    IOBRIDGE_BIND_HOST=0.0.0.0 \
+    IOBRIDGE_RTP_PORT_START=20000 \
+    IOBRIDGE_RTP_PORT_END=20999
+
+# Asterisk, built once into the image (root only for this step; then read-only to everyone).
+RUN IOBRIDGE_DEBIAN_MIRROR="${DEBIAN_MIRROR}" iobridge asterisk ensure \
+ && rm -rf /opt/iobridge/cache/asterisk/apt \
+ && chmod -R a+rX /opt/iobridge/cache
+
+USER iobridge
+WORKDIR /var/lib/iobridge
 VOLUME /var/lib/iobridge
-# SIP, the media ports (rtp.conf), and the panel.
+# SIP, the media ports (IOBRIDGE_RTP_PORT_START..END), and the panel.
 EXPOSE 5060/udp 20000-20999/udp 8080/tcp
 
+# Healthy: the service answers and is logged in to Asterisk's AMI (it finds its own
+# address and token in the state folder).
+HEALTHCHECK --interval=30s --timeout=10s --start-period=90s --retries=3 \
+    CMD ["iobridge", "health"]
+
+# `docker stop` sends SIGTERM: the service ends the calls in history, then Asterisk stops;
+# give it the time (docker stop -t 40).
 STOPSIGNAL SIGTERM
-CMD [".venv/bin/iobridge", "up", "--host", "0.0.0.0"]
+ENTRYPOINT ["tini", "--", "iobridge"]
+# Refuses to start without IOBRIDGE_ROOMS_FILE: bound to 0.0.0.0, no example rooms.
+CMD ["up"]

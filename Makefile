@@ -1,21 +1,29 @@
 # io-bridge: `make up` runs the whole stack, `make test` runs every test.
-# Both install what they need on a fresh Debian machine: system packages, a virtualenv,
-# and Asterisk (the system's, or a private Asterisk 22 built from Debian's packages).
+# Both install what they need on a Debian machine: system packages, a virtualenv, and
+# Asterisk (the system's, or a private Asterisk 22 built from Debian's packages).
+# On a fresh Debian without make or python3-venv: ./scripts/up and ./scripts/test.
 
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := sip-tester postgresql
+# SIPp places test calls (iobridge call); PostgreSQL is for the tests alone.
+UP_PACKAGES := sip-tester
+TEST_PACKAGES := sip-tester postgresql
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: up test system venv asterisk lint typecheck unit integration bench clean
 
+up: SYSTEM_PACKAGES = $(UP_PACKAGES)
 up: system venv asterisk
 	$(BIN)/iobridge up
 
+test: SYSTEM_PACKAGES = $(TEST_PACKAGES)
 test: system venv asterisk lint typecheck
 	IOBRIDGE_REQUIRE_POSTGRES=1 $(BIN)/pytest -ra --durations=10
 
+integration: SYSTEM_PACKAGES = $(TEST_PACKAGES)
+
+SYSTEM_PACKAGES ?= $(UP_PACKAGES)
 system:
 	@missing=""; for p in $(SYSTEM_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -49,7 +57,7 @@ integration: system venv asterisk
 	$(BIN)/pytest -ra tests/integration
 
 clean:
-	rm -rf $(VENV) .state .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
 
 bench: venv
 	$(BIN)/python -m bench.roster_bench

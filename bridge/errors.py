@@ -80,3 +80,8 @@ class NoSuchCall(BridgeError):
     def __init__(self, call_id: int) -> None:
         super().__init__(f"no call {call_id} in the history")
         self.call_id = call_id
+
+
+class StartupError(Exception):
+    """The stack or the service cannot start; the message is one line that names the cause
+    and what to do (the CLI prints it as it is)."""

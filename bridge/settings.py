@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import secrets
 import stat
+from importlib import resources
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# What the program reads at run time (Asterisk's configuration, the dialplan, migrations,
+# the example rooms): inside the installed package; in a checkout, links to the top-level
+# folders of the same names.
+DATA_FILES = Path(str(resources.files("bridge"))) / "data-files"
+EXAMPLE_ROOMS_FILE = DATA_FILES / "examples" / "rooms.yaml"
+
 PRIVATE_DIR = 0o700  # the state folder holds PINs (the database), secrets and recordings
 PRIVATE_FILE = 0o600
 
@@ -36,8 +44,22 @@ def make_tree_private(folder: Path) -> None:
 
 
 def _default_cache_dir() -> Path:
+    """systemd's CacheDirectory= under the units (/var/cache/iobridge), otherwise the user's."""
+    unit_dirs = os.environ.get("CACHE_DIRECTORY")
+    if unit_dirs:
+        return Path(unit_dirs.split(":")[0])
     xdg = os.environ.get("XDG_CACHE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".cache") / "iobridge"
+
+
+def _default_state_dir() -> Path:
+    """systemd's StateDirectory= under the service unit (/var/lib/iobridge), otherwise the
+    user's own state folder (XDG_STATE_HOME, or ~/.local/state)."""
+    unit_dirs = os.environ.get("STATE_DIRECTORY")
+    if unit_dirs:
+        return Path(unit_dirs.split(":")[0])
+    xdg = os.environ.get("XDG_STATE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "iobridge"
 
 
 class Settings(BaseSettings):
@@ -45,7 +67,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="IOBRIDGE_", extra="ignore")
 
-    state_dir: Path = Field(default=PROJECT_ROOT / ".state")
+    state_dir: Path = Field(default_factory=_default_state_dir)
     cache_dir: Path = Field(default_factory=_default_cache_dir)
 
     bind_host: str = "127.0.0.1"
@@ -58,9 +80,16 @@ class Settings(BaseSettings):
     entry_extension: str = "1000"
 
     database_url: str | None = None
-    rooms_file: Path = Field(default=PROJECT_ROOT / "examples" / "rooms.yaml")
-    config_dir: Path = Field(default=PROJECT_ROOT / "asterisk-config")
-    dialplan_dir: Path = Field(default=PROJECT_ROOT / "dialplan")
+    # The admin's rooms file: loaded into an empty database, compared with a full one.
+    rooms_file: Path | None = None
+    config_dir: Path = DATA_FILES / "asterisk-config"
+    dialplan_dir: Path = DATA_FILES / "dialplan"
+
+    # SIP behind NAT (a container, a cloud host): the public address to announce in SIP and
+    # SDP, and the networks that are reached directly (comma-separated, e.g. 10.0.0.0/8).
+    external_media_address: str | None = None
+    external_signaling_address: str | None = None
+    local_net: str = ""
 
     # Asterisk: a system one is used when it is at least this version, unless asked otherwise.
     asterisk_binary: Path | None = None
@@ -100,10 +129,45 @@ class Settings(BaseSettings):
 
     @field_validator("state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir")
     @classmethod
-    def _absolute(cls, value: Path) -> Path:
+    def _absolute(cls, value: Path | None) -> Path | None:
         # Asterisk resolves relative paths against its own folders (a recording asked for
         # as ".state/recordings/x.wav" would land under its monitor folder).
-        return value.expanduser().resolve()
+        return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("external_media_address", "external_signaling_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        # Written into pjsip.conf as it is: a host name or an address, nothing else.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.:-]*", value):
+            raise ValueError("expected an IP address or a host name, e.g. 203.0.113.7")
+        return value
+
+    @field_validator("local_net")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for net in _split(value):
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"not a network: {net!r} (expected e.g. 192.168.0.0/16)") from None
+        return value
+
+    @property
+    def local_nets(self) -> list[str]:
+        return _split(self.local_net)
+
+    @property
+    def on_loopback(self) -> bool:
+        """Bound to this machine alone: nobody else can dial in or open the panel."""
+        try:
+            return ipaddress.ip_address(self.bind_host).is_loopback
+        except ValueError:
+            return self.bind_host == "localhost"
+
+    @property
+    def local_host(self) -> str:
+        """Where a process on this machine reaches what listens on ``bind_host``."""
+        return "127.0.0.1" if self.bind_host in ("0.0.0.0", "") else self.bind_host
 
     @property
     def run_dir(self) -> Path:
@@ -121,12 +185,23 @@ class Settings(BaseSettings):
 
     @property
     def pid_file(self) -> Path:
+        """Held by ``up`` (Asterisk and the supervised service), one per state folder."""
         return self.state_dir / "iobridge.pid"
+
+    @property
+    def service_pid_file(self) -> Path:
+        """Held by the bridge service process (``serve``, alone or under ``up``)."""
+        return self.state_dir / "service.pid"
+
+    @property
+    def runtime_file(self) -> Path:
+        """Where the running service says how to reach it (the CLI reads it)."""
+        return self.state_dir / "runtime.json"
 
     @property
     def effective_database_url(self) -> str:
         if self.database_url:
-            return self.database_url
+            return async_database_url(self.database_url)
         return f"sqlite+aiosqlite:///{self.state_dir / 'iobridge.sqlite3'}"
 
     @property
@@ -159,3 +234,24 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(24) + "\n")
         return SecretStr(path.read_text().strip())
+
+
+# The URL an admin types, mapped to the async driver the project ships for it.
+_ASYNC_DRIVERS = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def async_database_url(url: str) -> str:
+    """``postgresql://`` and ``postgres://`` mean asyncpg, ``sqlite://`` aiosqlite; a URL
+    that names its driver (``postgresql+asyncpg://``) is kept as it is."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    return f"{_ASYNC_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
+
+
+def _split(value: str) -> list[str]:
+    return [part for part in value.replace(",", " ").split() if part]

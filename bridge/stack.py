@@ -1,11 +1,13 @@
-"""The whole stack in one process: Asterisk as a child, the database, the bridge service,
-its FastAGI server and the web app. ``iobridge up`` and the test session both run this."""
+"""The bridge in one process: the database, the bridge service, its FastAGI server and the
+web app, and (for the test session) Asterisk as a child. ``iobridge serve`` runs the service
+part alone; ``iobridge up`` runs that as a supervised child (see ``bridge.supervisor``)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import fcntl
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -16,12 +18,12 @@ from aiohttp import web
 
 from bridge.asterisk.agi import agi_handler
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
-from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
-from bridge.roomsfile import RoomsFileError, load_rooms_file
+from bridge.asterisk.pbx import Pbx, PbxError, PortInUse, busy_ports
+from bridge.errors import StartupError
+from bridge.provision import provision_rooms
 from bridge.service import BridgeService
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
-from bridge.store import rooms
-from bridge.store.db import Database, upgrade
+from bridge.store.db import Database, DatabaseUnusable, upgrade
 from bridge.web.app import create_app
 from bridge.web.limits import ConnectionCounter, HttpLimits
 from bridge.web.limits import serve as serve_with_limits
@@ -29,15 +31,16 @@ from bridge.web.limits import serve as serve_with_limits
 log = logging.getLogger(__name__)
 
 
-class StackError(Exception):
-    """The stack cannot start; the message is one line that names the cause."""
+StackError = StartupError  # the stack cannot start: one line that names the cause
 
 
 class PidFile:
-    """An exclusive lock on the state folder: one running stack per state folder."""
+    """An exclusive lock on the state folder: one running stack per state folder. The
+    kernel drops the lock with the process, however it dies."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, what: str = "io-bridge") -> None:
         self.path = path
+        self.what = what
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
@@ -50,7 +53,8 @@ class PidFile:
             other = handle.read().strip() or "?"
             handle.close()
             raise StackError(
-                f"io-bridge is already running from {self.path.parent} (pid {other}); stop it first"
+                f"{self.what} is already running from {self.path.parent} (pid {other}); "
+                "stop it first"
             ) from None
         handle.seek(0)
         handle.truncate()
@@ -67,12 +71,23 @@ class PidFile:
 
 
 class Stack:
-    """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did."""
+    """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did.
 
-    def __init__(self, settings: Settings, progress: Callable[[str], None] = print) -> None:
+    ``provision``: check the rooms (an empty database needs the admin's rooms file; a full
+    one is compared with it). Off under ``up``, which has done it before starting Asterisk.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Callable[[str], None] = print,
+        *,
+        provision: bool = True,
+    ) -> None:
         self.settings = settings
         self.progress = progress
-        self.pidfile = PidFile(settings.pid_file)
+        self.provision = provision
+        self.pidfile = PidFile(settings.service_pid_file, "the io-bridge service")
         self.install: AsteriskInstall | None = None
         self.pbx: Pbx | None = None
         self.db: Database | None = None
@@ -93,34 +108,16 @@ class Stack:
 
     async def _start(self, with_pbx: bool) -> None:
         settings = self.settings
-        self.pidfile.acquire()
         settings.secure_state_dir()
+        self.pidfile.acquire()
         taken = busy_ports(settings, with_pbx)
         if taken:
             raise StackError(str(taken[0]))
-        rooms_file = settings.rooms_file
         if with_pbx:
-            self.install = await self._ensure_asterisk()
-        url = settings.effective_database_url
-        try:
-            await upgrade(url)
-        except Exception as exc:  # alembic and the drivers raise many kinds; say which
-            raise StackError(f"database {url.split('@')[-1]}: migrations failed: {exc}") from exc
-        self.db = Database(url)
-        async with self.db.sessions.begin() as session:
-            if not await rooms.has_rooms(session):
-                if not rooms_file.exists():
-                    raise StackError(
-                        f"rooms file not found: {rooms_file} (set IOBRIDGE_ROOMS_FILE)"
-                    )
-                try:
-                    config = load_rooms_file(rooms_file)
-                except RoomsFileError as exc:
-                    raise StackError(
-                        f"{exc.problems[0]} (run: iobridge rooms check {rooms_file})"
-                    ) from exc
-                await rooms.sync_rooms(session, config)
-                self.progress(f"loaded {config.summary()} from {rooms_file}")
+            self.install = await ensure_asterisk_async(settings, self.progress)
+        self.db = await open_database(settings)
+        if self.provision:
+            await provision_rooms(self.db, settings, self.progress)
         if with_pbx:
             assert self.install is not None
             self.pbx = Pbx(settings, self.install)
@@ -130,59 +127,32 @@ class Stack:
                 raise StackError(str(exc)) from exc
         await self.start_service()
         if with_pbx:
+            assert self.pbx is not None
             await self.wait_connected()
             self._pbx_watch = asyncio.get_running_loop().create_task(
-                self._keep_asterisk_running(), name="asterisk-watch"
+                keep_asterisk_running(self.pbx), name="asterisk-watch"
             )
-
-    async def _keep_asterisk_running(self) -> None:
-        """Asterisk is our child: if it dies, say so and start it again (with backoff)."""
-        delay = 1.0
-        while self.pbx is not None and self.pbx.process is not None:
-            code = await self.pbx.process.wait()
-            log.error("asterisk.exited code=%s restarting_in=%.0fs", code, delay)
-            await asyncio.sleep(delay)
-            try:
-                await self.pbx.start()
-            except Exception as exc:  # whatever stops it, keep trying: calls depend on it
-                log.error("asterisk.restart_failed reason=%s", exc)
-                delay = min(delay * 2, 30.0)
-            else:
-                log.warning("asterisk.restarted pid=%s", self.pbx.pid)
-                delay = 1.0
-
-    async def _ensure_asterisk(self) -> AsteriskInstall:
-        settings = self.settings
-        try:
-            return await asyncio.to_thread(
-                ensure_asterisk,
-                settings.cache_dir,
-                mirror=settings.debian_mirror,
-                suite=settings.debian_suite,
-                keyring=settings.debian_keyring,
-                binary=settings.asterisk_binary,
-                prefer_system=settings.asterisk_prefer_system,
-                progress=self.progress,
-            )
-        except AsteriskInstallError as exc:
-            raise StackError(str(exc)) from exc
 
     async def start_service(self) -> None:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
         assert self.db is not None
         settings = self.settings
         self.service = BridgeService(settings, self.db)
-        self._agi_server = await asyncio.start_server(
-            agi_handler(
-                self.service.desk,
-                settings.pin_attempts_per_call,
-                keypad=self.service.speakers,
-                sounds=settings.sounds_dir,
-                max_dialogues=settings.agi_max_dialogues,
-            ),
-            "127.0.0.1",
-            settings.agi_port,
-        )
+        try:
+            self._agi_server = await asyncio.start_server(
+                agi_handler(
+                    self.service.desk,
+                    settings.pin_attempts_per_call,
+                    keypad=self.service.speakers,
+                    sounds=settings.sounds_dir,
+                    max_dialogues=settings.agi_max_dialogues,
+                ),
+                "127.0.0.1",
+                settings.agi_port,
+            )
+        except OSError as exc:
+            taken = PortInUse(settings.agi_port, "tcp", "FastAGI", "IOBRIDGE_AGI_PORT")
+            raise StackError(str(taken)) from exc
         limits = HttpLimits(
             max_connections=settings.http_max_connections,
             max_connections_per_client=settings.http_max_connections_per_client,
@@ -194,13 +164,22 @@ class Stack:
         await runner.setup()
         self._web = runner
         assert runner.server is not None
-        self._http_server, self.http_connections = await serve_with_limits(
-            runner.server, settings.bind_host, settings.http_port, limits
-        )
+        try:
+            self._http_server, self.http_connections = await serve_with_limits(
+                runner.server, settings.bind_host, settings.http_port, limits
+            )
+        except OSError as exc:
+            taken = PortInUse(settings.http_port, "tcp", "panel", "IOBRIDGE_HTTP_PORT")
+            raise StackError(str(taken)) from exc
         self._service_task = asyncio.get_running_loop().create_task(
             self.service.run(), name="bridge"
         )
-        self._service_task.add_done_callback(_report_death)
+        write_runtime_file(settings)
+
+    @property
+    def service_task(self) -> asyncio.Task[None] | None:
+        """The service's own work (AMI, history): it only ends by failing or being stopped."""
+        return self._service_task
 
     async def wait_connected(self, timeout: float = 15.0) -> None:
         assert self.service is not None
@@ -208,6 +187,8 @@ class Stack:
         await service.roster.wait_until(lambda: service.switchboard.pbx_connected, timeout=timeout)
 
     async def stop_service(self, ending_calls: bool = False) -> None:
+        with contextlib.suppress(OSError):
+            self.settings.runtime_file.unlink()
         if self.service is not None:
             with contextlib.suppress(Exception):
                 await self.service.close(ending_calls)
@@ -233,13 +214,17 @@ class Stack:
         await self.start_service()
         await self.wait_connected()
 
-    async def stop(self) -> None:
+    async def stop(self, ending_calls: bool | None = None) -> None:
+        """Stop; the calls end in history when our own Asterisk stops with us, or when
+        ``ending_calls`` says the Asterisk we serve is going away (``up`` stopping)."""
         if self._pbx_watch is not None:
             self._pbx_watch.cancel()
             with contextlib.suppress(BaseException):
                 await self._pbx_watch
             self._pbx_watch = None
-        await self.stop_service(ending_calls=self.pbx is not None)
+        if ending_calls is None:
+            ending_calls = self.pbx is not None
+        await self.stop_service(ending_calls=ending_calls)
         if self.pbx is not None:
             await self.pbx.stop()
             self.pbx = None
@@ -249,9 +234,73 @@ class Stack:
         self.pidfile.release()
 
 
-def _report_death(task: asyncio.Task[None]) -> None:
-    """The service's tasks (AMI, history, the stack) are not meant to end: say why one did."""
-    if task.cancelled():
-        return
-    if (error := task.exception()) is not None:
-        log.error("service.died reason=%r", error, exc_info=error)
+async def open_database(settings: Settings) -> Database:
+    """The database, migrated to this version."""
+    url = settings.effective_database_url
+    try:
+        await upgrade(url)
+    except DatabaseUnusable as exc:
+        raise StackError(str(exc)) from exc
+    return Database(url)
+
+
+async def ensure_asterisk_async(
+    settings: Settings, progress: Callable[[str], None]
+) -> AsteriskInstall:
+    try:
+        return await asyncio.to_thread(
+            ensure_asterisk,
+            settings.cache_dir,
+            mirror=settings.debian_mirror,
+            suite=settings.debian_suite,
+            keyring=settings.debian_keyring,
+            binary=settings.asterisk_binary,
+            prefer_system=settings.asterisk_prefer_system,
+            progress=progress,
+        )
+    except AsteriskInstallError as exc:
+        raise StackError(str(exc)) from exc
+
+
+async def keep_asterisk_running(pbx: Pbx) -> None:
+    """Asterisk is our child: if it dies, say so and start it again (with backoff)."""
+    delay = 1.0
+    while pbx.process is not None:
+        code = await pbx.process.wait()
+        log.error("asterisk.exited code=%s restarting_in=%.0fs", code, delay)
+        await asyncio.sleep(delay)
+        try:
+            await pbx.start()
+        except Exception as exc:  # whatever stops it, keep trying: calls depend on it
+            log.error("asterisk.restart_failed reason=%s", exc)
+            delay = min(delay * 2, 30.0)
+        else:
+            log.warning("asterisk.restarted pid=%s", pbx.pid)
+            delay = 1.0
+
+
+# ---- how the CLI finds the running service ------------------------------------------
+
+
+def write_runtime_file(settings: Settings) -> None:
+    """Where this service answers, for ``iobridge room``, ``call`` and ``health`` (no
+    secret here: the token stays in its own 0600 file)."""
+    facts = {
+        "pid": os.getpid(),
+        "http": f"http://{settings.local_host}:{settings.http_port}",
+        "sip_host": settings.local_host,
+        "sip_port": settings.sip_port,
+        "entry_extension": settings.entry_extension,
+    }
+    path = settings.runtime_file
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(facts) + "\n")
+    temporary.replace(path)
+
+
+def read_runtime_file(settings: Settings) -> dict[str, object] | None:
+    try:
+        facts = json.loads(settings.runtime_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return facts if isinstance(facts, dict) else None

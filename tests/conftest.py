@@ -27,6 +27,33 @@ DATA = Path(__file__).parent / "data"
 E2E_ROOMS = DATA / "rooms-e2e.yaml"
 
 
+# Settings an admin exported for their own stack must not reach the tests, and no test may
+# write to the admin's own state folder: the default one is a fresh folder per session.
+KEPT_SETTINGS = {
+    "IOBRIDGE_REQUIRE_POSTGRES",
+    "IOBRIDGE_CACHE_DIR",
+    "IOBRIDGE_DEBIAN_MIRROR",
+    "IOBRIDGE_DEBIAN_SUITE",
+    "IOBRIDGE_ASTERISK_BINARY",
+    "IOBRIDGE_ASTERISK_PREFER_SYSTEM",
+}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    saved = dict(os.environ)
+    for key in list(os.environ):
+        if key.startswith("IOBRIDGE_") and key not in KEPT_SETTINGS:
+            del os.environ[key]
+    os.environ.pop("STATE_DIRECTORY", None)
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path):

@@ -1,4 +1,6 @@
-"""What every command shares: the ``iobridge`` group, settings, and failing in one line."""
+"""What every command shares: the ``iobridge`` group, settings, and failing in one line:
+the group's one handler turns what an admin can cause into a line that names the setting
+or the thing and what to do; ``--debug`` shows the traceback instead."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Coroutine
 from typing import Any, NoReturn, TypeVar
 
 import click
+from pydantic import ValidationError
 
 from bridge.settings import Settings
 
@@ -30,8 +33,49 @@ def settings() -> Settings:
     return Settings()
 
 
-@click.group()
-def main() -> None:
+def one_line(exc: Exception) -> str:
+    """What an admin reads instead of a traceback."""
+    from bridge.asterisk.pbx import PbxError
+    from bridge.stack import StackError
+    from bridge.store.db import DatabaseUnusable
+
+    if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
+        return "; ".join(_bad_setting(error) for error in exc.errors())
+    if isinstance(exc, StackError | DatabaseUnusable | PbxError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc} (check IOBRIDGE_STATE_DIR and its owner)"
+    text = str(exc).strip().splitlines()
+    return (
+        f"unexpected error: {type(exc).__name__}: {text[0] if text else ''} "
+        "(run with --debug for the traceback)"
+    )
+
+
+def _bad_setting(error: Any) -> str:
+    name = str(error["loc"][0]) if error["loc"] else "?"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if "secret" in name:
+        return f"IOBRIDGE_{name.upper()}: {message}"
+    return f"IOBRIDGE_{name.upper()}={error['input']}: {message}"
+
+
+class OneLineErrors(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            if ctx.params.get("debug"):
+                raise
+            fail(one_line(exc))
+
+
+@click.group(cls=OneLineErrors)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(package_name="io-bridge", prog_name="iobridge")
+def main(debug: bool) -> None:
     """io-bridge: a conference bridge for organisers, on a real Asterisk."""
 
 
@@ -39,16 +83,20 @@ def call_api(
     config: Settings,
     method: str,
     path: str,
-    body: dict[str, str] | None = None,
+    body: dict[str, Any] | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
     """One request to the running stack's API with the admin token; fails in one line."""
+    from bridge.stack import read_runtime_file
+
     token_file = config.state_dir / "admin-token"
-    if not token_file.exists():
+    running = read_runtime_file(config)
+    if running is None or not token_file.exists():
         if quiet:
             return {}
         fail(f"no running stack for {config.state_dir} (start it with: iobridge up)")
-    url = f"http://127.0.0.1:{config.http_port}{path}"
+    base = str(running.get("http", f"http://{config.local_host}:{config.http_port}"))
+    url = f"{base}{path}"
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Authorization", f"Bearer {token_file.read_text().strip()}")
@@ -65,4 +113,4 @@ def call_api(
     except OSError as exc:
         if quiet:
             return {}
-        fail(f"the stack does not answer on port {config.http_port}: {exc}")
+        fail(f"the stack does not answer at {base} ({exc}); is it running? (iobridge up)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -21,13 +22,18 @@ def _room_action_names() -> list[str]:
 @click.argument("room")
 @click.argument("action", type=click.Choice(_room_action_names()))
 @click.argument("arguments", nargs=-1)
-def room_command(room: str, action: str, arguments: tuple[str, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="status: one JSON document, for scripts.")
+def room_command(room: str, action: str, arguments: tuple[str, ...], as_json: bool) -> None:
     """Act on a live room: status, mute/unmute/kick CHANNEL, mute-all, lock, record, end ..."""
     from bridge.actions import ROOM_ACTIONS
 
     config = settings()
     if action == "status":
-        _print_room_status(room, call_api(config, "GET", f"/api/rooms/{room}"))
+        state = call_api(config, "GET", f"/api/rooms/{room}")
+        if as_json:
+            click.echo(json.dumps(state))
+        else:
+            _print_room_status(room, state)
         return
     wanted = ROOM_ACTIONS[action].argument_names
     if len(arguments) != len(wanted):
@@ -58,11 +64,22 @@ def recordings() -> None:
 
 
 @recordings.command("list")
-def recordings_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def recordings_list(as_json: bool) -> None:
     """List recordings with their duration and size."""
     from bridge.recordings import list_recordings
 
     found = list_recordings(settings().recordings_dir)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"file": str(item.path), "seconds": item.duration, "bytes": item.size}
+                    for item in found
+                ]
+            )
+        )
+        return
     if not found:
         click.echo("no recordings yet")
     for item in found:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,10 +23,9 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    from bridge.store.db import upgrade_sync
+    from bridge.store.db import upgrade
 
-    config = settings()
-    upgrade_sync(config.effective_database_url)
+    run(upgrade(settings().effective_database_url))
     click.echo("database is up to date")
 
 
@@ -89,7 +89,8 @@ def rooms_sync(file: Path, dry_run: bool) -> None:
 
 @rooms_group.command("list")
 @click.option("--show-pins", is_flag=True, help="Show PINs (hidden by default).")
-def rooms_list(show_pins: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def rooms_list(show_pins: bool, as_json: bool) -> None:
     """List rooms, with live participant counts when the stack runs."""
     from bridge.store.db import Database, upgrade
     from bridge.store.rooms import active_rooms
@@ -108,6 +109,11 @@ def rooms_list(show_pins: bool) -> None:
     specs = run(read())
     live = call_api(config, "GET", "/api/status", quiet=True)
     live_rooms = live.get("rooms", {}) if live else {}
+    if as_json:
+        click.echo(
+            json.dumps([_room_json(spec, live_rooms, bool(live), show_pins) for spec in specs])
+        )
+        return
     click.echo(
         f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} TITLE"
     )
@@ -123,19 +129,44 @@ def rooms_list(show_pins: bool) -> None:
         click.echo("(the stack is not running: live counts unknown)")
 
 
+def _room_json(spec: Any, live_rooms: dict[str, Any], running: bool, pins: bool) -> dict[str, Any]:
+    count = len(live_rooms.get(spec.name, {}).get("participants", [])) if running else None
+    return {
+        "name": spec.name,
+        "title": spec.title,
+        "live": count,
+        "max_participants": spec.max_participants,
+        "queue": spec.queue.value,
+        **({"pin": spec.pin, "moderator_pin": spec.moderator_pin} if pins else {}),
+    }
+
+
 @main.group()
 def moderators() -> None:
     """Moderator accounts."""
 
 
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
 @moderators.command("hash-password")
-@click.option("--password", default=None, help="For scripts; otherwise asked twice, without echo.")
+@click.option("--password", default=None, hidden=True, help="Deprecated: visible to others.")
 def hash_password(password: str | None) -> None:
-    """Print an argon2id hash for a moderator's password_hash field."""
+    """Print an argon2id hash for a moderator's password_hash field. The password is asked
+    twice without echo, or read from stdin (one line) when stdin is not a terminal."""
     from argon2 import PasswordHasher
 
-    if password is None:
+    if password is not None:
+        click.echo(
+            "iobridge: warning: a password on the command line is seen by other users "
+            "(ps, shell history); pipe it on stdin instead",
+            err=True,
+        )
+    elif stdin_is_terminal():
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         fail("an empty password cannot be hashed")
     click.echo(PasswordHasher().hash(password))
@@ -164,11 +195,22 @@ def _with_session(work: Any) -> Any:
 
 
 @lockouts_group.command("list")
-def lockouts_list() -> None:
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def lockouts_list(as_json: bool) -> None:
     """Show callers who are locked out now."""
     from bridge.store.lockouts import list_lockouts
 
     rows = _with_session(lambda s: list_lockouts(s, datetime.now(UTC)))
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {"caller_id": r.caller_id, "until": r.until.isoformat(), "failures": r.failures}
+                    for r in rows
+                ]
+            )
+        )
+        return
     if not rows:
         click.echo("no caller is locked out")
     for row in rows:

@@ -1,17 +1,17 @@
-"""The stack: ``up``, ``serve``, Asterisk itself, and test calls."""
+"""The stack: ``up``, ``serve``, health, Asterisk itself, and test calls."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import signal
+import sys
 
 import click
 
 from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
-from bridge.cli.base import fail, main, run, settings
+from bridge.cli.base import call_api, fail, main, run, settings
 from bridge.logs import setup_logging
-from bridge.settings import Settings
 
 # ---- the stack -------------------------------------------------------------------------
 
@@ -21,53 +21,63 @@ from bridge.settings import Settings
     "--host", help="Address for SIP and the panel (default 127.0.0.1; 0.0.0.0 in a container)."
 )
 def up(host: str | None) -> None:
-    """Bring the whole stack up: Asterisk, database, bridge service and panel."""
+    """Bring the whole stack up: Asterisk, and the bridge service supervised beside it."""
+    from bridge.supervisor import ServiceDidNotStart, Supervisor
+
     config = settings()
     if host:
         config.bind_host = host
-    _run_stack(config, with_pbx=True)
-
-
-@main.command()
-def serve() -> None:
-    """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
-    IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT)."""
-    _run_stack(settings(), with_pbx=False)
-
-
-def _run_stack(config: Settings, with_pbx: bool) -> None:
-    from bridge.stack import Stack, StackError
-
     setup_logging(config.log_level)
 
-    async def serve() -> None:
-        stack = Stack(config, progress=lambda line: click.echo(line))
+    async def supervise() -> None:
+        supervisor = Supervisor(config, progress=lambda line: click.echo(line))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         try:
-            await stack.start(with_pbx=with_pbx)
-        except StackError as exc:
-            fail(str(exc))
-        except TimeoutError:
-            await stack.stop()
-            fail("Asterisk started but the bridge could not log in to its AMI within 15 s")
-        if with_pbx:
-            click.echo(
-                f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)"
-            )
-        else:
-            click.echo(f"io-bridge service is up, for the Asterisk AMI on port {config.ami_port}")
+            await supervisor.start()
+        except ServiceDidNotStart:
+            sys.exit(1)  # the service has said why, in one line
+        click.echo(f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)")
         click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
         try:
             await stop.wait()
         finally:
             click.echo("stopping io-bridge ...")
-            await stack.stop()
+            await supervisor.stop()
             click.echo("stopped.")
 
-    run(serve())
+    run(supervise())
+
+
+@main.command()
+@click.option("--lifeline", is_flag=True, hidden=True, help="Run under up: stdin is its pipe.")
+def serve(lifeline: bool) -> None:
+    """Run the bridge service alone, for an Asterisk run by someone else (its AMI on
+    IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT). Stopping it leaves
+    every call up; the next start picks them up again."""
+    from bridge import serve as service_process
+
+    config = settings()
+    setup_logging(config.log_level)
+    run(
+        service_process.serve(
+            config,
+            progress=lambda line: click.echo(line),
+            lifeline=lifeline,
+        )
+    )
+
+
+@main.command()
+def health() -> None:
+    """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK)."""
+    config = settings()
+    state = call_api(config, "GET", "/healthz")
+    if state.get("pbx") != "connected":
+        fail(f"the bridge service answers but Asterisk's AMI is {state.get('pbx', 'unknown')}")
+    click.echo("ok: the bridge service answers and is connected to Asterisk")
 
 
 @main.group()
@@ -92,6 +102,35 @@ def asterisk_ensure() -> None:
     except AsteriskInstallError as exc:
         fail(str(exc))
     click.echo(f"Asterisk {found.version}: {found.binary}")
+
+
+@asterisk.command("run")
+def asterisk_run() -> None:
+    """Run Asterisk in the foreground with io-bridge's configuration, as its own process
+    (the iobridge-asterisk systemd unit): the bridge service (iobridge serve) can then stop,
+    crash or restart without touching a call."""
+    from bridge.asterisk.pbx import busy_ports, render_config
+
+    config = settings()
+    taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
+    if taken:
+        fail(str(taken[0]))
+    try:
+        found = ensure_asterisk(
+            config.cache_dir,
+            mirror=config.debian_mirror,
+            suite=config.debian_suite,
+            keyring=config.debian_keyring,
+            binary=config.asterisk_binary,
+            prefer_system=config.asterisk_prefer_system,
+            progress=lambda line: click.echo(line),
+        )
+    except AsteriskInstallError as exc:
+        fail(str(exc))
+    argv = found.command("-f", "-n", "-C", str(render_config(config, found)))
+    click.echo(f"starting Asterisk {found.version} for {config.state_dir}", err=True)
+    sys.stdout.flush()
+    os.execv(argv[0], argv)
 
 
 @asterisk.command("cli", context_settings={"ignore_unknown_options": True})
@@ -131,11 +170,13 @@ def call(
 ) -> None:
     """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
     from bridge.sipcaller import CallPlan, SippMissing, place_call
+    from bridge.stack import read_runtime_file
 
     config = settings()
+    running = read_runtime_file(config) or {}
     plan = CallPlan(
-        target_host=host or config.bind_host,
-        target_port=port or config.sip_port,
+        target_host=host or str(running.get("sip_host", config.local_host)),
+        target_port=port or int(str(running.get("sip_port", config.sip_port))),
         extension=config.entry_extension,
         keys=keys,
         audio=audio,

@@ -10,6 +10,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, select
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -18,9 +19,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from bridge.settings import PRIVATE_FILE, PROJECT_ROOT, make_private_dir
+from bridge.settings import DATA_FILES, PRIVATE_FILE, make_private_dir
 
-MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+MIGRATIONS_DIR = DATA_FILES / "migrations"
+CONNECT_TIMEOUT = 10.0  # seconds; a database host that drops packets must not hang a command
+
+
+class DatabaseUnusable(Exception):
+    """The database URL cannot be used, or the database does not answer: one line that
+    names the setting or the server, and what to do."""
 
 
 class Database:
@@ -60,7 +67,10 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True)
+    connect_args = {"timeout": CONNECT_TIMEOUT} if parsed.get_driver_name() == "asyncpg" else {}
+    return create_async_engine(
+        url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
+    )
 
 
 def _private_sqlite_file(path: Path) -> None:
@@ -91,5 +101,46 @@ def upgrade_sync(url: str, revision: str = "head") -> None:
 
 
 async def upgrade(url: str, revision: str = "head") -> None:
-    """Apply migrations. alembic's env.py runs its own event loop, so it gets a thread."""
-    await asyncio.to_thread(upgrade_sync, url, revision)
+    """Apply migrations. alembic's env.py runs its own event loop, so it gets a thread.
+    Every command reaches the database here first, so here its failures become one line."""
+    try:
+        await asyncio.to_thread(upgrade_sync, url, revision)
+    except Exception as exc:
+        raise DatabaseUnusable(describe_failure(url, exc)) from exc
+
+
+def describe_failure(url: str, exc: BaseException) -> str:
+    """What an admin reads when the database cannot be used (never the password)."""
+    setting = "IOBRIDGE_DATABASE_URL"
+    example = "postgresql://user:password@host/dbname or sqlite:////path/to/file.sqlite3"
+    try:
+        parsed = make_url(url)
+    except sa_exc.ArgumentError:
+        return f"{setting} is not a database URL: expected {example}"
+    shown = parsed.render_as_string(hide_password=True)
+    if isinstance(exc, sa_exc.NoSuchModuleError):
+        return f"{setting}: unknown kind of database '{parsed.drivername}': expected {example}"
+    if isinstance(exc, ModuleNotFoundError):
+        if exc.name == "asyncpg":
+            return f"{setting}: PostgreSQL needs its driver: pip install 'io-bridge[postgres]'"
+        return (
+            f"{setting}: the driver '{exc.name}' is not installed; "
+            f"write postgresql://... (asyncpg) or sqlite:///... (aiosqlite)"
+        )
+    if isinstance(exc, sa_exc.InvalidRequestError) and "async driver" in str(exc):
+        return (
+            f"{setting}: '{parsed.drivername}' is not an async driver; "
+            f"write postgresql://... (asyncpg) or sqlite:///... (aiosqlite)"
+        )
+    if isinstance(exc, TimeoutError):
+        return f"database {shown} did not answer within {CONNECT_TIMEOUT:.0f} s (check {setting})"
+    if isinstance(exc, OSError) and parsed.get_backend_name() == "sqlite":
+        where = exc.filename or parsed.database
+        return f"cannot open the database file {where}: {exc.strerror or exc} (check {setting})"
+    if isinstance(exc, OSError):
+        reason = "connection refused" if isinstance(exc, ConnectionRefusedError) else exc.strerror
+        reason = reason or str(exc)
+        return f"cannot reach the database {shown}: {reason} (is it running? check {setting})"
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return f"database {shown}: {first} (check {setting})"

@@ -314,7 +314,7 @@ def test_rooms_list_on_an_empty_database(iobridge: Invoke) -> None:
 
 
 def test_hash_password_prints_an_argon2id_hash(iobridge: Invoke) -> None:
-    result = iobridge("moderators", "hash-password", "--password", "x")
+    result = CliRunner().invoke(main, ["moderators", "hash-password"], input="x\n")
 
     assert result.exit_code == 0, result.output
     hashed = lines(result.stdout)[-1]
@@ -324,7 +324,10 @@ def test_hash_password_prints_an_argon2id_hash(iobridge: Invoke) -> None:
         argon2.PasswordHasher().verify(hashed, "y")
 
 
-def test_hash_password_asks_twice_without_echo(iobridge: Invoke, state_dir: Path) -> None:
+def test_hash_password_asks_twice_without_echo(
+    iobridge: Invoke, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bridge.cli.rooms.stdin_is_terminal", lambda: True)
     result = CliRunner().invoke(main, ["moderators", "hash-password"], input="s3cret\ns3cret\n")
     assert result.exit_code == 0, result.output
     assert "s3cret" not in result.output
@@ -332,13 +335,13 @@ def test_hash_password_asks_twice_without_echo(iobridge: Invoke, state_dir: Path
 
 
 def test_hash_password_refuses_an_empty_password(iobridge: Invoke) -> None:
-    result = iobridge("moderators", "hash-password", "--password", "")
+    result = CliRunner().invoke(main, ["moderators", "hash-password"], input="\n")
     assert_clean_failure(result)
     assert lines(result.stderr) == ["iobridge: an empty password cannot be hashed"]
 
 
 def test_a_hashed_password_makes_a_valid_rooms_file(iobridge: Invoke, tmp_path: Path) -> None:
-    hashed = lines(iobridge("moderators", "hash-password", "--password", "x").stdout)[-1]
+    hashed = lines(CliRunner().invoke(main, ["moderators", "hash-password"], input="x").stdout)[-1]
     rooms = write(tmp_path / "rooms.yaml", VALID.replace(HASH, hashed))
     assert iobridge("rooms", "check", str(rooms)).exit_code == 0
 

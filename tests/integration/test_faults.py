@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import sqlite3
 import sys
 import time
 import urllib.request
@@ -15,12 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from bridge.settings import Settings
+from bridge.sipcaller import Caller, CallPlan
 from bridge.stack import Stack
 from bridge.store.models import Call, Leg
 from tests.integration.conftest import Dial, unique_caller_id
+from tests.integration.test_up_command import iobridge, pid_alive, stack_env
 from tests.support import AmiWatcher, event, eventually, free_port
 
 ROOM = "e2e-faults"
@@ -183,6 +187,10 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
 
     first.send_signal(signal.SIGKILL)
     await first.wait()
+    # Asterisk's own word: both calls are still in the room while no service runs.
+    assert stack.pbx is not None
+    _, listed = await stack.pbx.cli(f"confbridge list {ROOM}")
+    assert {quiet, talker} <= {line.split()[0] for line in listed.splitlines() if line}, listed
 
     second = await _spawn(env, tmp_path / "serve-2.log")
     started = time.monotonic()
@@ -207,11 +215,15 @@ async def _connected(port: int) -> bool:
     return bool(health and health.get("pbx") == "connected")
 
 
-async def _roster_matches(port: int, token: str, ami: AmiWatcher, mine: set[str]) -> bool:
-    """The service's roster says what Asterisk's ConfbridgeList says, for this test's
-    callers (a caller of an earlier test may still be leaving the shared room)."""
+async def _roster_matches(
+    port: int, token: str, ami: AmiWatcher, mine: set[str] | None = None, size: int | None = None
+) -> bool:
+    """The service's roster says what Asterisk's ConfbridgeList says: for ``mine`` (a caller
+    of an earlier test may still be leaving the shared room), or for the whole room."""
     status = await _fetch(port, f"/api/rooms/{ROOM}", token)
     if not status or not status.get("live"):
+        return False
+    if size is not None and len(status["participants"]) != size:
         return False
     replies = await ami.client.send({"Action": "ConfbridgeList", "Conference": ROOM})
     asterisk = {
@@ -220,6 +232,8 @@ async def _roster_matches(port: int, token: str, ami: AmiWatcher, mine: set[str]
         if m.get("Event") == "ConfbridgeList"
     }
     ours = {p["channel"]: (p["muted"], p["talking"]) for p in status["participants"]}
+    if mine is None:
+        return ours == asterisk
     return all(c in ours and c in asterisk and ours[c] == asterisk[c] for c in mine)
 
 
@@ -294,3 +308,188 @@ async def _talk_time_in_history(stack: Stack, channel: str) -> float:
             select(Leg.talk_time).where(Leg.channel == channel, Leg.left_at.is_(None))
         )
     return float(value or 0.0)
+
+
+# ---- the same fault under `iobridge up`: the service is a supervised child --------------
+
+
+async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    env = stack_env(
+        tmp_path,
+        stack_settings,
+        IOBRIDGE_ROOMS_FILE=stack_settings.rooms_file,
+        IOBRIDGE_TALK_CHECKPOINT_SECONDS=1,
+    )
+    state = Path(env["IOBRIDGE_STATE_DIR"])
+    port = int(env["IOBRIDGE_HTTP_PORT"])
+    log = tmp_path / "up.log"  # a file, not a pipe: nobody reads it while the test runs
+    up = await _start_unit(env, log, "up")
+    callers: list[Caller] = []
+    ami: AmiWatcher | None = None
+    try:
+        await eventually(lambda: "Stop with Ctrl-C" in log.read_text(), timeout=90)
+        token = (state / "admin-token").read_text().strip()
+        secret = SecretStr((state / "ami-secret").read_text().strip())
+        ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), stack_settings.ami_username, secret)
+        await ami.start()
+        for audio in (False, True):
+            plan = CallPlan(
+                target_port=int(env["IOBRIDGE_SIP_PORT"]),
+                keys="6666#",
+                audio=audio,
+                stay=60,
+                caller_id=unique_caller_id("upfault"),
+            )
+            callers.append(Caller(plan, tmp_path / f"call-{len(callers)}"))
+            await callers[-1].start()
+        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
+        call_before = _open_call_id_in(state)
+        talker = next(
+            p["channel"]
+            for p in (await _fetch(port, f"/api/rooms/{ROOM}", token))["participants"]
+            if p["caller_id"] == callers[1].plan.caller_id
+        )
+        await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
+        talked = _talk_time_in(state, talker)
+
+        service_pid = int((state / "service.pid").read_text())
+        os.kill(service_pid, signal.SIGKILL)
+        # Asterisk's own word, at once: both calls are still in the room.
+        assert await _in_conference(env) == 2, "a call was dropped with the service"
+
+        await eventually(lambda: _service_pid_changed(state, service_pid), timeout=20)
+        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=20)
+        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        rows = {p["channel"]: p for p in status["participants"]}
+        assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
+        assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
+
+        asterisk_pid = int((state / "asterisk/run/asterisk.pid").read_text())
+        up.send_signal(signal.SIGINT)
+        assert await asyncio.wait_for(up.wait(), 30) == 0
+        assert not pid_alive(asterisk_pid), "Asterisk outlived the stack"
+    finally:
+        if ami is not None:
+            await ami.stop()
+        for caller in callers:
+            await caller.hangup()
+        if up.returncode is None:
+            up.kill()
+            await up.wait()
+
+
+def _open_call_id_in(state: Path) -> int | None:
+    with sqlite3.connect(state / "iobridge.sqlite3") as db:
+        row = db.execute(
+            "select id from calls where room_name = ? and ended_at is null", (ROOM,)
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def _talk_time_in(state: Path, channel: str) -> float:
+    with sqlite3.connect(state / "iobridge.sqlite3") as db:
+        row = db.execute(
+            "select talk_time from legs where channel = ? and left_at is null", (channel,)
+        ).fetchone()
+    return float(row[0] or 0.0) if row else 0.0
+
+
+def _service_pid_changed(state: Path, old: int) -> bool:
+    try:
+        return int((state / "service.pid").read_text()) not in (old, 0)
+    except (OSError, ValueError):
+        return False
+
+
+# ---- the same fault in the systemd layout: two units, two processes -----------------------
+
+
+async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    """`iobridge asterisk run` and `iobridge serve`, as contrib/systemd starts them: the
+    service SIGKILLed, started again (Restart=), then stopped; every call stays up."""
+    env = stack_env(
+        tmp_path,
+        stack_settings,
+        IOBRIDGE_ROOMS_FILE=stack_settings.rooms_file,
+        IOBRIDGE_TALK_CHECKPOINT_SECONDS=1,
+    )
+    state = Path(env["IOBRIDGE_STATE_DIR"])
+    port = int(env["IOBRIDGE_HTTP_PORT"])
+    logs = tmp_path / "units.log"
+    asterisk = await _start_unit(env, logs, "asterisk", "run")
+    callers: list[Caller] = []
+    ami: AmiWatcher | None = None
+    service: asyncio.subprocess.Process | None = None
+    try:
+        service = await _start_unit(env, logs, "serve")
+        await eventually(lambda: _connected(port), timeout=60)
+        token = (state / "admin-token").read_text().strip()
+        secret = SecretStr((state / "ami-secret").read_text().strip())
+        ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), stack_settings.ami_username, secret)
+        await ami.start()
+        for audio in (False, True):
+            plan = CallPlan(
+                target_port=int(env["IOBRIDGE_SIP_PORT"]),
+                keys="6666#",
+                audio=audio,
+                stay=60,
+                caller_id=unique_caller_id("unit"),
+            )
+            callers.append(Caller(plan, tmp_path / f"call-{len(callers)}"))
+            await callers[-1].start()
+        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
+        call_before = _open_call_id_in(state)
+        talker = next(
+            p["channel"]
+            for p in (await _fetch(port, f"/api/rooms/{ROOM}", token))["participants"]
+            if p["caller_id"] == callers[1].plan.caller_id
+        )
+        await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
+        talked = _talk_time_in(state, talker)
+
+        service.send_signal(signal.SIGKILL)
+        await service.wait()
+        assert await _in_conference(env) == 2, "a call was dropped with the service"
+
+        service = await _start_unit(env, logs, "serve")  # what Restart=always does
+        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
+        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        rows = {p["channel"]: p for p in status["participants"]}
+        assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
+        assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
+
+        service.send_signal(signal.SIGTERM)  # systemctl stop iobridge: the calls go on
+        assert await asyncio.wait_for(service.wait(), 20) == 0
+        assert await _in_conference(env) == 2, "a call was dropped by stopping the service"
+    finally:
+        if ami is not None:
+            await ami.stop()
+        for caller in callers:
+            await caller.hangup()
+        for process in (service, asterisk):
+            if process is not None and process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(process.wait(), 20)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+
+
+async def _start_unit(env: dict[str, str], log: Path, *args: str) -> asyncio.subprocess.Process:
+    with log.open("ab") as handle:
+        return await asyncio.create_subprocess_exec(
+            IOBRIDGE, *args, env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=handle, stderr=handle,
+        )  # fmt: skip
+
+
+async def _in_conference(env: dict[str, str]) -> int:
+    """How many channels Asterisk itself lists in the room."""
+    code, out, _ = await iobridge(env, "asterisk", "cli", "-x", f"confbridge list {ROOM}")
+    assert code == 0, out
+    return sum(line.startswith("PJSIP/") for line in out.splitlines())

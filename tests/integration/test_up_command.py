@@ -4,6 +4,7 @@ call through ``iobridge call``, Ctrl-C, and the one-line answers to bad input.""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -12,7 +13,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from bridge.settings import PROJECT_ROOT, Settings
+from bridge.settings import DATA_FILES, Settings
 from tests.support import free_port, free_port_range, free_udp_and_tcp_port
 
 IOBRIDGE = str(Path(sys.executable).parent / "iobridge")
@@ -73,6 +74,7 @@ async def test_up_prints_where_to_dial_takes_a_call_and_stops_clean_on_ctrl_c(
     assert up.stdout is not None
     try:
         banner = await read_until(up.stdout, "Stop with Ctrl-C")
+        assert "no rooms yet: loaded the example rooms" in banner and "wg-housing 5150" in banner
         assert f"sip:1000@127.0.0.1:{env['IOBRIDGE_SIP_PORT']}" in banner
         assert f"http://127.0.0.1:{env['IOBRIDGE_HTTP_PORT']}/" in banner
 
@@ -143,7 +145,7 @@ async def test_up_reports_an_asterisk_that_cannot_start(
     stack_settings: Settings, tmp_path: Path
 ) -> None:
     broken = tmp_path / "asterisk-config"
-    shutil.copytree(PROJECT_ROOT / "asterisk-config", broken)
+    shutil.copytree(DATA_FILES / "asterisk-config", broken)
     # Tell Asterisk not to load the conference application: no room could ever work.
     with (broken / "modules.conf").open("a") as modules:
         modules.write("noload => app_confbridge.so\n")
@@ -200,3 +202,42 @@ async def run_a_room_from_the_shell(env: dict[str, str]) -> None:
         if caller.returncode is None:
             caller.kill()
             await caller.wait()
+
+
+async def test_the_cli_finds_a_stack_bound_to_another_address(
+    stack_settings: Settings, tmp_path: Path
+) -> None:
+    """`up --host ADDR`: the other commands, run without that setting, find the stack's
+    address and token in the state folder (127.0.0.2 stands in for a LAN address)."""
+    env = stack_env(tmp_path, stack_settings)
+    log = tmp_path / "up.log"
+    with log.open("ab") as output:
+        up = await asyncio.create_subprocess_exec(
+            IOBRIDGE, "up", "--host", "127.0.0.2", env=env, stdin=asyncio.subprocess.DEVNULL,
+            stdout=output, stderr=output,
+        )  # fmt: skip
+    try:
+        async with asyncio.timeout(90):
+            while "Stop with Ctrl-C" not in log.read_text():
+                assert up.returncode is None, log.read_text()
+                await asyncio.sleep(0.2)
+        assert f"sip:1000@127.0.0.2:{env['IOBRIDGE_SIP_PORT']}" in log.read_text()
+
+        code, out, err = await iobridge(env, "health")
+        assert code == 0, err
+        code, out, err = await iobridge(env, "call", "--keys", "5150#", "--stay", "1")
+        assert code == 0 and f"sip:1000@127.0.0.2:{env['IOBRIDGE_SIP_PORT']}" in out, err
+        code, out, err = await iobridge(env, "room", "wg-housing", "status", "--json")
+        assert code == 0, err
+        assert json.loads(out)["room"] == "wg-housing"
+        code, out, err = await iobridge(env, "rooms", "list", "--json")
+        assert code == 0 and {room["live"] for room in json.loads(out)} == {0}, out
+
+        up.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(up.wait(), 30) == 0
+        code, _, err = await iobridge(env, "health")
+        assert code == 1 and err.strip().startswith("iobridge: no running stack for")
+    finally:
+        if up.returncode is None:
+            up.kill()
+            await up.wait()

@@ -1,0 +1,87 @@
+"""``iobridge serve``: the bridge service in its own process, beside an Asterisk it does not
+own. Under ``up`` it is the supervisor's child (``bridge.supervisor``), told to stop by its
+lifeline (stdin) closing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from bridge.settings import Settings
+from bridge.stack import Stack, StackError
+
+log = logging.getLogger(__name__)
+
+
+async def serve(
+    settings: Settings,
+    progress: Callable[[str], None],
+    *,
+    lifeline: bool = False,
+) -> None:
+    """Run the bridge service until SIGTERM/SIGINT (calls go on without it), until the
+    supervisor's lifeline closes (``up`` is stopping with its Asterisk: the calls end), or
+    until the service's own work fails (StackError: the supervisor restarts it). Under
+    ``up`` (``lifeline``) the rooms were checked before Asterisk started."""
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopped.set)
+    try:
+        await _serve(Stack(settings, progress, provision=not lifeline), stopped, lifeline)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def _serve(stack: Stack, stopped: asyncio.Event, lifeline: bool) -> None:
+    settings, progress, loop = stack.settings, stack.progress, asyncio.get_running_loop()
+    await stack.start(with_pbx=False)
+    if not lifeline:
+        progress(f"io-bridge service is up, for the Asterisk AMI on port {settings.ami_port}")
+        progress(f"Panel: http://{settings.local_host}:{settings.http_port}/")
+    work = stack.service_task
+    assert work is not None
+    signalled = loop.create_task(stopped.wait(), name="signal")
+    closed = loop.create_task(_until_eof(), name="lifeline") if lifeline else None
+    waits: set[asyncio.Future[Any]] = {work, signalled, *([closed] if closed else [])}
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        signalled.cancel()
+        if closed is not None:
+            closed.cancel()
+    cause = _failure(work) if work.done() else None
+    if cause is not None:
+        log.error("service.failed reason=%r", cause, exc_info=cause)
+    await stack.stop(ending_calls=closed is not None and closed.done() and not closed.cancelled())
+    if cause is not None:
+        raise StackError(f"the bridge service stopped on an error: {cause!r} (see the log above)")
+
+
+def _failure(task: asyncio.Task[None]) -> BaseException:
+    """Why the service's work ended (it only ends by failing): the first real error."""
+    cause: BaseException = (
+        asyncio.CancelledError() if task.cancelled() else task.exception() or RuntimeError("ended")
+    )
+    while isinstance(cause, BaseExceptionGroup) and cause.exceptions:
+        cause = cause.exceptions[0]
+    return cause
+
+
+async def _until_eof() -> None:
+    """Read the supervisor's pipe on stdin until it closes."""
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
+    try:
+        while await reader.read(4096):
+            pass
+    finally:
+        transport.close()

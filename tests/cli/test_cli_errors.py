@@ -1,0 +1,200 @@
+"""Every failure an admin can cause is one line naming the setting or the thing and what to
+do, with exit code 1; the traceback only with --debug. And the scriptable side: --json,
+--version, a password from stdin."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from pydantic import ValidationError
+
+from bridge.cli import main
+from tests.support import free_port
+
+Invoke = Callable[..., Result]
+
+
+@pytest.fixture
+def iobridge(tmp_path: Path) -> Invoke:
+    def invoke(*args: str, input: str | None = None, **env: str) -> Result:
+        env = {"IOBRIDGE_STATE_DIR": str(tmp_path / "state"), **env}
+        return CliRunner().invoke(main, list(args), env=env, input=input)
+
+    return invoke
+
+
+def one_line(result: Result) -> str:
+    """The failure's single line (asserting there is one, exit 1, and no traceback)."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("iobridge: ")
+    return lines[0].removeprefix("iobridge: ")
+
+
+def test_a_setting_that_is_not_a_number_is_named_with_its_value(iobridge: Invoke) -> None:
+    line = one_line(iobridge("rooms", "list", IOBRIDGE_SIP_PORT="abc"))
+    assert line.startswith("IOBRIDGE_SIP_PORT=abc: Input should be a valid integer")
+
+
+def test_a_local_net_that_is_not_a_network_is_named(iobridge: Invoke) -> None:
+    line = one_line(iobridge("rooms", "list", IOBRIDGE_LOCAL_NET="10.0.0.0/8, lan"))
+    assert (
+        line
+        == "IOBRIDGE_LOCAL_NET=10.0.0.0/8, lan: not a network: 'lan' (expected e.g. 192.168.0.0/16)"
+    )
+
+
+def test_debug_shows_the_traceback_instead(iobridge: Invoke) -> None:
+    result = iobridge("--debug", "rooms", "list", IOBRIDGE_SIP_PORT="abc")
+    assert isinstance(result.exception, ValidationError)
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "not a url",
+            "IOBRIDGE_DATABASE_URL is not a database URL: expected "
+            "postgresql://user:password@host/dbname or sqlite:////path/to/file.sqlite3",
+        ),
+        (
+            "oracle+nothing://scott:tiger@db/x",
+            "IOBRIDGE_DATABASE_URL: unknown kind of database 'oracle+nothing': expected "
+            "postgresql://user:password@host/dbname or sqlite:////path/to/file.sqlite3",
+        ),
+        (
+            "mysql://bridge:secret@localhost/bridge",
+            "IOBRIDGE_DATABASE_URL: the driver 'MySQLdb' is not installed; "
+            "write postgresql://... (asyncpg) or sqlite:///... (aiosqlite)",
+        ),
+        (
+            "postgresql+psycopg2://bridge:secret@localhost/bridge",
+            "IOBRIDGE_DATABASE_URL: the driver 'psycopg2' is not installed; "
+            "write postgresql://... (asyncpg) or sqlite:///... (aiosqlite)",
+        ),
+        (
+            "sqlite+pysqlite:////tmp/x.sqlite3",
+            "IOBRIDGE_DATABASE_URL: 'sqlite+pysqlite' is not an async driver; "
+            "write postgresql://... (asyncpg) or sqlite:///... (aiosqlite)",
+        ),
+    ],
+)
+def test_an_unusable_database_url_is_one_line(iobridge: Invoke, url: str, expected: str) -> None:
+    assert one_line(iobridge("db", "upgrade", IOBRIDGE_DATABASE_URL=url)) == expected
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_a_database_that_is_down_is_named_without_its_password(
+    iobridge: Invoke, scheme: str
+) -> None:
+    port = free_port()
+    url = f"{scheme}://bridge:secret@127.0.0.1:{port}/bridge"
+    for command in (("db", "upgrade"), ("rooms", "list"), ("lockouts", "list")):
+        line = one_line(iobridge(*command, IOBRIDGE_DATABASE_URL=url))
+        assert line == (
+            f"cannot reach the database postgresql+asyncpg://bridge:***@127.0.0.1:{port}/bridge: "
+            "connection refused (is it running? check IOBRIDGE_DATABASE_URL)"
+        )
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_postgres_urls_work_as_an_admin_types_them(
+    iobridge: Invoke, postgres_url: str, scheme: str
+) -> None:
+    url = postgres_url.replace("postgresql+asyncpg", scheme)
+    result = iobridge("db", "upgrade", IOBRIDGE_DATABASE_URL=url)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == "database is up to date"
+
+
+def test_a_state_folder_that_cannot_be_made_is_named(iobridge: Invoke, tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    state = tmp_path / "a-file" / "state"
+    line = one_line(iobridge("db", "upgrade", IOBRIDGE_STATE_DIR=str(state)))
+    assert line.startswith(f"cannot open the database file {tmp_path / 'a-file'}")
+    assert "Not a directory" in line
+
+
+def test_a_port_in_use_names_its_setting(iobridge: Invoke, tmp_path: Path) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        line = one_line(
+            iobridge("serve", IOBRIDGE_HTTP_PORT=str(port), IOBRIDGE_AGI_PORT=str(free_port()))
+        )
+    assert line == (
+        f"port {port}/tcp (panel) is already in use: stop what holds it or set IOBRIDGE_HTTP_PORT"
+    )
+
+
+def test_up_on_another_address_refuses_to_start_without_a_rooms_file(
+    iobridge: Invoke, tmp_path: Path
+) -> None:
+    ports = {f"IOBRIDGE_{name}_PORT": str(free_port()) for name in ("SIP", "AMI", "AGI", "HTTP")}
+    line = one_line(iobridge("up", "--host", "0.0.0.0", **ports))
+    assert line == (
+        "no rooms yet and no rooms file: write your own (see docs/admin.md) and "
+        "set IOBRIDGE_ROOMS_FILE (the example rooms are only for up on 127.0.0.1)"
+    )
+    assert not (tmp_path / "state" / "asterisk").exists(), "refused before Asterisk started"
+
+
+@pytest.mark.parametrize("command", [("room", "ga", "status"), ("room", "ga", "lock"), ("health",)])
+def test_a_stack_that_is_not_running_is_one_line(
+    iobridge: Invoke, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    line = one_line(iobridge(*command))
+    assert line == f"no running stack for {tmp_path / 'state'} (start it with: iobridge up)"
+
+
+def test_an_unexpected_failure_is_still_one_line(
+    iobridge: Invoke, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("something nobody planned for\nsecond line")
+
+    monkeypatch.setattr("bridge.cli.rooms.settings", broken)
+    assert one_line(iobridge("rooms", "list")) == (
+        "unexpected error: RuntimeError: something nobody planned for "
+        "(run with --debug for the traceback)"
+    )
+
+
+# ---- for scripts ------------------------------------------------------------------------
+
+
+def test_version(iobridge: Invoke) -> None:
+    result = iobridge("--version")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("iobridge, version ")
+
+
+def test_listings_speak_json(iobridge: Invoke, tmp_path: Path) -> None:
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text('rooms:\n  - name: ga\n    pin: "731904"\n')
+    assert iobridge("rooms", "sync", str(rooms)).exit_code == 0
+
+    listed = json.loads(iobridge("rooms", "list", "--json").stdout)
+    assert listed == [
+        {"name": "ga", "title": "ga", "live": None, "max_participants": 500, "queue": "fifo"}
+    ]
+    with_pins = json.loads(iobridge("rooms", "list", "--json", "--show-pins").stdout)
+    assert with_pins[0]["pin"] == "731904"
+    assert json.loads(iobridge("lockouts", "list", "--json").stdout) == []
+    assert json.loads(iobridge("recordings", "list", "--json").stdout) == []
+
+
+def test_a_password_on_the_command_line_is_hashed_with_a_warning(iobridge: Invoke) -> None:
+    result = iobridge("moderators", "hash-password", "--password", "x")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("$argon2id$")
+    assert "pipe it on stdin instead" in result.stderr
