@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0
 
+    # The moderators' panel: a session ends after this long without a request; failed logins
+    # tolerated per username and per address within the window.
+    panel_session_hours: float = 12.0
+    login_failures_per_username: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: float = 900.0
+
     log_level: str = "INFO"
 
     @field_validator("state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir")

@@ -9,6 +9,8 @@ and the roster changes only when Asterisk reports that they happened.
 | the live roster: AMI events in, resync, subscribers | ``bridge.service.roster`` |
 | the shared number: PIN decisions, lockouts | ``bridge.service.entry`` |
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
+| accounts: passwords, panel sessions, who may moderate what | ``bridge.service.accounts`` |
+| the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
+from bridge.service.accounts import Accounts
+from bridge.service.audit import AuditTrail
 from bridge.service.entry import EntryDesk
 from bridge.service.moderation import Moderation
 from bridge.service.roster import LiveRoster
@@ -61,6 +65,8 @@ class BridgeService:
             settings.recordings_dir,
         )
         self.roster.add_listener(self.moderation.on_event)
+        self.accounts = Accounts(settings, db)
+        self.audit = AuditTrail(db, self.switchboard)
 
     @property
     def switchboard(self) -> Switchboard:

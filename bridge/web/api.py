@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bridge.actions import ROOM_ACTIONS
+from bridge.domain.accounts import Principal
 from bridge.domain.rooms import ROOM_NAME
 from bridge.errors import BadField
 from bridge.web import render
@@ -68,7 +69,9 @@ async def room_action(request: web.Request) -> web.Response:
         )
     arguments = await parse_body(request, action.arguments)
     result: dict[str, Any] = {"room": room, "action": name}
-    result.update(await action.run(request.app[SERVICE], room, arguments) or {})
+    service = request.app[SERVICE]
+    # The admin token is the local CLI: audited as "admin".
+    result.update(await service.audit.perform(service, Principal.admin(), room, action, arguments))
     log.info("api.room_action room=%s action=%s", room, name)
     return web.json_response(result)
 
