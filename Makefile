@@ -5,7 +5,7 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-SYSTEM_PACKAGES := sip-tester postgresql
+SYSTEM_PACKAGES := sip-tester postgresql chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: up test system venv asterisk lint typecheck unit integration bench clean

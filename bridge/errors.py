@@ -110,3 +110,11 @@ class NotAllowed(BridgeError):
 
     status = 403
     code = "not_allowed"
+
+
+class UnknownAction(BridgeError):
+    status = 404
+    code = "unknown_action"
+
+    def __init__(self, name: str, expected: list[str]) -> None:
+        super().__init__(f"unknown action '{name}'; expected one of {', '.join(expected)}")

@@ -1,5 +1,6 @@
-"""The HTTP side: the application factory, its middlewares (errors, authentication), a
-public status page and health check. The JSON API is in ``bridge.web.api``."""
+"""The HTTP side: the application factory, its middlewares (errors, authentication) and
+the health check. The JSON API is in ``bridge.web.api``, the moderators' panel (``/`` is
+its door) in ``bridge.web.panel``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.web import api, render
 from bridge.web.keys import ADMIN_TOKEN, SERVICE
+from bridge.web.panel import setup_panel
 
 log = logging.getLogger(__name__)
 
@@ -52,22 +54,11 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True, "pbx": render.pbx_state(switchboard)})
 
 
-async def index(request: web.Request) -> web.Response:
-    """A public page that says only whether the bridge reaches its PBX (the panel and the
-    rooms need a login)."""
-    pbx = render.pbx_state(request.app[SERVICE].switchboard)
-    body = (
-        "<!doctype html><meta charset=utf-8><title>io-bridge</title>"
-        f"<h1>io-bridge</h1><p id=pbx>PBX {pbx}</p>"
-    )
-    return web.Response(text=body, content_type="text/html")
-
-
 def create_app(settings: Settings, service: BridgeService) -> web.Application:
     app = web.Application(middlewares=[errors_as_json, admin_token_required])
     app[SERVICE] = service
     app[ADMIN_TOKEN] = settings.ensure_admin_token().get_secret_value()
-    app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     api.add_routes(app.router)
+    setup_panel(app)
     return app
