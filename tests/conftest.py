@@ -29,7 +29,7 @@ E2E_ROOMS = DATA / "rooms-e2e.yaml"
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.path):
+        if "tests/integration" in str(item.path) or "tests/browser" in str(item.path):
             item.add_marker(pytest.mark.pbx)
 
 

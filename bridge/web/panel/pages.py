@@ -115,20 +115,25 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             error=str(exc),
             status=exc.status,
         )
-    response = web.HTTPSeeOther(safe_next(next_page))
+    response = _see_other(safe_next(next_page))
     set_session_cookie(response, request, opened.token)
     return response
 
 
 @html_errors
 async def logout(request: web.Request) -> web.StreamResponse:
-    response = web.HTTPSeeOther("/login")
+    response = _see_other("/login")
     if await current_session(request) is not None:
         form = await request.post()
         session = await state_changing_session(request, str(form.get(CSRF_FIELD, "")))
         await request.app[SERVICE].accounts.log_out(session.token)
     clear_session_cookie(response, request)
     return response
+
+
+def _see_other(location: str) -> web.Response:
+    """After a form: go there with a GET (a response, so it can carry a cookie)."""
+    return web.Response(status=303, headers={"Location": location})
 
 
 # ---- rooms -------------------------------------------------------------------------------
