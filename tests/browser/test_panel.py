@@ -111,14 +111,19 @@ async def test_a_kick_asks_first_and_then_hangs_up(
     await dialog.get_by_role("button", name="Kick").click()
     await ami.wait_for(event("ConfbridgeLeave", Channel=caller.channel), since=mark)
     await expect(page.get_by_role("row", name=caller.caller_id)).to_have_count(0)
-    await expect(page.locator("#audit li").first).to_contain_text(f"alice kicked {caller.caller_id}")
+    await expect(page.locator("#audit li").first).to_contain_text(
+        f"alice kicked {caller.caller_id}"
+    )
     # Cancelled, the first time: Asterisk saw one leave only.
-    assert sum(
-        1 for e in ami.events[mark:] if event("ConfbridgeLeave", Channel=caller.channel)(e)
-    ) == 1
+    assert (
+        sum(1 for e in ami.events[mark:] if event("ConfbridgeLeave", Channel=caller.channel)(e))
+        == 1
+    )
 
 
-async def test_ending_the_call_asks_first(open_panel: OpenPanel, join: Join, ami: AmiWatcher) -> None:
+async def test_ending_the_call_asks_first(
+    open_panel: OpenPanel, join: Join, ami: AmiWatcher
+) -> None:
     caller = await join()
     page = await open_panel("alice")
     mark = ami.mark()
