@@ -172,18 +172,24 @@ async def _serve(service: BridgeService, room: str, viewer: Viewer) -> None:
     """Send snapshots until the browser leaves; read (and ignore) what it sends, which also
     answers its pings and sees its close."""
     ws = viewer.ws
-    reader = asyncio.get_running_loop().create_task(_drain(ws))
+    loop = asyncio.get_running_loop()
+    reader = loop.create_task(_drain(ws))
     try:
-        while not reader.done():
-            try:
-                text = await asyncio.wait_for(viewer.mailbox.get(), RECHECK_RIGHTS)
-            except TimeoutError:
+        while True:
+            taking = loop.create_task(viewer.mailbox.get())
+            done, _ = await asyncio.wait(
+                {taking, reader}, timeout=RECHECK_RIGHTS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if taking not in done:
+                taking.cancel()
+                if reader in done:
+                    return  # the browser left
                 if not await _still_allowed(service, viewer.session, room):
                     await ws.close(code=CLOSE_NOT_ALLOWED, message=b"not allowed any more")
                     return
                 continue
             try:
-                await asyncio.wait_for(ws.send_str(text), SEND_TIMEOUT)
+                await asyncio.wait_for(ws.send_str(taking.result()), SEND_TIMEOUT)
             except TimeoutError:
                 log.warning("panel.viewer_too_slow room=%s", room)
                 await ws.close(code=CLOSE_TOO_SLOW, message=b"too slow; reconnect")
