@@ -75,8 +75,7 @@ export class Roster {
     };
     cells.actions.append(cells.buttons);
     caller.append(cells.label, cells.name, cells.channel);
-    cells.role.dataset.label = "Role";
-    cells.audio.dataset.label = "Audio";
+    // Role and audio read for themselves ("Moderator", "Muted"): no label on a phone's card.
     cells.inRoom.dataset.label = "In room";
     cells.talk.dataset.label = "Talk time";
     cells.turns.dataset.label = "Turns";

@@ -142,10 +142,7 @@ export class Stack {
         : null;
       if (clear) head.append(clear);
       section.append(head);
-      if (!entries.length) {
-        section.append(el("p", "empty", "Nobody here."));
-        return section;
-      }
+      if (!entries.length) return section; // "(0)" says it; an empty stack stays short
       const list = el("ol", "entries");
       entries.forEach((entry, i) => list.append(this.entry(entry, i, entries.length)));
       section.append(list);
