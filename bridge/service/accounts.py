@@ -34,6 +34,10 @@ from bridge.store.db import Database
 log = logging.getLogger(__name__)
 
 TOKEN_BYTES = 32
+# A session found in the database is trusted this long without asking again (every panel
+# request and action asks): a logout here is immediate, a sync's change of rights takes
+# effect within this time.
+SESSION_CACHE_SECONDS = 5.0
 TOUCH_EVERY = timedelta(minutes=5)  # how stale a session's "seen" time may get
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a megabyte "password" is an attack
 
@@ -82,6 +86,7 @@ class Accounts:
             )
         )
         self._clock = clock
+        self._recent: dict[str, tuple[float, PanelSession]] = {}  # token hash -> (until, it)
         self._hashing = asyncio.Semaphore(2)
         self._decoy_hash: str | None = None
 
@@ -148,6 +153,7 @@ class Accounts:
             if account is None:  # removed by a sync in the last milliseconds
                 raise LoginRefused()
             if previous:
+                self._recent.pop(token_hash(previous), None)
                 await store.delete_session(session, token_hash(previous))
             await store.delete_expired_sessions(session, now)
             await store.add_session(
@@ -161,19 +167,33 @@ class Accounts:
         now; None when there is none (unknown, expired, or its moderator removed)."""
         if not token or len(token) > 200:
             return None
+        key = token_hash(token)
+        cached = self._recent.get(key)
+        if cached is not None and cached[0] > self._clock():
+            return cached[1]
         now = self._now()
         async with self.db.sessions() as session:
-            found = await store.find_session(session, token_hash(token), now)
+            found = await store.find_session(session, key, now)
             if found is None:
+                self._recent.pop(key, None)
                 return None
             if now - found.seen_at > TOUCH_EVERY:
                 await store.touch_session(session, found.id, now, now + self.session_lifetime)
                 await session.commit()
         account = found.account
         principal = Principal(account.username, account.all_rooms, account.rooms, Via.SESSION)
-        return PanelSession(principal, token, csrf_token(token))
+        opened = PanelSession(principal, token, csrf_token(token))
+        self._remember(key, opened)
+        return opened
+
+    def _remember(self, key: str, opened: PanelSession) -> None:
+        now = self._clock()
+        if len(self._recent) > 1000:
+            self._recent = {k: v for k, v in self._recent.items() if v[0] > now}
+        self._recent[key] = (now + SESSION_CACHE_SECONDS, opened)
 
     async def log_out(self, token: str) -> None:
+        self._recent.pop(token_hash(token), None)
         async with self.db.sessions.begin() as session:
             await store.delete_session(session, token_hash(token))
 

@@ -86,11 +86,11 @@ class AuditTrail:
         return person.caller_id if person else ""
 
     async def _keep(self, record: ActionRecord) -> None:
-        try:
-            async with self.db.sessions.begin() as session:
-                record = await add_action(session, record)
-        except Exception:  # the action happened: a lost record must not undo the answer
-            log.exception("audit.not_stored room=%s action=%s", record.room, record.action)
+        # The room's panels hear of it at once; the database row follows (same order).
+        recent = self._recent.get(record.room)
+        if recent is not None:
+            recent.appendleft(record)
+        self.changes.publish(record.room)
         log.info(
             "audit.action room=%s actor=%s action=%s target=%s result=%s",
             record.room,
@@ -99,10 +99,11 @@ class AuditTrail:
             record.target_channel or "-",
             record.result,
         )
-        recent = self._recent.get(record.room)
-        if recent is not None:
-            recent.appendleft(record)
-        self.changes.publish(record.room)
+        try:
+            async with self.db.sessions.begin() as session:
+                await add_action(session, record)
+        except Exception:  # the action happened: a lost record must not undo the answer
+            log.exception("audit.not_stored room=%s action=%s", record.room, record.action)
 
     async def recent(self, room: str) -> list[ActionRecord]:
         """The room's latest actions, newest first (read from the database once per room)."""

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bridge.domain.accounts import Via
 from bridge.domain.rooms import ModeratorSpec, RoomsConfig, RoomSpec
 from bridge.errors import LoginRefused, TooManyLogins
-from bridge.service.accounts import Accounts, token_hash
+from bridge.service.accounts import SESSION_CACHE_SECONDS, Accounts, token_hash
 from bridge.settings import Settings
 from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent_actions
 from bridge.store.db import Database
@@ -38,6 +38,12 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def _later(accounts: Accounts, seconds: float) -> None:
+    clock = accounts._clock
+    assert isinstance(clock, Clock)
+    clock.now += seconds
 
 
 @pytest.fixture
@@ -103,9 +109,7 @@ async def test_a_login_rotates_the_session_and_a_logout_ends_it(accounts: Accoun
 
 async def test_an_idle_session_expires(accounts: Accounts) -> None:
     opened = await accounts.log_in("alice", PASSWORD, "10.0.0.1")
-    clock = accounts._clock
-    assert isinstance(clock, Clock)
-    clock.now += 3601
+    _later(accounts, 3601)
     assert await accounts.session(opened.token) is None
 
 
@@ -131,6 +135,7 @@ async def test_a_room_taken_away_by_a_sync_is_gone_from_open_sessions(
     fewer = RoomsConfig(rooms=CONFIG.rooms, moderators=(bob_on_ga,))
     async with db.sessions.begin() as session:
         await sync_rooms(session, fewer)
+    _later(accounts, SESSION_CACHE_SECONDS + 1)  # what a session knows is this fresh
     found = await accounts.session(opened.token)
     assert found is not None and found.principal.rooms == {"ga"}
     assert await accounts.principal_for("alice", Via.TOKEN) is None  # removed: no rights
@@ -142,6 +147,7 @@ async def test_a_moderator_removed_from_the_file_loses_their_sessions(
     opened = await accounts.log_in("bob", PASSWORD, "10.0.0.1")
     async with db.sessions.begin() as session:
         await sync_rooms(session, RoomsConfig(rooms=CONFIG.rooms))
+    _later(accounts, SESSION_CACHE_SECONDS + 1)
     assert await accounts.session(opened.token) is None
 
 

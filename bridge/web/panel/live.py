@@ -1,14 +1,18 @@
-"""The room page's live feed: one websocket per open panel, a fresh snapshot of the room on
-connect and after every burst of changes.
+"""The room page's live feed: one websocket per open panel; the whole room on connect, then
+what changed after every burst of changes.
 
 One ``RoomFeed`` per watched room subscribes to the service's hubs (the roster's changes,
-the audit trail), builds the room's snapshot once per burst (at most every ``INTERVAL``:
-the first change of a quiet room goes out at once, a storm of talk events is coalesced)
-and offers the same text to every panel watching. Each panel has a one-slot mailbox where
-a newer snapshot replaces an unsent older one, so a slow browser gets fewer snapshots and
-never a backlog; one that does not take a snapshot within ``SEND_TIMEOUT`` is closed (the
-page reconnects and gets a fresh one). Nothing here is awaited by the AMI reader: the hubs'
-publish never waits.
+the audit trail) and, at most every ``INTERVAL`` (the first change of a quiet room goes out
+at once; a storm of talk events is coalesced), rebuilds the room's state and works out
+what changed since the last version (``state.changes``): one text, built once, offered to
+every panel watching. A panel whose browser falls ``BACKLOG`` versions behind gets the
+whole room again instead of the backlog; one that takes nothing for ``SEND_TIMEOUT`` is
+closed (the page reconnects and starts from a whole snapshot). Nothing here is awaited by
+the AMI reader: the hubs' publish never waits.
+
+Messages: ``{"type": "snapshot", "version": V, ...the room...}`` and ``{"type": "delta",
+"version": V, "now", "room"?, "stack"?, "audit"?, "upsert"?: [participant],
+"remove"?: [channel]}``, which applies to version V - 1 only (the page reconnects on a gap).
 
 The websocket carries no commands (actions are POSTs with the CSRF token); it is refused
 before the upgrade without a session (401), from a foreign Origin or for a room the
@@ -21,8 +25,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
+from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -34,33 +40,46 @@ from bridge.service.roster import Change
 from bridge.web.auth import check_same_origin, json_session, room_of_request
 from bridge.web.keys import SERVICE
 from bridge.web.panel.pages import find_room_or_404
-from bridge.web.panel.state import room_snapshot
+from bridge.web.panel.state import changes, room_snapshot
 
 if TYPE_CHECKING:
     from bridge.service import BridgeService
 
 log = logging.getLogger(__name__)
 
-INTERVAL = 0.075  # seconds between two snapshots of a busy room
-SEND_TIMEOUT = 5.0  # a panel that takes no snapshot for this long is closed
+INTERVAL = 0.075  # seconds between two versions of a busy room
+BACKLOG = 64  # versions a panel may fall behind before it gets the whole room instead
+SEND_TIMEOUT = 5.0  # a panel that takes nothing for this long is closed
+FRESH = 1.0  # a whole snapshot older than this is rebuilt for a newcomer (its clocks)
 RECHECK_RIGHTS = 60.0  # a panel's session and rights are read again this often
 CLOSE_TOO_SLOW = 4000  # the page reconnects at once
 CLOSE_NOT_ALLOWED = 4003  # the page goes to the login page
 T = TypeVar("T")
 
 
+def _json(value: dict[str, Any]) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
 class Viewer:
-    """One open panel: a one-slot mailbox of the latest snapshot not yet sent."""
+    """One open panel: the versions not yet sent, or a debt of the whole room."""
 
     def __init__(self, ws: web.WebSocketResponse, session: PanelSession) -> None:
         self.ws = ws
         self.session = session
-        self.mailbox: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self.pending: deque[tuple[int, str]] = deque()
+        self.owes_whole = True  # on connect, and after falling too far behind
+        self.wake = asyncio.Event()
 
-    def offer(self, snapshot: str) -> None:
-        if self.mailbox.full():
-            self.mailbox.get_nowait()  # superseded: the newer snapshot says all it said
-        self.mailbox.put_nowait(snapshot)
+    def offer(self, version: int, text: str) -> None:
+        if self.owes_whole:
+            return  # the whole room, when it goes, includes this
+        if len(self.pending) >= BACKLOG:
+            self.pending.clear()
+            self.owes_whole = True
+        else:
+            self.pending.append((version, text))
+        self.wake.set()
 
 
 class RoomFeed:
@@ -68,6 +87,10 @@ class RoomFeed:
         self.service = service
         self.room = room
         self.viewers: set[Viewer] = set()
+        self.version = 0
+        self.state: dict[str, Any] | None = None
+        self._whole: tuple[int, str] | None = None
+        self._building = asyncio.Lock()
         self._dirty = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -82,9 +105,31 @@ class RoomFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def snapshot(self) -> str:
-        trail = await self.service.audit.recent(self.room.name)
-        return json.dumps(room_snapshot(self.service, self.room, trail), separators=(",", ":"))
+    async def _next_version(self) -> None:
+        """Rebuild the room's state; offer what changed to every panel."""
+        async with self._building:
+            trail = await self.service.audit.recent(self.room.name)
+            new = room_snapshot(self.service, self.room, trail)
+            if self.state is None:
+                self.state, self.version = new, 1
+                return
+            delta = changes(self.state, new)
+            self.state = new
+            if delta is None:
+                return
+            self.version += 1
+            text = _json({"type": "delta", "version": self.version, **delta})
+            for viewer in list(self.viewers):
+                viewer.offer(self.version, text)
+
+    async def whole(self) -> tuple[int, str]:
+        """The current version of the whole room, as text (built once per version)."""
+        if self.state is None or time.time() - self.state["now"] > FRESH:
+            await self._next_version()
+        assert self.state is not None
+        if self._whole is None or self._whole[0] != self.version:
+            self._whole = (self.version, _json({**self.state, "version": self.version}))
+        return self._whole
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -98,12 +143,10 @@ class RoomFeed:
                 await self._dirty.wait()
                 wait = last + INTERVAL - loop.time()
                 if wait > 0:
-                    await asyncio.sleep(wait)  # the rest of the burst joins this snapshot
+                    await asyncio.sleep(wait)  # the rest of the burst joins this version
                 self._dirty.clear()
-                text = await self.snapshot()
+                await self._next_version()
                 last = loop.time()
-                for viewer in list(self.viewers):
-                    viewer.offer(text)
         finally:
             for task in watchers:
                 task.cancel()
@@ -117,7 +160,7 @@ class RoomFeed:
 
     async def _watch(self, hub: Hub[T], concerns: Callable[[T], bool]) -> None:
         """Mark the feed dirty on every change that concerns the room. If the hub drops us
-        (the loop was starved), subscribe again: the next snapshot is whole anyway."""
+        (the loop was starved), subscribe again: the next version is rebuilt whole anyway."""
         while True:
             async with hub.subscribe(f"panel:{self.room.name}") as sub:
                 try:
@@ -148,8 +191,7 @@ class LiveFeeds:
         viewer = Viewer(ws, session)
         feed.viewers.add(viewer)
         try:
-            viewer.offer(await feed.snapshot())  # on connect and on every reconnect
-            await _serve(service, feed.room.name, viewer)
+            await _serve(service, feed, viewer)
         finally:
             feed.viewers.discard(viewer)
             if not feed.viewers and self._feeds.get(room.name) is feed:
@@ -168,38 +210,51 @@ class LiveFeeds:
         self._feeds.clear()
 
 
-async def _serve(service: BridgeService, room: str, viewer: Viewer) -> None:
-    """Send snapshots until the browser leaves; read (and ignore) what it sends, which also
-    answers its pings and sees its close."""
+async def _serve(service: BridgeService, feed: RoomFeed, viewer: Viewer) -> None:
+    """Send the room to one panel until its browser leaves; read (and ignore) what the
+    browser sends, which also answers its pings and sees its close."""
     ws = viewer.ws
     loop = asyncio.get_running_loop()
     reader = loop.create_task(_drain(ws))
     try:
         while True:
-            taking = loop.create_task(viewer.mailbox.get())
-            done, _ = await asyncio.wait(
-                {taking, reader}, timeout=RECHECK_RIGHTS, return_when=asyncio.FIRST_COMPLETED
-            )
-            if taking not in done:
-                taking.cancel()
-                if reader in done:
-                    return  # the browser left
-                if not await _still_allowed(service, viewer.session, room):
-                    await ws.close(code=CLOSE_NOT_ALLOWED, message=b"not allowed any more")
+            while viewer.owes_whole or viewer.pending:
+                if viewer.owes_whole:
+                    viewer.owes_whole = False
+                    version, text = await feed.whole()
+                    while viewer.pending and viewer.pending[0][0] <= version:
+                        viewer.pending.popleft()  # the whole room includes them
+                else:
+                    version, text = viewer.pending.popleft()
+                if not await _send(ws, text, feed.room.name):
                     return
-                continue
-            try:
-                await asyncio.wait_for(ws.send_str(taking.result()), SEND_TIMEOUT)
-            except TimeoutError:
-                log.warning("panel.viewer_too_slow room=%s", room)
-                await ws.close(code=CLOSE_TOO_SLOW, message=b"too slow; reconnect")
-                return
-            except ConnectionError:
+            viewer.wake.clear()
+            waking = loop.create_task(viewer.wake.wait())
+            done, _ = await asyncio.wait(
+                {waking, reader}, timeout=RECHECK_RIGHTS, return_when=asyncio.FIRST_COMPLETED
+            )
+            waking.cancel()
+            if reader in done:
+                return  # the browser left
+            if not done and not await _still_allowed(service, viewer.session, feed.room.name):
+                await ws.close(code=CLOSE_NOT_ALLOWED, message=b"not allowed any more")
                 return
     finally:
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
+
+
+async def _send(ws: web.WebSocketResponse, text: str, room: str) -> bool:
+    try:
+        await asyncio.wait_for(ws.send_str(text), SEND_TIMEOUT)
+    except TimeoutError:
+        log.warning("panel.viewer_too_slow room=%s", room)
+        await ws.close(code=CLOSE_TOO_SLOW, message=b"too slow; reconnect")
+        return False
+    except ConnectionError:
+        return False
+    return True
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:

@@ -62,6 +62,25 @@ def room_snapshot(
     }
 
 
+def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
+    """What a panel holding ``old`` needs to hold ``new``: the parts that changed, and the
+    participants added or changed (``upsert``) or gone (``remove``, by channel). None when
+    nothing did. In a room of hundreds, a burst of talk events changes a few rows."""
+    delta: dict[str, Any] = {}
+    for part in ("room", "stack", "audit"):
+        if old[part] != new[part]:
+            delta[part] = new[part]
+    before = {p["channel"]: p for p in old["participants"]}
+    after = {p["channel"]: p for p in new["participants"]}
+    upsert = [person for channel, person in after.items() if before.get(channel) != person]
+    remove = [channel for channel in before if channel not in after]
+    if upsert:
+        delta["upsert"] = upsert
+    if remove:
+        delta["remove"] = remove
+    return {"now": new["now"], **delta} if delta else None
+
+
 def overview_row(service: BridgeService, room: RoomSpec) -> dict[str, Any]:
     """One room on the rooms overview: title, live count, speaker, hands raised, state."""
     live = service.switchboard.room(room.name)

@@ -87,15 +87,29 @@ function drawAudit(entries) {
   $("audit-empty").hidden = entries.length > 0;
 }
 
-// ---- snapshots in ----------------------------------------------------------------------
+// ---- snapshots and deltas in ------------------------------------------------------------
 
-function draw(snapshot) {
-  offset = snapshot.now - Date.now() / 1000;
-  drawRoom(snapshot.room);
-  roster.update(snapshot.participants, snapshot.now);
-  stack.update(snapshot.stack, snapshot.now, { live: snapshot.room.live });
-  drawAudit(snapshot.audit);
-  main.dataset.snapshots = String(Number(main.dataset.snapshots || 0) + 1);
+let version = 0; // the version of the room this page holds; 0: none yet
+let held = null; // the room, stack and audit as last drawn
+
+function draw(message) {
+  offset = message.now - Date.now() / 1000;
+  if (message.type === "snapshot") {
+    held = { room: message.room, stack: message.stack, audit: message.audit };
+    roster.replace(message.participants, message.now);
+  } else {
+    held = { ...held, ...pick(message, ["room", "stack", "audit"]) };
+    roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
+  }
+  version = message.version;
+  drawRoom(held.room);
+  stack.update(held.stack, message.now, { live: held.room.live });
+  if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
+  main.dataset.version = String(version);
+}
+
+function pick(object, keys) {
+  return Object.fromEntries(keys.filter((k) => k in object).map((k) => [k, object[k]]));
 }
 
 setInterval(() => {
@@ -129,12 +143,20 @@ function connect() {
     attempt = 0;
     setConnection("live", "Live");
   });
-  socket.addEventListener("message", (event) => draw(JSON.parse(event.data)));
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "delta" && message.version !== version + 1) {
+      socket.close(4001, "missed a version"); // start again from the whole room
+      return;
+    }
+    draw(message);
+  });
   socket.addEventListener("close", async (event) => {
     attempt += 1;
     setConnection("lost", attempt > 1 ? `Reconnecting… (try ${attempt})` : "Reconnecting…");
     if (event.code === 4003 || !(await stillLoggedIn())) return loginAgain();
-    const delay = event.code === 4000 ? 0 : Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+    version = 0;
+    const delay = [4000, 4001].includes(event.code) ? 0 : Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
     setTimeout(connect, delay);
   });
 }

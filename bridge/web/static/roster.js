@@ -33,11 +33,17 @@ export class Roster {
     sort.addEventListener("change", () => this.arrange());
   }
 
-  update(participants, snapshotAt) {
+  /** The whole roster (a snapshot): rows not in it go. */
+  replace(participants, snapshotAt) {
+    const present = new Set(participants.map((p) => p.channel));
+    const gone = [...this.rows.keys()].filter((channel) => !present.has(channel));
+    this.patch(participants, gone, snapshotAt);
+  }
+
+  /** Some rows added or changed, some gone (a delta). */
+  patch(upsert, remove, snapshotAt) {
     this.snapshotAt = snapshotAt;
-    const present = new Set();
-    for (const person of participants) {
-      present.add(person.channel);
+    for (const person of upsert) {
       let row = this.rows.get(person.channel);
       if (!row) {
         row = this.newRow(person);
@@ -45,11 +51,9 @@ export class Roster {
       }
       this.fill(row, person);
     }
-    for (const [channel, row] of this.rows) {
-      if (!present.has(channel)) {
-        row.tr.remove();
-        this.rows.delete(channel);
-      }
+    for (const channel of remove) {
+      this.rows.get(channel)?.tr.remove();
+      this.rows.delete(channel);
     }
     this.arrange();
   }
