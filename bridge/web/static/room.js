@@ -142,6 +142,7 @@ function connect() {
   socket.addEventListener("open", () => {
     attempt = 0;
     setConnection("live", "Live");
+    main.dataset.connections = String(Number(main.dataset.connections || 0) + 1);
   });
   socket.addEventListener("message", (event) => {
     const message = JSON.parse(event.data);
