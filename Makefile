@@ -53,3 +53,4 @@ clean:
 
 bench: venv
 	$(BIN)/python -m bench.roster_bench
+	$(BIN)/python -m bench.panel_echo
