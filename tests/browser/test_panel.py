@@ -8,10 +8,12 @@ import asyncio
 import re
 import time
 
+import aiohttp
 from playwright.async_api import expect
 from sqlalchemy import select
 
 from bridge.service import BridgeService
+from bridge.settings import Settings
 from bridge.store.models import Call, ModeratorAction
 from tests.browser.conftest import ROOM, Join, OpenPanel, asterisk_list, log_in
 from tests.support import AmiWatcher, event
@@ -158,3 +160,25 @@ async def test_search_and_sort_find_one_caller_among_many(
     await page.get_by_label("Sort by").select_option("name")
     shown = await page.locator("#roster-rows tr th .caller").all_text_contents()
     assert shown == sorted(shown)
+
+
+async def test_the_admin_tokens_actions_show_in_the_trail_as_admin(
+    open_panel: OpenPanel, join: Join, ami: AmiWatcher, stack_settings: Settings, base_url: str
+) -> None:
+    caller = await join()
+    page = await open_panel("bob")
+    mark = ami.mark()
+    token = stack_settings.ensure_admin_token().get_secret_value()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{base_url}/api/rooms/{ROOM}/mute",
+            json={"channel": caller.channel},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,
+    ):
+        assert response.status == 200
+    await ami.wait_for(event("ConfbridgeMute", Channel=caller.channel), since=mark)
+    await expect(page.locator("#audit li").first).to_contain_text(
+        f"admin muted {caller.caller_id} at"
+    )
