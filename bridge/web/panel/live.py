@@ -145,7 +145,10 @@ class RoomFeed:
                 if wait > 0:
                     await asyncio.sleep(wait)  # the rest of the burst joins this version
                 self._dirty.clear()
-                await self._next_version()
+                try:
+                    await self._next_version()
+                except Exception:  # the next change tries again; the panels keep what they have
+                    log.exception("panel.feed_failed room=%s", self.room.name)
                 last = loop.time()
         finally:
             for task in watchers:
