@@ -6,9 +6,9 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
-# SIPp places test calls (iobridge call); PostgreSQL is for the tests alone.
+# SIPp places test calls (iobridge call); PostgreSQL and Chromium are for the tests alone.
 UP_PACKAGES := sip-tester
-TEST_PACKAGES := sip-tester postgresql
+TEST_PACKAGES := sip-tester postgresql chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: up test system venv asterisk lint typecheck unit integration bench clean
@@ -61,3 +61,4 @@ clean:
 
 bench: venv
 	$(BIN)/python -m bench.roster_bench
+	$(BIN)/python -m bench.panel_echo

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -81,6 +82,9 @@ class Policy(BaseModel):
     policy: QueuePolicy
 
 
+# Who runs the action being performed (set by ``RoomAction.perform`` for its task).
+ACTOR: ContextVar[str] = ContextVar("actor", default="admin")
+
 Result = dict[str, Any]
 Run = Callable[["BridgeService", str, Any], Awaitable[Result | None]]
 
@@ -96,10 +100,14 @@ class RoomAction:
     def argument_names(self) -> tuple[str, ...]:
         return tuple(self.arguments.model_fields)
 
-    async def perform(self, service: BridgeService, room: str, arguments: Any) -> Result | None:
-        """Run the action, timed for the metrics (``iobridge_action_seconds``); every
-        caller (API, panel) goes through here."""
+    async def perform(
+        self, service: BridgeService, room: str, arguments: Any, actor: str = "admin"
+    ) -> Result | None:
+        """Run the action for ``actor`` (a moderator's name, or "admin" for the local
+        CLI), timed for the metrics (``iobridge_action_seconds``); every caller (API,
+        panel) goes through here."""
         started, outcome = time.perf_counter(), "error"
+        ACTOR.set(actor)
         try:
             result = await self.run(service, room, arguments)
             outcome = "ok"
@@ -112,9 +120,9 @@ class RoomAction:
 
 
 async def _record(service: BridgeService, room: str, _: NoArguments) -> Result:
-    # HOOK (panel): the API is the admin token's today; a moderator's action passes
-    # started_by=<their name>, which the post-call report shows.
-    return {"file": (await service.moderation.start_recording(room, started_by="admin")).name}
+    # Who started it goes into the post-call report.
+    path = await service.moderation.start_recording(room, started_by=ACTOR.get())
+    return {"file": path.name}
 
 
 def _on(method: str) -> Run:

@@ -73,6 +73,53 @@ class NotRecording(ActionRefused):
         super().__init__(f"room '{room}' is not being recorded")
 
 
+# ---- who may do what (the panel's login, the API's tokens) -------------------------------
+
+
+class NotLoggedIn(BridgeError):
+    status = 401
+    code = "not_logged_in"
+
+    def __init__(self, detail: str = "log in first") -> None:
+        super().__init__(detail)
+
+
+class LoginRefused(NotLoggedIn):
+    """One message for a wrong username and a wrong password: which one is never said."""
+
+    code = "login_refused"
+
+    def __init__(self) -> None:
+        super().__init__("Wrong username or password.")
+
+
+class TooManyLogins(BridgeError):
+    status = 429
+    code = "too_many_logins"
+
+    def __init__(self, retry_after: float) -> None:
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            f"Too many failed logins. Try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
+        self.retry_after = retry_after
+
+
+class NotAllowed(BridgeError):
+    """Logged in, but this is not theirs to do (a room not granted, a forged request)."""
+
+    status = 403
+    code = "not_allowed"
+
+
+class UnknownAction(BridgeError):
+    status = 404
+    code = "unknown_action"
+
+    def __init__(self, name: str, expected: list[str]) -> None:
+        super().__init__(f"unknown action '{name}'; expected one of {', '.join(expected)}")
+
+
 class NoSuchCall(BridgeError):
     status = 404
     code = "no_such_call"

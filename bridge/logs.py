@@ -6,7 +6,10 @@ import logging
 import sys
 import time
 
-NOISY = ("panoramisk", "bridge.asterisk.panoramisk", "aiohttp.access", "alembic", "asyncio")
+# aiosqlite logs every query's parameters at DEBUG: a password typed as a username among them.
+NOISY = (
+    "panoramisk", "bridge.asterisk.panoramisk", "aiohttp.access", "alembic", "asyncio", "aiosqlite",
+)  # fmt: skip
 
 
 class LineFormatter(logging.Formatter):

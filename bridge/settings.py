@@ -124,6 +124,12 @@ class Settings(BaseSettings):
     # replaced by pseudonyms ("caller 3") by the service itself, checked this often.
     history_retention_days: int = Field(default=30, ge=0)
     history_purge_every_seconds: float = Field(default=3600.0, gt=0)
+    # The moderators' panel: a session ends after this long without a request; failed logins
+    # tolerated per username and per address within the window.
+    panel_session_hours: float = 12.0
+    login_failures_per_username: int = 5
+    login_failures_per_address: int = 20
+    login_window_seconds: float = 900.0
 
     log_level: str = "INFO"
 

@@ -56,7 +56,7 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.path):
+        if "tests/integration" in str(item.path) or "tests/browser" in str(item.path):
             item.add_marker(pytest.mark.pbx)
 
 

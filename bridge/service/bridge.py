@@ -13,6 +13,8 @@ and the roster changes only when Asterisk reports that they happened.
 | post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
 | metrics for Prometheus | ``bridge.service.metrics`` |
 | readiness: database and AMI | ``bridge.service.health`` |
+| accounts: passwords, panel sessions, who may moderate what | ``bridge.service.accounts`` |
+| the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.service import health
+from bridge.service.accounts import Accounts
+from bridge.service.audit import AuditTrail
 from bridge.service.entry import EntryDesk
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
@@ -82,9 +86,12 @@ class BridgeService:
             self._find_room,
             StackStorage(db.sessions),
             HistoryTurns(db.sessions, self._talk_time_of),
+            self.metrics,
         )
         self.roster.add_listener(self.speakers.on_event)
         self.roster.add_listener(self.metrics.on_event)
+        self.accounts = Accounts(settings, db)
+        self.audit = AuditTrail(db, self.switchboard)
 
     @property
     def switchboard(self) -> Switchboard:

@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.keypad import Answer
@@ -46,6 +46,12 @@ KEYS = {"hand": Key.HAND, "direct": Key.DIRECT, "process": Key.PROCESS, "place":
 WHISPERS = {"floor": "you-have-the-floor", "warning": "time-warning", "time_up": "time-up"}
 
 
+class StackMetrics(Protocol):
+    def turn_started(self, lane: str) -> None: ...
+
+    def set_hands_raised(self, room: str, count: int) -> None: ...
+
+
 @dataclass(frozen=True)
 class _CallOver:
     """The room's call ended: drop its saved stack (after its last effects)."""
@@ -65,6 +71,7 @@ class SpeakerFloor:
         find_room: Callable[[str], Awaitable[RoomSpec | None]],
         storage: StackStorage,
         turns: TurnSink,
+        metrics: StackMetrics,
     ) -> None:
         self.switchboard = switchboard
         self._publish = publish
@@ -72,6 +79,7 @@ class SpeakerFloor:
         self._find_room = find_room
         self._storage = storage
         self._turns = turns
+        self._metrics = metrics
         self.stacks: dict[str, SpeakerStack] = {}
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._outbox: asyncio.Queue[tuple[list[Outgoing], asyncio.Future[None] | None]]
@@ -202,6 +210,11 @@ class SpeakerFloor:
 
     # ---- moderators --------------------------------------------------------------------------
 
+    def snapshot(self, room: str) -> dict[str, Any] | None:
+        """The room's stack now (``stack show --json``); None when the room is not live."""
+        stack = self.stacks.get(room)
+        return None if stack is None else stack.show(time.time()).as_json()
+
     async def show(self, room: str) -> dict[str, Any]:
         return (await self._stack(room)).show(time.time()).as_json()
 
@@ -305,6 +318,7 @@ class SpeakerFloor:
             match effect:
                 case _CallOver():
                     self._dirty.discard(effect.room)
+                    self._metrics.set_hands_raised(effect.room, 0)
                     await self._storage.drop(effect.room)
                 case domain.Unmute():
                     await self.pbx.unmute(effect.room, effect.channel)
@@ -313,6 +327,7 @@ class SpeakerFloor:
                 case domain.Warn():
                     await self.pbx.whisper(effect.channel, WHISPERS["warning"])
                 case domain.TurnStarted():
+                    self._metrics.turn_started("called" if effect.lane is None else effect.lane)
                     await self._turns.started(effect)
                     await self.pbx.whisper(effect.channel, WHISPERS["floor"])
                 case domain.TurnEnded():
@@ -321,6 +336,9 @@ class SpeakerFloor:
                         await self.pbx.whisper(effect.channel, WHISPERS["time_up"])
                 case domain.StackChanged():
                     self._dirty.add(effect.room)
+                    if (stack := self.stacks.get(effect.room)) is not None:
+                        queued = len(stack.show(time.time()).queue)
+                        self._metrics.set_hands_raised(effect.room, queued)
                     self._publish(Change(effect.room, effect))
                 case domain.Tell():
                     pass  # only a key press tells, and its answer goes back over FastAGI

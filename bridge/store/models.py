@@ -1,6 +1,6 @@
 """The database: rooms and moderators (from the rooms file), PIN attempts and lockouts,
-and the history of calls and participant legs. Typed SQLAlchemy 2 models; alembic owns
-the schema (migrations/)."""
+the history of calls and participant legs, the panel's sessions and the moderators'
+actions. Typed SQLAlchemy 2 models; alembic owns the schema (migrations/)."""
 
 from __future__ import annotations
 
@@ -95,6 +95,9 @@ class Moderator(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
+    # The hash as the rooms file gives it: a login may rehash ``password_hash`` with newer
+    # parameters, and a sync must not read that as a changed password.
+    file_password_hash: Mapped[str] = mapped_column(String(255))
     all_rooms: Mapped[bool] = mapped_column(Boolean, default=False)
     rooms: Mapped[list[ModeratorRoom]] = relationship(
         back_populates="moderator", cascade="all, delete-orphan", lazy="selectin"
@@ -229,3 +232,42 @@ class RecordingStart(Base):
     file_name: Mapped[str] = mapped_column(String(120), index=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     started_by: Mapped[str] = mapped_column(String(80))
+
+
+class PanelSession(Base):
+    """A moderator logged in to the panel. Only a hash of the cookie's token is kept, so a
+    copy of the database opens no session."""
+
+    __tablename__ = "panel_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    address: Mapped[str] = mapped_column(String(64), default="")
+    moderator: Mapped[Moderator] = relationship(lazy="joined")
+
+
+class ModeratorAction(Base):
+    """The audit trail: who did what to whom in which room, when, and how it ended. Linked
+    to the room's call when one was open, so it is part of that call's history."""
+
+    __tablename__ = "moderator_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(
+        ForeignKey("calls.id", ondelete="SET NULL"), index=True
+    )
+    room_name: Mapped[str] = mapped_column(String(40), index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))  # a moderator's username, or "admin"
+    action: Mapped[str] = mapped_column(String(32))
+    target_channel: Mapped[str] = mapped_column(String(120), default="")
+    target_caller_id: Mapped[str] = mapped_column(String(80), default="")
+    arguments: Mapped[str] = mapped_column(String(400), default="")  # the rest, as JSON
+    result: Mapped[str] = mapped_column(String(32))  # "ok" or the failure's code
+    message: Mapped[str] = mapped_column(String(400), default="")

@@ -115,7 +115,10 @@ async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: S
         room_set = set() if all_rooms else {room_ids[r] for r in spec.rooms}
         if name not in rows:
             account = Moderator(
-                username=name, password_hash=spec.password_hash, all_rooms=all_rooms
+                username=name,
+                password_hash=spec.password_hash,
+                file_password_hash=spec.password_hash,
+                all_rooms=all_rooms,
             )
             account.rooms = [ModeratorRoom(room_id=rid) for rid in sorted(room_set)]
             session.add(account)
@@ -123,9 +126,9 @@ async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: S
             continue
         row = rows[name]
         changes = []
-        if row.password_hash != spec.password_hash:
+        if row.file_password_hash != spec.password_hash:  # a login's rehash is no change
             changes.append("password")
-            row.password_hash = spec.password_hash
+            row.password_hash = row.file_password_hash = spec.password_hash
         current = {link.room_id for link in row.rooms}
         if row.all_rooms != all_rooms or current != room_set:
             changes.append("rooms")

@@ -11,6 +11,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS, RoomAction
+from bridge.domain.accounts import Principal
 from bridge.domain.rooms import ROOM_NAME
 from bridge.errors import BadField
 from bridge.web import render
@@ -80,7 +81,9 @@ async def _act(request: web.Request, table: dict[str, RoomAction]) -> web.Respon
         )
     arguments = await parse_body(request, action.arguments)
     result: dict[str, Any] = {"room": room, "action": name}
-    result.update(await action.perform(request.app[SERVICE], room, arguments) or {})
+    service = request.app[SERVICE]
+    # The admin token is the local CLI: audited as "admin".
+    result.update(await service.audit.perform(service, Principal.admin(), room, action, arguments))
     log.info("api.action room=%s action=%s", room, name)
     return web.json_response(result)
 

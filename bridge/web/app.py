@@ -1,6 +1,7 @@
-"""The HTTP side: the application factory, its middlewares (errors, authentication) and a
-public status page. The JSON API is in ``bridge.web.api``, post-call reports in
-``bridge.web.reports``, health, readiness and metrics in ``bridge.web.ops``."""
+"""The HTTP side: the application factory and its middlewares (errors, authentication).
+The JSON API is in ``bridge.web.api``, the moderators' panel (``/`` is its door) in
+``bridge.web.panel``, post-call reports in ``bridge.web.reports``, health, readiness and
+metrics in ``bridge.web.ops``."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from aiohttp import web
 from bridge.errors import BridgeError
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.web import api, ops, render, reports
+from bridge.web import api, ops, reports
 from bridge.web.keys import ADMIN_TOKEN, SERVICE
+from bridge.web.panel import setup_panel
 
 log = logging.getLogger(__name__)
 
@@ -48,23 +50,12 @@ async def admin_token_required(request: web.Request, handler: Handler) -> web.St
     return await handler(request)
 
 
-async def index(request: web.Request) -> web.Response:
-    """A public page that says only whether the bridge reaches its PBX (the panel and the
-    rooms need a login)."""
-    pbx = render.pbx_state(request.app[SERVICE].switchboard)
-    body = (
-        "<!doctype html><meta charset=utf-8><title>io-bridge</title>"
-        f"<h1>io-bridge</h1><p id=pbx>PBX {pbx}</p>"
-    )
-    return web.Response(text=body, content_type="text/html")
-
-
 def create_app(settings: Settings, service: BridgeService) -> web.Application:
     app = web.Application(middlewares=[errors_as_json, admin_token_required])
     app[SERVICE] = service
     app[ADMIN_TOKEN] = settings.ensure_admin_token().get_secret_value()
-    app.router.add_get("/", index)
     ops.add_routes(app.router)
     api.add_routes(app.router)
     reports.add_routes(app.router)
+    setup_panel(app)
     return app

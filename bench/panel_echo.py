@@ -1,0 +1,272 @@
+"""How long a moderator's action takes to show in every open panel. Prints figures; asserts
+nothing.
+
+    .venv/bin/python -m bench.panel_echo [--participants 400] [--panels 20] [--actions 200]
+
+What is real and what is simulated:
+
+* Real: the web app (aiohttp, the login, the session and CSRF checks, the action route,
+  the audit trail written to SQLite), the service's roster, its hub, the panel's room feed
+  (coalescing, one snapshot per burst, one mailbox per panel) and 20 websockets, each with
+  its own logged-in moderator, that parse every snapshot as JSON (as the page does).
+* Simulated: Asterisk and the callers. The room's participants are fed into the roster as
+  domain events (a resync of N participants), a background storm of talk-detection events
+  keeps the room busy (``--talk-rate`` per second), and the AMI side of mute/unmute is
+  replaced by "Asterisk confirms at once": the ``MuteChanged`` event that Asterisk's
+  ``ConfbridgeMute`` would bring is fed to the roster on the next loop turn. So the figure
+  is the bridge's own share of the echo; Asterisk's (a few ms on loopback) comes on top. A
+  real-Asterisk variant with SIPp callers is for the load tests.
+
+The service and the panels run in two processes (the machine's two cores), so the panels'
+JSON parsing does not eat the server's time. One action at a time, 50-150 ms apart; for
+each: the time from sending the POST until each panel holds a snapshot showing the new
+state ("echo", 20 figures per action), and until the last of the 20 does ("all panels").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOM = "bench-room"
+PASSWORD = "bench-password"
+
+
+# ---- the server process ------------------------------------------------------------------
+
+
+async def serve(args: argparse.Namespace) -> dict[str, Any]:
+    from aiohttp import web
+    from argon2 import PasswordHasher
+
+    from bridge.domain.events import (
+        MuteChanged,
+        Resynced,
+        Role,
+        SeenParticipant,
+        SeenRoom,
+        TalkingChanged,
+    )
+    from bridge.domain.rooms import ModeratorSpec, RoomsConfig, RoomSpec
+    from bridge.service import BridgeService
+    from bridge.settings import Settings
+    from bridge.store.db import Database, upgrade
+    from bridge.store.rooms import sync_rooms
+    from bridge.web.app import create_app
+    from tests.support import free_port
+
+    state = Path(tempfile.mkdtemp(prefix="panel-echo-"))
+    settings = Settings(state_dir=state, http_port=free_port(), login_failures_per_address=1000)
+    await upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    hashed = PasswordHasher().hash(PASSWORD)
+    moderators = tuple(ModeratorSpec(f"mod{i:02d}", hashed, (ROOM,)) for i in range(args.panels))
+    config = RoomsConfig((RoomSpec(ROOM, "Benchmark assembly", pin="1234"),), moderators)
+    async with db.sessions.begin() as session:
+        await sync_rooms(session, config)
+
+    service = BridgeService(settings, db)
+    loop = asyncio.get_running_loop()
+
+    class AsteriskConfirmsAtOnce:
+        """Stands in for ConferenceBridge: Asterisk's Mute/Unmute event, next loop turn."""
+
+        async def mute(self, room: str, channel: str) -> None:
+            loop.call_soon(service.roster.receive, MuteChanged(room, channel, True, time.time()))
+
+        async def unmute(self, room: str, channel: str) -> None:
+            loop.call_soon(service.roster.receive, MuteChanged(room, channel, False, time.time()))
+
+    service.moderation.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
+    history = loop.create_task(service.history.run())
+    people = tuple(
+        SeenParticipant(f"PJSIP/caller-{n:05d}", f"555{n:04d}", Role.PARTICIPANT, True, False)
+        for n in range(args.participants)
+    )
+    service.roster.apply(Resynced((SeenRoom(ROOM, False, people),), time.time(), None))
+
+    async def talk_storm() -> None:
+        talking: set[str] = set()
+        while args.talk_rate > 0:
+            await asyncio.sleep(1 / args.talk_rate)
+            channel = random.choice(people).channel
+            on = channel not in talking
+            (talking.add if on else talking.discard)(channel)
+            service.roster.receive(TalkingChanged(ROOM, channel, on, time.time()))
+
+    storm = loop.create_task(talk_storm())
+    runner = web.AppRunner(create_app(settings, service), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", settings.http_port).start()
+    try:
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.panel_echo", "--drive",
+            f"http://127.0.0.1:{settings.http_port}", "--participants", str(args.participants),
+            "--panels", str(args.panels), "--actions", str(args.actions),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, _ = await child.communicate()
+        return dict(json.loads(out))
+    finally:
+        storm.cancel()
+        await runner.cleanup()
+        history.cancel()
+        await db.dispose()
+
+
+# ---- the panels' process -----------------------------------------------------------------
+
+CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
+
+
+class Panel:
+    """One moderator's open room page: the latest state of each participant's mute, and
+    when it first showed what the action under way asked for."""
+
+    def __init__(self, http: Any, csrf: str) -> None:
+        self.http = http
+        self.csrf = csrf
+        self.muted: dict[str, bool] = {}
+        self.sizes: list[int] = []
+        self.waiting_for: tuple[str, bool, float] | None = None  # channel, muted, sent at
+        self.echo: float | None = None
+        self.echoed = asyncio.Event()
+        self.filled = asyncio.Event()
+
+    def take(self, text: str) -> None:
+        message = json.loads(text)
+        self.sizes.append(len(text))
+        if message["type"] == "snapshot":
+            self.muted = {p["channel"]: p["muted"] for p in message["participants"]}
+        else:
+            self.muted.update({p["channel"]: p["muted"] for p in message.get("upsert", ())})
+        self.filled.set()
+        if self.waiting_for is not None:
+            channel, muted, sent = self.waiting_for
+            if self.muted.get(channel) == muted:
+                self.echo = time.perf_counter() - sent
+                self.waiting_for = None
+                self.echoed.set()
+
+
+async def drive(args: argparse.Namespace) -> dict[str, Any]:
+    import aiohttp
+
+    base = args.drive
+    panels: list[Panel] = []
+    sockets = []
+    for i in range(args.panels):
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        form = {"username": f"mod{i:02d}", "password": PASSWORD, "next": "/rooms"}
+        async with http.post(f"{base}/login", data=form, headers={"Origin": base}) as response:
+            found = CSRF.search(await response.text())
+        assert found, "login failed"
+        panels.append(Panel(http, found.group(1)))
+    for panel in panels:
+        sockets.append(await panel.http.ws_connect(f"{base}/rooms/{ROOM}/live", origin=base))
+
+    async def read(panel: Panel, ws: Any) -> None:
+        async for message in ws:
+            panel.take(message.data)
+
+    readers = [asyncio.create_task(read(p, ws)) for p, ws in zip(panels, sockets, strict=True)]
+    await asyncio.gather(*(p.filled.wait() for p in panels))
+
+    echoes: list[float] = []
+    everyone: list[float] = []
+    answers: list[float] = []
+    channels = sorted(panels[0].muted)
+    for n in range(args.actions):
+        channel = channels[(n * 37) % len(channels)]
+        wanted = not panels[0].muted[channel]
+        actor = panels[n % len(panels)]
+        started = time.perf_counter()
+        for panel in panels:
+            panel.echo = None
+            panel.echoed.clear()
+            panel.waiting_for = (channel, wanted, started)
+        async with actor.http.post(
+            f"{base}/rooms/{ROOM}/actions/{'mute' if wanted else 'unmute'}",
+            json={"channel": channel},
+            headers={"Origin": base, "X-CSRF-Token": actor.csrf},
+        ) as response:
+            assert response.status == 200, await response.text()
+        answers.append(time.perf_counter() - started)
+        await asyncio.wait_for(asyncio.gather(*(p.echoed.wait() for p in panels)), 5)
+        seen = [p.echo for p in panels if p.echo is not None]
+        echoes += seen
+        everyone.append(max(seen))
+        await asyncio.sleep(random.uniform(0.05, 0.15))
+
+    for reader in readers:
+        reader.cancel()
+    for panel, ws in zip(panels, sockets, strict=True):
+        await ws.close()
+        await panel.http.close()
+    sizes = [size for panel in panels for size in panel.sizes]
+    return {
+        "echo": echoes,
+        "all_panels": everyone,
+        "post_answered": answers,
+        "message_bytes": statistics.median(sizes),
+        "largest_bytes": max(sizes),
+        "messages_per_panel": len(sizes) / len(panels),
+    }
+
+
+# ---- figures -----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def line(name: str, values: list[float]) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"  {name:<22} p50 {percentile(ms, 50):7.1f} ms   p90 {percentile(ms, 90):7.1f} ms   "
+        f"p99 {percentile(ms, 99):7.1f} ms   max {max(ms):7.1f} ms   (n={len(ms)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--participants", type=int, default=400)
+    parser.add_argument("--panels", type=int, default=20)
+    parser.add_argument("--actions", type=int, default=200)
+    parser.add_argument("--talk-rate", type=float, default=40.0, help="talk events per second")
+    parser.add_argument("--drive", help=argparse.SUPPRESS)  # the panels' process
+    args = parser.parse_args()
+    if args.drive:
+        print(json.dumps(asyncio.run(drive(args))))
+        return
+    result = asyncio.run(serve(args))
+    print(
+        f"panel echo: {args.participants} participants, {args.panels} open panels, "
+        f"{args.actions} mute/unmute actions, {args.talk_rate:g} talk events/s in the room"
+    )
+    print(f"  ({platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs; Asterisk simulated, see the module's docstring)")  # fmt: skip
+    print(line("POST answered", result["post_answered"]))
+    print(line("echo, each panel", result["echo"]))
+    print(line("echo, all 20 panels" if args.panels == 20 else "echo, all panels",
+               result["all_panels"]))  # fmt: skip
+    print(f"  messages: median {result['message_bytes'] / 1024:.1f} KiB, largest (the whole "
+          f"room) {result['largest_bytes'] / 1024:.0f} KiB, "
+          f"{result['messages_per_panel']:.0f} per panel in the run")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,117 @@
+"""Who may act on which room, and how many wrong passwords a login tolerates.
+
+Pure values: the panel's login, the JSON API's tokens and the CLI's admin token all end in a
+``Principal``; the check "may this principal moderate this room" is made here and nowhere
+else. Time comes in as an argument, so the throttle is tested without a clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bridge.domain.rooms import ALL_ROOMS
+
+ADMIN = "admin"  # the name the audit trail gives to the local CLI's admin token
+
+
+class Via(StrEnum):
+    """How a principal proved who they are."""
+
+    SESSION = "session"  # the panel's login
+    TOKEN = "token"  # a script's bearer token (the JSON API)
+    ADMIN_TOKEN = "admin-token"  # the local CLI
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone acting on the bridge, with the rooms they may moderate."""
+
+    username: str
+    all_rooms: bool = False
+    rooms: frozenset[str] = frozenset()
+    via: Via = Via.SESSION
+
+    @classmethod
+    def admin(cls) -> Principal:
+        return cls(ADMIN, all_rooms=True, via=Via.ADMIN_TOKEN)
+
+    @classmethod
+    def from_room_list(cls, username: str, rooms: tuple[str, ...], via: Via) -> Principal:
+        """From a rooms-file style list, where ``"*"`` grants every room."""
+        granted = frozenset(r for r in rooms if r != ALL_ROOMS)
+        return cls(username, all_rooms=ALL_ROOMS in rooms, rooms=granted, via=via)
+
+    def may_moderate(self, room: str) -> bool:
+        return self.all_rooms or room in self.rooms
+
+    def rooms_of(self, rooms: list[str]) -> list[str]:
+        """Those of ``rooms`` this principal may see and act on, in the given order."""
+        return [room for room in rooms if self.may_moderate(room)]
+
+
+# ---- login throttle ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ThrottleRules:
+    """Failed logins tolerated per username and per address within ``window`` seconds."""
+
+    per_username: int = 5
+    per_address: int = 20
+    window: float = 900.0
+
+
+@dataclass
+class LoginThrottle:
+    """Counts failed logins per username and per address in a sliding window.
+
+    A username is counted whether or not the account exists, so the answer never tells an
+    attacker which names are real. A success clears the username's failures (not the
+    address's: one right password must not reopen an address that is guessing others).
+    """
+
+    rules: ThrottleRules = field(default_factory=ThrottleRules)
+    _failures: dict[str, deque[float]] = field(default_factory=dict)
+
+    def retry_after(self, username: str, address: str, now: float) -> float:
+        """Seconds until a login from here may be tried again; 0 when it may be tried now."""
+        waits = [
+            self._wait(_user_key(username), self.rules.per_username, now),
+            self._wait(_address_key(address), self.rules.per_address, now),
+        ]
+        return max(waits)
+
+    def failed(self, username: str, address: str, now: float) -> None:
+        for key in (_user_key(username), _address_key(address)):
+            self._failures.setdefault(key, deque()).append(now)
+        if len(self._failures) > 10_000:
+            self._forget_old(now)  # a flood of distinct names must not grow this forever
+
+    def succeeded(self, username: str) -> None:
+        self._failures.pop(_user_key(username), None)
+
+    def _wait(self, key: str, limit: int, now: float) -> float:
+        times = self._failures.get(key)
+        if not times:
+            return 0.0
+        while times and times[0] <= now - self.rules.window:
+            times.popleft()
+        if len(times) < limit:
+            return 0.0
+        # Blocked until enough of the failures in the window have aged out of it.
+        return times[len(times) - limit] + self.rules.window - now
+
+    def _forget_old(self, now: float) -> None:
+        horizon = now - self.rules.window
+        for key in [k for k, times in self._failures.items() if not times or times[-1] <= horizon]:
+            del self._failures[key]
+
+
+def _user_key(username: str) -> str:
+    return "user:" + username.strip().casefold()
+
+
+def _address_key(address: str) -> str:
+    return "address:" + address

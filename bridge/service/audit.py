@@ -1,0 +1,119 @@
+"""The audit trail: every moderator action (who, when, what, on whom, how it ended) is
+stored with the room's call and shown to the room's other moderators.
+
+``perform`` is the one way an action of the shared table (``bridge.actions``) is run on
+someone's behalf, by the panel, the JSON API or the CLI's admin token: it checks the
+principal's rights, runs the action, and records the outcome, failures included.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from bridge.domain.accounts import Principal
+from bridge.domain.roster import Switchboard
+from bridge.errors import BridgeError, NotAllowed
+from bridge.hub import Hub
+from bridge.store.audit import ActionRecord, add_action, recent_actions
+from bridge.store.db import Database
+
+if TYPE_CHECKING:
+    from bridge.actions import Result, RoomAction
+    from bridge.service import BridgeService
+
+log = logging.getLogger(__name__)
+
+RECENT = 50  # actions kept in memory per room, for the panels
+
+
+class AuditTrail:
+    def __init__(
+        self, db: Database, switchboard: Switchboard, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.db = db
+        self.switchboard = switchboard
+        self.changes: Hub[str] = Hub()  # names of rooms whose trail grew
+        self._recent: dict[str, deque[ActionRecord]] = {}
+        self._clock = clock
+
+    async def perform(
+        self,
+        service: BridgeService,
+        principal: Principal,
+        room: str,
+        action: RoomAction,
+        arguments: BaseModel,
+    ) -> Result:
+        """Run ``action`` on ``room`` for ``principal``, and keep a record of it."""
+        if not principal.may_moderate(room):
+            raise NotAllowed(f"{principal.username} may not moderate room '{room}'")
+        values = arguments.model_dump(mode="json")
+        channel = str(values.pop("channel", "") or "")
+        record = ActionRecord(
+            room=room,
+            at=datetime.fromtimestamp(self._clock(), UTC),
+            actor=principal.username,
+            action=action.name,
+            target_channel=channel,
+            target_caller_id=self._caller_id(room, channel),
+            arguments=json.dumps(values, sort_keys=True) if values else "",
+        )
+        try:
+            result = await action.perform(service, room, arguments, actor=principal.username) or {}
+        except BridgeError as exc:
+            await self._keep(_failed(record, exc.code, str(exc)))
+            raise
+        except Exception as exc:
+            await self._keep(_failed(record, "error", type(exc).__name__))
+            raise
+        await self._keep(record)
+        return result
+
+    def _caller_id(self, room: str, channel: str) -> str:
+        """Who the target is, in the words the moderator saw (the channel is gone once
+        they are kicked)."""
+        live = self.switchboard.room(room)
+        person = live.participants.get(channel) if live and channel else None
+        return person.caller_id if person else ""
+
+    async def _keep(self, record: ActionRecord) -> None:
+        # The room's panels hear of it at once; the database row follows (same order).
+        recent = self._recent.get(record.room)
+        if recent is not None:
+            recent.appendleft(record)
+        self.changes.publish(record.room)
+        log.info(
+            "audit.action room=%s actor=%s action=%s target=%s result=%s",
+            record.room,
+            record.actor,
+            record.action,
+            record.target_channel or "-",
+            record.result,
+        )
+        try:
+            async with self.db.sessions.begin() as session:
+                await add_action(session, record)
+        except Exception:  # the action happened: a lost record must not undo the answer
+            log.exception("audit.not_stored room=%s action=%s", record.room, record.action)
+
+    async def recent(self, room: str) -> list[ActionRecord]:
+        """The room's latest actions, newest first (read from the database once per room)."""
+        kept = self._recent.get(room)
+        if kept is None:
+            async with self.db.sessions() as session:
+                loaded = await recent_actions(session, room, RECENT)
+            kept = self._recent.setdefault(room, deque(loaded, maxlen=RECENT))
+        return list(kept)
+
+
+def _failed(record: ActionRecord, code: str, message: str) -> ActionRecord:
+    return replace(record, result=code, message=message)

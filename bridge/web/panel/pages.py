@@ -1,0 +1,185 @@
+"""The panel's pages: log in and out, the rooms overview, a room's page. Server-rendered
+(aiohttp-jinja2); the room page's live parts are drawn by ``static/panel.js`` from the
+snapshots of its websocket (``bridge.web.panel.live``)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from bridge.domain.rooms import RoomSpec
+from bridge.errors import BridgeError, LoginRefused, NoSuchRoom, TooManyLogins
+from bridge.service.accounts import PanelSession
+from bridge.store import rooms as room_store
+from bridge.web import render
+from bridge.web.auth import (
+    COOKIE,
+    CSRF_FIELD,
+    check_same_origin,
+    clear_session_cookie,
+    client_address,
+    current_session,
+    json_session,
+    page_session,
+    room_of_request,
+    safe_next,
+    set_session_cookie,
+    state_changing_session,
+)
+from bridge.web.keys import SERVICE
+from bridge.web.panel.actions import action_table
+from bridge.web.panel.state import overview_row
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def html_errors(handler: Handler) -> Handler:
+    """A page's failures as a page (403, 404 ...), not as the API's JSON."""
+
+    async def page(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except BridgeError as exc:
+            return aiohttp_jinja2.render_template(
+                "error.html",
+                request,
+                {"status": exc.status, "message": str(exc), **await _chrome(request)},
+                status=exc.status,
+            )
+
+    return page
+
+
+async def _chrome(request: web.Request) -> dict[str, Any]:
+    """What every page's frame shows: who is logged in, the CSRF token for Log out."""
+    session = await current_session(request)
+    return {
+        "user": session.principal.username if session else None,
+        "csrf": session.csrf if session else "",
+        "pbx": render.pbx_state(request.app[SERVICE].switchboard),
+    }
+
+
+# ---- log in, log out ---------------------------------------------------------------------
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/rooms" if await current_session(request) else "/login")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if await current_session(request):
+        raise web.HTTPFound(safe_next(request.query.get("next")))
+    return _login_form(request, await _chrome(request), next_page=request.query.get("next"))
+
+
+def _login_form(
+    request: web.Request,
+    chrome: dict[str, Any],
+    *,
+    next_page: str | None,
+    username: str = "",
+    error: str = "",
+    status: int = 200,
+) -> web.Response:
+    context = {"username": username, "error": error, "next": safe_next(next_page), **chrome}
+    return aiohttp_jinja2.render_template("login.html", request, context, status=status)
+
+
+@html_errors
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    check_same_origin(request)
+    form = await request.post()
+    username = str(form.get("username", ""))[:200]
+    password = str(form.get("password", ""))
+    next_page = str(form.get("next", ""))
+    service = request.app[SERVICE]
+    try:
+        opened = await service.accounts.log_in(
+            username, password, client_address(request), previous=request.cookies.get(COOKIE)
+        )
+    except (LoginRefused, TooManyLogins) as exc:
+        chrome = await _chrome(request)
+        return _login_form(
+            request,
+            chrome,
+            next_page=next_page,
+            username=username,
+            error=str(exc),
+            status=exc.status,
+        )
+    response = _see_other(safe_next(next_page))
+    set_session_cookie(response, request, opened.token)
+    return response
+
+
+@html_errors
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = _see_other("/login")
+    if await current_session(request) is not None:
+        form = await request.post()
+        session = await state_changing_session(request, str(form.get(CSRF_FIELD, "")))
+        await request.app[SERVICE].accounts.log_out(session.token)
+    clear_session_cookie(response, request)
+    return response
+
+
+def _see_other(location: str) -> web.Response:
+    """After a form: go there with a GET (a response, so it can carry a cookie)."""
+    return web.Response(status=303, headers={"Location": location})
+
+
+# ---- rooms -------------------------------------------------------------------------------
+
+
+async def find_room_or_404(request: web.Request, room: str) -> RoomSpec:
+    async with request.app[SERVICE].db.sessions() as session:
+        spec = await room_store.find_room(session, room)
+    if spec is None:
+        raise NoSuchRoom(room, "there is no such room")
+    return spec
+
+
+async def _overview(request: web.Request, session: PanelSession) -> list[dict[str, Any]]:
+    service = request.app[SERVICE]
+    async with service.db.sessions() as db_session:
+        specs = await room_store.active_rooms(db_session)
+    allowed = [spec for spec in specs if session.principal.may_moderate(spec.name)]
+    return [overview_row(service, spec) for spec in allowed]
+
+
+@html_errors
+async def rooms_page(request: web.Request) -> web.StreamResponse:
+    session = await page_session(request)
+    context = {"rooms": await _overview(request, session), **await _chrome(request)}
+    return aiohttp_jinja2.render_template("rooms.html", request, context)
+
+
+async def rooms_json(request: web.Request) -> web.StreamResponse:
+    """The overview's rows, for its page to refresh itself."""
+    session = await json_session(request)
+    pbx = render.pbx_state(request.app[SERVICE].switchboard)
+    return web.json_response({"pbx": pbx, "rooms": await _overview(request, session)})
+
+
+@html_errors
+async def room_page(request: web.Request) -> web.StreamResponse:
+    session = await page_session(request)
+    room = room_of_request(request, session)
+    spec = await find_room_or_404(request, room)
+    config = {
+        "room": room,
+        "title": spec.title,
+        "user": session.principal.username,
+        "actions": action_table(),
+        "speaking_time_limit": spec.speaking_time_limit,
+    }
+    context = {"spec": spec, "config": json.dumps(config), **await _chrome(request)}
+    return aiohttp_jinja2.render_template("room.html", request, context)

@@ -1,0 +1,202 @@
+// A room's page: a websocket brings a whole snapshot of the room after every burst of
+// changes; the page draws it. Buttons post actions of the shared table (see common.js);
+// their effect shows when Asterisk reports it, through the next snapshot.
+
+import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
+import { Roster } from "./roster.js";
+import { Stack } from "./stack.js";
+
+const main = document.getElementById("main");
+const config = JSON.parse(main.dataset.config);
+const room = config.room;
+const actions = config.actions;
+const $ = (id) => document.getElementById(id);
+
+let offset = 0; // the bridge's clock minus ours, in seconds
+const bridgeNow = () => Date.now() / 1000 + offset;
+
+/**
+ * A button for an action of the table, or null when the table has no such action.
+ * Its accessible name says what and whom: visible "Mute" plus hidden " 5550123".
+ */
+function button(name, args, { label, whom = "", className = "", confirm = "", confirmLabel = "" }) {
+  if (!Object.hasOwn(actions, name)) return null;
+  const b = el("button", className, label);
+  b.type = "button";
+  b.dataset.action = name;
+  b.dataset.args = JSON.stringify(args);
+  if (whom) b.append(el("span", "visually-hidden", ` ${whom}`));
+  if (confirm) {
+    b.dataset.confirm = confirm;
+    b.dataset.confirmLabel = confirmLabel || label;
+  }
+  b.title = actions[name].summary;
+  return b;
+}
+
+const roster = new Roster({
+  body: $("roster-rows"), empty: $("roster-empty"), search: $("roster-search"),
+  sort: $("roster-sort"), shown: $("roster-shown"), button,
+});
+const stack = new Stack({
+  speaker: $("speaker"), floor: $("floor-buttons"), lanes: $("lanes"),
+  announcer: $("speaker-announcer"), button,
+});
+
+// ---- the room's own state and buttons --------------------------------------------------
+
+let roomKey = "";
+
+function drawRoom(state) {
+  const count = state.count === 0 ? "Nobody in the room"
+    : `${state.count} ${state.count === 1 ? "person" : "people"} in the room`;
+  $("room-count").textContent = count;
+  $("room-locked").hidden = !state.locked;
+  $("room-recording").hidden = !state.recording;
+  const pbx = $("pbx-state");
+  if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
+  const key = JSON.stringify([state.live, state.locked, state.recording]);
+  if (key === roomKey) return;
+  roomKey = key;
+  const buttons = [
+    button("mute-all", [], { label: "Mute all" }),
+    button("unmute-all", [], { label: "Unmute all" }),
+    state.locked ? button("unlock", [], { label: "Unlock the room" })
+      : button("lock", [], { label: "Lock the room" }),
+    state.recording ? button("stop-record", [], { label: "Stop recording" })
+      : button("record", [], { label: "Start recording" }),
+    button("end", [], {
+      label: "End the call", className: "danger",
+      confirm: `End the call for everyone in ${config.title}? Every phone is hung up.`,
+      confirmLabel: "End the call",
+    }),
+  ].filter(Boolean);
+  for (const b of buttons) b.disabled = !state.live;
+  $("room-buttons").replaceChildren(...buttons);
+}
+
+function drawAudit(entries) {
+  const items = entries.map((entry) => {
+    const item = el("li", entry.result === "ok" ? "" : "failed");
+    const when = el("time", "", timeAt(entry.at));
+    when.dateTime = new Date(entry.at * 1000).toISOString();
+    item.append(`${entry.text} at `, when);
+    return item;
+  });
+  $("audit").replaceChildren(...items);
+  $("audit-empty").hidden = entries.length > 0;
+}
+
+// ---- snapshots and deltas in ------------------------------------------------------------
+
+let version = 0; // the version of the room this page holds; 0: none yet
+let held = null; // the room, stack and audit as last drawn
+
+function draw(message) {
+  offset = message.now - Date.now() / 1000;
+  if (message.type === "snapshot") {
+    held = { room: message.room, stack: message.stack, audit: message.audit };
+    roster.replace(message.participants, message.now);
+  } else {
+    held = { ...held, ...pick(message, ["room", "stack", "audit"]) };
+    roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
+  }
+  version = message.version;
+  drawRoom(held.room);
+  stack.update(held.stack, message.now, { live: held.room.live });
+  if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
+  main.dataset.version = String(version);
+}
+
+function pick(object, keys) {
+  return Object.fromEntries(keys.filter((k) => k in object).map((k) => [k, object[k]]));
+}
+
+setInterval(() => {
+  const now = bridgeNow();
+  roster.tick(now);
+  stack.tick(now);
+}, 1000);
+
+// ---- the websocket, reconnecting ---------------------------------------------------------
+
+const connection = $("connection");
+let attempt = 0;
+
+function setConnection(state, text) {
+  connection.dataset.state = state;
+  if (connection.textContent !== text) connection.textContent = text;
+}
+
+async function stillLoggedIn() {
+  try {
+    return (await fetch("/rooms.json", { credentials: "same-origin" })).status !== 401;
+  } catch {
+    return true; // the bridge is away, not the session: keep trying
+  }
+}
+
+function connect() {
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/rooms/${encodeURIComponent(room)}/live`);
+  socket.addEventListener("open", () => {
+    attempt = 0;
+    setConnection("live", "Live");
+    main.dataset.connections = String(Number(main.dataset.connections || 0) + 1);
+  });
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "delta" && message.version !== version + 1) {
+      socket.close(4001, "missed a version"); // start again from the whole room
+      return;
+    }
+    draw(message);
+  });
+  socket.addEventListener("close", async (event) => {
+    attempt += 1;
+    setConnection("lost", attempt > 1 ? `Reconnecting… (try ${attempt})` : "Reconnecting…");
+    if (event.code === 4003 || !(await stillLoggedIn())) return loginAgain();
+    version = 0;
+    const delay = [4000, 4001].includes(event.code) ? 0 : Math.min(5000, 250 * 2 ** Math.min(attempt, 5));
+    setTimeout(connect, delay);
+  });
+}
+
+connect();
+
+// ---- buttons and keys ---------------------------------------------------------------------
+
+main.addEventListener("click", async (event) => {
+  const target = event.target instanceof Element ? event.target.closest("button[data-action]") : null;
+  if (!target || target.disabled) return;
+  const name = target.dataset.action;
+  if (target.dataset.confirm && !(await confirmFirst(target.dataset.confirm, target.dataset.confirmLabel))) {
+    return;
+  }
+  target.setAttribute("aria-busy", "true");
+  const done = await act(room, name, actions[name].arguments, JSON.parse(target.dataset.args));
+  target.removeAttribute("aria-busy");
+  if (done) $("message").hidden = true;
+});
+
+function typing(target) {
+  return target instanceof HTMLElement
+    && (target.isContentEditable || ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName));
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (typing(event.target) || $("confirm")?.open) return;
+  if (event.key === "n") {
+    const next = document.querySelector('#floor-buttons button[data-action="next"]');
+    if (next && !next.disabled) {
+      event.preventDefault();
+      next.click();
+    } else if (next) {
+      showMessage("Nobody is waiting to speak.", "info");
+    }
+  } else if (event.key === "/") {
+    event.preventDefault();
+    $("roster-search").focus();
+  }
+});

@@ -1,0 +1,169 @@
+// The roster: one row per participant, kept (not rebuilt) across snapshots so that
+// hundreds of rows stay cheap, focus stays put and search and sort apply at once.
+
+import { clock, el, who } from "./common.js";
+
+const SORTS = {
+  joined: (a, b) => a.joined_at - b.joined_at,
+  name: (a, b) => who(a).localeCompare(who(b), undefined, { numeric: true }),
+  talk: (a, b) => b.talk_time - a.talk_time || a.joined_at - b.joined_at,
+  turns: (a, b) => b.turns - a.turns || a.joined_at - b.joined_at,
+  talking: (a, b) => Number(b.talking) - Number(a.talking) || a.joined_at - b.joined_at,
+  muted: (a, b) => Number(a.muted) - Number(b.muted) || a.joined_at - b.joined_at,
+};
+
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
+export class Roster {
+  /** ``button(name, args, options)`` makes an action button, or null when the action is
+   * not in the table; ``stackState()`` tells who is queued or speaking. */
+  constructor({ body, empty, search, sort, shown, button }) {
+    this.body = body;
+    this.empty = empty;
+    this.search = search;
+    this.sort = sort;
+    this.shown = shown;
+    this.button = button;
+    this.rows = new Map(); // channel -> { tr, cells, person }
+    this.order = [];
+    this.snapshotAt = 0;
+    search.addEventListener("input", () => this.arrange());
+    sort.addEventListener("change", () => this.arrange());
+  }
+
+  /** The whole roster (a snapshot): rows not in it go. */
+  replace(participants, snapshotAt) {
+    const present = new Set(participants.map((p) => p.channel));
+    const gone = [...this.rows.keys()].filter((channel) => !present.has(channel));
+    this.patch(participants, gone, snapshotAt);
+  }
+
+  /** Some rows added or changed, some gone (a delta). */
+  patch(upsert, remove, snapshotAt) {
+    this.snapshotAt = snapshotAt;
+    for (const person of upsert) {
+      let row = this.rows.get(person.channel);
+      if (!row) {
+        row = this.newRow(person);
+        this.rows.set(person.channel, row);
+      }
+      this.fill(row, person);
+    }
+    for (const channel of remove) {
+      this.rows.get(channel)?.tr.remove();
+      this.rows.delete(channel);
+    }
+    this.arrange();
+  }
+
+  newRow(person) {
+    const tr = el("tr");
+    tr.dataset.channel = person.channel;
+    const caller = el("th");
+    caller.scope = "row";
+    const cells = {
+      label: el("span", "caller"),
+      name: el("span", "caller-name"),
+      channel: el("span", "channel"),
+      role: el("td"),
+      audio: el("td", "audio"),
+      muted: el("span", "badge"),
+      talking: el("span", "talking"),
+      inRoom: el("td", "num"),
+      talk: el("td", "num"),
+      turns: el("td", "num"),
+      actions: el("td", "row-actions"),
+      buttons: el("div", "row-buttons"),
+    };
+    cells.actions.append(cells.buttons);
+    caller.append(cells.label, cells.name, cells.channel);
+    // Role and audio read for themselves ("Moderator", "Muted"): no label on a phone's card.
+    cells.inRoom.dataset.label = "In room";
+    cells.talk.dataset.label = "Talk time";
+    cells.turns.dataset.label = "Turns";
+    cells.audio.append(cells.muted, cells.talking);
+    tr.append(caller, cells.role, cells.audio, cells.inRoom, cells.talk, cells.turns, cells.actions);
+    return { tr, cells, person, buttonsKey: "" };
+  }
+
+  fill(row, person) {
+    const { cells } = row;
+    row.person = person;
+    const label = who(person);
+    setText(cells.label, label);
+    setText(cells.name, person.caller_name && person.caller_name !== label ? person.caller_name : "");
+    setText(cells.channel, person.channel !== label ? person.channel : "");
+    setText(cells.role, person.role === "moderator" ? "Moderator" : "Participant");
+    setText(cells.muted, person.muted ? "Muted" : "Open");
+    cells.muted.dataset.kind = person.muted ? "muted" : "open";
+    setText(cells.talking, person.talking ? "Talking" : "");
+    row.tr.classList.toggle("is-talking", person.talking);
+    setText(cells.turns, String(person.turns));
+    this.tickRow(row, this.snapshotAt);
+    const key = `${label}|${person.muted}`;
+    if (row.buttonsKey !== key) {
+      row.buttonsKey = key;
+      this.fillButtons(row, person, label);
+    }
+  }
+
+  fillButtons(row, person, label) {
+    const focused = row.cells.buttons.contains(document.activeElement)
+      ? document.activeElement.dataset.action : null;
+    const buttons = [
+      person.muted
+        ? this.button("unmute", [person.channel], { label: "Unmute", whom: label })
+        : this.button("mute", [person.channel], { label: "Mute", whom: label }),
+      this.button("call", [person.channel], { label: "Call on", whom: label }),
+      this.button("kick", [person.channel], {
+        label: "Kick", whom: label, className: "danger",
+        confirm: `Kick ${label} out of the call? Their phone is hung up.`, confirmLabel: "Kick",
+      }),
+    ].filter(Boolean);
+    row.cells.buttons.replaceChildren(...buttons);
+    if (focused) {
+      const again = buttons.find((b) => b.dataset.action === focused)
+        ?? buttons.find((b) => ["mute", "unmute"].includes(b.dataset.action));
+      again?.focus();
+    }
+  }
+
+  /** Clocks move between snapshots: time in room, and talk time while talking. */
+  tick(now) {
+    for (const row of this.rows.values()) this.tickRow(row, now);
+  }
+
+  tickRow(row, now) {
+    const { person, cells } = row;
+    setText(cells.inRoom, clock(now - person.joined_at));
+    const talking = person.talking ? Math.max(0, now - this.snapshotAt) : 0;
+    setText(cells.talk, clock(person.talk_time + talking));
+  }
+
+  arrange() {
+    const query = this.search.value.trim().toLowerCase();
+    const compare = SORTS[this.sort.value] ?? SORTS.joined;
+    const people = [...this.rows.values()].map((r) => r.person).sort(compare);
+    let shown = 0;
+    for (const person of people) {
+      const row = this.rows.get(person.channel);
+      const text = `${person.caller_id} ${person.caller_name} ${person.channel}`.toLowerCase();
+      const visible = !query || text.includes(query);
+      if (row.tr.hidden === visible) row.tr.hidden = !visible;
+      if (visible) shown += 1;
+    }
+    const order = people.map((p) => p.channel);
+    if (order.join("\n") !== this.order.join("\n")) {
+      this.order = order;
+      const focused = document.activeElement;
+      this.body.append(...order.map((channel) => this.rows.get(channel).tr));
+      // Moving a row blurs what was focused in it: a keyboard user keeps their place.
+      if (focused instanceof HTMLElement && focused !== document.activeElement) focused.focus();
+    }
+    const total = people.length;
+    this.empty.hidden = total > 0;
+    setText(this.shown, query ? `Showing ${shown} of ${total}` : `${total} in the room`);
+  }
+}

@@ -1,0 +1,192 @@
+// The speaker and the stack, drawn from the stack snapshot:
+//   {room, policy, speaker: null | {channel, caller_id, lane, started_at, seconds_left},
+//    queue: [{place, channel, caller_id, lane, reason, priority}]}  (serving order)
+// Every button is an action of the shared table; one that the table lacks is not shown.
+
+import { clock, el, who } from "./common.js";
+
+export const LANES = [
+  ["process", "Point of process"],
+  ["direct", "Direct response"],
+  ["stack", "Stack"],
+];
+const LANE_NAMES = Object.fromEntries(LANES);
+const WARN_SECONDS = 15;
+
+export class Stack {
+  constructor({ speaker, floor, lanes, announcer, button }) {
+    this.speakerBox = speaker;
+    this.floorBox = floor;
+    this.lanesBox = lanes;
+    this.announcer = announcer;
+    this.button = button;
+    this.current = undefined; // the speaker's channel; undefined before the first snapshot
+    this.speaker = null;
+    this.snapshotAt = 0;
+    this.key = "";
+  }
+
+  update(stack, snapshotAt, { live }) {
+    this.snapshotAt = snapshotAt;
+    this.speaker = stack.speaker;
+    this.announce(stack.speaker);
+    const key = JSON.stringify([stack, live]);
+    if (key === this.key) return this.tick(snapshotAt);
+    this.key = key;
+    keepFocus(() => {
+      this.drawSpeaker(stack.speaker);
+      this.drawFloor(stack, live);
+      this.drawLanes(stack.queue);
+    });
+    this.tick(snapshotAt);
+  }
+
+  announce(speaker) {
+    const channel = speaker ? speaker.channel : null;
+    if (this.current !== undefined && channel !== this.current) {
+      this.announcer.textContent = speaker
+        ? `Now speaking: ${who(speaker)}`
+        : "Nobody has the floor now.";
+    }
+    this.current = channel;
+  }
+
+  drawSpeaker(speaker) {
+    const box = this.speakerBox;
+    if (!speaker) {
+      box.replaceChildren(el("p", "floor-open", "Nobody has the floor."));
+      box.dataset.state = "open";
+      return;
+    }
+    box.dataset.state = "speaking";
+    const lane = speaker.lane ? LANE_NAMES[speaker.lane] ?? speaker.lane : "called on";
+    this.clockText = el("span", "turn-clock");
+    this.limitText = el("span", "turn-limit");
+    const clockLine = el("p", "speaker-clock");
+    clockLine.append(this.clockText, this.limitText);
+    box.replaceChildren(
+      el("p", "speaker-label", "Speaking"),
+      el("p", "speaker-name", who(speaker)),
+      el("p", "speaker-lane", lane),
+      clockLine,
+    );
+  }
+
+  /** The turn clock and the time left, between snapshots too. */
+  tick(now) {
+    const speaker = this.speaker;
+    if (!speaker || !this.clockText) return;
+    this.clockText.textContent = `for ${clock(now - speaker.started_at)}`;
+    if (speaker.seconds_left === null || speaker.seconds_left === undefined) {
+      this.limitText.textContent = "";
+      this.speakerBox.dataset.warning = "no";
+      return;
+    }
+    const left = speaker.seconds_left - Math.max(0, now - this.snapshotAt);
+    const warn = left <= WARN_SECONDS;
+    const turn = `${speaker.channel}@${speaker.started_at}`;
+    if (warn && left > 0 && this.warned !== turn) {
+      this.warned = turn; // once per turn, as the speaker hears it on the phone
+      this.announcer.textContent = `${who(speaker)} has ${Math.ceil(left)} seconds left.`;
+    }
+    this.speakerBox.dataset.warning = left <= 0 ? "over" : warn ? "yes" : "no";
+    this.limitText.textContent = left <= 0
+      ? " · time is up"
+      : ` · ${clock(left)} left${warn ? " (limit warning)" : ""}`;
+  }
+
+  drawFloor(stack, live) {
+    const next = this.button("next", [], { label: "Call on next", className: "primary" });
+    if (next) {
+      next.setAttribute("aria-keyshortcuts", "n");
+      next.title = "Shortcut: n";
+      next.disabled = !live || stack.queue.length === 0;
+    }
+    const end = stack.speaker
+      ? this.button("end-turn", [], { label: "End turn", whom: who(stack.speaker) })
+      : null;
+    const items = [next, end].filter(Boolean);
+    const policies = [["fifo", "FIFO"], ["progressive", "Progressive"]]
+      .map(([policy, label]) => {
+        const b = this.button("policy", [policy], { label });
+        b?.setAttribute("aria-pressed", String(stack.policy === policy));
+        return b;
+      })
+      .filter(Boolean);
+    if (policies.length) {
+      const group = el("div", "policy");
+      group.setAttribute("role", "group");
+      group.setAttribute("aria-label", "Stack order");
+      group.append(el("span", "policy-label", "Order:"), ...policies);
+      items.push(group);
+    } else {
+      items.push(el("p", "policy-label", `Order: ${stack.policy === "progressive" ? "progressive" : "FIFO"}`));
+    }
+    this.floorBox.replaceChildren(...items);
+  }
+
+  drawLanes(queue) {
+    const sections = LANES.map(([lane, title]) => {
+      const entries = queue.filter((entry) => entry.lane === lane);
+      const section = el("section", "lane");
+      section.dataset.lane = lane;
+      const head = el("div", "lane-head");
+      const heading = el("h3", "", `${title} (${entries.length})`);
+      head.append(heading);
+      const clear = entries.length
+        ? this.button("clear", [lane], {
+          label: "Clear", whom: `the ${title.toLowerCase()} lane`,
+          confirm: `Clear the ${title.toLowerCase()} lane? ${entries.length} will lose their place.`,
+          confirmLabel: "Clear",
+        })
+        : null;
+      if (clear) head.append(clear);
+      section.append(head);
+      if (!entries.length) return section; // "(0)" says it; an empty stack stays short
+      const list = el("ol", "entries");
+      entries.forEach((entry, i) => list.append(this.entry(entry, i, entries.length)));
+      section.append(list);
+      return section;
+    });
+    this.lanesBox.replaceChildren(...sections);
+  }
+
+  entry(entry, index, count) {
+    const label = who(entry);
+    const item = el("li", "entry");
+    item.dataset.channel = entry.channel;
+    const text = el("div", "entry-text");
+    text.append(el("span", "place", `${entry.place}.`), el("span", "entry-name", label));
+    if (entry.priority) text.append(el("span", "badge priority", "Priority"));
+    text.append(el("span", "reason", entry.reason));
+    const up = this.button("move", [entry.channel, entry.place - 1], { label: "Move up", whom: label });
+    const down = this.button("move", [entry.channel, entry.place + 1], { label: "Move down", whom: label });
+    if (up) up.disabled = index === 0;
+    if (down) down.disabled = index === count - 1;
+    const priority = this.button("priority", [entry.channel, entry.priority ? "off" : "on"], {
+      label: "Priority", whom: label,
+    });
+    priority?.setAttribute("aria-pressed", String(Boolean(entry.priority)));
+    const buttons = el("div", "entry-actions");
+    buttons.append(...[
+      this.button("call", [entry.channel], { label: "Call on", whom: label }),
+      up, down, priority,
+      this.button("remove", [entry.channel], { label: "Remove", whom: label }),
+    ].filter(Boolean));
+    item.append(text, buttons);
+    return item;
+  }
+}
+
+/** Redraw without losing the keyboard's place: refocus the same action afterwards. */
+function keepFocus(draw) {
+  const active = document.activeElement;
+  const key = active?.dataset?.action ? `${active.dataset.action}|${active.dataset.args}` : null;
+  draw();
+  if (key && !active.isConnected) {
+    const [action, args] = key.split("|");
+    const again = [...document.querySelectorAll("button[data-action]")]
+      .find((b) => b.dataset.action === action && b.dataset.args === args);
+    again?.focus();
+  }
+}
