@@ -28,7 +28,7 @@ RUN make system venv SYSTEM_PACKAGES="sip-tester" \
 
 VOLUME /var/lib/iobridge
 # SIP, the media ports (rtp.conf), and the panel.
-EXPOSE 5060/udp 20000-20999/udp 8080/tcp
+EXPOSE 5060/udp 20000-23999/udp 8080/tcp
 
 STOPSIGNAL SIGTERM
 CMD [".venv/bin/iobridge", "up", "--host", "0.0.0.0"]

@@ -7,8 +7,9 @@ for guessing, and the count of callers in the dialogue right now.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.entry import (
@@ -22,8 +23,9 @@ from bridge.domain.entry import (
 )
 from bridge.domain.roster import Switchboard
 from bridge.settings import Settings
-from bridge.store import lockouts, rooms
+from bridge.store import lockouts
 from bridge.store.db import Database
+from bridge.store.room_cache import RoomCache
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,10 @@ class EntryDesk:
         )
         self.entry_requests = 0  # dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
-        self._pin_lock = asyncio.Lock()  # one PIN decision at a time keeps lockout counts exact
+        # Decisions for one lockout bucket run one at a time, so its counts stay exact;
+        # callers in different buckets never wait for each other.
+        self._bucket_locks = KeyedLocks()
+        self.rooms = RoomCache()
 
     def call_entered(self, channel: str, caller_id: str) -> None:
         self.entry_requests += 1
@@ -67,11 +72,11 @@ class EntryDesk:
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
         bucket = lockout_bucket(caller_id[:CALLER_ID_LIMIT])
-        async with self._pin_lock, self.db.sessions.begin() as session:
+        async with self._bucket_locks.hold(bucket), self.db.sessions.begin() as session:
             now = _now()
             if await lockouts.active_lockout(session, bucket, now) is not None:
                 return PinOutcome(Refusal.LOCKED_OUT)
-            match = await rooms.match_pin(session, digits)
+            match = await self.rooms.match(session, digits)
             live = self.switchboard.room(match.room.name) if match else None
             facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
             decision = admit(
@@ -90,6 +95,30 @@ class EntryDesk:
         result = decision.role if isinstance(decision, Admission) else decision.value
         log.debug("entry.pin_attempt caller=%s result=%s", caller_id, result)
         return PinOutcome(decision)
+
+
+class KeyedLocks:
+    """One asyncio lock per key, made on first use and dropped when nobody holds or waits."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def _now() -> datetime:

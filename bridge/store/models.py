@@ -86,6 +86,17 @@ class Room(Base):
     )
 
 
+class RoomsRevision(Base):
+    """One row, bumped by every rooms sync in the same transaction. A process that keeps the
+    rooms in memory (the entry desk) reads this one number to know, exactly, whether its copy
+    is still what the database says: the sync runs in another process (``rooms sync``)."""
+
+    __tablename__ = "rooms_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Moderator(Base):
     __tablename__ = "moderators"
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
-from bridge.store.models import Call, Moderator, ModeratorRoom, Room
+from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
 
 SECRET_FIELDS = SECRET_SETTINGS | {"password_hash"}
 
@@ -97,7 +97,27 @@ async def sync_rooms(
             setattr(row, key, value)
     await session.flush()
     await _sync_moderators(session, config, report)
+    if not report.empty:
+        await _bump_revision(session)
     return report
+
+
+async def _bump_revision(session: AsyncSession) -> None:
+    """Tell every process that caches the rooms that its copy is out of date."""
+    bumped = await session.execute(
+        update(RoomsRevision)
+        .where(RoomsRevision.id == 1)
+        .values(revision=RoomsRevision.revision + 1)
+    )
+    if not getattr(bumped, "rowcount", 0):
+        session.add(RoomsRevision(id=1, revision=1))
+    await session.flush()
+
+
+async def rooms_revision(session: AsyncSession) -> int:
+    """The number every sync that changed something bumps (0 before the first)."""
+    found = await session.scalar(select(RoomsRevision.revision).where(RoomsRevision.id == 1))
+    return found or 0
 
 
 async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: SyncReport) -> None:
@@ -160,6 +180,12 @@ async def match_pin(session: AsyncSession, digits: str) -> PinMatch | None:
         role = Role.PARTICIPANT if row.pin == digits else Role.MODERATOR
         return PinMatch(room_spec(row), role, retired=row.retired_at is not None)
     return None
+
+
+async def every_room(session: AsyncSession) -> list[tuple[RoomSpec, bool]]:
+    """Every room with whether it is retired, in the order ``match_pin`` prefers them."""
+    rows = await session.scalars(select(Room).order_by(Room.retired_at.is_not(None), Room.id))
+    return [(room_spec(r), r.retired_at is not None) for r in rows]
 
 
 async def active_rooms(session: AsyncSession) -> list[RoomSpec]:

@@ -398,4 +398,24 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     assert {"rooms", "moderators", "pin_attempts", "lockouts", "calls", "legs"} <= tables
-    assert version == [("0001",)]
+    assert "rooms_revision" in tables
+    assert version == [("0002",)]
+
+
+def test_check_warns_when_the_rooms_can_outgrow_the_rtp_ports(
+    iobridge: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rooms = write(tmp_path / "rooms.yaml", VALID)  # two rooms of 500: 1,000 callers
+    monkeypatch.setenv("IOBRIDGE_RTP_PORT_START", "20000")
+    monkeypatch.setenv("IOBRIDGE_RTP_PORT_END", "20999")  # 500 calls
+
+    result = iobridge("rooms", "check", str(rooms))
+
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    assert lines(result.stdout) == [f"{rooms}: OK (2 rooms, 1 moderator)"]
+    assert lines(result.stderr) == [
+        f"{rooms}: warning: rooms: max_participants add up to 1,000 callers, but Asterisk's "
+        "RTP ports 20000-20999 carry 500 calls (2 ports each); set "
+        "IOBRIDGE_RTP_PORT_START/IOBRIDGE_RTP_PORT_END to a range of at least 2,000 ports, "
+        "or lower max_participants"
+    ]

@@ -28,5 +28,5 @@ def test_settings_round_trip_through_plain_values() -> None:
 
 
 def test_pins_are_the_secret_settings() -> None:
-    assert SECRET_SETTINGS == {"pin", "moderator_pin"}
+    assert {"pin", "moderator_pin"} == SECRET_SETTINGS
     assert "424242" not in repr(RoomSpec("ga", "GA", pin="424242"))
