@@ -51,6 +51,8 @@ class EntryDesk:
         # callers in different buckets never wait for each other.
         self._bucket_locks = KeyedLocks()
         self.rooms = RoomCache()
+        self._matched: list[tuple[str, datetime]] = []  # (bucket, when): not yet written
+        self._writer: asyncio.Task[None] | None = None
 
     def call_entered(self, channel: str, caller_id: str) -> None:
         self.entry_requests += 1
@@ -71,12 +73,16 @@ class EntryDesk:
         return found is not None
 
     async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+        """Decide one typed PIN. The caller waits for two primary-key reads (their lockout,
+        the rooms' revision) and, for a wrong PIN only, the write that counts it: a PIN that
+        matched is written down after the caller is answered (``_write_matched``)."""
         bucket = lockout_bucket(caller_id[:CALLER_ID_LIMIT])
-        async with self._bucket_locks.hold(bucket), self.db.sessions.begin() as session:
+        async with self._bucket_locks.hold(bucket):
             now = _now()
-            if await lockouts.active_lockout(session, bucket, now) is not None:
-                return PinOutcome(Refusal.LOCKED_OUT)
-            match = await self.rooms.match(session, digits)
+            async with self.db.sessions() as session:
+                if await lockouts.active_lockout(session, bucket, now) is not None:
+                    return PinOutcome(Refusal.LOCKED_OUT)
+                match = await self.rooms.match(session, digits)
             live = self.switchboard.room(match.room.name) if match else None
             facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
             decision = admit(
@@ -86,15 +92,39 @@ class EntryDesk:
                 facts,
             )
             if decision is Refusal.WRONG_PIN:
-                locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
+                async with self.db.sessions.begin() as session:
+                    locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
                 log.info(
                     "entry.pin_attempt caller=%s result=wrong locked_out=%s", caller_id, locked_now
                 )
                 return PinOutcome(decision, locked_out_now=locked_now)
-            await lockouts.record_success(session, bucket, now)
+        self._matched.append((bucket, now))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_matched(), name="entry-attempts"
+            )
         result = decision.role if isinstance(decision, Admission) else decision.value
         log.debug("entry.pin_attempt caller=%s result=%s", caller_id, result)
         return PinOutcome(decision)
+
+    async def _write_matched(self) -> None:
+        """Write the matched PINs down, in one transaction per batch. Only wrong PINs count
+        towards a lockout, so these rows (the record of who got in) can wait: a commit each,
+        under the caller's feet, cost milliseconds and, with callers deciding at once,
+        SQLite's busy back-off (up to a second at 20 at once)."""
+        while self._matched:
+            batch, self._matched = self._matched, []
+            try:
+                async with self.db.sessions.begin() as session:
+                    for bucket, at in batch:
+                        await lockouts.record_success(session, bucket, at)
+            except Exception:
+                log.exception("entry.attempts_unwritten count=%d", len(batch))
+
+    async def flushed(self) -> None:
+        """Until every matched PIN so far is written (the service waits for it on stop)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
 
 class KeyedLocks:
