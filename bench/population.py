@@ -86,25 +86,30 @@ async def moderator_actions(
 
 
 async def resync(rig: Rig, room: Room, progress: Progress) -> dict[str, Any]:
-    progress("resync: killing the service (SIGKILL)")
+    """Kill the service with the room full; time from its new AMI login (Asterisk's own
+    SuccessfulAuth event) until its roster lists exactly the channels Asterisk lists."""
+    assert rig.ami is not None
+    progress("resync: killing the service (SIGKILL), starting it again")
     truth = (await rig.asterisk_rooms()).get(room.name, set())
     await rig.kill_service()
-    spawned = await rig.start_service()
-    connected = time.time()
-    while True:
+    mark = rig.ami.mark()
+    spawned = await rig.start_service()  # returns once the service says "connected"
+    seen: set[str] = set()
+    while time.time() - spawned < 60:
         status = await rig.status()
-        seen = {
-            p["channel"] for p in status.get("rooms", {}).get(room.name, {}).get("participants", [])
-        }
-        if seen == truth or time.time() - connected > 60:
+        people = status.get("rooms", {}).get(room.name, {}).get("participants", [])
+        if (seen := {p["channel"] for p in people}) == truth:
             break
-        await asyncio.sleep(0.02)
+        await asyncio.sleep(0.01)
     matched = time.time()
+    login = first_event(
+        rig.ami.events[mark:], "SuccessfulAuth", AccountID=rig.settings.ami_username
+    )
     return {
         "participants": len(truth),
         "matched": seen == truth,
+        "login_to_match_s": round(matched - stamp(login), 3) if login else None,
         "spawn_to_match_s": round(matched - spawned, 3),
-        "connected_to_match_s": round(matched - connected, 3),
     }
 
 

@@ -63,8 +63,8 @@ def population_rows(pop: dict[str, Any]) -> list[str]:
         f"{fmt(echo['p99'])} max {fmt(echo['max'])} ms; HTTP p99 {fmt(ac['http_ms']['p99'])} ms; "
         f"lost {ac['lost']}",
         f"resync {rs['participants']}: roster matches Asterisk "
-        f"{fmt(rs['connected_to_match_s'], 3)} s "
-        f"after the service is up ({fmt(rs['spawn_to_match_s'], 2)} s from spawn), "
+        f"{fmt(rs['login_to_match_s'], 3)} s after the service's AMI login "
+        f"({fmt(rs['spawn_to_match_s'], 2)} s from spawning the process), "
         f"matched={rs['matched']}",
         f"mass leave {ml['leavers']}: new caller in after {fmt(ml['new_caller_in_s'], 2)} s, "
         f"drained in {fmt(ml['drain_s'])} s, ghosts {ml['ghosts']}, deepest queues "

@@ -225,11 +225,15 @@ class Rig:
 
 
 class QueueWatch:
-    """Polls Asterisk's task queues once a second during a step; keeps each one's deepest."""
+    """Asterisk's task queues during a step, polled once a second: each queue's deepest.
+
+    Asterisk keeps each queue's deepest ever ("Max Depth"); a queue whose record rose during
+    the step reached it then, so that counts too (it catches a spike between two polls)."""
 
     def __init__(self, rig: Rig) -> None:
         self.rig = rig
         self.deepest: dict[str, int] = {}
+        self._before: dict[str, int] | None = None
         self._task: asyncio.Task[None] | None = None
 
     def __enter__(self) -> QueueWatch:
@@ -243,12 +247,17 @@ class QueueWatch:
     async def _poll(self) -> None:
         while True:
             with contextlib.suppress(Exception):
-                for name, (queued, depth) in (await self.rig.taskprocessors()).items():
-                    self.deepest[name] = max(self.deepest.get(name, 0), queued, depth)
+                queues = await self.rig.taskprocessors()
+                if self._before is None:
+                    self._before = {name: depth for name, (_, depth) in queues.items()}
+                for name, (queued, depth) in queues.items():
+                    rose = depth if depth > self._before.get(name, 0) else 0
+                    self.deepest[name] = max(self.deepest.get(name, 0), queued, rose)
             await asyncio.sleep(1.0)
 
     def top(self, n: int = 5) -> dict[str, int]:
-        return dict(sorted(self.deepest.items(), key=lambda kv: -kv[1])[:n])
+        found = sorted(self.deepest.items(), key=lambda kv: -kv[1])
+        return {name: depth for name, depth in found[:n] if depth}
 
 
 class Sampler:
