@@ -132,13 +132,16 @@ async def mass_leave(
     await probe.hangup_all()
     await probe.wait(timeout=30)
     door = None
-    if new is not None and probe_id in join.joined:
-        # Asterisk took the INVITE this long after the hang-ups, and then the join took this
-        # long after the PIN's '#': the caller's own typing time is not counted.
+    invite = probe.invites_sent().get(1)
+    if new is not None and invite is not None and probe_id in join.joined:
+        # Asterisk took the INVITE this long after SIPp sent it (a dropped INVITE waits for
+        # SIPp's retransmission), and the join took this long after the caller's '#': the
+        # caller's own typing is not counted.
         late = join.millis[0] / 1000 if join.millis else 0.0
-        door = round(stamp(new) - t0 + late, 3)
+        door = round(stamp(new) - invite + late, 3)
     return {
         "leavers": len(ids),
+        "probe_invite_after_hangups_s": round(invite - t0, 3) if invite else None,
         "new_caller_in_s": door,
         "new_caller_joined": probe_id in join.joined,
         "drain_s": round(drained, 2),

@@ -48,6 +48,7 @@ from bridge.sipp_streams import (
 SIPP = "sipp"
 TEMPLATE = Path(__file__).parent / "sipp" / "load.xml"
 HANGUP = "HANGUP"
+SPEECH_FROM = 1.5  # seconds into SIPp's g711a.pcap: before that it is near silence
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,12 @@ def build_talk_pcap(talk: Talk, seconds: float, out: Path) -> tuple[Path, float]
     """Speech for talk.seconds of every talk.period, over ``seconds``, as ONE RTP stream:
     sequence numbers run on, timestamps follow the clock (8 kHz) across the silences."""
     loop = out.with_suffix(".loop.pcap")
-    build_audio_loop(AUDIO_PCAP, loop, max(talk.seconds, 1.0))
+    build_audio_loop(AUDIO_PCAP, loop, SPEECH_FROM + talk.seconds)
     linktype, speech = read_pcap(loop)
     loop.unlink()
-    start = speech[0].usec
-    turn = [p for p in speech if p.usec - start < talk.seconds * 1e6]
+    begin = speech[0].usec + SPEECH_FROM * 1e6
+    turn = [p for p in speech if 0 <= p.usec - begin < talk.seconds * 1e6]
+    start = turn[0].usec
     seq, stamp0, ssrc = rtp_fields(turn[0].data, linktype)
     packets = []
     for n in range(max(1, int(seconds // talk.period))):
@@ -252,6 +254,16 @@ class SippLoad:
             self.proc.kill()
             await self.proc.wait()
         return await asyncio.to_thread(self._collect)
+
+    def invites_sent(self) -> dict[int, float]:
+        """When each call's first INVITE left SIPp (call number -> time.time())."""
+        log = self.dir / "log.txt"
+        sent = {}
+        for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+            fields = line.split()
+            if len(fields) >= 5 and fields[-5:-3] == ["IOB", "invite"]:
+                sent[int(fields[-3])] = int(float(fields[-2])) + int(float(fields[-1])) / 1e6
+        return sent
 
     async def stop(self) -> None:
         if self.proc is not None and self.proc.returncode is None:
