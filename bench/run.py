@@ -141,7 +141,9 @@ def run(argv: list[str] | None = None) -> int:
     print(report.table(results))
     stem = datetime.now().strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "")
     json_path, png = report.write(results, args.out, stem)
-    print(f"\nwrote {json_path}" + (f" and {png}" if png else " (no plot: pip install .[bench])"))
+    if png is None and results.get("storms"):
+        print("(no plot: matplotlib is missing; pip install -e '.[bench]')")
+    print(f"\nwrote {json_path}" + (f" and {png}" if png else ""))
     return 0
 
 

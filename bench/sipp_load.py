@@ -15,9 +15,11 @@ would measure the machine's fork rate, not the bridge. Limits of this way, and w
   ``HANGUP`` request on the call's dialog (as bridge/sipp/caller.xml does); SIPp routes it by
   Call-ID, which ``-cid_str`` makes ``<tag>-<call number>``, so the benchmark can end any call,
   or all at once, by sending datagrams to SIPp's port.
-* Talking: the calls' audio is one pcap per call length, silent (no packets, as a phone with
-  silence suppression) except for ``talk`` seconds every ``period``: callers arriving at a
-  steady rate then take turns, so that talk/period of them talk at any moment.
+* Talking: a talking call plays one pcap a period: ``talk`` seconds of speech, then silence
+  frames until the next (a phone sends RTP in silence, and ConfBridge's talk detector needs
+  frames to hear a talker stop). Callers arriving at a steady rate take turns, so that
+  talk/period of them talk at any moment. Silent callers (join storms) send no RTP after
+  their keys: Asterisk's ``rtp_timeout`` (120 s) bounds how long they may stay.
 """
 
 from __future__ import annotations
@@ -86,8 +88,9 @@ def injection_csv(plan: LoadPlan, pin: str) -> str:
 
 
 def render_scenario(
-    plan: LoadPlan, dtmf: tuple[Path, float], audio: tuple[Path, float] | None = None
+    plan: LoadPlan, dtmf: tuple[Path, float], turns: list[Path] | None = None
 ) -> str:
+    """The scenario; ``turns``: one pcap per turn of talking, played a period apart."""
     steps: list[str] = []
 
     def wait(seconds: float) -> None:  # a HANGUP, the bridge's BYE, or the time is up
@@ -106,39 +109,55 @@ def render_scenario(
     wait(plan.key_delay)
     play(dtmf[0])
     wait(dtmf[1] + 0.3)
-    if audio is not None:
-        play(audio[0])  # one stream for the whole stay, silent between turns
-    wait(plan.stay)
+    left = plan.stay
+    if turns and plan.talk is not None:
+        # One pcap a turn: SIPp plays a long silence inside a pcap as no pause at all.
+        for turn in turns:
+            play(turn)
+            wait(plan.talk.period)
+            left -= plan.talk.period
+    wait(max(left, 1.0))
     template = string.Template(TEMPLATE.read_text())
     return template.substitute(
         hangup=HANGUP, answer_timeout_ms=round(plan.answer_timeout * 1000), body="\n".join(steps)
     )
 
 
-def build_talk_pcap(talk: Talk, seconds: float, out: Path) -> tuple[Path, float]:
-    """Speech for talk.seconds of every talk.period, over ``seconds``, as ONE RTP stream:
-    sequence numbers run on, timestamps follow the clock (8 kHz) across the silences."""
-    loop = out.with_suffix(".loop.pcap")
+ALAW_SILENCE = 0xD5  # A-law code for zero amplitude
+
+
+def build_talk_pcaps(talk: Talk, seconds: float, out_dir: Path) -> list[Path]:
+    """A pcap per turn within ``seconds``: talk.seconds of speech, then silence until the next
+    turn, numbered as ONE RTP stream (sequence numbers and timestamps run on).
+
+    The silence is sent, as a phone without silence suppression does: ConfBridge's talk
+    detector only hears frames, and without them a talker never stops talking."""
+    loop = out_dir / "speech.loop.pcap"
     build_audio_loop(AUDIO_PCAP, loop, SPEECH_FROM + talk.seconds)
     linktype, speech = read_pcap(loop)
     loop.unlink()
     begin = speech[0].usec + SPEECH_FROM * 1e6
     turn = [p for p in speech if 0 <= p.usec - begin < talk.seconds * 1e6]
-    start = turn[0].usec
-    seq, stamp0, ssrc = rtp_fields(turn[0].data, linktype)
-    packets = []
+    step = turn[1].usec - turn[0].usec  # the sample's packet interval
+    rtp = rtp_offset(turn[0].data, linktype)
+    quiet = bytearray(turn[0].data)
+    quiet[rtp + 12 :] = bytes([ALAW_SILENCE]) * (len(quiet) - rtp - 12)
+    frames = [p.data for p in turn]
+    frames += [bytes(quiet)] * max(0, round(talk.period * 1e6 / step) - len(frames))
+    seq, stamp, ssrc = rtp_fields(turn[0].data, linktype)
+    paths = []
     for n in range(max(1, int(seconds // talk.period))):
-        for pkt in turn:
-            at = pkt.usec - start + round(n * talk.period * 1e6)
-            data = bytearray(pkt.data)
-            rtp = rtp_offset(data, linktype)
-            stamp = (stamp0 + at * 8 // 1000) & 0xFFFFFFFF
-            struct.pack_into("!HII", data, rtp + 2, seq & 0xFFFF, stamp, ssrc)
+        packets = []
+        for i, frame in enumerate(frames):
+            data = bytearray(frame)
+            struct.pack_into("!HII", data, rtp + 2, seq & 0xFFFF, stamp & 0xFFFFFFFF, ssrc)
             struct.pack_into("!H", data, rtp - 2, 0)  # no UDP checksum; SIPp sets its own
-            packets.append(PcapPacket(start + at, bytes(data)))
+            packets.append(PcapPacket(turn[0].usec + i * step, bytes(data)))
             seq += 1
-    write_pcap(out, linktype, packets)
-    return out, (packets[-1].usec - packets[0].usec) / 1e6
+            stamp += step * 8 // 1000  # 8 kHz
+        paths.append(out_dir / f"talk-{n:03d}.pcap")
+        write_pcap(paths[-1], linktype, packets)
+    return paths
 
 
 def raise_open_files() -> tuple[int, int]:
@@ -188,10 +207,8 @@ class SippLoad:
         d.mkdir(parents=True)
         pin = plan.keys.rstrip("#")
         dtmf = dtmf_pcap(plan.keys, d.parent / "pcap")
-        audio = None
-        if plan.talk is not None:
-            audio = build_talk_pcap(plan.talk, plan.stay, d / "talk.pcap")
-        (d / "load.xml").write_text(render_scenario(plan, dtmf, audio))
+        turns = build_talk_pcaps(plan.talk, plan.stay, d) if plan.talk else None
+        (d / "load.xml").write_text(render_scenario(plan, dtmf, turns))
         (d / "callers.csv").write_text(injection_csv(plan, pin))
         self.sip_port = _free_port()
         host, port = self.target

@@ -123,9 +123,13 @@ def test_the_scenario_types_the_keys_then_waits_and_can_be_hung_up_at_every_wait
     assert 'timeout="30000"' in xml  # the stay
 
 
-def test_a_talking_plan_plays_one_audio_stream_for_the_whole_stay() -> None:
-    xml = render_scenario(PLAN, (Path("/p/d.pcap"), 1.0), (Path("/p/talk.pcap"), 28.0))
-    assert xml.count('play_pcap_audio="/p/talk.pcap"') == 1
+def test_a_talking_plan_plays_a_turn_each_period_then_stays_on() -> None:
+    plan = LoadPlan(caller_ids=("b1",), keys="1#", stay=30, talk=Talk(seconds=1, period=10))
+    turns = [Path(f"/p/talk-{n}.pcap") for n in range(3)]
+    xml = render_scenario(plan, (Path("/p/d.pcap"), 1.0), turns)
+    assert [xml.count(f'play_pcap_audio="{t}"') for t in turns] == [1, 1, 1]
+    assert xml.count('timeout="10000"') == 3
+    assert xml.index("talk-0") < xml.index("talk-1") < xml.index("talk-2")
 
 
 def test_talk_must_fit_in_its_period() -> None:
