@@ -1,11 +1,11 @@
 """The rooms as the entry desk reads them: from memory, and exactly what the database says.
 
-A PIN decision used to query the rooms table. Rooms change only by a sync (usually from
-another process, ``iobridge rooms sync``), and every sync that changes something bumps
-``rooms_revision`` in its own transaction. So a decision reads that one number (a
-primary-key read) and answers from memory while it is unchanged; when it moved, the table
-is read again. Reading the revision *before* the rooms means a sync landing in between
-leaves the copy marked older than it is, so the next decision reloads: never the reverse.
+A PIN decision used to query the rooms table. Every write to that table (a sync, usually from
+another process, ``iobridge rooms sync``; or anything else) bumps ``rooms_revision`` in the
+same transaction, by a database trigger. So a decision reads that one number (a primary-key
+read) and answers from memory while it is unchanged; when it moved, the table is read again.
+Reading the revision *before* the rooms means a sync landing in between leaves the copy marked
+older than it is, so the next decision reloads: never the reverse.
 """
 
 from __future__ import annotations

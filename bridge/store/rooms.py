@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import Role
@@ -97,25 +97,12 @@ async def sync_rooms(
             setattr(row, key, value)
     await session.flush()
     await _sync_moderators(session, config, report)
-    if not report.empty:
-        await _bump_revision(session)
     return report
 
 
-async def _bump_revision(session: AsyncSession) -> None:
-    """Tell every process that caches the rooms that its copy is out of date."""
-    bumped = await session.execute(
-        update(RoomsRevision)
-        .where(RoomsRevision.id == 1)
-        .values(revision=RoomsRevision.revision + 1)
-    )
-    if not getattr(bumped, "rowcount", 0):
-        session.add(RoomsRevision(id=1, revision=1))
-    await session.flush()
-
-
 async def rooms_revision(session: AsyncSession) -> int:
-    """The number every sync that changed something bumps (0 before the first)."""
+    """A number that moves on every write to the rooms table: database triggers bump it
+    (migration 0002), so a sync, a test or an admin's own SQL all count."""
     found = await session.scalar(select(RoomsRevision.revision).where(RoomsRevision.id == 1))
     return found or 0
 

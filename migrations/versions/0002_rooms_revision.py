@@ -1,4 +1,5 @@
-"""rooms_revision: a counter each rooms sync bumps, so a cache of the rooms stays exact
+"""rooms_revision: a counter bumped by every change to the rooms table, so that a cache of
+the rooms (the entry desk's) stays exact, whoever writes: a sync, a test, an admin in SQL
 
 Revision ID: 0002
 Revises: 0001
@@ -15,6 +16,9 @@ down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+BUMP = "UPDATE rooms_revision SET revision = revision + 1 WHERE id = 1"
+EVENTS = ("INSERT", "UPDATE", "DELETE")
+
 
 def upgrade() -> None:
     table = op.create_table(
@@ -24,7 +28,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rooms_revision")),
     )
     op.bulk_insert(table, [{"id": 1, "revision": 0}])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE FUNCTION rooms_revision_bump() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN {BUMP}; RETURN NULL; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER rooms_revision_bump AFTER INSERT OR UPDATE OR DELETE ON rooms "
+            "FOR EACH STATEMENT EXECUTE FUNCTION rooms_revision_bump()"
+        )
+    else:
+        for event in EVENTS:
+            op.execute(
+                f"CREATE TRIGGER rooms_revision_{event.lower()} AFTER {event} ON rooms "
+                f"BEGIN {BUMP}; END"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER rooms_revision_bump ON rooms")
+        op.execute("DROP FUNCTION rooms_revision_bump()")
+    else:
+        for event in EVENTS:
+            op.execute(f"DROP TRIGGER rooms_revision_{event.lower()}")
     op.drop_table("rooms_revision")

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import delete
+
 from bridge.domain.events import Role
 from bridge.store.db import Database
+from bridge.store.models import Room
 from bridge.store.room_cache import RoomCache
 from bridge.store.rooms import match_pin, rooms_revision
 from tests.store.test_rooms_sync import BASE, GA, T0, WG, config, room, sync
@@ -44,6 +47,7 @@ async def test_the_table_is_read_once_while_nothing_changes(db: Database) -> Non
 
 
 async def test_a_sync_that_changes_nothing_keeps_the_revision(db: Database) -> None:
+    # (a sync that changes nothing writes nothing: no caller pays for a reload)
     await sync(db, BASE)
     async with db.sessions() as session:
         before = await rooms_revision(session)
@@ -83,3 +87,16 @@ async def test_a_changed_setting_is_seen_by_the_next_decision(db: Database) -> N
     async with db.sessions() as session:
         found = await cache.match(session, "2222")
     assert found is not None and found.room.max_participants == 7
+
+
+async def test_a_room_written_without_a_sync_is_seen_too(db: Database) -> None:
+    """The revision is bumped by the database itself (triggers), not by the sync's code."""
+    cache = RoomCache()
+    await sync(db, BASE)
+    assert await cached(cache, db, "8080") is None
+    async with db.sessions.begin() as session:
+        session.add(Room(name="direct", title="Added in SQL", pin="8080"))
+    assert await cached(cache, db, "8080") == ("direct", Role.PARTICIPANT, False)
+    async with db.sessions.begin() as session:
+        await session.execute(delete(Room).where(Room.name == "direct"))
+    assert await cached(cache, db, "8080") is None
