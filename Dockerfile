@@ -51,8 +51,8 @@ RUN IOBRIDGE_DEBIAN_MIRROR="${DEBIAN_MIRROR}" iobridge asterisk ensure \
 USER iobridge
 WORKDIR /var/lib/iobridge
 VOLUME /var/lib/iobridge
-# SIP, the media ports (IOBRIDGE_RTP_PORT_START..END), and the panel.
-EXPOSE 5060/udp 20000-20999/udp 8080/tcp
+# SIP, the media ports (rtp.conf), and the panel.
+EXPOSE 5060/udp 20000-23999/udp 8080/tcp
 
 # Healthy: the service answers and is logged in to Asterisk's AMI (it finds its own
 # address and token in the state folder).

@@ -11,7 +11,7 @@ UP_PACKAGES := sip-tester
 TEST_PACKAGES := sip-tester postgresql chromium
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: up test system venv asterisk lint typecheck unit integration bench clean
+.PHONY: up test system venv asterisk lint typecheck unit integration bench bench-quick bench-deps clean
 
 up: SYSTEM_PACKAGES = $(UP_PACKAGES)
 up: system venv asterisk
@@ -59,6 +59,21 @@ integration: system venv asterisk
 clean:
 	rm -rf $(VENV) build dist .mypy_cache .ruff_cache .pytest_cache
 
-bench: venv
+# Benchmarks print figures and assert nothing; they are not part of `make test`.
+# `make bench` runs the micro-benchmarks, then the full run against bare Asterisk (join storms
+# up to 1,000 callers: give it a quiet machine and about 15 minutes); `make bench-quick` runs the
+# same harness at N <= 100. Extra options: make bench BENCH_ARGS="--sizes 400,800".
+BENCH_ARGS ?=
+
+bench-deps: venv
+	$(BIN)/pip install -q -e '.[dev,bench]'
+
+bench: system asterisk bench-deps
 	$(BIN)/python -m bench.roster_bench
 	$(BIN)/python -m bench.panel_echo
+	$(BIN)/python -m bench.entry_bench
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+bench-quick: system asterisk bench-deps
+	$(BIN)/python -m bench.entry_bench
+	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)

@@ -56,18 +56,31 @@ class EntryDesk(Protocol):
 
 
 async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
-    """Give the dialplan what ConfBridge needs for this caller's room and role."""
+    """Give the dialplan what ConfBridge needs for this caller's room and role.
+
+    One AGI round trip: every variable in one ``EXEC MSet`` (a SET VARIABLE each took eight
+    round trips between the caller's last key and the join). MSet splits on commas outside
+    parentheses, so ``CONFBRIDGE(user,quiet)=yes`` is one pair; every value here is a slug,
+    a profile name or a number (``set_all`` refuses anything else). IOBRIDGE_ROOM, which the
+    dialplan tests, is set in the same command as the rest, so it is never seen alone."""
     room = admission.room
-    await agi.set("CONFBRIDGE(bridge,template)", "iobridge_room")
-    await agi.set("CONFBRIDGE(bridge,max_members)", str(room.max_participants))
-    await agi.set("CONFBRIDGE(user,template)", admission.user_profile)
-    await agi.set("CONFBRIDGE(user,startmuted)", "yes" if admission.start_muted else "no")
-    if room.announce_names:
+    values = {
+        "CONFBRIDGE(bridge,template)": "iobridge_room",
+        "CONFBRIDGE(bridge,max_members)": str(room.max_participants),
+        "CONFBRIDGE(user,template)": admission.user_profile,
+        "CONFBRIDGE(user,startmuted)": "yes" if admission.start_muted else "no",
+    }
+    if admission.quiet:
+        # No join/leave sound on the room's playback queue for this caller; see
+        # QUIET_FROM_PARTICIPANTS in bridge/domain/entry.py and confbridge.conf.
+        values["CONFBRIDGE(user,quiet)"] = "yes"
+    elif room.announce_names:
         # ConfBridge asks for the name, records it and announces it on join and leave.
-        await agi.set("CONFBRIDGE(user,announce_join_leave)", "yes")
-    await agi.set("IOBRIDGE_ROLE", str(admission.role))
-    await agi.set("IOBRIDGE_MENU", admission.menu)
-    await agi.set("IOBRIDGE_ROOM", room.name)
+        values["CONFBRIDGE(user,announce_join_leave)"] = "yes"
+    values["IOBRIDGE_ROLE"] = str(admission.role)
+    values["IOBRIDGE_MENU"] = admission.menu
+    values["IOBRIDGE_ROOM"] = room.name
+    await agi.set_all(values)
 
 
 async def entry_dialogue(agi: AgiChannel, desk: EntryDesk, attempts: int) -> Admission | Refusal:

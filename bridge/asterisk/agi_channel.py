@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from panoramisk.fast_agi import Request
 
 log = logging.getLogger(__name__)
+
+# What MSet passes through unharmed: it splits on commas outside parentheses and on '=',
+# and strips quotes.
+_MSET_NAME = re.compile(r"[A-Z_]+(\([a-z_]+,[a-z_]+\))?")
+_MSET_VALUE = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class CallerGone(Exception):
@@ -60,3 +66,11 @@ class AgiChannel:
 
     async def set(self, name: str, value: str) -> None:
         await self.command(f'SET VARIABLE "{name}" "{value}"')
+
+    async def set_all(self, values: dict[str, str]) -> None:
+        """Set many variables (and function values) in one round trip, with MSet."""
+        for name, value in values.items():
+            if not (_MSET_NAME.fullmatch(name) and _MSET_VALUE.fullmatch(value)):
+                raise ValueError(f"cannot pass {name}={value!r} through MSet")
+        pairs = ",".join(f"{name}={value}" for name, value in values.items())
+        await self.command(f'EXEC MSet "{pairs}"')

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -126,9 +127,14 @@ def _die_with_parent() -> None:
     """In the child, before exec: if the stack dies without stopping Asterisk (SIGKILL,
     the OOM killer), the kernel sends Asterisk SIGTERM rather than leaving it behind.
     And what Asterisk writes into the state folder (recordings, logs, its database) is
-    private to us whatever umask the stack was started with."""
+    private to us whatever umask the stack was started with; and open files up to the hard
+    limit: a caller holds about 5, and the usual soft limit (1,024) stops Asterisk at about
+    200 callers where it cannot apply its own maxfiles."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     os.umask(0o077)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class Pbx:

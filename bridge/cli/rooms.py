@@ -49,7 +49,12 @@ def _load(path: Path) -> Any:
 @click.argument("file", type=click.Path(path_type=Path))
 def rooms_check(file: Path) -> None:
     """Validate a rooms file without touching the database."""
+    from bridge.roomsfile.capacity import capacity_warnings
+
     config = _load(file)
+    ports = settings()
+    for warning in capacity_warnings(config, (ports.rtp_port_start, ports.rtp_port_end)):
+        click.echo(f"{file}: warning: {warning}", err=True)
     click.echo(f"{file}: OK ({config.summary()})")
 
 

@@ -15,6 +15,12 @@ WITHHELD_CALLER_IDS = frozenset(
     {"", "anonymous", "unknown", "<unknown>", "unavailable", "restricted", "private", "withheld"}
 )
 ANONYMOUS_BUCKET = "anonymous"
+# From this many participants on, a participant joins quietly: ConfBridge plays no join
+# or leave sound for them (user profile option ``quiet``). Each such sound is a task on the
+# room's one playback queue (``Confbridge/<room>``), played to everyone in turn, 0.4 s
+# apiece; a storm of joins or a mass leave in a big room queued hundreds of them, and past
+# 500 queued tasks PJSIP stopped taking calls. See asterisk-config/confbridge.conf.
+QUIET_FROM_PARTICIPANTS = 30
 
 
 class Refusal(StrEnum):
@@ -32,6 +38,7 @@ class Refusal(StrEnum):
 class Admission:
     room: RoomSpec
     role: Role
+    quiet: bool = False  # no join/leave sound for this caller (see QUIET_FROM_PARTICIPANTS)
 
     @property
     def start_muted(self) -> bool:
@@ -78,7 +85,7 @@ def admit(
         return Refusal.ROOM_LOCKED
     if live.participants >= room.max_participants:
         return Refusal.ROOM_FULL
-    return Admission(room, role)
+    return Admission(room, role, quiet=live.participants >= QUIET_FROM_PARTICIPANTS)
 
 
 def lockout_bucket(caller_id: str) -> str:

@@ -155,6 +155,10 @@ class BridgeService:
         else:
             self.history.submit(self.switchboard.checkpoint(now))
         await self.history.flushed(timeout=10)
+        try:
+            await asyncio.wait_for(self.desk.flushed(), timeout=10)
+        except TimeoutError:
+            log.error("entry.attempts_unwritten_at_stop")
         if not self.history.idle:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()

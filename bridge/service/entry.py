@@ -7,8 +7,9 @@ for guessing, and the count of callers in the dialogue right now.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.entry import (
@@ -22,8 +23,9 @@ from bridge.domain.entry import (
 )
 from bridge.domain.roster import Switchboard
 from bridge.settings import Settings
-from bridge.store import lockouts, rooms
+from bridge.store import lockouts
 from bridge.store.db import Database
+from bridge.store.room_cache import RoomCache
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,12 @@ class EntryDesk:
         )
         self.entry_requests = 0  # dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
-        self._pin_lock = asyncio.Lock()  # one PIN decision at a time keeps lockout counts exact
+        # Decisions for one lockout bucket run one at a time, so its counts stay exact;
+        # callers in different buckets never wait for each other.
+        self._bucket_locks = KeyedLocks()
+        self.rooms = RoomCache()
+        self._matched: list[tuple[str, datetime]] = []  # (bucket, when): not yet written
+        self._writer: asyncio.Task[None] | None = None
 
     def call_entered(self, channel: str, caller_id: str) -> None:
         self.entry_requests += 1
@@ -78,12 +85,16 @@ class EntryDesk:
         return outcome
 
     async def _judge_pin(self, caller_id: str, digits: str) -> PinOutcome:
+        """Decide one typed PIN. The caller waits for two primary-key reads (their lockout,
+        the rooms' revision) and, for a wrong PIN only, the write that counts it: a PIN that
+        matched is written down after the caller is answered (``_write_matched``)."""
         bucket = lockout_bucket(caller_id[:CALLER_ID_LIMIT])
-        async with self._pin_lock, self.db.sessions.begin() as session:
+        async with self._bucket_locks.hold(bucket):
             now = _now()
-            if await lockouts.active_lockout(session, bucket, now) is not None:
-                return PinOutcome(Refusal.LOCKED_OUT)
-            match = await rooms.match_pin(session, digits)
+            async with self.db.sessions() as session:
+                if await lockouts.active_lockout(session, bucket, now) is not None:
+                    return PinOutcome(Refusal.LOCKED_OUT)
+                match = await self.rooms.match(session, digits)
             live = self.switchboard.room(match.room.name) if match else None
             facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
             decision = admit(
@@ -93,15 +104,63 @@ class EntryDesk:
                 facts,
             )
             if decision is Refusal.WRONG_PIN:
-                locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
+                async with self.db.sessions.begin() as session:
+                    locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
                 log.info(
                     "entry.pin_attempt caller=%s result=wrong locked_out=%s", caller_id, locked_now
                 )
                 return PinOutcome(decision, locked_out_now=locked_now)
-            await lockouts.record_success(session, bucket, now)
+        self._matched.append((bucket, now))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_matched(), name="entry-attempts"
+            )
         result = decision.role if isinstance(decision, Admission) else decision.value
         log.debug("entry.pin_attempt caller=%s result=%s", caller_id, result)
         return PinOutcome(decision)
+
+    async def _write_matched(self) -> None:
+        """Write the matched PINs down, in one transaction per batch. Only wrong PINs count
+        towards a lockout, so these rows (the record of who got in) can wait: a commit each,
+        under the caller's feet, cost milliseconds and, with callers deciding at once,
+        SQLite's busy back-off (up to a second at 20 at once)."""
+        while self._matched:
+            batch, self._matched = self._matched, []
+            try:
+                async with self.db.sessions.begin() as session:
+                    for bucket, at in batch:
+                        await lockouts.record_success(session, bucket, at)
+            except Exception:
+                log.exception("entry.attempts_unwritten count=%d", len(batch))
+
+    async def flushed(self) -> None:
+        """Until every matched PIN so far is written (the service waits for it on stop)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+
+class KeyedLocks:
+    """One asyncio lock per key, made on first use and dropped when nobody holds or waits."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+    def __len__(self) -> int:
+        return len(self._locks)
 
 
 def _now() -> datetime:

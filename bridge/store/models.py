@@ -89,6 +89,18 @@ class Room(Base):
     )
 
 
+class RoomsRevision(Base):
+    """One row, bumped by database triggers on every write to ``rooms`` (migration 0002), in
+    the writer's own transaction. A process that keeps the rooms in memory (the entry desk)
+    reads this one number to know, exactly, whether its copy is still what the database says,
+    whoever wrote: usually ``iobridge rooms sync``, in another process."""
+
+    __tablename__ = "rooms_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Moderator(Base):
     __tablename__ = "moderators"
 

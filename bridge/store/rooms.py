@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
-from bridge.store.models import Call, Moderator, ModeratorRoom, Room
+from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
 
 SECRET_FIELDS = SECRET_SETTINGS | {"password_hash"}
 
@@ -100,6 +100,13 @@ async def sync_rooms(
     return report
 
 
+async def rooms_revision(session: AsyncSession) -> int:
+    """A number that moves on every write to the rooms table: database triggers bump it
+    (migration 0002), so a sync, a test or an admin's own SQL all count."""
+    found = await session.scalar(select(RoomsRevision.revision).where(RoomsRevision.id == 1))
+    return found or 0
+
+
 async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: SyncReport) -> None:
     room_ids = {
         r.name: r.id for r in await session.scalars(select(Room).where(Room.retired_at.is_(None)))
@@ -163,6 +170,12 @@ async def match_pin(session: AsyncSession, digits: str) -> PinMatch | None:
         role = Role.PARTICIPANT if row.pin == digits else Role.MODERATOR
         return PinMatch(room_spec(row), role, retired=row.retired_at is not None)
     return None
+
+
+async def every_room(session: AsyncSession) -> list[tuple[RoomSpec, bool]]:
+    """Every room with whether it is retired, in the order ``match_pin`` prefers them."""
+    rows = await session.scalars(select(Room).order_by(Room.retired_at.is_not(None), Room.id))
+    return [(room_spec(r), r.retired_at is not None) for r in rows]
 
 
 async def active_rooms(session: AsyncSession) -> list[RoomSpec]:

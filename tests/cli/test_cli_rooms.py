@@ -404,3 +404,23 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(
     assert {"rooms", "moderators", "pin_attempts", "lockouts", "calls", "legs"} <= tables
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert version == [(head,)]
+    assert "rooms_revision" in tables
+
+
+def test_check_warns_when_the_rooms_can_outgrow_the_rtp_ports(
+    iobridge: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rooms = write(tmp_path / "rooms.yaml", VALID)  # two rooms of 500: 1,000 callers
+    monkeypatch.setenv("IOBRIDGE_RTP_PORT_START", "20000")
+    monkeypatch.setenv("IOBRIDGE_RTP_PORT_END", "20999")  # 500 calls
+
+    result = iobridge("rooms", "check", str(rooms))
+
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    assert lines(result.stdout) == [f"{rooms}: OK (2 rooms, 1 moderator)"]
+    assert lines(result.stderr) == [
+        f"{rooms}: warning: rooms: max_participants add up to 1,000 callers, but Asterisk's "
+        "RTP ports 20000-20999 carry 500 calls (2 ports each); set "
+        "IOBRIDGE_RTP_PORT_START/IOBRIDGE_RTP_PORT_END to a range of at least 2,000 ports, "
+        "or lower max_participants"
+    ]

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bridge.domain.entry import (
     ANONYMOUS_BUCKET,
+    QUIET_FROM_PARTICIPANTS,
     WITHHELD_CALLER_IDS,
     Admission,
     LiveRoomFacts,
@@ -283,3 +284,23 @@ def test_anonymous_callers_are_never_treated_more_leniently(failures: int, calle
     policy = LockoutPolicy()
     if policy.should_lock(lockout_bucket(caller_id), failures):
         assert policy.should_lock(ANONYMOUS_BUCKET, failures)
+
+
+# ---- quiet joins in big rooms ---------------------------------------------------------------
+
+
+def test_a_participant_joins_quietly_once_the_room_has_thirty_participants() -> None:
+    big = RoomSpec(name="big", title="Big", pin="3333", moderator_pin="3334", max_participants=900)
+    assert admit(big, Role.PARTICIPANT, False, LiveRoomFacts(participants=29)) == Admission(
+        big, Role.PARTICIPANT, quiet=False
+    )
+    assert admit(big, Role.PARTICIPANT, False, LiveRoomFacts(participants=30)) == Admission(
+        big, Role.PARTICIPANT, quiet=True
+    )
+    assert QUIET_FROM_PARTICIPANTS == 30
+
+
+def test_a_moderator_keeps_the_join_sound_in_a_big_room() -> None:
+    big = RoomSpec(name="big", title="Big", pin="3333", moderator_pin="3334", max_participants=900)
+    admission = admit(big, Role.MODERATOR, False, LiveRoomFacts(participants=400))
+    assert isinstance(admission, Admission) and not admission.quiet

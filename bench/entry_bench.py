@@ -1,0 +1,73 @@
+"""How long the entry desk takes to decide one PIN (``EntryDesk.try_pin``), alone and with
+callers deciding at once, on the stack's default database (SQLite in WAL mode).
+
+    .venv/bin/python -m bench.entry_bench [--profile]
+
+``--profile`` runs the concurrent case under pyinstrument and prints where the time goes.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from bench.stats import Summary, fmt
+from bridge.domain.roster import Switchboard
+from bridge.roomsfile import load_rooms_file
+from bridge.service.entry import EntryDesk
+from bridge.settings import Settings
+from bridge.store.db import Database, upgrade
+from bridge.store.rooms import sync_rooms
+
+ROOMS = Path(__file__).resolve().parent / "rooms.yaml"
+
+
+async def decide(desk: EntryDesk, callers: int, at_once: int) -> list[float]:
+    took: list[float] = []
+    gate = asyncio.Semaphore(at_once)
+
+    async def one(n: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await desk.try_pin(f"+4930555{n:05d}", "2468")
+            took.append(1000 * (time.perf_counter() - started))
+
+    await asyncio.gather(*(one(n) for n in range(callers)))
+    return took
+
+
+async def main(profile: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(state_dir=Path(tmp))
+        url = settings.effective_database_url
+        await upgrade(url)
+        db = Database(url)
+        async with db.sessions.begin() as session:
+            await sync_rooms(session, load_rooms_file(ROOMS))
+        desk = EntryDesk(settings, db, Switchboard(), lambda: None)
+        await decide(desk, 20, 1)  # warm: connections, statement cache, the room cache
+        for at_once in (1, 20):
+            if profile and at_once > 1:
+                from pyinstrument import Profiler
+
+                with Profiler(async_mode="enabled") as profiler:
+                    took = await decide(desk, 500, at_once)
+                profiler.print(show_all=False)
+            else:
+                took = await decide(desk, 500, at_once)
+            s = Summary.of(took)
+            print(
+                f"try_pin, {at_once:>2} at once: p50 {fmt(s.p50, 2)} p99 {fmt(s.p99, 2)} "
+                f"max {fmt(s.max, 2)} ms  (room table loads: {desk.rooms.loads})"
+            )
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", action="store_true")
+    asyncio.run(main(ap.parse_args().profile))

@@ -1,0 +1,124 @@
+"""The benchmark's one table, its JSON and its plot of the scaling curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from bench.stats import fmt, ratio
+
+TARGETS = [
+    "1,000 callers at 20/s with 0 failed joins (800 must hold)",
+    "added join latency over bare at 400: p50 < 1.5 ms, p99 < 3 ms",
+    "after a mass leave of 400: a new caller in within 2 s, 0 ghosts",
+    "action to 20 panels: p99 < 50 ms at 400",
+    "steady 400, 10% talking: service < 10% of a core, < 150 MB",
+    "resync of 400 < 1 s",
+]
+
+
+def _proc(figures: dict[str, Any], name: str) -> str:
+    f = figures.get(name, {})
+    cpu = f"{fmt(f.get('cpu_peak_pct'), 0)}/{fmt(f.get('cpu_mean_pct'), 0)}%"
+    return f"{cpu} {fmt(f.get('rss_max_mb'), 0)}MB"
+
+
+def storm_rows(storms: list[dict[str, Any]]) -> list[str]:
+    rows = [
+        f"{'path':<9}{'N':>6}{'failed':>8}{'p50':>8}{'p99':>8}{'max':>8}  "
+        f"{'x p50':>6}{'x p99':>6}{'+p50':>7}{'+p99':>7}    {'asterisk cpu pk/mean rss':<26}"
+        f"{'service cpu pk/mean rss':<24}"
+    ]
+    bare = {s["n"]: s for s in storms if s["path"] == "bare"}
+    for s in storms:
+        lat, base = s["latency_ms"], bare.get(s["n"], {}).get("latency_ms", {})
+        extra = ""
+        if s["path"] != "bare" and base:
+            add50 = (
+                None if lat["p50"] is None or base.get("p50") is None else lat["p50"] - base["p50"]
+            )
+            add99 = (
+                None if lat["p99"] is None or base.get("p99") is None else lat["p99"] - base["p99"]
+            )
+            x50, x99 = ratio(lat["p50"], base.get("p50")), ratio(lat["p99"], base.get("p99"))
+            extra = f"{fmt(x50):>6}{fmt(x99):>6}{fmt(add50):>7}{fmt(add99):>7}"
+        rows.append(
+            f"{s['path']:<9}{s['n']:>6}{s['failed']:>8}{fmt(lat['p50']):>8}{fmt(lat['p99']):>8}"
+            f"{fmt(lat['max']):>8}  {extra:<26}  {_proc(s['processes'], 'asterisk'):<26}"
+            f"{_proc(s['processes'], 'service'):<24}"
+        )
+    return rows
+
+
+def population_rows(pop: dict[str, Any]) -> list[str]:
+    st, ac, rs, ml = pop["steady"], pop["actions"], pop["resync"], pop["mass_leave"]
+    echo = ac.get("action_to_every_panel_ms") or ac["action_to_ami_echo_ms"]
+    what = "to every panel" if "action_to_every_panel_ms" in ac else "to AMI echo (PENDING PANEL)"
+    return [
+        f"steady {pop['size']} ({st['seconds']:.0f} s, 10% talking): asterisk "
+        f"{_proc(st['processes'], 'asterisk')}, service {_proc(st['processes'], 'service')}, "
+        f"AMI {st['ami_events_per_s']['all']:.0f} events/s",
+        f"moderator actions ({ac['actions']}, {what}): p50 {fmt(echo['p50'])} p99 "
+        f"{fmt(echo['p99'])} max {fmt(echo['max'])} ms; HTTP p99 {fmt(ac['http_ms']['p99'])} ms; "
+        f"lost {ac['lost']}",
+        f"resync {rs['participants']}: roster matches Asterisk "
+        f"{fmt(rs['login_to_match_s'], 3)} s after the service's AMI login "
+        f"({fmt(rs['spawn_to_match_s'], 2)} s from spawning the process), "
+        f"matched={rs['matched']}",
+        f"mass leave {ml['leavers']}: new caller in after {fmt(ml['new_caller_in_s'], 2)} s, "
+        f"drained in {fmt(ml['drain_s'])} s, ghosts {ml['ghosts']}, deepest queues "
+        + ", ".join(f"{k}={v}" for k, v in list(ml["deepest_queues"].items())[:3]),
+    ]
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [f"io-bridge benchmark {results['started']}  ({results['machine']})"]
+    lines += [f"command: {results['command']}"]
+    if results.get("storms"):
+        lines += ["", "join storm (ms: last '#' to ConfbridgeJoin; x = ratio to bare):"]
+        lines += storm_rows(results["storms"])
+    if results.get("population"):
+        lines += ["", *population_rows(results["population"])]
+    for error in results.get("errors", []):
+        lines.append(f"FAILED: {error}")
+    lines += ["", "targets (issue 13): " + "; ".join(TARGETS)]
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], out_dir: Path, stem: str) -> tuple[Path, Path | None]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{stem}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return path, plot(results, out_dir / f"{stem}.png")
+
+
+def plot(results: dict[str, Any], path: Path) -> Path | None:
+    storms = results.get("storms") or []
+    if not storms:
+        return None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return None  # the `bench` extra is not installed: the JSON and table still are
+    fig, (lat, cpu) = plt.subplots(1, 2, figsize=(11, 4.2))
+    for path_name, style in (("iobridge", "-o"), ("bare", "--s")):
+        runs = sorted((s for s in storms if s["path"] == path_name), key=lambda s: s["n"])
+        ns = [s["n"] for s in runs]
+        for q in ("p50", "p99"):
+            lat.plot(ns, [s["latency_ms"][q] for s in runs], style, label=f"{path_name} {q}")
+        for proc in ("asterisk", "service"):
+            peaks = [s["processes"].get(proc, {}).get("cpu_peak_pct") for s in runs]
+            if any(p is not None for p in peaks):
+                cpu.plot(ns, peaks, style, label=f"{proc} ({path_name} run)")
+    lat.set(xlabel="callers (20/s)", ylabel="join latency, ms", yscale="log", title="Join latency")
+    cpu.set(xlabel="callers (20/s)", ylabel="% of one core (peak)", title="CPU")
+    lat.legend(fontsize=8)
+    cpu.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

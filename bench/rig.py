@@ -1,0 +1,304 @@
+"""The benchmark's stack: one private Asterisk (run by this process), the bridge service in a
+process of its own (``iobridge serve``, so its CPU and memory are its own and it can be killed),
+and an AMI client of the benchmark's own that sees every event class (DTMF too).
+
+Asterisk gets the shipped configuration (or any other folder, to compare), copied into the
+work folder with two bench-only additions: an AMI user for the benchmark, and the
+bare-dialplan baseline (bench/bare_dialplan.py) appended to the dialplan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from pydantic import SecretStr
+
+from bench.bare_dialplan import render_bare_dialplan
+from bridge.asterisk.conference import ConferenceBridge
+from bridge.asterisk.install import AsteriskInstall, ensure_asterisk
+from bridge.asterisk.pbx import Pbx
+from bridge.roomsfile import load_rooms_file
+from bridge.settings import PROJECT_ROOT, Settings
+from tests.support import AmiWatcher, free_port, free_udp_and_tcp_port
+
+BENCH_USER = "iobridge-bench"
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RigOptions:
+    workdir: Path
+    rooms_file: Path
+    config_dir: Path = PROJECT_ROOT / "asterisk-config"
+    dialplan_dir: Path = PROJECT_ROOT / "dialplan"
+    rtp_ports: int = 4000  # 2,000 calls
+
+
+def free_rtp_range(size: int, first: int = 20000, last: int = 60000) -> int:
+    """The start of ``size`` consecutive free UDP ports (test suites on this box use some)."""
+    for start in range(first, last - size, size):
+        with contextlib.ExitStack() as held:
+            try:
+                for port in range(start, start + size):
+                    sock = held.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return start
+    raise RuntimeError(f"no {size} free consecutive UDP ports for RTP")
+
+
+class Rig:
+    def __init__(self, options: RigOptions, progress: Progress) -> None:
+        self.options, self.progress = options, progress
+        self.pbx: Pbx | None = None
+        self.ami: AmiWatcher | None = None
+        self.service: asyncio.subprocess.Process | None = None
+        self._http: aiohttp.ClientSession | None = None
+        workdir = options.workdir
+        rtp = free_rtp_range(options.rtp_ports)
+        self.settings = Settings(
+            state_dir=workdir / "state",
+            sip_port=free_udp_and_tcp_port(),
+            ami_port=free_port(),
+            agi_port=free_port(),
+            http_port=free_port(),
+            rtp_port_start=rtp,
+            rtp_port_end=rtp + options.rtp_ports - 1,
+            rooms_file=options.rooms_file,
+            config_dir=workdir / "asterisk-config",
+            dialplan_dir=workdir / "dialplan",
+            log_level="WARNING",
+        )
+        self._bench_secret = secrets.token_urlsafe(16)
+
+    # ---- start and stop ---------------------------------------------------------------------
+
+    async def start(self) -> None:
+        install: AsteriskInstall = await asyncio.to_thread(
+            ensure_asterisk, self.settings.cache_dir, progress=lambda _: None
+        )
+        await asyncio.to_thread(self._write_config)
+        self.pbx = Pbx(self.settings, install)
+        await self.pbx.start()
+        self.ami = AmiWatcher(self.settings.ami_port, BENCH_USER, SecretStr(self._bench_secret))
+        await self.ami.start()
+        self._http = aiohttp.ClientSession(
+            headers={
+                "Authorization": f"Bearer {self.settings.ensure_admin_token().get_secret_value()}"
+            }
+        )
+        await self.start_service()
+
+    def _write_config(self) -> None:
+        opts, s = self.options, self.settings
+        for source, target in (
+            (opts.config_dir, s.config_dir),
+            (opts.dialplan_dir, s.dialplan_dir),
+        ):
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target)
+        with (s.config_dir / "manager.conf").open("a") as manager:
+            manager.write(
+                f"\n; io-bridge benchmark only: its own AMI user, reading every class (DTMF).\n"
+                f"[{BENCH_USER}]\nsecret = {self._bench_secret}\ndeny = 0.0.0.0/0.0.0.0\n"
+                "permit = 127.0.0.1/255.255.255.255\nread = all\n"
+                "write = system,call,reporting\n"
+            )
+        with (s.dialplan_dir / "extensions.conf").open("a") as dialplan:
+            dialplan.write(render_bare_dialplan(load_rooms_file(opts.rooms_file)))
+
+    async def start_service(self) -> float:
+        """Start ``iobridge serve``; return when it was spawned (time.time())."""
+        s = self.settings
+        env = {
+            **os.environ,
+            "IOBRIDGE_STATE_DIR": str(s.state_dir),
+            "IOBRIDGE_SIP_PORT": str(s.sip_port),
+            "IOBRIDGE_AMI_PORT": str(s.ami_port),
+            "IOBRIDGE_AGI_PORT": str(s.agi_port),
+            "IOBRIDGE_HTTP_PORT": str(s.http_port),
+            "IOBRIDGE_ROOMS_FILE": str(s.rooms_file),
+            "IOBRIDGE_LOG_LEVEL": "WARNING",
+        }
+        log = (self.options.workdir / "service.log").open("ab")
+        spawned = time.time()
+        try:
+            self.service = await asyncio.create_subprocess_exec(
+                str(Path(sys.executable).parent / "iobridge"), "serve",
+                env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True,
+            )  # fmt: skip
+        finally:
+            log.close()
+        deadline = time.monotonic() + 60
+        while (await self.status()).get("pbx") != "connected":
+            if self.service.returncode is not None:
+                raise RuntimeError(f"iobridge serve exited; see {self.options.workdir}/service.log")
+            if time.monotonic() > deadline:
+                raise RuntimeError("iobridge serve did not connect to Asterisk within 60 s")
+            await asyncio.sleep(0.05)
+        return spawned
+
+    async def kill_service(self) -> None:
+        if self.service is not None and self.service.returncode is None:
+            self.service.send_signal(signal.SIGKILL)
+            await self.service.wait()
+
+    async def stop(self) -> None:
+        if self.service is not None and self.service.returncode is None:
+            self.service.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.service.wait(), 15)
+            except TimeoutError:
+                await self.kill_service()
+        if self._http is not None:
+            await self._http.close()
+        if self.ami is not None:
+            await self.ami.stop()
+        if self.pbx is not None:
+            await self.pbx.stop()
+
+    # ---- asking the service and Asterisk -------------------------------------------------------
+
+    @property
+    def pids(self) -> dict[str, int]:
+        found = {}
+        if self.pbx is not None and self.pbx.pid:
+            found["asterisk"] = self.pbx.pid
+        if self.service is not None and self.service.returncode is None:
+            found["service"] = self.service.pid
+        return found
+
+    async def status(self) -> dict[str, Any]:
+        """The service's /api/status, or {} while it does not answer."""
+        assert self._http is not None
+        url = f"http://127.0.0.1:{self.settings.http_port}/api/status"
+        try:
+            async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+                return dict(await response.json()) if response.status == 200 else {}
+        except (aiohttp.ClientError, TimeoutError, ValueError):
+            return {}
+
+    async def act(self, room: str, action: str, **body: str) -> int:
+        assert self._http is not None
+        url = f"http://127.0.0.1:{self.settings.http_port}/api/rooms/{room}/{action}"
+        async with self._http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as r:
+            await r.read()
+            return r.status
+
+    async def asterisk_rooms(self) -> dict[str, set[str]]:
+        """Every live room and its participants' channels, as Asterisk lists them."""
+        assert self.ami is not None
+        snapshot = await ConferenceBridge(self.ami.client).snapshot()
+        return {seen.room: {p.channel for p in seen.participants} for seen in snapshot.rooms}
+
+    async def channels(self) -> list[dict[str, str]]:
+        assert self.ami is not None
+        replies = await self.ami.client.send({"Action": "CoreShowChannels"}, timeout=20)
+        return [dict(m.items()) for m in replies if m.get("Event") == "CoreShowChannel"]
+
+    async def taskprocessors(self) -> dict[str, tuple[int, int]]:
+        """Asterisk's task queues: name -> (in queue now, deepest ever)."""
+        assert self.pbx is not None
+        _, out = await self.pbx.cli("core show taskprocessors")
+        queues = {}
+        for line in out.splitlines():
+            fields = line.split()
+            if len(fields) >= 6 and all(re.fullmatch(r"\d+", f) for f in fields[1:4]):
+                queues[fields[0]] = (int(fields[2]), int(fields[3]))
+        return queues
+
+
+class QueueWatch:
+    """Asterisk's task queues during a step, polled once a second: each queue's deepest.
+
+    Asterisk keeps each queue's deepest ever ("Max Depth"); a queue whose record rose during
+    the step reached it then, so that counts too (it catches a spike between two polls)."""
+
+    def __init__(self, rig: Rig) -> None:
+        self.rig = rig
+        self.deepest: dict[str, int] = {}
+        self._before: dict[str, int] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> QueueWatch:
+        self._task = asyncio.get_running_loop().create_task(self._poll())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _poll(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                queues = await self.rig.taskprocessors()
+                if self._before is None:
+                    self._before = {name: depth for name, (_, depth) in queues.items()}
+                for name, (queued, depth) in queues.items():
+                    rose = depth if depth > self._before.get(name, 0) else 0
+                    self.deepest[name] = max(self.deepest.get(name, 0), queued, rose)
+            await asyncio.sleep(1.0)
+
+    def top(self, n: int = 5) -> dict[str, int]:
+        found = sorted(self.deepest.items(), key=lambda kv: -kv[1])
+        return {name: depth for name, depth in found[:n] if depth}
+
+
+class Sampler:
+    """CPU (% of one core) and RSS (MB) of named processes, every ``every`` seconds."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.5) -> None:
+        import psutil  # the `bench` extra
+
+        self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self.every = every
+        self.cpu: dict[str, list[float]] = {name: [] for name in pids}
+        self.rss: dict[str, list[float]] = {name: [] for name in pids}
+        self._task: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> Sampler:
+        self._task = asyncio.get_running_loop().create_task(self._sample())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _sample(self) -> None:
+        last = {n: (time.monotonic(), sum(p.cpu_times()[:2])) for n, p in self.procs.items()}
+        while True:
+            await asyncio.sleep(self.every)
+            for name, proc in self.procs.items():
+                with contextlib.suppress(Exception):
+                    now, used = time.monotonic(), sum(proc.cpu_times()[:2])
+                    then, before = last[name]
+                    self.cpu[name].append(100 * (used - before) / (now - then))
+                    self.rss[name].append(proc.memory_info().rss / 2**20)
+                    last[name] = (now, used)
+
+    def figures(self) -> dict[str, dict[str, float | None]]:
+        out: dict[str, dict[str, float | None]] = {}
+        for name in self.procs:
+            cpu, rss = self.cpu[name], self.rss[name]
+            out[name] = {
+                "cpu_mean_pct": sum(cpu) / len(cpu) if cpu else None,
+                "cpu_peak_pct": max(cpu, default=None),
+                "rss_max_mb": max(rss, default=None),
+            }
+        return out

@@ -1,0 +1,151 @@
+"""The io-bridge benchmark against bare Asterisk, in one run on one machine.
+
+    .venv/bin/python -m bench.run            # the full run (N up to 1,000; about 15 min)
+    .venv/bin/python -m bench.run --quick    # the harness end to end at N <= 100 (about 4 min)
+
+One private Asterisk runs the shipped configuration (or ``--config-dir``), the bridge service
+runs as ``iobridge serve`` beside it, and SIPp places the calls (bench/sipp_load.py). Steps:
+join storms at each N through the bridge and through a bare dialplan generated from the same
+rooms file; then one room of P participants for steady state, moderator actions, a resync
+after the service is killed, and a mass leave. Prints a progress line per step and one table;
+writes bench/results/<date>.json and .png. Figures only: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import shlex
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.panel import PanelTarget
+from bench.population import population
+from bench.rig import Rig, RigOptions
+from bench.sipp_load import raise_open_files
+from bench.stats import fmt
+from bench.storm import PATHS, Room, join_storm
+from bridge.settings import PROJECT_ROOT
+
+BENCH = Path(__file__).resolve().parent
+FULL_SIZES = (50, 200, 400, 800, 1000)
+QUICK_SIZES = (50, 100)
+ROOM = Room("bench-assembly", "2468")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small N (<= 100): prove the harness")
+    ap.add_argument("--sizes", help="join storm sizes, e.g. 50,200,400 (default: by --quick)")
+    ap.add_argument("--rate", type=float, default=20.0, help="callers arriving a second")
+    ap.add_argument("--population", type=int, help="participants for the room steps (400)")
+    ap.add_argument("--steady", type=float, help="seconds of steady state (60)")
+    ap.add_argument("--actions", type=int, help="moderator actions (1000)")
+    ap.add_argument("--panels", type=int, help="websocket panel clients (20)")
+    ap.add_argument("--panel-url", help="the panel's websocket URL (until then: AMI echo)")
+    ap.add_argument("--panel-login", help="login URL for the panel, with USER:PASS after a space")
+    ap.add_argument("--steps", default="storm,population", help="storm and/or population")
+    ap.add_argument("--config-dir", type=Path, default=PROJECT_ROOT / "asterisk-config")
+    ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
+    ap.add_argument("--out", type=Path, default=BENCH / "results")
+    args = ap.parse_args(argv)
+    quick = args.quick
+    args.sizes = (
+        tuple(int(n) for n in args.sizes.split(",")) if args.sizes else
+        (QUICK_SIZES if quick else FULL_SIZES)
+    )  # fmt: skip
+    args.population = args.population or (100 if quick else 400)
+    args.steady = args.steady or (20.0 if quick else 60.0)
+    args.actions = args.actions or (200 if quick else 1000)
+    args.panels = args.panels or (5 if quick else 20)
+    return args
+
+
+def panel_target(args: argparse.Namespace) -> PanelTarget | None:
+    if not args.panel_url:
+        return None
+    login, user, password = None, "", ""
+    if args.panel_login:
+        login, _, credentials = args.panel_login.partition(" ")
+        user, _, password = credentials.partition(":")
+    return PanelTarget(args.panel_url, login, user, password)
+
+
+def failed(results: dict[str, Any], step: str, exc: Exception) -> None:
+    say(f"{step} FAILED: {exc!r}")
+    results.setdefault("errors", []).append(f"{step}: {exc!r}")
+
+
+def say(line: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    started = datetime.now()
+    results: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "machine": f"{platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
+        "command": shlex.join(["python", "-m", "bench.run", *sys.argv[1:]]),
+        "config_dir": str(args.config_dir),
+        "open_files": raise_open_files(),
+    }
+    steps = set(args.steps.split(","))
+    with tempfile.TemporaryDirectory(prefix="iobridge-bench-") as tmp:
+        options = RigOptions(Path(tmp), args.rooms, config_dir=args.config_dir)
+        rig = Rig(options, say)
+        say("starting Asterisk and the bridge service")
+        await rig.start()
+        try:
+            if "storm" in steps:
+                results["storms"] = []
+                for n in args.sizes:
+                    for path in PATHS:
+                        say(f"join storm: {n} callers at {args.rate:g}/s through {path}")
+                        try:
+                            storm = await join_storm(rig, ROOM, path, n, args.rate, say)
+                        except Exception as exc:  # a step that breaks is reported, not fatal
+                            failed(results, f"storm {path} N={n}", exc)
+                            continue
+                        results["storms"].append(storm)
+                        lat = storm["latency_ms"]
+                        say(
+                            f"  {storm['joined']}/{n} joined; p50 {fmt(lat['p50'])} "
+                            f"p99 {fmt(lat['p99'])} ms"
+                        )
+            if "population" in steps:
+                say(f"room of {args.population}: steady state, actions, resync, mass leave")
+                try:
+                    results["population"] = await population(
+                        rig, ROOM, args.population, args.rate, args.steady, args.actions,
+                        panel_target(args), args.panels, say,
+                    )  # fmt: skip
+                except Exception as exc:
+                    failed(results, "population", exc)
+        finally:
+            results["machine_load_after"] = round(os.getloadavg()[0], 1)
+            await rig.stop()
+    return results
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    results = asyncio.run(main(args))
+    print()
+    print(report.table(results))
+    stem = datetime.now().strftime("%Y-%m-%d-%H%M") + ("-quick" if args.quick else "")
+    json_path, png = report.write(results, args.out, stem)
+    if png is None and results.get("storms"):
+        print("(no plot: matplotlib is missing; pip install -e '.[bench]')")
+    print(f"\nwrote {json_path}" + (f" and {png}" if png else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run())

@@ -1,0 +1,68 @@
+"""The dialogue as Asterisk sees it on the FastAGI socket: after the PIN, ONE command gives the
+dialplan the room and every ConfBridge option (it used to take eight round trips).
+
+Asterisk's side of the socket is played by the test (it answers every command with 200, and
+GET DATA with the typed PIN); the desk is a stand-in that admits, because what is under test
+is the wire traffic, not the PIN rules (tests/unit/test_entry.py has those, and the
+integration tests run the same dialogue against a real Asterisk)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bridge.asterisk.agi import agi_handler
+from bridge.domain.entry import Admission, PinOutcome
+from bridge.domain.events import Role
+from bridge.domain.rooms import RoomSpec
+
+BIG = RoomSpec(name="ga-national", title="GA", pin="424242", max_participants=900)
+
+
+class AdmittingDesk:
+    def __init__(self, admission: Admission) -> None:
+        self.admission = admission
+
+    def call_entered(self, channel: str, caller_id: str) -> None:
+        return None
+
+    def dialogue_ended(self, channel: str) -> None:
+        return None
+
+    async def is_locked_out(self, caller_id: str) -> bool:
+        return False
+
+    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+        return PinOutcome(self.admission)
+
+
+async def commands_after_the_pin(admission: Admission) -> list[str]:
+    server = await asyncio.start_server(agi_handler(AdmittingDesk(admission), 3), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"agi_network: yes\nagi_network_script: entry\nagi_channel: PJSIP/anonymous-00000001\n"
+        b"agi_callerid: 5550100\n\n"
+    )
+    seen: list[str] = []
+    while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():
+        seen.append(line)
+        writer.write(b"200 result=424242\n" if line.startswith("GET DATA") else b"200 result=0\n")
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    return seen[seen.index(next(c for c in seen if c.startswith("GET DATA"))) + 1 :]
+
+
+async def test_an_admitted_caller_costs_one_command_after_the_pin() -> None:
+    sent = await commands_after_the_pin(Admission(BIG, Role.PARTICIPANT))
+    assert sent == [
+        'EXEC MSet "CONFBRIDGE(bridge,template)=iobridge_room,'
+        "CONFBRIDGE(bridge,max_members)=900,CONFBRIDGE(user,template)=iobridge_participant,"
+        "CONFBRIDGE(user,startmuted)=no,IOBRIDGE_ROLE=participant,"
+        'IOBRIDGE_MENU=iobridge_participant_menu,IOBRIDGE_ROOM=ga-national"'
+    ]
+
+
+async def test_a_quiet_admission_asks_confbridge_for_no_join_or_leave_sound() -> None:
+    (sent,) = await commands_after_the_pin(Admission(BIG, Role.PARTICIPANT, quiet=True))
+    assert "CONFBRIDGE(user,quiet)=yes" in sent

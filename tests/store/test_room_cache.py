@@ -1,0 +1,102 @@
+"""The entry desk's copy of the rooms: answers like ``match_pin``, and is never stale after a
+sync, even one made by another process (another ``Database`` on the same file here)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+
+from bridge.domain.events import Role
+from bridge.store.db import Database
+from bridge.store.models import Room
+from bridge.store.room_cache import RoomCache
+from bridge.store.rooms import match_pin, rooms_revision
+from tests.store.test_rooms_sync import BASE, GA, T0, WG, config, room, sync
+
+PINS = ["1111", "1112", "2222", "3333", "9999", "", "111"]
+
+
+async def cached(cache: RoomCache, db: Database, digits: str) -> tuple[str, Role, bool] | None:
+    async with db.sessions() as session:
+        found = await cache.match(session, digits)
+    return None if found is None else (found.room.name, found.role, found.retired)
+
+
+async def direct(db: Database, digits: str) -> tuple[str, Role, bool] | None:
+    async with db.sessions() as session:
+        found = await match_pin(session, digits)
+    return None if found is None else (found.room.name, found.role, found.retired)
+
+
+async def test_the_cache_answers_every_pin_as_the_database_does(db: Database) -> None:
+    cache = RoomCache()
+    await sync(db, BASE)
+    await sync(db, config(GA), T0 + timedelta(minutes=1))  # wg retired, keeps its PIN
+    for digits in PINS:
+        assert await cached(cache, db, digits) == await direct(db, digits), digits
+    assert await cached(cache, db, "2222") == ("wg", Role.PARTICIPANT, True)
+
+
+async def test_the_table_is_read_once_while_nothing_changes(db: Database) -> None:
+    cache = RoomCache()
+    await sync(db, BASE)
+    for digits in PINS * 3:
+        await cached(cache, db, digits)
+    assert cache.loads == 1
+
+
+async def test_a_sync_that_changes_nothing_keeps_the_revision(db: Database) -> None:
+    # (a sync that changes nothing writes nothing: no caller pays for a reload)
+    await sync(db, BASE)
+    async with db.sessions() as session:
+        before = await rooms_revision(session)
+    await sync(db, BASE)
+    async with db.sessions() as session:
+        assert await rooms_revision(session) == before
+
+
+async def test_a_sync_from_another_process_is_seen_by_the_next_decision(
+    db: Database, database_url: str
+) -> None:
+    cache = RoomCache()
+    await sync(db, BASE)
+    assert await cached(cache, db, "2222") == ("wg", Role.PARTICIPANT, False)
+
+    other = Database(database_url)  # what `iobridge rooms sync` opens
+    try:
+        moved = config(GA, room("wg", "4444"), room("new", "2222"))
+        await sync(other, moved, T0 + timedelta(minutes=1))
+    finally:
+        await other.dispose()
+
+    assert await cached(cache, db, "2222") == ("new", Role.PARTICIPANT, False)
+    assert await cached(cache, db, "4444") == ("wg", Role.PARTICIPANT, False)
+    assert cache.loads == 2
+
+
+async def test_a_changed_setting_is_seen_by_the_next_decision(db: Database) -> None:
+    cache = RoomCache()
+    await sync(db, BASE)
+    async with db.sessions() as session:
+        first = await cache.match(session, "2222")
+    assert first is not None and first.room == WG
+
+    await sync(db, config(GA, room("wg", "2222", max_participants=7)), T0 + timedelta(hours=1))
+
+    async with db.sessions() as session:
+        found = await cache.match(session, "2222")
+    assert found is not None and found.room.max_participants == 7
+
+
+async def test_a_room_written_without_a_sync_is_seen_too(db: Database) -> None:
+    """The revision is bumped by the database itself (triggers), not by the sync's code."""
+    cache = RoomCache()
+    await sync(db, BASE)
+    assert await cached(cache, db, "8080") is None
+    async with db.sessions.begin() as session:
+        session.add(Room(name="direct", title="Added in SQL", pin="8080"))
+    assert await cached(cache, db, "8080") == ("direct", Role.PARTICIPANT, False)
+    async with db.sessions.begin() as session:
+        await session.execute(delete(Room).where(Room.name == "direct"))
+    assert await cached(cache, db, "8080") is None

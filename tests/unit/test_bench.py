@@ -1,0 +1,183 @@
+"""The benchmark's pure parts: percentiles, join latencies read from Asterisk's events, the
+SIPp load scenario and injection file, and the bare-dialplan baseline."""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bench.analysis import events_per_second, join_latencies
+from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan
+from bench.sipp_load import HANGUP, LoadPlan, Talk, injection_csv, render_scenario
+from bench.stats import Summary, percentile, ratio
+from bridge.domain.rooms import RoomsConfig, RoomSpec
+
+# ---- percentiles --------------------------------------------------------------------------
+
+
+def test_percentiles_interpolate_between_ranks_as_numpy_does() -> None:
+    values = [1.0, 2.0, 3.0, 4.0]
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 99) == pytest.approx(3.97)
+
+
+def test_no_samples_give_no_figures_rather_than_zero() -> None:
+    assert percentile([], 50) is None
+    assert Summary.of([]) == Summary(0, None, None, None)
+    assert ratio(None, 2.0) is None
+    assert ratio(3.0, 0.0) is None
+
+
+@given(st.lists(st.floats(-1e6, 1e6), min_size=1), st.floats(0, 100))
+def test_a_percentile_lies_within_the_samples(values: list[float], q: float) -> None:
+    found = percentile(values, q)
+    assert found is not None and min(values) <= found <= max(values)
+
+
+@given(st.lists(st.floats(0, 1e6), min_size=1))
+def test_the_summary_is_ordered(values: list[float]) -> None:
+    s = Summary.of(values)
+    assert s.p50 is not None and s.p99 is not None and s.max is not None
+    assert s.p50 <= s.p99 <= s.max
+
+
+# ---- join latencies ---------------------------------------------------------------------------
+
+
+def ev(name: str, at: float, channel: str = "", **fields: str) -> dict[str, str]:
+    return {"Event": name, "Timestamp": f"{at:.6f}", "Channel": channel, **fields}
+
+
+def key(at: float, channel: str, digit: str = "#") -> dict[str, str]:
+    return ev("DTMFEnd", at, channel, Digit=digit, Direction="Received")
+
+
+def join(at: float, channel: str, caller: str, room: str = "ga") -> dict[str, str]:
+    return ev("ConfbridgeJoin", at, channel, CallerIDNum=caller, Conference=room)
+
+
+def test_latency_runs_from_the_last_hash_to_the_join_and_skips_the_first_in_room() -> None:
+    events = [
+        key(10.0, "A"),
+        join(13.2, "A", "a"),  # first into the empty room: heard a prompt
+        key(11.0, "B", "4"),
+        key(11.5, "B"),
+        key(12.0, "B"),  # typed '#' twice: the last one counts
+        join(12.004, "B", "b"),
+        join(12.5, "C", "c"),  # no '#' seen (not one of ours or a lost key)
+        join(12.6, "D", "stranger"),  # not a caller of this step
+    ]
+    found = join_latencies(events, {"a", "b", "c"})
+    assert found.millis == [pytest.approx(4.0)]
+    assert found.joined == {"a", "b", "c"}
+    assert (found.first_in_room, found.without_key) == (1, 1)
+
+
+def test_a_room_that_emptied_makes_the_next_joiner_first_again() -> None:
+    events = [
+        key(1.0, "A"),
+        join(1.001, "A", "a"),
+        ev("ConfbridgeLeave", 2.0, "A", Conference="ga"),
+        key(3.0, "B"),
+        join(3.002, "B", "b"),
+    ]
+    assert join_latencies(events, {"a", "b"}).first_in_room == 2
+    held = join_latencies(events, {"a", "b"}, occupied={"ga": 1})  # a holder stays in
+    assert held.millis == [pytest.approx(1.0), pytest.approx(2.0)]
+    assert held.first_in_room == 0
+
+
+def test_events_per_second_counts_by_asterisks_clock() -> None:
+    events = [ev("ConfbridgeTalking", t) for t in (0.5, 1.0, 1.5, 2.5)]
+    assert events_per_second(events, 0.0, 2.0) == {"all": 1.5, "ConfbridgeTalking": 1.5}
+
+
+# ---- the SIPp load ---------------------------------------------------------------------------
+
+PLAN = LoadPlan(caller_ids=("b1x00000", "b1x00001"), keys="2468#", rate=20, stay=30)
+
+
+def test_the_injection_file_gives_each_call_its_caller_id_in_order() -> None:
+    assert injection_csv(PLAN, "2468") == "SEQUENTIAL\nb1x00000;2468\nb1x00001;2468\n"
+
+
+def test_a_caller_id_that_would_break_the_sip_message_is_refused() -> None:
+    with pytest.raises(ValueError, match="unquoted"):
+        injection_csv(LoadPlan(caller_ids=("a b",), keys="1#"), "1")
+
+
+def test_the_scenario_types_the_keys_then_waits_and_can_be_hung_up_at_every_wait() -> None:
+    xml = render_scenario(PLAN, (Path("/p/dtmf.pcap"), 1.5))
+    assert "[field0]" in xml
+    assert "${body}" not in xml and "${hangup}" not in xml
+    assert xml.count('play_pcap_audio="/p/dtmf.pcap"') == 1
+    waits = xml.count(f'<recv request="{HANGUP}" optional="true" timeout=')
+    assert waits == 3  # before the keys, while they play, the stay
+    assert xml.count('<recv request="BYE" next="remote_bye"/>') == waits
+    assert 'timeout="30000"' in xml  # the stay
+
+
+def test_a_talking_plan_plays_a_turn_each_period_then_stays_on() -> None:
+    plan = LoadPlan(caller_ids=("b1",), keys="1#", stay=30, talk=Talk(seconds=1, period=10))
+    turns = [Path(f"/p/talk-{n}.pcap") for n in range(3)]
+    xml = render_scenario(plan, (Path("/p/d.pcap"), 1.0), turns)
+    assert [xml.count(f'play_pcap_audio="{t}"') for t in turns] == [1, 1, 1]
+    assert xml.count('timeout="10000"') == 3
+    assert xml.index("talk-0") < xml.index("talk-1") < xml.index("talk-2")
+
+
+def test_talk_must_fit_in_its_period() -> None:
+    with pytest.raises(ValueError):
+        Talk(seconds=20, period=20)
+
+
+# ---- the bare dialplan -----------------------------------------------------------------------
+
+ROOMS = RoomsConfig(
+    rooms=(
+        RoomSpec(name="ga", title="GA", pin="2468", moderator_pin="1357", max_participants=900),
+        RoomSpec(name="wg", title="WG", pin="5150", muted_on_entry=True, announce_names=True),
+    )
+)
+
+
+def dialplan() -> configparser.RawConfigParser:
+    parser = configparser.RawConfigParser(strict=False, delimiters=("=>",))
+    parser.read_string(render_bare_dialplan(ROOMS).replace("](+)", "]"))
+    return parser
+
+
+def test_the_baseline_answers_on_its_own_extension_of_the_entry_context() -> None:
+    text = render_bare_dialplan(ROOMS)
+    assert "[iobridge-entry](+)" in text  # added to the shipped context, not replacing it
+    assert f"exten => {BARE_EXTENSION},1,Goto(iobridge-bench-bare,s,1)" in text
+    assert "Read(PIN,conf-getpin,12,,1,8)" in text  # the prompt the bridge plays
+
+
+def test_every_pin_runs_confbridge_with_the_profiles_the_bridge_would_choose() -> None:
+    text = render_bare_dialplan(ROOMS)
+    assert (
+        "MSet(CONFBRIDGE(bridge,template)=iobridge_room,CONFBRIDGE(bridge,max_members)=900,"
+        "CONFBRIDGE(user,template)=iobridge_participant,CONFBRIDGE(user,startmuted)=no)"
+    ) in text
+    assert "ConfBridge(ga,,,iobridge_participant_menu)" in text
+    assert "CONFBRIDGE(user,template)=iobridge_moderator" in text
+    assert "ConfBridge(ga,,,iobridge_moderator_menu)" in text
+    assert "CONFBRIDGE(user,startmuted)=yes" in text  # wg mutes on entry
+    assert "ConfBridge(wg,,,iobridge_listener_menu)" in text
+    assert dialplan().has_section("iobridge-bench-bare-pins")
+
+
+def test_the_baseline_joins_quietly_from_thirty_as_the_bridge_does() -> None:
+    text = render_bare_dialplan(ROOMS)
+    assert (
+        "ExecIf($[0${CONFBRIDGE_INFO(parties,ga)} >= 30]?Set(CONFBRIDGE(user,quiet)=yes))" in text
+    )
+    # A room announcing names asks for one below the threshold, as the bridge does.
+    assert "?Set(CONFBRIDGE(user,quiet)=yes):Set(CONFBRIDGE(user,announce_join_leave)=yes))" in text
