@@ -628,6 +628,18 @@ def test_callers_with_withheld_ids_never_inherit_each_others_places(withheld: st
     assert queue(stack) == [BOB]
 
 
+def test_a_newcomer_on_the_channel_name_of_someone_away_does_not_touch_their_place() -> None:
+    # After an Asterisk restart, channel names start again from the same counter.
+    stack = room(ALICE, BOB)
+    hands(stack, ALICE, BOB)
+    stack.leave(ALICE, T + 5)
+    stack.join(ALICE, "5559999", Role.PARTICIPANT, T + 6)
+    assert told(stack.press(ALICE, Key.HAND, T + 7)) == (Heard.HAND_RAISED, 2)
+    alice_again = "PJSIP/a-00000042"
+    stack.join(alice_again, cid(ALICE), Role.PARTICIPANT, T + 8)
+    assert queue(stack) == [alice_again, BOB, ALICE]
+
+
 def test_with_no_grace_a_caller_who_leaves_leaves_the_stack() -> None:
     stack = room(ALICE, rejoin_grace=0)
     hands(stack, ALICE)
@@ -866,9 +878,22 @@ class SpeakerStackMachine(RuleBasedStateMachine):
     def join(self, caller_id: str, moderator: int, step: float) -> None:
         if identified(caller_id) and caller_id in {m.caller_id for m in self.members.values()}:
             return  # one phone per person; a withheld ID can be anyone
-        at = self.advance(step)
         self.serial += 1
-        channel = f"PJSIP/caller-{self.serial:08x}"
+        self.join_on(f"PJSIP/caller-{self.serial:08x}", caller_id, moderator, step)
+
+    @precondition(lambda self: bool(set(self.person) - set(self.members)))
+    @rule(data=st.data(), caller_id=st.sampled_from(CALLER_IDS), step=steps)
+    def join_on_a_reused_channel_name(
+        self, data: st.DataObject, caller_id: str, step: float
+    ) -> None:
+        """After an Asterisk restart, channel names count from the start again."""
+        if identified(caller_id) and caller_id in {m.caller_id for m in self.members.values()}:
+            return
+        channel = data.draw(st.sampled_from(sorted(set(self.person) - set(self.members))))
+        self.join_on(channel, caller_id, 1, step)
+
+    def join_on(self, channel: str, caller_id: str, moderator: int, step: float) -> None:
+        at = self.advance(step)
         role = Role.MODERATOR if moderator == 0 else Role.PARTICIPANT
         assert self.stack.join(channel, caller_id, role, at) == [StackChanged(GA)]
         self.members[channel] = Member(channel, caller_id, role)
