@@ -1036,7 +1036,18 @@ class SpeakerStackMachine(RuleBasedStateMachine):
 
     @rule(step=steps)
     def tick(self, step: float) -> None:
-        at = self.advance(step)
+        self.tick_at(self.advance(step))
+
+    @precondition(lambda self: self.stack.next_deadline() is not None)
+    @rule()
+    def wake_at_the_deadline(self) -> None:
+        """As the service does: sleep until the deadline, then tick."""
+        deadline = self.stack.next_deadline()
+        assert deadline is not None
+        self.now = max(self.now, deadline)
+        self.tick_at(self.advance(0.0))
+
+    def tick_at(self, at: float) -> None:
         head, limit = self.head(), self.room_rules.speaking_time_limit
         speaker, started_at, warned = self.speaker, self.turn_started, self.warned
         effects = self.stack.tick(at)
@@ -1196,7 +1207,7 @@ class SpeakerStackMachine(RuleBasedStateMachine):
 
 
 SpeakerStackMachine.TestCase.settings = settings(
-    max_examples=300,
+    max_examples=200,
     stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
