@@ -16,17 +16,22 @@ Wiring (one ``SpeakerStack`` per live call of a room; drop it when the call ends
 - Keypad in: ``press(channel, Key.HAND | Key.DIRECT | Key.PROCESS | Key.PLACE, at)``
   (*9, *8, *7, *1).
 - Moderators: ``call_next``, ``call``, ``end_turn``, ``move``, ``remove``, ``add``, ``clear``,
-  ``set_priority``, ``set_policy``; ``set_rules`` after a rooms file sync.
-- Clock: sleep until ``next_deadline()`` (None: nothing is due), then ``tick(now)``. Call it
-  again after every method: any of them may move the deadline.
+  ``set_priority``, ``set_policy``; ``set_rules`` after a rooms file sync. Refusals, each a
+  ``StackError`` with a one-line message: ``NotInRoom``, ``NotQueued``, ``AlreadyQueued``,
+  ``AlreadySpeaking``, ``NoSpeaker``, ``StackEmpty``, ``PlaceOutOfLane``; ``BadState`` from
+  ``from_state``.
+- Clock: sleep until ``next_deadline()`` (None: nothing is due), then ``tick(now)``. Ask for the
+  deadline again after every call: any of them may move it.
 - Out: ``show(at)`` is the ``stack show`` data (``.as_json()`` is the CLI/API object),
-  ``place_of(channel)`` a caller's place. Effects:
+  ``place_of(channel)`` a caller's place, ``speaker`` the channel with the floor. Effects:
 
   ``Unmute``/``Mute(room, channel)``      ConfbridgeUnmute/ConfbridgeMute
   ``Warn(room, channel, seconds_left)``   the speaker alone hears "your time is nearly up"
-  ``Tell(room, channel, heard, place)``   the key-presser alone hears ``heard`` (and the place)
-  ``TurnStarted``/``TurnEnded``            history rows for the post-call report (the talk
-                                          time of a turn is the roster's, not ours)
+  ``Tell(room, channel, heard, place)``   the key-presser alone hears ``heard`` (and the place
+                                          in the serving order, for the kinds that have one)
+  ``TurnStarted``/``TurnEnded``            history rows for the post-call report: who, lane
+                                          (None: called without being queued), start, end,
+                                          why; the talk time of a turn is the roster's
   ``StackChanged(room)``                  state changed: save ``to_state()``, publish ``show``
 
 Decisions
@@ -73,6 +78,7 @@ from bridge.domain.rooms import QueuePolicy, RoomSpec
 DEFAULT_REJOIN_GRACE = 120.0  # seconds
 WARNING_LEAD = 15.0  # seconds before the speaking time limit
 STATE_VERSION = 1
+_NOBODY_KNOWN = "channel:"  # person_of() for a withheld caller ID: this channel, nobody else
 
 
 class Lane(StrEnum):
@@ -327,7 +333,7 @@ class StackView:
 def person_of(channel: str, caller_id: str) -> str:
     """Who a caller is across channels: their caller ID, or, when withheld, this channel."""
     if caller_id.strip().lower() in WITHHELD_CALLER_IDS:
-        return f"channel:{channel}"
+        return f"{_NOBODY_KNOWN}{channel}"
     return caller_id.strip()
 
 
@@ -589,6 +595,7 @@ class SpeakerStack:
     # -- views --------------------------------------------------------------------------------
 
     def show(self, at: float) -> StackView:
+        """The speaker (with the seconds they have left at ``at``) and the queue, in order."""
         speaker = None
         if (turn := self._speaker) is not None:
             limit = self.rules.speaking_time_limit
@@ -727,6 +734,8 @@ class SpeakerStack:
     # -- inside -------------------------------------------------------------------------------
 
     def _done(self, effects: list[Effect]) -> list[Effect]:
+        # A command refused after an expiry leaves the flag set: the change is announced
+        # with the next call's effects (the service ticks at the deadline, so this is rare).
         if self._dirty:
             effects.append(StackChanged(self.room))
             self._dirty = False
@@ -760,7 +769,7 @@ class SpeakerStack:
         self._dirty = True
         entry = self._entries.pop(channel, None)
         if entry is not None:
-            identified = not entry.person.startswith("channel:")
+            identified = not entry.person.startswith(_NOBODY_KNOWN)
             if identified and self.rules.rejoin_grace > 0:
                 entry.away_since = at
                 self._away.append(entry)
