@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bridge.asterisk import recorder
 from bridge.asterisk.ami import AmiClient
 
 
@@ -173,3 +174,12 @@ def private_postgres(workdir: Path) -> Iterator[str]:
             capture_output=True, timeout=60, check=False,
         )  # fmt: skip
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def recorder_event(name: str, room: str) -> Callable[[dict[str, Any]], bool]:
+    """The bridge's recorder (a Local channel) joining or leaving ``room``."""
+    return lambda item: (
+        item.get("Event") == name
+        and item.get("Conference") == room
+        and recorder.is_recorder(str(item.get("Channel", "")))
+    )

@@ -22,7 +22,7 @@ from bridge.settings import Settings
 from bridge.store.models import Call, Leg
 from bridge.web import render
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually
+from tests.support import AmiWatcher, event, eventually, recorder_event
 
 ROOM = "e2e-live"
 Join = Callable[..., Awaitable[str]]
@@ -246,15 +246,6 @@ async def test_history_keeps_one_call_row_and_a_leg_per_participant(
 
 async def _absent(service: BridgeService, channel: str) -> bool:
     return channel not in await asterisk_list(service)
-
-
-def recorder_event(name: str, room: str) -> Callable[[dict[str, Any]], bool]:
-    """The bridge's recorder (a Local channel) joining or leaving ``room``."""
-    return lambda item: (
-        item.get("Event") == name
-        and item.get("Conference") == room
-        and recorder.is_recorder(str(item.get("Channel", "")))
-    )
 
 
 def _loudest_sample(path: Path) -> int:

@@ -19,7 +19,7 @@ from bridge.service import BridgeService
 from bridge.store.models import Leg
 from bridge.web import render
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually
+from tests.support import AmiWatcher, event, eventually, recorder_event
 
 ROOM = "e2e-announce"
 PIN = "8282#"
@@ -70,7 +70,8 @@ async def test_everyone_in_the_room_hears_that_it_is_now_recorded(
 
     mark = ami.mark()
     await service.moderation.start_recording(ROOM, started_by="admin")
-    await ami.wait_for(event("ConfbridgeRecord", Conference=ROOM), since=mark)
+    # The recording runs: the bridge's recorder is in the room (Asterisk's word).
+    await ami.wait_for(recorder_event("ConfbridgeJoin", ROOM), since=mark)
     joined = await ami.wait_for(
         lambda e: (
             e.get("Event") == "ConfbridgeJoin" and bool(ANNOUNCER.match(str(e.get("Channel"))))
