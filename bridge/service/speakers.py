@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -370,10 +370,6 @@ class SpeakerFloor:
         for task in list(self._loading.values()):
             task.cancel()
 
-    def hands_raised(self, rooms: Iterable[str] | None = None) -> int:
-        now = time.time()
-        chosen = self.stacks if rooms is None else {r: self.stacks[r] for r in rooms}
-        return sum(len(s.show(now).queue) for s in chosen.values())
 
 
 def _rules(spec: RoomSpec) -> domain.StackRules:
