@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.domain.entry import Refusal
@@ -88,3 +92,17 @@ def test_two_services_in_one_process_keep_their_own_counts() -> None:
     first.ami_events.inc()
     assert values(first)[("iobridge_ami_events_total", ())] == 1
     assert values(second)[("iobridge_ami_events_total", ())] == 0
+
+
+def test_the_example_grafana_dashboard_asks_only_for_metrics_that_exist() -> None:
+    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
+    exprs = [
+        target["expr"]
+        for panel in json.loads(dashboard.read_text())["panels"]
+        for target in panel["targets"]
+    ]
+    asked = {name for expr in exprs for name in re.findall(r"iobridge_[a-z_]+", expr)}
+    metrics, _ = fed()
+    metrics.action_done("lock", 0.01, "ok")  # a histogram shows its buckets once observed
+    exported = {name for name, _ in values(metrics)}
+    assert asked and asked <= exported, asked - exported
