@@ -115,7 +115,7 @@ async def report_page(request: web.Request) -> web.Response:
         .render(
             report=report,
             chart=Markup(talk_chart_svg(report)),  # built from escaped parts (bridge.reports.chart)
-                csv_href=f"/calls/{report.call.id}/report.csv",
+            csv_href=f"/calls/{report.call.id}/report.csv",
         )
     )
     return web.Response(text=html, content_type="text/html")

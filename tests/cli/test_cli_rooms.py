@@ -16,12 +16,13 @@ from textwrap import dedent
 
 import argon2
 import pytest
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cli import main
 from bridge.domain.entry import LockoutPolicy
-from bridge.store.db import Database
+from bridge.store.db import Database, alembic_config
 from bridge.store.lockouts import record_failure
 from bridge.store.models import Call
 
@@ -398,4 +399,5 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     assert {"rooms", "moderators", "pin_attempts", "lockouts", "calls", "legs"} <= tables
-    assert version == [("0001",)]
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert version == [(head,)]
