@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from bridge.errors import BadField
 from bridge.reports import CallListItem, Report, report_csv, talk_chart_svg
-from bridge.reports.text import clock, duration, first_time_summary, share, who
+from bridge.reports.text import clock, duration, share, who
 from bridge.web.keys import SERVICE
 
 FORMATS = ("json", "csv", "svg")
@@ -115,7 +115,6 @@ async def report_page(request: web.Request) -> web.Response:
         .render(
             report=report,
             chart=Markup(talk_chart_svg(report)),  # built from escaped parts (bridge.reports.chart)
-            first_time=first_time_summary(report.talk),
             csv_href=f"/calls/{report.call.id}/report.csv",
         )
     )
