@@ -6,6 +6,8 @@ without the database (``bridge.reports.build``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,9 +35,14 @@ def _call_row(call: Call) -> CallRow:
 
 
 async def list_calls(
-    session: AsyncSession, *, room: str | None = None, limit: int = 50
+    session: AsyncSession,
+    *,
+    room: str | None = None,
+    limit: int = 50,
+    rooms: Collection[str] | None = None,
 ) -> list[CallListRow]:
-    """The newest calls first, each with its number of legs and its total talk time."""
+    """The newest calls first, each with its number of legs and its total talk time;
+    only calls in ``rooms`` when given (a moderator's rooms)."""
     totals = (
         select(
             Leg.call_id,
@@ -53,11 +60,23 @@ async def list_calls(
     )
     if room is not None:
         query = query.where(Call.room_name == room)
+    if rooms is not None:
+        query = query.where(Call.room_name.in_(sorted(rooms)))
     rows = await session.execute(query)
     return [
         CallListRow(_call_row(call), int(legs or 0), float(talk or 0.0))
         for call, legs, talk in rows
     ]
+
+
+async def recording_starters(session: AsyncSession, names: Collection[str]) -> dict[str, str]:
+    """Who started each of these recordings (by file name), where that was recorded."""
+    rows = await session.execute(
+        select(RecordingStart.file_name, RecordingStart.started_by).where(
+            RecordingStart.file_name.in_(sorted(names))
+        )
+    )
+    return {name: who for name, who in rows}
 
 
 async def call_room(session: AsyncSession, call_id: int) -> str | None:
