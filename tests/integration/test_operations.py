@@ -71,7 +71,7 @@ async def test_an_action_is_timed_in_the_metrics(
 ) -> None:
     token = stack_settings.ensure_admin_token().get_secret_value()
     headers = {"Authorization": f"Bearer {token}"}
-    async with http.post("/api/rooms/e2e-open/lock", headers=headers) as response:
+    async with http.post("/api/v1/rooms/e2e-open/actions/lock", headers=headers) as response:
         assert response.status == 404  # nobody in the room: Asterisk says so, timed all the same
     found = await metrics(http)
     key = ("iobridge_action_seconds_count", (("action", "lock"), ("outcome", "no_such_room")))
