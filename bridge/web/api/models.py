@@ -35,9 +35,10 @@ RecordingName = Annotated[
 
 
 class Inputs(BaseModel):
-    """Path parameters and queries: unknown query parameters are ignored."""
+    """Path parameters and queries. An unknown query parameter is a 400: a script's typo
+    (``?limt=5``) is said, not silently ignored."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
 
 # ---- errors ----------------------------------------------------------------------------
