@@ -21,7 +21,7 @@ from bridge.reports.rows import (
     StackEventRow,
     TurnRow,
 )
-from bridge.store.models import Call, Leg, RecordingStart, StackEvent, Turn
+from bridge.store.models import Call, Leg, ModeratorAction, RecordingStart, StackEvent, Turn
 
 
 def _call_row(call: Call) -> CallRow:
@@ -141,9 +141,21 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
 
 
 async def audit_rows(session: AsyncSession, call: Call) -> tuple[AuditRow, ...]:
-    """HOOK (panel, issue 11): the moderators' actions during this call, from the audit
-    table the panel adds. Until it lands there is none; once it does, select its rows for
-    ``call.id`` (or ``call.room_name`` between ``call.started_at`` and ``call.ended_at``)
-    here, as ``AuditRow``s: the report shows them as its "Moderators' actions" section,
-    and ``bridge.store.retention`` must redact caller IDs in their targets as well."""
-    return ()
+    """The moderators' actions during this call (the audit trail's rows linked to it):
+    the report's "Moderators' actions" section. The target is the caller ID the moderator
+    saw, else the channel (the report masks either for a reader without rights)."""
+    rows = await session.scalars(
+        select(ModeratorAction)
+        .where(ModeratorAction.call_id == call.id)
+        .order_by(ModeratorAction.id)
+    )
+    return tuple(
+        AuditRow(
+            at=row.at,
+            moderator=row.actor,
+            action=row.action,
+            target=row.target_caller_id or row.target_channel,
+            result=row.result,
+        )
+        for row in rows
+    )
