@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.stack import Stack
 from tests.integration.conftest import Dial, unique_caller_id
@@ -47,13 +48,15 @@ def admissions(found: dict[tuple[str, tuple[tuple[str, str], ...]], float]) -> f
 
 
 async def test_metrics_count_a_caller_let_in_by_their_pin(
-    http: aiohttp.ClientSession, ami: AmiWatcher, dial: Dial
+    http: aiohttp.ClientSession, ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
     before = await metrics(http)
     caller_id = unique_caller_id("metric")
     mark = ami.mark()
     await dial(PIN, caller_id=caller_id, stay=20)
-    await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    # Our AMI watcher may hear the join before the service does.
+    await service.roster.wait_until(lambda: service.switchboard.room_of(joined["Channel"]))
 
     after = await metrics(http)
     assert admissions(after) == admissions(before) + 1

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS
 from bridge.web.api import api_document
-from bridge.web.api.docs import render, type_of
+from bridge.web.api.docs import prose, render, type_of
 from bridge.web.api.routes import OPERATIONS, add_routes
 from bridge.web.openapi import Operation, document
 
@@ -171,4 +171,10 @@ def test_a_schema_reads_in_a_few_words() -> None:
     assert type_of({"type": "string", "format": "date-time"}) == "string (date-time)"
     assert type_of({"type": "string", "pattern": "<b>"}) == (
         "string matching <code>&lt;b&gt;</code>"
+    )
+
+
+def test_code_in_descriptions_reads_as_code_and_the_rest_is_escaped() -> None:
+    assert prose("send `Authorization: Bearer` or ``live: false`` <b>") == (
+        "send <code>Authorization: Bearer</code> or <code>live: false</code> &lt;b&gt;"
     )

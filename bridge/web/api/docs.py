@@ -4,6 +4,7 @@ its parameters, body and answers, and each schema as a table of its fields."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jinja2
@@ -38,6 +39,18 @@ def type_of(schema: dict[str, Any]) -> Markup:
     return words
 
 
+_CODE = re.compile(r"``?([^`]+)``?")
+
+
+def prose(text: str) -> Markup:
+    """Text with its `code` and ``code`` spans set as code (the rest escaped)."""
+    parts = _CODE.split(str(text))
+    return Markup("").join(
+        Markup("<code>{}</code>").format(part) if i % 2 else escape(part)
+        for i, part in enumerate(parts)
+    )
+
+
 def fields(schema: dict[str, Any]) -> list[dict[str, Any]]:
     """The rows of a model's table: name, type, required, default, description."""
     required = set(schema.get("required", []))
@@ -59,7 +72,7 @@ def render(doc: dict[str, Any]) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters.update(type_of=type_of, fields=fields)
+    env.filters.update(type_of=type_of, fields=fields, prose=prose)
     operations = [
         {"method": method, "path": path, **op}
         for path, item in doc["paths"].items()
