@@ -37,7 +37,7 @@ async def moderator_actions(
     rig: Rig, room: Room, actions: int, panel: PanelTarget | None, clients: int, progress: Progress
 ) -> dict[str, Any]:
     assert rig.ami is not None
-    channels = [p["channel"] for p in (await rig.status())["rooms"][room.name]["participants"]]
+    channels = [p["channel"] for p in await rig.participants(room.name)]
     panels = None
     if panel is not None:
         panels = WebsocketPanels(panel, clients)
@@ -96,8 +96,7 @@ async def resync(rig: Rig, room: Room, progress: Progress) -> dict[str, Any]:
     spawned = await rig.start_service()  # returns once the service says "connected"
     seen: set[str] = set()
     while time.time() - spawned < 60:
-        status = await rig.status()
-        people = status.get("rooms", {}).get(room.name, {}).get("participants", [])
+        people = await rig.participants(room.name)
         if (seen := {p["channel"] for p in people}) == truth:
             break
         await asyncio.sleep(0.01)
@@ -128,7 +127,7 @@ async def mass_leave(
         join = join_latencies(events, probe_ids, occupied={room.name: len(ids)})
         await load.wait(timeout=120)
         drained, ghosts = await drain(rig, ids, timeout=120)
-    roster = (await rig.status()).get("rooms", {}).get(room.name, {}).get("participants", [])
+    roster = await rig.participants(room.name)
     await probe.hangup_all()
     await probe.wait(timeout=30)
     door = None

@@ -146,7 +146,7 @@ class Rig:
         finally:
             log.close()
         deadline = time.monotonic() + 60
-        while (await self.status()).get("pbx") != "connected":
+        while await self.pbx() != "connected":
             if self.service.returncode is not None:
                 raise RuntimeError(f"iobridge serve exited; see {self.options.workdir}/service.log")
             if time.monotonic() > deadline:
@@ -184,19 +184,28 @@ class Rig:
             found["service"] = self.service.pid
         return found
 
-    async def status(self) -> dict[str, Any]:
-        """The service's /api/status, or {} while it does not answer."""
+    async def _get(self, path: str) -> dict[str, Any]:
+        """A GET of the service's API, or {} while it does not answer."""
         assert self._http is not None
-        url = f"http://127.0.0.1:{self.settings.http_port}/api/status"
+        url = f"http://127.0.0.1:{self.settings.http_port}/api/v1{path}"
         try:
             async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
                 return dict(await response.json()) if response.status == 200 else {}
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return {}
 
+    async def pbx(self) -> str:
+        """The service's link to Asterisk ("connected"), or "" while it does not answer."""
+        return str((await self._get("/rooms")).get("pbx", ""))
+
+    async def participants(self, room: str) -> list[dict[str, Any]]:
+        """Who the service has in ``room`` (its /api/v1/rooms/ROOM), [] while it does not
+        answer."""
+        return list((await self._get(f"/rooms/{room}")).get("participants", []))
+
     async def act(self, room: str, action: str, **body: str) -> int:
         assert self._http is not None
-        url = f"http://127.0.0.1:{self.settings.http_port}/api/rooms/{room}/{action}"
+        url = f"http://127.0.0.1:{self.settings.http_port}/api/v1/rooms/{room}/actions/{action}"
         async with self._http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as r:
             await r.read()
             return r.status

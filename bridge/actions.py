@@ -36,7 +36,15 @@ def _channel(value: str) -> str:
     return value
 
 
-Channel = Annotated[str, AfterValidator(_channel)]
+# The pattern is for the API's document; the validator gives the message a person reads.
+Channel = Annotated[
+    str,
+    AfterValidator(_channel),
+    Field(
+        json_schema_extra={"pattern": f"^{CHANNEL.pattern}$"},
+        description="a participant's channel, e.g. PJSIP/anonymous-00000001",
+    ),
+]
 
 
 class NoArguments(BaseModel):

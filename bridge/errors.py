@@ -105,6 +105,15 @@ class TooManyLogins(BridgeError):
         self.retry_after = retry_after
 
 
+class BadToken(NotLoggedIn):
+    """A bearer token the API does not accept; which of the reasons is not said."""
+
+    code = "invalid_token"
+
+    def __init__(self) -> None:
+        super().__init__("the token is unknown, revoked or expired, or its moderator is gone")
+
+
 class NotAllowed(BridgeError):
     """Logged in, but this is not theirs to do (a room not granted, a forged request)."""
 
@@ -127,6 +136,30 @@ class NoSuchCall(BridgeError):
     def __init__(self, call_id: int) -> None:
         super().__init__(f"no call {call_id} in the history")
         self.call_id = call_id
+
+
+class NoSuchModerator(BridgeError):
+    status = 404
+    code = "no_such_moderator"
+
+    def __init__(self, username: str) -> None:
+        super().__init__(f"no moderator '{username}' (moderators come from the rooms file)")
+
+
+class NoSuchToken(BridgeError):
+    status = 404
+    code = "no_such_token"
+
+    def __init__(self, token_id: int) -> None:
+        super().__init__(f"no API token {token_id} (see: iobridge tokens list)")
+
+
+class NoSuchRecording(BridgeError):
+    status = 404
+    code = "no_such_recording"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no recording '{name}'")
 
 
 class StartupError(Exception):

@@ -47,6 +47,13 @@ def recording_name(room: str, at: datetime) -> str:
     return f"{room}-{at.strftime(STAMP_FORMAT)}.wav"
 
 
+def recording_room(name: str) -> str | None:
+    """The room a recording's file name says it is of; None when it is not a recording's
+    name (nothing else in the folder is ever served)."""
+    found = _NAME.fullmatch(name)
+    return found["room"] if found else None
+
+
 def recording_started_at(room: str, name: str) -> datetime | None:
     """When the recording ``name`` of ``room`` started (aware), or None when the name is
     not one of that room's recordings (room "ga" does not claim "ga-2-...")."""

@@ -86,7 +86,8 @@ def call_api(
     body: dict[str, Any] | None = None,
     quiet: bool = False,
 ) -> dict[str, Any]:
-    """One request to the running stack's API with the admin token; fails in one line."""
+    """One request to the running stack's API (``/api/v1``) with the admin token; fails in
+    one line."""
     from bridge.stack import read_runtime_file
 
     token_file = config.state_dir / "admin-token"
@@ -105,12 +106,19 @@ def call_api(
         with urllib.request.urlopen(request, timeout=15) as response:
             return dict(json.load(response))
     except urllib.error.HTTPError as exc:
-        try:
-            detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
-        except ValueError:
-            detail = f"HTTP {exc.code} {exc.reason}"
-        fail(str(detail))
+        fail(_api_failure(exc))
     except OSError as exc:
         if quiet:
             return {}
         fail(f"the stack does not answer at {base} ({exc}); is it running? (iobridge up)")
+
+
+def _api_failure(exc: urllib.error.HTTPError) -> str:
+    """The API's own message (``{"error": {"code", "message"}}``), or the HTTP status."""
+    try:
+        error = json.loads(exc.read() or b"{}").get("error")
+    except (ValueError, AttributeError):
+        error = None
+    if isinstance(error, dict) and error.get("message"):
+        return str(error["message"])
+    return f"HTTP {exc.code} {exc.reason}"

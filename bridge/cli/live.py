@@ -29,7 +29,7 @@ def room_command(room: str, action: str, arguments: tuple[str, ...], as_json: bo
 
     config = settings()
     if action == "status":
-        state = call_api(config, "GET", f"/api/rooms/{room}")
+        state = call_api(config, "GET", f"/api/v1/rooms/{room}")
         if as_json:
             click.echo(json.dumps(state))
         else:
@@ -40,7 +40,7 @@ def room_command(room: str, action: str, arguments: tuple[str, ...], as_json: bo
         needs = " ".join(name.upper() for name in wanted) or "nothing more"
         fail(f"'{action}' takes {needs} (see: iobridge room {room} status)")
     body = dict(zip(wanted, arguments, strict=True))
-    result = call_api(config, "POST", f"/api/rooms/{room}/{action}", body)
+    result = call_api(config, "POST", f"/api/v1/rooms/{room}/actions/{action}", body)
     click.echo(f"{room}: {action} done" + (f" ({result['file']})" if "file" in result else ""))
 
 

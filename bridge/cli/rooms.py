@@ -112,18 +112,16 @@ def rooms_list(show_pins: bool, as_json: bool) -> None:
             await database.dispose()
 
     specs = run(read())
-    live = call_api(config, "GET", "/api/status", quiet=True)
-    live_rooms = live.get("rooms", {}) if live else {}
+    live = call_api(config, "GET", "/api/v1/rooms", quiet=True)
+    counts = {room["name"]: room["participants"] for room in live.get("rooms", [])}
     if as_json:
-        click.echo(
-            json.dumps([_room_json(spec, live_rooms, bool(live), show_pins) for spec in specs])
-        )
+        click.echo(json.dumps([_room_json(spec, counts, bool(live), show_pins) for spec in specs]))
         return
     click.echo(
         f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} TITLE"
     )
     for spec in specs:
-        count = len(live_rooms.get(spec.name, {}).get("participants", [])) if live else "-"
+        count = counts.get(spec.name, 0) if live else "-"
         pin = spec.pin if show_pins else "****"
         mod_pin = (spec.moderator_pin if show_pins else "****") if spec.moderator_pin else "-"
         click.echo(
@@ -134,8 +132,8 @@ def rooms_list(show_pins: bool, as_json: bool) -> None:
         click.echo("(the stack is not running: live counts unknown)")
 
 
-def _room_json(spec: Any, live_rooms: dict[str, Any], running: bool, pins: bool) -> dict[str, Any]:
-    count = len(live_rooms.get(spec.name, {}).get("participants", [])) if running else None
+def _room_json(spec: Any, counts: dict[str, int], running: bool, pins: bool) -> dict[str, Any]:
+    count = counts.get(spec.name, 0) if running else None
     return {
         "name": spec.name,
         "title": spec.title,

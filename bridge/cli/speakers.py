@@ -33,7 +33,7 @@ def stack_command(
 
     config = settings()
     if action == "show":
-        state = call_api(config, "GET", f"/api/rooms/{room}/stack")
+        state = call_api(config, "GET", f"/api/v1/rooms/{room}")["stack"]
         if as_json:
             click.echo(json.dumps(state))
         else:
@@ -50,7 +50,7 @@ def stack_command(
     if len(arguments) > len(names) or any(name not in body for name in required):
         usage = " ".join(n.upper() if n in required else f"[{n.upper()}]" for n in names)
         fail(f"'{action}' takes {usage or 'nothing more'}")
-    result = call_api(config, "POST", f"/api/rooms/{room}/stack/{action}", body)
+    result = call_api(config, "POST", f"/api/v1/rooms/{room}/stack/{action}", body)
     speaker = f" (speaker: {result['speaker']})" if result.get("speaker") else ""
     click.echo(f"{room}: {action} done{speaker}")
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from bridge.domain.entry import WITHHELD_CALLER_IDS
+
 PSEUDONYM_PREFIX = "caller "
 MASK = "…"
 SHOWN_WHEN_MASKED = 2  # characters of a caller ID shown to someone without rights
@@ -43,8 +45,8 @@ def mask_caller_id(caller_id: str) -> str:
     """The caller ID as someone without rights to the room sees it: "…23".
 
     A short caller ID shows nothing at all: its last two characters would be most of it.
-    A pseudonym is no caller ID and shows as it is."""
-    if not caller_id or is_pseudonym(caller_id):
+    A pseudonym or a withheld number ("anonymous") says nothing and shows as it is."""
+    if not caller_id or is_pseudonym(caller_id) or caller_id.lower() in WITHHELD_CALLER_IDS:
         return caller_id
     if len(caller_id) <= 2 * SHOWN_WHEN_MASKED:
         return MASK

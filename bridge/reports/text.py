@@ -42,7 +42,7 @@ def first_time_summary(talk: TalkShares) -> str:
 
 def who(person_who: str, name: str) -> str:
     label = person_who or "(no caller ID)"
-    return f"{label} ({name})" if name else label
+    return f"{label} ({name})" if name and name != person_who else label
 
 
 def report_lines(report: Report) -> list[str]:

@@ -23,7 +23,7 @@ from bridge.domain.accounts import Principal
 from bridge.domain.roster import Switchboard
 from bridge.errors import BridgeError, NotAllowed
 from bridge.hub import Hub
-from bridge.store.audit import ActionRecord, add_action, recent_actions
+from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent_actions
 from bridge.store.db import Database
 
 if TYPE_CHECKING:
@@ -113,6 +113,16 @@ class AuditTrail:
                 loaded = await recent_actions(session, room, RECENT)
             kept = self._recent.setdefault(room, deque(loaded, maxlen=RECENT))
         return list(kept)
+
+    async def of_room(self, room: str, limit: int) -> list[ActionRecord]:
+        """The room's last ``limit`` actions from the database, newest first."""
+        async with self.db.sessions() as session:
+            return await recent_actions(session, room, limit)
+
+    async def of_call(self, call_id: int) -> list[ActionRecord]:
+        """Every action taken during call ``call_id``, oldest first."""
+        async with self.db.sessions() as session:
+            return await actions_of_call(session, call_id)
 
 
 def _failed(record: ActionRecord, code: str, message: str) -> ActionRecord:

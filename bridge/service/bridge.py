@@ -14,6 +14,7 @@ and the roster changes only when Asterisk reports that they happened.
 | metrics for Prometheus | ``bridge.service.metrics`` |
 | readiness: database and AMI | ``bridge.service.health`` |
 | accounts: passwords, panel sessions, who may moderate what | ``bridge.service.accounts`` |
+| scripts' API tokens | ``bridge.service.tokens`` |
 | the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
 """
 
@@ -30,6 +31,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
+from bridge.errors import NoSuchRoom
 from bridge.service import health
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
@@ -40,6 +42,7 @@ from bridge.service.reports import CallReports
 from bridge.service.roster import LiveRoster
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
+from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
 from bridge.store import rooms
 from bridge.store.db import Database
@@ -91,6 +94,7 @@ class BridgeService:
         self.roster.add_listener(self.speakers.on_event)
         self.roster.add_listener(self.metrics.on_event)
         self.accounts = Accounts(settings, db)
+        self.tokens = ApiTokens(db)
         self.audit = AuditTrail(db, self.switchboard)
 
     @property
@@ -119,6 +123,18 @@ class BridgeService:
     async def _find_room(self, name: str) -> RoomSpec | None:
         async with self.db.sessions() as session:
             return await rooms.find_room(session, name)
+
+    async def find_room(self, name: str) -> RoomSpec:
+        """The active room of that name; ``NoSuchRoom`` when the rooms file has none."""
+        spec = await self._find_room(name)
+        if spec is None:
+            raise NoSuchRoom(name, "there is no such room")
+        return spec
+
+    async def room_specs(self) -> list[RoomSpec]:
+        """Every active room, by name."""
+        async with self.db.sessions() as session:
+            return await rooms.active_rooms(session)
 
     async def readiness(self) -> health.Readiness:
         pbx_up = self.ami.connected.is_set() and self.switchboard.pbx_connected

@@ -44,6 +44,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # Room actions take a few ms to a few s (a list of a big room): buckets for both.
 ACTION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ROSTER_LANE = "open"  # a turn the roster counted: an unmuted stretch with speech in it
+LANES = (ROSTER_LANE, "process", "direct", "stack", "called")  # the stack's, as in turns
 
 
 class _LiveState(Collector):
@@ -119,6 +120,8 @@ class Metrics:
             self.pin_admissions.labels(str(role))
         for reason in Refusal:
             self.pin_refusals.labels(reason.value)
+        for lane in LANES:
+            self.speaker_turns.labels(lane)
         self._hands: dict[str, int] = {}
         self._turns_seen: dict[str, int] = {}
 

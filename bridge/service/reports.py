@@ -1,5 +1,5 @@
-"""Call history for people: post-call reports, the list of calls, who started a
-recording, and the retention purge that redacts caller IDs once their time is up.
+"""Call history for people: post-call reports, the list of calls, recordings and who
+started them, and the retention purge that redacts caller IDs once their time is up.
 
 The report is built by ``bridge.reports`` from rows the store reads; this module fetches
 them (the database, the recordings folder) and hands them over. The same object serves
@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.domain.privacy import retention_cutoff
-from bridge.errors import NoSuchCall
-from bridge.recordings import wav_duration
+from bridge.errors import NoSuchCall, NoSuchRecording
+from bridge.recordings import (
+    list_recordings,
+    recording_room,
+    recording_started_at,
+    wav_duration,
+)
 from bridge.reports import CallListItem, Report, build_report, call_list_item
 from bridge.reports.rows import RecordingFile
 from bridge.store import reports, retention, turns
@@ -27,15 +34,28 @@ log = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = 30.0  # seconds after start: let the resync settle first
 
 
+@dataclass(frozen=True)
+class RecordingInfo:
+    file: str
+    room: str
+    started_at: datetime | None
+    started_by: str | None  # None: not in the history (made before it was kept, or purged)
+    duration: float
+    size: int
+
+
 class CallReports:
     def __init__(self, db: Database, recordings_dir: Path, retention_days: int) -> None:
         self.db = db
         self.recordings_dir = recordings_dir
         self.retention_days = retention_days
 
-    async def list_calls(self, room: str | None = None, limit: int = 50) -> list[CallListItem]:
+    async def list_calls(
+        self, room: str | None = None, limit: int = 50, rooms: Collection[str] | None = None
+    ) -> list[CallListItem]:
+        """The newest calls first; only those in ``rooms`` when given."""
         async with self.db.sessions() as session:
-            rows = await reports.list_calls(session, room=room, limit=limit)
+            rows = await reports.list_calls(session, room=room, limit=limit, rooms=rooms)
         now = datetime.now(UTC)
         return [call_list_item(row, now) for row in rows]
 
@@ -66,6 +86,37 @@ class CallReports:
             RecordingFile(path.name, path.stat().st_size, wav_duration(path))
             for path in sorted(self.recordings_dir.glob(f"{room}-*.wav"))
         ]
+
+    async def recordings(self, may_see: Callable[[str], bool]) -> list[RecordingInfo]:
+        """The recordings on disk of the rooms ``may_see`` accepts, oldest first, with who
+        started each (where the history says)."""
+        found = [
+            (room, item)
+            for item in await asyncio.to_thread(list_recordings, self.recordings_dir)
+            if (room := recording_room(item.path.name)) is not None and may_see(room)
+        ]
+        async with self.db.sessions() as session:
+            starters = await reports.recording_starters(session, [i.path.name for _, i in found])
+        return [
+            RecordingInfo(
+                file=item.path.name,
+                room=room,
+                started_at=recording_started_at(room, item.path.name),
+                started_by=starters.get(item.path.name),
+                duration=round(item.duration, 2),
+                size=item.size,
+            )
+            for room, item in found
+        ]
+
+    def recording_file(self, name: str) -> tuple[str, Path]:
+        """The room and path of recording ``name``; ``NoSuchRecording`` for anything that
+        is not a recording's name in the folder (no path ever leaves it)."""
+        room = recording_room(name)
+        path = self.recordings_dir / name
+        if room is None or not path.is_file():
+            raise NoSuchRecording(name)
+        return room, path
 
     async def recording_started(
         self, room: str, file_name: str, started_by: str, at: float

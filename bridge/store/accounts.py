@@ -27,14 +27,14 @@ class Account:
     rooms: frozenset[str]  # active rooms only
 
 
-def _account(row: Moderator) -> Account:
+def account_of(row: Moderator) -> Account:
     rooms = frozenset(link.room.name for link in row.rooms if link.room.retired_at is None)
     return Account(row.id, row.username, row.password_hash, row.all_rooms, rooms)
 
 
 async def find_account(session: AsyncSession, username: str) -> Account | None:
     row = await session.scalar(select(Moderator).where(Moderator.username == username))
-    return _account(row) if row else None
+    return account_of(row) if row else None
 
 
 async def replace_password_hash(session: AsyncSession, account_id: int, new_hash: str) -> None:
@@ -80,7 +80,7 @@ async def find_session(session: AsyncSession, token_hash: str, now: datetime) ->
     )
     if row is None:
         return None
-    return SessionRow(row.id, _account(row.moderator), row.seen_at, row.expires_at)
+    return SessionRow(row.id, account_of(row.moderator), row.seen_at, row.expires_at)
 
 
 async def touch_session(

@@ -1,6 +1,6 @@
 """The database: rooms and moderators (from the rooms file), PIN attempts and lockouts,
-the history of calls and participant legs, the panel's sessions and the moderators'
-actions. Typed SQLAlchemy 2 models; alembic owns the schema (migrations/)."""
+the history of calls and participant legs, the panel's sessions, the API's tokens and the
+moderators' actions. Typed SQLAlchemy 2 models; alembic owns the schema (migrations/)."""
 
 from __future__ import annotations
 
@@ -283,3 +283,22 @@ class ModeratorAction(Base):
     arguments: Mapped[str] = mapped_column(String(400), default="")  # the rest, as JSON
     result: Mapped[str] = mapped_column(String(32))  # "ok" or the failure's code
     message: Mapped[str] = mapped_column(String(400), default="")
+
+
+class ApiToken(Base):
+    """A script's bearer token for the JSON API, acting as one moderator with that
+    moderator's rooms. Only the token's SHA-256 is kept: it is shown once, at creation.
+    Deleting the moderator (a sync without them) deletes their tokens with them."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    moderator_id: Mapped[int] = mapped_column(
+        ForeignKey("moderators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # null: never
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    moderator: Mapped[Moderator] = relationship(lazy="joined")

@@ -6,6 +6,8 @@ without the database (``bridge.reports.build``).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +21,7 @@ from bridge.reports.rows import (
     StackEventRow,
     TurnRow,
 )
-from bridge.store.models import Call, Leg, RecordingStart, StackEvent, Turn
+from bridge.store.models import Call, Leg, ModeratorAction, RecordingStart, StackEvent, Turn
 
 
 def _call_row(call: Call) -> CallRow:
@@ -33,9 +35,14 @@ def _call_row(call: Call) -> CallRow:
 
 
 async def list_calls(
-    session: AsyncSession, *, room: str | None = None, limit: int = 50
+    session: AsyncSession,
+    *,
+    room: str | None = None,
+    limit: int = 50,
+    rooms: Collection[str] | None = None,
 ) -> list[CallListRow]:
-    """The newest calls first, each with its number of legs and its total talk time."""
+    """The newest calls first, each with its number of legs and its total talk time;
+    only calls in ``rooms`` when given (a moderator's rooms)."""
     totals = (
         select(
             Leg.call_id,
@@ -53,11 +60,23 @@ async def list_calls(
     )
     if room is not None:
         query = query.where(Call.room_name == room)
+    if rooms is not None:
+        query = query.where(Call.room_name.in_(sorted(rooms)))
     rows = await session.execute(query)
     return [
         CallListRow(_call_row(call), int(legs or 0), float(talk or 0.0))
         for call, legs, talk in rows
     ]
+
+
+async def recording_starters(session: AsyncSession, names: Collection[str]) -> dict[str, str]:
+    """Who started each of these recordings (by file name), where that was recorded."""
+    rows = await session.execute(
+        select(RecordingStart.file_name, RecordingStart.started_by).where(
+            RecordingStart.file_name.in_(sorted(names))
+        )
+    )
+    return {name: who for name, who in rows}
 
 
 async def call_room(session: AsyncSession, call_id: int) -> str | None:
@@ -122,9 +141,21 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
 
 
 async def audit_rows(session: AsyncSession, call: Call) -> tuple[AuditRow, ...]:
-    """HOOK (panel, issue 11): the moderators' actions during this call, from the audit
-    table the panel adds. Until it lands there is none; once it does, select its rows for
-    ``call.id`` (or ``call.room_name`` between ``call.started_at`` and ``call.ended_at``)
-    here, as ``AuditRow``s: the report shows them as its "Moderators' actions" section,
-    and ``bridge.store.retention`` must redact caller IDs in their targets as well."""
-    return ()
+    """The moderators' actions during this call (the audit trail's rows linked to it):
+    the report's "Moderators' actions" section. The target is the caller ID the moderator
+    saw, else the channel (the report masks either for a reader without rights)."""
+    rows = await session.scalars(
+        select(ModeratorAction)
+        .where(ModeratorAction.call_id == call.id)
+        .order_by(ModeratorAction.id)
+    )
+    return tuple(
+        AuditRow(
+            at=row.at,
+            moderator=row.actor,
+            action=row.action,
+            target=row.target_caller_id or row.target_channel,
+            result=row.result,
+        )
+        for row in rows
+    )

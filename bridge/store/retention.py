@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.privacy import pseudonyms
-from bridge.store.models import Call, Leg, Lockout, PinAttempt, StackEvent, Turn
+from bridge.store.models import Call, Leg, Lockout, ModeratorAction, PinAttempt, StackEvent, Turn
 
 
 @dataclass(frozen=True)
@@ -123,5 +123,12 @@ async def _redact_call(session: AsyncSession, call: Call, now: datetime) -> Reda
 
 
 async def _redact_audit(session: AsyncSession, call: Call, names: dict[str, str]) -> None:
-    """HOOK (panel, issue 11): replace caller IDs in the audit trail's targets of this call
-    with ``names`` (caller ID -> pseudonym) once the audit table exists."""
+    """The audit trail's targets in this call: caller IDs become the call's pseudonyms (one
+    seen nowhere else in the call becomes "redacted")."""
+    rows = await session.scalars(
+        select(ModeratorAction).where(
+            ModeratorAction.call_id == call.id, ModeratorAction.target_caller_id != ""
+        )
+    )
+    for row in rows:
+        row.target_caller_id = names.get(row.target_caller_id, "redacted")

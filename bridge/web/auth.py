@@ -12,8 +12,8 @@ The rules (each has a test):
 - No session: pages redirect to ``/login``, JSON answers 401.
 - A room the principal may not moderate: 403, before anything is read or done.
 
-The JSON API builds its ``Principal`` from a bearer token instead (see
-``Accounts.principal_for``) and makes the same ``may_moderate`` check.
+The JSON API builds its ``Principal`` from a bearer token instead (``bridge.web.api.auth``)
+and makes the same ``may_moderate`` check.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 from bridge.domain.roster import LiveRoom, Participant, Switchboard
 
@@ -17,7 +17,10 @@ def status(switchboard: Switchboard, now: float | None = None) -> dict[str, Any]
     }
 
 
-def pbx_state(switchboard: Switchboard) -> str:
+PbxState = Literal["connected", "disconnected"]
+
+
+def pbx_state(switchboard: Switchboard) -> PbxState:
     return "connected" if switchboard.pbx_connected else "disconnected"
 
 

@@ -1,49 +1,38 @@
-"""Post-call reports over HTTP: the page (``/calls/ID``, the chart inline), and the JSON,
-CSV and SVG renderings the API serves.
-
-``render_report(report, fmt)`` and ``render_call_list(items)`` are what the versioned API
-(``/api/v1/calls``, ``/api/v1/calls/ID/report[?format=csv]``) answers with; today they
-serve ``/api/calls...`` behind the admin token, where caller IDs show in full.
+"""Post-call reports over HTTP: the page (``/calls/ID``, the chart inline, and its CSV),
+behind the panel's login: only a moderator of the call's room reads it, caller IDs in
+full; anyone else logged in gets a 403. ``render_report(report, fmt)`` is also what the
+API (``GET /api/v1/calls/ID/report``) answers with, under the same rule.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 
 import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
-from bridge.errors import BadField
-from bridge.reports import CallListItem, Report, report_csv, talk_chart_svg
-from bridge.reports.text import clock, duration, first_time_summary, share, who
+from bridge.errors import BadField, NotAllowed
+from bridge.reports import Report, report_csv, talk_chart_svg
+from bridge.reports.text import clock, duration, share, who
+from bridge.web.auth import page_session
 from bridge.web.keys import SERVICE
 
 FORMATS = ("json", "csv", "svg")
-MAX_LIST = 500
+MAX_CALL_ID = 2_147_483_647  # a 32-bit database integer (PostgreSQL)
 
 
-@dataclass(frozen=True)
-class ReportReader:
-    """Who reads a report, as far as the report cares."""
-
-    redact_caller_ids: bool
-
-
-async def page_reader(request: web.Request, room: str) -> ReportReader:
-    """HOOK (panel, issue 11): decide who reads the report page of a call in ``room``.
-
-    Until the login lands the page is open to whoever reaches the panel's port, so it
-    shows caller IDs masked (last two digits, no names). With the login: no session ->
-    redirect to /login; a moderator without rights to ``room`` -> masked (or 403); with
-    rights -> ``ReportReader(redact_caller_ids=False)``."""
-    return ReportReader(redact_caller_ids=True)
+async def check_page_reader(request: web.Request, room: str) -> None:
+    """Only a moderator of ``room`` reads its calls' reports (and sees caller IDs in full).
+    No session: to the login page, and back here after it; anyone else: 403."""
+    session = await page_session(request)
+    if not session.principal.may_moderate(room):
+        raise NotAllowed(f"{session.principal.username} may not see the calls of room '{room}'")
 
 
 def call_id_of(request: web.Request) -> int:
     raw = request.match_info["call_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_CALL_ID:
         raise BadField(f"not a call number: {raw!r}")
     return int(raw)
 
@@ -61,28 +50,6 @@ def render_report(report: Report, fmt: str) -> web.Response:
     if fmt == "json":
         return web.Response(text=report.model_dump_json(), content_type="application/json")
     raise BadField(f"format: expected one of {', '.join(FORMATS)}, not {fmt!r}")
-
-
-def render_call_list(items: list[CallListItem]) -> web.Response:
-    body = "[" + ",".join(item.model_dump_json() for item in items) + "]"
-    return web.Response(text='{"calls":' + body + "}", content_type="application/json")
-
-
-# ---- the admin token's API (moves to /api/v1 with the tokens) -----------------------------
-
-
-async def api_calls(request: web.Request) -> web.Response:
-    room = request.query.get("room")
-    try:
-        limit = min(MAX_LIST, max(1, int(request.query.get("limit", "50"))))
-    except ValueError:
-        raise BadField("limit: expected a whole number") from None
-    return render_call_list(await request.app[SERVICE].reports.list_calls(room, limit))
-
-
-async def api_report(request: web.Request) -> web.Response:
-    report = await request.app[SERVICE].reports.report(call_id_of(request), redact_caller_ids=False)
-    return render_report(report, request.query.get("format", "json"))
 
 
 # ---- the page ------------------------------------------------------------------------------
@@ -103,8 +70,8 @@ def _templates() -> jinja2.Environment:
 async def _readable_report(request: web.Request) -> Report:
     reports = request.app[SERVICE].reports
     call_id = call_id_of(request)
-    reader = await page_reader(request, await reports.room_of(call_id))
-    return await reports.report(call_id, redact_caller_ids=reader.redact_caller_ids)
+    await check_page_reader(request, await reports.room_of(call_id))
+    return await reports.report(call_id, redact_caller_ids=False)
 
 
 async def report_page(request: web.Request) -> web.Response:
@@ -115,7 +82,6 @@ async def report_page(request: web.Request) -> web.Response:
         .render(
             report=report,
             chart=Markup(talk_chart_svg(report)),  # built from escaped parts (bridge.reports.chart)
-            first_time=first_time_summary(report.talk),
             csv_href=f"/calls/{report.call.id}/report.csv",
         )
     )
@@ -129,5 +95,3 @@ async def report_page_csv(request: web.Request) -> web.Response:
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/calls/{call_id}", report_page)
     router.add_get("/calls/{call_id}/report.csv", report_page_csv)
-    router.add_get("/api/calls", api_calls)
-    router.add_get("/api/calls/{call_id}/report", api_report)

@@ -55,6 +55,18 @@ def test_the_domain_imports_only_itself_and_the_standard_library(module: str) ->
         )
 
 
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "bridge.reports")))
+def test_reports_are_built_without_a_database_a_web_server_or_asterisk(module: str) -> None:
+    for name in _imports(MODULES[module]):
+        root = name.split(".")[0]
+        assert root not in {"sqlalchemy", "aiohttp", "panoramisk", "asyncio"}, (
+            f"{module} imports {name}"
+        )
+        if root == "bridge":
+            allowed = ("bridge.reports", "bridge.domain", "bridge.recordings")
+            assert any(_in(name, a) for a in allowed), f"{module} imports {name}"
+
+
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if _in(m, "bridge.web")))
 def test_the_web_layer_never_imports_an_asterisk_adapter(module: str) -> None:
     for name in _imports(MODULES[module]):

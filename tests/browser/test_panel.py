@@ -172,7 +172,7 @@ async def test_the_admin_tokens_actions_show_in_the_trail_as_admin(
     async with (
         aiohttp.ClientSession() as http,
         http.post(
-            f"{base_url}/api/rooms/{ROOM}/mute",
+            f"{base_url}/api/v1/rooms/{ROOM}/actions/mute",
             json={"channel": caller.channel},
             headers={"Authorization": f"Bearer {token}"},
         ) as response,

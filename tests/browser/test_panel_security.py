@@ -33,7 +33,7 @@ async def test_without_a_session_pages_go_to_login_and_json_answers_401(base_url
                 assert response.headers["Location"].startswith("/login"), page
         async with http.get(base_url + "/rooms.json") as response:
             assert response.status == 401
-            assert (await response.json())["code"] == "not_logged_in"
+            assert (await response.json())["error"]["code"] == "not_logged_in"
         async with http.post(
             f"{base_url}/rooms/{ROOM}/actions/mute-all", json={}, headers={"Origin": base_url}
         ) as response:

@@ -200,7 +200,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
         )
         took = time.monotonic() - started
         print(f"roster identical to Asterisk's {took:.2f} s after the restart began")  # reported
-        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
         rows = {p["channel"]: p for p in status["participants"]}
         assert rows[quiet]["muted"] is True
         assert await _open_call_id(stack) == call_before, "the call goes on in the same row"
@@ -220,7 +220,7 @@ async def _roster_matches(
 ) -> bool:
     """The service's roster says what Asterisk's ConfbridgeList says: for ``mine`` (a caller
     of an earlier test may still be leaving the shared room), or for the whole room."""
-    status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+    status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
     if not status or not status.get("live"):
         return False
     if size is not None and len(status["participants"]) != size:
@@ -348,7 +348,7 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
         call_before = _open_call_id_in(state)
         talker = next(
             p["channel"]
-            for p in (await _fetch(port, f"/api/rooms/{ROOM}", token))["participants"]
+            for p in (await _fetch(port, f"/api/v1/rooms/{ROOM}", token))["participants"]
             if p["caller_id"] == callers[1].plan.caller_id
         )
         await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
@@ -361,7 +361,7 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
 
         await eventually(lambda: _service_pid_changed(state, service_pid), timeout=20)
         await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=20)
-        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
         rows = {p["channel"]: p for p in status["participants"]}
         assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
         assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
@@ -445,7 +445,7 @@ async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
         call_before = _open_call_id_in(state)
         talker = next(
             p["channel"]
-            for p in (await _fetch(port, f"/api/rooms/{ROOM}", token))["participants"]
+            for p in (await _fetch(port, f"/api/v1/rooms/{ROOM}", token))["participants"]
             if p["caller_id"] == callers[1].plan.caller_id
         )
         await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
@@ -457,7 +457,7 @@ async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
 
         service = await _start_unit(env, logs, "serve")  # what Restart=always does
         await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
-        status = await _fetch(port, f"/api/rooms/{ROOM}", token)
+        status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
         rows = {p["channel"]: p for p in status["participants"]}
         assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
         assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"

@@ -13,9 +13,10 @@ from bridge.domain.events import Role
 from bridge.domain.privacy import retention_cutoff
 from bridge.domain.roster import CallClosed, CallOpened, LegClosed, LegOpened
 from bridge.reports import build_report
+from bridge.store.audit import ActionRecord, add_action
 from bridge.store.db import Database
 from bridge.store.history import apply_effects
-from bridge.store.models import Call, Leg, Lockout, PinAttempt, StackEvent, Turn
+from bridge.store.models import Call, Leg, Lockout, ModeratorAction, PinAttempt, StackEvent, Turn
 from bridge.store.reports import list_calls, load_call
 from bridge.store.retention import purge_history
 from bridge.store.turns import record_recording_start, record_stack_event, record_turn
@@ -179,3 +180,39 @@ async def test_the_purge_deletes_old_pin_attempts_and_expired_lockouts(db: Datab
         lockouts = (await session.scalars(select(Lockout.caller_id))).all()
     assert (result.pin_attempts_deleted, result.lockouts_deleted) == (1, 1)
     assert attempts == ["5550102"] and lockouts == ["5550103"]
+
+
+async def test_the_moderators_actions_of_a_call_are_in_its_report_and_purged_with_it(
+    db: Database,
+) -> None:
+    old = await a_call(db, "ga", OLD, ["5550101", "5550102"], end=False)
+    async with db.sessions.begin() as session:
+        for action, target in (("mute", "5550102"), ("lock", ""), ("kick", "5550999")):
+            await add_action(
+                session,
+                ActionRecord(
+                    room="ga", at=datetime.fromtimestamp(OLD + 20, UTC), actor="alice",
+                    action=action, target_channel="PJSIP/ga-1" if target else "",
+                    target_caller_id=target,
+                ),
+            )  # fmt: skip
+        await apply_effects(session, [CallClosed("ga", OLD + 61)])
+
+    async with db.sessions() as session:
+        history = await load_call(session, old)
+    assert history is not None
+    assert [(a.moderator, a.action, a.target) for a in history.audit] == [
+        ("alice", "mute", "5550102"),
+        ("alice", "lock", ""),
+        ("alice", "kick", "5550999"),
+    ]
+
+    async with db.sessions.begin() as session:
+        await purge_history(session, retention_cutoff(NOW, 30), NOW)
+    async with db.sessions() as session:
+        targets = (
+            await session.scalars(
+                select(ModeratorAction.target_caller_id).order_by(ModeratorAction.id)
+            )
+        ).all()
+    assert targets == ["caller 2", "", "redacted"]  # one nobody else in the call had

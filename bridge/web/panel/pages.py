@@ -47,14 +47,20 @@ def html_errors(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except BridgeError as exc:
-            return aiohttp_jinja2.render_template(
-                "error.html",
-                request,
-                {"status": exc.status, "message": str(exc), **await _chrome(request)},
-                status=exc.status,
-            )
+            return await error_page(request, exc.status, str(exc))
 
     return page
+
+
+async def error_page(request: web.Request, status: int, message: str) -> web.Response:
+    """A failure as a page, in the panel's frame (who is logged in, if that can be told)."""
+    try:
+        chrome = await _chrome(request)
+    except Exception:  # the page says what failed even when the database is away
+        log.exception("panel.error_page_without_session")
+        chrome = {"user": None, "csrf": "", "pbx": "unknown"}
+    context = {"status": status, "message": message, **chrome}
+    return aiohttp_jinja2.render_template("error.html", request, context, status=status)
 
 
 async def _chrome(request: web.Request) -> dict[str, Any]:

@@ -1,0 +1,92 @@
+"""Tokens for scripts: ``iobridge tokens create --user NAME`` gives a script a bearer token
+for the JSON API that acts as that moderator, with that moderator's rooms.
+
+The token is shown once; the database keeps its SHA-256 (a copy of the database opens
+nothing). Every request looks the token up again, so a revoke, an expiry or a sync that
+removes the moderator or takes a room away takes effect at the next request. The admin
+token (the local CLI's) is not one of these: see ``bridge.web.api.auth``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bridge.domain.accounts import Principal, Via
+from bridge.errors import NoSuchModerator, NoSuchToken
+from bridge.service.accounts import token_hash
+from bridge.store import accounts as account_store
+from bridge.store import tokens as store
+from bridge.store.db import Database
+from bridge.store.tokens import TokenRow
+
+log = logging.getLogger(__name__)
+
+PREFIX = "iob_"  # tells an io-bridge token apart in a script's secrets (and to scanners)
+TOKEN_BYTES = 32
+LONGEST = 200  # a presented token longer than this is not one of ours
+TOUCH_EVERY = timedelta(minutes=5)  # how stale "last used" may get (no write per request)
+
+
+@dataclass(frozen=True)
+class NewToken:
+    id: int
+    username: str
+    token: str = field(repr=False)
+    expires_at: datetime | None
+
+
+class ApiTokens:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self._clock = clock
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    async def create(self, username: str, expires_days: float | None = None) -> NewToken:
+        """A new token for moderator ``username``; ``expires_days`` None: it never expires."""
+        token = PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+        now = self._now()
+        expires_at = None if expires_days is None else now + timedelta(days=expires_days)
+        async with self.db.sessions.begin() as session:
+            account = await account_store.find_account(session, username)
+            if account is None:
+                raise NoSuchModerator(username)
+            token_id = await store.add_token(
+                session, token_hash(token), account.id, now, expires_at
+            )
+        log.info("token.created id=%d user=%s", token_id, username)
+        return NewToken(token_id, username, token, expires_at)
+
+    async def list(self) -> list[TokenRow]:
+        async with self.db.sessions() as session:
+            return await store.list_tokens(session)
+
+    async def revoke(self, token_id: int) -> TokenRow:
+        async with self.db.sessions.begin() as session:
+            revoked = await store.revoke_token(session, token_id, self._now())
+        if revoked is None:
+            raise NoSuchToken(token_id)
+        log.info("token.revoked id=%d user=%s", token_id, revoked.username)
+        return revoked
+
+    async def principal(self, token: str) -> Principal | None:
+        """Whom a presented token acts for, with the rooms the database grants now; None
+        for an unknown, revoked or expired token, or one whose moderator is gone."""
+        if not token.startswith(PREFIX) or len(token) > LONGEST:
+            return None
+        now = self._now()
+        async with self.db.sessions() as session:
+            found = await store.find_live_token(session, token_hash(token), now)
+            if found is None:
+                return None
+            if found.last_used_at is None or now - found.last_used_at > TOUCH_EVERY:
+                await store.mark_used(session, found.id, now)
+                await session.commit()
+        account = found.account
+        return Principal(account.username, account.all_rooms, account.rooms, Via.TOKEN)

@@ -1,0 +1,79 @@
+"""What a handler of the JSON API receives: the request, who asks, and its path, query and
+body already parsed by the operation's models (a 400 ``bad_field`` otherwise). What
+``bridge.web.openapi`` documents is what is parsed here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from bridge.domain.accounts import Principal
+from bridge.errors import BadField, NotAllowed
+from bridge.service import BridgeService
+from bridge.web.keys import SERVICE
+from bridge.web.openapi import Operation
+
+MAX_BODY = 16 * 1024  # the largest action takes a channel and a number
+
+
+@dataclass(frozen=True)
+class ApiRequest:
+    request: web.Request
+    principal: Principal
+    path: Any  # an instance of the operation's path_params model
+    query: Any  # ... of its query model
+    body: Any  # ... of its body model
+
+    @property
+    def service(self) -> BridgeService:
+        return self.request.app[SERVICE]
+
+    def check_room(self, room: str) -> None:
+        """Before anything about ``room`` is read or done: may this principal moderate it?
+        (Asked before whether the room exists, so a name tells nobody anything.)"""
+        if not self.principal.may_moderate(room):
+            raise NotAllowed(f"{self.principal.username} may not moderate room '{room}'")
+
+
+async def parse(request: web.Request, op: Operation, principal: Principal) -> ApiRequest:
+    return ApiRequest(
+        request,
+        principal,
+        path=_validate(op.path_params, dict(request.match_info), "path"),
+        query=_validate(op.query, dict(request.query), "query"),
+        body=await _body(request, op.body) if op.body is not None else None,
+    )
+
+
+def _validate(model: type[BaseModel] | None, data: Any, where: str) -> BaseModel | None:
+    if model is None:
+        return None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise BadField(first_problem(exc, where)) from None
+
+
+async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | None:
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BadField("the body is too large")
+    try:
+        data: Any = json.loads(raw) if raw.strip() else {}
+    except (ValueError, RecursionError):
+        raise BadField("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadField("the body must be a JSON object")
+    return _validate(model, data, "body")
+
+
+def first_problem(exc: ValidationError, where: str) -> str:
+    """One line a person reads: where, and what is wrong there."""
+    error = exc.errors()[0]
+    place = ".".join(str(part) for part in error["loc"])
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}{'.' + place if place else ''}: {message}"

@@ -1,0 +1,219 @@
+"""Every request and answer of the JSON API (``/api/v1``) as a pydantic model: the handlers
+parse and answer with these, and the OpenAPI document is generated from them.
+
+Times of the live state are seconds since the epoch (as the panel's live feed sends
+them); times of the history are ISO 8601 in UTC (as the post-call report has them).
+Reports and the list of calls are ``bridge.reports``'s own models.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from bridge.domain.accounts import Via
+from bridge.domain.events import Role
+from bridge.domain.rooms import QueuePolicy
+from bridge.domain.speakers import Lane
+from bridge.reports import CallListItem
+from bridge.web.render import PbxState
+
+# Ids are database integers: PostgreSQL's are 32-bit.
+MAX_ID = 2_147_483_647
+RoomName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"),
+    Field(description="a room's name, as in the rooms file"),
+]
+RecordingName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}-[0-9]{8}-[0-9]{6}\.wav$"),
+    Field(description="a recording's file name: ROOM-YYYYmmdd-HHMMSS.wav"),
+]
+
+
+class Inputs(BaseModel):
+    """Path parameters and queries. An unknown query parameter is a 400: a script's typo
+    (``?limt=5``) is said, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- errors ----------------------------------------------------------------------------
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, for scripts: no_such_room, not_allowed, ...")
+    message: str = Field(description="for people: what went wrong and what to do")
+
+
+class ErrorAnswer(BaseModel):
+    """Every failure, whatever the route (an unknown one too)."""
+
+    error: ErrorDetail
+
+
+# ---- who is asking ------------------------------------------------------------------------
+
+
+class Me(BaseModel):
+    username: str = Field(description='a moderator, or "admin" for the local CLI')
+    via: Via
+    all_rooms: bool
+    rooms: list[str] = Field(description="the active rooms this token may moderate")
+
+
+# ---- rooms -------------------------------------------------------------------------------
+
+
+class RoomPath(Inputs):
+    room: RoomName
+
+
+class RoomSummary(BaseModel):
+    name: str
+    title: str
+    live: bool = Field(description="someone is in the room now")
+    participants: int
+    hands_raised: int
+    speaker: str | None = Field(description="caller ID (or channel) of who has the floor")
+    locked: bool
+    recording: bool
+    queue: QueuePolicy
+    max_participants: int
+
+
+class RoomList(BaseModel):
+    pbx: PbxState
+    rooms: list[RoomSummary] = Field(description="the rooms this token may moderate, by name")
+
+
+class Participant(BaseModel):
+    channel: str
+    caller_id: str
+    caller_name: str
+    role: Role
+    muted: bool
+    talking: bool
+    joined_at: float
+    talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
+    turns: int
+
+
+class Speaker(BaseModel):
+    channel: str
+    caller_id: str
+    lane: Lane | None = Field(description="null: called on directly by a moderator")
+    started_at: float
+    seconds_left: float | None = Field(description="null: the room has no time limit")
+
+
+class StackEntry(BaseModel):
+    place: int
+    channel: str
+    caller_id: str
+    lane: Lane
+    reason: str = Field(description="why here: 'has not spoken yet', '2 turns' ...")
+    priority: bool
+
+
+class StackState(BaseModel):
+    """The speaker stack, as ``iobridge stack ROOM show --json`` prints it."""
+
+    room: str
+    policy: QueuePolicy
+    speaker: Speaker | None
+    queue: list[StackEntry] = Field(description="in the order they will speak")
+
+
+class RoomState(BaseModel):
+    """One room now: who is in it, the stack, and who has the floor."""
+
+    room: str
+    title: str
+    live: bool = Field(description="false: a known room with nobody in it")
+    pbx: PbxState
+    locked: bool
+    recording: bool
+    started_at: float | None = Field(description="when the call began; null when not live")
+    participants: list[Participant] = Field(description="in the order they joined")
+    stack: StackState
+
+
+# ---- actions -----------------------------------------------------------------------------
+
+
+class ActionDone(BaseModel):
+    room: str
+    action: str
+    file: str | None = Field(None, description="record: the recording's file name")
+    speaker: str | None = Field(None, description="next, call: the channel now speaking")
+
+
+# ---- calls, reports, the audit trail -----------------------------------------------------
+
+
+class CallPath(Inputs):
+    call_id: Annotated[int, Field(ge=1, le=MAX_ID, description="a call's number")]
+
+
+class CallsQuery(Inputs):
+    room: RoomName | None = None
+    limit: Annotated[int, Field(ge=1, le=500, description="how many, newest first")] = 50
+
+
+class CallList(BaseModel):
+    calls: list[CallListItem] = Field(description="of the rooms this token may moderate")
+
+
+class ReportQuery(Inputs):
+    format: Literal["json", "csv", "svg"] = Field(
+        "json", description="json (the Report), csv, or the talk-time chart as svg"
+    )
+
+
+class AuditQuery(Inputs):
+    limit: Annotated[int, Field(ge=1, le=500, description="how many, newest first")] = 50
+
+
+class AuditEntry(BaseModel):
+    at: datetime
+    call_id: int | None = Field(description="the call open in the room at the time")
+    room: str
+    actor: str = Field(description='a moderator, or "admin" (the local CLI)')
+    action: str
+    target_channel: str
+    target_caller_id: str
+    arguments: str = Field(description="the arguments other than the target, as JSON")
+    result: str = Field(description='"ok", or the failure\'s code')
+    message: str
+
+
+class AuditList(BaseModel):
+    actions: list[AuditEntry]
+
+
+# ---- recordings --------------------------------------------------------------------------
+
+
+class RecordingPath(Inputs):
+    file: RecordingName
+
+
+class RecordingsQuery(Inputs):
+    room: RoomName | None = None
+
+
+class Recording(BaseModel):
+    file: str
+    room: str
+    started_at: datetime | None
+    started_by: str | None = Field(description="admin, a moderator, room setting; or unknown")
+    duration: float
+    size: int
+
+
+class RecordingList(BaseModel):
+    recordings: list[Recording] = Field(description="of the rooms this token may moderate")

@@ -1,0 +1,167 @@
+"""Tokens for scripts: a token acts as its moderator, with that moderator's rooms (as the
+database says at each request), and is refused once revoked, expired, or its moderator
+gone; the admin token is the local CLI's, with every room, audited as "admin"."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+
+from bridge.cli import main
+from bridge.roomsfile import load_rooms_file
+from bridge.service.tokens import ApiTokens
+from bridge.store.rooms import sync_rooms
+from bridge.web.api.auth import from_this_machine
+from tests.adapters.conftest import Web
+from tests.adapters.test_api_errors import bearer, error_of
+from tests.conftest import E2E_ROOMS
+
+
+async def test_a_token_sees_and_acts_on_its_moderators_rooms_only(web_app: Web) -> None:
+    client, carol = web_app.client, bearer(await web_app.token("carol"))
+    response = await client.get("/api/v1/rooms", headers=carol)
+    assert response.status == 200
+    listed = await response.json()
+    assert [room["name"] for room in listed["rooms"]] == ["e2e-open"]
+    assert listed["pbx"] == "disconnected"
+
+    me = await (await client.get("/api/v1/me", headers=carol)).json()
+    assert me == {"username": "carol", "via": "token", "all_rooms": False, "rooms": ["e2e-open"]}
+
+    for path in ("/api/v1/rooms/e2e-panel", "/api/v1/rooms/no-such-room"):
+        response = await client.get(path, headers=carol)  # rights first: a name tells nothing
+        assert response.status == 403 and (await error_of(response))["code"] == "not_allowed"
+    response = await client.post("/api/v1/rooms/e2e-panel/actions/lock", headers=carol)
+    assert response.status == 403
+    assert await web_app.service.audit.of_room("e2e-panel", 10) == []  # refused: nothing ran
+
+
+async def test_an_unknown_room_is_404_and_an_empty_one_is_not_live(web_app: Web) -> None:
+    tester = bearer(await web_app.token("tester"))
+    response = await web_app.client.get("/api/v1/rooms/no-such-room", headers=tester)
+    assert response.status == 404
+    assert (await error_of(response))["code"] == "no_such_room"
+    response = await web_app.client.post("/api/v1/rooms/no-such-room/actions/lock", headers=tester)
+    assert response.status == 404
+
+    response = await web_app.client.get("/api/v1/rooms/e2e-muted", headers=tester)
+    assert response.status == 200
+    state = await response.json()
+    assert state["live"] is False and state["participants"] == []
+    assert state["title"] == "Muted on entry" and state["started_at"] is None
+    assert state["stack"] == {
+        "room": "e2e-muted", "policy": "progressive", "speaker": None, "queue": []
+    }  # fmt: skip
+
+
+async def test_a_tokens_actions_are_audited_as_its_moderator(web_app: Web) -> None:
+    alice = bearer(await web_app.token("alice"))
+    response = await web_app.client.post("/api/v1/rooms/e2e-panel/actions/lock", headers=alice)
+    # No Asterisk here: the action fails, and is recorded all the same.
+    assert response.status in (404, 503)
+    trail = await (await web_app.client.get("/api/v1/rooms/e2e-panel/audit", headers=alice)).json()
+    [entry] = trail["actions"]
+    assert (entry["actor"], entry["action"], entry["room"]) == ("alice", "lock", "e2e-panel")
+    assert entry["result"] == (await error_of(response))["code"]
+
+
+async def test_a_revoked_token_is_refused_at_its_next_request(web_app: Web) -> None:
+    made = await web_app.service.tokens.create("alice")
+    response = await web_app.client.get("/api/v1/me", headers=bearer(made.token))
+    assert response.status == 200
+    await web_app.service.tokens.revoke(made.id)
+    response = await web_app.client.get("/api/v1/me", headers=bearer(made.token))
+    assert response.status == 401 and (await error_of(response))["code"] == "invalid_token"
+
+
+async def test_an_expired_token_is_refused(web_app: Web) -> None:
+    two_days_ago = ApiTokens(web_app.service.db, clock=lambda: time.time() - 2 * 86400)
+    expired = await two_days_ago.create("alice", expires_days=1)
+    response = await web_app.client.get("/api/v1/me", headers=bearer(expired.token))
+    assert response.status == 401
+    fresh = await two_days_ago.create("alice", expires_days=3)
+    response = await web_app.client.get("/api/v1/me", headers=bearer(fresh.token))
+    assert response.status == 200
+
+
+async def test_a_sync_that_removes_the_moderator_or_a_room_takes_it_from_the_token(
+    web_app: Web, tmp_path: Path
+) -> None:
+    alice, bob = bearer(await web_app.token("alice")), bearer(await web_app.token("bob"))
+    carol = bearer(await web_app.token("carol"))
+    rooms = yaml.safe_load(E2E_ROOMS.read_text())
+    rooms["moderators"] = [m for m in rooms["moderators"] if m["username"] != "alice"]
+    for moderator in rooms["moderators"]:
+        if moderator["username"] == "carol":
+            moderator["rooms"] = ["e2e-panel"]
+    changed = tmp_path / "rooms.yaml"
+    changed.write_text(yaml.safe_dump(rooms))
+    async with web_app.service.db.sessions.begin() as session:
+        await sync_rooms(session, load_rooms_file(changed))
+
+    response = await web_app.client.get("/api/v1/me", headers=alice)
+    assert response.status == 401
+    response = await web_app.client.get("/api/v1/me", headers=bob)
+    assert response.status == 200
+    response = await web_app.client.get("/api/v1/rooms/e2e-open", headers=carol)
+    assert response.status == 403
+    response = await web_app.client.get("/api/v1/rooms/e2e-panel", headers=carol)
+    assert response.status == 200
+
+
+async def test_the_admin_token_has_every_room_and_is_audited_as_admin(web_app: Web) -> None:
+    admin = bearer(web_app.admin_token)
+    me = await (await web_app.client.get("/api/v1/me", headers=admin)).json()
+    assert (me["username"], me["via"], me["all_rooms"]) == ("admin", "admin-token", True)
+    assert "e2e-panel" in me["rooms"] and "e2e-open" in me["rooms"]
+    await web_app.client.post("/api/v1/rooms/e2e-open/actions/unlock", headers=admin)
+    trail = await (await web_app.client.get("/api/v1/rooms/e2e-open/audit", headers=admin)).json()
+    assert [e["actor"] for e in trail["actions"]] == ["admin"]
+
+
+def test_the_admin_token_is_taken_only_from_this_machine() -> None:
+    assert from_this_machine("127.0.0.1", "127.0.0.1")
+    assert from_this_machine("127.0.0.2", "127.0.0.1")
+    assert from_this_machine("::1", "::1")
+    assert from_this_machine("192.0.2.7", "192.0.2.7")  # a process here, to the LAN address
+    assert not from_this_machine("192.0.2.8", "192.0.2.7")
+    assert not from_this_machine("2001:db8::8", "2001:db8::7")
+    assert not from_this_machine(None, "127.0.0.1")
+
+
+def test_tokens_are_made_listed_and_revoked_from_the_shell(tmp_path: Path) -> None:
+    env = {"IOBRIDGE_STATE_DIR": str(tmp_path / "state")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["rooms", "sync", str(E2E_ROOMS)], env=env).exit_code == 0
+
+    made = runner.invoke(main, ["tokens", "create", "--user", "bob", "--expires", "7"], env=env)
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip()
+    assert token.startswith("iob_") and len(token) > 40 and "\n" not in token
+    assert "token 1 for bob, expires" in made.stderr and "shown once" in made.stderr
+
+    listed = runner.invoke(main, ["tokens", "list"], env=env)
+    assert listed.exit_code == 0 and token not in listed.stdout
+    [row] = listed.stdout.splitlines()[1:]
+    assert row.split()[:3] == ["1", "bob", "live"]
+
+    assert (
+        runner.invoke(main, ["tokens", "revoke", "1"], env=env).stdout == "token 1 (bob) revoked\n"
+    )
+    listed = runner.invoke(main, ["tokens", "list", "--json"], env=env)
+    assert [(t["id"], t["user"], t["state"]) for t in yaml.safe_load(listed.stdout)] == [
+        (1, "bob", "revoked")
+    ]
+    for stored in (tmp_path / "state").glob("iobridge.sqlite3*"):
+        assert token.encode() not in stored.read_bytes()  # only its hash
+
+    unknown = runner.invoke(main, ["tokens", "create", "--user", "mallory"], env=env)
+    assert unknown.exit_code == 1
+    assert (
+        unknown.stderr == "iobridge: no moderator 'mallory' (moderators come from the rooms file)\n"
+    )
+    missing = runner.invoke(main, ["tokens", "revoke", "42"], env=env)
+    assert missing.exit_code == 1 and "no API token 42" in missing.stderr
