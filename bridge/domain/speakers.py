@@ -393,7 +393,10 @@ class SpeakerStack:
         self._members: dict[str, Member] = {}
         self._person_of: dict[str, str] = {}  # every channel seen in this call
         self._records: dict[str, _Record] = {}  # person: what they said
-        self._entries: dict[str, _Entry] = {}  # channel (the old one, while away): entry
+        self._entries: dict[str, _Entry] = {}  # the queue, by channel, in no order
+        # Those who left within their grace, under their old channel: apart from the queue,
+        # since after an Asterisk restart a newcomer may get the same channel name.
+        self._away: list[_Entry] = []
         self._speaker: _Turn | None = None
         self._seq = 0
         self._moves = 0
@@ -521,9 +524,10 @@ class SpeakerStack:
     def clear(self, lane: Lane | None, at: float) -> list[Effect]:
         """Empty one lane, or every lane; those away within their grace go too."""
         self._expire(at)
-        for channel in [c for c, e in self._entries.items() if lane is None or e.lane is lane]:
-            del self._entries[channel]
-            self._dirty = True
+        before = len(self._entries) + len(self._away)
+        self._entries = {c: e for c, e in self._entries.items() if lane not in (None, e.lane)}
+        self._away = [e for e in self._away if lane not in (None, e.lane)]
+        self._dirty |= len(self._entries) + len(self._away) < before
         return self._done([])
 
     def set_priority(self, channel: str, on: bool, at: float) -> list[Effect]:
@@ -540,7 +544,7 @@ class SpeakerStack:
         self._expire(at)
         if policy is not self.policy:
             self.policy = policy
-            for entry in self._entries.values():
+            for entry in (*self._entries.values(), *self._away):
                 entry.placed = None
             self._dirty = True
         return self._done([])
@@ -573,9 +577,7 @@ class SpeakerStack:
     def next_deadline(self) -> float | None:
         """When ``tick`` next has something to do; None: nothing until another event."""
         due = [
-            e.away_since + self.rules.rejoin_grace
-            for e in self._entries.values()
-            if e.away_since is not None
+            e.away_since + self.rules.rejoin_grace for e in self._away if e.away_since is not None
         ]
         turn, limit = self._speaker, self.rules.speaking_time_limit
         if turn is not None and limit > 0:
@@ -654,7 +656,7 @@ class SpeakerStack:
                     "placed": None if e.placed is None else list(e.placed),
                     "away_since": e.away_since,
                 }
-                for e in self._entries.values()
+                for e in (*self._entries.values(), *self._away)
             ],
             "speaker": None
             if turn is None
@@ -697,7 +699,7 @@ class SpeakerStack:
             legs = {ch: (int(turns), float(talk)) for ch, (turns, talk) in record["legs"].items()}
             stack._records[person] = _Record(int(record["floor_turns"]), legs)
         for e in state["entries"]:
-            stack._entries[e["channel"]] = _Entry(
+            entry = _Entry(
                 channel=e["channel"],
                 caller_id=e["caller_id"],
                 person=e["person"],
@@ -708,6 +710,10 @@ class SpeakerStack:
                 placed=None if e["placed"] is None else tuple(float(k) for k in e["placed"]),
                 away_since=None if e["away_since"] is None else float(e["away_since"]),
             )
+            if entry.away_since is None:
+                stack._entries[entry.channel] = entry
+            else:
+                stack._away.append(entry)
         if (turn := state["speaker"]) is not None:
             stack._speaker = _Turn(
                 turn["channel"],
@@ -728,10 +734,10 @@ class SpeakerStack:
 
     def _expire(self, at: float) -> None:
         grace = self.rules.rejoin_grace
-        for entry in list(self._entries.values()):
-            if entry.away_since is not None and at >= entry.away_since + grace:
-                del self._entries[entry.channel]
-                self._dirty = True
+        kept = [e for e in self._away if e.away_since is not None and at < e.away_since + grace]
+        if len(kept) < len(self._away):
+            self._away = kept
+            self._dirty = True
 
     def _join(self, member: Member) -> None:
         if member.channel in self._members:
@@ -740,13 +746,10 @@ class SpeakerStack:
         person = person_of(member.channel, member.caller_id)
         self._person_of[member.channel] = person
         self._dirty = True
-        away = sorted(
-            (e for e in self._entries.values() if e.person == person and e.away_since is not None),
-            key=self._key,
-        )
-        if away:  # back within the grace: their place, on the new channel
-            entry = away[0]
-            del self._entries[entry.channel]
+        theirs = sorted((e for e in self._away if e.person == person), key=self._key)
+        if theirs:  # back within the grace: their place, on the new channel
+            entry = theirs[0]
+            self._away.remove(entry)
             entry.channel, entry.caller_id = member.channel, member.caller_id
             entry.away_since = None
             self._entries[member.channel] = entry
@@ -755,13 +758,12 @@ class SpeakerStack:
         if self._members.pop(channel, None) is None:
             return []
         self._dirty = True
-        entry = self._entries.get(channel)
+        entry = self._entries.pop(channel, None)
         if entry is not None:
             identified = not entry.person.startswith("channel:")
             if identified and self.rules.rejoin_grace > 0:
                 entry.away_since = at
-            else:
-                del self._entries[channel]
+                self._away.append(entry)
         if not self._speaking(channel):
             return []
         return self._end_turn(at, TurnEnd.LEFT) + self._advance(at)
@@ -854,7 +856,7 @@ class SpeakerStack:
 
     def _queued(self, channel: str) -> _Entry:
         entry = self._entries.get(channel)
-        if entry is None or entry.away_since is not None:
+        if entry is None:
             raise NotQueued(channel)
         return entry
 
@@ -862,8 +864,7 @@ class SpeakerStack:
         return self._speaker is not None and self._speaker.channel == channel
 
     def _order(self) -> list[_Entry]:
-        waiting = (e for e in self._entries.values() if e.away_since is None)
-        return sorted(waiting, key=self._key)
+        return sorted(self._entries.values(), key=self._key)
 
     def _place(self, channel: str) -> int | None:
         for place, entry in enumerate(self._order(), start=1):
