@@ -18,6 +18,7 @@ from bridge.domain.speakers import StackChanged
 from bridge.service import BridgeService
 from tests.browser.conftest import (
     ROOM,
+    SCREENSHOTS,
     SHORT_PIN,
     SHORT_ROOM,
     HttpLogin,
@@ -265,6 +266,7 @@ async def test_the_turn_clock_warns_before_the_limit_and_the_limit_mutes_the_spe
     await expect(box).to_contain_text(re.compile(r"for 0:\d\d · 0:[01]\d left"))
     await expect(box).to_have_attribute("data-warning", "yes", timeout=15_000)
     await expect(box).to_contain_text("left (limit warning)")
+    await page.locator("#speaker").screenshot(path=SCREENSHOTS / "speaker-warning-laptop.png")
     await expect(page.locator("#speaker-announcer")).to_have_text(
         re.compile(rf"^{speaker.caller_id} has 1[0-5] seconds left\.$")
     )
