@@ -2,6 +2,7 @@
 nothing.
 
     .venv/bin/python -m bench.panel_echo [--participants 400] [--panels 20] [--actions 200]
+                                         [--action mute|call]
 
 What is real and what is simulated:
 
@@ -21,6 +22,9 @@ The service and the panels run in two processes (the machine's two cores), so th
 JSON parsing does not eat the server's time. One action at a time, 50-150 ms apart; for
 each: the time from sending the POST until each panel holds a snapshot showing the new
 state ("echo", 20 figures per action), and until the last of the 20 does ("all panels").
+With ``--action call`` each action gives the floor to another participant (the speaker
+stack's ``call``, carried out by the stack's own task, Asterisk's unmute simulated as
+above) and the echo is the panel showing them as the speaker.
 """
 
 from __future__ import annotations
@@ -88,8 +92,13 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         async def unmute(self, room: str, channel: str) -> None:
             loop.call_soon(service.roster.receive, MuteChanged(room, channel, False, time.time()))
 
+        async def whisper(self, channel: str, prompt: str) -> None:
+            """The speaker alone hears a prompt: nothing the panels see."""
+
     service.moderation.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
+    service.speakers.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
     history = loop.create_task(service.history.run())
+    floor = loop.create_task(service.speakers.run())
     people = tuple(
         SeenParticipant(f"PJSIP/caller-{n:05d}", f"555{n:04d}", Role.PARTICIPANT, True, False)
         for n in range(args.participants)
@@ -114,13 +123,14 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
             sys.executable, "-m", "bench.panel_echo", "--drive",
             f"http://127.0.0.1:{settings.http_port}", "--participants", str(args.participants),
             "--panels", str(args.panels), "--actions", str(args.actions),
-            stdout=asyncio.subprocess.PIPE,
+            "--action", args.action, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         out, _ = await child.communicate()
         return dict(json.loads(out))
     finally:
         storm.cancel()
         await runner.cleanup()
+        floor.cancel()
         history.cancel()
         await db.dispose()
 
@@ -131,15 +141,18 @@ CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
 
 
 class Panel:
-    """One moderator's open room page: the latest state of each participant's mute, and
-    when it first showed what the action under way asked for."""
+    """One moderator's open room page: the latest mute of each participant and the speaker,
+    and when it first showed what the action under way asked for."""
 
     def __init__(self, http: Any, csrf: str) -> None:
         self.http = http
         self.csrf = csrf
         self.muted: dict[str, bool] = {}
+        self.speaker: str | None = None
         self.sizes: list[int] = []
-        self.waiting_for: tuple[str, bool, float] | None = None  # channel, muted, sent at
+        # What the action under way asks for: (channel, muted) for a mute or an unmute,
+        # (channel, None) for "call": that channel has the floor. And when it was sent.
+        self.waiting_for: tuple[str, bool | None, float] | None = None
         self.echo: float | None = None
         self.echoed = asyncio.Event()
         self.filled = asyncio.Event()
@@ -151,10 +164,14 @@ class Panel:
             self.muted = {p["channel"]: p["muted"] for p in message["participants"]}
         else:
             self.muted.update({p["channel"]: p["muted"] for p in message.get("upsert", ())})
+        if "stack" in message:
+            speaker = message["stack"]["speaker"]
+            self.speaker = None if speaker is None else speaker["channel"]
         self.filled.set()
         if self.waiting_for is not None:
             channel, muted, sent = self.waiting_for
-            if self.muted.get(channel) == muted:
+            shown = self.speaker == channel if muted is None else self.muted.get(channel) == muted
+            if shown:
                 self.echo = time.perf_counter() - sent
                 self.waiting_for = None
                 self.echoed.set()
@@ -189,7 +206,12 @@ async def drive(args: argparse.Namespace) -> dict[str, Any]:
     channels = sorted(panels[0].muted)
     for n in range(args.actions):
         channel = channels[(n * 37) % len(channels)]
-        wanted = not panels[0].muted[channel]
+        if args.action == "call":  # give the floor to someone who does not have it
+            wanted: bool | None = None
+            action = "call"
+        else:
+            wanted = not panels[0].muted[channel]
+            action = "mute" if wanted else "unmute"
         actor = panels[n % len(panels)]
         started = time.perf_counter()
         for panel in panels:
@@ -197,7 +219,7 @@ async def drive(args: argparse.Namespace) -> dict[str, Any]:
             panel.echoed.clear()
             panel.waiting_for = (channel, wanted, started)
         async with actor.http.post(
-            f"{base}/rooms/{ROOM}/actions/{'mute' if wanted else 'unmute'}",
+            f"{base}/rooms/{ROOM}/actions/{action}",
             json={"channel": channel},
             headers={"Origin": base, "X-CSRF-Token": actor.csrf},
         ) as response:
@@ -247,6 +269,12 @@ def main() -> None:
     parser.add_argument("--panels", type=int, default=20)
     parser.add_argument("--actions", type=int, default=200)
     parser.add_argument("--talk-rate", type=float, default=40.0, help="talk events per second")
+    parser.add_argument(
+        "--action",
+        choices=("mute", "call"),
+        default="mute",
+        help="mute/unmute participants, or call on one after another (the speaker stack)",
+    )
     parser.add_argument("--drive", help=argparse.SUPPRESS)  # the panels' process
     args = parser.parse_args()
     if args.drive:
@@ -255,7 +283,8 @@ def main() -> None:
     result = asyncio.run(serve(args))
     print(
         f"panel echo: {args.participants} participants, {args.panels} open panels, "
-        f"{args.actions} mute/unmute actions, {args.talk_rate:g} talk events/s in the room"
+        f"{args.actions} {'call' if args.action == 'call' else 'mute/unmute'} actions, "
+        f"{args.talk_rate:g} talk events/s in the room"
     )
     print(f"  ({platform.python_implementation()} {platform.python_version()}, "
           f"{os.cpu_count()} CPUs; Asterisk simulated, see the module's docstring)")  # fmt: skip

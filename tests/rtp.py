@@ -63,6 +63,11 @@ class RtpMeter:
         tenths = self._loud[port]
         return sum(0.1 for t, n in list(tenths.items()) if since * 10 <= t < until * 10 and n > 400)
 
+    def first_loud(self, port: int, since: float) -> float | None:
+        """When ``port`` first heard loud audio from ``since`` on (to the tenth of a second)."""
+        tenths = [t for t, n in list(self._loud[port].items()) if t >= since * 10 and n > 400]
+        return min(tenths) / 10 if tenths else None
+
     async def until_loud(self, port: int, since: float, seconds: float, timeout: float) -> float:
         """Wait until ``port`` has heard ``seconds`` of loud audio since ``since``; return when."""
         deadline = time.monotonic() + timeout

@@ -371,7 +371,6 @@ class SpeakerFloor:
             task.cancel()
 
 
-
 def _rules(spec: RoomSpec) -> domain.StackRules:
     return domain.StackRules(
         speaking_time_limit=float(spec.speaking_time_limit),

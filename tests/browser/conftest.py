@@ -18,13 +18,15 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from bridge.service import BridgeService
 from bridge.settings import Settings
+from bridge.sipcaller import Caller
 from bridge.web import render
 from tests.integration.conftest import Dial, dial  # noqa: F401  (the dial fixture, shared)
-from tests.support import AmiWatcher, event
+from tests.support import AmiWatcher, event, eventually
 
 ROOM = "e2e-panel"  # alice and bob moderate it; carol does not (she has e2e-open)
 PIN = "8642#"
 MODERATOR_PIN = "8643#"
+SHORT_ROOM, SHORT_PIN = "e2e-panel-short", "8652#"  # muted on entry, 20 s turns
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's; Playwright's own browsers are not downloaded
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -109,6 +111,8 @@ async def log_in(page: Page, username: str, password: str | None = None) -> None
 class InRoom:
     channel: str
     caller_id: str
+    caller: Caller  # to press the keys planned with ``later_keys`` (see ``press``)
+    room: str = ROOM
 
 
 Join = Callable[..., Awaitable[InRoom]]
@@ -116,19 +120,39 @@ Join = Callable[..., Awaitable[InRoom]]
 
 @pytest.fixture
 def join(ami: AmiWatcher, dial: Dial, service: BridgeService) -> Join:  # noqa: F811
-    """A SIPp caller in the panel's room, once Asterisk reported the join and the
-    service's roster shows it."""
+    """A SIPp caller in the panel's room (or the room of ``keys``), once Asterisk reported
+    the join and the service's roster has it (the stack's commands wait for the room's
+    stack to be read)."""
 
     async def dial_in(keys: str = PIN, **options: Any) -> InRoom:
         caller_id = options.pop("caller_id", None) or phone_number()
         mark = ami.mark()
-        await dial(keys, caller_id=caller_id, **options)
+        caller = await dial(keys, caller_id=caller_id, **options)
         joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
-        channel = str(joined["Channel"])
-        await service.roster.wait_until(lambda: channel in roster(service))
-        return InRoom(channel, caller_id)
+        channel, room = str(joined["Channel"]), str(joined["Conference"])
+        await service.roster.wait_until(lambda: channel in roster(service, room))
+        await service.roster.wait_until(lambda: room in service.speakers.stacks)
+        return InRoom(channel, caller_id, caller, room)
 
     return dial_in
+
+
+async def press(service: BridgeService, person: InRoom, keys: str) -> None:
+    """Press keys in the room and wait until their answer has played: like a person, a test
+    presses nothing while the answer plays (the caller is in the keys' dialplan then, and
+    ConfBridge's menu does not hear them)."""
+    answers = service.speakers.hearing_answer
+    await person.caller.press(keys)
+    await eventually(lambda: person.channel in answers, timeout=10, every=0.02)
+    await eventually(lambda: person.channel not in answers, timeout=10, every=0.05)
+
+
+async def only_these_in_the_room(service: BridgeService, *people: InRoom) -> None:
+    """Wait until the room holds these callers alone (those of earlier tests have left), so
+    the head of the stack is one of them."""
+    room = people[0].room
+    wanted = {p.channel for p in people}
+    await service.roster.wait_until(lambda: set(roster(service, room)) == wanted, timeout=20)
 
 
 def roster(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:

@@ -23,7 +23,8 @@ async def test_a_moderator_logs_in_sees_their_rooms_and_logs_out(open_panel: Ope
     page = await open_panel("alice", "/rooms")
     rooms = page.get_by_role("table")
     await expect(rooms.get_by_role("link", name="Tuesday general assembly")).to_be_visible()
-    await expect(rooms.get_by_role("row")).to_have_count(2)  # the header and her one room
+    await expect(rooms.get_by_role("link", name="Short turns")).to_be_visible()
+    await expect(rooms.get_by_role("row")).to_have_count(3)  # the header and her two rooms
 
     await page.get_by_role("button", name="Log out").click()
     await expect(page.get_by_role("heading", name="Log in")).to_be_visible()

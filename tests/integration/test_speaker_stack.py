@@ -98,7 +98,7 @@ async def test_hands_raised_on_the_keypad_queue_in_the_order_they_were_raised(
     for person in people:
         started = time.monotonic()
         await raise_hand(service, FIFO, person)
-        print(f"*9 to the stack: {time.monotonic() - started:.2f} s")  # reported, not asserted
+        print(f"*9 in the stack, its answer played: {time.monotonic() - started:.2f} s")  # reported
 
     # What scripts read: `iobridge stack ROOM show --json`.
     env = {
@@ -178,6 +178,10 @@ async def test_star_one_tells_a_caller_their_place_or_that_their_hand_is_not_rai
         since = time.time()
         await press(service, person, "*1")
         await meter.until_loud(person.caller.media_port, since, 0.5, timeout=10)
+        began, ended = meter.first_loud(person.caller.media_port, since), time.time()
+    if began is not None:  # reported, not asserted
+        took = f"began {began - since:.2f} s after the key, over by {ended - since:.2f} s"
+        print(f"the answer to *1 {took}")
     assert f"stack.key room={FIFO} key=place heard=not_queued" in caplog.text
 
     await raise_hand(service, FIFO, person)

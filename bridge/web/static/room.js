@@ -17,20 +17,30 @@ const bridgeNow = () => Date.now() / 1000 + offset;
 
 /**
  * A button for an action of the table, or null when the table has no such action.
- * Its accessible name says what and whom: visible "Mute" plus hidden " 5550123".
+ * Its accessible name says what and whom: visible "Mute" plus hidden " 5550123". With an
+ * ``icon`` (a narrow column), the icon shows and the label is read and shown on hover.
  */
-function button(name, args, { label, whom = "", className = "", confirm = "", confirmLabel = "" }) {
+function button(name, args, { label, whom = "", icon = "", className = "", confirm = "", confirmLabel = "" }) {
   if (!Object.hasOwn(actions, name)) return null;
-  const b = el("button", className, label);
+  const b = el("button", className);
   b.type = "button";
   b.dataset.action = name;
   b.dataset.args = JSON.stringify(args);
+  if (icon) {
+    const shown = el("span", "icon", icon);
+    shown.setAttribute("aria-hidden", "true");
+    b.append(shown, el("span", "visually-hidden", label));
+    b.classList.add("icon-button");
+    b.title = label;
+  } else {
+    b.append(label);
+    b.title = actions[name].summary;
+  }
   if (whom) b.append(el("span", "visually-hidden", ` ${whom}`));
   if (confirm) {
     b.dataset.confirm = confirm;
     b.dataset.confirmLabel = confirmLabel || label;
   }
-  b.title = actions[name].summary;
   return b;
 }
 

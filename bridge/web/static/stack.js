@@ -10,7 +10,12 @@ export const LANES = [
   ["direct", "Direct response"],
   ["stack", "Stack"],
 ];
-const LANE_NAMES = Object.fromEntries(LANES);
+// How the speaker came to the floor, under their name.
+const FLOOR_FROM = {
+  process: "Point of process",
+  direct: "Direct response",
+  stack: "From the stack",
+};
 const WARN_SECONDS = 15;
 
 export class Stack {
@@ -59,7 +64,7 @@ export class Stack {
       return;
     }
     box.dataset.state = "speaking";
-    const lane = speaker.lane ? LANE_NAMES[speaker.lane] ?? speaker.lane : "called on";
+    const lane = FLOOR_FROM[speaker.lane] ?? "Called on by a moderator";
     this.clockText = el("span", "turn-clock");
     this.limitText = el("span", "turn-limit");
     const clockLine = el("p", "speaker-clock");
@@ -158,9 +163,15 @@ export class Stack {
     const text = el("div", "entry-text");
     text.append(el("span", "place", `${entry.place}.`), el("span", "entry-name", label));
     if (entry.priority) text.append(el("span", "badge priority", "Priority"));
-    text.append(el("span", "reason", entry.reason));
-    const up = this.button("move", [entry.channel, entry.place - 1], { label: "Move up", whom: label });
-    const down = this.button("move", [entry.channel, entry.place + 1], { label: "Move down", whom: label });
+    if (!(entry.priority && entry.reason === "priority")) {
+      text.append(el("span", "reason", entry.reason)); // the badge says it already
+    }
+    const up = this.button("move", [entry.channel, entry.place - 1], {
+      label: "Move up", whom: label, icon: "↑",
+    });
+    const down = this.button("move", [entry.channel, entry.place + 1], {
+      label: "Move down", whom: label, icon: "↓",
+    });
     if (up) up.disabled = index === 0;
     if (down) down.disabled = index === count - 1;
     const priority = this.button("priority", [entry.channel, entry.priority ? "off" : "on"], {

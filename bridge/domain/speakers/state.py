@@ -1,0 +1,137 @@
+"""A stack saved as JSON-ready plain data and read back exactly, so a service restart (and
+the resync after it) keeps every place, priority, move, record and the turn under way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.domain.events import Role
+from bridge.domain.rooms import QueuePolicy
+from bridge.domain.speakers.errors import BadState
+from bridge.domain.speakers.model import Entry, Lane, Member, Record, StackRules, Turn
+
+STATE_VERSION = 1
+
+
+@dataclass
+class Saved:
+    """Everything one stack holds."""
+
+    room: str
+    policy: QueuePolicy
+    rules: StackRules
+    seq: int
+    moves: int
+    members: dict[str, Member]
+    people: dict[str, str]  # channel: person
+    records: dict[str, Record]  # person: what they said
+    entries: list[Entry]  # the queue and those away within their grace
+    speaker: Turn | None
+
+
+def dump(saved: Saved) -> dict[str, Any]:
+    rules, turn = saved.rules, saved.speaker
+    return {
+        "version": STATE_VERSION,
+        "room": saved.room,
+        "policy": str(saved.policy),
+        "rules": {
+            "speaking_time_limit": rules.speaking_time_limit,
+            "auto_advance": rules.auto_advance,
+            "rejoin_grace": rules.rejoin_grace,
+            "keypad": rules.keypad,
+        },
+        "seq": saved.seq,
+        "moves": saved.moves,
+        "members": [[m.channel, m.caller_id, str(m.role)] for m in saved.members.values()],
+        "people": dict(saved.people),
+        "records": {
+            person: {
+                "floor_turns": r.floor_turns,
+                "legs": {ch: [turns, talk] for ch, (turns, talk) in r.legs.items()},
+            }
+            for person, r in saved.records.items()
+        },
+        "entries": [
+            {
+                "channel": e.channel,
+                "caller_id": e.caller_id,
+                "person": e.person,
+                "lane": str(e.lane),
+                "raised_at": e.raised_at,
+                "seq": e.seq,
+                "priority": e.priority,
+                "placed": None if e.placed is None else list(e.placed),
+                "away_since": e.away_since,
+            }
+            for e in saved.entries
+        ],
+        "speaker": None
+        if turn is None
+        else {
+            "channel": turn.channel,
+            "caller_id": turn.caller_id,
+            "lane": None if turn.lane is None else str(turn.lane),
+            "started_at": turn.started_at,
+            "warned": turn.warned,
+        },
+    }
+
+
+def load(state: dict[str, Any]) -> Saved:
+    """What ``dump`` wrote; ``BadState`` when it cannot be read back."""
+    try:
+        return _read(state)
+    except (KeyError, TypeError, ValueError) as err:
+        raise BadState(f"saved speaker stack is unreadable: {err!r}") from err
+
+
+def _read(state: dict[str, Any]) -> Saved:
+    if state["version"] != STATE_VERSION:
+        raise ValueError(f"version {state['version']}, expected {STATE_VERSION}")
+    rules = state["rules"]
+    records = {}
+    for person, record in state["records"].items():
+        legs = {ch: (int(turns), float(talk)) for ch, (turns, talk) in record["legs"].items()}
+        records[person] = Record(int(record["floor_turns"]), legs)
+    turn = state["speaker"]
+    return Saved(
+        room=str(state["room"]),
+        policy=QueuePolicy(state["policy"]),
+        rules=StackRules(
+            float(rules["speaking_time_limit"]),
+            bool(rules["auto_advance"]),
+            float(rules["rejoin_grace"]),
+            bool(rules["keypad"]),
+        ),
+        seq=int(state["seq"]),
+        moves=int(state["moves"]),
+        members={ch: Member(ch, cid, Role(role)) for ch, cid, role in state["members"]},
+        people={str(ch): str(person) for ch, person in state["people"].items()},
+        records=records,
+        entries=[_entry(e) for e in state["entries"]],
+        speaker=None
+        if turn is None
+        else Turn(
+            turn["channel"],
+            turn["caller_id"],
+            None if turn["lane"] is None else Lane(turn["lane"]),
+            float(turn["started_at"]),
+            bool(turn["warned"]),
+        ),
+    )
+
+
+def _entry(e: dict[str, Any]) -> Entry:
+    return Entry(
+        channel=e["channel"],
+        caller_id=e["caller_id"],
+        person=e["person"],
+        lane=Lane(e["lane"]),
+        raised_at=float(e["raised_at"]),
+        seq=int(e["seq"]),
+        priority=bool(e["priority"]),
+        placed=None if e["placed"] is None else tuple(float(k) for k in e["placed"]),
+        away_since=None if e["away_since"] is None else float(e["away_since"]),
+    )
