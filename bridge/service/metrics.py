@@ -118,7 +118,10 @@ class Metrics:
         for role in Role:
             self.pin_admissions.labels(str(role))
         for reason in Refusal:
-            self.pin_refusals.labels(reason.value)
+            # A retired room's PIN is counted as what the caller hears, a wrong PIN: the
+            # scrape needs no login, so it must not tell which PINs once opened a room.
+            if reason is not Refusal.ROOM_RETIRED:
+                self.pin_refusals.labels(reason.value)
         self._hands: dict[str, int] = {}
         self._turns_seen: dict[str, int] = {}
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bridge.domain.pins import PinKey
 from bridge.settings import DATA_FILES, PRIVATE_FILE, make_private_dir
 
 MIGRATIONS_DIR = DATA_FILES / "migrations"
@@ -89,22 +90,25 @@ def _private_sqlite_file(path: Path) -> None:
             sibling.chmod(PRIVATE_FILE)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, pin_key: PinKey | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["pin_key"] = pin_key  # migration 0006 hashes the PINs with it
     return config
 
 
-def upgrade_sync(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade_sync(url: str, revision: str = "head", pin_key: PinKey | None = None) -> None:
+    command.upgrade(alembic_config(url, pin_key), revision)
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+async def upgrade(url: str, revision: str = "head", pin_key: PinKey | None = None) -> None:
     """Apply migrations. alembic's env.py runs its own event loop, so it gets a thread.
-    Every command reaches the database here first, so here its failures become one line."""
+    Every command reaches the database here first, so here its failures become one line.
+    ``pin_key``: the install's (``bridge.store.pin_key.install_pin_key``); a database
+    whose rooms still have plain PINs cannot be upgraded without it."""
     try:
-        await asyncio.to_thread(upgrade_sync, url, revision)
+        await asyncio.to_thread(upgrade_sync, url, revision, pin_key)
     except Exception as exc:
         raise DatabaseUnusable(describe_failure(url, exc)) from exc
 

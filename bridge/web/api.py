@@ -1,20 +1,22 @@
-"""The JSON API the CLI (and scripts) use: live status and the room actions of the shared
-table (``bridge.actions``). Handlers parse, call the service, and render."""
+"""The JSON API the CLI (and scripts) use: live status, the room actions of the shared
+table (``bridge.actions``), and the sources the guard holds back for guessing PINs.
+Handlers parse, call the service, and render."""
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS, RoomAction
 from bridge.domain.accounts import Principal
+from bridge.domain.guard import parse_source
 from bridge.domain.rooms import ROOM_NAME
 from bridge.errors import BadField
 from bridge.web import render
+from bridge.web.bodies import read_object
 from bridge.web.keys import SERVICE
 
 log = logging.getLogger(__name__)
@@ -30,24 +32,11 @@ def room_name(request: web.Request) -> str:
 
 async def parse_body(request: web.Request, model: type[BaseModel]) -> BaseModel:
     """The request's JSON body as ``model``; an empty body is ``{}``."""
-    raw = await request.read()
     try:
-        data: Any = json.loads(raw.decode(request.charset or "utf-8")) if raw.strip() else {}
-    except (ValueError, LookupError, RecursionError):
-        raise BadField("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise BadField("the body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadField(_first_problem(exc)) from None
-
-
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}"
+        charset = request.charset
+    except ValueError:  # a Content-Type header that does not parse
+        raise BadField("unreadable Content-Type header") from None
+    return read_object(await request.read(), charset, model)
 
 
 async def status(request: web.Request) -> web.Response:
@@ -88,7 +77,31 @@ async def _act(request: web.Request, table: dict[str, RoomAction]) -> web.Respon
     return web.json_response(result)
 
 
+class SourceArgument(BaseModel):
+    source: str
+
+
+async def lockouts(request: web.Request) -> web.Response:
+    """The sources held back right now (``iobridge lockouts list``)."""
+    held = request.app[SERVICE].desk.held_back()
+    return web.json_response({"held_back": [render.held_back(h) for h in held]})
+
+
+async def lockout_clear(request: web.Request) -> web.Response:
+    """Lift a source's hold (``iobridge lockouts clear``)."""
+    argument = await parse_body(request, SourceArgument)
+    assert isinstance(argument, SourceArgument)
+    try:
+        source = parse_source(argument.source)
+    except ValueError as exc:
+        raise BadField(str(exc)) from None
+    cleared = await request.app[SERVICE].desk.lift(source)
+    return web.json_response({"source": str(source), "cleared": cleared})
+
+
 def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/api/lockouts", lockouts)
+    router.add_post("/api/lockouts/clear", lockout_clear)
     router.add_get("/api/status", status)
     router.add_get("/api/rooms/{room}", room_status)
     router.add_get("/api/rooms/{room}/stack", stack_show)
