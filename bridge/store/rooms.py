@@ -52,10 +52,10 @@ def room_spec(row: Room) -> RoomSpec:
 
 def stored_values(spec: RoomSpec, pin_key: PinKey) -> dict[str, object]:
     """A room's columns as the file says them: its PINs hashed."""
-    values = spec.settings()
-    for setting, column in PIN_COLUMNS.items():
-        values[column] = pin_key.hash_optional(values.pop(setting))
-    return values
+    return {  # in the settings' order: a change report lists them so
+        PIN_COLUMNS.get(name, name): pin_key.hash_optional(value) if name in PIN_COLUMNS else value
+        for name, value in spec.settings().items()
+    }
 
 
 def _describe_changes(row: object, values: dict[str, object]) -> list[str]:

@@ -29,27 +29,29 @@ down_revision: str | None = "0005_rooms_revision"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-ROOMS = sa.table("rooms", sa.column("id"), sa.column("pin_hash"), sa.column("moderator_pin_hash"))
+ROOMS = sa.table("rooms", sa.column("id"), sa.column("pin"), sa.column("moderator_pin"))
 
 
 def upgrade() -> None:
     bind = op.get_bind()
     key: PinKey | None = context.config.attributes.get("pin_key")
-    op.execute("ALTER TABLE rooms RENAME COLUMN pin TO pin_hash")
-    op.execute("ALTER TABLE rooms RENAME COLUMN moderator_pin TO moderator_pin_hash")
-    if bind.dialect.name == "postgresql":
-        op.alter_column("rooms", "pin_hash", type_=sa.String(64))
-        op.alter_column("rooms", "moderator_pin_hash", type_=sa.String(64))
-    rows = bind.execute(sa.select(ROOMS.c.id, ROOMS.c.pin_hash, ROOMS.c.moderator_pin_hash)).all()
+    rows = bind.execute(sa.select(ROOMS.c.id, ROOMS.c.pin, ROOMS.c.moderator_pin)).all()
+    # Before any change: SQLite runs DDL outside a transaction here, so a migration that
+    # stops half-way would leave it half done.
     if rows and key is None:
         raise RuntimeError("the rooms' PINs must be hashed with the install's PIN key")
+    if bind.dialect.name == "postgresql":
+        op.alter_column("rooms", "pin", type_=sa.String(64))
+        op.alter_column("rooms", "moderator_pin", type_=sa.String(64))
     for room_id, pin, moderator_pin in rows:
         assert key is not None
         bind.execute(
             sa.update(ROOMS)
             .where(ROOMS.c.id == room_id)
-            .values(pin_hash=key.hash(pin), moderator_pin_hash=key.hash_optional(moderator_pin))
+            .values(pin=key.hash(pin), moderator_pin=key.hash_optional(moderator_pin))
         )
+    op.execute("ALTER TABLE rooms RENAME COLUMN pin TO pin_hash")
+    op.execute("ALTER TABLE rooms RENAME COLUMN moderator_pin TO moderator_pin_hash")
     pin_key = op.create_table(
         "pin_key",
         sa.Column("id", sa.Integer(), nullable=False),
