@@ -3,6 +3,8 @@ read bodies this way): whatever arrives, a named 400, never an exception of anot
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -37,7 +39,5 @@ def test_a_bad_body_is_a_bad_field(raw: bytes, charset: str | None) -> None:
 
 @given(st.binary(max_size=300), st.sampled_from([None, "utf-8", "latin-1", "utf-16", "nope"]))
 def test_no_body_raises_anything_but_a_bad_field(raw: bytes, charset: str | None) -> None:
-    try:
+    with contextlib.suppress(BadField):
         read_object(raw, charset, Move)
-    except BadField:
-        pass
