@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -69,9 +69,28 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     connect_args = {"timeout": CONNECT_TIMEOUT} if parsed.get_driver_name() == "asyncpg" else {}
-    return create_async_engine(
+    engine = create_async_engine(
         url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
     )
+    event.listen(engine.sync_engine, "handle_error", _values_hidden)
+    return engine
+
+
+HIDDEN_DETAIL = "(hidden: it would repeat the values of the row)"
+
+
+def _values_hidden(context: ExceptionContext) -> None:
+    """PostgreSQL's DETAIL repeats the values a statement failed on ("Failing row contains
+    (...)", "Key (pin_hash)=(...) already exists"), which ``hide_parameters`` does not
+    reach: that is hashes, caller IDs, addresses. Cut it from the error and its cause
+    before anything prints or logs them."""
+    error = context.original_exception
+    for failure in (error, error.__cause__):
+        if getattr(failure, "detail", None):
+            failure.detail = HIDDEN_DETAIL  # type: ignore[union-attr]
+    if error.args and isinstance(error.args[0], str) and "\nDETAIL:" in error.args[0]:
+        head = error.args[0].split("\nDETAIL:", 1)[0]
+        error.args = (f"{head}\nDETAIL:  {HIDDEN_DETAIL}", *error.args[1:])
 
 
 def _private_sqlite_file(path: Path) -> None:

@@ -5,21 +5,29 @@ And the guard's wrong PINs: written, read back after a restart, lifted per sourc
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import traceback
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select, text
 
+from bridge.cli import main
 from bridge.domain.events import Role
 from bridge.domain.guard import Guard, GuardPolicy, Outcome, internet_source
 from bridge.domain.pins import PinKey, PinKeyMismatch
 from bridge.domain.rooms import RoomsConfig, RoomSpec
+from bridge.logs import NOISY
 from bridge.service.entry import replay
+from bridge.settings import Settings
 from bridge.store import pin_failures
 from bridge.store.db import Database, upgrade
 from bridge.store.models import PinKeyCheck, Room
 from bridge.store.pin_failures import FailureRow
-from bridge.store.pin_key import check_pin_key
+from bridge.store.pin_key import check_pin_key, install_pin_key
 from bridge.store.rooms import SyncRefused, match_pin, sync_rooms
 from tests.support import TEST_PIN_KEY
 
@@ -121,9 +129,12 @@ async def test_a_sync_with_another_key_is_refused_unless_told_the_key_is_new(db:
 async def test_a_pin_given_to_two_active_rooms_still_breaks_the_unique_index(db: Database) -> None:
     async with db.sessions.begin() as session:
         session.add(Room(name="a", title="A", pin_hash=TEST_PIN_KEY.hash("1111")))
-    with pytest.raises(Exception, match=r"(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique") as failure:
         async with db.sessions.begin() as session:
             session.add(Room(name="b", title="B", pin_hash=TEST_PIN_KEY.hash("1111")))
+    # PostgreSQL's "Key (pin_hash)=(...) already exists" is cut from the message.
+    shown = "".join(traceback.format_exception(failure.value))
+    assert TEST_PIN_KEY.hash("1111") not in shown
 
 
 async def test_a_sync_refused_says_no_pin(db: Database) -> None:
@@ -176,3 +187,50 @@ async def test_failures_written_are_read_back_into_a_guard_that_refuses_the_same
     async with db.sessions() as session:
         left = await pin_failures.failures_since(session, T0 - timedelta(hours=1))
     assert [row.source for row in left] == [str(other)]
+
+
+# ---- a failing run says no PIN ---------------------------------------------------------
+
+
+async def test_a_sync_that_the_database_refuses_shows_no_pin_nor_its_hash(
+    db: Database,
+    database_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``iobridge rooms sync`` (with --debug: the whole traceback) against a database that
+    refuses the write: neither the PINs nor their hashes are in anything it prints."""
+    caplog.set_level(logging.DEBUG)  # as IOBRIDGE_LOG_LEVEL=DEBUG sets it (bridge.logs)
+    for name in NOISY:
+        caplog.set_level(logging.WARNING, logger=name)
+    async with db.sessions.begin() as session:  # the database refuses any new room
+        if db.engine.dialect.name == "postgresql":
+            await session.execute(text("ALTER TABLE rooms ADD CONSTRAINT no_more CHECK (id < 0)"))
+        else:
+            await session.execute(
+                text("CREATE TRIGGER no_more BEFORE INSERT ON rooms BEGIN "
+                     "SELECT RAISE(ABORT, 'no more rooms'); END")
+            )  # fmt: skip
+    pins = ["73182049", "73182048"]
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(
+        f'rooms:\n  - name: ga\n    pin: "{pins[0]}"\n    moderator_pin: "{pins[1]}"\n'
+    )
+    monkeypatch.setenv("IOBRIDGE_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("IOBRIDGE_DATABASE_URL", database_url)
+    key = install_pin_key(Settings())
+    shown = []
+    for debug in ([], ["--debug"]):
+        result = await asyncio.to_thread(
+            CliRunner().invoke, main, [*debug, "rooms", "sync", str(rooms)]
+        )
+        assert result.exit_code != 0
+        shown.append(result.output)
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            shown.append("".join(traceback.format_exception(result.exception)))
+    shown.append(caplog.text)
+    everything = "\n".join(shown)
+    assert "rooms" in everything  # the failure was shown...
+    for secret in [*pins, *(key.hash(pin) for pin in pins)]:
+        assert secret not in everything  # ...without what it was about
