@@ -142,6 +142,8 @@ async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source) -> b
         if isinstance(gate, Refuse):
             return False
         if isinstance(gate, Hold):
+            if not held:
+                await agi.play(ONE_MOMENT)
             await agi.pause(gate.seconds)
             held += gate.seconds
             continue

@@ -44,7 +44,11 @@ from bridge.store.room_cache import RoomCache
 
 log = logging.getLogger(__name__)
 
-MAX_HOLD = 15.0  # seconds a caller is held while their source's budget is in use, then refused
+# Seconds a call is held while its source's tries are all in use by its other calls, then
+# refused. Long enough for a storm of callers behind one NAT (10 prompts at a time, a few
+# seconds each: 100 callers in about a minute); short enough that a flood of calls from one
+# source cannot sit on the FastAGI server's dialogues.
+MAX_HOLD = 60.0
 SWEEP_EVERY = 60.0  # seconds between two clean-ups of what the guard no longer counts
 REFUSED_BY_A_ROOM = frozenset({Outcome.ROOM_LOCKED, Outcome.ROOM_FULL})
 
