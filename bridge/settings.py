@@ -103,6 +103,9 @@ class Settings(BaseSettings):
 
     ami_username: str = "iobridge"
     ami_secret: SecretStr | None = None
+    # The key PINs are hashed with (bridge.domain.pins): given here, or made once in the
+    # state folder. Every process sharing a database must have the same one.
+    pin_key: SecretStr | None = None
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
@@ -234,10 +237,12 @@ class Settings(BaseSettings):
         return self.ami_secret
 
     def ensure_pin_key(self) -> SecretStr:
-        """The key PINs are hashed with before they are stored (bridge.domain.pins): made
-        once in the state folder (mode 0600). Lose it and every PIN must be synced again
-        from the rooms file (``iobridge rooms sync --new-pin-key``)."""
-        return self._secret_file("pin-key")
+        """The key PINs are hashed with before they are stored (bridge.domain.pins): given,
+        or made once in the state folder (mode 0600). Lose it and every PIN must be synced
+        again from the rooms file (``iobridge rooms sync --new-pin-key``)."""
+        if self.pin_key is None:
+            self.pin_key = self._secret_file("pin-key")
+        return self.pin_key
 
     def ensure_admin_token(self) -> SecretStr:
         """The token the local CLI presents to the running service's API (mode 0600 file)."""

@@ -256,10 +256,11 @@ async def open_database(settings: Settings) -> Database:
 
 
 def pin_key_mismatch_message(settings: Settings) -> str:
+    ours = "IOBRIDGE_PIN_KEY" if settings.pin_key else settings.state_dir / "pin-key"
     return (
-        f"the rooms' PINs in the database were hashed with another PIN key than "
-        f"{settings.state_dir / 'pin-key'}: use the state folder that made them "
-        f"(IOBRIDGE_STATE_DIR), or, if that key is lost, hash them again from the rooms "
+        f"the rooms' PINs in the database were hashed with another PIN key than {ours}: "
+        f"use the state folder that made them (IOBRIDGE_STATE_DIR) or its key "
+        f"(IOBRIDGE_PIN_KEY), or, if that key is lost, hash them again from the rooms "
         f"file: iobridge rooms sync --new-pin-key FILE"
     )
 

@@ -69,7 +69,7 @@ def one_line(exc: Exception) -> str:
 def _bad_setting(error: Any) -> str:
     name = str(error["loc"][0]) if error["loc"] else "?"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if "secret" in name:
+    if "secret" in name or name.endswith("key"):
         return f"IOBRIDGE_{name.upper()}: {message}"
     return f"IOBRIDGE_{name.upper()}={error['input']}: {message}"
 

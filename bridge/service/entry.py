@@ -202,6 +202,7 @@ class EntryDesk:
 
     async def lift(self, source: Source) -> bool:
         """Forget a source's failures, here and in the database."""
+        await self.flushed()  # none of its failures may be written after the delete
         self._unwritten = [row for row in self._unwritten if row.source != str(source)]
         forgotten = self.guard.forget(source)
         async with self.db.sessions.begin() as session:
