@@ -1,5 +1,6 @@
-"""How long the entry desk takes to decide one PIN (``EntryDesk.try_pin``), alone and with
-callers deciding at once, on the stack's default database (SQLite in WAL mode).
+"""How long the entry desk takes to decide one PIN (the guard's ``gate`` and
+``EntryDesk.try_pin``), alone and with callers deciding at once, on the stack's default
+database (SQLite in WAL mode).
 
     .venv/bin/python -m bench.entry_bench [--profile]
 
@@ -16,11 +17,13 @@ import time
 from pathlib import Path
 
 from bench.stats import Summary, fmt
+from bridge.domain.guard import internet_source
 from bridge.domain.roster import Switchboard
 from bridge.roomsfile import load_rooms_file
 from bridge.service.entry import EntryDesk
 from bridge.settings import Settings
 from bridge.store.db import Database, upgrade
+from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
 
 ROOMS = Path(__file__).resolve().parent / "rooms.yaml"
@@ -33,7 +36,9 @@ async def decide(desk: EntryDesk, callers: int, at_once: int) -> list[float]:
     async def one(n: int) -> None:
         async with gate:
             started = time.perf_counter()
-            await desk.try_pin(f"+4930555{n:05d}", "2468")
+            source = internet_source(f"10.1.{n // 256}.{n % 256}")
+            desk.gate(source)
+            await desk.try_pin(source, "2468")
             took.append(1000 * (time.perf_counter() - started))
 
     await asyncio.gather(*(one(n) for n in range(callers)))
@@ -44,10 +49,11 @@ async def main(profile: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(state_dir=Path(tmp))
         url = settings.effective_database_url
-        await upgrade(url)
+        key = install_pin_key(settings)
+        await upgrade(url, pin_key=key)
         db = Database(url)
         async with db.sessions.begin() as session:
-            await sync_rooms(session, load_rooms_file(ROOMS))
+            await sync_rooms(session, load_rooms_file(ROOMS), pin_key=key)
         desk = EntryDesk(settings, db, Switchboard(), lambda: None)
         await decide(desk, 20, 1)  # warm: connections, statement cache, the room cache
         for at_once in (1, 20):

@@ -66,6 +66,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     from bridge.service import BridgeService
     from bridge.settings import Settings
     from bridge.store.db import Database, upgrade
+    from bridge.store.pin_key import install_pin_key
     from bridge.store.rooms import sync_rooms
     from bridge.web.app import create_app
     from tests.support import free_port
@@ -78,7 +79,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     moderators = tuple(ModeratorSpec(f"mod{i:02d}", hashed, (ROOM,)) for i in range(args.panels))
     config = RoomsConfig((RoomSpec(ROOM, "Benchmark assembly", pin="1234"),), moderators)
     async with db.sessions.begin() as session:
-        await sync_rooms(session, config)
+        await sync_rooms(session, config, pin_key=install_pin_key(settings))
 
     service = BridgeService(settings, db)
     loop = asyncio.get_running_loop()

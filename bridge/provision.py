@@ -7,12 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from bridge.domain.pins import PinKey
 from bridge.domain.rooms import RoomsConfig
 from bridge.errors import StartupError
 from bridge.roomsfile import RoomsFileError, load_rooms_file
 from bridge.settings import EXAMPLE_ROOMS_FILE, Settings
 from bridge.store import rooms
 from bridge.store.db import Database
+from bridge.store.pin_key import install_pin_key
 
 
 async def provision_rooms(
@@ -26,11 +28,12 @@ async def provision_rooms(
     go (``up`` on loopback); a full one is compared with the file, and the admin told how
     to apply it when they differ. A rooms file is never silently ignored."""
     source = settings.rooms_file
+    key = install_pin_key(settings)
     examples_allowed = example_rooms and settings.on_loopback
     async with db.sessions() as session:
         empty = not await rooms.has_rooms(session)
     # Known PINs and a known moderator password: never where others can dial or log in.
-    if not empty and not examples_allowed and await _holds_example_rooms(db):
+    if not empty and not examples_allowed and await _holds_example_rooms(db, key):
         raise StartupError(
             "the database holds the example rooms, which are only for up on 127.0.0.1: "
             "sync your own rooms file first (iobridge rooms sync FILE)"
@@ -43,7 +46,7 @@ async def provision_rooms(
             )
         if empty:
             examples = _read_rooms(EXAMPLE_ROOMS_FILE)
-            await _load(db, examples)
+            await _load(db, examples, key)
             progress(_examples_line(examples))
         return
     if not source.exists():
@@ -53,10 +56,10 @@ async def provision_rooms(
         return
     config = _read_rooms(source)
     if empty:
-        await _load(db, config)
+        await _load(db, config, key)
         progress(f"loaded {config.summary()} from {source}")
         return
-    changes = await _pending_changes(db, config)
+    changes = await _pending_changes(db, config, key)
     if changes:
         progress(
             f"{source} differs from the database ({changes}); "
@@ -64,20 +67,20 @@ async def provision_rooms(
         )
 
 
-async def _load(db: Database, config: RoomsConfig) -> None:
+async def _load(db: Database, config: RoomsConfig, key: PinKey) -> None:
     async with db.sessions.begin() as session:
-        await rooms.sync_rooms(session, config)
+        await rooms.sync_rooms(session, config, pin_key=key)
 
 
-async def _holds_example_rooms(db: Database) -> bool:
-    return not await _pending_changes(db, _read_rooms(EXAMPLE_ROOMS_FILE))
+async def _holds_example_rooms(db: Database, key: PinKey) -> bool:
+    return not await _pending_changes(db, _read_rooms(EXAMPLE_ROOMS_FILE), key)
 
 
-async def _pending_changes(db: Database, config: RoomsConfig) -> str:
+async def _pending_changes(db: Database, config: RoomsConfig, key: PinKey) -> str:
     """What ``rooms sync`` would change, as 'N changes' (empty: nothing)."""
     async with db.sessions() as session, session.begin():
         try:
-            report = await rooms.sync_rooms(session, config)
+            report = await rooms.sync_rooms(session, config, pin_key=key)
         except rooms.SyncRefused:
             return "a room in the file is missing from it while a call goes on"
         finally:

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
 
     ami_username: str = "iobridge"
     ami_secret: SecretStr | None = None
+    # The key PINs are hashed with (bridge.domain.pins): given here, or made once in the
+    # state folder. Every process sharing a database must have the same one.
+    pin_key: SecretStr | None = None
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
@@ -114,10 +117,17 @@ class Settings(BaseSettings):
     agi_max_dialogues: int = 500
 
     pin_attempts_per_call: int = 3
-    lockout_threshold: int = 5
-    lockout_window_seconds: int = 600
-    lockout_duration_seconds: int = 900
-    anonymous_lockout_threshold: int = 3
+    # The guard against PIN guessing (docs/admin.md, "Guessing a PIN"; the defaults are
+    # bridge.domain.guard.GuardPolicy's): wrong PINs a source may type in the window, the
+    # same during an attack (all sources together past guard_global_alarm), failures naming
+    # one room that slow it, and the growing delay before a source's next prompt.
+    guard_window_seconds: float = Field(default=3600.0, gt=0)
+    guard_source_threshold: int = Field(default=10, ge=1)
+    guard_alarm_source_threshold: int = Field(default=4, ge=1)
+    guard_global_alarm: int = Field(default=100, ge=1)
+    guard_room_alarm: int = Field(default=20, ge=1)
+    guard_first_delay_seconds: float = Field(default=2.0, ge=0)
+    guard_max_delay_seconds: float = Field(default=60.0, ge=0)
 
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0
@@ -225,6 +235,14 @@ class Settings(BaseSettings):
         if self.ami_secret is None:
             self.ami_secret = self._secret_file("ami-secret")
         return self.ami_secret
+
+    def ensure_pin_key(self) -> SecretStr:
+        """The key PINs are hashed with before they are stored (bridge.domain.pins): given,
+        or made once in the state folder (mode 0600). Lose it and every PIN must be synced
+        again from the rooms file (``iobridge rooms sync --new-pin-key``)."""
+        if self.pin_key is None:
+            self.pin_key = self._secret_file("pin-key")
+        return self.pin_key
 
     def ensure_admin_token(self) -> SecretStr:
         """The token the local CLI presents to the running service's API (mode 0600 file)."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import re
 import shutil
 import socket
@@ -73,6 +74,9 @@ class CallPlan:
     stay: float = 5.0  # seconds in the call after the keys, then BYE
     caller_id: str = "sipp"  # user part and display name of From; "anonymous" works
     local_port: int = 0  # SIP UDP port; 0 = pick a free one
+    # The address the call comes from; "" = the one that routes to the target. Any of
+    # 127.0.0.0/8 works on Linux's loopback: tests call from many "sources" on one machine.
+    local_ip: str = ""
     media_port: int = 0  # RTP port (SIPp also binds port+2); 0 = pick a free one
     # Keys typed later, in this order, each when asked (``Caller.press``), e.g. ("*9", "*9")
     # for a caller who raises a hand and later says they are done. Only without audio.
@@ -82,6 +86,8 @@ class CallPlan:
         for name in ("extension", "caller_id"):  # they go into SIP and XML unquoted
             if not _TOKEN.fullmatch(getattr(self, name)):
                 raise ValueError(f"{name} must match {_TOKEN.pattern}")
+        if self.local_ip:
+            ipaddress.ip_address(self.local_ip)  # ValueError for anything else
         if bad := set(self.keys) - KEY_FILES.keys() - {PAUSE}:
             raise ValueError(f"keys can only be 0-9 * # and ',', not {''.join(sorted(bad))!r}")
         if self.keys.startswith(PAUSE):
@@ -255,9 +261,11 @@ class Caller:
         plan, loop = self.plan, asyncio.get_running_loop()
         infos = await loop.getaddrinfo(plan.target_host, plan.target_port, family=socket.AF_INET)
         target = infos[0][4][0]
-        with socket.socket(type=socket.SOCK_DGRAM) as probe:  # connect() on UDP sends nothing
-            probe.connect((target, plan.target_port))
-            self.local_ip: str = probe.getsockname()[0]  # the address that routes there
+        self.local_ip: str = plan.local_ip
+        if not self.local_ip:
+            with socket.socket(type=socket.SOCK_DGRAM) as probe:  # connect() on UDP sends nothing
+                probe.connect((target, plan.target_port))
+                self.local_ip = probe.getsockname()[0]  # the address that routes there
         self.sip_port = plan.local_port or _free_udp_port(self.local_ip)
         media_port = plan.media_port or _free_udp_port(self.local_ip, with_plus_two=True)
         self.media_port: int = media_port  # where the bridge sends this caller's audio

@@ -19,11 +19,13 @@ from aiohttp import web
 from bridge.asterisk.agi import agi_handler
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.asterisk.pbx import Pbx, PbxError, PortInUse, busy_ports
+from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.provision import provision_rooms
 from bridge.service import BridgeService
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store.db import Database, DatabaseUnusable, upgrade
+from bridge.store.pin_key import check_pin_key, install_pin_key
 from bridge.web.app import create_app
 from bridge.web.limits import ConnectionCounter, HttpLimits
 from bridge.web.limits import serve as serve_with_limits
@@ -138,6 +140,7 @@ class Stack:
         assert self.db is not None
         settings = self.settings
         self.service = BridgeService(settings, self.db)
+        await self.service.desk.restore()  # holds on guessing sources outlive a restart
         try:
             self._agi_server = await asyncio.start_server(
                 agi_handler(
@@ -235,13 +238,31 @@ class Stack:
 
 
 async def open_database(settings: Settings) -> Database:
-    """The database, migrated to this version."""
+    """The database, migrated to this version, its PINs hashed with this install's key."""
     url = settings.effective_database_url
+    key = install_pin_key(settings)
     try:
-        await upgrade(url)
+        await upgrade(url, pin_key=key)
     except DatabaseUnusable as exc:
         raise StackError(str(exc)) from exc
-    return Database(url)
+    db = Database(url)
+    try:
+        async with db.sessions() as session:
+            await check_pin_key(session, key)
+    except PinKeyMismatch as exc:
+        await db.dispose()
+        raise StackError(pin_key_mismatch_message(settings)) from exc
+    return db
+
+
+def pin_key_mismatch_message(settings: Settings) -> str:
+    ours = "IOBRIDGE_PIN_KEY" if settings.pin_key else settings.state_dir / "pin-key"
+    return (
+        f"the rooms' PINs in the database were hashed with another PIN key than {ours}: "
+        f"use the state folder that made them (IOBRIDGE_STATE_DIR) or its key "
+        f"(IOBRIDGE_PIN_KEY), or, if that key is lost, hash them again from the rooms "
+        f"file: iobridge rooms sync --new-pin-key FILE"
+    )
 
 
 async def ensure_asterisk_async(

@@ -77,7 +77,10 @@ def stack_settings(state_dir: Path) -> Settings:
         rtp_port_start=(rtp := free_port_range(400)),
         rtp_port_end=rtp + 399,
         rooms_file=E2E_ROOMS,
-        lockout_threshold=5,
+        # Five wrong PINs a source, and no growing delay: SIPp types its keys on a fixed
+        # schedule (the delays are tested on the FastAGI wire, tests/adapters).
+        guard_source_threshold=5,
+        guard_first_delay_seconds=0.0,
         ami_ping_seconds=2.0,
         log_level="INFO",
     )

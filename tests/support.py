@@ -19,6 +19,11 @@ from pydantic import SecretStr
 
 from bridge.asterisk import recorder
 from bridge.asterisk.ami import AmiClient
+from bridge.domain.pins import PinKey
+
+# The PIN key of tests that hash PINs themselves (a service or CLI makes its own in its
+# state folder).
+TEST_PIN_KEY = PinKey(b"io-bridge tests: a PIN key that is no secret")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -1,9 +1,12 @@
 """The caller's dialogue on the shared number, over FastAGI.
 
-Asterisk's dialplan hands each call to ``agi://.../entry``; here the caller hears the PIN
-prompt, types digits, and is either given a room (channel variables and ConfBridge profile
-options, then the dialplan runs ConfBridge) or told why not. What a PIN means is decided
-by the service (``EntryDesk``); this module only talks to the caller.
+Asterisk's dialplan hands each call to ``agi://.../entry``, with the address the call came
+from and its PJSIP endpoint as arguments (the caller's *source*, ``bridge.domain.sources``);
+here the caller hears the PIN prompt, types digits, and is either given a room (channel
+variables and ConfBridge profile options, then the dialplan runs ConfBridge) or told why
+not. What a PIN means, and whether a prompt may play now, is decided by the service
+(``EntryDesk``, with the guard of ``bridge.domain.guard``); this module only talks to the
+caller, and waits when the guard says to.
 """
 
 from __future__ import annotations
@@ -20,11 +23,14 @@ from panoramisk.fast_agi import Request
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
 from bridge.asterisk.keypad import Keypad, keys_dialogue
 from bridge.domain.entry import Admission, PinOutcome, Refusal
+from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
 
 log = logging.getLogger(__name__)
 
 PIN_PROMPT = "conf-getpin"
 GOODBYE = "vm-goodbye"
+ONE_MOMENT = "one-moment-please"  # before a wait the guard imposes, if it is a long one
+SAY_WHEN_WAITING = 3.0  # seconds: a shorter wait is silence alone
 PIN_TIMEOUT_MS = 8000
 MAX_PIN_DIGITS = 12
 
@@ -34,25 +40,27 @@ REFUSAL_PROMPTS: dict[Refusal, tuple[str, ...]] = {
     Refusal.NO_PIN: ("please-try-again",),
     Refusal.ROOM_FULL: ("conf-full",),
     Refusal.ROOM_LOCKED: ("conf-locked",),
-    Refusal.ROOM_RETIRED: ("conf-invalid",),
     Refusal.LOCKED_OUT: ("im-sorry", "please-try-call-later"),
 }
-# Refusals after which typing another PIN cannot help.
-FINAL = frozenset(
-    {Refusal.ROOM_FULL, Refusal.ROOM_LOCKED, Refusal.ROOM_RETIRED, Refusal.LOCKED_OUT}
-)
+# A retired room's PIN is never told apart (the desk answers it as a wrong PIN); refusals
+# after which typing another PIN cannot help:
+FINAL = frozenset({Refusal.ROOM_FULL, Refusal.ROOM_LOCKED, Refusal.LOCKED_OUT})
 
 
 class EntryDesk(Protocol):
-    """What the dialogue asks of the service."""
+    """What the dialogue asks of the service (``bridge.service.entry.EntryDesk``)."""
 
     def call_entered(self, channel: str, caller_id: str) -> None: ...
 
     def dialogue_ended(self, channel: str) -> None: ...
 
-    async def is_locked_out(self, caller_id: str) -> bool: ...
+    def gate(self, source: Source, held_for: float = 0.0) -> Gate: ...
 
-    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome: ...
+    async def try_pin(self, source: Source, digits: str) -> PinOutcome: ...
+
+    def no_pin(self, source: Source) -> None: ...
+
+    def abandon(self, source: Source) -> None: ...
 
 
 async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
@@ -83,34 +91,72 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
     await agi.set_all(values)
 
 
+async def source_of(agi: AgiChannel) -> Source:
+    """Who this call's wrong PINs count against: from the dialplan's arguments (the address
+    the INVITE came from, the PJSIP endpoint), or asked of the channel if it gave none."""
+    address, endpoint = agi.argument(1), agi.argument(2)
+    if address is None or endpoint is None:
+        address = await agi.variable("${CHANNEL(pjsip,remote_addr)}")
+        endpoint = await agi.variable("${CHANNEL(endpoint)}")
+    return caller_source(address, endpoint, agi.caller_id)
+
+
 async def entry_dialogue(agi: AgiChannel, desk: EntryDesk, attempts: int) -> Admission | Refusal:
-    """Ask for a PIN up to ``attempts`` times; set the room up on success."""
-    caller = agi.caller_id
-    desk.call_entered(agi.channel, caller)
-    if await desk.is_locked_out(caller):
-        await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
-        return Refusal.LOCKED_OUT
+    """Ask for a PIN up to ``attempts`` times, each time when the guard lets the prompt
+    play; set the room up on success."""
+    desk.call_entered(agi.channel, agi.caller_id)
+    source = await source_of(agi)
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
-        digits = await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
-        if not digits:
-            last = Refusal.NO_PIN
-            await agi.play(*REFUSAL_PROMPTS[last])
-            continue
-        outcome = await desk.try_pin(caller, digits)
-        last = outcome.decision
+        if not await _prompt_allowed(agi, desk, source):
+            await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
+            return Refusal.LOCKED_OUT
+        answered = False
+        try:
+            digits = await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
+            answered = True
+            if not digits:
+                desk.no_pin(source)
+                last = Refusal.NO_PIN
+            else:
+                last = (await desk.try_pin(source, digits)).decision
+        finally:
+            if not answered:
+                desk.abandon(source)  # hung up during the prompt: no guess was made
         if isinstance(last, Admission):
             await admit_to_room(agi, last)
             return last
         await agi.play(*REFUSAL_PROMPTS[last])
-        if outcome.locked_out_now:
-            last = Refusal.LOCKED_OUT
-            await agi.play(*REFUSAL_PROMPTS[last])
-            break
         if last in FINAL:
             break
     await agi.play(GOODBYE)
     return last
+
+
+async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source) -> bool:
+    """Wait as the guard says before the next prompt; False if the source is refused. A
+    prompt the guard granted must be answered (``try_pin``, ``no_pin``) or abandoned."""
+    held = 0.0
+    while True:
+        gate = desk.gate(source, held)
+        if isinstance(gate, Refuse):
+            return False
+        if isinstance(gate, Hold):
+            if not held:
+                await agi.play(ONE_MOMENT)
+            await agi.pause(gate.seconds)
+            held += gate.seconds
+            continue
+        break
+    try:
+        started = asyncio.get_running_loop().time()
+        if gate.wait >= SAY_WHEN_WAITING:
+            await agi.play(ONE_MOMENT)
+        await agi.pause(gate.wait - (asyncio.get_running_loop().time() - started))
+    except BaseException:
+        desk.abandon(source)
+        raise
+    return True
 
 
 HEADER_TIMEOUT = 10.0  # seconds for Asterisk to send a request's headers
@@ -169,6 +215,8 @@ def agi_handler(
                 await keys_dialogue(channel, keypad, sounds)
             else:
                 log.warning("agi.unknown_script script=%s", script)
+        except CallerGone:
+            log.info("agi.caller_hung_up script=%s", script)
         except Exception:
             log.exception("agi.dialogue_failed")
         finally:
@@ -186,12 +234,16 @@ async def _entry(agi: AgiChannel, desk: EntryDesk, attempts: int) -> None:
         return
     finally:
         desk.dialogue_ended(agi.channel)
+    heard = ",".join(agi.played)  # what the caller was played, prompt by prompt
     if isinstance(outcome, Admission):
         log.info(
-            "agi.entry admitted channel=%s room=%s role=%s",
+            "agi.entry admitted channel=%s room=%s role=%s heard=%s",
             agi.channel,
             outcome.room.name,
             outcome.role,
+            heard,
         )
     else:
-        log.info("agi.entry refused channel=%s reason=%s", agi.channel, outcome.value)
+        log.info(
+            "agi.entry refused channel=%s reason=%s heard=%s", agi.channel, outcome.value, heard
+        )

@@ -28,6 +28,7 @@ class AgiChannel:
     def __init__(self, request: Request) -> None:
         self._request = request
         self.headers: dict[str, str] = dict(request.headers)
+        self.played: list[str] = []  # every prompt the caller was played, in order
 
     @property
     def channel(self) -> str:
@@ -37,6 +38,10 @@ class AgiChannel:
     def caller_id(self) -> str:
         return self.headers.get("agi_callerid", "")
 
+    def argument(self, number: int) -> str | None:
+        """The dialplan's ``AGI(url,arg1,arg2...)`` arguments, from 1."""
+        return self.headers.get(f"agi_arg_{number}")
+
     async def command(self, line: str, timeout: float = 60.0) -> dict[str, Any]:
         try:
             result: dict[str, Any] = await asyncio.wait_for(
@@ -44,6 +49,10 @@ class AgiChannel:
             )
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
             raise CallerGone(str(exc)) from exc
+        except ValueError as exc:  # panoramisk cannot parse the empty line of a closed socket
+            if self._request.reader.at_eof():
+                raise CallerGone("connection closed") from exc
+            raise
         if (
             result.get("error") in ("AGIResultHangup", "AGIAppError")
             or result.get("status_code") == 511
@@ -57,12 +66,33 @@ class AgiChannel:
 
     async def play(self, *prompts: str) -> None:
         for prompt in prompts:
+            self.played.append(prompt)
             await self.command(f'STREAM FILE {prompt} ""')
 
     async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
+        self.played.append(prompt)
         result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")
         value = str(result.get("result", ("", ""))[0])
         return value if value.isdigit() else ""
+
+    async def variable(self, expression: str) -> str:
+        """An expression's value on the channel, e.g. ``${CHANNEL(endpoint)}``."""
+        result = await self.command(f"GET FULL VARIABLE {expression}")
+        found = result.get("result", ("0", ""))
+        return str(found[1]) if str(found[0]) == "1" else ""
+
+    async def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` with nothing played (the caller hears silence), noticing a hang-up
+        at once: Asterisk says ``HANGUP`` on the socket when the channel goes."""
+        if seconds <= 0:
+            return
+        try:
+            line = await asyncio.wait_for(self._request.reader.readline(), seconds)
+        except TimeoutError:
+            return
+        except (ConnectionError, asyncio.IncompleteReadError) as exc:
+            raise CallerGone(str(exc)) from exc
+        raise CallerGone(line.decode(errors="replace").strip() or "connection closed")
 
     async def set(self, name: str, value: str) -> None:
         await self.command(f'SET VARIABLE "{name}" "{value}"')

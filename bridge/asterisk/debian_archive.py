@@ -1,7 +1,11 @@
-"""Debian's archive, trusted by its signature: a private apt configuration (its own sources,
-lists, cache and an empty status file; the system's apt state untouched) whose package lists
-must verify against Debian's keyring, the closure of packages it resolves, and each .deb
-downloaded and checked against the digest the signed index gives it."""
+"""Asterisk's packages from Debian's archive, trusted only through Debian's signature.
+
+A private apt configuration (its own sources list, lists, cache and an empty status file;
+the system's apt state is untouched) whose sources line names Debian's keyring
+(``signed-by=``): apt checks the archive's InRelease against that keyring and the Packages
+index against the hashes InRelease lists; each .deb is then checked here against the index's
+SHA-256. Any break in that chain is an ``AsteriskInstallError`` naming the step.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+# Debian's own archive keys (package debian-archive-keyring); bookworm's copy holds the
+# bookworm and trixie automatic signing keys, which sign sid's InRelease as of 2026.
+DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 STRONG_HASHES = frozenset({"sha256", "sha512"})  # what a .deb may be checked by
 
 Progress = Callable[[str], None]
@@ -184,10 +191,10 @@ def _digest(path: Path, algorithm: str) -> str:
 
 
 def run(step: str, argv: list[str]) -> str:
-    return _run_full(step, argv).stdout
+    return run_full(step, argv).stdout
 
 
-def _run_full(step: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
+def run_full(step: str, argv: list[str]) -> subprocess.CompletedProcess[str]:
     try:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=600, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:

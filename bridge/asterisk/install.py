@@ -5,9 +5,8 @@ system's apt state: a private apt configuration resolves the package closure aga
 status file, the .deb files are downloaded and checked against apt's checksums, unpacked with
 ``dpkg -x`` into one folder, and Asterisk runs through that folder's own dynamic loader.
 
-Trust comes from Debian's signature, not from the network path: apt checks the archive's
-InRelease against Debian's own keyring (``signed-by=``), the Packages index against the hashes
-InRelease lists, and each .deb against the index. Any break in that chain stops the build.
+Trust comes from Debian's signature, not from the network path: how the packages are
+resolved, fetched and checked is ``bridge.asterisk.debian_archive``.
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.asterisk.debian_archive import (
+    DEBIAN_KEYRING,
     AsteriskInstallError,
-    Deb,
     Progress,
     debian_mirror,
     download_all,
@@ -36,20 +35,15 @@ from bridge.asterisk.debian_archive import (
 from bridge.asterisk.tree_check import TreeCheckError, tree_difference
 
 __all__ = [
+    "PACKAGES",
     "AsteriskInstall",
     "AsteriskInstallError",
-    "Deb",
-    "Progress",
     "build_private_tree",
     "ensure_asterisk",
     "find_system_asterisk",
-    "parse_print_uris",
 ]
 
 PACKAGES = ("asterisk", "asterisk-modules", "asterisk-core-sounds-en-gsm")
-# Debian's own archive keys (package debian-archive-keyring); bookworm's copy holds the
-# bookworm and trixie automatic signing keys, which sign sid's InRelease as of 2026.
-DEBIAN_KEYRING = Path("/usr/share/keyrings/debian-archive-keyring.gpg")
 MIN_SYSTEM_MAJOR = 20
 TREE_FORMAT = 1  # bump when the tree's layout or contents change
 LIB_DIRS = (

@@ -33,14 +33,28 @@ def settings() -> Settings:
     return Settings()
 
 
+async def migrated(config: Settings) -> str:
+    """The database's URL, once migrated to this version (its PINs hashed with this
+    install's key, which migration 0006 needs for a database from before it)."""
+    from bridge.store.db import upgrade
+    from bridge.store.pin_key import install_pin_key
+
+    url = config.effective_database_url
+    await upgrade(url, pin_key=install_pin_key(config))
+    return url
+
+
 def one_line(exc: Exception) -> str:
     """What an admin reads instead of a traceback."""
     from bridge.asterisk.pbx import PbxError
-    from bridge.stack import StackError
+    from bridge.domain.pins import PinKeyMismatch
+    from bridge.stack import StackError, pin_key_mismatch_message
     from bridge.store.db import DatabaseUnusable
 
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
         return "; ".join(_bad_setting(error) for error in exc.errors())
+    if isinstance(exc, PinKeyMismatch):
+        return pin_key_mismatch_message(settings())
     if isinstance(exc, StackError | DatabaseUnusable | PbxError):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename:
@@ -55,7 +69,7 @@ def one_line(exc: Exception) -> str:
 def _bad_setting(error: Any) -> str:
     name = str(error["loc"][0]) if error["loc"] else "?"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if "secret" in name:
+    if "secret" in name or name.endswith("key"):
         return f"IOBRIDGE_{name.upper()}: {message}"
     return f"IOBRIDGE_{name.upper()}={error['input']}: {message}"
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from bridge.cli.base import fail, main, run, settings
+from bridge.cli.base import fail, main, migrated, run, settings
 
 T = TypeVar("T")
 
@@ -18,14 +18,12 @@ def _with_reports(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``work(CallReports)`` against this stack's (migrated) database."""
     from bridge.errors import BridgeError
     from bridge.service.reports import CallReports
-    from bridge.store.db import Database, upgrade
+    from bridge.store.db import Database
 
     config = settings()
-    url = config.effective_database_url
 
     async def go() -> T:
-        await upgrade(url)
-        database = Database(url)
+        database = Database(await migrated(config))
         try:
             return await work(
                 CallReports(database, config.recordings_dir, config.history_retention_days)

@@ -1,16 +1,15 @@
-"""The database, rooms and moderators from the rooms file, and lockouts."""
+"""The database, and rooms and moderators from the rooms file."""
 
 from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from bridge.cli.base import call_api, fail, main, run, settings
+from bridge.cli.base import call_api, fail, main, migrated, run, settings
 
 # ---- database and rooms ----------------------------------------------------------------
 
@@ -23,9 +22,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations."""
-    from bridge.store.db import upgrade
-
-    run(upgrade(settings().effective_database_url))
+    run(migrated(settings()))
     click.echo("database is up to date")
 
 
@@ -34,15 +31,21 @@ def rooms_group() -> None:
     """Rooms and moderators from the rooms file."""
 
 
-def _load(path: Path) -> Any:
-    from bridge.roomsfile import RoomsFileError, load_rooms_file
+def _load(path: Path, *, warn: bool = True) -> Any:
+    """The rooms file, or its problems printed one a line and exit 1; its warnings (a short
+    PIN) are printed and do not stop anything."""
+    from bridge.roomsfile import Problem, RoomsFileError, load_rooms_file
 
+    warnings: list[Problem] = []
     try:
-        return load_rooms_file(path)
+        config = load_rooms_file(path, warnings)
     except RoomsFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)
+    for warning in warnings if warn else []:
+        click.echo(warning.as_warning(), err=True)
+    return config
 
 
 @rooms_group.command("check")
@@ -61,20 +64,27 @@ def rooms_check(file: Path) -> None:
 @rooms_group.command("sync")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Show what would change; change nothing.")
-def rooms_sync(file: Path, dry_run: bool) -> None:
+@click.option(
+    "--new-pin-key",
+    is_flag=True,
+    help="Hash every PIN with this state folder's PIN key, whatever key the database had "
+    "(when that one is lost; retired rooms' PINs are forgotten).",
+)
+def rooms_sync(file: Path, dry_run: bool, new_pin_key: bool) -> None:
     """Make the database match a rooms file, in one transaction."""
-    from bridge.store.db import Database, upgrade
+    from bridge.store.db import Database
+    from bridge.store.pin_key import install_pin_key
     from bridge.store.rooms import SyncRefused, sync_rooms
 
     config = _load(file)
-    url = settings().effective_database_url
+    config_settings = settings()
+    key = install_pin_key(config_settings)
 
     async def apply() -> list[str]:
-        await upgrade(url)
-        database = Database(url)
+        database = Database(await migrated(config_settings))
         try:
             async with database.sessions() as session, session.begin():
-                report = await sync_rooms(session, config)
+                report = await sync_rooms(session, config, pin_key=key, new_pin_key=new_pin_key)
                 if dry_run:
                     await session.rollback()
             return report.lines()
@@ -92,55 +102,93 @@ def rooms_sync(file: Path, dry_run: bool) -> None:
     )
 
 
-@rooms_group.command("list")
-@click.option("--show-pins", is_flag=True, help="Show PINs (hidden by default).")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
-def rooms_list(show_pins: bool, as_json: bool) -> None:
-    """List rooms, with live participant counts when the stack runs."""
-    from bridge.store.db import Database, upgrade
-    from bridge.store.rooms import active_rooms
+NO_PINS_IN_DB = (
+    "the database keeps only keyed hashes of the PINs, which cannot be shown; "
+    "show them from your rooms file: iobridge rooms list --pins-from FILE"
+)
+HIDDEN, DIFFERS = "****", "(not the file's)"
 
+
+@rooms_group.command("list")
+@click.option("--show-pins", is_flag=True, hidden=True, help="Gone: see --pins-from.")
+@click.option(
+    "--pins-from",
+    type=click.Path(path_type=Path),
+    help="Show each room's PINs from this rooms file, where the database has the same.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
+def rooms_list(show_pins: bool, pins_from: Path | None, as_json: bool) -> None:
+    """List rooms, with live participant counts when the stack runs."""
+    from bridge.store.db import Database
+    from bridge.store.pin_key import install_pin_key
+    from bridge.store.rooms import every_room
+
+    if show_pins:
+        fail(NO_PINS_IN_DB)
     config = settings()
+    pins = _pins_shown(_load(pins_from, warn=False), install_pin_key(config)) if pins_from else None
 
     async def read() -> list[Any]:
-        await upgrade(config.effective_database_url)
-        database = Database(config.effective_database_url)
+        database = Database(await migrated(config))
         try:
             async with database.sessions() as session:
-                return await active_rooms(session)
+                return [room for room in await every_room(session) if not room.retired]
         finally:
             await database.dispose()
 
-    specs = run(read())
+    stored = sorted(run(read()), key=lambda room: room.spec.name)
     live = call_api(config, "GET", "/api/v1/rooms", quiet=True)
     counts = {room["name"]: room["participants"] for room in live.get("rooms", [])}
     if as_json:
-        click.echo(json.dumps([_room_json(spec, counts, bool(live), show_pins) for spec in specs]))
+        click.echo(json.dumps([_room_json(room, counts, bool(live), pins) for room in stored]))
         return
     click.echo(
         f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} TITLE"
     )
-    for spec in specs:
+    for room in stored:
+        spec = room.spec
         count = counts.get(spec.name, 0) if live else "-"
-        pin = spec.pin if show_pins else "****"
-        mod_pin = (spec.moderator_pin if show_pins else "****") if spec.moderator_pin else "-"
+        pin, mod_pin = _shown(room, pins)
         click.echo(
-            f"{spec.name:<24} {count!s:>5} {spec.max_participants:>5}  {pin:<12} {mod_pin:<12} "
-            f"{spec.queue.value:<12} {spec.title}"
+            f"{spec.name:<24} {count!s:>5} {spec.max_participants:>5}  {pin:<12} "
+            f"{mod_pin or '-':<12} {spec.queue.value:<12} {spec.title}"
         )
     if not live:
         click.echo("(the stack is not running: live counts unknown)")
 
 
-def _room_json(spec: Any, counts: dict[str, int], running: bool, pins: bool) -> dict[str, Any]:
+def _pins_shown(config: Any, key: Any) -> dict[str, str]:
+    """Each PIN of the file by its hash: a stored hash shows the file's PIN it matches."""
+    found: dict[str, str] = {}
+    for spec in config.rooms:
+        for pin in (spec.pin, spec.moderator_pin):
+            if pin:
+                found[key.hash(pin)] = pin
+    return found
+
+
+def _shown(room: Any, pins: dict[str, str] | None) -> tuple[str, str | None]:
+    def one(pin_hash: str | None) -> str | None:
+        if pin_hash is None:
+            return None
+        return HIDDEN if pins is None else pins.get(pin_hash, DIFFERS)
+
+    return one(room.pin_hash) or HIDDEN, one(room.moderator_pin_hash)
+
+
+def _room_json(
+    room: Any, counts: dict[str, int], running: bool, pins: dict[str, str] | None
+) -> dict[str, Any]:
+    spec = room.spec
     count = counts.get(spec.name, 0) if running else None
+    pin, moderator_pin = _shown(room, pins)
     return {
         "name": spec.name,
         "title": spec.title,
         "live": count,
         "max_participants": spec.max_participants,
         "queue": spec.queue.value,
-        **({"pin": spec.pin, "moderator_pin": spec.moderator_pin} if pins else {}),
+        **({"pin": pin, "moderator_pin": moderator_pin} if pins is not None else {}),
     }
 
 
@@ -173,63 +221,3 @@ def hash_password(password: str | None) -> None:
     if not password:
         fail("an empty password cannot be hashed")
     click.echo(PasswordHasher().hash(password))
-
-
-@main.group("lockouts")
-def lockouts_group() -> None:
-    """Callers locked out for guessing PINs."""
-
-
-def _with_session(work: Any) -> Any:
-    from bridge.store.db import Database, upgrade
-
-    url = settings().effective_database_url
-
-    async def go() -> Any:
-        await upgrade(url)
-        database = Database(url)
-        try:
-            async with database.sessions.begin() as session:
-                return await work(session)
-        finally:
-            await database.dispose()
-
-    return run(go())
-
-
-@lockouts_group.command("list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document, for scripts.")
-def lockouts_list(as_json: bool) -> None:
-    """Show callers who are locked out now."""
-    from bridge.store.lockouts import list_lockouts
-
-    rows = _with_session(lambda s: list_lockouts(s, datetime.now(UTC)))
-    if as_json:
-        click.echo(
-            json.dumps(
-                [
-                    {"caller_id": r.caller_id, "until": r.until.isoformat(), "failures": r.failures}
-                    for r in rows
-                ]
-            )
-        )
-        return
-    if not rows:
-        click.echo("no caller is locked out")
-    for row in rows:
-        click.echo(
-            f"{row.caller_id:<24} until {row.until.astimezone():%Y-%m-%d %H:%M:%S} "
-            f"({row.failures} wrong PINs)"
-        )
-
-
-@lockouts_group.command("clear")
-@click.argument("caller_id")
-def lockouts_clear(caller_id: str) -> None:
-    """Lift a caller's lockout (use 'anonymous' for withheld numbers)."""
-    from bridge.domain.entry import lockout_bucket
-    from bridge.store.lockouts import clear_lockout
-
-    bucket = lockout_bucket(caller_id)
-    cleared = _with_session(lambda s: clear_lockout(s, bucket))
-    click.echo(f"lockout of {bucket} lifted" if cleared else f"{bucket} was not locked out")

@@ -1,20 +1,19 @@
-"""The shared number's rules: which PIN lets a caller in, as what, and when a caller is
-locked out for guessing. Pure: the FastAGI dialogue asks, this answers."""
+"""The shared number's rules: which PIN lets a caller in, and as what. Pure: the FastAGI
+dialogue asks, this answers. How guessing is slowed and stopped is ``bridge.domain.guard``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import RoomSpec
 
-# Caller IDs that say nothing about the caller: they all share one, stricter, bucket.
+# Caller IDs that say nothing about the caller (a trunk call with one of these has no
+# source of its own: see bridge.domain.sources).
 WITHHELD_CALLER_IDS = frozenset(
     {"", "anonymous", "unknown", "<unknown>", "unavailable", "restricted", "private", "withheld"}
 )
-ANONYMOUS_BUCKET = "anonymous"
 # From this many participants on, a participant joins quietly: ConfBridge plays no join
 # or leave sound for them (user profile option ``quiet``). Each such sound is a task on the
 # room's one playback queue (``Confbridge/<room>``), played to everyone in turn, 0.4 s
@@ -30,8 +29,8 @@ class Refusal(StrEnum):
     NO_PIN = "no-pin"
     ROOM_FULL = "room-full"
     ROOM_LOCKED = "room-locked"
-    ROOM_RETIRED = "room-retired"
-    LOCKED_OUT = "locked-out"
+    ROOM_RETIRED = "room-retired"  # the caller hears WRONG_PIN (guard.caller_hears)
+    LOCKED_OUT = "locked-out"  # the caller's source has used its budget of guesses
 
 
 @dataclass(frozen=True)
@@ -57,10 +56,10 @@ class Admission:
 
 @dataclass(frozen=True)
 class PinOutcome:
-    """What one typed PIN led to."""
+    """What one typed PIN led to, as the caller is told (a retired room's PIN is a wrong
+    PIN here)."""
 
     decision: Admission | Refusal
-    locked_out_now: bool = False  # this wrong PIN was the one that locked the caller out
 
 
 @dataclass(frozen=True)
@@ -86,30 +85,3 @@ def admit(
     if live.participants >= room.max_participants:
         return Refusal.ROOM_FULL
     return Admission(room, role, quiet=live.participants >= QUIET_FROM_PARTICIPANTS)
-
-
-def lockout_bucket(caller_id: str) -> str:
-    """The caller ID that wrong PINs count against."""
-    cleaned = caller_id.strip().lower()
-    return ANONYMOUS_BUCKET if cleaned in WITHHELD_CALLER_IDS else caller_id.strip()
-
-
-@dataclass(frozen=True)
-class LockoutPolicy:
-    threshold: int = 5  # wrong PINs within the window that lock the caller out
-    window: timedelta = timedelta(minutes=10)
-    duration: timedelta = timedelta(minutes=15)
-    anonymous_threshold: int = 3
-
-    def threshold_for(self, bucket: str) -> int:
-        return self.anonymous_threshold if bucket == ANONYMOUS_BUCKET else self.threshold
-
-    def window_start(self, now: datetime) -> datetime:
-        return now - self.window
-
-    def should_lock(self, bucket: str, failures_in_window: int) -> bool:
-        """After this many wrong PINs in the window, no more tries are allowed."""
-        return failures_in_window >= self.threshold_for(bucket)
-
-    def locked_until(self, now: datetime) -> datetime:
-        return now + self.duration

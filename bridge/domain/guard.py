@@ -6,12 +6,10 @@ values (play the prompt after a wait, hold the caller a moment, or refuse them).
 
 The model (docs/admin.md, "Guessing a PIN"):
 
-* A **source** is who a wrong PIN counts against: for the internet endpoint, the SIP
-  source address (an IPv6 address by its /64, the block one subscriber gets); for a
-  configured trunk, which carries many callers from one address, the caller ID the trunk
-  asserts. A trunk call with no caller ID is **unattributable**: it has no budget of its
-  own to spend or to lose (it is slowed by the global alarm only), so a withheld number is
-  not one bucket that a stranger could lock for everyone.
+* A **source** is who a wrong PIN counts against (``bridge.domain.sources``): for the
+  internet endpoint, the SIP source address (an IPv6 address by its /64); for a configured
+  trunk, the caller ID the trunk asserts. A trunk call with no caller ID is
+  **unattributable**: it is slowed by the global alarm only.
 * **Failures** are a wrong PIN, a retired room's PIN (the same thing, to the caller and to
   the counters: no oracle for PINs that once existed), and a refusal by a locked or full
   room (it may say why, but it costs the source a guess, so it cannot speed up guessing).
@@ -34,54 +32,30 @@ many and whatever caller IDs they send, can slow it (the alarms), never lock it 
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from bridge.domain.entry import WITHHELD_CALLER_IDS, Admission, Refusal
+from bridge.domain.entry import Admission, Refusal
+from bridge.domain.sources import (
+    Source,
+    SourceKind,
+    caller_source,
+    internet_source,
+    parse_source,
+    trunk_source,
+)
 
-
-class SourceKind(StrEnum):
-    ADDRESS = "address"  # the internet endpoint: where the SIP request came from
-    CALLER_ID = "caller-id"  # a configured trunk: the caller ID it asserts
-    UNATTRIBUTABLE = "unattributable"  # a trunk call without a caller ID
-
-
-@dataclass(frozen=True, order=True)
-class Source:
-    kind: SourceKind
-    key: str
-
-    @property
-    def attributable(self) -> bool:
-        return self.kind is not SourceKind.UNATTRIBUTABLE
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{self.key}"
-
-
-def internet_source(address: str) -> Source:
-    """A caller on the internet endpoint, by the address its SIP request came from."""
-    try:
-        ip = ipaddress.ip_address(address.strip().strip("[]"))
-    except ValueError:
-        return Source(SourceKind.UNATTRIBUTABLE, "internet")
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
-        return Source(SourceKind.ADDRESS, str(ipaddress.IPv6Network((ip, 64), strict=False)))
-    v4 = ip.ipv4_mapped if isinstance(ip, ipaddress.IPv6Address) else ip
-    return Source(SourceKind.ADDRESS, str(v4))
-
-
-def trunk_source(trunk: str, caller_id: str) -> Source:
-    """A caller through a configured trunk, by the caller ID the trunk asserts."""
-    cleaned = caller_id.strip()
-    digits = "".join(c for c in cleaned if c.isdigit())
-    if cleaned.lower() in WITHHELD_CALLER_IDS or not digits:
-        return Source(SourceKind.UNATTRIBUTABLE, trunk)
-    number = ("+" if cleaned.startswith("+") else "") + digits
-    return Source(SourceKind.CALLER_ID, f"{trunk}/{number}")
+__all__ = [
+    "Source",
+    "SourceKind",
+    "caller_source",
+    "internet_source",
+    "parse_source",
+    "trunk_source",
+]
 
 
 class Outcome(StrEnum):
@@ -179,6 +153,17 @@ class Refuse:
 
 
 Gate = Proceed | Hold | Refuse
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """A source the guard holds back now: refused until ``until``, or (``refused`` False)
+    slowed: its next prompt comes no sooner than ``until``."""
+
+    source: Source
+    failures: int  # its own failures in the window
+    until: float
+    refused: bool
 
 
 @dataclass
@@ -286,6 +271,39 @@ class Guard:
         state = self._sources.get(source)
         if state is not None and state.pending > 0:
             state.pending -= 1
+
+    def restore(self, failures: Iterable[tuple[Source, Outcome, float, str | None]]) -> None:
+        """Failures counted before a restart, oldest first: (source, outcome, when, the room
+        that refused it). Counted as if they had just been recorded, at their own times."""
+        for source, outcome, at, room in failures:
+            if source.attributable and source not in self._sources:
+                maxlen = self.policy.source_threshold
+                self._sources[source] = _SourceState(deque(maxlen=maxlen))
+            self.record(source, outcome, at, refused_by=room)
+
+    def held_back(self, now: float) -> list[HeldBack]:
+        """Every source refused or slowed right now, the longest held first."""
+        threshold = self.threshold(now)
+        found = []
+        for source, state in self._sources.items():
+            failed = self._recent(state.failures, now)
+            if failed >= threshold:
+                counted = list(state.failures)[-failed:]
+                until = counted[failed - threshold] + self.policy.window
+                found.append(HeldBack(source, failed, until, refused=True))
+            elif failed and state.next_prompt_at > now:
+                found.append(HeldBack(source, failed, state.next_prompt_at, refused=False))
+        return sorted(found, key=lambda held: (-held.until, held.source))
+
+    def forget(self, source: Source) -> bool:
+        """An admin lifts a source's hold: its own failures and delay are forgotten (the
+        room and global counts, which other sources share, are not). True if it had any."""
+        state = self._sources.get(source)
+        if state is None or not state.failures:
+            return False
+        state.failures.clear()
+        state.next_prompt_at = -math.inf
+        return True
 
     def forget_idle(self, now: float) -> int:
         """Drop what no longer counts (call now and then); returns how many sources went."""

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
+TITLE_LIMIT = 200  # characters (the database's column)
 DEFAULT_MAX_PARTICIPANTS = 500
 MIN_PARTICIPANTS = 2
 MAX_PARTICIPANTS = 10_000
@@ -38,6 +39,8 @@ class RoomSpec:
     name: str
     title: str
     # PINs are access codes: keep them out of reprs, which end up in logs and tracebacks.
+    # A room read from the database has none ("" and None): only their keyed hashes are
+    # stored (bridge.domain.pins); the rooms file is where the digits are.
     pin: str = field(repr=False, metadata=SECRET)
     moderator_pin: str | None = field(default=None, repr=False, metadata=SECRET)
     max_participants: int = DEFAULT_MAX_PARTICIPANTS

@@ -6,7 +6,9 @@ then come the checks across entries (unique names and PINs, moderators on known 
 All problems are collected and raised together, so the admin fixes the file in one go.
 
 Messages quote the offending value (it is the admin's own file), except password hashes:
-a plain password pasted there must never be echoed to a terminal or a log.
+a plain password pasted there must never be echoed to a terminal or a log. Some things are
+worth saying without refusing the file (a short PIN): those go to ``warnings`` when the
+caller passes a list for them.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 
-def load_rooms_file(path: Path) -> RoomsConfig:
+def load_rooms_file(path: Path, warnings: list[Problem] | None = None) -> RoomsConfig:
     filename = str(path)
     try:
         raw = path.read_bytes()
@@ -46,16 +48,20 @@ def load_rooms_file(path: Path) -> RoomsConfig:
         line = raw.count(b"\n", 0, exc.start) + 1
         message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
         raise RoomsFileError([Problem(filename, line, "file", message)]) from None
-    return parse_rooms_text(text, filename)
+    return parse_rooms_text(text, filename, warnings)
 
 
-def parse_rooms_text(text: str, filename: str) -> RoomsConfig:
+def parse_rooms_text(
+    text: str, filename: str, warnings: list[Problem] | None = None
+) -> RoomsConfig:
     problems: list[Problem] = []
+    noted: list[Problem] = []
     config = None
     try:
         loader = yaml.SafeLoader(text)  # refuses control characters right away
         try:
-            config = Reader(loader, filename, problems).read(loader.get_single_node())
+            reader = Reader(loader, filename, problems, noted)
+            config = reader.read(loader.get_single_node())
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -69,6 +75,8 @@ def parse_rooms_text(text: str, filename: str) -> RoomsConfig:
         problems.append(Problem(filename, 1, "file", "YAML nested too deeply"))
     if problems or config is None:
         raise RoomsFileError(sorted(problems, key=lambda p: p.line))
+    if warnings is not None:
+        warnings.extend(sorted(noted, key=lambda p: p.line))
     return config
 
 

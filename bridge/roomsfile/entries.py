@@ -17,6 +17,7 @@ from pydantic import (
     field_validator,
 )
 
+from bridge.domain.guard import GuardPolicy, expected_hours_to_find
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
@@ -25,6 +26,7 @@ from bridge.domain.rooms import (
     MAX_REJOIN_GRACE,
     MIN_PARTICIPANTS,
     ROOM_NAME,
+    TITLE_LIMIT,
     ModeratorSpec,
     QueuePolicy,
     RoomSpec,
@@ -32,6 +34,11 @@ from bridge.domain.rooms import (
 
 _SLUG = ROOM_NAME
 _PIN = re.compile(r"[0-9]{4,12}")
+SAFE_PIN_DIGITS = 6  # shorter PINs are accepted, with a warning: see short_pin_warning
+# OWASP's minimum for argon2id: 19 MiB and 2 passes (or one pass over at least 46 MiB).
+MIN_ARGON2_MEMORY_KIB = 19 * 1024
+MIN_ARGON2_MEMORY_KIB_ONE_PASS = 46 * 1024
+MIN_ARGON2_TIME_COST = 2
 _USERNAME = re.compile(r"[a-z0-9._-]{1,64}")
 PIN_FIELDS = ("pin", "moderator_pin")
 SECRET_FIELDS = frozenset({"password_hash"})
@@ -70,6 +77,8 @@ class RoomEntry(BaseModel):
     def _title(cls, value: str | None) -> str | None:
         if value is not None and not value.strip():
             raise ValueError("must not be blank (leave it out to use the room name)")
+        if value is not None and len(value) > TITLE_LIMIT:
+            raise ValueError(f"must be at most {TITLE_LIMIT} characters, got {len(value)}")
         return value
 
     @field_validator(*PIN_FIELDS)
@@ -103,9 +112,15 @@ class ModeratorEntry(BaseModel):
         if not value.startswith("$argon2") or any(c.isspace() for c in value):
             raise ValueError("not an argon2 hash")
         try:
-            argon2.extract_parameters(value)
+            parameters = argon2.extract_parameters(value)
         except ValueError:  # InvalidHashError, or numbers that do not parse
             raise ValueError("not an argon2 hash") from None
+        memory, passes = parameters.memory_cost, parameters.time_cost
+        enough_memory = memory >= MIN_ARGON2_MEMORY_KIB
+        if not enough_memory or (
+            passes < MIN_ARGON2_TIME_COST and memory < MIN_ARGON2_MEMORY_KIB_ONE_PASS
+        ):
+            raise WeakHash(memory, passes)
         return value
 
     @field_validator("rooms")
@@ -139,6 +154,40 @@ SECRET_MESSAGE = (
     "must be an argon2 hash like '$argon2id$v=19$m=65536,t=3,p=4$...', not a password"
     " (the value is not shown here; make one with: iobridge moderators hash-password)"
 )
+
+
+class WeakHash(ValueError):
+    """An argon2 hash too cheap to compute: a stolen rooms file or database would give its
+    password away. The message names the parameters, never the hash."""
+
+    def __init__(self, memory_kib: int, passes: int) -> None:
+        super().__init__(
+            f"argon2 parameters too weak (memory {memory_kib} KiB, time cost {passes}): "
+            f"OWASP's minimum is {MIN_ARGON2_MEMORY_KIB} KiB (19 MiB) with time cost "
+            f"{MIN_ARGON2_TIME_COST}; make a new hash with: iobridge moderators hash-password"
+        )
+
+
+def short_pin_warning(pin: str) -> str | None:
+    """What a PIN shorter than SAFE_PIN_DIGITS costs, in the guard's defaults' numbers."""
+    if len(pin) >= SAFE_PIN_DIGITS:
+        return None
+    policy = GuardPolicy()
+    short = expected_hours_to_find(policy, sources=100, pin_digits=len(pin))
+    safe = expected_hours_to_find(policy, sources=100, pin_digits=SAFE_PIN_DIGITS)
+    return (
+        f"a PIN of {len(pin)} digits is found in about {_duration(short)} by 100 callers "
+        f"guessing from different addresses ({SAFE_PIN_DIGITS} digits: about "
+        f"{_duration(safe)}); use {SAFE_PIN_DIGITS} digits or more"
+    )
+
+
+def _duration(hours: float) -> str:
+    if hours < 48:
+        return f"{hours:.0f} hours"
+    if hours < 24 * 365 * 2:
+        return f"{hours / 24:.0f} days"
+    return f"{hours / 24 / 365:.1f} years"
 
 
 def room_spec(entry: RoomEntry) -> RoomSpec:

@@ -15,6 +15,10 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.field}: {self.message}"
 
+    def as_warning(self) -> str:
+        """For a problem that does not stop the file from being used."""
+        return f"{self.file}:{self.line}: {self.field}: warning: {self.message}"
+
 
 class RoomsFileError(Exception):
     def __init__(self, problems: list[Problem]) -> None:

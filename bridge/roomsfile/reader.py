@@ -19,9 +19,11 @@ from bridge.roomsfile.entries import (
     SECRET_MESSAGE,
     ModeratorEntry,
     RoomEntry,
+    WeakHash,
     moderator_spec,
     quote,
     room_spec,
+    short_pin_warning,
 )
 from bridge.roomsfile.problems import Problem
 
@@ -58,13 +60,23 @@ class _Entry:
 
 
 class Reader:
-    def __init__(self, loader: yaml.SafeLoader, filename: str, problems: list[Problem]) -> None:
+    def __init__(
+        self,
+        loader: yaml.SafeLoader,
+        filename: str,
+        problems: list[Problem],
+        warnings: list[Problem] | None = None,
+    ) -> None:
         self.loader = loader
         self.filename = filename
         self.problems = problems
+        self.warnings = [] if warnings is None else warnings
 
     def add(self, line: int, field: str, message: str) -> None:
         self.problems.append(Problem(self.filename, line, field, message))
+
+    def warn(self, line: int, field: str, message: str) -> None:
+        self.warnings.append(Problem(self.filename, line, field, message))
 
     def read(self, root: yaml.Node | None) -> RoomsConfig | None:
         if root is None or _is_null(root):
@@ -221,7 +233,10 @@ class Reader:
         if error["type"] == "extra_forbidden":
             self.add(line, where, _unknown_key(key, tuple(model.model_fields)))
         elif key in SECRET_FIELDS:
-            self.add(line, where, SECRET_MESSAGE)
+            cause = error.get("ctx", {}).get("error")
+            # A weak hash's message names its parameters only; anything else could be a
+            # password pasted there, and is never echoed.
+            self.add(line, where, str(cause) if isinstance(cause, WeakHash) else SECRET_MESSAGE)
         elif len(loc) > 1 and isinstance(loc[1], int) and isinstance(value_node, yaml.SequenceNode):
             item = value_node.value[loc[1]]
             self.add(_line(item), where, f"each entry must be a room name, got {_describe(item)}")
@@ -252,6 +267,8 @@ class Reader:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):
                     continue
+                if (short := short_pin_warning(pin)) is not None:
+                    self.warn(room.line(key), f"{room.path}.{key}", short)
                 if pin not in pins:
                     pins[pin] = (room, key)
                     continue

@@ -7,7 +7,7 @@ and the roster changes only when Asterisk reports that they happened.
 | feature | module |
 | --- | --- |
 | the live roster: AMI events in, resync, subscribers | ``bridge.service.roster`` |
-| the shared number: PIN decisions, lockouts | ``bridge.service.entry`` |
+| the shared number: PIN decisions, the guard against guessing | ``bridge.service.entry`` |
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
 | the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
 | post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
@@ -174,7 +174,7 @@ class BridgeService:
         try:
             await asyncio.wait_for(self.desk.flushed(), timeout=10)
         except TimeoutError:
-            log.error("entry.attempts_unwritten_at_stop")
+            log.error("entry.failures_unwritten_at_stop")
         if not self.history.idle:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()

@@ -1,35 +1,82 @@
 """The entry desk: what the FastAGI dialogue on the shared number asks of the service.
 
-Which PIN opens which room as what (the rules are in ``bridge.domain.entry``), lockouts
-for guessing, and the count of callers in the dialogue right now.
+Which PIN opens which room as what (the rules are in ``bridge.domain.entry``), the guard
+that makes guessing slow whatever caller ID a caller sends (``bridge.domain.guard``), and
+the count of callers in the dialogue right now.
+
+The guard lives in memory and its calls are synchronous, so a prompt's ``gate`` and its
+PIN's ``record`` are each atomic on the event loop: no lock, and callers from different
+sources never wait for each other. The only wait on the entry path is the room cache's one
+primary-key read. Wrong PINs are also written to the database, in batches after the caller
+is answered, and read back at start, so a restart lifts no hold.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from bridge.domain.entry import (
-    Admission,
-    LiveRoomFacts,
-    LockoutPolicy,
-    PinOutcome,
-    Refusal,
-    admit,
-    lockout_bucket,
+from bridge.domain.entry import Admission, LiveRoomFacts, PinOutcome, Refusal, admit
+from bridge.domain.guard import (
+    Gate,
+    Guard,
+    GuardPolicy,
+    HeldBack,
+    Hold,
+    Outcome,
+    Refuse,
+    Source,
+    caller_hears,
+    outcome_of,
+    parse_source,
 )
+from bridge.domain.pins import PinKeyMismatch
 from bridge.domain.roster import Switchboard
 from bridge.settings import Settings
-from bridge.store import lockouts
+from bridge.store import pin_failures
 from bridge.store.db import Database
+from bridge.store.pin_failures import FailureRow
+from bridge.store.pin_key import install_pin_key
 from bridge.store.room_cache import RoomCache
 
 log = logging.getLogger(__name__)
 
-CALLER_ID_LIMIT = 80  # SIP puts no bound on a caller ID; the database does
+# Seconds a call is held while its source's tries are all in use by its other calls, then
+# refused. Long enough for a storm of callers behind one NAT (10 prompts at a time, a few
+# seconds each: 100 callers in about a minute); short enough that a flood of calls from one
+# source cannot sit on the FastAGI server's dialogues.
+MAX_HOLD = 60.0
+SWEEP_EVERY = 60.0  # seconds between two clean-ups of what the guard no longer counts
+REFUSED_BY_A_ROOM = frozenset({Outcome.ROOM_LOCKED, Outcome.ROOM_FULL})
+
+
+def guard_policy(settings: Settings) -> GuardPolicy:
+    return GuardPolicy(
+        window=settings.guard_window_seconds,
+        source_threshold=settings.guard_source_threshold,
+        alarm_source_threshold=min(
+            settings.guard_alarm_source_threshold, settings.guard_source_threshold
+        ),
+        global_alarm=settings.guard_global_alarm,
+        room_alarm=settings.guard_room_alarm,
+        first_delay=settings.guard_first_delay_seconds,
+        max_delay=max(settings.guard_max_delay_seconds, settings.guard_first_delay_seconds),
+    )
+
+
+def replay(guard: Guard, rows: Iterable[FailureRow]) -> int:
+    """Count stored failures into ``guard``; how many sources they named."""
+    failures = []
+    for row in rows:
+        try:
+            failures.append((parse_source(row.source), Outcome(row.outcome), row.at, row.room))
+        except ValueError:
+            log.warning("entry.failure_unreadable source=%r outcome=%r", row.source, row.outcome)
+    guard.restore((source, outcome, at.timestamp(), room) for source, outcome, at, room in failures)
+    return len({source for source, *_ in failures})
 
 
 class EntryDesk:
@@ -40,25 +87,31 @@ class EntryDesk:
         switchboard: Switchboard,
         notify: Callable[[], None],
         count: Callable[[Admission | Refusal], None] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.db = db
         self.switchboard = switchboard
         self._notify = notify
         self._count = count or (lambda _: None)  # metrics: admissions, refusals by reason
-        self.policy = LockoutPolicy(
-            threshold=settings.lockout_threshold,
-            window=timedelta(seconds=settings.lockout_window_seconds),
-            duration=timedelta(seconds=settings.lockout_duration_seconds),
-            anonymous_threshold=settings.anonymous_lockout_threshold,
-        )
+        self._clock = clock  # wall time: the failures outlive the process
+        self.guard = Guard(guard_policy(settings))
+        self.rooms = RoomCache(install_pin_key(settings))
         self.entry_requests = 0  # dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
-        # Decisions for one lockout bucket run one at a time, so its counts stay exact;
-        # callers in different buckets never wait for each other.
-        self._bucket_locks = KeyedLocks()
-        self.rooms = RoomCache()
-        self._matched: list[tuple[str, datetime]] = []  # (bucket, when): not yet written
+        self._unwritten: list[FailureRow] = []
         self._writer: asyncio.Task[None] | None = None
+        self._swept_at = clock()
+
+    async def restore(self) -> None:
+        """At start: the failures still in the guard's window, from the database."""
+        since = datetime.fromtimestamp(self._clock(), UTC) - timedelta(
+            seconds=self.guard.policy.window
+        )
+        async with self.db.sessions() as session:
+            rows = await pin_failures.failures_since(session, since)
+        sources = replay(self.guard, rows)
+        if rows:
+            log.info("entry.guard_restored failures=%d sources=%d", len(rows), sources)
 
     def call_entered(self, channel: str, caller_id: str) -> None:
         self.entry_requests += 1
@@ -70,98 +123,118 @@ class EntryDesk:
         self.dialogues.discard(channel)
         self._notify()
 
-    async def is_locked_out(self, caller_id: str) -> bool:
-        caller_id = caller_id[:CALLER_ID_LIMIT]
-        async with self.db.sessions() as session:
-            found = await lockouts.active_lockout(session, lockout_bucket(caller_id), _now())
-        if found is not None:
-            log.warning("entry.locked_out caller=%s until=%s", caller_id, found.until.isoformat())
+    # ---- the guard, prompt by prompt ------------------------------------------------------
+
+    def gate(self, source: Source, held_for: float = 0.0) -> Gate:
+        """Before a PIN prompt. ``held_for``: how long this call has been held already; a
+        call held longer than ``MAX_HOLD`` is refused instead of held again."""
+        now = self._clock()
+        if now - self._swept_at >= SWEEP_EVERY:
+            self._swept_at = now
+            self.guard.forget_idle(now)
+        decision = self.guard.gate(source, now)
+        if isinstance(decision, Hold) and held_for + decision.seconds > MAX_HOLD:
+            decision = Refuse(until=now + decision.seconds)
+        if isinstance(decision, Refuse):
             self._count(Refusal.LOCKED_OUT)
-        return found is not None
-
-    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
-        outcome = await self._judge_pin(caller_id, digits)
-        self._count(outcome.decision)
-        return outcome
-
-    async def _judge_pin(self, caller_id: str, digits: str) -> PinOutcome:
-        """Decide one typed PIN. The caller waits for two primary-key reads (their lockout,
-        the rooms' revision) and, for a wrong PIN only, the write that counts it: a PIN that
-        matched is written down after the caller is answered (``_write_matched``)."""
-        bucket = lockout_bucket(caller_id[:CALLER_ID_LIMIT])
-        async with self._bucket_locks.hold(bucket):
-            now = _now()
-            async with self.db.sessions() as session:
-                if await lockouts.active_lockout(session, bucket, now) is not None:
-                    return PinOutcome(Refusal.LOCKED_OUT)
-                match = await self.rooms.match(session, digits)
-            live = self.switchboard.room(match.room.name) if match else None
-            facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
-            decision = admit(
-                match.room if match else None,
-                match.role if match else None,
-                match.retired if match else False,
-                facts,
+            log.warning(
+                "entry.held_back source=%s failures=%d for_seconds=%.0f",
+                source,
+                self.guard.failures(source, now),
+                decision.until - now,
             )
-            if decision is Refusal.WRONG_PIN:
-                async with self.db.sessions.begin() as session:
-                    locked_now = await lockouts.record_failure(session, bucket, now, self.policy)
-                log.info(
-                    "entry.pin_attempt caller=%s result=wrong locked_out=%s", caller_id, locked_now
-                )
-                return PinOutcome(decision, locked_out_now=locked_now)
-        self._matched.append((bucket, now))
+        return decision
+
+    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
+        """Decide one typed PIN (after a prompt ``gate`` let play) and count it. The caller
+        waits for one primary-key read (the rooms' revision); a wrong PIN is written down
+        after they are answered."""
+        try:
+            async with self.db.sessions() as session:
+                match = await self.rooms.match(session, digits)
+        except PinKeyMismatch:
+            self.guard.abandon(source)
+            log.error("entry.pin_key_mismatch reason=rooms_hashed_with_another_key")
+            raise
+        except BaseException:
+            self.guard.abandon(source)
+            raise
+        live = self.switchboard.room(match.room.name) if match else None
+        facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
+        decision = admit(
+            match.room if match else None,
+            match.role if match else None,
+            match.retired if match else False,
+            facts,
+        )
+        outcome = outcome_of(decision)
+        refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
+        now = self._clock()
+        self.guard.record(source, outcome, now, refused_by=refused_by)
+        heard = caller_hears(decision)  # a retired room's PIN is a wrong PIN, everywhere
+        self._count(heard)
+        if outcome.is_failure:
+            heard_as = outcome_of(heard).value
+            self._write_later(FailureRow(str(source), _at(now), heard_as, refused_by))
+            log.info(
+                "entry.pin_failed source=%s result=%s failures=%d",
+                source,
+                outcome_of(heard),
+                self.guard.failures(source, now),
+            )
+        else:
+            log.debug("entry.pin_matched source=%s", source)
+        return PinOutcome(heard)
+
+    def no_pin(self, source: Source) -> None:
+        """The prompt played and the caller typed nothing: no guess, the prompt is spent."""
+        self.guard.record(source, Outcome.NO_PIN, self._clock())
+        self._count(Refusal.NO_PIN)
+
+    def abandon(self, source: Source) -> None:
+        """The caller hung up between the prompt ``gate`` let play and their PIN."""
+        self.guard.abandon(source)
+
+    # ---- what an admin sees and does ------------------------------------------------------
+
+    def held_back(self) -> list[HeldBack]:
+        return self.guard.held_back(self._clock())
+
+    async def lift(self, source: Source) -> bool:
+        """Forget a source's failures, here and in the database."""
+        await self.flushed()  # none of its failures may be written after the delete
+        self._unwritten = [row for row in self._unwritten if row.source != str(source)]
+        forgotten = self.guard.forget(source)
+        async with self.db.sessions.begin() as session:
+            deleted = await pin_failures.forget_source(session, str(source))
+        log.warning("entry.hold_lifted source=%s", source)
+        return forgotten or deleted > 0
+
+    # ---- writing failures down ------------------------------------------------------------
+
+    def _write_later(self, row: FailureRow) -> None:
+        self._unwritten.append(row)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.get_running_loop().create_task(
-                self._write_matched(), name="entry-attempts"
+                self._write_failures(), name="entry-failures"
             )
-        result = decision.role if isinstance(decision, Admission) else decision.value
-        log.debug("entry.pin_attempt caller=%s result=%s", caller_id, result)
-        return PinOutcome(decision)
 
-    async def _write_matched(self) -> None:
-        """Write the matched PINs down, in one transaction per batch. Only wrong PINs count
-        towards a lockout, so these rows (the record of who got in) can wait: a commit each,
-        under the caller's feet, cost milliseconds and, with callers deciding at once,
-        SQLite's busy back-off (up to a second at 20 at once)."""
-        while self._matched:
-            batch, self._matched = self._matched, []
+    async def _write_failures(self) -> None:
+        """Write wrong PINs down, one transaction per batch: the count in memory is what
+        decides; the rows are for the next start, so they need not hold the caller up."""
+        while self._unwritten:
+            batch, self._unwritten = self._unwritten, []
             try:
                 async with self.db.sessions.begin() as session:
-                    for bucket, at in batch:
-                        await lockouts.record_success(session, bucket, at)
+                    await pin_failures.add_failures(session, batch)
             except Exception:
-                log.exception("entry.attempts_unwritten count=%d", len(batch))
+                log.exception("entry.failures_unwritten count=%d", len(batch))
 
     async def flushed(self) -> None:
-        """Until every matched PIN so far is written (the service waits for it on stop)."""
+        """Until every failure so far is written (the service waits for it on stop)."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
 
 
-class KeyedLocks:
-    """One asyncio lock per key, made on first use and dropped when nobody holds or waits."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-    def __len__(self) -> int:
-        return len(self._locks)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)

@@ -119,7 +119,10 @@ class Metrics:
         for role in Role:
             self.pin_admissions.labels(str(role))
         for reason in Refusal:
-            self.pin_refusals.labels(reason.value)
+            # A retired room's PIN is counted as what the caller hears, a wrong PIN: the
+            # scrape needs no login, so it must not tell which PINs once opened a room.
+            if reason is not Refusal.ROOM_RETIRED:
+                self.pin_refusals.labels(reason.value)
         for lane in LANES:
             self.speaker_turns.labels(lane)
         self._hands: dict[str, int] = {}

@@ -137,10 +137,9 @@ class CallReports:
             )
         if not result.nothing_done:
             log.info(
-                "history.purged calls=%d pin_attempts=%d lockouts=%d retention_days=%d",
+                "history.purged calls=%d pin_failures=%d retention_days=%d",
                 len(result.calls),
-                result.pin_attempts_deleted,
-                result.lockouts_deleted,
+                result.pin_failures_deleted,
                 self.retention_days,
             )
         return result

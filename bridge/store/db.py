@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, select
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from bridge.domain.pins import PinKey
 from bridge.settings import DATA_FILES, PRIVATE_FILE, make_private_dir
 
 MIGRATIONS_DIR = DATA_FILES / "migrations"
@@ -68,9 +69,28 @@ def create_engine(url: str) -> AsyncEngine:
 
         return engine
     connect_args = {"timeout": CONNECT_TIMEOUT} if parsed.get_driver_name() == "asyncpg" else {}
-    return create_async_engine(
+    engine = create_async_engine(
         url, pool_pre_ping=True, connect_args=connect_args, hide_parameters=True
     )
+    event.listen(engine.sync_engine, "handle_error", _values_hidden)
+    return engine
+
+
+HIDDEN_DETAIL = "(hidden: it would repeat the values of the row)"
+
+
+def _values_hidden(context: ExceptionContext) -> None:
+    """PostgreSQL's DETAIL repeats the values a statement failed on ("Failing row contains
+    (...)", "Key (pin_hash)=(...) already exists"), which ``hide_parameters`` does not
+    reach: that is hashes, caller IDs, addresses. Cut it from the error and its cause
+    before anything prints or logs them."""
+    error = context.original_exception
+    for failure in (error, error.__cause__):
+        if getattr(failure, "detail", None):
+            failure.detail = HIDDEN_DETAIL  # type: ignore[union-attr]
+    if error.args and isinstance(error.args[0], str) and "\nDETAIL:" in error.args[0]:
+        head = error.args[0].split("\nDETAIL:", 1)[0]
+        error.args = (f"{head}\nDETAIL:  {HIDDEN_DETAIL}", *error.args[1:])
 
 
 def _private_sqlite_file(path: Path) -> None:
@@ -89,22 +109,25 @@ def _private_sqlite_file(path: Path) -> None:
             sibling.chmod(PRIVATE_FILE)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, pin_key: PinKey | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["pin_key"] = pin_key  # migration 0006 hashes the PINs with it
     return config
 
 
-def upgrade_sync(url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url), revision)
+def upgrade_sync(url: str, revision: str = "head", pin_key: PinKey | None = None) -> None:
+    command.upgrade(alembic_config(url, pin_key), revision)
 
 
-async def upgrade(url: str, revision: str = "head") -> None:
+async def upgrade(url: str, revision: str = "head", pin_key: PinKey | None = None) -> None:
     """Apply migrations. alembic's env.py runs its own event loop, so it gets a thread.
-    Every command reaches the database here first, so here its failures become one line."""
+    Every command reaches the database here first, so here its failures become one line.
+    ``pin_key``: the install's (``bridge.store.pin_key.install_pin_key``); a database
+    whose rooms still have plain PINs cannot be upgraded without it."""
     try:
-        await asyncio.to_thread(upgrade_sync, url, revision)
+        await asyncio.to_thread(upgrade_sync, url, revision, pin_key)
     except Exception as exc:
         raise DatabaseUnusable(describe_failure(url, exc)) from exc
 

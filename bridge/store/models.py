@@ -1,6 +1,7 @@
-"""The database: rooms and moderators (from the rooms file), PIN attempts and lockouts,
-the history of calls and participant legs, the panel's sessions, the API's tokens and the
-moderators' actions. Typed SQLAlchemy 2 models; alembic owns the schema (migrations/)."""
+"""The database: rooms and moderators (from the rooms file), the wrong PINs the guard
+counts, the history of calls and participant legs, the panel's sessions, the API's tokens
+and the moderators' actions. Typed SQLAlchemy 2 models; alembic owns the schema
+(migrations/)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bridge.domain.pins import HASH_LENGTH
+from bridge.domain.rooms import TITLE_LIMIT
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -58,15 +62,18 @@ class Base(DeclarativeBase):
 
 class Room(Base):
     """A room as provisioned from the rooms file. Removed rooms are retired, not deleted,
-    so their call history keeps pointing somewhere."""
+    so their call history keeps pointing somewhere. Its PINs are kept only as keyed hashes
+    (``bridge.domain.pins``): the digits are in the rooms file and nowhere else."""
 
     __tablename__ = "rooms"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
-    pin: Mapped[str] = mapped_column(String(12))
-    moderator_pin: Mapped[str | None] = mapped_column(String(12))
+    title: Mapped[str] = mapped_column(String(TITLE_LIMIT))
+    # On SQLite these columns still say VARCHAR(12) (migration 0006 renamed them in place;
+    # SQLite does not enforce lengths).
+    pin_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
+    moderator_pin_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
     max_participants: Mapped[int] = mapped_column(Integer, default=500)
     muted_on_entry: Mapped[bool] = mapped_column(Boolean, default=False)
     queue: Mapped[str] = mapped_column(String(16), default="fifo")
@@ -81,7 +88,7 @@ class Room(Base):
         # A PIN picks one active room; a retired room's PIN may be given to a new room.
         Index(
             "uq_rooms_pin_active",
-            "pin",
+            "pin_hash",
             unique=True,
             sqlite_where=text("retired_at IS NULL"),
             postgresql_where=text("retired_at IS NULL"),
@@ -129,24 +136,28 @@ class ModeratorRoom(Base):
     room: Mapped[Room] = relationship(lazy="joined")
 
 
-class PinAttempt(Base):
-    """One PIN typed on the shared number. The digits are never stored."""
+class PinKeyCheck(Base):
+    """One row: the fingerprint of the key the rooms' PINs are hashed with (migration
+    0006), so a process with another key is caught before it writes or matches a PIN."""
 
-    __tablename__ = "pin_attempts"
+    __tablename__ = "pin_key"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    caller_id: Mapped[str] = mapped_column(String(80), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(HASH_LENGTH))
+
+
+class PinFailure(Base):
+    """One failed PIN on the shared number, counted against its source by the guard
+    (``bridge.domain.guard``), kept so that a restart does not lift a hold. The digits are
+    never stored; a retired room's PIN is stored as the wrong PIN it sounds like."""
+
+    __tablename__ = "pin_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(80), index=True)  # str(Source)
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    success: Mapped[bool] = mapped_column(Boolean)
-
-
-class Lockout(Base):
-    __tablename__ = "lockouts"
-
-    caller_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    locked_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    until: Mapped[datetime] = mapped_column(UtcDateTime)
-    failures: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # guard.Outcome: wrong-pin, room-locked...
+    room: Mapped[str | None] = mapped_column(String(40))  # the locked or full room that refused
 
 
 class Call(Base):

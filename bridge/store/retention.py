@@ -3,8 +3,8 @@
 A call that ended before the cutoff keeps its rows (the report still reads as who spoke
 when), but every caller ID in them becomes a pseudonym stable within that call
 ("caller 3"), and recorded names are cleared; the call is marked redacted so the purge
-runs once per call. PIN attempts and lockouts, which only exist to count guesses, are
-deleted once they are older than the cutoff.
+runs once per call. Wrong PINs, which only exist to count guesses (and name their source:
+an address or a trunk's caller ID), are deleted once they are older than the cutoff.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.privacy import pseudonyms
-from bridge.store.models import Call, Leg, Lockout, ModeratorAction, PinAttempt, StackEvent, Turn
+from bridge.store.models import Call, Leg, ModeratorAction, PinFailure, StackEvent, Turn
 
 
 @dataclass(frozen=True)
@@ -34,12 +34,11 @@ class RedactedCall:
 class PurgeResult:
     cutoff: datetime
     calls: list[RedactedCall] = field(default_factory=list)
-    pin_attempts_deleted: int = 0
-    lockouts_deleted: int = 0
+    pin_failures_deleted: int = 0
 
     @property
     def nothing_done(self) -> bool:
-        return not self.calls and not self.pin_attempts_deleted and not self.lockouts_deleted
+        return not self.calls and not self.pin_failures_deleted
 
     def lines(self) -> list[str]:
         """One line per thing redacted or deleted, for the CLI and the log."""
@@ -49,10 +48,8 @@ class PurgeResult:
             f"{c.stack_events} stack events"
             for c in self.calls
         ]
-        if self.pin_attempts_deleted:
-            found.append(f"{self.pin_attempts_deleted} PIN attempts deleted")
-        if self.lockouts_deleted:
-            found.append(f"{self.lockouts_deleted} expired lockouts deleted")
+        if self.pin_failures_deleted:
+            found.append(f"{self.pin_failures_deleted} wrong PINs deleted")
         return found
 
 
@@ -67,14 +64,8 @@ async def purge_history(session: AsyncSession, cutoff: datetime, now: datetime) 
         )
     ).all()
     calls = [await _redact_call(session, call, now) for call in due]
-    attempts = await session.execute(delete(PinAttempt).where(PinAttempt.at < cutoff))
-    lockouts = await session.execute(delete(Lockout).where(Lockout.until < cutoff))
-    return PurgeResult(
-        cutoff=cutoff,
-        calls=calls,
-        pin_attempts_deleted=_count(attempts),
-        lockouts_deleted=_count(lockouts),
-    )
+    failures = await session.execute(delete(PinFailure).where(PinFailure.at < cutoff))
+    return PurgeResult(cutoff=cutoff, calls=calls, pin_failures_deleted=_count(failures))
 
 
 def _count(result: object) -> int:

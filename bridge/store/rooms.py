@@ -1,4 +1,7 @@
-"""Rooms and moderators in the database: provisioning from the rooms file, PIN look-up."""
+"""Rooms and moderators in the database: provisioning from the rooms file, PIN look-up.
+
+PINs are stored as keyed hashes (``bridge.domain.pins``): a sync hashes the file's PINs, a
+look-up hashes the typed digits. Rooms read back carry no PINs."""
 
 from __future__ import annotations
 
@@ -9,10 +12,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import Role
+from bridge.domain.pins import PinKey
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
+from bridge.store.pin_key import check_pin_key, replace_pin_key
 
-SECRET_FIELDS = SECRET_SETTINGS | {"password_hash"}
+# A PIN setting of the file, and the column that keeps its hash.
+PIN_COLUMNS = {"pin": "pin_hash", "moderator_pin": "moderator_pin_hash"}
+SETTING_OF_COLUMN = {column: setting for setting, column in PIN_COLUMNS.items()}
+SECRET_FIELDS = SECRET_SETTINGS | set(PIN_COLUMNS.values()) | {"password_hash"}
 
 
 class SyncRefused(Exception):
@@ -37,19 +45,42 @@ class SyncReport:
 
 
 def room_spec(row: Room) -> RoomSpec:
-    return RoomSpec(name=row.name, **{key: getattr(row, key) for key in ROOM_SETTINGS})
+    """A room as stored: every setting but its PINs (the database has only their hashes)."""
+    values = {key: getattr(row, key) for key in ROOM_SETTINGS if key not in PIN_COLUMNS}
+    return RoomSpec(name=row.name, pin="", moderator_pin=None, **values)
+
+
+def stored_values(spec: RoomSpec, pin_key: PinKey) -> dict[str, object]:
+    """A room's columns as the file says them: its PINs hashed."""
+    return {  # in the settings' order: a change report lists them so
+        PIN_COLUMNS.get(name, name): pin_key.hash_optional(value) if name in PIN_COLUMNS else value
+        for name, value in spec.settings().items()
+    }
 
 
 def _describe_changes(row: object, values: dict[str, object]) -> list[str]:
     changed = [name for name, value in values.items() if getattr(row, name) != value]
-    return [f"{name} (hidden)" if name in SECRET_FIELDS else name for name in changed]
+    names = [SETTING_OF_COLUMN.get(name, name) for name in changed]
+    return [f"{name} (hidden)" if name in SECRET_FIELDS else name for name in names]
 
 
 async def sync_rooms(
-    session: AsyncSession, config: RoomsConfig, now: datetime | None = None
+    session: AsyncSession,
+    config: RoomsConfig,
+    now: datetime | None = None,
+    *,
+    pin_key: PinKey,
+    new_pin_key: bool = False,
 ) -> SyncReport:
-    """Make the database say what the file says, within the caller's transaction."""
+    """Make the database say what the file says, within the caller's transaction.
+    ``new_pin_key``: the PINs are hashed with ``pin_key`` from now on, whatever key the
+    database had (the old one was lost); otherwise a database hashed with another key is
+    refused (``PinKeyMismatch``)."""
     now = now or datetime.now(UTC)
+    if new_pin_key:
+        await replace_pin_key(session, pin_key)
+    else:
+        await check_pin_key(session, pin_key, adopt=True)
     report = SyncReport()
     rows = {r.name: r for r in await session.scalars(select(Room))}
     wanted = {spec.name: spec for spec in config.rooms}
@@ -65,8 +96,9 @@ async def sync_rooms(
         )
 
     # Describe before touching anything: the PIN shuffle below rewrites PINs for a moment.
+    wanted_values = {name: stored_values(spec, pin_key) for name, spec in wanted.items()}
     changes = {
-        name: _describe_changes(row, wanted[name].settings())
+        name: _describe_changes(row, wanted_values[name])
         for name, row in rows.items()
         if name in wanted and row.retired_at is None
     }
@@ -77,12 +109,12 @@ async def sync_rooms(
         rows[name].retired_at = now
         report.removed.append(f"room {name} (retired; its history is kept)")
     for name, row in rows.items():
-        spec = wanted.get(name)
-        if spec is not None and row.retired_at is None and spec.pin != row.pin:
-            row.pin = f"~{row.id}"
+        values = wanted_values.get(name)
+        if values is not None and row.retired_at is None and values["pin_hash"] != row.pin_hash:
+            row.pin_hash = f"~{row.id}"
     await session.flush()
-    for name, spec in wanted.items():
-        values = spec.settings()
+    for name in wanted:
+        values = wanted_values[name]
         if name not in rows:
             session.add(Room(name=name, **values))
             report.added.append(f"room {name}")
@@ -155,27 +187,41 @@ class PinMatch:
     retired: bool
 
 
-async def match_pin(session: AsyncSession, digits: str) -> PinMatch | None:
+@dataclass(frozen=True)
+class StoredRoom:
+    """A room as the entry desk needs it: its settings and its PINs' hashes."""
+
+    spec: RoomSpec
+    retired: bool
+    pin_hash: str = field(repr=False)
+    moderator_pin_hash: str | None = field(repr=False)
+
+
+async def match_pin(session: AsyncSession, digits: str, pin_key: PinKey) -> PinMatch | None:
     """The room and role a typed PIN opens; a retired room's PIN is reported as such."""
     if not digits:
         return None
+    hashed = pin_key.hash(digits)
     rows = (
         await session.scalars(
             select(Room)
-            .where(or_(Room.pin == digits, Room.moderator_pin == digits))
+            .where(or_(Room.pin_hash == hashed, Room.moderator_pin_hash == hashed))
             .order_by(Room.retired_at.is_not(None), Room.id)
         )
     ).all()
     for row in rows:
-        role = Role.PARTICIPANT if row.pin == digits else Role.MODERATOR
+        role = Role.PARTICIPANT if row.pin_hash == hashed else Role.MODERATOR
         return PinMatch(room_spec(row), role, retired=row.retired_at is not None)
     return None
 
 
-async def every_room(session: AsyncSession) -> list[tuple[RoomSpec, bool]]:
-    """Every room with whether it is retired, in the order ``match_pin`` prefers them."""
+async def every_room(session: AsyncSession) -> list[StoredRoom]:
+    """Every room, in the order ``match_pin`` prefers them."""
     rows = await session.scalars(select(Room).order_by(Room.retired_at.is_not(None), Room.id))
-    return [(room_spec(r), r.retired_at is not None) for r in rows]
+    return [
+        StoredRoom(room_spec(r), r.retired_at is not None, r.pin_hash, r.moderator_pin_hash)
+        for r in rows
+    ]
 
 
 async def active_rooms(session: AsyncSession) -> list[RoomSpec]:

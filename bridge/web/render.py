@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any, Literal
 
+from bridge.domain.guard import HeldBack
 from bridge.domain.roster import LiveRoom, Participant, Switchboard
 
 
@@ -61,3 +63,13 @@ def participant(p: Participant, now: float) -> dict[str, Any]:
 
 def _by_join(p: Participant) -> float:
     return p.joined_at
+
+
+def held_back(held: HeldBack) -> dict[str, Any]:
+    """A source the guard holds back, as ``iobridge lockouts list`` shows it."""
+    return {
+        "source": str(held.source),
+        "failures": held.failures,
+        "until": datetime.fromtimestamp(held.until, UTC).isoformat(),
+        "refused": held.refused,
+    }

@@ -13,6 +13,7 @@ import asyncio
 from bridge.asterisk.agi import agi_handler
 from bridge.domain.entry import Admission, PinOutcome
 from bridge.domain.events import Role
+from bridge.domain.guard import Gate, Proceed, Source
 from bridge.domain.rooms import RoomSpec
 
 BIG = RoomSpec(name="ga-national", title="GA", pin="424242", max_participants=900)
@@ -28,11 +29,17 @@ class AdmittingDesk:
     def dialogue_ended(self, channel: str) -> None:
         return None
 
-    async def is_locked_out(self, caller_id: str) -> bool:
-        return False
+    def gate(self, source: Source, held_for: float = 0.0) -> Gate:
+        return Proceed(0.0)
 
-    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
         return PinOutcome(self.admission)
+
+    def no_pin(self, source: Source) -> None:
+        return None
+
+    def abandon(self, source: Source) -> None:
+        return None
 
 
 async def commands_after_the_pin(admission: Admission) -> list[str]:
@@ -41,7 +48,7 @@ async def commands_after_the_pin(admission: Admission) -> list[str]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
         b"agi_network: yes\nagi_network_script: entry\nagi_channel: PJSIP/anonymous-00000001\n"
-        b"agi_callerid: 5550100\n\n"
+        b"agi_callerid: 5550100\nagi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
     )
     seen: list[str] = []
     while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():

@@ -17,6 +17,7 @@ import pytest
 
 from bridge.asterisk.agi import agi_handler
 from bridge.domain.entry import PinOutcome
+from bridge.domain.guard import Gate, Source
 
 
 class NobodyAtTheDesk:
@@ -31,12 +32,17 @@ class NobodyAtTheDesk:
     def dialogue_ended(self, channel: str) -> None:
         self.calls.append("dialogue_ended")
 
-    async def is_locked_out(self, caller_id: str) -> bool:
-        self.calls.append("is_locked_out")
-        return False
+    def gate(self, source: Source, held_for: float = 0.0) -> Gate:
+        raise AssertionError("no prompt can have been asked for")
 
-    async def try_pin(self, caller_id: str, digits: str) -> PinOutcome:
+    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
         raise AssertionError("no PIN can have been typed")
+
+    def no_pin(self, source: Source) -> None:
+        raise AssertionError("no prompt can have been played")
+
+    def abandon(self, source: Source) -> None:
+        raise AssertionError("no prompt can have been played")
 
 
 class ServerThread:

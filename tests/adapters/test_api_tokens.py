@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from bridge.cli import main
 from bridge.roomsfile import load_rooms_file
 from bridge.service.tokens import ApiTokens
+from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
 from bridge.web.api.auth import from_this_machine
 from tests.adapters.conftest import Web
@@ -100,7 +101,9 @@ async def test_a_sync_that_removes_the_moderator_or_a_room_takes_it_from_the_tok
     changed = tmp_path / "rooms.yaml"
     changed.write_text(yaml.safe_dump(rooms))
     async with web_app.service.db.sessions.begin() as session:
-        await sync_rooms(session, load_rooms_file(changed))
+        await sync_rooms(
+            session, load_rooms_file(changed), pin_key=install_pin_key(web_app.service.settings)
+        )
 
     response = await web_app.client.get("/api/v1/me", headers=alice)
     assert response.status == 401

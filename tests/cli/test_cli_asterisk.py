@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from bridge.asterisk.install import AsteriskInstallError, parse_print_uris
+from bridge.asterisk.debian_archive import AsteriskInstallError, parse_print_uris
 from bridge.cli import main
 from tests.cli.archive import PACKAGE_FILES, LocalArchive, build_archive, served
 from tests.support import free_port

@@ -119,8 +119,8 @@ def test_a_state_folder_that_cannot_be_made_is_named(iobridge: Invoke, tmp_path:
     (tmp_path / "a-file").write_text("")
     state = tmp_path / "a-file" / "state"
     line = one_line(iobridge("db", "upgrade", IOBRIDGE_STATE_DIR=str(state)))
-    assert line.startswith(f"cannot open the database file {tmp_path / 'a-file'}")
-    assert "Not a directory" in line
+    # (the PIN key is made there before the database is opened)
+    assert line == f"{state}: Not a directory (check IOBRIDGE_STATE_DIR and its owner)"
 
 
 def test_a_port_in_use_names_its_setting(iobridge: Invoke, tmp_path: Path) -> None:
@@ -187,7 +187,7 @@ def test_listings_speak_json(iobridge: Invoke, tmp_path: Path) -> None:
     assert listed == [
         {"name": "ga", "title": "ga", "live": None, "max_participants": 500, "queue": "fifo"}
     ]
-    with_pins = json.loads(iobridge("rooms", "list", "--json", "--show-pins").stdout)
+    with_pins = json.loads(iobridge("rooms", "list", "--json", "--pins-from", str(rooms)).stdout)
     assert with_pins[0]["pin"] == "731904"
     assert json.loads(iobridge("lockouts", "list", "--json").stdout) == []
     assert json.loads(iobridge("recordings", "list", "--json").stdout) == []

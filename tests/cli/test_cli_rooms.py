@@ -7,6 +7,7 @@ loop already running. The database is the default SQLite file in IOBRIDGE_STATE_
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -21,12 +22,12 @@ from click.testing import CliRunner, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.cli import main
-from bridge.domain.entry import LockoutPolicy
+from bridge.domain.guard import Outcome, internet_source, trunk_source
 from bridge.store.db import Database, alembic_config
-from bridge.store.lockouts import record_failure
-from bridge.store.models import Call
+from bridge.store.models import Call, PinFailure
 
-_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+# OWASP's minimum (19 MiB, 2 passes): the cheapest hash the rooms file accepts.
+_HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 HASH = _HASHER.hash("moderator-password")
 PLAIN_PASSWORD = "correct-horse-battery"
 
@@ -178,7 +179,7 @@ def test_sync_dry_run_changes_nothing_then_sync_does(iobridge: Invoke, tmp_path:
         "+ moderator alice",
         "(dry run: nothing changed)",
     ]
-    assert listed_rooms(iobridge, "--show-pins") == []
+    assert listed_rooms(iobridge, "--pins-from", str(rooms)) == []
 
     real = iobridge("rooms", "sync", str(rooms))
 
@@ -189,7 +190,7 @@ def test_sync_dry_run_changes_nothing_then_sync_does(iobridge: Invoke, tmp_path:
         "+ moderator alice",
         f"synced 2 rooms, 1 moderator from {rooms}",
     ]
-    assert listed_rooms(iobridge, "--show-pins") == [
+    assert listed_rooms(iobridge, "--pins-from", str(rooms)) == [
         ["ga", "-", "500", "731904", "731905", "fifo", "General", "assembly"],
         ["wg", "-", "500", "482211", "-", "progressive", "wg"],
     ]
@@ -224,7 +225,7 @@ def test_sync_reports_changes_and_removals_without_pins(iobridge: Invoke, tmp_pa
         "- moderator alice",
     ]
     assert lines(dry.stdout) == [*expected, "(dry run: nothing changed)"]
-    assert [row[:4] for row in listed_rooms(iobridge, "--show-pins")] == [
+    assert [row[:4] for row in listed_rooms(iobridge, "--pins-from", str(rooms))] == [
         ["ga", "-", "500", "731904"],
         ["wg", "-", "500", "482211"],
     ]
@@ -235,10 +236,12 @@ def test_sync_reports_changes_and_removals_without_pins(iobridge: Invoke, tmp_pa
     assert lines(real.stdout) == [*expected, f"synced 2 rooms, 0 moderators from {changed}"]
     for pin in ("731904", "605512", "482211", "731905"):
         assert pin not in real.output
-    assert [row[:4] for row in listed_rooms(iobridge, "--show-pins")] == [
+    assert [row[:4] for row in listed_rooms(iobridge, "--pins-from", str(changed))] == [
         ["ga", "-", "80", "605512"],
         ["plenary", "-", "500", "482211"],
     ]
+    # From the old file: the database no longer has ga's PIN of then.
+    assert listed_rooms(iobridge, "--pins-from", str(rooms))[0][3:6] == ["(not", "the", "file's)"]
 
 
 def test_sync_of_a_broken_file_changes_nothing(
@@ -250,7 +253,8 @@ def test_sync_of_a_broken_file_changes_nothing(
     assert not database_file.exists()
 
     assert iobridge("rooms", "sync", str(write(tmp_path / "rooms.yaml", VALID))).exit_code == 0
-    before = listed_rooms(iobridge, "--show-pins")
+    valid = tmp_path / "rooms.yaml"
+    before = listed_rooms(iobridge, "--pins-from", str(valid))
 
     result = iobridge("rooms", "sync", str(broken))
 
@@ -259,7 +263,7 @@ def test_sync_of_a_broken_file_changes_nothing(
     assert len(lines(result.stderr)) == 5
     assert all(line.startswith(f"{broken}:") for line in lines(result.stderr))
     assert PLAIN_PASSWORD not in result.output
-    assert listed_rooms(iobridge, "--show-pins") == before
+    assert listed_rooms(iobridge, "--pins-from", str(valid)) == before
 
 
 def test_sync_refused_while_a_removed_room_has_a_call(
@@ -271,7 +275,8 @@ def test_sync_refused_while_a_removed_room_has_a_call(
         session.add(Call(room_name="wg", started_at=datetime.now(UTC)))
 
     run_db(database_file, live_call)
-    before = listed_rooms(iobridge, "--show-pins")
+    valid = tmp_path / "rooms.yaml"
+    before = listed_rooms(iobridge, "--pins-from", str(valid))
     without_wg = write(
         tmp_path / "without-wg.yaml",
         """\
@@ -289,7 +294,7 @@ def test_sync_refused_while_a_removed_room_has_a_call(
     [message] = lines(result.stderr)
     assert message.startswith(f"iobridge: {without_wg}: sync refused, nothing changed: ")
     assert "wg" in message
-    assert listed_rooms(iobridge, "--show-pins") == before
+    assert listed_rooms(iobridge, "--pins-from", str(valid)) == before
 
 
 def test_rooms_list_hides_pins_by_default(iobridge: Invoke, tmp_path: Path) -> None:
@@ -349,38 +354,63 @@ def test_a_hashed_password_makes_a_valid_rooms_file(iobridge: Invoke, tmp_path: 
 # --- lockouts -------------------------------------------------------------------------------
 
 
+def test_show_pins_says_in_one_line_that_the_database_cannot(
+    iobridge: Invoke, tmp_path: Path, database_file: Path
+) -> None:
+    assert iobridge("rooms", "sync", str(write(tmp_path / "rooms.yaml", VALID))).exit_code == 0
+    result = iobridge("rooms", "list", "--show-pins")
+    assert_clean_failure(result)
+    assert lines(result.stderr) == [
+        "iobridge: the database keeps only keyed hashes of the PINs, which cannot be shown; "
+        "show them from your rooms file: iobridge rooms list --pins-from FILE"
+    ]
+    with sqlite3.connect(database_file) as connection:
+        dumped = "\n".join(connection.iterdump())
+    for pin in ("731904", "731905", "482211"):
+        assert pin not in dumped  # a stolen copy of the database hands out no room
+
+
 def test_lockouts_list_and_clear(iobridge: Invoke, database_file: Path) -> None:
     assert iobridge("db", "upgrade").exit_code == 0
-    assert lines(iobridge("lockouts", "list").stdout) == ["no caller is locked out"]
-    policy = LockoutPolicy(threshold=2, anonymous_threshold=1)
+    assert lines(iobridge("lockouts", "list").stdout) == ["no source is held back"]
+    guesser = internet_source("198.51.100.7")
+    trunk_caller = trunk_source("provider", "+15551230001")
 
-    async def lock_out(session: AsyncSession) -> None:
+    async def guessed(session: AsyncSession) -> None:
         now = datetime.now(UTC)
-        assert not await record_failure(session, "+15551230001", now, policy)
-        assert await record_failure(session, "+15551230001", now, policy)
-        assert await record_failure(session, "anonymous", now, policy)
+        for _ in range(10):  # the default budget: refused
+            session.add(PinFailure(source=str(guesser), at=now, outcome=Outcome.WRONG_PIN))
+        session.add(PinFailure(source=str(trunk_caller), at=now, outcome=Outcome.ROOM_LOCKED))
 
-    run_db(database_file, lock_out)
+    run_db(database_file, guessed)
 
     listed = iobridge("lockouts", "list")
     assert listed.exit_code == 0, listed.output
     rows = lines(listed.stdout)
-    assert len(rows) == 2
-    assert sorted(row.split()[0] for row in rows) == ["+15551230001", "anonymous"]
-    assert any(row.endswith("(2 wrong PINs)") for row in rows)
-    assert all(re.search(r" until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", row) for row in rows)
+    assert [row.split()[0] for row in rows] == [
+        "address:198.51.100.7",
+        "caller-id:provider/+15551230001",
+    ]
+    assert re.search(r" refused until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(10 failed PINs\)$", rows[0])
+    assert re.search(r" slowed until .* \(1 failed PINs\)$", rows[1])
+    as_json = json.loads(iobridge("lockouts", "list", "--json").stdout)
+    assert [(h["source"], h["refused"]) for h in as_json] == [
+        ("address:198.51.100.7", True),
+        ("caller-id:provider/+15551230001", False),
+    ]
 
-    cleared = iobridge("lockouts", "clear", "+15551230001")
+    cleared = iobridge("lockouts", "clear", "198.51.100.7")
     assert cleared.exit_code == 0, cleared.output
-    assert lines(cleared.stdout) == ["lockout of +15551230001 lifted"]
-    assert lines(iobridge("lockouts", "clear", "+15551230001").stdout) == [
-        "+15551230001 was not locked out"
+    assert lines(cleared.stdout) == ["hold on address:198.51.100.7 lifted"]
+    assert lines(iobridge("lockouts", "clear", "address:198.51.100.7").stdout) == [
+        "address:198.51.100.7 was not held back"
     ]
-    # A withheld number, however it is spelled, is the shared anonymous bucket.
-    assert lines(iobridge("lockouts", "clear", "Withheld").stdout) == [
-        "lockout of anonymous lifted"
+    assert lines(iobridge("lockouts", "clear", "caller-id:provider/+15551230001").stdout) == [
+        "hold on caller-id:provider/+15551230001 lifted"
     ]
-    assert lines(iobridge("lockouts", "list").stdout) == ["no caller is locked out"]
+    assert lines(iobridge("lockouts", "list").stdout) == ["no source is held back"]
+    bad = iobridge("lockouts", "clear", "anonymous")
+    assert_clean_failure(bad)
 
 
 # --- db -------------------------------------------------------------------------------------
@@ -401,10 +431,34 @@ def test_db_upgrade_creates_the_schema_and_is_idempotent(
     with sqlite3.connect(database_file) as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
         version = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-    assert {"rooms", "moderators", "pin_attempts", "lockouts", "calls", "legs"} <= tables
+    assert {"rooms", "moderators", "pin_failures", "pin_key", "calls", "legs"} <= tables
+    assert not {"pin_attempts", "lockouts"} & tables
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert version == [(head,)]
     assert "rooms_revision" in tables
+
+
+def test_check_warns_about_a_short_pin_and_refuses_a_title_too_long_for_the_database(
+    iobridge: Invoke, tmp_path: Path
+) -> None:
+    short = write(tmp_path / "short.yaml", 'rooms:\n  - name: ga\n    pin: "4242"\n')
+    result = iobridge("rooms", "check", str(short))
+    assert result.exit_code == 0, result.output  # a warning, not a failure
+    [warning] = lines(result.stderr)
+    assert warning.startswith(f"{short}:3: rooms[0].pin: warning: a PIN of 4 digits is found in")
+    assert "4242" not in result.output
+    synced = iobridge("rooms", "sync", str(short))
+    assert synced.exit_code == 0 and lines(synced.stderr) == [warning]
+
+    long_title = write(
+        tmp_path / "long.yaml",
+        f'rooms:\n  - name: ga\n    pin: "424242"\n    title: "{"t" * 201}"\n',
+    )
+    refused = iobridge("rooms", "check", str(long_title))
+    assert_clean_failure(refused)
+    assert lines(refused.stderr) == [
+        f"{long_title}:4: rooms[0].title: must be at most 200 characters, got 201"
+    ]
 
 
 def test_check_warns_when_the_rooms_can_outgrow_the_rtp_ports(

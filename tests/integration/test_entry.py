@@ -4,14 +4,13 @@ against Asterisk's own ConfbridgeJoin (which conference, admin or not, muted or 
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
 
-from sqlalchemy import func, select
-
+from bridge.domain.guard import internet_source
 from bridge.service import BridgeService
 from bridge.settings import Settings
+from bridge.sipcaller import Caller
 from bridge.stack import Stack
-from bridge.store.models import PinAttempt, Room
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event
 
@@ -73,34 +72,36 @@ async def test_three_wrong_pins_end_the_call_with_a_goodbye(
     assert result.ended_by == "remote", "the bridge, not the caller, should hang up"
     assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     await ami.wait_for(event("Hangup", Channel=arrived["Channel"]), since=mark)
-    assert await _failures(service, caller_id) == 3
+    assert _failures(service, caller) == 3
 
 
-async def test_wrong_pins_lock_the_caller_out_even_after_a_restart(
+async def test_wrong_pins_hold_the_source_back_even_after_a_restart(
     ami: AmiWatcher, dial: Dial, stack: Stack
 ) -> None:
-    caller_id = unique_caller_id("lock")
     wrong3 = f"9999#{NEXT_TRY}9998#{NEXT_TRY}9997#"
-    first = await dial(wrong3, caller_id=caller_id, stay=40)
+    first = await dial(wrong3, caller_id=unique_caller_id("lock"), stay=40)
     assert (await asyncio.wait_for(first.wait(), 60)).ended_by == "remote"
-    # Two more wrong PINs reach the threshold (5): the second is answered with a lockout.
-    second = await dial(f"9996#{NEXT_TRY}9995#{NEXT_TRY}2468#", caller_id=caller_id, stay=40)
+    # Two more wrong PINs reach the threshold (5): the next prompt is refused.
+    second = await dial(
+        f"9996#{NEXT_TRY}9995#{NEXT_TRY}2468#", caller_id=unique_caller_id("lock"), stay=40
+    )
     assert (await asyncio.wait_for(second.wait(), 60)).ended_by == "remote"
     assert stack.service is not None
-    assert await _failures(stack.service, caller_id) == 5
-    assert await stack.service.desk.is_locked_out(caller_id)
+    assert _failures(stack.service, first) == 5
+    assert _refused(stack.service, first)
 
     await stack.restart_service()
 
-    # The right PIN no longer helps, and the lockout outlived the restart.
+    # The right PIN no longer helps, and the hold outlived the restart.
     mark = ami.mark()
+    caller_id = unique_caller_id("lock")
     third = await dial("2468#", caller_id=caller_id, stay=20)
     result = await asyncio.wait_for(third.wait(), 40)
-    assert result.ended_by == "remote", "a locked-out caller hears why and is hung up"
-    print(f"a locked-out caller was hung up after {result.duration:.1f} s")  # reported
+    assert result.ended_by == "remote", "a refused caller hears why and is hung up"
+    print(f"a refused caller was hung up after {result.duration:.1f} s")  # reported
     assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     assert stack.service is not None
-    assert await stack.service.desk.is_locked_out(caller_id)
+    assert _refused(stack.service, third)
 
 
 async def test_a_full_room_turns_the_next_caller_away(ami: AmiWatcher, dial: Dial) -> None:
@@ -132,7 +133,8 @@ async def test_hanging_up_mid_pin_leaves_nothing_behind(
         )
     )
     assert service.switchboard.room_of(channel) is None
-    assert await _failures(service, caller_id) == 0
+    assert _failures(service, caller) == 0
+    assert service.desk.guard.pending(internet_source(caller.local_ip)) == 0
 
 
 def _participant(service: BridgeService, room: str, channel: str) -> object | None:
@@ -140,14 +142,14 @@ def _participant(service: BridgeService, room: str, channel: str) -> object | No
     return live.participants.get(channel) if live else None
 
 
-async def _failures(service: BridgeService, caller_id: str) -> int:
-    async with service.db.sessions() as session:
-        count = await session.scalar(
-            select(func.count())
-            .select_from(PinAttempt)
-            .where(PinAttempt.caller_id == caller_id, PinAttempt.success.is_(False))
-        )
-    return int(count or 0)
+def _failures(service: BridgeService, caller: Caller) -> int:
+    """Failed PINs counted against the caller's source (the address it calls from)."""
+    return service.desk.guard.failures(internet_source(caller.local_ip), time.time())
+
+
+def _refused(service: BridgeService, caller: Caller) -> bool:
+    source = internet_source(caller.local_ip)
+    return any(held.source == source and held.refused for held in service.desk.held_back())
 
 
 async def test_star_six_mutes_a_participant_in_an_open_room(ami: AmiWatcher, dial: Dial) -> None:
@@ -172,20 +174,3 @@ async def test_a_room_that_announces_names_asks_for_one_before_the_join(
     # ConfBridge keeps the recorded name (to announce the leave) while the caller is in.
     names = stack_settings.run_dir / "spool" / "confbridge"
     assert any(p.name.startswith("confbridge-name-e2e-names-") for p in names.iterdir())
-
-
-async def test_the_pin_of_a_retired_room_is_answered_as_such(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
-) -> None:
-    async with service.db.sessions.begin() as session:
-        session.add(
-            Room(name="e2e-gone", title="Retired", pin="8080", retired_at=datetime.now(UTC))
-        )
-    caller_id = unique_caller_id("retired")
-    mark = ami.mark()
-    caller = await dial("8080#", caller_id=caller_id, stay=30)
-    result = await asyncio.wait_for(caller.wait(), 40)
-    assert result.ended_by == "remote"
-    assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
-    # Not a guess: a retired room's PIN does not count towards a lockout.
-    assert await _failures(service, caller_id) == 0

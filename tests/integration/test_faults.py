@@ -106,6 +106,7 @@ def _env(settings: Settings, **overrides: Any) -> dict[str, str]:
         "IOBRIDGE_AGI_PORT": settings.agi_port,
         "IOBRIDGE_HTTP_PORT": settings.http_port,
         "IOBRIDGE_ROOMS_FILE": settings.rooms_file,
+        "IOBRIDGE_PIN_KEY": settings.ensure_pin_key().get_secret_value(),  # for a shared database
         **overrides,
     }
     return {**os.environ, **{k: str(v) for k, v in values.items()}}

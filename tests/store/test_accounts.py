@@ -17,6 +17,7 @@ from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent
 from bridge.store.db import Database
 from bridge.store.models import Call, Moderator, PanelSession
 from bridge.store.rooms import sync_rooms
+from tests.support import TEST_PIN_KEY
 
 OLD_HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 NEW_HASHER = argon2.PasswordHasher(time_cost=2, memory_cost=2048, parallelism=1)
@@ -49,7 +50,7 @@ def _later(accounts: Accounts, seconds: float) -> None:
 @pytest.fixture
 async def accounts(db: Database) -> Accounts:
     async with db.sessions.begin() as session:
-        await sync_rooms(session, CONFIG)
+        await sync_rooms(session, CONFIG, pin_key=TEST_PIN_KEY)
     settings = Settings(login_failures_per_username=3, panel_session_hours=1)
     return Accounts(settings, db, hasher=NEW_HASHER, clock=Clock())
 
@@ -122,7 +123,7 @@ async def test_a_login_rehashes_an_old_hash_and_a_sync_does_not_call_it_a_change
     assert bob is not None and not NEW_HASHER.check_needs_rehash(bob.password_hash)
     assert bob.file_password_hash != bob.password_hash
     async with db.sessions.begin() as session:
-        report = await sync_rooms(session, CONFIG)
+        report = await sync_rooms(session, CONFIG, pin_key=TEST_PIN_KEY)
     assert report.empty
     assert (await accounts.log_in("bob", PASSWORD, "10.0.0.1")).principal.username == "bob"
 
@@ -134,7 +135,7 @@ async def test_a_room_taken_away_by_a_sync_is_gone_from_open_sessions(
     bob_on_ga = ModeratorSpec("bob", CONFIG.moderators[1].password_hash, ("ga",))
     fewer = RoomsConfig(rooms=CONFIG.rooms, moderators=(bob_on_ga,))
     async with db.sessions.begin() as session:
-        await sync_rooms(session, fewer)
+        await sync_rooms(session, fewer, pin_key=TEST_PIN_KEY)
     _later(accounts, SESSION_CACHE_SECONDS + 1)  # what a session knows is this fresh
     found = await accounts.session(opened.token)
     assert found is not None and found.principal.rooms == {"ga"}
@@ -146,7 +147,7 @@ async def test_a_moderator_removed_from_the_file_loses_their_sessions(
 ) -> None:
     opened = await accounts.log_in("bob", PASSWORD, "10.0.0.1")
     async with db.sessions.begin() as session:
-        await sync_rooms(session, RoomsConfig(rooms=CONFIG.rooms))
+        await sync_rooms(session, RoomsConfig(rooms=CONFIG.rooms), pin_key=TEST_PIN_KEY)
     _later(accounts, SESSION_CACHE_SECONDS + 1)
     assert await accounts.session(opened.token) is None
 

@@ -36,6 +36,7 @@ from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, apply_effects
 from bridge.store.models import Call, Leg, Room
 from bridge.store.rooms import sync_rooms
+from tests.support import TEST_PIN_KEY
 
 T = 1_772_441_000.0  # 2026-03-02, seconds since the epoch, as the events carry it
 
@@ -49,7 +50,7 @@ async def db(db: Database) -> Database:
     """The shared database, with the two rooms these tests put calls in."""
     async with db.sessions.begin() as session:
         rooms = (RoomSpec(name="ga", title="GA", pin="1111"), RoomSpec("wg", "WG", pin="2222"))
-        await sync_rooms(session, RoomsConfig(rooms=rooms))
+        await sync_rooms(session, RoomsConfig(rooms=rooms), pin_key=TEST_PIN_KEY)
     return db
 
 

@@ -16,7 +16,7 @@ from bridge.reports import build_report
 from bridge.store.audit import ActionRecord, add_action
 from bridge.store.db import Database
 from bridge.store.history import apply_effects
-from bridge.store.models import Call, Leg, Lockout, ModeratorAction, PinAttempt, StackEvent, Turn
+from bridge.store.models import Call, Leg, ModeratorAction, PinFailure, StackEvent, Turn
 from bridge.store.reports import list_calls, load_call
 from bridge.store.retention import purge_history
 from bridge.store.turns import record_recording_start, record_stack_event, record_turn
@@ -160,26 +160,23 @@ async def test_a_second_purge_finds_nothing_to_do(db: Database) -> None:
     assert first.lines()[0].startswith("call ")
 
 
-async def test_the_purge_deletes_old_pin_attempts_and_expired_lockouts(db: Database) -> None:
+async def test_the_purge_deletes_old_wrong_pins(db: Database) -> None:
     cutoff = retention_cutoff(NOW, 30)
     async with db.sessions.begin() as session:
         session.add_all(
             [
-                PinAttempt(caller_id="5550101", at=cutoff - timedelta(days=1), success=False),
-                PinAttempt(caller_id="5550102", at=cutoff + timedelta(days=1), success=False),
-                Lockout(caller_id="5550101", locked_at=cutoff - timedelta(days=2),
-                        until=cutoff - timedelta(days=1), failures=5),
-                Lockout(caller_id="5550103", locked_at=NOW, until=NOW + timedelta(hours=1),
-                        failures=5),
+                PinFailure(source="address:198.51.100.1", at=cutoff - timedelta(days=1),
+                           outcome="wrong-pin"),
+                PinFailure(source="address:198.51.100.2", at=cutoff + timedelta(days=1),
+                           outcome="wrong-pin"),
             ]
         )  # fmt: skip
     async with db.sessions.begin() as session:
         result = await purge_history(session, cutoff, NOW)
     async with db.sessions() as session:
-        attempts = (await session.scalars(select(PinAttempt.caller_id))).all()
-        lockouts = (await session.scalars(select(Lockout.caller_id))).all()
-    assert (result.pin_attempts_deleted, result.lockouts_deleted) == (1, 1)
-    assert attempts == ["5550102"] and lockouts == ["5550103"]
+        kept = (await session.scalars(select(PinFailure.source))).all()
+    assert result.pin_failures_deleted == 1
+    assert kept == ["address:198.51.100.2"]
 
 
 async def test_the_moderators_actions_of_a_call_are_in_its_report_and_purged_with_it(

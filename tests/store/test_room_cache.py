@@ -12,7 +12,8 @@ from bridge.store.db import Database
 from bridge.store.models import Room
 from bridge.store.room_cache import RoomCache
 from bridge.store.rooms import match_pin, rooms_revision
-from tests.store.test_rooms_sync import BASE, GA, T0, WG, config, room, sync
+from tests.store.test_rooms_sync import BASE, GA, T0, WG, as_stored, config, hashed, room, sync
+from tests.support import TEST_PIN_KEY
 
 PINS = ["1111", "1112", "2222", "3333", "9999", "", "111"]
 
@@ -25,12 +26,12 @@ async def cached(cache: RoomCache, db: Database, digits: str) -> tuple[str, Role
 
 async def direct(db: Database, digits: str) -> tuple[str, Role, bool] | None:
     async with db.sessions() as session:
-        found = await match_pin(session, digits)
+        found = await match_pin(session, digits, TEST_PIN_KEY)
     return None if found is None else (found.room.name, found.role, found.retired)
 
 
 async def test_the_cache_answers_every_pin_as_the_database_does(db: Database) -> None:
-    cache = RoomCache()
+    cache = RoomCache(TEST_PIN_KEY)
     await sync(db, BASE)
     await sync(db, config(GA), T0 + timedelta(minutes=1))  # wg retired, keeps its PIN
     for digits in PINS:
@@ -39,7 +40,7 @@ async def test_the_cache_answers_every_pin_as_the_database_does(db: Database) ->
 
 
 async def test_the_table_is_read_once_while_nothing_changes(db: Database) -> None:
-    cache = RoomCache()
+    cache = RoomCache(TEST_PIN_KEY)
     await sync(db, BASE)
     for digits in PINS * 3:
         await cached(cache, db, digits)
@@ -59,7 +60,7 @@ async def test_a_sync_that_changes_nothing_keeps_the_revision(db: Database) -> N
 async def test_a_sync_from_another_process_is_seen_by_the_next_decision(
     db: Database, database_url: str
 ) -> None:
-    cache = RoomCache()
+    cache = RoomCache(TEST_PIN_KEY)
     await sync(db, BASE)
     assert await cached(cache, db, "2222") == ("wg", Role.PARTICIPANT, False)
 
@@ -76,11 +77,11 @@ async def test_a_sync_from_another_process_is_seen_by_the_next_decision(
 
 
 async def test_a_changed_setting_is_seen_by_the_next_decision(db: Database) -> None:
-    cache = RoomCache()
+    cache = RoomCache(TEST_PIN_KEY)
     await sync(db, BASE)
     async with db.sessions() as session:
         first = await cache.match(session, "2222")
-    assert first is not None and first.room == WG
+    assert first is not None and first.room == as_stored(WG)
 
     await sync(db, config(GA, room("wg", "2222", max_participants=7)), T0 + timedelta(hours=1))
 
@@ -91,11 +92,11 @@ async def test_a_changed_setting_is_seen_by_the_next_decision(db: Database) -> N
 
 async def test_a_room_written_without_a_sync_is_seen_too(db: Database) -> None:
     """The revision is bumped by the database itself (triggers), not by the sync's code."""
-    cache = RoomCache()
+    cache = RoomCache(TEST_PIN_KEY)
     await sync(db, BASE)
     assert await cached(cache, db, "8080") is None
     async with db.sessions.begin() as session:
-        session.add(Room(name="direct", title="Added in SQL", pin="8080"))
+        session.add(Room(name="direct", title="Added in SQL", pin_hash=hashed("8080")))
     assert await cached(cache, db, "8080") == ("direct", Role.PARTICIPANT, False)
     async with db.sessions.begin() as session:
         await session.execute(delete(Room).where(Room.name == "direct"))

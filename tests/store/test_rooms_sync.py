@@ -1,7 +1,9 @@
-"""Provisioning from the rooms file: sync_rooms and match_pin, on SQLite and PostgreSQL."""
+"""Provisioning from the rooms file: sync_rooms and match_pin, on SQLite and PostgreSQL.
+PINs are stored as keyed hashes: what a row holds is compared with ``hashed(...)``."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,6 +23,7 @@ from bridge.store.rooms import (
     match_pin,
     sync_rooms,
 )
+from tests.support import TEST_PIN_KEY
 
 # Cheap parameters: the store keeps the hash as given and never checks its cost.
 _HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -38,6 +41,15 @@ def moderator(username: str, *rooms: str, password_hash: str = HASH) -> Moderato
     return ModeratorSpec(username=username, password_hash=password_hash, rooms=rooms)
 
 
+def hashed(pin: str | None) -> str | None:
+    return TEST_PIN_KEY.hash_optional(pin)
+
+
+def as_stored(spec: RoomSpec) -> RoomSpec:
+    """A room as the database gives it back: without its PINs."""
+    return replace(spec, pin="", moderator_pin=None)
+
+
 def config(*rooms: RoomSpec, moderators: tuple[ModeratorSpec, ...] = ()) -> RoomsConfig:
     return RoomsConfig(rooms=rooms, moderators=moderators)
 
@@ -49,7 +61,7 @@ BASE = config(GA, WG, moderators=(moderator("alice", "*"), moderator("bob", "ga"
 
 async def sync(db: Database, wanted: RoomsConfig, now: datetime = T0) -> list[str]:
     async with db.sessions.begin() as session:
-        report = await sync_rooms(session, wanted, now)
+        report = await sync_rooms(session, wanted, now, pin_key=TEST_PIN_KEY)
     return report.lines()
 
 
@@ -84,7 +96,7 @@ async def snapshot(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 async def match(db: Database, digits: str) -> tuple[str, Role, bool] | None:
     async with db.sessions() as session:
-        found = await match_pin(session, digits)
+        found = await match_pin(session, digits, TEST_PIN_KEY)
     return None if found is None else (found.room.name, found.role, found.retired)
 
 
@@ -101,16 +113,20 @@ async def test_first_sync_adds_rooms_and_moderators(db: Database) -> None:
     rows = await rooms_by_name(db)
     assert set(rows) == {"ga", "wg"}
     ga = rows["ga"]
-    assert (ga.title, ga.pin, ga.moderator_pin) == ("Room ga", "1111", "1112")
+    assert (ga.title, ga.pin_hash, ga.moderator_pin_hash) == (
+        "Room ga",
+        hashed("1111"),
+        hashed("1112"),
+    )
     assert (ga.max_participants, ga.muted_on_entry, ga.queue) == (500, False, "fifo")
     assert (ga.speaking_time_limit, ga.record, ga.announce_names) == (0, False, False)
     assert ga.retired_at is None
-    assert rows["wg"].moderator_pin is None
+    assert rows["wg"].moderator_pin_hash is None
     assert await moderator_rooms(db) == {"alice": (True, set()), "bob": (False, {"ga"})}
     async with db.sessions() as session:
         assert await has_rooms(session)
         assert [spec.name for spec in await active_rooms(session)] == ["ga", "wg"]
-        assert await find_room(session, "ga") == GA
+        assert await find_room(session, "ga") == as_stored(GA)
 
 
 async def test_every_room_setting_is_stored(db: Database) -> None:
@@ -128,7 +144,7 @@ async def test_every_room_setting_is_stored(db: Database) -> None:
     )
     await sync(db, config(spec))
     async with db.sessions() as session:
-        assert await find_room(session, "plenary") == spec
+        assert await find_room(session, "plenary") == as_stored(spec)
 
 
 async def test_second_identical_sync_changes_nothing(db: Database) -> None:
@@ -170,9 +186,9 @@ async def test_changed_fields_are_named_and_secrets_never_shown(db: Database) ->
     for secret in ("1111", "1112", "7301", "7302", HASH, OTHER_HASH):
         assert secret not in text
     rows = await rooms_by_name(db)
-    assert (rows["ga"].pin, rows["ga"].moderator_pin, rows["ga"].queue) == (
-        "7301",
-        "7302",
+    assert (rows["ga"].pin_hash, rows["ga"].moderator_pin_hash, rows["ga"].queue) == (
+        hashed("7301"),
+        hashed("7302"),
         "progressive",
     )
     assert (rows["wg"].record, rows["wg"].speaking_time_limit) == (True, 60)
@@ -189,7 +205,7 @@ async def test_moderator_pin_removed_is_reported_hidden(db: Database) -> None:
     await sync(db, BASE)
     lines = await sync(db, config(room("ga", "1111"), WG, moderators=BASE.moderators))
     assert lines == ["~ room ga: moderator_pin (hidden)"]
-    assert (await rooms_by_name(db))["ga"].moderator_pin is None
+    assert (await rooms_by_name(db))["ga"].moderator_pin_hash is None
     assert await match(db, "1112") is None
 
 
@@ -203,7 +219,7 @@ async def test_two_rooms_swap_pins_in_one_sync(db: Database) -> None:
     assert await match(db, "1111") == ("wg", Role.PARTICIPANT, False)
     assert await match(db, "2222") == ("ga", Role.PARTICIPANT, False)
     rows = await rooms_by_name(db)
-    assert (rows["ga"].pin, rows["wg"].pin) == ("2222", "1111")
+    assert (rows["ga"].pin_hash, rows["wg"].pin_hash) == (hashed("2222"), hashed("1111"))
 
 
 async def test_pins_rotate_through_three_rooms_and_a_new_room(db: Database) -> None:
@@ -219,8 +235,13 @@ async def test_pins_rotate_through_three_rooms_and_a_new_room(db: Database) -> N
         "~ room b: pin (hidden)",
         "~ room c: pin (hidden)",
     ]
-    pins = {name: row.pin for name, row in (await rooms_by_name(db)).items()}
-    assert pins == {"a": "2002", "b": "3003", "c": "4004", "d": "1001"}
+    pins = {name: row.pin_hash for name, row in (await rooms_by_name(db)).items()}
+    assert pins == {
+        "a": hashed("2002"),
+        "b": hashed("3003"),
+        "c": hashed("4004"),
+        "d": hashed("1001"),
+    }
 
 
 # --- removing -------------------------------------------------------------------------------
@@ -239,7 +260,7 @@ async def test_removed_room_is_retired_and_keeps_its_history(db: Database) -> No
     wg = (await rooms_by_name(db))["wg"]
     assert wg.id == wg_id
     assert wg.retired_at == later
-    assert wg.pin == "2222"  # kept, so a caller typing it hears that the room is closed
+    assert wg.pin_hash == hashed("2222")  # kept: a caller typing it is counted as guessing
     async with db.sessions() as session:
         call = await session.scalar(select(Call))
         assert call is not None and call.room_id == wg_id
@@ -275,7 +296,7 @@ async def test_removal_refused_while_the_room_has_a_call_in_progress(db: Databas
 
     with pytest.raises(SyncRefused, match=r"\bwg\b") as refused:
         async with db.sessions.begin() as session:
-            await sync_rooms(session, wanted, T0 + timedelta(hours=1))
+            await sync_rooms(session, wanted, T0 + timedelta(hours=1), pin_key=TEST_PIN_KEY)
 
     assert "2222" not in str(refused.value)
     assert await snapshot(db) == before
@@ -380,5 +401,5 @@ async def test_match_pin(db: Database) -> None:
     assert await match(db, "111") is None
     assert await match(db, "") is None
     async with db.sessions() as session:
-        found = await match_pin(session, "1112")
-    assert found is not None and found.room == GA
+        found = await match_pin(session, "1112", TEST_PIN_KEY)
+    assert found is not None and found.room == as_stored(GA)

@@ -1,9 +1,8 @@
-"""The shared number's rules: who gets in as what, and who is locked out for guessing."""
+"""The shared number's rules: who gets in as what (guessing: tests/unit/test_guard.py)."""
 
 from __future__ import annotations
 
 import configparser
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.domain.entry import (
-    ANONYMOUS_BUCKET,
     QUIET_FROM_PARTICIPANTS,
-    WITHHELD_CALLER_IDS,
     Admission,
     LiveRoomFacts,
-    LockoutPolicy,
     Refusal,
     admit,
-    lockout_bucket,
 )
 from bridge.domain.events import Role
 from bridge.domain.rooms import RoomSpec
-from bridge.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 OPEN = RoomSpec(name="ga", title="General assembly", pin="1111", max_participants=10)
 MUTED = RoomSpec(name="plenary", title="Plenary", pin="2222", muted_on_entry=True)
-NOW = datetime(2026, 3, 2, 18, 30, tzinfo=UTC)
 
 EMPTY = LiveRoomFacts()
 FULL = LiveRoomFacts(participants=10)
@@ -166,124 +159,6 @@ def test_every_profile_and_menu_an_admission_names_exists_in_confbridge_conf(
 def test_the_listener_menu_offers_no_self_unmute() -> None:
     listener = _confbridge_sections()["iobridge_listener_menu"]
     assert "toggle_mute" not in " ".join(listener.values())
-
-
-# ---- lockout buckets ------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "caller_id",
-    [
-        "",
-        "   ",
-        "anonymous",
-        "Anonymous",
-        "ANONYMOUS",
-        " anonymous ",
-        "unknown",  # what FastAGI's agi_callerid says when there is none
-        "Unknown",
-        "Restricted",
-        "restricted",
-        "Private",
-        "WITHHELD",
-    ],
-)
-def test_withheld_numbers_all_count_against_one_anonymous_bucket(caller_id: str) -> None:
-    assert lockout_bucket(caller_id) == ANONYMOUS_BUCKET
-
-
-@pytest.mark.parametrize(
-    ("caller_id", "bucket"),
-    [
-        ("+15551234567", "+15551234567"),
-        ("5551234", "5551234"),
-        (" 5551234 ", "5551234"),
-        ("alice", "alice"),
-        ("Alice", "Alice"),  # a named caller keeps their own bucket, spelled as given
-        ("anonymous1", "anonymous1"),
-        ("sipp", "sipp"),
-    ],
-)
-def test_a_presented_number_counts_against_itself(caller_id: str, bucket: str) -> None:
-    assert lockout_bucket(caller_id) == bucket
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.text(max_size=20))
-def test_the_bucket_is_either_the_anonymous_one_or_the_trimmed_caller_id(caller_id: str) -> None:
-    bucket = lockout_bucket(caller_id)
-    withheld = caller_id.strip().lower() in WITHHELD_CALLER_IDS
-    assert bucket == (ANONYMOUS_BUCKET if withheld else caller_id.strip())
-    assert lockout_bucket(bucket) == bucket  # a bucket is its own bucket (the CLI lifts by it)
-
-
-# ---- the lockout policy ---------------------------------------------------------------------
-
-
-def test_a_caller_with_a_number_is_locked_out_at_the_fifth_wrong_pin() -> None:
-    policy = LockoutPolicy()
-    assert policy.threshold_for("+15551234567") == 5
-    assert not policy.should_lock("+15551234567", 4)
-    assert policy.should_lock("+15551234567", 5)
-    assert policy.should_lock("+15551234567", 6)
-
-
-def test_withheld_callers_are_locked_out_sooner() -> None:
-    policy = LockoutPolicy()
-    assert policy.threshold_for(ANONYMOUS_BUCKET) == 3
-    assert not policy.should_lock(ANONYMOUS_BUCKET, 2)
-    assert policy.should_lock(ANONYMOUS_BUCKET, 3)
-    assert not policy.should_lock("+15551234567", 3)
-
-
-def test_the_anonymous_threshold_applies_to_every_withheld_spelling() -> None:
-    policy = LockoutPolicy()
-    for caller_id in ("Restricted", "", "anonymous", "Private"):
-        assert policy.should_lock(lockout_bucket(caller_id), 3)
-
-
-def test_thresholds_follow_the_policy_given() -> None:
-    policy = LockoutPolicy(threshold=2, anonymous_threshold=1)
-    assert policy.should_lock("5551234", 2)
-    assert not policy.should_lock("5551234", 1)
-    assert policy.should_lock(ANONYMOUS_BUCKET, 1)
-    assert not policy.should_lock(ANONYMOUS_BUCKET, 0)
-
-
-def test_wrong_pins_count_within_the_window_before_now() -> None:
-    policy = LockoutPolicy(window=timedelta(minutes=10))
-    assert policy.window_start(NOW) == datetime(2026, 3, 2, 18, 20, tzinfo=UTC)
-
-
-def test_a_lockout_lasts_its_duration_from_now() -> None:
-    policy = LockoutPolicy(duration=timedelta(minutes=15))
-    assert policy.locked_until(NOW) == datetime(2026, 3, 2, 18, 45, tzinfo=UTC)
-
-
-def test_the_default_policy_is_what_the_caller_card_and_the_settings_promise() -> None:
-    # docs/caller-card.md: 5 wrong PINs in 10 minutes lock a number out for 15 minutes;
-    # withheld numbers share a count of 3.
-    policy = LockoutPolicy()
-    assert (policy.threshold, policy.window, policy.duration, policy.anonymous_threshold) == (
-        5,
-        timedelta(minutes=10),
-        timedelta(minutes=15),
-        3,
-    )
-    fields = Settings.model_fields
-    assert fields["lockout_threshold"].default == policy.threshold
-    assert fields["lockout_window_seconds"].default == policy.window.total_seconds()
-    assert fields["lockout_duration_seconds"].default == policy.duration.total_seconds()
-    assert fields["anonymous_lockout_threshold"].default == policy.anonymous_threshold
-    assert policy.anonymous_threshold < policy.threshold
-
-
-@settings(max_examples=100, deadline=None)
-@given(failures=st.integers(0, 50), caller_id=st.text(max_size=12))
-def test_anonymous_callers_are_never_treated_more_leniently(failures: int, caller_id: str) -> None:
-    policy = LockoutPolicy()
-    if policy.should_lock(lockout_bucket(caller_id), failures):
-        assert policy.should_lock(ANONYMOUS_BUCKET, failures)
 
 
 # ---- quiet joins in big rooms ---------------------------------------------------------------

@@ -14,6 +14,7 @@ from bridge.domain.guard import (
     Gate,
     Guard,
     GuardPolicy,
+    HeldBack,
     Hold,
     Outcome,
     Proceed,
@@ -21,12 +22,16 @@ from bridge.domain.guard import (
     Source,
     SourceKind,
     caller_hears,
+    caller_source,
     expected_hours_to_find,
     internet_source,
     outcome_of,
+    parse_source,
     trunk_source,
 )
 from bridge.domain.rooms import RoomSpec
+from bridge.service.entry import guard_policy
+from bridge.settings import Settings
 
 POLICY = GuardPolicy()
 HOUR = 3600.0
@@ -67,6 +72,49 @@ def test_a_trunk_call_without_a_caller_id_is_unattributable(withheld: str) -> No
 def test_a_trunk_caller_is_the_number_it_asserts_on_that_trunk() -> None:
     assert trunk_source("provider", "+1 (555) 010-0100") == trunk_source("provider", "+15550100100")
     assert trunk_source("provider", "5550100") != trunk_source("other", "5550100")
+
+
+@pytest.mark.parametrize(
+    ("remote_address", "endpoint", "caller_id", "expected"),
+    [
+        ("203.0.113.7:5060", "anonymous", "+15550100", internet_source("203.0.113.7")),
+        ("[2001:db8:1:2::5]:5062", "anonymous", "", internet_source("2001:db8:1:2::9")),
+        ("203.0.113.7", "anonymous", "x", internet_source("203.0.113.7")),
+        ("198.51.100.1:5060", "provider", "+1 555 0100", trunk_source("provider", "+15550100")),
+        ("198.51.100.1:5060", "provider", "anonymous", trunk_source("provider", "")),
+        ("", "", "5550100", Source(SourceKind.UNATTRIBUTABLE, "internet")),
+    ],
+)
+def test_the_anonymous_endpoint_counts_by_address_and_a_trunk_by_the_caller_id_it_asserts(
+    remote_address: str, endpoint: str, caller_id: str, expected: Source
+) -> None:
+    assert caller_source(remote_address, endpoint, caller_id) == expected
+
+
+@pytest.mark.parametrize("caller_id", ["", "anonymous", "+15550100", "victim", "Restricted"])
+def test_on_the_internet_endpoint_the_caller_id_changes_nothing(caller_id: str) -> None:
+    assert caller_source("203.0.113.7:5060", "anonymous", caller_id) == internet_source(
+        "203.0.113.7"
+    )
+
+
+@given(
+    st.one_of(
+        st.ip_addresses().map(lambda ip: internet_source(str(ip))),
+        st.from_regex(r"\+?[0-9]{3,15}", fullmatch=True).map(lambda n: trunk_source("trunk", n)),
+    )
+)
+def test_a_source_as_listed_is_read_back_as_itself(who: Source) -> None:
+    assert parse_source(str(who)) == who
+
+
+def test_an_admin_may_name_an_internet_source_by_its_address_alone() -> None:
+    assert parse_source("203.0.113.7") == internet_source("203.0.113.7")
+    assert parse_source("2001:db8:1:2::5") == internet_source("2001:db8:1:2::")
+    with pytest.raises(ValueError):
+        parse_source("not-a-source")
+    with pytest.raises(ValueError):
+        parse_source("caller-id:provider/anonymous")
 
 
 def test_a_retired_rooms_pin_is_heard_and_counted_as_a_wrong_pin() -> None:
@@ -183,6 +231,39 @@ def test_a_room_under_pressure_slows_those_who_failed_and_call_its_number() -> N
     assert guard.gate(internet_source("192.0.2.9"), T0, room="ga") == Proceed(0.0)
 
 
+def test_the_sources_held_back_are_those_refused_and_those_slowed() -> None:
+    guard = Guard()
+    refused, slowed, clean = source(1), source(2), source(3)
+    now = T0
+    for _ in range(POLICY.source_threshold):
+        decision = fail(guard, refused, now)
+        assert isinstance(decision, Proceed)
+        now += decision.wait + 1
+    fail(guard, slowed, now)
+    guard.gate(clean, now)
+    guard.record(clean, Outcome.ADMITTED, now)
+    assert guard.held_back(now) == [
+        HeldBack(refused, POLICY.source_threshold, T0 + HOUR, refused=True),
+        HeldBack(slowed, 1, now + POLICY.first_delay, refused=False),
+    ]
+
+
+def test_lifting_a_hold_forgets_that_sources_failures_only() -> None:
+    guard = Guard()
+    attack(guard, 3, T0)
+    assert guard.forget(source(1))
+    assert guard.gate(source(1), T0 + 1) == Proceed(0.0)
+    assert guard.failures(source(0), T0 + 1) == 1
+    assert guard.global_failures(T0 + 1) == 3
+    assert not guard.forget(source(1))  # nothing left to lift
+
+
+def test_the_settings_defaults_are_the_guards_and_reach_it() -> None:
+    assert guard_policy(Settings()) == GuardPolicy()
+    tight = Settings(guard_source_threshold=3, guard_alarm_source_threshold=9)
+    assert guard_policy(tight).alarm_source_threshold == 3  # never above the threshold
+
+
 def test_idle_sources_are_forgotten() -> None:
     guard = Guard()
     attack(guard, 5, T0)
@@ -236,6 +317,33 @@ def run(steps: list[tuple[int, Outcome, float]], rooms: str = "") -> list[Gate]:
 
 def replaced(steps: list[tuple[int, Outcome, float]], old: set[Outcome], new: Outcome) -> list:
     return [(who, new if outcome in old else outcome, dt) for who, outcome, dt in steps]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(STEP, max_size=80))
+def test_failures_restored_after_a_restart_decide_as_before_it(
+    steps: list[tuple[int, Outcome, float]],
+) -> None:
+    """What the database keeps (each failure: source, outcome, time, room) is enough for a
+    new guard to count every source as the old one did, and refuse whom it refused. (Only
+    the spacing of a failed source's parallel calls is not kept: no call outlives the
+    service's restart.)"""
+    guard, now, kept = Guard(SMALL), T0, []
+    for who, outcome, dt in steps:
+        now += dt
+        if isinstance(guard.gate(source(who), now), Proceed):
+            guard.record(source(who), outcome, now)
+            if outcome.is_failure:
+                kept.append((source(who), outcome, now, None))
+    restarted = Guard(SMALL)
+    restarted.restore(kept)
+    later = now + 1
+    for n in range(8):
+        assert restarted.failures(source(n), later) == guard.failures(source(n), later)
+        before, after = guard.gate(source(n), later), restarted.gate(source(n), later)
+        assert isinstance(after, Refuse) == isinstance(before, Refuse)
+        if isinstance(before, Refuse):
+            assert after == before
 
 
 @settings(max_examples=300, deadline=None)

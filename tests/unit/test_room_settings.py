@@ -6,6 +6,7 @@ from __future__ import annotations
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, QueuePolicy, RoomSpec
 from bridge.roomsfile.entries import EXPECTED, RoomEntry
 from bridge.store.models import Room
+from bridge.store.rooms import PIN_COLUMNS
 
 
 def test_the_rooms_file_accepts_exactly_the_settings_a_room_has() -> None:
@@ -16,8 +17,11 @@ def test_every_setting_has_words_for_what_it_should_look_like() -> None:
     assert {"name", *ROOM_SETTINGS} <= set(EXPECTED)
 
 
-def test_the_database_has_a_column_for_every_setting() -> None:
-    assert set(ROOM_SETTINGS) <= set(Room.__table__.columns.keys())
+def test_the_database_has_a_column_for_every_setting_and_only_hashes_of_the_pins() -> None:
+    columns = set(Room.__table__.columns.keys())
+    assert set(ROOM_SETTINGS) - set(PIN_COLUMNS) <= columns
+    assert set(PIN_COLUMNS.values()) <= columns
+    assert not set(PIN_COLUMNS) & columns  # no column holds a PIN itself
 
 
 def test_settings_round_trip_through_plain_values() -> None:

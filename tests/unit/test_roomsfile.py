@@ -16,7 +16,9 @@ from bridge.roomsfile import Problem, RoomsFileError, load_rooms_file, parse_roo
 
 ROOT = Path(__file__).resolve().parents[2]
 # Cheap parameters: the parser only checks the hash's shape, never its cost.
-HASH = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash("s3cret")
+# OWASP's minimum (19 MiB, 2 passes): the cheapest hash the file check accepts.
+CHEAPEST = argon2.PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+HASH = CHEAPEST.hash("s3cret")
 
 
 def parse(text: str) -> RoomsConfig:
@@ -618,12 +620,69 @@ def test_a_syntax_error_never_quotes_the_line() -> None:
 @pytest.mark.parametrize("variant", ["argon2i", "argon2d", "argon2id"])
 def test_all_argon2_variants_are_accepted(variant: str) -> None:
     kind = {"argon2i": argon2.Type.I, "argon2d": argon2.Type.D, "argon2id": argon2.Type.ID}
-    hasher = argon2.PasswordHasher(time_cost=1, memory_cost=8, parallelism=1, type=kind[variant])
+    hasher = argon2.PasswordHasher(
+        time_cost=2, memory_cost=19 * 1024, parallelism=1, type=kind[variant]
+    )
     password_hash = hasher.hash("x")
     text = moderators(
         f'moderators:\n  - {{username: u, password_hash: "{password_hash}", rooms: [wg]}}\n'
     )
     assert parse_rooms_text(text, "rooms.yaml").moderators[0].password_hash == password_hash
+
+
+@pytest.mark.parametrize(
+    ("memory_kib", "passes", "accepted"),
+    [
+        (8, 1, False),
+        (19 * 1024 - 1, 2, False),  # under 19 MiB
+        (19 * 1024, 1, False),  # one pass over 19 MiB
+        (19 * 1024, 2, True),  # OWASP's minimum
+        (46 * 1024, 1, True),  # OWASP's one-pass alternative
+        (64 * 1024, 3, True),  # what hash-password makes
+    ],
+)
+def test_weak_argon2_parameters_are_refused_without_echoing_the_hash(
+    memory_kib: int, passes: int, accepted: bool
+) -> None:
+    hasher = argon2.PasswordHasher(time_cost=passes, memory_cost=memory_kib, parallelism=1)
+    password_hash = hasher.hash("x")
+    text = moderators(
+        f'moderators:\n  - {{username: u, password_hash: "{password_hash}", rooms: [wg]}}\n'
+    )
+    if accepted:
+        assert parse_rooms_text(text, "rooms.yaml").moderators[0].password_hash == password_hash
+        return
+    with pytest.raises(RoomsFileError) as info:
+        parse_rooms_text(text, "rooms.yaml")
+    assert [str(p) for p in info.value.problems] == [
+        f"rooms.yaml:5: moderators[0].password_hash: argon2 parameters too weak (memory "
+        f"{memory_kib} KiB, time cost {passes}): OWASP's minimum is 19456 KiB (19 MiB) with "
+        "time cost 2; make a new hash with: iobridge moderators hash-password"
+    ]
+    salt_and_hash = password_hash.rsplit("$", 2)[-2:]
+    assert not any(part in str(info.value) for part in salt_and_hash)
+
+
+def test_a_title_longer_than_the_database_keeps_is_refused_with_its_line() -> None:
+    text = f'rooms:\n  - name: ga\n    pin: "424242"\n    title: "{"x" * 201}"\n'
+    assert problems(text) == [
+        "rooms.yaml:4: rooms[0].title: must be at most 200 characters, got 201"
+    ]
+    ok = f'rooms:\n  - name: ga\n    pin: "424242"\n    title: "{"x" * 200}"\n'
+    assert parse_rooms_text(ok, "rooms.yaml").rooms[0].title == "x" * 200
+
+
+def test_a_pin_shorter_than_six_digits_is_a_warning_with_its_line_not_a_problem() -> None:
+    text = 'rooms:\n  - name: ga\n    pin: "4242"\n    moderator_pin: "919191"\n'
+    warnings: list[Problem] = []
+    config = parse_rooms_text(text, "rooms.yaml", warnings)
+    assert [room.name for room in config.rooms] == ["ga"]
+    assert [w.as_warning() for w in warnings] == [
+        "rooms.yaml:3: rooms[0].pin: warning: a PIN of 4 digits is found in about 13 hours by "
+        "100 callers guessing from different addresses (6 digits: about 52 days); use 6 digits "
+        "or more"
+    ]
+    assert "4242" not in warnings[0].as_warning()
 
 
 # --- YAML itself ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ body already parsed by the operation's models (a 400 ``bad_field`` otherwise). W
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from bridge.domain.accounts import Principal
 from bridge.errors import BadField, NotAllowed
 from bridge.service import BridgeService
+from bridge.web.bodies import read_json
 from bridge.web.keys import SERVICE
 from bridge.web.openapi import Operation
 
@@ -63,12 +63,13 @@ async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | Non
     if len(raw) > MAX_BODY:
         raise BadField("the body is too large")
     try:
-        data: Any = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError):
-        raise BadField("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise BadField("the body must be a JSON object")
-    return _validate(model, data, "body")
+        charset = request.charset
+    except ValueError:  # a Content-Type header that does not parse
+        raise BadField("unreadable Content-Type header") from None
+    try:
+        return _validate(model, read_json(raw, charset), "body")
+    except RecursionError:
+        raise BadField("the body is nested too deeply") from None
 
 
 def first_problem(exc: ValidationError, where: str) -> str:

@@ -217,3 +217,23 @@ class Recording(BaseModel):
 
 class RecordingList(BaseModel):
     recordings: list[Recording] = Field(description="of the rooms this token may moderate")
+
+
+class HeldBackEntry(BaseModel):
+    source: str = Field(description="an address (address:203.0.113.7) or a trunk's caller")
+    failures: int = Field(description="wrong PINs counted against it")
+    until: str = Field(description="when the hold ends (ISO 8601, UTC)")
+    refused: bool = Field(description="refused outright (else: slowed)")
+
+
+class HeldBackList(BaseModel):
+    held_back: list[HeldBackEntry]
+
+
+class SourceBody(Inputs):
+    source: str = Field(max_length=200, description="an address, or a source as listed")
+
+
+class LiftedHold(BaseModel):
+    source: str
+    cleared: bool

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from bridge.web.api import docs, history, rooms
+from bridge.web.api import docs, guard, history, rooms
 from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import parse
 from bridge.web.api.models import ErrorAnswer
@@ -50,6 +50,7 @@ async def docs_page(request: web.Request) -> web.Response:
 OPERATIONS: list[Operation] = [
     *rooms.OPERATIONS,
     *history.OPERATIONS,
+    *guard.OPERATIONS,
     _public("/api/v1/openapi.json", "openapi", "this document", openapi_json, "application/json"),
     _public("/api/v1/docs", "docs", "this document, to read", docs_page, "text/html"),
 ]

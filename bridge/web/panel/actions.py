@@ -11,15 +11,15 @@ a known action (404), well-formed arguments (400).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS, RoomAction
 from bridge.errors import BadField, UnknownAction
 from bridge.web.auth import room_of_request, state_changing_session
+from bridge.web.bodies import read_object
 from bridge.web.keys import SERVICE
 
 MAX_BODY = 4096
@@ -45,17 +45,10 @@ async def _arguments(request: web.Request, model: type[BaseModel]) -> BaseModel:
     if len(raw) > MAX_BODY:
         raise BadField("the request is too large")
     try:
-        data: Any = json.loads(raw) if raw.strip() else {}
-    except (ValueError, RecursionError):
-        raise BadField("the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise BadField("the body must be a JSON object")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(part) for part in error["loc"]) or "body"
-        raise BadField(f"{where}: {str(error['msg']).removeprefix('Value error, ')}") from None
+        charset = request.charset
+    except ValueError:  # a Content-Type header that does not parse
+        raise BadField("unreadable Content-Type header") from None
+    return read_object(raw, charset, model)
 
 
 async def run_action(request: web.Request) -> web.Response:

@@ -1,0 +1,47 @@
+"""A request's JSON body as an action's arguments, for the API and the panel alike: whatever
+a client sends (a charset nobody knows, JSON nested a thousand deep, numbers too long to
+read), the answer is a 400 that says what was wrong, never a 500."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from bridge.errors import BadField
+
+
+def read_object(raw: bytes, charset: str | None, model: type[BaseModel]) -> BaseModel:
+    """``raw`` (in ``charset``, UTF-8 if none) as ``model``; an empty body is ``{}``."""
+    data = read_json(raw, charset)
+    try:
+        return model.model_validate(data)
+    except (ValidationError, RecursionError) as exc:
+        raise BadField(_first_problem(exc)) from None
+
+
+def read_json(raw: bytes, charset: str | None) -> dict[str, Any]:
+    """``raw`` (in ``charset``, UTF-8 if none) as a JSON object; an empty body is ``{}``."""
+    try:
+        text = raw.decode(charset or "utf-8")
+    except LookupError:
+        raise BadField(f"unknown charset {str(charset)[:40]!r} (send UTF-8)") from None
+    except ValueError:
+        raise BadField(f"the body is not {charset or 'utf-8'} text") from None
+    try:
+        data: Any = json.loads(text) if text.strip() else {}
+    except (ValueError, RecursionError):
+        raise BadField("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadField("the body must be a JSON object")
+    return data
+
+
+def _first_problem(exc: Exception) -> str:
+    if not isinstance(exc, ValidationError) or not exc.errors():
+        return "the body is nested too deeply"
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"]) or "body"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"
