@@ -4,9 +4,8 @@ carried out on Asterisk (unmute the speaker, mute the one before, whisper a warn
 to the database and published to subscribers.
 
 Effects are carried out in order by one task (an unmute never overtakes the mute before
-it); a moderator's command returns once its effects are done. The clock (time limits,
-rejoin grace) sleeps until the earliest deadline of any room.
-"""
+it); a moderator's command returns once they are. The clock sleeps until the earliest
+deadline of any room (time limits, rejoin grace)."""
 
 from __future__ import annotations
 
@@ -15,8 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.keypad import Answer
@@ -36,30 +34,23 @@ from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import Key, Lane, SpeakerStack, StackError
 from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant, NoSuchRoom
 from bridge.service.roster import Change
-from bridge.service.stack_io import StackStorage, TurnSink
+from bridge.service.stack_io import (
+    NOTED_KEYS,
+    WHISPERS,
+    CallOver,
+    Noted,
+    Outgoing,
+    StackMetrics,
+    StackStorage,
+    TurnSink,
+    rules_of,
+    stack_for_room,
+)
 
 log = logging.getLogger(__name__)
 
 # Keys a room's menu may send that the stack does not handle: the caller hears so.
-KEYS = {"hand": Key.HAND, "direct": Key.DIRECT, "process": Key.PROCESS, "place": Key.PLACE}
-# What the speaker alone hears at these moments (io-bridge's prompts, asterisk-config/sounds).
-WHISPERS = {"floor": "you-have-the-floor", "warning": "time-warning", "time_up": "time-up"}
-
-
-class StackMetrics(Protocol):
-    def turn_started(self, lane: str) -> None: ...
-
-    def set_hands_raised(self, room: str, count: int) -> None: ...
-
-
-@dataclass(frozen=True)
-class _CallOver:
-    """The room's call ended: drop its saved stack (after its last effects)."""
-
-    room: str
-
-
-Outgoing = domain.Effect | _CallOver
+KEYS = {key.value: key for key in Key}  # hand, direct, process, place
 
 
 class SpeakerFloor:
@@ -127,13 +118,13 @@ class SpeakerFloor:
                 stack = SpeakerStack.from_state(saved)
                 log.info("stack.restored room=%s queued=%d", room, len(stack.show(at).queue))
             else:
-                stack = SpeakerStack(room) if spec is None else _for_room(spec)
+                stack = SpeakerStack(room) if spec is None else stack_for_room(spec)
             if self.stacks.get(room) is None:
                 return  # the room ended meanwhile
             self.stacks[room] = stack
             effects = stack.resync(self._members(room), at)
             if spec is not None:
-                effects += stack.set_rules(_rules(spec), at)
+                effects += stack.set_rules(rules_of(spec), at)
             self._apply([*effects, domain.StackChanged(room)])
         except Exception:
             log.exception("stack.load_failed room=%s (starting afresh)", room)
@@ -143,7 +134,7 @@ class SpeakerFloor:
     def _close(self, room: str) -> None:
         """The call is over: its stack goes, after whatever it still had to do."""
         if self.stacks.pop(room, None) is not None:
-            self._apply([_CallOver(room)])
+            self._apply([CallOver(room)])
             self._publish(Change(room, domain.StackChanged(room)))
 
     def _forget_talk_times(self) -> None:
@@ -201,9 +192,13 @@ class SpeakerFloor:
         wanted = KEYS.get(key)
         if stack is None or wanted is None:
             return Answer(str(domain.Heard.KEY_NOT_AVAILABLE))
-        effects = stack.press(channel, wanted, time.time())
+        at = time.time()
+        effects = stack.press(channel, wanted, at)
         told = [e for e in effects if isinstance(e, domain.Tell) and e.channel == channel]
-        await self._carry_out([e for e in effects if not isinstance(e, domain.Tell)])
+        outgoing: list[Outgoing] = [e for e in effects if not isinstance(e, domain.Tell)]
+        if told and (lane := NOTED_KEYS.get(told[-1].heard)) is not None:
+            outgoing.append(self._noted(room, at, str(told[-1].heard), channel, lane))
+        await self._carry_out(outgoing)
         if not told:
             return Answer(str(domain.Heard.KEY_NOT_AVAILABLE))
         return Answer(str(told[-1].heard), told[-1].place)
@@ -234,27 +229,39 @@ class SpeakerFloor:
 
     async def move(self, room: str, channel: str, place: int) -> None:
         stack = await self._stack(room)
-        await self._command(room, lambda at: stack.move(channel, place, at))
+        await self._command(
+            room, lambda at: stack.move(channel, place, at), "moved", channel, f"to {place}"
+        )
 
     async def remove(self, room: str, channel: str) -> None:
         stack = await self._stack(room)
-        await self._command(room, lambda at: stack.remove(channel, at))
+        await self._command(room, lambda at: stack.remove(channel, at), "removed", channel)
 
     async def add(self, room: str, channel: str, lane: Lane) -> None:
         stack = await self._stack(room)
-        await self._command(room, lambda at: stack.add(channel, lane, at))
+        await self._command(room, lambda at: stack.add(channel, lane, at), "added", channel, lane)
 
     async def clear(self, room: str, lane: Lane | None) -> None:
         stack = await self._stack(room)
-        await self._command(room, lambda at: stack.clear(lane, at))
+        await self._command(
+            room, lambda at: stack.clear(lane, at), "cleared", "", lane or "every lane"
+        )
 
     async def set_priority(self, room: str, channel: str, on: bool) -> None:
         stack = await self._stack(room)
-        await self._command(room, lambda at: stack.set_priority(channel, on, at))
+        await self._command(
+            room,
+            lambda at: stack.set_priority(channel, on, at),
+            "priority",
+            channel,
+            "on" if on else "off",
+        )
 
     async def set_policy(self, room: str, policy: QueuePolicy) -> None:
         stack = await self._stack(room)
-        await self._command(room, lambda at: stack.set_policy(policy, at))
+        await self._command(
+            room, lambda at: stack.set_policy(policy, at), "policy", "", str(policy)
+        )
 
     async def _stack(self, room: str) -> SpeakerStack:
         await self._ready(room)
@@ -268,16 +275,36 @@ class SpeakerFloor:
         if loading is not None:
             await asyncio.shield(loading)
 
-    async def _command(self, room: str, command: Callable[[float], list[domain.Effect]]) -> None:
+    async def _command(
+        self,
+        room: str,
+        command: Callable[[float], list[domain.Effect]],
+        kind: str = "",
+        channel: str = "",
+        detail: str = "",
+    ) -> None:
+        """A moderator's command; ``kind`` names it among the call's stack events (turns
+        are recorded as turns, so the floor commands need none)."""
+        at = time.time()
         try:
-            effects = command(time.time())
+            effects: list[Outgoing] = [*command(at)]
         except domain.NotInRoom as exc:
             raise NoSuchParticipant(room, exc.channel) from None
         except StackError as exc:
             raise ActionRefused(str(exc)) from None
+        if kind:
+            effects.append(self._noted(room, at, kind, channel, detail=detail))
         await self._carry_out(effects)
 
     # ---- effects out -------------------------------------------------------------------------
+
+    def _noted(
+        self, room: str, at: float, kind: str, channel: str, lane: str = "", detail: str = ""
+    ) -> Noted:
+        live = self.switchboard.room(room)
+        person = live.participants.get(channel) if live and channel else None
+        caller_id = person.caller_id if person is not None else ""
+        return Noted(room, at, kind, channel, caller_id, lane, detail)
 
     def _apply(self, effects: Sequence[Outgoing]) -> None:
         """Effects of an event: carried out in order, without the caller waiting."""
@@ -313,10 +340,12 @@ class SpeakerFloor:
                 if done is not None and not done.done():
                     done.set_result(None)
 
-    async def _one(self, effect: domain.Effect | _CallOver) -> None:
+    async def _one(self, effect: Outgoing) -> None:
         try:
             match effect:
-                case _CallOver():
+                case Noted():
+                    await self._turns.noted(effect)
+                case CallOver():
                     self._dirty.discard(effect.room)
                     self._metrics.set_hands_raised(effect.room, 0)
                     await self._storage.drop(effect.room)
@@ -369,15 +398,3 @@ class SpeakerFloor:
     def close(self) -> None:
         for task in list(self._loading.values()):
             task.cancel()
-
-
-def _rules(spec: RoomSpec) -> domain.StackRules:
-    return domain.StackRules(
-        speaking_time_limit=float(spec.speaking_time_limit),
-        auto_advance=spec.auto_advance,
-        rejoin_grace=float(spec.rejoin_grace),
-    )
-
-
-def _for_room(spec: RoomSpec) -> SpeakerStack:
-    return SpeakerStack(spec.name, spec.queue, _rules(spec))

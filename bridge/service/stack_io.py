@@ -4,11 +4,14 @@ the stack service is given (so its tests can hand it others)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bridge.domain.speakers import TurnEnded, TurnStarted
+from bridge.domain import speakers as domain
+from bridge.domain.rooms import RoomSpec
+from bridge.domain.speakers import SpeakerStack, TurnEnded, TurnStarted
 from bridge.store import stacks, turns
 
 
@@ -32,11 +35,13 @@ class StackStorage:
 
 
 class TurnSink(Protocol):
-    """Every turn, for the post-call report."""
+    """Every turn and every change to the stack, for the post-call report."""
 
     async def started(self, turn: TurnStarted) -> None: ...
 
     async def ended(self, turn: TurnEnded) -> None: ...
+
+    async def noted(self, event: Noted) -> None: ...
 
 
 class HistoryTurns:
@@ -68,3 +73,72 @@ class HistoryTurns:
                 talk_time=round(heard, 2),
                 ended_by=str(turn.why),
             )
+
+    async def noted(self, event: Noted) -> None:
+        async with self._sessions.begin() as session:
+            await turns.record_stack_event(
+                session,
+                room=event.room,
+                at=event.at,
+                kind=event.kind,
+                channel=event.channel,
+                caller_id=event.caller_id,
+                lane=event.lane,
+                detail=event.detail,
+            )
+
+
+# ---- what the stack service carries out besides the domain's effects ------------------
+
+
+class StackMetrics(Protocol):
+    def turn_started(self, lane: str) -> None: ...
+
+    def set_hands_raised(self, room: str, count: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Noted:
+    """A change to the stack, for the call's report (a hand raised, an entry moved ...)."""
+
+    room: str
+    at: float
+    kind: str
+    channel: str
+    caller_id: str
+    lane: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class CallOver:
+    """The room's call ended: drop its saved stack (after its last effects)."""
+
+    room: str
+
+
+Outgoing = domain.Effect | CallOver | Noted
+
+
+def rules_of(spec: RoomSpec) -> domain.StackRules:
+    return domain.StackRules(
+        speaking_time_limit=float(spec.speaking_time_limit),
+        auto_advance=spec.auto_advance,
+        rejoin_grace=float(spec.rejoin_grace),
+    )
+
+
+def stack_for_room(spec: RoomSpec) -> SpeakerStack:
+    return SpeakerStack(spec.name, spec.queue, rules_of(spec))
+
+
+# What a caller's key did, kept among the call's stack events (with the lane it concerns).
+NOTED_KEYS = {
+    domain.Heard.HAND_RAISED: "stack",
+    domain.Heard.DIRECT_RESPONSE: "direct",
+    domain.Heard.POINT_OF_PROCESS: "process",
+    domain.Heard.HAND_LOWERED: "",
+    domain.Heard.TURN_DONE: "",
+}
+# What the speaker alone hears at these moments (io-bridge's prompts, asterisk-config/sounds).
+WHISPERS = {"floor": "you-have-the-floor", "warning": "time-warning", "time_up": "time-up"}

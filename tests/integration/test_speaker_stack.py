@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 
 from bridge.cli import main
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.sipcaller import Caller
+from bridge.store.models import StackEvent
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.rtp import RtpMeter
 from tests.support import AmiWatcher, event, eventually
@@ -116,6 +118,18 @@ async def test_hands_raised_on_the_keypad_queue_in_the_order_they_were_raised(
     assert all(e["lane"] == "stack" and e["priority"] is False for e in mine)
     assert [e["place"] for e in mine] == sorted(e["place"] for e in mine)
     assert shown["policy"] == "fifo" and shown["room"] == FIFO
+
+    # Each hand raised is one of the call's stack events, for its report.
+    mine_ids = {p.caller_id for p in people}
+    async with service.db.sessions() as session:
+        raised = (
+            await session.scalars(
+                select(StackEvent.caller_id)
+                .where(StackEvent.kind == "hand_raised", StackEvent.caller_id.in_(mine_ids))
+                .order_by(StackEvent.id)
+            )
+        ).all()
+    assert list(raised) == [p.caller_id for p in people]
 
     # Cleared for the next test in this room.
     await service.speakers.clear(FIFO, None)
