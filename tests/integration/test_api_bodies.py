@@ -5,6 +5,7 @@ unreadable gets a 400 that says why, never a 500."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -29,20 +30,22 @@ async def api(
 
 async def post(
     api: aiohttp.ClientSession, path: str, body: bytes, content_type: str
-) -> tuple[int, dict[str, str]]:
+) -> tuple[int, dict[str, Any]]:
     async with api.post(path, data=body, headers={"Content-Type": content_type}) as response:
         return response.status, await response.json()
 
 
 @pytest.mark.parametrize("keyword", ["all", "participants", "ALL", "Participants"])
-@pytest.mark.parametrize("action", ["kick", "mute", "unmute", "stack/call", "stack/remove"])
+@pytest.mark.parametrize(
+    "action", ["actions/kick", "actions/mute", "actions/unmute", "stack/call", "stack/remove"]
+)
 async def test_a_confbridge_keyword_is_not_a_channel(
     api: aiohttp.ClientSession, action: str, keyword: str
 ) -> None:
     body = f'{{"channel": "{keyword}"}}'.encode()
-    status, answer = await post(api, f"/api/rooms/{ROOM}/{action}", body, "application/json")
+    status, answer = await post(api, f"/api/v1/rooms/{ROOM}/{action}", body, "application/json")
     assert status == 400, answer
-    assert "ConfBridge keyword" in answer["error"]
+    assert "ConfBridge keyword" in answer["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -53,7 +56,7 @@ async def test_a_confbridge_keyword_is_not_a_channel(
         (b'{"channel": "x"}', "application/json; charset=rot13", "unknown charset"),
         ("{}".encode("utf-16"), "application/json; charset=utf-8", "not utf-8 text"),
         (b"\xff\xfe{", "application/json", "not utf-8 text"),
-        (b"[" * 100_000 + b"]" * 100_000, "application/json", "not JSON"),
+        (b"[" * 8000 + b"]" * 8000, "application/json", "not JSON"),
         (b'{"channel": ' + b"[" * 500 + b"]" * 500 + b"}", "application/json", "channel"),
         (b'{"place": 1' + b"0" * 5000 + b"}", "application/json", "not JSON"),
         (b"[1, 2]", "application/json", "must be a JSON object"),
@@ -75,12 +78,12 @@ async def test_a_confbridge_keyword_is_not_a_channel(
 async def test_a_body_that_cannot_be_read_is_a_400_never_a_500(
     api: aiohttp.ClientSession, body: bytes, content_type: str, expected: str
 ) -> None:
-    status, answer = await post(api, f"/api/rooms/{ROOM}/kick", body, content_type)
+    status, answer = await post(api, f"/api/v1/rooms/{ROOM}/actions/kick", body, content_type)
     assert status == 400, answer
-    assert expected in answer["error"]
-    assert answer["code"] == "bad_field"
+    assert expected in answer["error"]["message"]
+    assert answer["error"]["code"] == "bad_field"
 
 
 async def test_an_unreadable_content_type_is_a_400(api: aiohttp.ClientSession) -> None:
-    status, answer = await post(api, f"/api/rooms/{ROOM}/kick", b"{}", 'a/b; charset="')
+    status, answer = await post(api, f"/api/v1/rooms/{ROOM}/actions/kick", b"{}", 'a/b; charset="')
     assert status == 400, answer
