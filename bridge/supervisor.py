@@ -171,7 +171,12 @@ def child_environment(settings: Settings) -> dict[str, str]:
     """The service's environment: ours, with every setting spelled out, so that it runs
     with exactly our settings (``up --host`` included) however they were given."""
     env = dict(os.environ)
-    for name, value in settings.model_dump(exclude={"ami_secret"}).items():
+    # Secrets reach it as they reached us (this environment) or from the state folder: a
+    # SecretStr spelled out is only stars.
+    secrets = {
+        name for name, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation)
+    }
+    for name, value in settings.model_dump(exclude=secrets).items():
         key = f"IOBRIDGE_{name.upper()}"
         if value is None:
             env.pop(key, None)
