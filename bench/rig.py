@@ -32,8 +32,10 @@ from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.install import AsteriskInstall, ensure_asterisk
 from bridge.asterisk.pbx import Pbx
 from bridge.roomsfile import load_rooms_file
-from bridge.settings import PROJECT_ROOT, Settings
+from bridge.settings import Settings
 from tests.support import AmiWatcher, free_port, free_udp_and_tcp_port
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout the bench runs from
 
 BENCH_USER = "iobridge-bench"
 Progress = Callable[[str], None]

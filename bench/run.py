@@ -28,11 +28,10 @@ from typing import Any
 from bench import report
 from bench.panel import PanelTarget
 from bench.population import population
-from bench.rig import Rig, RigOptions
+from bench.rig import PROJECT_ROOT, Rig, RigOptions
 from bench.sipp_load import raise_open_files
 from bench.stats import fmt
 from bench.storm import PATHS, Room, join_storm
-from bridge.settings import PROJECT_ROOT
 
 BENCH = Path(__file__).resolve().parent
 FULL_SIZES = (50, 200, 400, 800, 1000)
