@@ -152,7 +152,7 @@ class Rig:
         finally:
             log.close()
         deadline = time.monotonic() + 60
-        while await self.pbx() != "connected":
+        while await self.pbx_link() != "connected":
             if self.service.returncode is not None:
                 raise RuntimeError(f"iobridge serve exited; see {self.options.workdir}/service.log")
             if time.monotonic() > deadline:
@@ -200,7 +200,7 @@ class Rig:
         except (aiohttp.ClientError, TimeoutError, ValueError):
             return {}
 
-    async def pbx(self) -> str:
+    async def pbx_link(self) -> str:
         """The service's link to Asterisk ("connected"), or "" while it does not answer."""
         return str((await self._get("/rooms")).get("pbx", ""))
 
