@@ -15,9 +15,12 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+from click.testing import CliRunner
 
+from bridge.cli import main
 from bridge.domain.guard import internet_source
 from bridge.service import BridgeService
+from bridge.settings import Settings
 from bridge.sipcaller import Caller
 from bridge.store.models import Room
 from tests.integration.conftest import Dial, fresh_loopback, unique_caller_id
@@ -160,3 +163,30 @@ async def test_a_locked_rooms_refusal_counts_against_the_source(
         assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
     finally:
         await service.moderation.unlock(GUARD_ROOM)
+
+
+async def test_an_admin_sees_the_held_source_and_lifts_it_from_the_command_line(
+    ami: AmiWatcher,
+    dial: Dial,
+    service: BridgeService,
+    stack_settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    attacker = fresh_loopback()
+    await guess_from(dial, attacker, WRONG)
+    monkeypatch.setenv("IOBRIDGE_STATE_DIR", str(stack_settings.state_dir))
+
+    async def iobridge(*args: str) -> list[str]:  # a thread: the service answers on this loop
+        result = await asyncio.to_thread(CliRunner().invoke, main, list(args))
+        assert result.exit_code == 0, result.output
+        return result.stdout.strip().splitlines()
+
+    listed = await iobridge("lockouts", "list")
+    mine = [line for line in listed if line.startswith(f"address:{attacker} ")]
+    assert len(mine) == 1 and "refused until" in mine[0] and "(5 failed PINs)" in mine[0]
+    assert await iobridge("lockouts", "clear", attacker) == [f"hold on address:{attacker} lifted"]
+
+    mark = ami.mark()
+    caller_id = unique_caller_id("lifted")
+    await dial(f"{OPEN_PIN}#", caller_id=caller_id, local_ip=attacker)
+    await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
