@@ -20,7 +20,11 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.sipcaller import Caller
 from bridge.web import render
-from tests.integration.conftest import Dial, dial  # noqa: F401  (the dial fixture, shared)
+from tests.integration.conftest import (  # noqa: F401  (the dial fixture, shared)
+    Dial,
+    dial,
+    fresh_loopback,
+)
 from tests.support import AmiWatcher, event, eventually
 
 ROOM = "e2e-panel"  # alice and bob moderate it; carol does not (she has e2e-open)
@@ -122,10 +126,13 @@ Join = Callable[..., Awaitable[InRoom]]
 def join(ami: AmiWatcher, dial: Dial, service: BridgeService) -> Join:  # noqa: F811
     """A SIPp caller in the panel's room (or the room of ``keys``), once Asterisk reported
     the join and the service's roster has it (the stack's commands wait for the room's
-    stack to be read)."""
+    stack to be read). Each caller dials from an address of their own, as people do: the
+    guard counts a source's dialogues in progress against its budget, so a room filled by
+    many callers at once from one address would be held back."""
 
     async def dial_in(keys: str = PIN, **options: Any) -> InRoom:
         caller_id = options.pop("caller_id", None) or phone_number()
+        options.setdefault("local_ip", fresh_loopback())
         mark = ami.mark()
         caller = await dial(keys, caller_id=caller_id, **options)
         joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
