@@ -219,7 +219,7 @@ class Rig:
     async def asterisk_rooms(self) -> dict[str, set[str]]:
         """Every live room and its participants' channels, as Asterisk lists them."""
         assert self.ami is not None
-        snapshot = await ConferenceBridge(self.ami.client).snapshot()
+        snapshot = await ConferenceBridge(self.ami.client, self.settings.sounds_dir).snapshot()
         return {seen.room: {p.channel for p in seen.participants} for seen in snapshot.rooms}
 
     async def channels(self) -> list[dict[str, str]]:
