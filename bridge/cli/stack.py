@@ -9,9 +9,10 @@ import sys
 
 import click
 
-from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
+from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.cli.base import call_api, fail, main, run, settings
 from bridge.logs import setup_logging
+from bridge.settings import Settings
 
 # ---- the stack -------------------------------------------------------------------------
 
@@ -85,12 +86,10 @@ def asterisk() -> None:
     """Find or build Asterisk; talk to the running one."""
 
 
-@asterisk.command("ensure")
-def asterisk_ensure() -> None:
-    """Use the system Asterisk (>= 20), or build a private Asterisk 22 from Debian's packages."""
-    config = settings()
+def _ensure(config: Settings) -> AsteriskInstall:
+    """This stack's Asterisk (the system's, or the private one, built if need be)."""
     try:
-        found = ensure_asterisk(
+        return ensure_asterisk(
             config.cache_dir,
             mirror=config.debian_mirror,
             suite=config.debian_suite,
@@ -101,6 +100,13 @@ def asterisk_ensure() -> None:
         )
     except AsteriskInstallError as exc:
         fail(str(exc))
+
+
+@asterisk.command("ensure")
+def asterisk_ensure() -> None:
+    """Use the system Asterisk (>= 20), or build a private Asterisk 22 from Debian's packages."""
+    config = settings()
+    found = _ensure(config)
     click.echo(f"Asterisk {found.version}: {found.binary}")
 
 
@@ -115,18 +121,7 @@ def asterisk_run() -> None:
     taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
     if taken:
         fail(str(taken[0]))
-    try:
-        found = ensure_asterisk(
-            config.cache_dir,
-            mirror=config.debian_mirror,
-            suite=config.debian_suite,
-            keyring=config.debian_keyring,
-            binary=config.asterisk_binary,
-            prefer_system=config.asterisk_prefer_system,
-            progress=lambda line: click.echo(line),
-        )
-    except AsteriskInstallError as exc:
-        fail(str(exc))
+    found = _ensure(config)
     argv = found.command("-f", "-n", "-C", str(render_config(config, found)))
     click.echo(f"starting Asterisk {found.version} for {config.state_dir}", err=True)
     sys.stdout.flush()
