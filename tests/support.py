@@ -26,40 +26,68 @@ from bridge.domain.pins import PinKey
 TEST_PIN_KEY = PinKey(b"io-bridge tests: a PIN key that is no secret")
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands to outgoing connections; a test port must stay out of it,
+    or a client socket (an AMI login, a SIPp call, a browser) may take it between the check
+    and the bind."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
+def _test_ports() -> range:
+    ephemeral = _ephemeral_ports()
+    if ephemeral.start - 10000 >= 4000:
+        return range(10000, ephemeral.start)
+    return range(ephemeral.stop, 65536)
+
+
+_handed_out: set[int] = set()
+# Each process starts at its own offset, so two sessions (the suite and a benchmark) on one
+# machine rarely try the same ports first.
+_cursor = [os.getpid() * 101]
+
+
+def _bindable(port: int, kinds: tuple[int, ...]) -> bool:
+    for kind in kinds:
+        with socket.socket(socket.AF_INET, kind) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                return False
+    return True
+
+
+def _take(size: int, kinds: tuple[int, ...]) -> int:
+    """The first of ``size`` consecutive ports, outside the ephemeral range, free for every
+    socket kind in ``kinds`` and never handed out before in this process."""
+    ports = _test_ports()
+    span = len(ports) - size
+    for _ in range(span):
+        start = ports.start + _cursor[0] % span
+        _cursor[0] += 1
+        block = range(start, start + size)
+        if _handed_out.isdisjoint(block) and all(_bindable(p, kinds) for p in block):
+            _handed_out.update(block)
+            _cursor[0] += size
+            return start
+    raise RuntimeError(f"no {size} free consecutive ports in {ports}")
+
+
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return _take(1, (kind,))
 
 
 def free_udp_and_tcp_port() -> int:
     """A port free for both UDP and TCP (SIP binds UDP; keep TCP clear too)."""
-    for _ in range(50):
-        port = free_port(socket.SOCK_DGRAM)
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            try:
-                tcp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free port")
+    return _take(1, (socket.SOCK_DGRAM, socket.SOCK_STREAM))
 
 
 def free_port_range(size: int) -> int:
     """The start of ``size`` consecutive free UDP ports (for RTP)."""
-    base = 40000 + (os.getpid() * 97) % 15000
-    for start in range(base, 60000, size):
-        ok = True
-        for port in range(start, start + size):
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return start
-    raise RuntimeError("no free RTP port range")
+    return _take(size, (socket.SOCK_DGRAM,))
 
 
 class AmiWatcher:
