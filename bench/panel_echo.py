@@ -97,7 +97,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
             """The speaker alone hears a prompt: nothing the panels see."""
 
     service.moderation.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
-    service.speakers.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
+    service.speakers.courier.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
     history = loop.create_task(service.history.run())
     floor = loop.create_task(service.speakers.run())
     people = tuple(

@@ -28,6 +28,24 @@ from bridge.domain.events import (
 
 ENTRY_CONTEXT = "iobridge-entry"
 
+# The events ``to_domain`` reads, and the two the AMI link itself waits for (Asterisk's
+# FullyBooted; OriginateResponse, the answer to an asynchronous Originate). manager.conf
+# lets the service's AMI user hear these alone (``pbx.render_config`` writes the filters).
+ROSTER_EVENTS = (
+    "Newchannel",
+    "Hangup",
+    "ConfbridgeStart",
+    "ConfbridgeEnd",
+    "ConfbridgeJoin",
+    "ConfbridgeLeave",
+    "ConfbridgeMute",
+    "ConfbridgeUnmute",
+    "ConfbridgeTalking",
+    "ConfbridgeRecord",
+    "ConfbridgeStopRecord",
+)
+EVENTS_READ = ("FullyBooted", "OriginateResponse", *ROSTER_EVENTS)
+
 
 def _yes(value: Any) -> bool:
     return str(value).strip().lower() in ("yes", "true", "1", "on")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import jinja2
 
+from bridge.asterisk.ami_events import EVENTS_READ
 from bridge.asterisk.install import AsteriskInstall
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 
@@ -100,6 +101,7 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
         "agi_port": settings.agi_port,
         "entry_extension": settings.entry_extension,
         "recordings_dir": settings.recordings_dir,
+        "ami_events": EVENTS_READ,
     }
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     for source_dir in (settings.config_dir, settings.dialplan_dir):

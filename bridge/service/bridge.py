@@ -172,6 +172,10 @@ class BridgeService:
             self.history.submit(self.switchboard.checkpoint(now))
         await self.history.flushed(timeout=10)
         try:
+            await asyncio.wait_for(self.speakers.flushed(), timeout=10)
+        except TimeoutError:
+            log.error("stack.unsaved_at_stop")
+        try:
             await asyncio.wait_for(self.desk.flushed(), timeout=10)
         except TimeoutError:
             log.error("entry.failures_unwritten_at_stop")

@@ -1,11 +1,9 @@
 """The speaker stack, live: one ``SpeakerStack`` (``bridge.domain.speakers``) per live room,
-fed by the roster's events, the callers' keys and the moderators' commands; its effects
-carried out on Asterisk (unmute the speaker, mute the one before, whisper a warning), saved
-to the database and published to subscribers.
-
-Effects are carried out in order by one task (an unmute never overtakes the mute before
-it); a moderator's command returns once they are. The clock sleeps until the earliest
-deadline of any room (time limits, rejoin grace)."""
+fed by the roster's events, the callers' keys and the moderators' commands. Its effects
+(unmute the speaker, mute the one before, whisper a warning, save, publish) go to the
+``StackCourier`` (``stack_effects``), which carries them out in order; a moderator's
+command returns once they are. The clock sleeps until the earliest deadline of any room
+(time limits, rejoin grace)."""
 
 from __future__ import annotations
 
@@ -32,11 +30,11 @@ from bridge.domain.events import (
 from bridge.domain.rooms import QueuePolicy, RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import Key, Lane, SpeakerStack, StackError
-from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant, NoSuchRoom
+from bridge.errors import ActionRefused, NoSuchParticipant, NoSuchRoom
 from bridge.service.roster import Change
+from bridge.service.stack_effects import StackCourier
 from bridge.service.stack_io import (
     NOTED_KEYS,
-    WHISPERS,
     CallOver,
     Noted,
     Outgoing,
@@ -66,16 +64,11 @@ class SpeakerFloor:
     ) -> None:
         self.switchboard = switchboard
         self._publish = publish
-        self.pbx = pbx
         self._find_room = find_room
         self._storage = storage
-        self._turns = turns
-        self._metrics = metrics
         self.stacks: dict[str, SpeakerStack] = {}
+        self.courier = StackCourier(self.stacks, publish, pbx, storage, turns, metrics)
         self._loading: dict[str, asyncio.Task[None]] = {}
-        self._outbox: asyncio.Queue[tuple[list[Outgoing], asyncio.Future[None] | None]]
-        self._outbox = asyncio.Queue()
-        self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
         self.hearing_answer: set[str] = set()  # channels hearing the answer to a key now
@@ -309,78 +302,23 @@ class SpeakerFloor:
     def _apply(self, effects: Sequence[Outgoing]) -> None:
         """Effects of an event: carried out in order, without the caller waiting."""
         if effects:
-            self._outbox.put_nowait((list(effects), None))
+            self.courier.send(effects)
             self._wake.set()
 
     async def _carry_out(self, effects: Sequence[Outgoing]) -> None:
         """Effects of a command: carried out in order; return once they are."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._outbox.put_nowait((list(effects), done))
         self._wake.set()
-        await done
+        await self.courier.carry_out(effects)
 
     async def run(self) -> None:
         """Carry out effects, save changed stacks and keep time, until cancelled."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self._deliver(), name="stack-effects")
+            group.create_task(self.courier.run(), name="stack-effects")
             group.create_task(self._keep_time(), name="stack-clock")
 
-    async def _deliver(self) -> None:
-        """The one task that acts on Asterisk and saves stacks, in order; it never dies."""
-        while True:
-            effects, done = await self._outbox.get()
-            try:
-                for effect in effects:
-                    await self._one(effect)
-                if self._dirty and self._outbox.empty():
-                    await self._save()
-            except Exception:
-                log.exception("stack.delivery_failed effects=%d", len(effects))
-            finally:
-                if done is not None and not done.done():
-                    done.set_result(None)
-
-    async def _one(self, effect: Outgoing) -> None:
-        try:
-            match effect:
-                case Noted():
-                    await self._turns.noted(effect)
-                case CallOver():
-                    self._dirty.discard(effect.room)
-                    self._metrics.set_hands_raised(effect.room, 0)
-                    await self._storage.drop(effect.room)
-                case domain.Unmute():
-                    await self.pbx.unmute(effect.room, effect.channel)
-                case domain.Mute():
-                    await self.pbx.mute(effect.room, effect.channel)
-                case domain.Warn():
-                    await self.pbx.whisper(effect.channel, WHISPERS["warning"])
-                case domain.TurnStarted():
-                    self._metrics.turn_started("called" if effect.lane is None else effect.lane)
-                    await self._turns.started(effect)
-                    await self.pbx.whisper(effect.channel, WHISPERS["floor"])
-                case domain.TurnEnded():
-                    await self._turns.ended(effect)
-                    if effect.why is domain.TurnEnd.TIME_LIMIT:
-                        await self.pbx.whisper(effect.channel, WHISPERS["time_up"])
-                case domain.StackChanged():
-                    self._dirty.add(effect.room)
-                    if (stack := self.stacks.get(effect.room)) is not None:
-                        queued = len(stack.show(time.time()).queue)
-                        self._metrics.set_hands_raised(effect.room, queued)
-                    self._publish(Change(effect.room, effect))
-                case domain.Tell():
-                    pass  # only a key press tells, and its answer goes back over FastAGI
-        except BridgeError as exc:
-            # The speaker left a moment ago, or Asterisk is away: the stack moves on.
-            log.warning("stack.effect_failed effect=%s reason=%s", type(effect).__name__, exc)
-
-    async def _save(self) -> None:
-        dirty, self._dirty = self._dirty, set()
-        for room in dirty:
-            stack = self.stacks.get(room)
-            if stack is not None:
-                await self._storage.save(room, stack.to_state())
+    async def flushed(self) -> None:
+        """Save what changed since the last save (the service waits for it on stop)."""
+        await self.courier.flushed()
 
     async def _keep_time(self) -> None:
         while True:

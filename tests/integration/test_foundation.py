@@ -3,6 +3,7 @@ hands the call to the bridge's FastAGI, the service sees it come and go."""
 
 from __future__ import annotations
 
+from bridge.asterisk.ami_events import EVENTS_READ
 from bridge.domain.events import CallArrived, CallHungUp
 from bridge.service import BridgeService
 from tests.integration.conftest import Dial, unique_caller_id
@@ -46,3 +47,22 @@ async def test_a_caller_reaches_the_bridge_and_leaves_no_trace(
     ), "the service never saw the call arrive"
     assert any(isinstance(e, CallHungUp) and e.channel == channel for e in seen)
     assert not any(channel in room.participants for room in service.switchboard.rooms.values())
+
+
+async def test_the_services_ami_user_hears_only_the_events_the_bridge_reads(
+    service: BridgeService, ami: AmiWatcher, dial: Dial
+) -> None:
+    """A call that talks in a room makes Asterisk emit dozens of events (Newstate,
+    BridgeEnter, VarSet, RTCPSent ...); manager.conf's filters pass the service's AMI user
+    only those in EVENTS_READ, and the roster still follows the call in and out."""
+    mark = ami.mark()
+    caller = await dial("1111#", audio=True, stay=4.0, caller_id=unique_caller_id("filter"))
+    joined = await ami.wait_for(event("ConfbridgeJoin", Conference="e2e-lobby"), since=mark)
+    await ami.wait_for(event("ConfbridgeTalking", Channel=joined["Channel"]), since=mark)
+    await caller.wait()
+    await ami.wait_for(event("Hangup", Channel=joined["Channel"]), since=mark)
+    await service.roster.wait_until(lambda: service.switchboard.room_of(joined["Channel"]) is None)
+
+    heard = {str(e.get("Event")) for e in ami.events[mark:]}
+    assert {"Newchannel", "ConfbridgeJoin", "ConfbridgeLeave", "Hangup"} <= heard
+    assert heard <= set(EVENTS_READ), f"heard events the bridge does not read: {heard}"
