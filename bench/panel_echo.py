@@ -9,14 +9,16 @@ What is real and what is simulated:
 * Real: the web app (aiohttp, the login, the session and CSRF checks, the action route,
   the audit trail written to SQLite), the service's roster, its hub, the panel's room feed
   (coalescing, one snapshot per burst, one mailbox per panel) and 20 websockets, each with
-  its own logged-in moderator, that parse every snapshot as JSON (as the page does).
+  its own logged-in moderator, that parse every message as JSON (as the page does):
+  ``bench.panel``'s, the same panels the load run opens on the real stack.
 * Simulated: Asterisk and the callers. The room's participants are fed into the roster as
   domain events (a resync of N participants), a background storm of talk-detection events
   keeps the room busy (``--talk-rate`` per second), and the AMI side of mute/unmute is
   replaced by "Asterisk confirms at once": the ``MuteChanged`` event that Asterisk's
   ``ConfbridgeMute`` would bring is fed to the roster on the next loop turn. So the figure
-  is the bridge's own share of the echo; Asterisk's (a few ms on loopback) comes on top. A
-  real-Asterisk variant with SIPp callers is for the load tests.
+  is the bridge's own share of the echo; Asterisk's (a few ms on loopback) comes on top.
+  The same figures on the real stack (Asterisk, SIPp callers, ``iobridge serve``) are the
+  moderator actions of the load run's population step (``python -m bench.run``).
 
 The service and the panels run in two processes (the machine's two cores), so the panels'
 JSON parsing does not eat the server's time. One action at a time, 50-150 ms apart; for
@@ -35,7 +37,6 @@ import json
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import tempfile
@@ -43,8 +44,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.panel import PASSWORD, Panels, shows_muted, shows_speaker
+
 ROOM = "bench-room"
-PASSWORD = "bench-password"
+
+
+def moderators(count: int) -> list[str]:
+    """The room's moderators, one per panel (all with bench.panel's PASSWORD)."""
+    return [f"mod{i:02d}" for i in range(count)]
 
 
 # ---- the server process ------------------------------------------------------------------
@@ -76,8 +83,8 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     await upgrade(settings.effective_database_url)
     db = Database(settings.effective_database_url)
     hashed = PasswordHasher().hash(PASSWORD)
-    moderators = tuple(ModeratorSpec(f"mod{i:02d}", hashed, (ROOM,)) for i in range(args.panels))
-    config = RoomsConfig((RoomSpec(ROOM, "Benchmark assembly", pin="1234"),), moderators)
+    accounts = tuple(ModeratorSpec(name, hashed, (ROOM,)) for name in moderators(args.panels))
+    config = RoomsConfig((RoomSpec(ROOM, "Benchmark assembly", pin="1234"),), accounts)
     async with db.sessions.begin() as session:
         await sync_rooms(session, config, pin_key=install_pin_key(settings))
 
@@ -138,113 +145,38 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
 
 # ---- the panels' process -----------------------------------------------------------------
 
-CSRF = re.compile(r'<meta name="csrf-token" content="([0-9a-f]+)">')
-
-
-class Panel:
-    """One moderator's open room page: the latest mute of each participant and the speaker,
-    and when it first showed what the action under way asked for."""
-
-    def __init__(self, http: Any, csrf: str) -> None:
-        self.http = http
-        self.csrf = csrf
-        self.muted: dict[str, bool] = {}
-        self.speaker: str | None = None
-        self.sizes: list[int] = []
-        # What the action under way asks for: (channel, muted) for a mute or an unmute,
-        # (channel, None) for "call": that channel has the floor. And when it was sent.
-        self.waiting_for: tuple[str, bool | None, float] | None = None
-        self.echo: float | None = None
-        self.echoed = asyncio.Event()
-        self.filled = asyncio.Event()
-
-    def take(self, text: str) -> None:
-        message = json.loads(text)
-        self.sizes.append(len(text))
-        if message["type"] == "snapshot":
-            self.muted = {p["channel"]: p["muted"] for p in message["participants"]}
-        else:
-            self.muted.update({p["channel"]: p["muted"] for p in message.get("upsert", ())})
-        if "stack" in message:
-            speaker = message["stack"]["speaker"]
-            self.speaker = None if speaker is None else speaker["channel"]
-        self.filled.set()
-        if self.waiting_for is not None:
-            channel, muted, sent = self.waiting_for
-            shown = self.speaker == channel if muted is None else self.muted.get(channel) == muted
-            if shown:
-                self.echo = time.perf_counter() - sent
-                self.waiting_for = None
-                self.echoed.set()
-
 
 async def drive(args: argparse.Namespace) -> dict[str, Any]:
-    import aiohttp
-
-    base = args.drive
-    panels: list[Panel] = []
-    sockets = []
-    for i in range(args.panels):
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
-        form = {"username": f"mod{i:02d}", "password": PASSWORD, "next": "/rooms"}
-        async with http.post(f"{base}/login", data=form, headers={"Origin": base}) as response:
-            found = CSRF.search(await response.text())
-        assert found, "login failed"
-        panels.append(Panel(http, found.group(1)))
-    for panel in panels:
-        sockets.append(await panel.http.ws_connect(f"{base}/rooms/{ROOM}/live", origin=base))
-
-    async def read(panel: Panel, ws: Any) -> None:
-        async for message in ws:
-            panel.take(message.data)
-
-    readers = [asyncio.create_task(read(p, ws)) for p, ws in zip(panels, sockets, strict=True)]
-    await asyncio.gather(*(p.filled.wait() for p in panels))
-
     echoes: list[float] = []
     everyone: list[float] = []
     answers: list[float] = []
-    channels = sorted(panels[0].muted)
-    for n in range(args.actions):
-        channel = channels[(n * 37) % len(channels)]
-        if args.action == "call":  # give the floor to someone who does not have it
-            wanted: bool | None = None
-            action = "call"
-        else:
-            wanted = not panels[0].muted[channel]
-            action = "mute" if wanted else "unmute"
-        actor = panels[n % len(panels)]
-        started = time.perf_counter()
-        for panel in panels:
-            panel.echo = None
-            panel.echoed.clear()
-            panel.waiting_for = (channel, wanted, started)
-        async with actor.http.post(
-            f"{base}/rooms/{ROOM}/actions/{action}",
-            json={"channel": channel},
-            headers={"Origin": base, "X-CSRF-Token": actor.csrf},
-        ) as response:
-            assert response.status == 200, await response.text()
-        answers.append(time.perf_counter() - started)
-        await asyncio.wait_for(asyncio.gather(*(p.echoed.wait() for p in panels)), 5)
-        seen = [p.echo for p in panels if p.echo is not None]
-        echoes += seen
-        everyone.append(max(seen))
-        await asyncio.sleep(random.uniform(0.05, 0.15))
-
-    for reader in readers:
-        reader.cancel()
-    for panel, ws in zip(panels, sockets, strict=True):
-        await ws.close()
-        await panel.http.close()
-    sizes = [size for panel in panels for size in panel.sizes]
+    lost = 0
+    async with Panels(args.drive, ROOM, moderators(args.panels)) as panels:
+        channels = sorted(panels.first.muted)
+        for n in range(args.actions):
+            channel = channels[(n * 37) % len(channels)]
+            if args.action == "call":  # give the floor to someone who does not have it
+                echo = await panels.act("call", {"channel": channel}, shows_speaker(channel))
+            else:
+                wanted = not panels.first.muted[channel]
+                action = "mute" if wanted else "unmute"
+                echo = await panels.act(action, {"channel": channel}, shows_muted(channel, wanted))
+            assert echo.ok, echo.answer
+            answers.append(echo.answered)
+            echoes += echo.seen
+            lost += echo.lost
+            if echo.everywhere is not None:
+                everyone.append(echo.everywhere)
+            await asyncio.sleep(random.uniform(0.05, 0.15))
+        sizes = panels.message_sizes()
     return {
         "echo": echoes,
         "all_panels": everyone,
         "post_answered": answers,
+        "lost": lost,
         "message_bytes": statistics.median(sizes),
         "largest_bytes": max(sizes),
-        "messages_per_panel": len(sizes) / len(panels),
+        "messages_per_panel": len(sizes) / args.panels,
     }
 
 
@@ -296,6 +228,8 @@ def main() -> None:
     print(f"  messages: median {result['message_bytes'] / 1024:.1f} KiB, largest (the whole "
           f"room) {result['largest_bytes'] / 1024:.0f} KiB, "
           f"{result['messages_per_panel']:.0f} per panel in the run")  # fmt: skip
+    if result["lost"]:
+        print(f"  LOST: {result['lost']} echoes never reached their panel within 5 s")
 
 
 if __name__ == "__main__":

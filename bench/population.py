@@ -1,19 +1,30 @@
 """The steps on one room of P participants (400 in the full run): steady state with a rolling
-10% talking, moderator actions, the service killed and resynced, then everyone hanging up at
-once (mass leave) while a new caller dials in."""
+10% talking, moderator actions timed to every open panel, the service killed and resynced,
+then everyone hanging up at once (mass leave) while a new caller dials in."""
 
 from __future__ import annotations
 
 import asyncio
+import random
+import statistics
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.analysis import events_per_second, first_event, join_latencies, stamp
-from bench.panel import PanelTarget, WebsocketPanels
+from bench.panel import (
+    Panels,
+    Shows,
+    shows_muted,
+    shows_no_speaker,
+    shows_queued,
+    shows_speaker,
+)
 from bench.rig import Progress, QueueWatch, Rig, Sampler
 from bench.sipp_load import SippLoad, Talk
 from bench.stats import Summary
 from bench.storm import Room, drain, fill
+from bridge.roomsfile import load_rooms_file
 
 
 async def steady_state(rig: Rig, seconds: float, progress: Progress) -> dict[str, Any]:
@@ -33,56 +44,153 @@ async def steady_state(rig: Rig, seconds: float, progress: Progress) -> dict[str
     }
 
 
-async def moderator_actions(
-    rig: Rig, room: Room, actions: int, panel: PanelTarget | None, clients: int, progress: Progress
-) -> dict[str, Any]:
-    assert rig.ami is not None
-    channels = [p["channel"] for p in await rig.participants(room.name)]
-    panels = None
-    if panel is not None:
-        panels = WebsocketPanels(panel, clients)
-        await panels.connect()
-    http, echo, to_panels, lost = [], [], [], 0
-    muted: dict[str, bool] = {}
-    try:
-        for k in range(actions):
-            channel = channels[k % len(channels)]
-            mute = not muted.get(channel, False)
-            mark, sent = rig.ami.mark(), time.time()
-            status = await rig.act(room.name, "mute" if mute else "unmute", channel=channel)
-            http.append(1000 * (time.time() - sent))
-            name = "ConfbridgeMute" if mute else "ConfbridgeUnmute"
+# One action in CALL_EVERY calls on the next speaker; the others mute or unmute someone.
+CALL_EVERY = 5
+KINDS = ("mute/unmute", "call on next", "add to stack", "end turn")
 
-            def echoed(event: dict[str, Any], name: str = name, channel: str = channel) -> bool:
+
+@dataclass
+class Tally:
+    """The figures of one kind of action, in ms from just before its POST."""
+
+    posts: list[float] = field(default_factory=list)  # until the POST's response
+    each_panel: list[float] = field(default_factory=list)  # until one panel showed it
+    all_panels: list[float] = field(default_factory=list)  # until the last one did
+    asterisk: list[float] = field(default_factory=list)  # until Asterisk's own AMI event
+    failed: int = 0  # POSTs answered other than 200 (nothing is waited for then)
+    refusals: list[str] = field(default_factory=list)  # the first few of those answers
+    lost_in_panels: int = 0  # a panel that did not show it within 5 s
+    lost_in_asterisk: int = 0  # no AMI event from Asterisk within 5 s
+
+    def figures(self) -> dict[str, Any]:
+        return {
+            "actions": len(self.posts),
+            "failed": self.failed,
+            "refusals": self.refusals,
+            "post_answered_ms": Summary.of(self.posts).as_dict(),
+            "echo_each_panel_ms": Summary.of(self.each_panel).as_dict(),
+            "echo_all_panels_ms": Summary.of(self.all_panels).as_dict(),
+            "asterisk_echo_ms": Summary.of(self.asterisk).as_dict(),
+            "lost_in_panels": self.lost_in_panels,
+            "lost_in_asterisk": self.lost_in_asterisk,
+        }
+
+
+class Moderating:
+    """Actions sent through open panels, each counted in the tally of its kind.
+
+    Each POST goes 50-150 ms after the previous step's last echo: a moderator's next click
+    does not come on the heels of what they just saw, and the panel feed's coalescing
+    (``bridge.web.panel.live.INTERVAL``) is met at a random phase, not always at its worst.
+    """
+
+    def __init__(self, rig: Rig, panels: Panels) -> None:
+        self.rig, self.panels = rig, panels
+        self.tallies = {kind: Tally() for kind in KINDS}
+        self._pace = random.Random(13)
+
+    async def timed(
+        self,
+        kind: str,
+        action: str,
+        arguments: dict[str, str],
+        shows: Shows,
+        asterisk: tuple[str, str] | None = None,
+    ) -> bool:
+        """Run one action; with ``asterisk`` (an AMI event name and a channel), also time
+        Asterisk's own event of it. Whether the service took the action."""
+        ami, tally = self.rig.ami, self.tallies[kind]
+        assert ami is not None
+        await asyncio.sleep(self._pace.uniform(0.05, 0.15))
+        mark = ami.mark()
+        echo = await self.panels.act(action, arguments, shows)
+        tally.posts.append(1000 * echo.answered)
+        if not echo.ok:
+            tally.failed += 1
+            if len(tally.refusals) < 3:
+                tally.refusals.append(f"{action}: {echo.status} {echo.answer[:200]}")
+            return False
+        tally.each_panel += [1000 * seconds for seconds in echo.seen]
+        tally.lost_in_panels += echo.lost
+        if echo.everywhere is not None:
+            tally.all_panels.append(1000 * echo.everywhere)
+        if asterisk is not None:
+            name, channel = asterisk
+
+            def done(event: dict[str, Any]) -> bool:
                 return event.get("Event") == name and event.get("Channel") == channel
 
             try:
-                seen = await rig.ami.wait_for(echoed, since=mark, timeout=5)
-                echo.append(1000 * (stamp(seen) - sent))
+                seen = await ami.wait_for(done, since=mark, timeout=5)
+                tally.asterisk.append(1000 * (stamp(seen) - echo.sent_at))
             except TimeoutError:
-                lost += 1
-            if panels is not None:
-                heard = await panels.echoes(channel, mute, sent)
-                to_panels += [1000 * h for h in heard if h is not None]
-                lost += sum(1 for h in heard if h is None)
-            muted[channel] = mute if status == 200 else muted.get(channel, False)
+                tally.lost_in_asterisk += 1
+        return True
+
+    async def mute_or_unmute(self, channel: str) -> None:
+        """The opposite of what the panels show for ``channel``."""
+        mute = not self.panels.first.muted.get(channel, False)
+        action, event = ("mute", "ConfbridgeMute") if mute else ("unmute", "ConfbridgeUnmute")
+        await self.timed(
+            "mute/unmute", action, {"channel": channel}, shows_muted(channel, mute),
+            (event, channel),
+        )  # fmt: skip
+
+    async def call_on_next(self, channel: str) -> None:
+        """Put ``channel`` on the stack, give them the floor with ``next`` (the timed
+        action: until every panel shows them speaking), then end their turn, so that the
+        stack is empty again."""
+        if not await self.timed("add to stack", "add", {"channel": channel}, shows_queued(channel)):
+            return
+        if await self.timed(
+            "call on next", "next", {}, shows_speaker(channel), ("ConfbridgeUnmute", channel)
+        ):
+            await self.timed(
+                "end turn", "end-turn", {}, shows_no_speaker(), ("ConfbridgeMute", channel)
+            )
+
+
+async def moderator_actions(
+    rig: Rig, room: Room, actions: int, panel_count: int, progress: Progress
+) -> dict[str, Any]:
+    """``panel_count`` moderators log in to the service's panel and open the room's page;
+    ``actions`` actions go through the panel's action route, sent by each moderator in
+    turn and timed until every panel shows them. Most mute or unmute a participant; one in
+    ``CALL_EVERY`` calls on the next speaker (``Moderating.call_on_next``)."""
+    moderators = [
+        m.username for m in load_rooms_file(rig.options.rooms_file).moderators
+        if m.may_moderate(room.name)
+    ][:panel_count]  # fmt: skip
+    if len(moderators) < panel_count:
+        raise ValueError(
+            f"{rig.options.rooms_file} has {len(moderators)} moderators of {room.name}, "
+            f"not the {panel_count} panels asked for"
+        )
+    progress(f"moderator actions: {panel_count} moderators log in and open the room's page")
+    async with Panels(rig.web_url, room.name, moderators) as panels:
+        moderating = Moderating(rig, panels)
+        channels = sorted(panels.first.muted)
+        for k in range(actions):
+            if k % CALL_EVERY == CALL_EVERY - 1:
+                await moderating.call_on_next(channels[(k * 53) % len(channels)])
+            else:
+                await moderating.mute_or_unmute(channels[(k * 37) % len(channels)])
             if k % 100 == 99:
                 progress(f"moderator actions: {k + 1}/{actions}")
-    finally:
-        if panels is not None:
-            await panels.close()
-    result: dict[str, Any] = {
+        sizes = panels.message_sizes()
+        dropped = panels.dropped()
+    return {
         "actions": actions,
         "participants": len(channels),
-        "http_ms": Summary.of(http).as_dict(),
-        "action_to_ami_echo_ms": Summary.of(echo).as_dict(),
-        "lost": lost,
-        "pending_panel": panels is None,
+        "panels": panel_count,
+        "kinds": {kind: tally.figures() for kind, tally in moderating.tallies.items()},
+        "panels_dropped": dropped,
+        "panel_messages": {
+            "per_panel": len(sizes) / panel_count,
+            "median_bytes": statistics.median(sizes),
+            "largest_bytes": max(sizes),
+        },
     }
-    if panels is not None:
-        result["action_to_every_panel_ms"] = Summary.of(to_panels).as_dict()
-        result["panels"] = clients
-    return result
 
 
 async def resync(rig: Rig, room: Room, progress: Progress) -> dict[str, Any]:
@@ -158,20 +266,21 @@ async def population(
     rate: float,
     steady_s: float,
     actions: int,
-    panel: PanelTarget | None,
     panels: int,
     progress: Progress,
 ) -> dict[str, Any]:
     # Callers talk 10% of the time: 1/10 of a period that the arrivals span.
     period = max(size / rate, 10.0)
     talk = Talk(period / 10, period)
-    stay = size / rate + steady_s + actions * 0.05 + 120
+    # Callers stay through every step (the mass leave hangs them up): an action takes up to
+    # half a second (a call on next is three, each waited for in every panel).
+    stay = size / rate + steady_s + actions * 0.5 + 120
     load, ids, _ = await fill(
         rig, room, size, rate, progress, talk=talk, stay=stay, label=f"population {size}:"
     )
     out: dict[str, Any] = {"size": size, "talk": {"seconds": talk.seconds, "period": period}}
     out["steady"] = await steady_state(rig, steady_s, progress)
-    out["actions"] = await moderator_actions(rig, room, actions, panel, panels, progress)
+    out["actions"] = await moderator_actions(rig, room, actions, panels, progress)
     out["resync"] = await resync(rig, room, progress)
     out["mass_leave"] = await mass_leave(rig, room, load, ids, progress)
     return out

@@ -51,17 +51,43 @@ def storm_rows(storms: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _spread(summary: dict[str, Any], *quantiles: str) -> str:
+    return "/".join(fmt(summary[q]) for q in quantiles or ("p50", "p99", "max"))
+
+
+def action_rows(ac: dict[str, Any]) -> list[str]:
+    """One row per kind of action: ms from sending the POST until its response, until each
+    panel showed the outcome, until the last of them did, and until Asterisk's own event."""
+    messages = ac["panel_messages"]
+    rows = [
+        f"moderator actions ({ac['actions']} on {ac['participants']} participants, "
+        f"{ac['panels']} panels open; ms from sending the POST):",
+        f"  {'kind':<14}{'n':>5}{'failed':>7}  {'POST p50/p99':<15}{'each panel p50/p99/max':<25}"
+        f"{'all panels p50/p99/max':<25}{'Asterisk p50/p99/max':<23}lost in panels/Asterisk",
+    ]
+    for kind, k in ac["kinds"].items():
+        rows.append(
+            f"  {kind:<14}{k['actions']:>5}{k['failed']:>7}  "
+            f"{_spread(k['post_answered_ms'], 'p50', 'p99'):<15}"
+            f"{_spread(k['echo_each_panel_ms']):<25}{_spread(k['echo_all_panels_ms']):<25}"
+            f"{_spread(k['asterisk_echo_ms']):<23}{k['lost_in_panels']}/{k['lost_in_asterisk']}"
+        )
+        rows += [f"    refused: {refusal}" for refusal in k["refusals"]]
+    rows.append(
+        f"  panel messages: {messages['per_panel']:.0f} per panel, median "
+        f"{messages['median_bytes'] / 1024:.1f} KiB, largest {messages['largest_bytes'] / 1024:.0f}"
+        f" KiB; panels the service closed: {ac['panels_dropped']}"
+    )
+    return rows
+
+
 def population_rows(pop: dict[str, Any]) -> list[str]:
-    st, ac, rs, ml = pop["steady"], pop["actions"], pop["resync"], pop["mass_leave"]
-    echo = ac.get("action_to_every_panel_ms") or ac["action_to_ami_echo_ms"]
-    what = "to every panel" if "action_to_every_panel_ms" in ac else "to AMI echo (PENDING PANEL)"
+    st, rs, ml = pop["steady"], pop["resync"], pop["mass_leave"]
     return [
         f"steady {pop['size']} ({st['seconds']:.0f} s, 10% talking): asterisk "
         f"{_proc(st['processes'], 'asterisk')}, service {_proc(st['processes'], 'service')}, "
         f"AMI {st['ami_events_per_s']['all']:.0f} events/s",
-        f"moderator actions ({ac['actions']}, {what}): p50 {fmt(echo['p50'])} p99 "
-        f"{fmt(echo['p99'])} max {fmt(echo['max'])} ms; HTTP p99 {fmt(ac['http_ms']['p99'])} ms; "
-        f"lost {ac['lost']}",
+        *action_rows(pop["actions"]),
         f"resync {rs['participants']}: roster matches Asterisk "
         f"{fmt(rs['login_to_match_s'], 3)} s after the service's AMI login "
         f"({fmt(rs['spawn_to_match_s'], 2)} s from spawning the process), "

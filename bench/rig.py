@@ -190,10 +190,15 @@ class Rig:
             found["service"] = self.service.pid
         return found
 
+    @property
+    def web_url(self) -> str:
+        """The service's web address: its API and the moderators' panel."""
+        return f"http://127.0.0.1:{self.settings.http_port}"
+
     async def _get(self, path: str) -> dict[str, Any]:
         """A GET of the service's API, or {} while it does not answer."""
         assert self._http is not None
-        url = f"http://127.0.0.1:{self.settings.http_port}/api/v1{path}"
+        url = f"{self.web_url}/api/v1{path}"
         try:
             async with self._http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
                 return dict(await response.json()) if response.status == 200 else {}
@@ -208,13 +213,6 @@ class Rig:
         """Who the service has in ``room`` (its /api/v1/rooms/ROOM), [] while it does not
         answer."""
         return list((await self._get(f"/rooms/{room}")).get("participants", []))
-
-    async def act(self, room: str, action: str, **body: str) -> int:
-        assert self._http is not None
-        url = f"http://127.0.0.1:{self.settings.http_port}/api/v1/rooms/{room}/actions/{action}"
-        async with self._http.post(url, json=body, timeout=aiohttp.ClientTimeout(total=10)) as r:
-            await r.read()
-            return r.status
 
     async def asterisk_rooms(self) -> dict[str, set[str]]:
         """Every live room and its participants' channels, as Asterisk lists them."""

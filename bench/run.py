@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
-from bench.panel import PanelTarget
 from bench.population import population
 from bench.rig import PROJECT_ROOT, Rig, RigOptions
 from bench.sipp_load import raise_open_files
@@ -47,9 +46,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--population", type=int, help="participants for the room steps (400)")
     ap.add_argument("--steady", type=float, help="seconds of steady state (60)")
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
-    ap.add_argument("--panels", type=int, help="websocket panel clients (20)")
-    ap.add_argument("--panel-url", help="the panel's websocket URL (until then: AMI echo)")
-    ap.add_argument("--panel-login", help="login URL for the panel, with USER:PASS after a space")
+    ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
     ap.add_argument("--steps", default="storm,population", help="storm and/or population")
     ap.add_argument("--config-dir", type=Path, default=PROJECT_ROOT / "asterisk-config")
     ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
@@ -65,16 +62,6 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.actions = args.actions or (200 if quick else 1000)
     args.panels = args.panels or (5 if quick else 20)
     return args
-
-
-def panel_target(args: argparse.Namespace) -> PanelTarget | None:
-    if not args.panel_url:
-        return None
-    login, user, password = None, "", ""
-    if args.panel_login:
-        login, _, credentials = args.panel_login.partition(" ")
-        user, _, password = credentials.partition(":")
-    return PanelTarget(args.panel_url, login, user, password)
 
 
 def failed(results: dict[str, Any], step: str, exc: Exception) -> None:
@@ -123,7 +110,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 try:
                     results["population"] = await population(
                         rig, ROOM, args.population, args.rate, args.steady, args.actions,
-                        panel_target(args), args.panels, say,
+                        args.panels, say,
                     )  # fmt: skip
                 except Exception as exc:
                     failed(results, "population", exc)
