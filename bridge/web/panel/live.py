@@ -2,13 +2,17 @@
 what changed after every burst of changes.
 
 One ``RoomFeed`` per watched room subscribes to the service's hubs (the roster's changes,
-the audit trail) and, at most every ``INTERVAL`` (the first change of a quiet room goes out
-at once; a storm of talk events is coalesced), rebuilds the room's state and works out
-what changed since the last version (``state.changes``): one text, built once, offered to
-every panel watching. A panel whose browser falls ``BACKLOG`` versions behind gets the
-whole room again instead of the backlog; one that takes nothing for ``SEND_TIMEOUT`` is
-closed (the page reconnects and starts from a whole snapshot). Nothing here is awaited by
-the AMI reader: the hubs' publish never waits.
+the audit trail), rebuilds the room's state and works out what changed since the last
+version (``state.changes``): one text, built once, offered to every panel watching. What
+callers do in numbers (talk, join, leave, raise hands) is coalesced: at most one version
+every ``INTERVAL``, the first change of a quiet room at once. What a moderator did (an
+action in the audit trail, a mute, the lock, the recording) cuts that wait short: it goes
+out within ``URGENT_INTERVAL``, so the moderators see their action at once in a busy room.
+
+A panel whose browser falls ``BACKLOG`` versions behind gets the whole room again instead
+of the backlog; one that takes nothing for ``SEND_TIMEOUT`` is closed (the page reconnects
+and starts from a whole snapshot). Nothing here is awaited by the AMI reader: the hubs'
+publish never waits.
 
 Messages: ``{"type": "snapshot", "version": V, ...the room...}`` and ``{"type": "delta",
 "version": V, "now", "room"?, "stack"?, "audit"?, "upsert"?: [participant],
@@ -32,7 +36,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from bridge.domain.events import (
+    CallArrived,
+    CallHungUp,
+    ParticipantJoined,
+    ParticipantLeft,
+    TalkingChanged,
+)
 from bridge.domain.rooms import RoomSpec
+from bridge.domain.speakers import StackChanged
 from bridge.errors import BadField
 from bridge.hub import Hub, SubscriberDropped
 from bridge.service.accounts import PanelSession
@@ -48,6 +60,16 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INTERVAL = 0.075  # seconds between two versions of a busy room
+URGENT_INTERVAL = 0.01  # ... when a moderator's doing is among the changes
+# Changes that callers make in numbers: coalesced. Any other change is urgent.
+COALESCED = (
+    TalkingChanged,
+    ParticipantJoined,
+    ParticipantLeft,
+    CallArrived,
+    CallHungUp,
+    StackChanged,
+)
 BACKLOG = 64  # versions a panel may fall behind before it gets the whole room instead
 SEND_TIMEOUT = 5.0  # a panel that takes nothing for this long is closed
 FRESH = 1.0  # a whole snapshot older than this is rebuilt for a newcomer (its clocks)
@@ -92,6 +114,7 @@ class RoomFeed:
         self._whole: tuple[int, str] | None = None
         self._building = asyncio.Lock()
         self._dirty = asyncio.Event()
+        self._hurry = asyncio.Event()  # an urgent change is among the dirty ones
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -141,10 +164,9 @@ class RoomFeed:
             last = 0.0
             while True:
                 await self._dirty.wait()
-                wait = last + INTERVAL - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)  # the rest of the burst joins this version
+                await self._wait_out(last)  # the rest of the burst joins this version
                 self._dirty.clear()
+                self._hurry.clear()
                 try:
                     await self._next_version()
                 except Exception:  # the next change tries again; the panels keep what they have
@@ -155,6 +177,21 @@ class RoomFeed:
                 task.cancel()
             await asyncio.gather(*watchers, return_exceptions=True)
 
+    async def _wait_out(self, last: float) -> None:
+        """Until ``INTERVAL`` after the last version, or ``URGENT_INTERVAL`` once an urgent
+        change is among the dirty ones (it may come while we wait)."""
+        loop = asyncio.get_running_loop()
+        while True:
+            hurry = self._hurry.is_set()
+            wait = last + (URGENT_INTERVAL if hurry else INTERVAL) - loop.time()
+            if wait <= 0:
+                return
+            if hurry:
+                await asyncio.sleep(wait)
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), wait)
+
     def _concerns_room(self, change: Change) -> bool:
         return change.room is None or change.room == self.room.name  # None: every room
 
@@ -162,16 +199,25 @@ class RoomFeed:
         return room == self.room.name
 
     async def _watch(self, hub: Hub[T], concerns: Callable[[T], bool]) -> None:
-        """Mark the feed dirty on every change that concerns the room. If the hub drops us
-        (the loop was starved), subscribe again: the next version is rebuilt whole anyway."""
+        """Mark the feed dirty on every change that concerns the room (and in a hurry for an
+        urgent one). If the hub drops us (the loop was starved), subscribe again: the next
+        version is rebuilt whole anyway."""
         while True:
             async with hub.subscribe(f"panel:{self.room.name}") as sub:
                 try:
                     while True:
-                        if concerns(await sub.get()):
+                        change = await sub.get()
+                        if concerns(change):
+                            if not _coalesced(change):
+                                self._hurry.set()
                             self._dirty.set()
                 except SubscriberDropped:
                     self._dirty.set()
+
+
+def _coalesced(change: object) -> bool:
+    """A change callers make in numbers (an audit entry is a moderator's: never)."""
+    return isinstance(change, Change) and isinstance(change.event, COALESCED)
 
 
 class LiveFeeds:
