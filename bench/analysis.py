@@ -3,6 +3,7 @@ order, with Asterisk's ``Timestamp``): pure functions, tested without Asterisk."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,3 +74,50 @@ def events_per_second(events: Iterable[Event], start: float, end: float) -> dict
     seconds = max(end - start, 1e-9)
     busiest = sorted(names.items(), key=lambda kv: -kv[1])[:5]
     return {"all": sum(names.values()) / seconds, **{k: v / seconds for k, v in busiest}}
+
+
+# Where an io-bridge join's time goes, segment by segment, by Asterisk's clock: the events
+# that close each segment, in order. The service's own share is "decision" (from Asterisk
+# handing over the digits to the next command it gets) and part of "handover" (the service
+# closing the dialogue; Asterisk then leaves AGI and runs the dialplan to ConfBridge).
+SEGMENTS = ("digits", "decision", "room_set", "handover", "join")
+
+
+def _segment_end(event: Event) -> str | None:
+    name, command = event.get("Event"), str(event.get("Command", ""))
+    if name == "AGIExecEnd" and command.startswith("GET DATA"):
+        return "digits"  # Asterisk answers GET DATA with the PIN
+    if name == "AGIExecStart" and command.startswith("EXEC MSet"):
+        return "decision"  # the service's next command: the room's settings
+    if name == "AGIExecEnd" and command.startswith("EXEC MSet"):
+        return "room_set"
+    if name == "Newexten" and event.get("Application") == "ConfBridge":
+        return "handover"
+    if name == "ConfbridgeJoin":
+        return "join"
+    return None
+
+
+def entry_segments(events: Iterable[Event], callers: Collection[str]) -> dict[str, list[float]]:
+    """Milliseconds of each of ``SEGMENTS`` for the io-bridge joins of ``callers`` whose
+    every segment was seen (the last '#' opens the first)."""
+    out: dict[str, list[float]] = {name: [] for name in SEGMENTS}
+    marks: dict[str, list[float]] = {}  # channel -> the stamps so far, from its last '#'
+    for event in events:
+        channel = str(event.get("Channel", ""))
+        if event.get("Event") == "DTMFEnd" and event.get("Digit") == "#":
+            if event.get("Direction") == "Received":
+                marks[channel] = [stamp(event)]
+            continue
+        segment = _segment_end(event)
+        seen = marks.get(channel)
+        if segment is None or seen is None or len(seen) > len(SEGMENTS):
+            continue
+        if SEGMENTS[len(seen) - 1] != segment:
+            marks.pop(channel)  # out of order (a wrong PIN, a retry): not a clean join
+            continue
+        seen.append(stamp(event))
+        if segment == "join" and event.get("CallerIDNum") in callers:
+            for name, (start, end) in zip(SEGMENTS, itertools.pairwise(seen), strict=True):
+                out[name].append(1000 * (end - start))
+    return out

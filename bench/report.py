@@ -51,6 +51,19 @@ def storm_rows(storms: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def segment_rows(storms: list[dict[str, Any]]) -> list[str]:
+    """Where an io-bridge join's time goes (bench.analysis.SEGMENTS), p50/p99 by N."""
+    rows = []
+    for s in storms:
+        if s.get("segments_ms"):
+            parts = ", ".join(
+                f"{name} {_spread(summary, 'p50', 'p99')}"
+                for name, summary in s["segments_ms"].items()
+            )
+            rows.append(f"  N={s['n']:<5} {parts}")
+    return rows
+
+
 def _spread(summary: dict[str, Any], *quantiles: str) -> str:
     return "/".join(fmt(summary[q]) for q in quantiles or ("p50", "p99", "max"))
 
@@ -104,6 +117,9 @@ def table(results: dict[str, Any]) -> str:
     if results.get("storms"):
         lines += ["", "join storm (ms: last '#' to ConfbridgeJoin; x = ratio to bare):"]
         lines += storm_rows(results["storms"])
+        if segments := segment_rows(results["storms"]):
+            lines += ["io-bridge joins, segment by segment (ms p50/p99; Asterisk's events):"]
+            lines += segments
     if results.get("population"):
         lines += ["", *population_rows(results["population"])]
     for error in results.get("errors", []):

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from bench.analysis import join_latencies
+from bench.analysis import entry_segments, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION
 from bench.rig import Progress, QueueWatch, Rig, Sampler
 from bench.sipp_load import LoadPlan, SippLoad, Talk
@@ -101,6 +101,7 @@ async def join_storm(
         filled = time.monotonic() - started
         await asyncio.sleep(1.0)  # the last joins' events
     found = join_latencies(rig.ami.events[mark:], ids)
+    segments = entry_segments(rig.ami.events[mark:], ids) if path == "iobridge" else {}
     progress(f"{label} hanging up ({len(found.joined)}/{n} joined)")
     await load.hangup_all(rate=100)
     result = await load.wait(timeout=n / 100 + 60)
@@ -115,6 +116,7 @@ async def join_storm(
         "failed": n - len(found.joined),
         "latency_ms": Summary.of(found.millis).as_dict(),
         "samples_ms": [round(m, 2) for m in found.millis],
+        "segments_ms": {name: Summary.of(ms).as_dict() for name, ms in segments.items()},
         "left_out": {"first_in_room": found.first_in_room, "without_key": found.without_key},
         "answered_by_asterisk": result.answered,
         "unanswered": result.unanswered,

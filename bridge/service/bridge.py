@@ -183,3 +183,4 @@ class BridgeService:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()
         self.speakers.close()
+        self.desk.close()

@@ -6,9 +6,10 @@ the count of callers in the dialogue right now.
 
 The guard lives in memory and its calls are synchronous, so a prompt's ``gate`` and its
 PIN's ``record`` are each atomic on the event loop: no lock, and callers from different
-sources never wait for each other. The only wait on the entry path is the room cache's one
-primary-key read. Wrong PINs are also written to the database, in batches after the caller
-is answered, and read back at start, so a restart lifts no hold.
+sources never wait for each other. The rooms come from the room cache, which on SQLite
+checks that it is current without leaving the event loop (elsewhere: one primary-key read,
+the only wait on the entry path). Wrong PINs are also written to the database, in batches
+after the caller is answered, and read back at start, so a restart lifts no hold.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from bridge.store import pin_failures
 from bridge.store.db import Database
 from bridge.store.pin_failures import FailureRow
 from bridge.store.pin_key import install_pin_key
-from bridge.store.room_cache import RoomCache
+from bridge.store.room_cache import RoomCache, revision_probe
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,8 @@ class EntryDesk:
         self._count = count or (lambda _: None)  # metrics: admissions, refusals by reason
         self._clock = clock  # wall time: the failures outlive the process
         self.guard = Guard(guard_policy(settings))
-        self.rooms = RoomCache(install_pin_key(settings))
+        self._revision = revision_probe(db.url)
+        self.rooms = RoomCache(install_pin_key(settings), self._revision)
         self.entry_requests = 0  # dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
         self._unwritten: list[FailureRow] = []
@@ -147,11 +149,10 @@ class EntryDesk:
 
     async def try_pin(self, source: Source, digits: str) -> PinOutcome:
         """Decide one typed PIN (after a prompt ``gate`` let play) and count it. The caller
-        waits for one primary-key read (the rooms' revision); a wrong PIN is written down
+        waits for the room cache at most (see ``RoomCache``); a wrong PIN is written down
         after they are answered."""
         try:
-            async with self.db.sessions() as session:
-                match = await self.rooms.match(session, digits)
+            match = await self.rooms.match(self.db.sessions, digits)
         except PinKeyMismatch:
             self.guard.abandon(source)
             log.error("entry.pin_key_mismatch reason=rooms_hashed_with_another_key")
@@ -234,6 +235,10 @@ class EntryDesk:
         """Until every failure so far is written (the service waits for it on stop)."""
         while self._writer is not None and not self._writer.done():
             await asyncio.shield(self._writer)
+
+    def close(self) -> None:
+        if self._revision is not None:
+            self._revision.close()
 
 
 def _at(timestamp: float) -> datetime:

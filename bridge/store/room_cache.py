@@ -7,16 +7,25 @@ read) and answers from memory while it is unchanged; when it moved, the table is
 Reading the revision *before* the rooms means a sync landing in between leaves the copy marked
 older than it is, so the next decision reloads: never the reverse.
 
+On SQLite (the default), even that read costs a caller nothing: ``SqliteRevision`` asks
+SQLite, in the event loop's own thread, whether any other connection wrote to the file
+since it last looked (``PRAGMA data_version``, answered from memory) and reads the revision
+only then. The decision is then made without leaving the loop, exactly as up to date. On
+another database, or when SQLite is busy, the revision is read over the pool as before.
+
 The index is keyed on the PINs' keyed hashes, as the database keeps them: the typed digits
 are hashed once and looked up; no PIN is held in memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.domain.events import Role
 from bridge.domain.pins import PinKey
@@ -47,24 +56,69 @@ class PinIndex:
         return self.matches.get(pin_hash) if pin_hash else None
 
 
+class SqliteRevision:
+    """The rooms' revision of one SQLite file, read without leaving the event loop: a
+    private connection asks ``PRAGMA data_version`` (which moves when any other connection
+    commits) and reads the revision row only when it moved. None when SQLite cannot answer
+    at once (a writer holds a lock it must wait for): the caller asks over the pool."""
+
+    def __init__(self, path: Path) -> None:
+        # timeout=0: never wait in the event loop; isolation_level=None: no transaction
+        # stays open between two reads (each read sees the latest commit).
+        self._db = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA query_only = ON")
+        self._seen: int | None = None  # data_version when the revision was read
+        self._revision = 0
+
+    def __call__(self) -> int | None:
+        try:
+            (version,) = self._db.execute("PRAGMA data_version").fetchone()
+            if version != self._seen:
+                row = self._db.execute("SELECT revision FROM rooms_revision WHERE id = 1")
+                found = row.fetchone()
+                self._revision, self._seen = (found[0] if found else 0), version
+        except sqlite3.Error:
+            return None
+        return self._revision
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def revision_probe(database_url: str) -> SqliteRevision | None:
+    """The in-loop revision reader for a SQLite file; None for any other database."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return SqliteRevision(Path(url.database))
+
+
 class RoomCache:
     """The PIN index of one process, checked against the database's revision on each use."""
 
-    def __init__(self, pin_key: PinKey) -> None:
+    def __init__(
+        self, pin_key: PinKey, revision_now: Callable[[], int | None] | None = None
+    ) -> None:
         self.pin_key = pin_key
         self.index = PinIndex(revision=-1)  # never a real revision: the first use loads
         self.loads = 0  # how often the table was read (tests and benchmarks look)
+        self._revision_now = revision_now or (lambda: None)
 
-    async def match(self, session: AsyncSession, digits: str) -> PinMatch | None:
+    async def match(
+        self, sessions: async_sessionmaker[AsyncSession], digits: str
+    ) -> PinMatch | None:
         """What ``digits`` open. Raises ``PinKeyMismatch`` when the rooms were hashed with
         another key than ours (no PIN could match: better said than silently refused)."""
         if not digits:
             return None
-        revision = await rooms_revision(session)
-        if revision != self.index.revision:
-            # No lock: two decisions reloading at once both build a valid index; a stale
-            # one that lands last carries its older revision and is replaced on next use.
-            await check_pin_key(session, self.pin_key)
-            self.index = PinIndex.build(revision, await every_room(session))
-            self.loads += 1
+        if self._revision_now() != self.index.revision:
+            async with sessions() as session:
+                revision = await rooms_revision(session)
+                if revision != self.index.revision:
+                    # No lock: two decisions reloading at once both build a valid index; a
+                    # stale one that lands last carries its older revision and is replaced
+                    # on next use.
+                    await check_pin_key(session, self.pin_key)
+                    self.index = PinIndex.build(revision, await every_room(session))
+                    self.loads += 1
         return self.index.match(self.pin_key.hash(digits))

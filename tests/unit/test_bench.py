@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.analysis import events_per_second, join_latencies
+from bench.analysis import SEGMENTS, entry_segments, events_per_second, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan
 from bench.sipp_load import HANGUP, LoadPlan, Talk, injection_csv, render_scenario
 from bench.stats import Summary, percentile, ratio
@@ -181,3 +181,32 @@ def test_the_baseline_joins_quietly_from_thirty_as_the_bridge_does() -> None:
     )
     # A room announcing names asks for one below the threshold, as the bridge does.
     assert "?Set(CONFBRIDGE(user,quiet)=yes):Set(CONFBRIDGE(user,announce_join_leave)=yes))" in text
+
+
+def test_an_io_bridge_join_is_cut_into_segments_by_asterisks_own_events() -> None:
+    channel = "PJSIP/bench-00000001"
+
+    def at(t: float, name: str, **fields: str) -> dict[str, str]:
+        return {"Event": name, "Channel": channel, "Timestamp": f"{t:.6f}", **fields}
+
+    events = [
+        at(9.0, "DTMFEnd", Digit="#", Direction="Received"),  # a first, wrong PIN
+        at(9.001, "AGIExecEnd", Command="GET DATA conf-getpin 8000 12"),
+        at(9.002, "AGIExecStart", Command="STREAM FILE conf-invalidpin"),
+        at(10.0, "DTMFEnd", Digit="#", Direction="Received"),
+        at(10.001, "AGIExecEnd", Command="GET DATA conf-getpin 8000 12"),
+        at(10.003, "AGIExecStart", Command="EXEC MSet a=b"),
+        at(10.0035, "AGIExecEnd", Command="EXEC MSet a=b"),
+        at(10.005, "Newexten", Application="GotoIf"),
+        at(10.0055, "Newexten", Application="ConfBridge"),
+        at(10.0065, "ConfbridgeJoin", CallerIDNum="i1x00001"),
+    ]
+    found = entry_segments(events, {"i1x00001"})
+    assert {k: [round(v, 2) for v in found[k]] for k in SEGMENTS} == {
+        "digits": [1.0],
+        "decision": [2.0],
+        "room_set": [0.5],
+        "handover": [2.0],
+        "join": [1.0],
+    }
+    assert entry_segments(events, {"someone else"})["join"] == []
