@@ -137,17 +137,19 @@ class Moderating:
         )  # fmt: skip
 
     async def call_on_next(self, channel: str) -> None:
-        """Put ``channel`` on the stack, give them the floor with ``next`` (the timed
-        action: until every panel shows them speaking), then end their turn, so that the
-        stack is empty again."""
+        """Put ``channel`` on the stack, give the floor to the head of the stack with
+        ``next`` (the timed action: until every panel shows the head speaking; that is
+        ``channel`` unless the room's policy or an earlier entry put another first), then
+        end the turn. Asterisk's unmute is timed when the speaker was muted (an unmuted
+        one gets no ConfbridgeUnmute)."""
         if not await self.timed("add to stack", "add", {"channel": channel}, shows_queued(channel)):
             return
-        if await self.timed(
-            "call on next", "next", {}, shows_speaker(channel), ("ConfbridgeUnmute", channel)
-        ):
-            await self.timed(
-                "end turn", "end-turn", {}, shows_no_speaker(), ("ConfbridgeMute", channel)
-            )
+        first = self.panels.first
+        head = first.queued[0] if first.queued else channel
+        unmuted = ("ConfbridgeUnmute", head) if first.muted.get(head) else None
+        if await self.timed("call on next", "next", {}, shows_speaker(head), unmuted):
+            muted = ("ConfbridgeMute", head)
+            await self.timed("end turn", "end-turn", {}, shows_no_speaker(), muted)
 
 
 async def moderator_actions(
