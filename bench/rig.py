@@ -140,6 +140,9 @@ class Rig:
             # guard, which would hold all but 10 prompts at once. The bench measures the
             # bridge, not a storm from one address (docs/admin.md, "Guessing a PIN").
             "IOBRIDGE_GUARD_SOURCE_THRESHOLD": "1000000",
+            # Likewise the 20 moderators' panels: one address to the panel's server, which
+            # lets one address hold 64 connections (docs/admin.md, "Connections and files").
+            "IOBRIDGE_HTTP_MAX_CONNECTIONS_PER_CLIENT": "256",
         }
         log = (self.options.workdir / "service.log").open("ab")
         spawned = time.time()

@@ -112,7 +112,9 @@ class Settings(BaseSettings):
     # Connection limits (docs/admin.md): the panel's HTTP server, and the FastAGI server,
     # which callers need and which only Asterisk on this machine talks to.
     http_max_connections: int = 256
-    http_max_connections_per_client: int = 32
+    # About ten panels behind one address (an office's NAT): a browser holds the room's
+    # websocket and up to six keep-alive connections.
+    http_max_connections_per_client: int = 64
     http_keepalive_seconds: float = 15.0
     agi_max_dialogues: int = 500
 
