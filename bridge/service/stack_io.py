@@ -17,7 +17,7 @@ from bridge.store import stacks, turns
 
 # What the room does (joins, leaves, talk time) is saved at most this often; what a person
 # does (a key, a moderator's command) is saved before they are answered.
-SAVE_EVERY = 0.5
+SAVE_EVERY = 2.0
 
 
 class StackStorage:

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.domain.roster import (
@@ -52,6 +52,10 @@ async def _ensure_call(session: AsyncSession, room: str, at: float) -> Call:
         session.add(call)
         await session.flush()
     return call
+
+
+def _open_call_ids(room: str) -> Select[int]:
+    return select(Call.id).where(Call.room_name == room, Call.ended_at.is_(None))
 
 
 async def _open_leg(session: AsyncSession, room: str, channel: str) -> Leg | None:
@@ -117,10 +121,18 @@ async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> Non
                     )
                     await session.flush()
             case LegUpdated():
-                leg = await _open_leg(session, effect.room, effect.channel)
-                if leg is not None:
-                    leg.talk_time = effect.talk_time
-                    leg.turns = effect.turns
+                # The commonest write (every talk spurt's end, every checkpoint): one UPDATE,
+                # no row read into the session first.
+                await session.execute(
+                    update(Leg)
+                    .where(
+                        Leg.call_id.in_(_open_call_ids(effect.room)),
+                        Leg.channel == effect.channel,
+                        Leg.left_at.is_(None),
+                    )
+                    .values(talk_time=effect.talk_time, turns=effect.turns)
+                    .execution_options(synchronize_session=False)
+                )
             case LegClosed():
                 leg = await _open_leg(session, effect.room, effect.channel)
                 if leg is not None:
