@@ -235,7 +235,7 @@ async def mass_leave(
         probe_id = next(iter(probe_ids))
         new = first_event(events, "Newchannel", CallerIDNum=probe_id)
         join = join_latencies(events, probe_ids, occupied={room.name: len(ids)})
-        await load.wait(timeout=120)
+        ended = await load.wait(timeout=120)
         drained, ghosts = await drain(rig, ids, timeout=120)
     roster = await rig.participants(room.name)
     await probe.hangup_all()
@@ -255,6 +255,10 @@ async def mass_leave(
         "new_caller_joined": probe_id in join.joined,
         "drain_s": round(drained, 2),
         "ghosts": ghosts,
+        # A ghost whose caller's BYE Asterisk answered is Asterisk's; one whose BYE went
+        # unanswered (SIPp gave up retransmitting it) was lost on the way in.
+        "byes_sent": ended.ended_by_caller,
+        "byes_answered": ended.byes_answered,
         "roster_left_after": sum(1 for p in roster if p.get("caller_id") in ids),
         "deepest_queues": queues.top(),
         "processes": sampler.figures(),

@@ -106,7 +106,8 @@ def population_rows(pop: dict[str, Any]) -> list[str]:
         f"({fmt(rs['spawn_to_match_s'], 2)} s from spawning the process), "
         f"matched={rs['matched']}",
         f"mass leave {ml['leavers']}: new caller in after {fmt(ml['new_caller_in_s'], 2)} s, "
-        f"drained in {fmt(ml['drain_s'])} s, ghosts {ml['ghosts']}, deepest queues "
+        f"drained in {fmt(ml['drain_s'])} s, ghosts {ml['ghosts']} (BYEs answered "
+        f"{ml.get('byes_answered')}/{ml.get('byes_sent')}), deepest queues "
         + ", ".join(f"{k}={v}" for k, v in list(ml["deepest_queues"].items())[:3]),
     ]
 

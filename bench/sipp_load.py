@@ -186,7 +186,8 @@ def _free_port(*, even_pair: bool = False) -> int:
 class LoadResult:
     answered: int
     unanswered: int
-    ended_by_caller: int
+    ended_by_caller: int  # the caller sent BYE
+    byes_answered: int  # ... and Asterisk answered it (200 OK)
     ended_by_bridge: int
     returncode: int
     errors: str  # the tail of SIPp's error log
@@ -297,6 +298,7 @@ class SippLoad:
             answered=log.count("IOB answered "),
             unanswered=log.count("IOB unanswered "),
             ended_by_caller=log.count("by=caller"),
+            byes_answered=log.count("IOB bye_answered "),
             ended_by_bridge=log.count("by=remote"),
             returncode=self.proc.returncode if self.proc and self.proc.returncode else 0,
             errors=read("errors.txt")[-2000:],

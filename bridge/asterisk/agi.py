@@ -229,6 +229,7 @@ def agi_handler(
 async def _entry(agi: AgiChannel, desk: EntryDesk, attempts: int) -> None:
     try:
         outcome = await entry_dialogue(agi, desk, attempts)
+        agi.hand_back()  # the caller goes on to their room (or hangs up) before we log
     except CallerGone:
         log.info("agi.entry caller_hung_up channel=%s", agi.channel)
         return

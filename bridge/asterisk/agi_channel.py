@@ -44,9 +44,10 @@ class AgiChannel:
 
     async def command(self, line: str, timeout: float = 60.0) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = await asyncio.wait_for(
-                self._request.send_command(line), timeout
-            )
+            # asyncio.timeout, not wait_for: no task per command, no extra turns of the
+            # loop between Asterisk's answer and the next command (the caller is waiting).
+            async with asyncio.timeout(timeout):
+                result: dict[str, Any] = await self._request.send_command(line)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
             raise CallerGone(str(exc)) from exc
         except ValueError as exc:  # panoramisk cannot parse the empty line of a closed socket
@@ -93,6 +94,10 @@ class AgiChannel:
         except (ConnectionError, asyncio.IncompleteReadError) as exc:
             raise CallerGone(str(exc)) from exc
         raise CallerGone(line.decode(errors="replace").strip() or "connection closed")
+
+    def hand_back(self) -> None:
+        """End the dialogue now: Asterisk leaves AGI and runs the rest of the dialplan."""
+        self._request.writer.close()
 
     async def set(self, name: str, value: str) -> None:
         await self.command(f'SET VARIABLE "{name}" "{value}"')
