@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import resource
 import socket
 import string
@@ -50,6 +51,8 @@ from bridge.sipp_streams import (
 SIPP = "sipp"
 TEMPLATE = Path(__file__).parent / "sipp" / "load.xml"
 HANGUP = "HANGUP"
+ENDED = re.compile(r"IOB (?:ended|unanswered) (\d+)")
+SOCKET_BUFFER = 1 << 20  # bytes, for SIPp's sockets (the kernel's rmem_max caps it)
 SPEECH_FROM = 1.5  # seconds into SIPp's g711a.pcap: before that it is near silence
 
 
@@ -220,6 +223,9 @@ class SippLoad:
             "-p", str(self.sip_port), "-mp", str(_free_port(even_pair=True)), "-aa", "-nostdin",
             "-cid_str", f"{self.tag}-%u", "-trace_logs", "-log_file", str(d / "log.txt"),
             "-trace_err", "-error_file", str(d / "errors.txt"),
+            # SIPp's socket buffers default to 64 KiB: a mass leave's 400 HANGUPs overflowed
+            # it and most were lost (their calls stayed up: false ghosts).
+            "-buff_size", str(SOCKET_BUFFER),
             "-timeout", f"{round(self.budget())}s", "-timeout_error",
         ]  # fmt: skip
 
@@ -261,8 +267,27 @@ class SippLoad:
                     await asyncio.sleep(0)  # SIPp reads one socket: do not overrun its buffer
         return sent_at
 
-    async def hangup_all(self, rate: float | None = None) -> float:
-        return await self.hangup(range(1, self.plan.calls + 1), rate)
+    async def hangup_all(self, rate: float | None = None, within: float = 10.0) -> float:
+        """Hang every call up (all at once, or ``rate`` a second); when it started. A HANGUP
+        is a UDP datagram: those of calls still up a second later are sent again, as SIP
+        resends a request, for up to ``within`` seconds."""
+        numbers = range(1, self.plan.calls + 1)
+        sent_at = await self.hangup(numbers, rate)
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+            ended = await asyncio.to_thread(self.ended_calls)
+            left = [n for n in numbers if n not in ended]
+            if not left or self.proc is None or self.proc.returncode is not None:
+                break
+            await self.hangup(left)
+        return sent_at
+
+    def ended_calls(self) -> set[int]:
+        """The calls SIPp logged as over: hung up by either side, or never answered."""
+        log = self.dir / "log.txt"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return {int(n) for n in ENDED.findall(text)}
 
     async def wait(self, timeout: float | None = None) -> LoadResult:
         assert self.proc is not None

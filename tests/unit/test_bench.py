@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bench.analysis import SEGMENTS, entry_segments, events_per_second, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan
-from bench.sipp_load import HANGUP, LoadPlan, Talk, injection_csv, render_scenario
+from bench.sipp_load import ENDED, HANGUP, LoadPlan, Talk, injection_csv, render_scenario
 from bench.stats import Summary, percentile, ratio
 from bridge.domain.rooms import RoomsConfig, RoomSpec
 
@@ -210,3 +210,11 @@ def test_an_io_bridge_join_is_cut_into_segments_by_asterisks_own_events() -> Non
         "join": [1.0],
     }
     assert entry_segments(events, {"someone else"})["join"] == []
+
+
+def test_a_call_counts_as_over_once_sipp_logged_its_end_by_either_side() -> None:
+    log = (
+        "IOB answered 1\nIOB answered 2\nIOB ended 1 by=caller\nIOB answered 3\n"
+        "IOB ended 3 by=remote\nIOB unanswered 4\nIOB bye_answered 1\n"
+    )
+    assert {int(n) for n in ENDED.findall(log)} == {1, 3, 4}

@@ -9,8 +9,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.domain.events import Role
+from bridge.domain.roster import Participant
 from bridge.store.audit import ActionRecord
-from bridge.web.panel.state import audit_entry, changes
+from bridge.web.panel.state import audit_entry, changes, roster_row
 
 AT = datetime(2026, 3, 2, 20, 14, 3, tzinfo=UTC)
 ROOM = "ga"
@@ -74,3 +76,18 @@ def test_the_trail_reads_who_did_what_to_whom() -> None:
     move = ActionRecord(ROOM, AT, "admin", "move", "PJSIP/a-1", "5550123", '{"place": 2}')
     assert audit_entry(move)["text"] == "admin moved 5550123 (place: 2)"
     assert audit_entry(mute)["at"] == AT.timestamp()
+
+
+def test_a_talkers_row_stays_the_same_while_they_talk_and_the_page_runs_the_clock() -> None:
+    talker = Participant("PJSIP/t", "5551", Role.PARTICIPANT, joined_at=100.0, talk_time=12.0)
+    talker.start_talking(200.0)
+    quiet = Participant("PJSIP/q", "5552", Role.PARTICIPANT, joined_at=100.0, talk_time=3.0)
+
+    assert roster_row(talker, 201.0) == roster_row(talker, 260.0)
+    row = roster_row(talker, 260.0)
+    assert (row["talking"], row["talk_time"], row["talking_since"]) == (True, 12.0, 200.0)
+
+    talker.stop_talking(230.0)
+    row = roster_row(talker, 260.0)
+    assert (row["talking"], row["talk_time"], row["talking_since"]) == (False, 42.0, None)
+    assert roster_row(quiet, 260.0)["talking_since"] is None

@@ -138,8 +138,9 @@ export class Roster {
   tickRow(row, now) {
     const { person, cells } = row;
     setText(cells.inRoom, clock(now - person.joined_at));
-    const talking = person.talking ? Math.max(0, now - this.snapshotAt) : 0;
-    setText(cells.talk, clock(person.talk_time + talking));
+    // talk_time holds the finished spurts; the one under way runs from talking_since.
+    const since = person.talking_since ?? now;
+    setText(cells.talk, clock(person.talk_time + Math.max(0, now - since)));
   }
 
   arrange() {
