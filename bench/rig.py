@@ -38,6 +38,12 @@ from tests.support import AmiWatcher, free_port, free_udp_and_tcp_port
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the checkout the bench runs from
 
 BENCH_USER = "iobridge-bench"
+# The events the benchmark reads (and Newexten into ConfBridge, filtered by its application).
+BENCH_EVENTS = (
+    "FullyBooted", "SuccessfulAuth", "Newchannel", "Hangup", "DTMFEnd", "AGIExecStart",
+    "AGIExecEnd", "ConfbridgeStart", "ConfbridgeEnd", "ConfbridgeJoin", "ConfbridgeLeave",
+    "ConfbridgeMute", "ConfbridgeUnmute", "ConfbridgeTalking",
+)  # fmt: skip
 Progress = Callable[[str], None]
 
 
@@ -116,10 +122,15 @@ class Rig:
             shutil.copytree(source, target)
         with (s.config_dir / "manager.conf").open("a") as manager:
             manager.write(
-                f"\n; io-bridge benchmark only: its own AMI user, reading every class (DTMF).\n"
+                f"\n; io-bridge benchmark only: its own AMI user, reading every class (DTMF),\n"
+                "; but only the events the benchmark reads: formatting all of them for it\n"
+                "; (VarSet, Newexten, RTCP ...) was load the measurement put on Asterisk.\n"
                 f"[{BENCH_USER}]\nsecret = {self._bench_secret}\ndeny = 0.0.0.0/0.0.0.0\n"
                 "permit = 127.0.0.1/255.255.255.255\nread = all\n"
                 "write = system,call,reporting\n"
+                + "".join(f"eventfilter(action(include),name({name})) =\n" for name in BENCH_EVENTS)
+                + "eventfilter(action(include),name(Newexten),header(Application),method(exact))"
+                " = ConfBridge\n"
             )
         with (s.dialplan_dir / "extensions.conf").open("a") as dialplan:
             dialplan.write(render_bare_dialplan(load_rooms_file(opts.rooms_file)))

@@ -158,6 +158,9 @@ async def _reconcile(session: AsyncSession, effect: HistoryReconciled) -> None:
             call.ended_at = when
 
 
+BATCH_WINDOW = 0.05  # seconds
+
+
 class HistoryWriter:
     """Writes effects in the background, in batches, so the AMI reader never waits on disk."""
 
@@ -181,6 +184,9 @@ class HistoryWriter:
     async def run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            # What comes within BATCH_WINDOW joins this transaction: a busy room's trickle
+            # of talk spurts is written a few times a second, not once per spurt.
+            await asyncio.sleep(BATCH_WINDOW)
             while not self._queue.empty() and len(batch) < 500:
                 batch.append(self._queue.get_nowait())
             try:
