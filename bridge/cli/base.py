@@ -9,13 +9,16 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Coroutine
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 from pydantic import ValidationError
 
 from bridge.settings import Settings
+
+if TYPE_CHECKING:
+    from bridge.store.db import Database
 
 T = TypeVar("T")
 
@@ -42,6 +45,27 @@ async def migrated(config: Settings) -> str:
     url = config.effective_database_url
     await upgrade(url, pin_key=install_pin_key(config))
     return url
+
+
+def with_database(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
+    """Run ``work`` against this stack's database, migrated; a ``BridgeError`` is the
+    command's one-line failure."""
+    from bridge.errors import BridgeError
+    from bridge.store.db import Database
+
+    config = settings()
+
+    async def go() -> T:
+        database = Database(await migrated(config))
+        try:
+            return await work(database, config)
+        finally:
+            await database.dispose()
+
+    try:
+        return run(go())
+    except BridgeError as exc:
+        fail(str(exc))
 
 
 def one_line(exc: Exception) -> str:

@@ -9,32 +9,20 @@ from typing import Any, TypeVar
 
 import click
 
-from bridge.cli.base import fail, main, migrated, run, settings
+from bridge.cli.base import fail, main, settings, with_database
 
 T = TypeVar("T")
 
 
 def _with_reports(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``work(CallReports)`` against this stack's (migrated) database."""
-    from bridge.errors import BridgeError
     from bridge.service.reports import CallReports
-    from bridge.store.db import Database
 
-    config = settings()
-
-    async def go() -> T:
-        database = Database(await migrated(config))
-        try:
-            return await work(
-                CallReports(database, config.recordings_dir, config.history_retention_days)
-            )
-        finally:
-            await database.dispose()
-
-    try:
-        return run(go())
-    except BridgeError as exc:
-        fail(str(exc))
+    return with_database(
+        lambda database, config: work(
+            CallReports(database, config.recordings_dir, config.history_retention_days)
+        )
+    )
 
 
 @main.group()

@@ -11,31 +11,16 @@ from typing import Any, TypeVar
 
 import click
 
-from bridge.cli.base import fail, main, run, settings
+from bridge.cli.base import main, with_database
 
 T = TypeVar("T")
 
 
 def _with_tokens(work: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``work(ApiTokens)`` against this stack's (migrated) database."""
-    from bridge.errors import BridgeError
     from bridge.service.tokens import ApiTokens
-    from bridge.store.db import Database, upgrade
 
-    url = settings().effective_database_url
-
-    async def go() -> T:
-        await upgrade(url)
-        database = Database(url)
-        try:
-            return await work(ApiTokens(database))
-        finally:
-            await database.dispose()
-
-    try:
-        return run(go())
-    except BridgeError as exc:
-        fail(str(exc))
+    return with_database(lambda database, _: work(ApiTokens(database)))
 
 
 def _when(at: datetime | None, never: str = "-") -> str:

@@ -7,9 +7,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from bridge.errors import BadField
+
+
+async def read_body(request: web.Request, limit: int) -> tuple[bytes, str | None]:
+    """The request's body (at most ``limit`` bytes) and its declared charset."""
+    raw = await request.content.read(limit + 1)
+    if len(raw) > limit:
+        raise BadField("the body is too large")
+    try:
+        return raw, request.charset
+    except ValueError:  # a Content-Type header that does not parse
+        raise BadField("unreadable Content-Type header") from None
 
 
 def read_object(raw: bytes, charset: str | None, model: type[BaseModel]) -> BaseModel:

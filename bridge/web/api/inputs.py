@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from bridge.domain.accounts import Principal
 from bridge.errors import BadField, NotAllowed
 from bridge.service import BridgeService
-from bridge.web.bodies import read_json
+from bridge.web.bodies import read_body, read_json
 from bridge.web.keys import SERVICE
 from bridge.web.openapi import Operation
 
@@ -59,13 +59,7 @@ def _validate(model: type[BaseModel] | None, data: Any, where: str) -> BaseModel
 
 
 async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | None:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise BadField("the body is too large")
-    try:
-        charset = request.charset
-    except ValueError:  # a Content-Type header that does not parse
-        raise BadField("unreadable Content-Type header") from None
+    raw, charset = await read_body(request, MAX_BODY)
     try:
         return _validate(model, read_json(raw, charset), "body")
     except RecursionError:

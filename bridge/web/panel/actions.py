@@ -17,9 +17,9 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS, RoomAction
-from bridge.errors import BadField, UnknownAction
+from bridge.errors import UnknownAction
 from bridge.web.auth import room_of_request, state_changing_session
-from bridge.web.bodies import read_object
+from bridge.web.bodies import read_body, read_object
 from bridge.web.keys import SERVICE
 
 MAX_BODY = 4096
@@ -41,13 +41,7 @@ def action_table() -> dict[str, dict[str, Any]]:
 
 
 async def _arguments(request: web.Request, model: type[BaseModel]) -> BaseModel:
-    raw = await request.content.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise BadField("the request is too large")
-    try:
-        charset = request.charset
-    except ValueError:  # a Content-Type header that does not parse
-        raise BadField("unreadable Content-Type header") from None
+    raw, charset = await read_body(request, MAX_BODY)
     return read_object(raw, charset, model)
 
 
