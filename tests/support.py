@@ -40,8 +40,22 @@ def _ephemeral_ports() -> range:
 def _test_ports() -> range:
     ephemeral = _ephemeral_ports()
     if ephemeral.start - 10000 >= 4000:
-        return range(10000, ephemeral.start)
-    return range(ephemeral.stop, 65536)
+        ports = range(10000, ephemeral.start)
+    else:
+        ports = range(ephemeral.stop, 65536)
+    return _share_of_this_worker(ports)
+
+
+def _share_of_this_worker(ports: range) -> range:
+    """Under pytest-xdist each worker runs its own Asterisk and service: each takes its
+    ports from its own slice, so two workers never race for one port."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1") or 1)
+    if not worker.startswith("gw") or count <= 1:
+        return ports
+    index = int(worker[2:])
+    size = len(ports) // count
+    return range(ports.start + index * size, ports.start + (index + 1) * size)
 
 
 _handed_out: set[int] = set()

@@ -11,7 +11,9 @@ import functools
 import hashlib
 import http.server
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -114,8 +116,12 @@ def build_archive(folder: Path) -> LocalArchive:
     root = folder / "debian"
     root.mkdir()
     keyring, other = folder / "archive-key.gpg", folder / "other-key.gpg"
-    _make_key(folder / "gnupg", "io-bridge test archive", keyring)
-    _make_key(folder / "gnupg-other", "someone else", other)
+    # gpg-agent's socket lives in its home, and a socket path must fit in 108 bytes: under
+    # pytest-xdist's deeper temp folders it did not. The homes go in a short folder instead.
+    homes = Path(tempfile.mkdtemp(prefix="iob-gpg-"))
+    signer, stranger = homes / "archive", homes / "other"
+    _make_key(signer, "io-bridge test archive", keyring)
+    _make_key(stranger, "someone else", other)
     debs = [_build_deb(root, p, PACKAGE_FILES[p]) for p in PACKAGES]
     packages = "\n".join(_index_entry(p, d, root) for p, d in zip(PACKAGES, debs, strict=True))
     index = root / "dists" / "sid" / "main" / "binary-amd64" / "Packages"
@@ -129,11 +135,12 @@ def build_archive(folder: Path) -> LocalArchive:
     )
     dists = root / "dists" / "sid"
     (dists / "Release").write_text(release)
-    (dists / "InRelease").write_text(_gpg(folder / "gnupg", "--clearsign", input_text=release))
+    (dists / "InRelease").write_text(_gpg(signer, "--clearsign", input_text=release))
     for dirpath, _dirs, _files in os.walk(root):
         Path(dirpath).chmod(0o755)
-    for home in (folder / "gnupg", folder / "gnupg-other"):  # gpg left an agent running
+    for home in (signer, stranger):  # gpg left an agent running
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], timeout=30)
+    shutil.rmtree(homes, ignore_errors=True)
     return LocalArchive(root, "", keyring, other, debs)
 
 

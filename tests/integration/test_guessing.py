@@ -50,13 +50,14 @@ async def ended(caller: Caller, within: float = 60) -> float:
 
 async def guess_from(dial: Dial, address: str, pins: list[str]) -> list[str]:
     """Calls from ``address``, one PIN each, each under a new caller ID (a guesser rotating
-    them as a SIP caller freely can); the caller IDs used."""
-    used = []
-    for pin in pins:
-        caller_id = unique_caller_id("rot")
-        used.append(caller_id)
-        caller = await dial(f"{pin}#", caller_id=caller_id, stay=3, local_ip=address)
-        await ended(caller)
+    them as a SIP caller freely can); the caller IDs used. The calls run side by side, as a
+    guesser's would: the guard counts each, whatever the order they end in."""
+    used = [unique_caller_id("rot") for _ in pins]
+    callers = [
+        await dial(f"{pin}#", caller_id=caller_id, stay=3, local_ip=address)
+        for pin, caller_id in zip(pins, used, strict=True)
+    ]
+    await asyncio.gather(*(ended(caller) for caller in callers))
     return used
 
 
@@ -146,13 +147,13 @@ async def test_a_locked_rooms_refusal_counts_against_the_source(
     await service.moderation.lock(GUARD_ROOM)
     try:
         guesser = fresh_loopback()
+        # Side by side: three wrong PINs on one call; on another a fourth wrong PIN, then
+        # the locked room's PIN ("the conference is locked").
         first = await dial(
             f"{WRONG[0]}#{NEXT_TRY}{WRONG[1]}#{NEXT_TRY}{WRONG[2]}#", stay=40, local_ip=guesser
         )
-        await ended(first)
-        # A fourth wrong PIN, then the locked room's PIN: "the conference is locked".
         locked = await dial(f"{WRONG[3]}#{NEXT_TRY}{GUARD_PIN}#", stay=40, local_ip=guesser)
-        await ended(locked)
+        await asyncio.gather(ended(first), ended(locked))
         assert failures(service, locked) == 5
         assert service.desk.guard.room_failures(GUARD_ROOM, time.time()) == 1
         assert refused(service, guesser)
