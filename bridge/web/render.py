@@ -9,16 +9,6 @@ from typing import Any, Literal
 from bridge.domain.guard import HeldBack
 from bridge.domain.roster import LiveRoom, Participant, Switchboard
 
-
-def status(switchboard: Switchboard, now: float | None = None) -> dict[str, Any]:
-    now = now or time.time()
-    return {
-        "pbx": pbx_state(switchboard),
-        "entry_calls": len(switchboard.entry_calls),
-        "rooms": {name: room(switchboard, name, now) for name in sorted(switchboard.rooms)},
-    }
-
-
 PbxState = Literal["connected", "disconnected"]
 
 

@@ -247,10 +247,6 @@ class LiveFeeds:
                 del self._feeds[room.name]
                 await feed.stop()
 
-    @property
-    def viewer_count(self) -> int:
-        return sum(len(feed.viewers) for feed in self._feeds.values())
-
     async def close(self) -> None:
         for feed in list(self._feeds.values()):
             for viewer in list(feed.viewers):
