@@ -28,7 +28,7 @@ from bridge.web.api.models import ActionDone, RoomPath
 from bridge.web.bodies import read_body, read_object, validate
 from bridge.web.keys import SERVICE
 
-MAX_BODY = 4096  # the largest action takes a channel and a number
+MAX_BODY = 16 * 1024  # the largest action takes a channel and a number: room to spare
 
 
 async def act(

@@ -17,7 +17,7 @@ from bridge.web.bodies import read_body, read_object, validate
 from bridge.web.keys import SERVICE
 from bridge.web.openapi import Operation
 
-MAX_BODY = 4096  # a source to lift; an action's body is read by its door (bridge.web.door)
+MAX_BODY = 16 * 1024  # as the actions' door (bridge.web.door): a source to lift is short
 
 
 @dataclass(frozen=True)
