@@ -156,11 +156,7 @@ class Stack:
         except OSError as exc:
             taken = PortInUse(settings.agi_port, "tcp", "FastAGI", "IOBRIDGE_AGI_PORT")
             raise StackError(str(taken)) from exc
-        limits = HttpLimits(
-            max_connections=settings.http_max_connections,
-            max_connections_per_client=settings.http_max_connections_per_client,
-            keepalive_seconds=settings.http_keepalive_seconds,
-        )
+        limits = HttpLimits.of(settings)
         runner = web.AppRunner(
             create_app(settings, self.service), access_log=None, **limits.server_options()
         )

@@ -20,6 +20,8 @@ from pydantic import SecretStr
 from bridge.asterisk import recorder
 from bridge.asterisk.ami import AmiClient
 from bridge.domain.pins import PinKey
+from bridge.domain.roster import Switchboard
+from bridge.web import render
 
 # The PIN key of tests that hash PINs themselves (a service or CLI makes its own in its
 # state folder).
@@ -230,3 +232,17 @@ def recorder_event(name: str, room: str) -> Callable[[dict[str, Any]], bool]:
         and item.get("Conference") == room
         and recorder.is_recorder(str(item.get("Channel", "")))
     )
+
+
+def roster_rows(switchboard: Switchboard, room: str) -> list[dict[str, Any]]:
+    """A room's participants as the API shows them, in the order they joined (none when
+    nobody is in it): the tests watch the roster the service keeps."""
+    live = switchboard.room(room)
+    now = time.time()
+    people = sorted(live.participants.values(), key=lambda p: p.joined_at) if live else []
+    return [render.participant(person, now) for person in people]
+
+
+def is_recording(switchboard: Switchboard, room: str) -> bool:
+    live = switchboard.room(room)
+    return live is not None and live.recording

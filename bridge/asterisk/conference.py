@@ -11,9 +11,9 @@ from pathlib import Path
 
 from panoramisk.message import Message
 
-from bridge.actions import CONFBRIDGE_KEYWORDS
 from bridge.asterisk import ami_events, announcer, recorder
 from bridge.asterisk.ami import AmiClient
+from bridge.domain.channels import names_whole_room
 from bridge.domain.events import PbxSnapshot, SeenRoom
 from bridge.errors import ActionRefused, NoSuchParticipant, NoSuchRoom, NotRecording
 
@@ -55,7 +55,7 @@ class ConferenceBridge:
         )
 
     async def _on_participant(self, action: str, room: str, channel: str) -> None:
-        if channel.lower() in CONFBRIDGE_KEYWORDS:  # would act on the whole room
+        if names_whole_room(channel):
             raise NoSuchParticipant(room, channel)
         try:
             await self._act(action, room, Channel=channel)

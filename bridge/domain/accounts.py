@@ -24,6 +24,15 @@ class Via(StrEnum):
     ADMIN_TOKEN = "admin-token"  # the local CLI
 
 
+class Right(StrEnum):
+    """What an action asks of whoever runs it. A room's hosts hold every right; its
+    assistants (to come: the "room of 300") only ``ASSISTANT``'s: the stack and muting,
+    not ending, locking, kicking or recording. Every moderator is a host today."""
+
+    ASSISTANT = "assistant"
+    HOST = "host"
+
+
 @dataclass(frozen=True)
 class Principal:
     """Someone acting on the bridge, with the rooms they may moderate."""
@@ -45,6 +54,16 @@ class Principal:
 
     def may_moderate(self, room: str) -> bool:
         return self.all_rooms or room in self.rooms
+
+    def role_in(self, room: str) -> Right | None:
+        """The principal's role in ``room``: host wherever they may moderate (no account
+        names assistants yet), None elsewhere."""
+        return Right.HOST if self.may_moderate(room) else None
+
+    def may(self, right: Right, room: str) -> bool:
+        """May this principal do what needs ``right`` in ``room``?"""
+        role = self.role_in(room)
+        return role is Right.HOST or (role is Right.ASSISTANT and right is Right.ASSISTANT)
 
     def rooms_of(self, rooms: list[str]) -> list[str]:
         """Those of ``rooms`` this principal may see and act on, in the given order."""

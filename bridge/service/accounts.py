@@ -26,7 +26,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from bridge.domain.accounts import LoginThrottle, Principal, ThrottleRules, Via
-from bridge.errors import LoginRefused, NotAllowed, TooManyLogins
+from bridge.errors import LoginRefused, TooManyLogins
 from bridge.settings import Settings
 from bridge.store import accounts as store
 from bridge.store.db import Database
@@ -213,8 +213,3 @@ class Accounts:
         async with self.db.sessions() as session:
             names = await store.active_room_names(session)
         return principal.rooms_of(names)
-
-    @staticmethod
-    def check_may_moderate(principal: Principal, room: str) -> None:
-        if not principal.may_moderate(room):
-            raise NotAllowed(f"{principal.username} may not moderate room '{room}'")

@@ -1,9 +1,9 @@
 """The audit trail: every moderator action (who, when, what, on whom, how it ended) is
 stored with the room's call and shown to the room's other moderators.
 
-``perform`` is the one way an action of the shared table (``bridge.actions``) is run on
-someone's behalf, by the panel, the JSON API or the CLI's admin token: it checks the
-principal's rights, runs the action, and records the outcome, failures included.
+``perform`` runs an action (a name, its arguments and a coroutine that does it) and
+records the outcome, failures included. It knows no table of actions: the actions sit above
+the service (``bridge.actions``), check the rights and hand their run here.
 """
 
 from __future__ import annotations
@@ -12,23 +12,18 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from pydantic import BaseModel
 
-from bridge.domain.accounts import Principal
 from bridge.domain.roster import Switchboard
-from bridge.errors import BridgeError, NotAllowed
+from bridge.errors import BridgeError
 from bridge.hub import Hub
 from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent_actions
 from bridge.store.db import Database
-
-if TYPE_CHECKING:
-    from bridge.actions import Result, RoomAction
-    from bridge.service import BridgeService
 
 log = logging.getLogger(__name__)
 
@@ -47,28 +42,27 @@ class AuditTrail:
 
     async def perform(
         self,
-        service: BridgeService,
-        principal: Principal,
+        actor: str,
         room: str,
-        action: RoomAction,
+        action: str,
         arguments: BaseModel,
-    ) -> Result:
-        """Run ``action`` on ``room`` for ``principal``, and keep a record of it."""
-        if not principal.may_moderate(room):
-            raise NotAllowed(f"{principal.username} may not moderate room '{room}'")
+        run: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> dict[str, Any]:
+        """``run`` the action named ``action`` on ``room`` for ``actor``, and keep a record
+        of it (the rights were checked by whoever hands it here)."""
         values = arguments.model_dump(mode="json")
         channel = str(values.pop("channel", "") or "")
         record = ActionRecord(
             room=room,
             at=datetime.fromtimestamp(self._clock(), UTC),
-            actor=principal.username,
-            action=action.name,
+            actor=actor,
+            action=action,
             target_channel=channel,
             target_caller_id=self._caller_id(room, channel),
             arguments=json.dumps(values, sort_keys=True) if values else "",
         )
         try:
-            result = await action.perform(service, room, arguments, actor=principal.username) or {}
+            result = await run()
         except BridgeError as exc:
             await self._keep(_failed(record, exc.code, str(exc)))
             raise

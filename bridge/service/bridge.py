@@ -44,7 +44,6 @@ from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
 from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
-from bridge.store import rooms
 from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, open_leg_totals
 
@@ -121,8 +120,7 @@ class BridgeService:
         return self.speakers.talk_time_of(channel, at)
 
     async def _find_room(self, name: str) -> RoomSpec | None:
-        async with self.db.sessions() as session:
-            return await rooms.find_room(session, name)
+        return (await self.desk.rooms.current(self.db.sessions)).active.get(name)
 
     async def find_room(self, name: str) -> RoomSpec:
         """The active room of that name; ``NoSuchRoom`` when the rooms file has none."""
@@ -132,9 +130,8 @@ class BridgeService:
         return spec
 
     async def room_specs(self) -> list[RoomSpec]:
-        """Every active room, by name."""
-        async with self.db.sessions() as session:
-            return await rooms.active_rooms(session)
+        """Every active room, by name (from the room cache: no query while unchanged)."""
+        return list((await self.desk.rooms.current(self.db.sessions)).active.values())
 
     async def readiness(self) -> health.Readiness:
         pbx_up = self.ami.connected.is_set() and self.switchboard.pbx_connected

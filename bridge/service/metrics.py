@@ -11,7 +11,7 @@ counters and gauges the features move:
 | ``iobridge_ami_events_total`` | every AMI event (``rate()`` gives events/s) |
 | ``iobridge_pin_admissions_total{role}`` | the entry desk |
 | ``iobridge_pin_refusals_total{reason}`` | the entry desk |
-| ``iobridge_action_seconds{action,outcome}`` | the room actions table (``RoomAction.perform``) |
+| ``iobridge_action_seconds{action,outcome}`` | ``bridge.actions.perform`` |
 | ``iobridge_speaker_turns_total{lane}`` | ``turn_started(lane)``; today the roster's own turns |
 | ``iobridge_hands_raised`` | the speaker stack: ``set_hands_raised(room, count)`` |
 | ``iobridge_websocket_clients`` | the panel: ``websocket_clients.inc()`` / ``.dec()`` |

@@ -14,7 +14,9 @@ only then. The decision is then made without leaving the loop, exactly as up to 
 another database, or when SQLite is busy, the revision is read over the pool as before.
 
 The index is keyed on the PINs' keyed hashes, as the database keeps them: the typed digits
-are hashed once and looked up; no PIN is held in memory.
+are hashed once and looked up; no PIN is held in memory. The same copy answers "which
+active rooms are there, with which settings" for the rest of the service (the panel's
+pages and feeds, the API, an action's "is there such a room"), under the same check.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.domain.events import Role
 from bridge.domain.pins import PinKey
+from bridge.domain.rooms import RoomSpec
 from bridge.store.pin_key import check_pin_key
 from bridge.store.rooms import PinMatch, StoredRoom, every_room, rooms_revision
 
@@ -40,17 +43,21 @@ class PinIndex:
 
     revision: int
     matches: dict[str, PinMatch] = field(default_factory=dict, repr=False)
+    active: dict[str, RoomSpec] = field(default_factory=dict)  # by name, in name order
 
     @classmethod
     def build(cls, revision: int, rooms: Iterable[StoredRoom]) -> PinIndex:
         matches: dict[str, PinMatch] = {}
+        active: dict[str, RoomSpec] = {}
         for room in rooms:  # already in preference order
+            if not room.retired:
+                active[room.spec.name] = room.spec
             match = PinMatch(room.spec, Role.PARTICIPANT, room.retired)
             matches.setdefault(room.pin_hash, match)
             if room.moderator_pin_hash:
                 match = PinMatch(room.spec, Role.MODERATOR, room.retired)
                 matches.setdefault(room.moderator_pin_hash, match)
-        return cls(revision, matches)
+        return cls(revision, matches, dict(sorted(active.items())))
 
     def match(self, pin_hash: str) -> PinMatch | None:
         return self.matches.get(pin_hash) if pin_hash else None
@@ -111,6 +118,10 @@ class RoomCache:
         another key than ours (no PIN could match: better said than silently refused)."""
         if not digits:
             return None
+        return (await self.current(sessions)).match(self.pin_key.hash(digits))
+
+    async def current(self, sessions: async_sessionmaker[AsyncSession]) -> PinIndex:
+        """The index as the database has it now (read again only when it moved)."""
         if self._revision_now() != self.index.revision:
             async with sessions() as session:
                 revision = await rooms_revision(session)
@@ -121,4 +132,4 @@ class RoomCache:
                     await check_pin_key(session, self.pin_key)
                     self.index = PinIndex.build(revision, await every_room(session))
                     self.loads += 1
-        return self.index.match(self.pin_key.hash(digits))
+        return self.index

@@ -1,6 +1,7 @@
 """A request's JSON body as an action's arguments, for the API and the panel alike: whatever
 a client sends (a charset nobody knows, JSON nested a thousand deep, numbers too long to
-read), the answer is a 400 that says what was wrong, never a 500."""
+read), the answer is a 400 that says what was wrong and where (``body.place: ...``), never
+a 500. Path parameters and queries are checked by the same ``validate``."""
 
 from __future__ import annotations
 
@@ -26,11 +27,17 @@ async def read_body(request: web.Request, limit: int) -> tuple[bytes, str | None
 
 def read_object(raw: bytes, charset: str | None, model: type[BaseModel]) -> BaseModel:
     """``raw`` (in ``charset``, UTF-8 if none) as ``model``; an empty body is ``{}``."""
-    data = read_json(raw, charset)
+    return validate(model, read_json(raw, charset), "body")
+
+
+def validate(model: type[BaseModel], data: Any, where: str) -> BaseModel:
+    """``data`` as ``model``, or a 400 naming the first problem and where it is."""
     try:
         return model.model_validate(data)
-    except (ValidationError, RecursionError) as exc:
-        raise BadField(_first_problem(exc)) from None
+    except ValidationError as exc:
+        raise BadField(first_problem(exc, where)) from None
+    except RecursionError:
+        raise BadField(f"the {where} is nested too deeply") from None
 
 
 def read_json(raw: bytes, charset: str | None) -> dict[str, Any]:
@@ -50,10 +57,9 @@ def read_json(raw: bytes, charset: str | None) -> dict[str, Any]:
     return data
 
 
-def _first_problem(exc: Exception) -> str:
-    if not isinstance(exc, ValidationError) or not exc.errors():
-        return "the body is nested too deeply"
+def first_problem(exc: ValidationError, where: str) -> str:
+    """One line a person reads: where, and what is wrong there."""
     error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "body"
+    place = ".".join(str(part) for part in error["loc"])
     message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}"
+    return f"{where}{'.' + place if place else ''}: {message}"

@@ -17,7 +17,10 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +32,24 @@ REFUSAL = (
 
 @dataclass(frozen=True)
 class HttpLimits:
-    max_connections: int = 256
-    max_connections_per_client: int = 32
+    """The caps; the first three are the install's settings (``IOBRIDGE_HTTP_*``), and
+    have no defaults here so that ``Settings`` is the one place that says what they are."""
+
+    max_connections: int
+    max_connections_per_client: int
     # Idle time allowed between requests, and for a request's headers to arrive.
-    keepalive_seconds: float = 15.0
+    keepalive_seconds: float
     max_line_size: int = 4096
     max_field_size: int = 8190
     max_headers: int = 64
+
+    @classmethod
+    def of(cls, settings: Settings) -> HttpLimits:
+        return cls(
+            max_connections=settings.http_max_connections,
+            max_connections_per_client=settings.http_max_connections_per_client,
+            keepalive_seconds=settings.http_keepalive_seconds,
+        )
 
     def server_options(self) -> dict[str, Any]:
         """Keyword arguments for ``web.AppRunner`` (passed on to each request handler)."""

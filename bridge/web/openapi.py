@@ -44,6 +44,7 @@ class Operation:
     query: type[BaseModel] | None = None
     body: type[BaseModel] | None = None
     body_required: bool = False  # an action without arguments takes no body, or {}
+    body_read_by_handler: bool = False  # documented here, read by the actions' door
     response: type[BaseModel] | None = None  # the JSON of a 200
     other_media: Mapping[str, str] = field(default_factory=dict)  # media type -> what it is
     errors: tuple[int, ...] = ()

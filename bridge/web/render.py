@@ -1,50 +1,24 @@
-"""The live state as JSON: what the API answers and the CLI prints."""
+"""Pieces of the live state as JSON, shared by the API and the panel: a participant's row,
+the PBX link, a source the guard holds back. A whole room is a ``RoomView``
+(``bridge.service.room_view``), serialized by each door."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bridge.domain.guard import HeldBack
-from bridge.domain.roster import LiveRoom, Participant, Switchboard
-
-
-def status(switchboard: Switchboard, now: float | None = None) -> dict[str, Any]:
-    now = now or time.time()
-    return {
-        "pbx": pbx_state(switchboard),
-        "entry_calls": len(switchboard.entry_calls),
-        "rooms": {name: room(switchboard, name, now) for name in sorted(switchboard.rooms)},
-    }
-
+from bridge.domain.roster import Participant, Switchboard
 
 PbxState = Literal["connected", "disconnected"]
 
 
 def pbx_state(switchboard: Switchboard) -> PbxState:
-    return "connected" if switchboard.pbx_connected else "disconnected"
+    return pbx_link(switchboard.pbx_connected)
 
 
-def room(switchboard: Switchboard, name: str, now: float | None = None) -> dict[str, Any]:
-    now = now or time.time()
-    live = switchboard.room(name)
-    if live is None:
-        return {"room": name, "live": False, "participants": []}
-    return _live_room(live, now)
-
-
-def _live_room(live: LiveRoom, now: float) -> dict[str, Any]:
-    return {
-        "room": live.name,
-        "live": True,
-        "locked": live.locked,
-        "recording": live.recording,
-        "started_at": live.started_at,
-        "participants": [
-            participant(p, now) for p in sorted(live.participants.values(), key=_by_join)
-        ],
-    }
+def pbx_link(connected: bool) -> PbxState:
+    return "connected" if connected else "disconnected"
 
 
 def participant(p: Participant, now: float) -> dict[str, Any]:
@@ -59,10 +33,6 @@ def participant(p: Participant, now: float) -> dict[str, Any]:
         "talk_time": round(p.talk_time_at(now), 2),
         "turns": p.turns,
     }
-
-
-def _by_join(p: Participant) -> float:
-    return p.joined_at
 
 
 def held_back(held: HeldBack) -> dict[str, Any]:

@@ -19,13 +19,12 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.sipcaller import Caller
-from bridge.web import render
 from tests.integration.conftest import (  # noqa: F401  (the dial fixture, shared)
     Dial,
     dial,
     fresh_loopback,
 )
-from tests.support import AmiWatcher, event, eventually
+from tests.support import AmiWatcher, event, eventually, roster_rows
 
 ROOM = "e2e-panel"  # alice and bob moderate it; carol does not (she has e2e-open)
 PIN = "8642#"
@@ -163,7 +162,7 @@ async def only_these_in_the_room(service: BridgeService, *people: InRoom) -> Non
 
 
 def roster(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:
-    return {p["channel"]: p for p in render.room(service.switchboard, room)["participants"]}
+    return {p["channel"]: p for p in roster_rows(service.switchboard, room)}
 
 
 async def asterisk_list(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:

@@ -10,9 +10,8 @@ from bridge.asterisk import recorder
 from bridge.errors import ActionRefused, AlreadyRecording
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.web import render
 from tests.integration.conftest import Dial
-from tests.support import AmiWatcher, event, eventually
+from tests.support import AmiWatcher, event, eventually, is_recording, roster_rows
 
 ROOM, PIN = "e2e-recorder", "4747#"
 
@@ -78,14 +77,10 @@ async def test_a_recording_ends_by_itself_when_the_last_caller_leaves(
     mark = ami.mark()
     caller = await dial(PIN, audio=True, stay=60)
     await ami.wait_for(event("ConfbridgeJoin", Conference=ROOM), since=mark)
-    await service.roster.wait_until(
-        lambda: render.room(service.switchboard, ROOM).get("participants") != []
-    )
+    await service.roster.wait_until(lambda: roster_rows(service.switchboard, ROOM) != [])
     path = await service.moderation.start_recording(ROOM)
-    await service.roster.wait_until(
-        lambda: render.room(service.switchboard, ROOM).get("recording") is True
-    )
-    people = [p["channel"] for p in render.room(service.switchboard, ROOM)["participants"]]
+    await service.roster.wait_until(lambda: is_recording(service.switchboard, ROOM))
+    people = [p["channel"] for p in roster_rows(service.switchboard, ROOM)]
     assert len(people) == 1 and people[0].startswith("PJSIP/")  # the recorder is no one
     with pytest.raises(AlreadyRecording):
         await service.moderation.start_recording(ROOM)
@@ -96,5 +91,5 @@ async def test_a_recording_ends_by_itself_when_the_last_caller_leaves(
     await caller.hangup()
     # The recorder sees it is alone, leaves, and the room ends as it would without it.
     await ami.wait_for(event("ConfbridgeEnd", Conference=ROOM), since=mark, timeout=15)
-    assert render.room(service.switchboard, ROOM).get("recording") in (False, None)
+    assert not is_recording(service.switchboard, ROOM)
     assert not (stack_settings.recordings_dir / f"{ROOM}-20261126-000000.wav").exists()

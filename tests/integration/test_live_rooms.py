@@ -20,9 +20,8 @@ from bridge.recordings import list_recordings
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.store.models import Call, Leg
-from bridge.web import render
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually, recorder_event
+from tests.support import AmiWatcher, event, eventually, is_recording, recorder_event, roster_rows
 
 ROOM = "e2e-live"
 Join = Callable[..., Awaitable[str]]
@@ -57,7 +56,7 @@ async def asterisk_list(service: BridgeService, room: str = ROOM) -> dict[str, d
 
 
 def roster(service: BridgeService, room: str = ROOM) -> dict[str, dict[str, Any]]:
-    return {p["channel"]: p for p in render.room(service.switchboard, room)["participants"]}
+    return {p["channel"]: p for p in roster_rows(service.switchboard, room)}
 
 
 async def test_the_roster_matches_what_asterisk_lists(
@@ -192,17 +191,13 @@ async def test_a_recording_is_made_and_listed_with_its_duration(
     mark = ami.mark()
     path = await service.moderation.start_recording(ROOM)
     await ami.wait_for(recorder_event("ConfbridgeJoin", ROOM), since=mark)
-    await service.roster.wait_until(
-        lambda: render.room(service.switchboard, ROOM).get("recording") is True
-    )
+    await service.roster.wait_until(lambda: is_recording(service.switchboard, ROOM))
     await ami.wait_for(event("ConfbridgeTalking", TalkingStatus="on"), since=mark, timeout=20)
     # Let Asterisk write a few seconds of the talker's voice before stopping.
     await eventually(lambda: path.exists() and path.stat().st_size > 3 * 16000, timeout=20)
     await service.moderation.stop_recording(ROOM)
     await ami.wait_for(recorder_event("ConfbridgeLeave", ROOM), since=mark)
-    await service.roster.wait_until(
-        lambda: render.room(service.switchboard, ROOM).get("recording") is False
-    )
+    await service.roster.wait_until(lambda: not is_recording(service.switchboard, ROOM))
     # Asterisk finishes the file (and its WAV header) just after it reports the stop.
     await eventually(lambda: _recorded(stack_settings, path.name) > 0.5)
     found = {r.path.name: r for r in list_recordings(stack_settings.recordings_dir)}

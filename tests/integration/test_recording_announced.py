@@ -17,9 +17,8 @@ from sqlalchemy import select
 
 from bridge.service import BridgeService
 from bridge.store.models import Leg
-from bridge.web import render
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually, recorder_event
+from tests.support import AmiWatcher, event, eventually, recorder_event, roster_rows
 
 ROOM = "e2e-announce"
 PIN = "8282#"
@@ -37,7 +36,7 @@ async def join(ami: AmiWatcher, dial: Dial, service: BridgeService, **options: A
 
 
 def _roster(service: BridgeService) -> dict[str, dict[str, Any]]:
-    return {p["channel"]: p for p in render.room(service.switchboard, ROOM)["participants"]}
+    return {p["channel"]: p for p in roster_rows(service.switchboard, ROOM)}
 
 
 def _quiet_for(ami: AmiWatcher, channel: str, seconds: float, since: int) -> bool:

@@ -27,10 +27,9 @@ from bridge.asterisk.announcer import is_announcer
 from bridge.asterisk.recorder import is_recorder
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.web import render
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.integration.test_speaker_stack import Person, raise_hand
-from tests.support import AmiWatcher, event
+from tests.support import AmiWatcher, event, roster_rows
 
 ROOM = "e2e-report"
 PIN, MODERATOR_PIN = "8181#", "8182#"
@@ -251,7 +250,7 @@ async def test_a_report_of_a_call_that_never_was_is_a_404(http: aiohttp.ClientSe
 
 
 def _participants(service: BridgeService) -> list[dict[str, Any]]:
-    participants: list[dict[str, Any]] = render.room(service.switchboard, ROOM)["participants"]
+    participants: list[dict[str, Any]] = roster_rows(service.switchboard, ROOM)
     return participants
 
 

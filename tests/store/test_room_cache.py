@@ -15,7 +15,7 @@ from bridge.store.db import Database, upgrade
 from bridge.store.models import Room
 from bridge.store.pin_failures import FailureRow
 from bridge.store.room_cache import RoomCache, revision_probe
-from bridge.store.rooms import PinMatch, match_pin, rooms_revision
+from bridge.store.rooms import PinMatch, active_rooms, match_pin, rooms_revision
 from tests.store.test_rooms_sync import BASE, GA, T0, WG, as_stored, config, hashed, room, sync
 from tests.support import TEST_PIN_KEY
 
@@ -47,6 +47,20 @@ async def test_the_table_is_read_once_while_nothing_changes(db: Database) -> Non
     await sync(db, BASE)
     for digits in PINS * 3:
         await cached(cache, db, digits)
+    assert cache.loads == 1
+
+
+async def test_the_cache_knows_the_active_rooms_as_the_database_does_without_a_new_read(
+    db: Database,
+) -> None:
+    cache = RoomCache(TEST_PIN_KEY)
+    await sync(db, BASE)
+    await sync(db, config(GA), T0 + timedelta(minutes=1))  # wg retired
+    async with db.sessions() as session:
+        expected = await active_rooms(session)
+    for _ in range(3):
+        assert list((await cache.current(db.sessions)).active.values()) == expected
+    assert "wg" not in (await cache.current(db.sessions)).active
     assert cache.loads == 1
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.domain.accounts import LoginThrottle, Principal, ThrottleRules, Via
+from bridge.domain.accounts import LoginThrottle, Principal, Right, ThrottleRules, Via
 from bridge.service.accounts import PanelSession, csrf_token
 
 
@@ -14,6 +14,15 @@ def test_a_moderator_may_moderate_only_the_rooms_granted() -> None:
     assert bob.may_moderate("ga") and bob.may_moderate("wg")
     assert not bob.may_moderate("finance")
     assert bob.rooms_of(["finance", "ga", "wg"]) == ["ga", "wg"]
+
+
+def test_every_moderator_is_a_host_of_their_rooms_with_every_right_there_and_none_elsewhere() -> (
+    None
+):
+    bob = Principal.from_room_list("bob", ("ga",), Via.SESSION)
+    assert bob.role_in("ga") is Right.HOST and bob.role_in("wg") is None
+    assert bob.may(Right.HOST, "ga") and bob.may(Right.ASSISTANT, "ga")
+    assert not bob.may(Right.HOST, "wg") and not bob.may(Right.ASSISTANT, "wg")
 
 
 def test_a_star_grants_every_room_even_ones_added_later() -> None:

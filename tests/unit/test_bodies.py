@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.actions import Move, OnParticipant
+from bridge.actions.arguments import Move, OnParticipant
 from bridge.errors import BadField
 from bridge.web.bodies import read_object
 

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from bridge.domain.accounts import Principal
-from bridge.errors import BadField, NotAllowed
+from bridge.errors import NotAllowed
 from bridge.service import BridgeService
-from bridge.web.bodies import read_body, read_json
+from bridge.web.bodies import read_body, read_object, validate
 from bridge.web.keys import SERVICE
 from bridge.web.openapi import Operation
 
-MAX_BODY = 16 * 1024  # the largest action takes a channel and a number
+MAX_BODY = 16 * 1024  # as the actions' door (bridge.web.door): a source to lift is short
 
 
 @dataclass(frozen=True)
@@ -45,30 +45,13 @@ async def parse(request: web.Request, op: Operation, principal: Principal) -> Ap
         principal,
         path=_validate(op.path_params, dict(request.match_info), "path"),
         query=_validate(op.query, dict(request.query), "query"),
-        body=await _body(request, op.body) if op.body is not None else None,
+        body=await _body(request, op.body) if op.body and not op.body_read_by_handler else None,
     )
 
 
 def _validate(model: type[BaseModel] | None, data: Any, where: str) -> BaseModel | None:
-    if model is None:
-        return None
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise BadField(first_problem(exc, where)) from None
+    return None if model is None else validate(model, data, where)
 
 
-async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel | None:
-    raw, charset = await read_body(request, MAX_BODY)
-    try:
-        return _validate(model, read_json(raw, charset), "body")
-    except RecursionError:
-        raise BadField("the body is nested too deeply") from None
-
-
-def first_problem(exc: ValidationError, where: str) -> str:
-    """One line a person reads: where, and what is wrong there."""
-    error = exc.errors()[0]
-    place = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}{'.' + place if place else ''}: {message}"
+async def _body(request: web.Request, model: type[BaseModel]) -> BaseModel:
+    return read_object(*await read_body(request, MAX_BODY), model)

@@ -48,10 +48,10 @@ from bridge.domain.speakers import StackChanged
 from bridge.errors import BadField
 from bridge.hub import Hub, SubscriberDropped
 from bridge.service.accounts import PanelSession
+from bridge.service.room_view import room_view
 from bridge.service.roster import Change
 from bridge.web.auth import check_same_origin, json_session, room_of_request
 from bridge.web.keys import SERVICE
-from bridge.web.panel.pages import find_room_or_404
 from bridge.web.panel.state import changes, room_snapshot
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class RoomFeed:
         """Rebuild the room's state; offer what changed to every panel."""
         async with self._building:
             trail = await self.service.audit.recent(self.room.name)
-            new = room_snapshot(self.service, self.room, trail)
+            new = room_snapshot(room_view(self.service, self.room), trail)
             if self.state is None:
                 self.state, self.version = new, 1
                 return
@@ -247,10 +247,6 @@ class LiveFeeds:
                 del self._feeds[room.name]
                 await feed.stop()
 
-    @property
-    def viewer_count(self) -> int:
-        return sum(len(feed.viewers) for feed in self._feeds.values())
-
     async def close(self) -> None:
         for feed in list(self._feeds.values()):
             for viewer in list(feed.viewers):
@@ -325,7 +321,7 @@ async def live(request: web.Request) -> web.StreamResponse:
     session = await json_session(request)
     check_same_origin(request)
     room = room_of_request(request, session)
-    spec = await find_room_or_404(request, room)
+    spec = await request.app[SERVICE].find_room(room)
     ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
     if not ws.can_prepare(request).ok:
         raise BadField("this address is the room page's websocket")

@@ -12,10 +12,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bridge.domain.rooms import RoomSpec
-from bridge.errors import BridgeError, LoginRefused, NoSuchRoom, TooManyLogins
+from bridge.errors import BridgeError, LoginRefused, TooManyLogins
 from bridge.service.accounts import PanelSession
-from bridge.store import rooms as room_store
+from bridge.service.room_view import room_view
 from bridge.web import render
 from bridge.web.auth import (
     COOKIE,
@@ -145,20 +144,11 @@ def _see_other(location: str) -> web.Response:
 # ---- rooms -------------------------------------------------------------------------------
 
 
-async def find_room_or_404(request: web.Request, room: str) -> RoomSpec:
-    async with request.app[SERVICE].db.sessions() as session:
-        spec = await room_store.find_room(session, room)
-    if spec is None:
-        raise NoSuchRoom(room, "there is no such room")
-    return spec
-
-
 async def _overview(request: web.Request, session: PanelSession) -> list[dict[str, Any]]:
     service = request.app[SERVICE]
-    async with service.db.sessions() as db_session:
-        specs = await room_store.active_rooms(db_session)
+    specs = await service.room_specs()  # from the room cache: no query while unchanged
     allowed = [spec for spec in specs if session.principal.may_moderate(spec.name)]
-    return [overview_row(service, spec) for spec in allowed]
+    return [overview_row(room_view(service, spec)) for spec in allowed]
 
 
 @html_errors
@@ -179,7 +169,7 @@ async def rooms_json(request: web.Request) -> web.StreamResponse:
 async def room_page(request: web.Request) -> web.StreamResponse:
     session = await page_session(request)
     room = room_of_request(request, session)
-    spec = await find_room_or_404(request, room)
+    spec = await request.app[SERVICE].find_room(room)
     config = {
         "room": room,
         "title": spec.title,

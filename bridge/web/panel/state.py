@@ -4,31 +4,13 @@ it. Built from the service's state only, never from what a button hoped for."""
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bridge.domain.rooms import RoomSpec
+from bridge.actions import ACTIONS
 from bridge.domain.roster import Participant
+from bridge.service.room_view import RoomView
 from bridge.store.audit import ActionRecord
 from bridge.web import render
-
-if TYPE_CHECKING:
-    from bridge.service import BridgeService
-
-
-# ---- the speaker stack -------------------------------------------------------------------
-
-
-def stack_snapshot(service: BridgeService, room: RoomSpec) -> dict[str, Any]:
-    """The room's stack as ``stack show --json`` prints it; an empty one while nobody is
-    in the room. Its changes reach the panel as ``Change``s on ``service.roster.changes``."""
-    shown = service.speakers.snapshot(room.name)
-    if shown is None:
-        return {"room": room.name, "policy": str(room.queue), "speaker": None, "queue": []}
-    return shown
-
-
-# ---- the room ----------------------------------------------------------------------------
 
 
 def roster_row(person: Participant, now: float) -> dict[str, Any]:
@@ -44,33 +26,24 @@ def roster_row(person: Participant, now: float) -> dict[str, Any]:
     }
 
 
-def _joined(person: Participant) -> float:
-    return person.joined_at
-
-
-def room_snapshot(
-    service: BridgeService, room: RoomSpec, trail: list[ActionRecord]
-) -> dict[str, Any]:
-    now = time.time()
-    switchboard = service.switchboard
-    live = switchboard.room(room.name)
-    present = sorted(live.participants.values(), key=_joined) if live else []
-    people = [roster_row(person, now) for person in present]
+def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
+    """The whole room as the feed sends it. The stack is as ``stack show --json`` prints
+    it; its changes reach the panel as ``Change``s on ``service.roster.changes``."""
     return {
         "type": "snapshot",
-        "now": now,
+        "now": view.now,
         "room": {
-            "name": room.name,
-            "title": room.title,
-            "live": live is not None,
-            "locked": bool(live and live.locked),
-            "recording": bool(live and live.recording),
-            "pbx": render.pbx_state(switchboard),
-            "speaking_time_limit": room.speaking_time_limit,
-            "count": len(people),
+            "name": view.name,
+            "title": view.spec.title,
+            "live": view.live,
+            "locked": view.locked,
+            "recording": view.recording,
+            "pbx": render.pbx_link(view.pbx_connected),
+            "speaking_time_limit": view.spec.speaking_time_limit,
+            "count": view.count,
         },
-        "participants": people,
-        "stack": stack_snapshot(service, room),
+        "participants": [roster_row(person, view.now) for person in view.participants],
+        "stack": view.stack,
         "audit": [audit_entry(record) for record in trail],
     }
 
@@ -94,53 +67,28 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     return {"now": new["now"], **delta} if delta else None
 
 
-def overview_row(service: BridgeService, room: RoomSpec) -> dict[str, Any]:
+def overview_row(view: RoomView) -> dict[str, Any]:
     """One room on the rooms overview: title, live count, speaker, hands raised, state."""
-    live = service.switchboard.room(room.name)
-    stack = stack_snapshot(service, room)
-    speaker = stack["speaker"]
     return {
-        "name": room.name,
-        "title": room.title,
-        "live": live is not None,
-        "count": live.count if live else 0,
-        "speaker": (speaker["caller_id"] or speaker["channel"]) if speaker else None,
-        "hands": len(stack["queue"]),
-        "locked": bool(live and live.locked),
-        "recording": bool(live and live.recording),
+        "name": view.name,
+        "title": view.spec.title,
+        "live": view.live,
+        "count": view.count,
+        "speaker": view.speaker,
+        "hands": view.hands_raised,
+        "locked": view.locked,
+        "recording": view.recording,
     }
 
 
 # ---- the audit trail ---------------------------------------------------------------------
 
-# How an action reads in the trail; an action not named here reads "<actor> did <name>".
-_DONE = {
-    "mute": "muted",
-    "unmute": "unmuted",
-    "kick": "kicked",
-    "mute-all": "muted everyone",
-    "unmute-all": "unmuted everyone",
-    "lock": "locked the room",
-    "unlock": "unlocked the room",
-    "record": "started recording",
-    "stop-record": "stopped recording",
-    "end": "ended the call",
-    "next": "called on the next speaker",
-    "call": "called on",
-    "end-turn": "ended the turn",
-    "move": "moved",
-    "remove": "removed from the stack",
-    "add": "added to the stack",
-    "clear": "cleared the stack",
-    "priority": "set the priority of",
-    "policy": "switched the policy",
-}
-
 
 def audit_entry(record: ActionRecord) -> dict[str, Any]:
     target = record.target_caller_id or record.target_channel
     if record.result == "ok":
-        text = f"{record.actor} {_DONE.get(record.action, f'did {record.action}')}"
+        action = ACTIONS.get(record.action)  # one no longer in the table: "did <name>"
+        text = f"{record.actor} {action.done if action else f'did {record.action}'}"
     else:
         text = f"{record.actor} tried {record.action}"
     if target:

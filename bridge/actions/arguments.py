@@ -1,0 +1,74 @@
+"""What each moderator action takes: one pydantic model per shape of arguments, fields in
+the order the CLI takes them. The API documents these models as the actions' bodies, and
+the panel's buttons send their fields."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from bridge.domain.channels import CHANNEL, channel_problem
+from bridge.domain.rooms import QueuePolicy
+from bridge.domain.speakers import Lane
+
+
+def _channel(value: str) -> str:
+    problem = channel_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# The pattern is for the API's document; the validator gives the message a person reads.
+Channel = Annotated[
+    str,
+    AfterValidator(_channel),
+    Field(
+        json_schema_extra={"pattern": f"^{CHANNEL.pattern}$"},
+        description="a participant's channel, e.g. PJSIP/anonymous-00000001",
+    ),
+]
+
+
+class NoArguments(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OnParticipant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+
+
+class Move(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    place: Annotated[int, Field(ge=1, le=100_000)]
+
+
+class Add(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    lane: Lane = Lane.STACK
+
+
+class Clear(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lane: Lane | None = None  # every lane
+
+
+class Priority(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    on: bool  # "on" / "off" on the command line
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    policy: QueuePolicy

@@ -1,0 +1,208 @@
+"""The one table of moderator actions: the API, the panel and the CLI all read it.
+
+Each entry says what the action takes (its arguments model), who may run it (the ``Right``
+it needs), how the audit trail reads it, and what it does: a small typed handler that gets
+the room, the actor and the two features an action may act through (``Context``), never
+the whole service. Adding an action is one entry here plus its handler (the recipe is in
+docs/architecture.md, "Adding an action").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from bridge.actions.arguments import (
+    Add,
+    Clear,
+    Move,
+    NoArguments,
+    OnParticipant,
+    Policy,
+    Priority,
+)
+from bridge.domain.accounts import Right
+
+if TYPE_CHECKING:
+    from bridge.service.moderation import Moderation
+    from bridge.service.speakers import SpeakerFloor
+
+Result = dict[str, Any]
+A = TypeVar("A", bound=BaseModel)
+
+
+class Group(StrEnum):
+    """Where an action is found: its API path and its CLI command."""
+
+    ROOM = "room"  # POST /api/v1/rooms/{room}/actions/NAME, iobridge room ROOM NAME
+    STACK = "stack"  # POST /api/v1/rooms/{room}/stack/NAME, iobridge stack ROOM NAME
+
+    @property
+    def path(self) -> str:
+        return "actions" if self is Group.ROOM else "stack"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a handler acts on: the room, who runs the action, and the features it may use."""
+
+    room: str
+    actor: str  # a moderator's name, or "admin" for the local CLI
+    moderation: Moderation
+    speakers: SpeakerFloor
+
+
+@dataclass(frozen=True)
+class Action(Generic[A]):
+    name: str
+    group: Group
+    summary: str  # for the CLI's help and the API's documentation
+    arguments: type[A]
+    right: Right
+    done: str  # how the audit trail reads it: "alice <done> <target> (<arguments>)"
+    handler: Callable[[Context, A], Awaitable[Result | None]]
+
+    @property
+    def argument_names(self) -> tuple[str, ...]:
+        return tuple(self.arguments.model_fields)
+
+
+# ---- the room: moderation ----------------------------------------------------------------
+
+
+async def _mute(at: Context, args: OnParticipant) -> None:
+    await at.moderation.mute(at.room, args.channel)
+
+
+async def _unmute(at: Context, args: OnParticipant) -> None:
+    await at.moderation.unmute(at.room, args.channel)
+
+
+async def _kick(at: Context, args: OnParticipant) -> None:
+    await at.moderation.kick(at.room, args.channel)
+
+
+async def _mute_all(at: Context, _: NoArguments) -> None:
+    await at.moderation.mute_all(at.room)
+
+
+async def _unmute_all(at: Context, _: NoArguments) -> None:
+    await at.moderation.unmute_all(at.room)
+
+
+async def _lock(at: Context, _: NoArguments) -> None:
+    await at.moderation.lock(at.room)
+
+
+async def _unlock(at: Context, _: NoArguments) -> None:
+    await at.moderation.unlock(at.room)
+
+
+async def _record(at: Context, _: NoArguments) -> Result:
+    # Who started it goes into the post-call report.
+    path = await at.moderation.start_recording(at.room, started_by=at.actor)
+    return {"file": path.name}
+
+
+async def _stop_record(at: Context, _: NoArguments) -> None:
+    await at.moderation.stop_recording(at.room)
+
+
+async def _end(at: Context, _: NoArguments) -> None:
+    await at.moderation.end(at.room)
+
+
+# ---- the speaker stack -------------------------------------------------------------------
+
+
+async def _next(at: Context, _: NoArguments) -> Result:
+    return await at.speakers.call_next(at.room)
+
+
+async def _call(at: Context, args: OnParticipant) -> Result:
+    return await at.speakers.call(at.room, args.channel)
+
+
+async def _end_turn(at: Context, _: NoArguments) -> None:
+    await at.speakers.end_turn(at.room)
+
+
+async def _move(at: Context, args: Move) -> None:
+    await at.speakers.move(at.room, args.channel, args.place)
+
+
+async def _remove(at: Context, args: OnParticipant) -> None:
+    await at.speakers.remove(at.room, args.channel)
+
+
+async def _add(at: Context, args: Add) -> None:
+    await at.speakers.add(at.room, args.channel, args.lane)
+
+
+async def _clear(at: Context, args: Clear) -> None:
+    await at.speakers.clear(at.room, args.lane)
+
+
+async def _priority(at: Context, args: Priority) -> None:
+    await at.speakers.set_priority(at.room, args.channel, args.on)
+
+
+async def _policy(at: Context, args: Policy) -> None:
+    await at.speakers.set_policy(at.room, args.policy)
+
+
+ROOM, STACK = Group.ROOM, Group.STACK
+HOST, ASSISTANT = Right.HOST, Right.ASSISTANT
+ACTIONS: dict[str, Action[Any]] = {
+    action.name: action
+    for action in (
+        Action("mute", ROOM, "mute one participant", OnParticipant, ASSISTANT, "muted", _mute),
+        Action("unmute", ROOM, "unmute one participant", OnParticipant, ASSISTANT, "unmuted",
+               _unmute),
+        Action("kick", ROOM, "hang up on one participant", OnParticipant, HOST, "kicked", _kick),
+        Action("mute-all", ROOM, "mute everyone but moderators", NoArguments, ASSISTANT,
+               "muted everyone", _mute_all),
+        Action("unmute-all", ROOM, "unmute everyone", NoArguments, ASSISTANT,
+               "unmuted everyone", _unmute_all),
+        Action("lock", ROOM, "let no more participants in", NoArguments, HOST,
+               "locked the room", _lock),
+        Action("unlock", ROOM, "let participants in again", NoArguments, HOST,
+               "unlocked the room", _unlock),
+        Action("record", ROOM, "start recording the room", NoArguments, HOST,
+               "started recording", _record),
+        Action("stop-record", ROOM, "stop recording", NoArguments, HOST, "stopped recording",
+               _stop_record),
+        Action("end", ROOM, "end the call for everyone", NoArguments, HOST, "ended the call",
+               _end),
+        Action("next", STACK, "give the floor to the head of the stack", NoArguments, ASSISTANT,
+               "called on the next speaker", _next),
+        Action("call", STACK, "give the floor to anyone in the room", OnParticipant, ASSISTANT,
+               "called on", _call),
+        Action("end-turn", STACK, "end the speaker's turn", NoArguments, ASSISTANT,
+               "ended the turn", _end_turn),
+        Action("move", STACK, "move an entry to a place in its lane", Move, ASSISTANT, "moved",
+               _move),
+        Action("remove", STACK, "take an entry off the stack", OnParticipant, ASSISTANT,
+               "removed from the stack", _remove),
+        Action("add", STACK, "put someone from the room on the stack", Add, ASSISTANT,
+               "added to the stack", _add),
+        Action("clear", STACK, "empty one lane, or all of them", Clear, ASSISTANT,
+               "cleared the stack", _clear),
+        Action("priority", STACK, "put an entry ahead within its lane, or not", Priority,
+               ASSISTANT, "set the priority of", _priority),
+        Action("policy", STACK, "order the stack fifo or progressive", Policy, ASSISTANT,
+               "switched the policy", _policy),
+    )
+}  # fmt: skip
+
+
+def of_group(group: Group) -> dict[str, Action[Any]]:
+    return {name: action for name, action in ACTIONS.items() if action.group is group}
+
+
+ROOM_ACTIONS = of_group(Group.ROOM)
+STACK_ACTIONS = of_group(Group.STACK)

@@ -1,0 +1,122 @@
+"""Every moderator action has one door: each entry of the table is reachable from the API
+(a route, in the OpenAPI document), the panel (its action table) and the CLI (its
+commands' choices), and the panel and the API refuse a request alike, in the same order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pytest
+
+from bridge.actions import ACTIONS, Group
+from bridge.cli.base import main
+from bridge.web.api.routes import api_document
+from bridge.web.panel.actions import action_table
+from tests.adapters.conftest import Web
+
+
+def cli_choices(command: str) -> list[str]:
+    """The action names ``iobridge COMMAND ROOM ACTION`` accepts."""
+    group = main
+    assert isinstance(group, click.Group)
+    found = group.commands[command]
+    (action,) = [p for p in found.params if p.name == "action"]
+    assert isinstance(action.type, click.Choice)
+    return list(action.type.choices)
+
+
+CLI_COMMAND = {Group.ROOM: "room", Group.STACK: "stack"}
+
+
+async def test_every_action_of_the_table_is_reachable_from_the_api_the_panel_and_the_cli(
+    web_app: Web,
+) -> None:
+    document = api_document()
+    panel = action_table()
+    admin = {"Authorization": f"Bearer {web_app.admin_token}"}
+    session = await panel_session(web_app, "tester", "test-moderator")
+    assert len(ACTIONS) == 19
+    for name, action in ACTIONS.items():
+        path = f"/api/v1/rooms/{{room}}/{action.group.path}/{name}"
+        body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        assert body["schema"]["$ref"].endswith("/" + action.arguments.__name__), name
+        assert panel[name]["arguments"] == list(action.argument_names)
+        assert name in cli_choices(CLI_COMMAND[action.group])
+        # Both doors answer, and reach the room check (past the rights and the name).
+        api = await web_app.client.post(path.replace("{room}", "nowhere"), json={}, headers=admin)
+        assert (api.status, (await api.json())["error"]["code"]) == (404, "no_such_room"), name
+        posted = await session.post("nowhere", name, {})
+        assert posted[:2] == (404, "no_such_room"), name
+
+
+class PanelSession:
+    def __init__(self, web_app: Web, token: str, csrf: str) -> None:
+        self.web_app, self.token, self.csrf = web_app, token, csrf
+
+    async def post(self, room: str, name: str, body: Any) -> tuple[int, str, str]:
+        client = self.web_app.client
+        origin = str(client.make_url("/")).rstrip("/")
+        response = await client.post(
+            f"/rooms/{room}/actions/{name}",
+            json=body,
+            cookies={"iobridge_session": self.token},
+            headers={"Origin": origin, "X-CSRF-Token": self.csrf},
+        )
+        return await answer(response)
+
+
+async def panel_session(web_app: Web, username: str, password: str) -> PanelSession:
+    opened = await web_app.service.accounts.log_in(username, password, "127.0.0.1")
+    return PanelSession(web_app, opened.token, opened.csrf)
+
+
+async def answer(response: Any) -> tuple[int, str, str]:
+    error = (await response.json())["error"]
+    return response.status, error["code"], error["message"]
+
+
+PASSWORDS = {"tester": ("tester", "test-moderator"), "alice": ("alice", "alice-panel-pw")}
+
+
+@pytest.mark.parametrize(
+    ("room", "name", "body", "status", "code"),
+    [
+        ("Not_A_Room", "lock", {}, 400, "bad_field"),
+        ("e2e-open", "lock", {}, 403, "not_allowed"),  # alice moderates e2e-panel only
+        ("e2e-nowhere", "kick", {"channel": "all"}, 404, "no_such_room"),  # tester: every room
+        ("e2e-panel", "kick", {"channel": "all"}, 400, "bad_field"),
+        ("e2e-panel", "kick", {}, 400, "bad_field"),
+        ("e2e-panel", "move", {"channel": "PJSIP/a-1", "place": 0}, 400, "bad_field"),
+        ("e2e-panel", "lock", {"now": True}, 400, "bad_field"),
+        ("e2e-panel", "lock", [1, 2], 400, "bad_field"),
+    ],
+)
+async def test_the_panel_and_the_api_refuse_a_request_alike(
+    web_app: Web, room: str, name: str, body: Any, status: int, code: str
+) -> None:
+    who, password = PASSWORDS["tester" if room == "e2e-nowhere" else "alice"]
+    token = {"Authorization": f"Bearer {await web_app.token(who)}"}
+    group = ACTIONS[name].group.path
+    through_api = await answer(
+        await web_app.client.post(f"/api/v1/rooms/{room}/{group}/{name}", json=body, headers=token)
+    )
+    through_panel = await (await panel_session(web_app, who, password)).post(room, name, body)
+    assert through_api == through_panel
+    assert through_api[:2] == (status, code), through_api
+
+
+async def test_an_unknown_action_is_404_through_both_doors_after_the_rights(web_app: Web) -> None:
+    token = {"Authorization": f"Bearer {await web_app.token('alice')}"}
+    panel = await panel_session(web_app, "alice", "alice-panel-pw")
+    api = await answer(
+        await web_app.client.post("/api/v1/rooms/e2e-panel/actions/explode", headers=token)
+    )
+    assert api[:2] == (404, "unknown_action") and "mute-all" in api[2]
+    assert (await panel.post("e2e-panel", "explode", {}))[:2] == (404, "unknown_action")
+    # A room the principal may not moderate: 403 first, whatever the name.
+    api = await answer(
+        await web_app.client.post("/api/v1/rooms/e2e-open/actions/explode", headers=token)
+    )
+    assert api[:2] == (403, "not_allowed")
+    assert (await panel.post("e2e-open", "explode", {}))[:2] == (403, "not_allowed")
