@@ -38,7 +38,7 @@ def settings() -> Settings:
 
 async def migrated(config: Settings) -> str:
     """The database's URL, once migrated to this version (its PINs hashed with this
-    install's key, which migration 0006 needs for a database from before it)."""
+    install's key, which migration 0007 needs for a database from before it)."""
     from bridge.store.db import upgrade
     from bridge.store.pin_key import install_pin_key
 

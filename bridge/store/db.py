@@ -117,7 +117,7 @@ def alembic_config(url: str, pin_key: PinKey | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    config.attributes["pin_key"] = pin_key  # migration 0006 hashes the PINs with it
+    config.attributes["pin_key"] = pin_key  # migration 0007 hashes the PINs with it
     return config
 
 

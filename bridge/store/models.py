@@ -70,7 +70,7 @@ class Room(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(40), unique=True)
     title: Mapped[str] = mapped_column(String(TITLE_LIMIT))
-    # On SQLite these columns still say VARCHAR(12) (migration 0006 renamed them in place;
+    # On SQLite these columns still say VARCHAR(12) (migration 0007 renamed them in place;
     # SQLite does not enforce lengths).
     pin_hash: Mapped[str] = mapped_column(String(HASH_LENGTH))
     moderator_pin_hash: Mapped[str | None] = mapped_column(String(HASH_LENGTH))
@@ -138,7 +138,7 @@ class ModeratorRoom(Base):
 
 class PinKeyCheck(Base):
     """One row: the fingerprint of the key the rooms' PINs are hashed with (migration
-    0006), so a process with another key is caught before it writes or matches a PIN."""
+    0007), so a process with another key is caught before it writes or matches a PIN."""
 
     __tablename__ = "pin_key"
 

@@ -1,4 +1,4 @@
-"""PINs at rest, on SQLite and PostgreSQL: a database from before migration 0006 gets its
+"""PINs at rest, on SQLite and PostgreSQL: a database from before migration 0007 gets its
 plain PINs hashed with the install's key in the migration itself, callers still get in by
 the same digits, and a process holding another key is caught instead of matching nothing.
 And the guard's wrong PINs: written, read back after a restart, lifted per source."""
