@@ -12,6 +12,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -331,29 +332,9 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
     ami: AmiWatcher | None = None
     try:
         await eventually(lambda: "Stop with Ctrl-C" in log.read_text(), timeout=90)
+        ami = await _watch_asterisk(state, env, stack_settings)
         token = (state / "admin-token").read_text().strip()
-        secret = SecretStr((state / "ami-secret").read_text().strip())
-        ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), stack_settings.ami_username, secret)
-        await ami.start()
-        for audio in (False, True):
-            plan = CallPlan(
-                target_port=int(env["IOBRIDGE_SIP_PORT"]),
-                keys="6666#",
-                audio=audio,
-                stay=60,
-                caller_id=unique_caller_id("upfault"),
-            )
-            callers.append(Caller(plan, tmp_path / f"call-{len(callers)}"))
-            await callers[-1].start()
-        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
-        call_before = _open_call_id_in(state)
-        talker = next(
-            p["channel"]
-            for p in (await _fetch(port, f"/api/v1/rooms/{ROOM}", token))["participants"]
-            if p["caller_id"] == callers[1].plan.caller_id
-        )
-        await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
-        talked = _talk_time_in(state, talker)
+        talk = await _two_calls_one_talking(env, tmp_path, "upfault", port, token, ami, callers)
 
         service_pid = int((state / "service.pid").read_text())
         os.kill(service_pid, signal.SIGKILL)
@@ -361,11 +342,7 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
         assert await _in_conference(env) == 2, "a call was dropped with the service"
 
         await eventually(lambda: _service_pid_changed(state, service_pid), timeout=20)
-        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=20)
-        status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
-        rows = {p["channel"]: p for p in status["participants"]}
-        assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
-        assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
+        await _the_same_call_goes_on(talk, port, token, ami, timeout=20)
 
         asterisk_pid = int((state / "asterisk/run/asterisk.pid").read_text())
         up.send_signal(signal.SIGINT)
@@ -379,6 +356,68 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
         if up.returncode is None:
             up.kill()
             await up.wait()
+
+
+@dataclass(frozen=True)
+class TalkBefore:
+    """What the service knew before the fault: the open call, a talker and their talk time."""
+
+    state: Path
+    call: int | None
+    talker: str
+    talked: float
+
+
+async def _watch_asterisk(state: Path, env: dict[str, str], settings: Settings) -> AmiWatcher:
+    secret = SecretStr((state / "ami-secret").read_text().strip())
+    ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), settings.ami_username, secret)
+    await ami.start()
+    return ami
+
+
+async def _two_calls_one_talking(
+    env: dict[str, str],
+    tmp_path: Path,
+    prefix: str,
+    port: int,
+    token: str,
+    ami: AmiWatcher,
+    callers: list[Caller],
+) -> TalkBefore:
+    """Two callers in the room (kept in ``callers`` for the test to hang up), the second
+    playing audio, and its talk time once the history has some."""
+    state = Path(env["IOBRIDGE_STATE_DIR"])
+    for audio in (False, True):
+        plan = CallPlan(
+            target_port=int(env["IOBRIDGE_SIP_PORT"]),
+            keys="6666#",
+            audio=audio,
+            stay=60,
+            caller_id=unique_caller_id(prefix),
+        )
+        callers.append(Caller(plan, tmp_path / f"call-{len(callers)}"))
+        await callers[-1].start()
+    await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
+    call = _open_call_id_in(state)
+    talker = next(
+        p["channel"]
+        for p in (await _fetch(port, f"/api/v1/rooms/{ROOM}", token))["participants"]
+        if p["caller_id"] == callers[1].plan.caller_id
+    )
+    await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
+    return TalkBefore(state, call, talker, _talk_time_in(state, talker))
+
+
+async def _the_same_call_goes_on(
+    before: TalkBefore, port: int, token: str, ami: AmiWatcher, timeout: float
+) -> None:
+    """After the service came back: the same roster, the same call row, and the talker's
+    talk time carried on."""
+    await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=timeout)
+    status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
+    rows = {p["channel"]: p for p in status["participants"]}
+    assert _open_call_id_in(before.state) == before.call, "the call goes on in the same row"
+    assert rows[before.talker]["talk_time"] >= before.talked, "talk time goes on, not anew"
 
 
 def _open_call_id_in(state: Path) -> int | None:
@@ -428,40 +467,16 @@ async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
     try:
         service = await _start_unit(env, logs, "serve")
         await eventually(lambda: _connected(port), timeout=60)
+        ami = await _watch_asterisk(state, env, stack_settings)
         token = (state / "admin-token").read_text().strip()
-        secret = SecretStr((state / "ami-secret").read_text().strip())
-        ami = AmiWatcher(int(env["IOBRIDGE_AMI_PORT"]), stack_settings.ami_username, secret)
-        await ami.start()
-        for audio in (False, True):
-            plan = CallPlan(
-                target_port=int(env["IOBRIDGE_SIP_PORT"]),
-                keys="6666#",
-                audio=audio,
-                stay=60,
-                caller_id=unique_caller_id("unit"),
-            )
-            callers.append(Caller(plan, tmp_path / f"call-{len(callers)}"))
-            await callers[-1].start()
-        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
-        call_before = _open_call_id_in(state)
-        talker = next(
-            p["channel"]
-            for p in (await _fetch(port, f"/api/v1/rooms/{ROOM}", token))["participants"]
-            if p["caller_id"] == callers[1].plan.caller_id
-        )
-        await eventually(lambda: _talk_time_in(state, talker) > 0, timeout=20)
-        talked = _talk_time_in(state, talker)
+        talk = await _two_calls_one_talking(env, tmp_path, "unit", port, token, ami, callers)
 
         service.send_signal(signal.SIGKILL)
         await service.wait()
         assert await _in_conference(env) == 2, "a call was dropped with the service"
 
         service = await _start_unit(env, logs, "serve")  # what Restart=always does
-        await eventually(lambda: _roster_matches(port, token, ami, size=2), timeout=30)
-        status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
-        rows = {p["channel"]: p for p in status["participants"]}
-        assert _open_call_id_in(state) == call_before, "the call goes on in the same row"
-        assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
+        await _the_same_call_goes_on(talk, port, token, ami, timeout=30)
 
         service.send_signal(signal.SIGTERM)  # systemctl stop iobridge: the calls go on
         assert await asyncio.wait_for(service.wait(), 20) == 0
