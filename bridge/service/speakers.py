@@ -71,7 +71,6 @@ class SpeakerFloor:
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
-        self.hearing_answer: set[str] = set()  # channels hearing the answer to a key now
 
     # ---- the roster in (called synchronously after each event) ---------------------------
 
@@ -169,16 +168,12 @@ class SpeakerFloor:
     # ---- the keypad (FastAGI) ----------------------------------------------------------------
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
-        self.hearing_answer.add(channel)
         room = self.switchboard.room_of(channel) or room
         await self._ready(room)
         answer = await self._press(room, channel, key)
         place = f" place={answer.place}" if answer.place is not None else ""
         log.info("stack.key room=%s key=%s heard=%s%s", room, key, answer.heard, place)
         return answer
-
-    def answer_played(self, channel: str) -> None:
-        self.hearing_answer.discard(channel)
 
     async def _press(self, room: str, channel: str, key: str) -> Answer:
         stack = self.stacks.get(room)
