@@ -71,6 +71,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     )
     from bridge.domain.rooms import ModeratorSpec, RoomsConfig, RoomSpec
     from bridge.service import BridgeService
+    from bridge.service.pbx_directory import LOCAL
     from bridge.settings import Settings
     from bridge.store.db import Database, upgrade
     from bridge.store.pin_key import install_pin_key
@@ -103,8 +104,8 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         async def whisper(self, channel: str, prompt: str) -> None:
             """The speaker alone hears a prompt: nothing the panels see."""
 
-    service.moderation.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
-    service.speakers.courier.pbx = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
+    # Every room's node, for moderation and the stack's courier alike.
+    service.pbx_directory.nodes[LOCAL] = AsteriskConfirmsAtOnce()  # type: ignore[assignment]
     history = loop.create_task(service.history.run())
     floor = loop.create_task(service.speakers.run())
     people = tuple(

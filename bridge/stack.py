@@ -16,9 +16,11 @@ from typing import IO
 
 from aiohttp import web
 
-from bridge.asterisk.agi import agi_handler
+from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
+from bridge.asterisk.keypad import keys_route
 from bridge.asterisk.pbx import Pbx, PbxError, PortInUse, busy_ports
+from bridge.asterisk.pin_dialogue import entry_route
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.provision import provision_rooms
@@ -142,14 +144,15 @@ class Stack:
         self.service = BridgeService(settings, self.db)
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
         try:
+            fastagi = FastAgiServer(
+                [
+                    entry_route(self.service.desk, settings.pin_attempts_per_call),
+                    keys_route(self.service.speakers, settings.sounds_dir),
+                ],
+                max_dialogues=settings.agi_max_dialogues,
+            )
             self._agi_server = await asyncio.start_server(
-                agi_handler(
-                    self.service.desk,
-                    settings.pin_attempts_per_call,
-                    keypad=self.service.speakers,
-                    sounds=settings.sounds_dir,
-                    max_dialogues=settings.agi_max_dialogues,
-                ),
+                fastagi.handle,
                 "127.0.0.1",
                 settings.agi_port,
             )

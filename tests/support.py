@@ -4,7 +4,9 @@ Asterisk's own events. Shared by the fixtures in conftest.py and by the benchmar
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -172,6 +174,44 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, every: flo
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout} s")
         await asyncio.sleep(every)
+
+
+class KeypadAnswers(logging.Handler):
+    """The callers who heard the answer to a key, from the keypad's own log record
+    (``keypad.answered channel=...``, at DEBUG, written once the answer has played): a test
+    presses nothing while an answer plays, as a person would not (the caller is in the keys'
+    dialplan then, and ConfBridge's menu does not hear them)."""
+
+    LOGGER = "bridge.asterisk.keypad"
+    _ANSWERED = re.compile(r"keypad\.answered channel=(\S+)")
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.channels: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = self._ANSWERED.match(record.getMessage())
+        if found is not None:
+            self.channels.append(found.group(1))
+
+    def mark(self) -> int:
+        """A position among the answers; ``heard(channel, since=mark)`` looks only later."""
+        return len(self.channels)
+
+    def heard(self, channel: str, since: int) -> bool:
+        return channel in self.channels[since:]
+
+
+def keypad_answers() -> KeypadAnswers:
+    """The one watcher of the keypad's answers in this test process (set up at first use)."""
+    logger = logging.getLogger(KeypadAnswers.LOGGER)
+    for handler in logger.handlers:
+        if isinstance(handler, KeypadAnswers):
+            return handler
+    watcher = KeypadAnswers()
+    logger.addHandler(watcher)
+    logger.setLevel(logging.DEBUG)
+    return watcher
 
 
 def event(name: str, **fields: str) -> Callable[[dict[str, Any]], bool]:

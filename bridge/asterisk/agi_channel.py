@@ -99,9 +99,6 @@ class AgiChannel:
         """End the dialogue now: Asterisk leaves AGI and runs the rest of the dialplan."""
         self._request.writer.close()
 
-    async def set(self, name: str, value: str) -> None:
-        await self.command(f'SET VARIABLE "{name}" "{value}"')
-
     async def set_all(self, values: dict[str, str]) -> None:
         """Set many variables (and function values) in one round trip, with MSet."""
         for name, value in values.items():

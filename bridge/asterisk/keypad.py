@@ -1,5 +1,5 @@
-"""The speaker stack's keys over FastAGI: a caller inside a room pressed *9, *8, *7, *1 (or a
-key their room does not offer); ConfBridge's menu ran ``dialplan_exec`` into
+"""The speaker stack's keys: the FastAGI route ``keys``. A caller inside a room pressed *9,
+*8, *7, *1 (or a key their room does not offer); ConfBridge's menu ran ``dialplan_exec`` into
 ``[iobridge-keys]``, which calls ``agi://.../keys,KEY,ROOM``. The service decides; this module
 plays the answer to that caller alone (they stay in the room meanwhile).
 """
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Protocol
 
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
+from bridge.asterisk.fastagi import BadArguments, Route
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +49,39 @@ class Keypad(Protocol):
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer: ...
 
-    def answer_played(self, channel: str) -> None:
-        """The caller has heard the answer (or hung up): they hear the room again."""
+
+@dataclass(frozen=True)
+class KeyPress:
+    """The ``keys`` script's arguments: the key (the menu's name for it: hand, direct,
+    process, place) and the room the dialplan believes the caller is in (the service
+    trusts the roster first)."""
+
+    key: str
+    room: str
+
+    @classmethod
+    def of(cls, agi: AgiChannel) -> KeyPress:
+        key = agi.argument(1)
+        if not key:
+            raise BadArguments("keys needs KEY,ROOM")
+        return cls(key, agi.argument(2) or "")
 
 
-async def keys_dialogue(agi: AgiChannel, keypad: Keypad, sounds: Path) -> None:
-    """Hand the key to the service; tell the caller what it did."""
-    key = agi.headers.get("agi_arg_1", "")
-    room = agi.headers.get("agi_arg_2", "")
+def keys_route(keypad: Keypad, sounds: Path) -> Route[KeyPress]:
+    """The ``keys`` script; ``sounds``: where io-bridge's own prompts are."""
+
+    async def dialogue(agi: AgiChannel, press: KeyPress) -> None:
+        await keys_dialogue(agi, press, keypad, sounds)
+
+    return Route("keys", KeyPress.of, dialogue)
+
+
+async def keys_dialogue(agi: AgiChannel, press: KeyPress, keypad: Keypad, sounds: Path) -> None:
+    """Hand the key to the service; tell the caller what it did. Once the answer has
+    played (or the caller hung up) the caller hears the room again: logged as
+    ``keypad.answered`` with how long they were out of it."""
+    key, room = press.key, press.room
+    started = asyncio.get_running_loop().time()
     try:
         async with asyncio.timeout(ANSWER_WITHIN):
             answer = await keypad.key_pressed(room, agi.channel, agi.caller_id, key)
@@ -72,7 +98,13 @@ async def keys_dialogue(agi: AgiChannel, keypad: Keypad, sounds: Path) -> None:
     except CallerGone:
         log.debug("keypad.caller_gone channel=%s", agi.channel)
     finally:
-        keypad.answer_played(agi.channel)
+        log.debug(
+            "keypad.answered channel=%s key=%s heard=%s seconds=%.2f",
+            agi.channel,
+            key,
+            answer.heard,
+            asyncio.get_running_loop().time() - started,
+        )
 
 
 def prompt_paths(answer: Answer, sounds: Path) -> Sequence[str]:

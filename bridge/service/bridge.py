@@ -9,6 +9,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the live roster: AMI events in, resync, subscribers | ``bridge.service.roster`` |
 | the shared number: PIN decisions, the guard against guessing | ``bridge.service.entry`` |
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
+| which Asterisk holds a room | ``bridge.service.pbx_directory`` |
 | the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
 | post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
 | metrics for Prometheus | ``bridge.service.metrics`` |
@@ -38,6 +39,7 @@ from bridge.service.audit import AuditTrail
 from bridge.service.entry import EntryDesk
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
+from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.reports import CallReports
 from bridge.service.roster import LiveRoster
 from bridge.service.speakers import SpeakerFloor
@@ -66,14 +68,17 @@ class BridgeService:
             action_timeout=settings.ami_action_timeout,
             ping_every=settings.ami_ping_seconds,
         )
-        self.pbx = ConferenceBridge(self.ami, settings.sounds_dir)
-        self.roster = LiveRoster(self.pbx.snapshot, self._earlier_totals, self.history.submit)
+        # Which Asterisk holds a room: every feature asks it (today one node holds them all).
+        self.pbx_directory = PbxDirectory.single(ConferenceBridge(self.ami, settings.sounds_dir))
+        self.roster = LiveRoster(
+            self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
+        )
         self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
         self.desk = EntryDesk(
             settings, db, self.switchboard, self.roster.notify, self.metrics.pin_outcome
         )
         self.moderation = Moderation(
-            self.pbx,
+            self.pbx_directory,
             self.switchboard,
             self.roster.lock_seen,
             self._find_room,
@@ -84,7 +89,7 @@ class BridgeService:
         self.speakers = SpeakerFloor(
             self.switchboard,
             self.roster.changes.publish,
-            self.pbx,
+            self.pbx_directory,
             self._find_room,
             StackStorage(db.sessions),
             HistoryTurns(db.sessions, self._talk_time_of),

@@ -1,7 +1,8 @@
 """Moderation: what a moderator does to a room and the people in it, recording included.
 
-Every action goes to Asterisk; the roster changes only when Asterisk reports that it
-happened (ConfBridge sends no event for a lock, so the lock is read back after it).
+Every action goes to the Asterisk that holds the room (``PbxDirectory``); the roster
+changes only when Asterisk reports that it happened (ConfBridge sends no event for a lock,
+so the lock is read back after it).
 
 A recording is announced to everyone in the room as it starts, and history keeps who
 started it ("admin", a moderator's name, or "room setting"). A recording that cannot be
@@ -31,6 +32,7 @@ from bridge.errors import (
     NoSuchRoom,
 )
 from bridge.recordings import recording_name
+from bridge.service.pbx_directory import PbxDirectory
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +45,14 @@ ROOM_SETTING = "room setting"  # who started a recording of a room set to record
 class Moderation:
     def __init__(
         self,
-        pbx: ConferenceBridge,
+        pbxs: PbxDirectory,
         switchboard: Switchboard,
         lock_seen: Callable[[str, bool], None],
         find_room: RoomLookup,
         recordings_dir: Path,
         log_recording: RecordingLog | None = None,
     ) -> None:
-        self.pbx = pbx
+        self.pbxs = pbxs
         self.switchboard = switchboard
         self._lock_seen = lock_seen
         self._find_room = find_room
@@ -58,6 +60,9 @@ class Moderation:
         self._log_recording = log_recording
         self._background: set[asyncio.Task[None]] = set()
         self._calls_checked: set[str] = set()  # rooms whose call was checked for auto-record
+
+    def _pbx(self, room: str) -> ConferenceBridge:
+        return self.pbxs.bridge_for(room)
 
     # ---- one participant --------------------------------------------------------------
 
@@ -70,41 +75,41 @@ class Moderation:
 
     async def mute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self.pbx.mute(room, channel)
+        await self._pbx(room).mute(room, channel)
 
     async def unmute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self.pbx.unmute(room, channel)
+        await self._pbx(room).unmute(room, channel)
 
     async def kick(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self.pbx.kick(room, channel)
+        await self._pbx(room).kick(room, channel)
 
     # ---- the whole room ---------------------------------------------------------------
 
     async def mute_all(self, room: str) -> None:
         """Mute everyone but the moderators."""
-        await self.pbx.mute_participants(room)
+        await self._pbx(room).mute_participants(room)
 
     async def unmute_all(self, room: str) -> None:
-        await self.pbx.unmute_participants(room)
+        await self._pbx(room).unmute_participants(room)
 
     async def lock(self, room: str) -> None:
-        await self.pbx.lock(room)
+        await self._pbx(room).lock(room)
         await self._read_lock(room)
 
     async def unlock(self, room: str) -> None:
-        await self.pbx.unlock(room)
+        await self._pbx(room).unlock(room)
         await self._read_lock(room)
 
     async def _read_lock(self, room: str) -> None:
-        locked = await self.pbx.is_locked(room)
+        locked = await self._pbx(room).is_locked(room)
         if locked is not None:
             self._lock_seen(room, locked)
 
     async def end(self, room: str) -> None:
         """End the call for everyone in the room."""
-        await self.pbx.kick_everyone(room)
+        await self._pbx(room).kick_everyone(room)
 
     # ---- recording --------------------------------------------------------------------
 
@@ -121,13 +126,14 @@ class Moderation:
         at = time.time()
         path = self.recordings_dir / recording_name(room, datetime.now())
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
-        await self.pbx.start_recording(room, path)
+        pbx = self._pbx(room)  # the recorder and the announcer go to the room's own node
+        await pbx.start_recording(room, path)
         try:
-            await self.pbx.announce(room, RECORDING_STARTED)
+            await pbx.announce(room, RECORDING_STARTED)
         except BridgeError as exc:
             log.error("recording.not_announced room=%s reason=%s (stopping it)", room, exc)
             with contextlib.suppress(BridgeError):
-                await self.pbx.stop_recording(room)
+                await pbx.stop_recording(room)
             raise ActionRefused(
                 f"the recording of room '{room}' could not be announced, so it was stopped ({exc})"
             ) from exc
@@ -140,7 +146,7 @@ class Moderation:
         return path
 
     async def stop_recording(self, room: str) -> None:
-        await self.pbx.stop_recording(room)
+        await self._pbx(room).stop_recording(room)
 
     def on_event(self, event: DomainEvent) -> None:
         """Rooms with ``record: true`` record from their first join: the first caller is

@@ -1,7 +1,7 @@
 """The speaker stack, live: one ``SpeakerStack`` (``bridge.domain.speakers``) per live room,
 fed by the roster's events, the callers' keys and the moderators' commands. Its effects
 (unmute the speaker, mute the one before, whisper a warning, save, publish) go to the
-``StackCourier`` (``stack_effects``), which carries them out in order; a moderator's
+``StackCourier`` (``stack_effects``), which carries them out in order, room by room; a moderator's
 command returns once they are. The clock sleeps until the earliest deadline of any room
 (time limits, rejoin grace)."""
 
@@ -14,7 +14,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.keypad import Answer
 from bridge.domain import speakers as domain
 from bridge.domain.events import (
@@ -31,6 +30,7 @@ from bridge.domain.rooms import QueuePolicy, RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import Key, Lane, SpeakerStack, StackError
 from bridge.errors import ActionRefused, NoSuchParticipant, NoSuchRoom
+from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.roster import Change
 from bridge.service.stack_effects import StackCourier
 from bridge.service.stack_io import (
@@ -56,7 +56,7 @@ class SpeakerFloor:
         self,
         switchboard: Switchboard,
         publish: Callable[[Change], None],
-        pbx: ConferenceBridge,
+        pbxs: PbxDirectory,
         find_room: Callable[[str], Awaitable[RoomSpec | None]],
         storage: StackStorage,
         turns: TurnSink,
@@ -67,11 +67,10 @@ class SpeakerFloor:
         self._find_room = find_room
         self._storage = storage
         self.stacks: dict[str, SpeakerStack] = {}
-        self.courier = StackCourier(self.stacks, publish, pbx, storage, turns, metrics)
+        self.courier = StackCourier(self.stacks, publish, pbxs, storage, turns, metrics)
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
-        self.hearing_answer: set[str] = set()  # channels hearing the answer to a key now
 
     # ---- the roster in (called synchronously after each event) ---------------------------
 
@@ -169,16 +168,12 @@ class SpeakerFloor:
     # ---- the keypad (FastAGI) ----------------------------------------------------------------
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
-        self.hearing_answer.add(channel)
         room = self.switchboard.room_of(channel) or room
         await self._ready(room)
         answer = await self._press(room, channel, key)
         place = f" place={answer.place}" if answer.place is not None else ""
         log.info("stack.key room=%s key=%s heard=%s%s", room, key, answer.heard, place)
         return answer
-
-    def answer_played(self, channel: str) -> None:
-        self.hearing_answer.discard(channel)
 
     async def _press(self, room: str, channel: str, key: str) -> Answer:
         stack = self.stacks.get(room)
@@ -191,7 +186,7 @@ class SpeakerFloor:
         outgoing: list[Outgoing] = [e for e in effects if not isinstance(e, domain.Tell)]
         if told and (lane := NOTED_KEYS.get(told[-1].heard)) is not None:
             outgoing.append(self._noted(room, at, str(told[-1].heard), channel, lane))
-        await self._carry_out(outgoing)
+        await self._carry_out(room, outgoing)
         if not told:
             return Answer(str(domain.Heard.KEY_NOT_AVAILABLE))
         return Answer(str(told[-1].heard), told[-1].place)
@@ -287,7 +282,7 @@ class SpeakerFloor:
             raise ActionRefused(str(exc)) from None
         if kind:
             effects.append(self._noted(room, at, kind, channel, detail=detail))
-        await self._carry_out(effects)
+        await self._carry_out(room, effects)
 
     # ---- effects out -------------------------------------------------------------------------
 
@@ -305,10 +300,11 @@ class SpeakerFloor:
             self.courier.send(effects)
             self._wake.set()
 
-    async def _carry_out(self, effects: Sequence[Outgoing]) -> None:
-        """Effects of a command: carried out in order; return once they are."""
+    async def _carry_out(self, room: str, effects: Sequence[Outgoing]) -> None:
+        """Effects of a command in ``room``: carried out after the room's earlier ones;
+        return once they are."""
         self._wake.set()
-        await self.courier.carry_out(effects)
+        await self.courier.carry_out(room, effects)
 
     async def run(self) -> None:
         """Carry out effects, save changed stacks and keep time, until cancelled."""
@@ -336,3 +332,4 @@ class SpeakerFloor:
     def close(self) -> None:
         for task in list(self._loading.values()):
             task.cancel()
+        self.courier.close()

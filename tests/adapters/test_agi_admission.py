@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge.asterisk.agi import agi_handler
+from bridge.asterisk.fastagi import FastAgiServer
+from bridge.asterisk.pin_dialogue import entry_route
 from bridge.domain.entry import Admission, PinOutcome
 from bridge.domain.events import Role
 from bridge.domain.guard import Gate, Proceed, Source
@@ -43,7 +44,9 @@ class AdmittingDesk:
 
 
 async def commands_after_the_pin(admission: Admission) -> list[str]:
-    server = await asyncio.start_server(agi_handler(AdmittingDesk(admission), 3), "127.0.0.1", 0)
+    server = await asyncio.start_server(
+        FastAgiServer([entry_route(AdmittingDesk(admission), 3)]).handle, "127.0.0.1", 0
+    )
     port = server.sockets[0].getsockname()[1]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.asterisk.agi import agi_handler
+from bridge.asterisk.fastagi import FastAgiServer
+from bridge.asterisk.pin_dialogue import entry_route
 from bridge.domain.guard import internet_source
 from bridge.domain.roster import Switchboard
 from bridge.roomsfile import parse_rooms_text
@@ -54,7 +55,9 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
         session.add(Room(name="retired", title="R", pin_hash=key.hash("5151"),
                          retired_at=datetime.now(UTC)))  # fmt: skip
     entry = EntryDesk(settings, db, Switchboard(), lambda: None)
-    server = await asyncio.start_server(agi_handler(entry, 3), "127.0.0.1", 0)
+    server = await asyncio.start_server(
+        FastAgiServer([entry_route(entry, 3)]).handle, "127.0.0.1", 0
+    )
     try:
         yield Desk(entry, server.sockets[0].getsockname()[1])
     finally:

@@ -8,7 +8,8 @@ import socket
 
 import pytest
 
-from bridge.asterisk.agi import agi_handler
+from bridge.asterisk.fastagi import FastAgiServer
+from bridge.asterisk.pin_dialogue import entry_route
 from tests.adapters.test_agi_server import NobodyAtTheDesk
 
 
@@ -20,7 +21,7 @@ async def closed_at_once(reader: asyncio.StreamReader) -> bool:
 
 
 async def test_a_connection_over_the_bound_is_closed_at_once() -> None:
-    handler = agi_handler(NobodyAtTheDesk(), 3, max_dialogues=2)
+    handler = FastAgiServer([entry_route(NobodyAtTheDesk(), 3)], max_dialogues=2).handle
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server:
@@ -55,7 +56,9 @@ async def test_a_connection_from_off_loopback_is_closed_at_once() -> None:
     address = _outside_address()
     if address is None:
         pytest.skip("this machine has no address besides loopback")
-    server = await asyncio.start_server(agi_handler(NobodyAtTheDesk(), 3), address, 0)
+    server = await asyncio.start_server(
+        FastAgiServer([entry_route(NobodyAtTheDesk(), 3)]).handle, address, 0
+    )
     port = server.sockets[0].getsockname()[1]
     async with server:
         reader, writer = await asyncio.open_connection(address, port)

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bridge.asterisk.agi import agi_handler
+from bridge.asterisk.fastagi import FastAgiServer
+from bridge.asterisk.pin_dialogue import entry_route
 from bridge.domain.entry import PinOutcome
 from bridge.domain.guard import Gate, Source
 
@@ -56,7 +57,7 @@ class ServerThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         server = self.loop.run_until_complete(
-            asyncio.start_server(agi_handler(self.desk, 3), "127.0.0.1", 0)
+            asyncio.start_server(FastAgiServer([entry_route(self.desk, 3)]).handle, "127.0.0.1", 0)
         )
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()

@@ -24,7 +24,7 @@ from tests.integration.conftest import (  # noqa: F401  (the dial fixture, share
     dial,
     fresh_loopback,
 )
-from tests.support import AmiWatcher, event, eventually, roster_rows
+from tests.support import AmiWatcher, event, eventually, keypad_answers, roster_rows
 
 ROOM = "e2e-panel"  # alice and bob moderate it; carol does not (she has e2e-open)
 PIN = "8642#"
@@ -147,10 +147,10 @@ async def press(service: BridgeService, person: InRoom, keys: str) -> None:
     """Press keys in the room and wait until their answer has played: like a person, a test
     presses nothing while the answer plays (the caller is in the keys' dialplan then, and
     ConfBridge's menu does not hear them)."""
-    answers = service.speakers.hearing_answer
+    answers = keypad_answers()
+    mark = answers.mark()
     await person.caller.press(keys)
-    await eventually(lambda: person.channel in answers, timeout=10, every=0.02)
-    await eventually(lambda: person.channel not in answers, timeout=10, every=0.05)
+    await eventually(lambda: answers.heard(person.channel, since=mark), timeout=10, every=0.05)
 
 
 async def only_these_in_the_room(service: BridgeService, *people: InRoom) -> None:

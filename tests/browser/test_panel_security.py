@@ -76,7 +76,8 @@ async def test_a_moderator_of_another_room_is_refused_and_nothing_changes(
         assert (await carol.post_action(ROOM, action, {})).status == 403
     listed = await asterisk_list(service)
     assert listed[caller.channel]["Muted"] == "No"
-    assert listed[caller.channel] and (await service.pbx.is_locked(ROOM)) is False
+    pbx = service.pbx_directory.bridge_for(ROOM)
+    assert listed[caller.channel] and (await pbx.is_locked(ROOM)) is False
     assert await _audited(service, caller.channel) == []
 
 

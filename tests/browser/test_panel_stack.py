@@ -29,7 +29,7 @@ from tests.browser.conftest import (
     only_these_in_the_room,
     press,
 )
-from tests.support import AmiWatcher, event, eventually
+from tests.support import AmiWatcher, event, eventually, keypad_answers
 
 POLICIES = {ROOM: QueuePolicy.PROGRESSIVE, SHORT_ROOM: QueuePolicy.FIFO}  # as the rooms file sets
 
@@ -97,6 +97,8 @@ async def test_a_hand_raised_on_the_keypad_shows_in_the_stack_lane_at_once(
     entry = f'#lanes [data-lane="stack"] li[data-channel="{caller.channel}"]'
     await watch_for(page, entry)
 
+    answers = keypad_answers()
+    answered = answers.mark()
     async with service.roster.changes.subscribe("test: the stack's changes") as changes:
         pressed = time.time()
         await caller.caller.press("*9")
@@ -125,7 +127,7 @@ async def test_a_hand_raised_on_the_keypad_shows_in_the_stack_lane_at_once(
     await expect(page.get_by_role("button", name="Call on next")).to_have_attribute(
         "aria-keyshortcuts", "n"
     )
-    await eventually(lambda: caller.channel not in service.speakers.hearing_answer, timeout=10)
+    await eventually(lambda: answers.heard(caller.channel, since=answered), timeout=10)
 
 
 async def test_call_on_next_in_one_panel_is_asterisks_unmute_and_the_other_panel_follows(

@@ -99,7 +99,7 @@ async def test_a_caller_whose_caller_id_the_attacker_used_gets_in_from_another_a
 async def test_a_retired_rooms_pin_sounds_the_same_as_a_wrong_pin(
     ami: AmiWatcher, dial: Dial, service: BridgeService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bridge.asterisk.agi")
+    caplog.set_level(logging.INFO, logger="bridge.asterisk.pin_dialogue")
     key = service.desk.rooms.pin_key
     async with service.db.sessions.begin() as session:
         session.add(

@@ -21,7 +21,7 @@ from bridge.sipcaller import Caller
 from bridge.store.models import StackEvent
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.rtp import RtpMeter
-from tests.support import AmiWatcher, event, eventually
+from tests.support import AmiWatcher, event, eventually, keypad_answers
 
 FIFO, FIFO_PIN, FIFO_MODERATOR_PIN = "e2e-stack", "8191#", "8192#"
 PROGRESSIVE, PROGRESSIVE_PIN = "e2e-progressive", "8292#"
@@ -62,10 +62,10 @@ async def press(service: BridgeService, person: Person, keys: str) -> None:
     """Press keys in the room and wait until their answer has played: like a person, the
     test presses nothing while the answer plays (the caller is in the keys' dialplan then,
     and ConfBridge's menu does not hear them)."""
-    answers = service.speakers.hearing_answer
+    answers = keypad_answers()
+    mark = answers.mark()
     await person.caller.press(keys)
-    await eventually(lambda: person.channel in answers, timeout=10, every=0.02)
-    await eventually(lambda: person.channel not in answers, timeout=10, every=0.05)
+    await eventually(lambda: answers.heard(person.channel, since=mark), timeout=10, every=0.05)
 
 
 async def raise_hand(service: BridgeService, room: str, person: Person) -> None:

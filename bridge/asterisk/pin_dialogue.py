@@ -1,4 +1,4 @@
-"""The caller's dialogue on the shared number, over FastAGI.
+"""The caller's PIN dialogue on the shared number: the FastAGI route ``entry``.
 
 Asterisk's dialplan hands each call to ``agi://.../entry``, with the address the call came
 from and its PJSIP endpoint as arguments (the caller's *source*, ``bridge.domain.sources``);
@@ -12,16 +12,12 @@ caller, and waits when the guard says to.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Protocol
 
-from panoramisk.fast_agi import Request
-
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
-from bridge.asterisk.keypad import Keypad, keys_dialogue
+from bridge.asterisk.fastagi import Route
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
 
@@ -91,21 +87,46 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
     await agi.set_all(values)
 
 
-async def source_of(agi: AgiChannel) -> Source:
+@dataclass(frozen=True)
+class CallOrigin:
+    """The ``entry`` script's arguments: the address the INVITE came from and the PJSIP
+    endpoint (``${CHANNEL(pjsip,remote_addr)}``, ``${CHANNEL(endpoint)}``), when the
+    dialplan gives them."""
+
+    address: str | None
+    endpoint: str | None
+
+    @classmethod
+    def of(cls, agi: AgiChannel) -> CallOrigin:
+        return cls(agi.argument(1), agi.argument(2))
+
+
+def entry_route(desk: EntryDesk, attempts: int) -> Route[CallOrigin]:
+    """The ``entry`` script: up to ``attempts`` PINs per call."""
+
+    async def dialogue(agi: AgiChannel, origin: CallOrigin) -> None:
+        await _entry(agi, origin, desk, attempts)
+
+    return Route("entry", CallOrigin.of, dialogue)
+
+
+async def source_of(agi: AgiChannel, origin: CallOrigin) -> Source:
     """Who this call's wrong PINs count against: from the dialplan's arguments (the address
     the INVITE came from, the PJSIP endpoint), or asked of the channel if it gave none."""
-    address, endpoint = agi.argument(1), agi.argument(2)
+    address, endpoint = origin.address, origin.endpoint
     if address is None or endpoint is None:
         address = await agi.variable("${CHANNEL(pjsip,remote_addr)}")
         endpoint = await agi.variable("${CHANNEL(endpoint)}")
     return caller_source(address, endpoint, agi.caller_id)
 
 
-async def entry_dialogue(agi: AgiChannel, desk: EntryDesk, attempts: int) -> Admission | Refusal:
+async def entry_dialogue(
+    agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int
+) -> Admission | Refusal:
     """Ask for a PIN up to ``attempts`` times, each time when the guard lets the prompt
     play; set the room up on success."""
     desk.call_entered(agi.channel, agi.caller_id)
-    source = await source_of(agi)
+    source = await source_of(agi, origin)
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
         if not await _prompt_allowed(agi, desk, source):
@@ -159,76 +180,9 @@ async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source) -> b
     return True
 
 
-HEADER_TIMEOUT = 10.0  # seconds for Asterisk to send a request's headers
-
-
-async def read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
-    """The FastAGI request headers, or None for a connection that is not a request.
-
-    panoramisk's own handler reads in a loop that spins forever on a connection closed
-    before the blank line (a port scan is enough to freeze the event loop): hence this."""
+async def _entry(agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int) -> None:
     try:
-        async with asyncio.timeout(HEADER_TIMEOUT):
-            raw = await reader.readuntil(b"\n\n")
-    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, TimeoutError, OSError):
-        return None
-    lines = raw.decode("utf-8", errors="replace").split("\n")  # not splitlines: U+2028
-    return dict(line.split(": ", 1) for line in lines if ": " in line)
-
-
-def agi_handler(
-    desk: EntryDesk,
-    attempts: int,
-    keypad: Keypad | None = None,
-    sounds: Path | None = None,
-    max_dialogues: int = 500,
-) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
-    """The connection handler for ``asyncio.start_server``: one caller's dialogue each:
-    ``entry`` (the PIN on the shared number) or ``keys`` (a stack key inside a room).
-
-    Only Asterisk on this machine may talk to it, and at most ``max_dialogues`` at once
-    (a connection over that is closed: Asterisk's AGI() fails and the call ends), so that
-    no flood of connections uses up what callers need."""
-    open_dialogues = 0
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal open_dialogues
-        peer = writer.get_extra_info("peername")
-        if not (peer and ipaddress.ip_address(peer[0]).is_loopback):
-            log.warning("agi.refused reason=not_loopback peer=%s", peer and peer[0])
-            writer.close()
-            return
-        if open_dialogues >= max_dialogues:
-            log.warning("agi.refused reason=too_many_dialogues limit=%d", max_dialogues)
-            writer.close()
-            return
-        open_dialogues += 1
-        try:
-            headers = await read_request(reader)
-            if headers is None:
-                return
-            script = headers.get("agi_network_script")
-            channel = AgiChannel(Request(None, headers, reader, writer))
-            if script == "entry":
-                await _entry(channel, desk, attempts)
-            elif script == "keys" and keypad is not None and sounds is not None:
-                await keys_dialogue(channel, keypad, sounds)
-            else:
-                log.warning("agi.unknown_script script=%s", script)
-        except CallerGone:
-            log.info("agi.caller_hung_up script=%s", script)
-        except Exception:
-            log.exception("agi.dialogue_failed")
-        finally:
-            open_dialogues -= 1
-            writer.close()
-
-    return handle
-
-
-async def _entry(agi: AgiChannel, desk: EntryDesk, attempts: int) -> None:
-    try:
-        outcome = await entry_dialogue(agi, desk, attempts)
+        outcome = await entry_dialogue(agi, origin, desk, attempts)
         agi.hand_back()  # the caller goes on to their room (or hangs up) before we log
     except CallerGone:
         log.info("agi.entry caller_hung_up channel=%s", agi.channel)
