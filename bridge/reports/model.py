@@ -44,8 +44,9 @@ class Presence(BaseModel):
     talk_time: float
     turns: int
     leave_reason: LeaveReason | None = Field(
-        None, description="why they left: hung up, timed out, kicked, moved; null: still "
-        "there, or not known"
+        None,
+        description="why they left: hung up, timed out, kicked, moved; null: still "
+        "there, or not known",
     )
 
 
