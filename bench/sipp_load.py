@@ -19,7 +19,9 @@ would measure the machine's fork rate, not the bridge. Limits of this way, and w
   frames until the next (a phone sends RTP in silence, and ConfBridge's talk detector needs
   frames to hear a talker stop). Callers arriving at a steady rate take turns, so that
   talk/period of them talk at any moment. Silent callers (join storms) send no RTP after
-  their keys: Asterisk's ``rtp_timeout`` (120 s) bounds how long they may stay.
+  their keys and stay (no RTP timeout; SIP session timers refresh a call every half of
+  ``sip_session_timer_seconds``, 15 minutes by default: stays shorter than that never see
+  a refresh, which the benchmark's scenario would not answer).
 """
 
 from __future__ import annotations

@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     agi_port: int = 4573
     http_port: int = 8080
     entry_extension: str = "1000"
+    # SIP session timers (RFC 4028) find calls whose phone is gone: Asterisk refreshes each
+    # call (re-INVITE) every half of this, and hangs up one that does not answer. A dead
+    # call is gone within this many seconds plus SIP's 32 s transaction timeout. 90 is
+    # the least RFC 4028 allows.
+    sip_session_timer_seconds: int = Field(default=1800, ge=90)
 
     database_url: str | None = None
     # The admin's rooms file: loaded into an empty database, compared with a full one.

@@ -9,10 +9,11 @@ Why it is built this way:
 * Keys (RFC 4733): SIPp's ``dtmf_2833_*.pcap`` files share one SSRC but have unrelated
   sequence numbers and timestamps; played one after another, Asterisk drops later digits as
   old or duplicate ("4242#" arrives as "4#"). So the wanted digits are spliced into one pcap
-  with steadily increasing numbering and a gap between digits, played once. (SIPp 3.6's
-  ``play_dtmf`` ended calls early.)
+  with steadily increasing numbering and a gap between digits, played once (SIPp 3.6's
+  ``play_dtmf`` ended calls early).
 * Audio: replaying the stock file restarts its numbering, which Asterisk counts as tens of
   thousands of lost packets, so it is looped into one long stream instead.
+* Session refreshes (re-INVITEs) are answered in every wait, as a phone does.
 * Hanging up early: SIPp cannot be told to end a call with a BYE. SIGUSR1 (and 'q') are undone
   by ``-m 1`` (SIPp resets its quit level every loop) and SIGTERM exits without a BYE. So each
   wait in the scenario also listens for an in-dialog ``HANGUP`` request, which
@@ -41,11 +42,13 @@ from bridge.sipp_streams import (
     PAUSE,
     audio_pcap,
     dtmf_pcap,
+    free_udp_port,
 )
 
 SIPP = "sipp"
 TEMPLATE = Path(__file__).parent / "sipp" / "caller.xml"
 HANGUP_METHOD = "HANGUP"
+BYE_RECV = '  <recv request="BYE" next="remote_bye"/>'  # every wait: the bridge may hang up
 ANSWER_TIMEOUT = 30.0  # seconds to wait for the 200 OK before SIPp cancels the call
 HANGUP_GRACE = 5.0  # seconds for SIPp to finish its BYE before we kill it
 _TOKEN = re.compile(r"[A-Za-z0-9_.+-]+")  # safe unquoted in SIP, XML and file names
@@ -114,8 +117,14 @@ class CallResult:
 
 
 @cache
-def _template() -> string.Template:
-    return string.Template(TEMPLATE.read_text())
+def _template(path: Path = TEMPLATE) -> string.Template:
+    return string.Template(path.read_text())
+
+
+def _refresh(plan: CallPlan, name: str, back: str) -> str:
+    return _template(TEMPLATE.with_name("refresh.xml")).substitute(
+        name=name, back=back, caller_id=plan.caller_id
+    )
 
 
 def press_method(index: int) -> str:
@@ -137,9 +146,11 @@ def render_scenario(
     def wait(seconds: float) -> None:  # until the time is up, a HANGUP or the bridge's BYE
         ms, label = max(1, round(seconds * 1000)), f"waited{len(steps)}"  # 0 = forever
         steps.append(
-            f'  <recv request="{HANGUP_METHOD}" optional="true" timeout="{ms}"'
-            f' ontimeout="{label}" next="hangup"/>\n'
-            f'  <recv request="BYE" next="remote_bye"/>\n  <label id="{label}"/>'
+            f'  <label id="{label}-again"/>\n  <recv request="{HANGUP_METHOD}" optional="true"'
+            f' timeout="{ms}" ontimeout="{label}" next="hangup"/>\n  <recv request="INVITE"'
+            f' optional="true" next="{label}-refresh"/>\n{BYE_RECV}\n'
+            + _refresh(plan, label, f"{label}-again")
+            + f'\n  <label id="{label}"/>'
         )
 
     def play(pcap: Path) -> None:
@@ -164,7 +175,7 @@ def render_scenario(
     elif plan.later_keys:
         if len(later) != len(plan.later_keys):
             raise ValueError("a plan with later keys needs a DTMF pcap for each")
-        steps.append(_idle_with_presses(left, later))
+        steps.append(_idle_with_presses(left, later, _refresh(plan, "idle", "idle")))
     else:
         wait(left)
     return _template().substitute(
@@ -175,7 +186,7 @@ def render_scenario(
     )
 
 
-def _idle_with_presses(stay: float, pcaps: tuple[Path, ...]) -> str:
+def _idle_with_presses(stay: float, pcaps: tuple[Path, ...], refresh: str) -> str:
     """Stay until the time is up, a HANGUP or the bridge's BYE; a PRESSi request plays the
     i-th later keys (and the stay starts over, long enough for the test that asked)."""
     ms = max(1, round(stay * 1000))
@@ -188,33 +199,18 @@ def _idle_with_presses(stay: float, pcaps: tuple[Path, ...]) -> str:
         f'  <recv request="{press_method(i)}" optional="true" next="press{i}"/>'
         for i in range(len(pcaps))
     ]
-    lines += ['  <recv request="BYE" next="remote_bye"/>']
+    lines += ['  <recv request="INVITE" optional="true" next="idle-refresh"/>', BYE_RECV]
     for i, pcap in enumerate(pcaps):
         lines += [
             f'  <label id="press{i}"/>',
             f'  <nop next="idle"><action><exec play_pcap_audio={quoteattr(str(pcap))}/>'
             "</action></nop>",
         ]
-    lines += ['  <label id="stayed"/>']
+    lines += [refresh, '  <label id="stayed"/>']
     return "\n".join(lines)
 
 
 # --- running SIPp ---
-
-
-def _free_udp_port(ip: str, *, with_plus_two: bool = False) -> int:
-    """A UDP port free right now; SIPp's media needs port and port+2 (+1 is RTCP)."""
-    for _ in range(100):
-        with socket.socket(type=socket.SOCK_DGRAM) as a, socket.socket(type=socket.SOCK_DGRAM) as b:
-            a.bind((ip, 0))
-            port: int = a.getsockname()[1]
-            if not with_plus_two:
-                return port
-            with contextlib.suppress(OSError):
-                if port % 2 == 0 and port < 65534:
-                    b.bind((ip, port + 2))
-                    return port
-    raise OSError("no free pair of UDP ports")
 
 
 class Caller:
@@ -266,8 +262,8 @@ class Caller:
             with socket.socket(type=socket.SOCK_DGRAM) as probe:  # connect() on UDP sends nothing
                 probe.connect((target, plan.target_port))
                 self.local_ip = probe.getsockname()[0]  # the address that routes there
-        self.sip_port = plan.local_port or _free_udp_port(self.local_ip)
-        media_port = plan.media_port or _free_udp_port(self.local_ip, with_plus_two=True)
+        self.sip_port = plan.local_port or free_udp_port(self.local_ip)
+        media_port = plan.media_port or free_udp_port(self.local_ip, with_plus_two=True)
         self.media_port: int = media_port  # where the bridge sends this caller's audio
         budget = await asyncio.to_thread(self._prepare)
         d = self.call_dir
@@ -288,6 +284,10 @@ class Caller:
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
         self._done = asyncio.create_task(self._proc.communicate())
+
+    @property
+    def pid(self) -> int | None:  # SIPp's: SIGKILLed, the phone vanishes without a word
+        return self._proc.pid if self._proc else None
 
     async def hangup(self) -> None:
         """End the call now: BYE (CANCEL if not yet answered); returns once SIPp is gone."""

@@ -6,8 +6,10 @@ Just enough of the classic pcap format for SIPp's own Ethernet/IPv4/UDP/RTP file
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+import socket
 import struct
 import uuid
 from collections.abc import Callable
@@ -163,3 +165,18 @@ def audio_pcap(stay: float, cache_dir: Path) -> tuple[Path, float]:
     seconds = math.ceil(min(max(stay, 1.0), AUDIO_LOOP_MAX) / 10) * 10  # few files to cache
     path = cache_dir / f"audio-{seconds}s.pcap"
     return _cached(path, lambda: build_audio_loop(AUDIO_PCAP, path, seconds))
+
+
+def free_udp_port(ip: str, *, with_plus_two: bool = False) -> int:
+    """A UDP port free right now; SIPp's media needs port and port+2 (+1 is RTCP)."""
+    for _ in range(100):
+        with socket.socket(type=socket.SOCK_DGRAM) as a, socket.socket(type=socket.SOCK_DGRAM) as b:
+            a.bind((ip, 0))
+            port: int = a.getsockname()[1]
+            if not with_plus_two:
+                return port
+            with contextlib.suppress(OSError):
+                if port % 2 == 0 and port < 65534:
+                    b.bind((ip, port + 2))
+                    return port
+    raise OSError("no free pair of UDP ports")

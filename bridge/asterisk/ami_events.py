@@ -15,6 +15,8 @@ from bridge.domain.events import (
     CallArrived,
     CallHungUp,
     DomainEvent,
+    HangupRequested,
+    LeaveReason,
     MuteChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -33,6 +35,7 @@ ENTRY_CONTEXT = "iobridge-entry"
 # lets the service's AMI user hear these alone (``pbx.render_config`` writes the filters).
 ROSTER_EVENTS = (
     "Newchannel",
+    "HangupRequest",
     "Hangup",
     "ConfbridgeStart",
     "ConfbridgeEnd",
@@ -45,6 +48,15 @@ ROSTER_EVENTS = (
     "ConfbridgeStopRecord",
 )
 EVENTS_READ = ("FullyBooted", "OriginateResponse", *ROSTER_EVENTS)
+
+# Q.931/Q.850 causes (Asterisk's causes.h) that mean the call died rather than was ended:
+# 18 no user responding (chan_pjsip's cause for SIP 408: a session refresh unanswered,
+# or the session expired), 19 no answer, 44 requested channel unavailable (RTP timeout,
+# res_pjsip_sdp_rtp), 102 recovery on timer expiry (SIP 504).
+TIMED_OUT_CAUSES = frozenset({18, 19, 44, 102})
+# SIP's own answers to a refresh that mean the dialog is gone (HangupRequest's TechCause):
+# 408 request timeout, 481 call/transaction does not exist (the phone restarted).
+TIMED_OUT_SIP_CODES = frozenset({408, 481})
 
 
 def _yes(value: Any) -> bool:
@@ -73,6 +85,22 @@ def _caller_id(message: Mapping[str, Any]) -> str:
     return _known(message.get("CallerIDNum") or message.get("CallerIDnum"))
 
 
+def _number(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def leave_reason(message: Mapping[str, Any]) -> LeaveReason:
+    """Why Asterisk hung a channel up, from a Hangup or HangupRequest event's causes."""
+    if _number(message.get("Cause")) in TIMED_OUT_CAUSES:
+        return LeaveReason.TIMED_OUT
+    if _number(message.get("TechCause")) in TIMED_OUT_SIP_CODES:
+        return LeaveReason.TIMED_OUT
+    return LeaveReason.HUNG_UP
+
+
 def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     """One AMI event as a domain event, or None when the roster has no use for it."""
     name = str(message.get("Event", ""))
@@ -88,8 +116,10 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
             if message.get("Context") != ENTRY_CONTEXT:
                 return None
             return CallArrived(channel, _caller_id(message), at)
+        case "HangupRequest":  # comes before the channel leaves its room
+            return HangupRequested(channel, leave_reason(message), at)
         case "Hangup":
-            return CallHungUp(channel, at)
+            return CallHungUp(channel, at, leave_reason(message))
         case "ConfbridgeStart":
             return RoomStarted(room, at)
         case "ConfbridgeEnd":

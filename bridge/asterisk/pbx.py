@@ -93,6 +93,7 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
         "external_media_address": settings.external_media_address,
         "external_signaling_address": settings.external_signaling_address,
         "local_nets": settings.local_nets,
+        "session_timer_seconds": settings.sip_session_timer_seconds,
         "rtp_port_start": settings.rtp_port_start,
         "rtp_port_end": settings.rtp_port_end,
         "ami_port": settings.ami_port,

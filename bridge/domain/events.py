@@ -15,6 +15,15 @@ class Role(StrEnum):
     MODERATOR = "moderator"
 
 
+class LeaveReason(StrEnum):
+    """Why a participant left a room, as the roster, history and reports say it."""
+
+    HUNG_UP = "hung up"  # the caller ended the call (or left by a key)
+    TIMED_OUT = "timed out"  # the call died: no answer to a session refresh, say
+    KICKED = "kicked"  # a moderator removed them, or ended the call for everyone
+    MOVED = "moved"  # the bridge took them to another room
+
+
 @dataclass(frozen=True)
 class CallArrived:
     """A caller reached the shared number (a new channel in the entry context)."""
@@ -27,6 +36,28 @@ class CallArrived:
 @dataclass(frozen=True)
 class CallHungUp:
     channel: str
+    at: float
+    reason: LeaveReason | None = None  # from Asterisk's hangup cause, when it gave one
+
+
+@dataclass(frozen=True)
+class HangupRequested:
+    """Asterisk is about to hang a channel up, and says why: a caller in a room leaves it
+    next, and their leave carries this reason."""
+
+    channel: str
+    reason: LeaveReason
+    at: float
+
+
+@dataclass(frozen=True)
+class RemovalOrdered:
+    """The bridge is about to take a participant (``channel``, or everyone: None) out of a
+    room: their next leave is for ``reason``. ``reason`` None: the order failed, forget it."""
+
+    room: str
+    channel: str | None
+    reason: LeaveReason | None
     at: float
 
 
@@ -58,6 +89,9 @@ class ParticipantLeft:
     room: str
     channel: str
     at: float
+    # What Asterisk's leave event says; the roster replaces it with what it learnt before
+    # (``Switchboard.explain``): a hangup request's cause, or the bridge's own kick.
+    reason: LeaveReason = LeaveReason.HUNG_UP
 
 
 @dataclass(frozen=True)
@@ -146,6 +180,8 @@ class PbxLost:
 DomainEvent = (
     CallArrived
     | CallHungUp
+    | HangupRequested
+    | RemovalOrdered
     | RoomStarted
     | RoomEnded
     | ParticipantJoined

@@ -8,18 +8,21 @@ here changes because a command was sent, only because Asterisk said it happened.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
     DomainEvent,
+    HangupRequested,
+    LeaveReason,
     LockChanged,
     MuteChanged,
     ParticipantJoined,
     ParticipantLeft,
     PbxLost,
     RecordingChanged,
+    RemovalOrdered,
     Resynced,
     Role,
     RoomEnded,
@@ -45,6 +48,7 @@ class Participant:
     talking_since: float | None = None
     turns: int = 0  # unmuted stretches in which the participant spoke
     in_turn: bool = False
+    leaving: LeaveReason | None = None  # why they will leave, once known before they do
 
     def talk_time_at(self, now: float) -> float:
         """Talk time so far, counting a spurt still under way up to ``now``."""
@@ -123,6 +127,7 @@ class LegClosed:
     at: float
     talk_time: float
     turns: int
+    reason: LeaveReason | None = None  # None: not known (a leave the roster never saw)
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,14 @@ class Switchboard:
             if person.talking
         ]
 
+    def explain(self, event: DomainEvent) -> DomainEvent:
+        """The event as subscribers hear it: a leave says the reason learnt before it."""
+        if isinstance(event, ParticipantLeft):
+            person = self._find(event.room, event.channel)
+            if person is not None and person.leaving is not None:
+                return replace(event, reason=person.leaving)
+        return event
+
     def apply(self, event: DomainEvent) -> list[Effect]:
         match event:
             case CallArrived():
@@ -195,7 +208,19 @@ class Switchboard:
                 self.entry_calls.pop(event.channel, None)
                 room = self._room_of.get(event.channel)
                 # ConfbridgeLeave normally comes first; a lost one must not leave a ghost.
-                return self._leave(room, event.channel, event.at) if room else []
+                return self._leave(room, event.channel, event.at, event.reason) if room else []
+            case HangupRequested():
+                room = self._room_of.get(event.channel)
+                person = self._find(room, event.channel) if room else None
+                if person is not None and person.leaving is None:  # a kick ordered comes first
+                    person.leaving = event.reason
+                return []
+            case RemovalOrdered():
+                live = self.rooms.get(event.room)
+                for person in live.participants.values() if live else ():
+                    if event.channel in (None, person.channel):
+                        person.leaving = event.reason
+                return []
             case RoomStarted():
                 return self._open_room(event.room, event.at)
             case RoomEnded():
@@ -203,7 +228,7 @@ class Switchboard:
             case ParticipantJoined():
                 return self._join(event)
             case ParticipantLeft():
-                return self._leave(event.room, event.channel, event.at)
+                return self._leave(event.room, event.channel, event.at, event.reason)
             case MuteChanged():
                 return self._mute(event)
             case TalkingChanged():
@@ -264,14 +289,18 @@ class Switchboard:
         )
         return effects
 
-    def _leave(self, room: str, channel: str, at: float) -> list[Effect]:
+    def _leave(
+        self, room: str, channel: str, at: float, reason: LeaveReason | None = None
+    ) -> list[Effect]:
+        """``reason``: what the leave's own event says; what the roster learnt before wins."""
         live = self.rooms.get(room)
         if live is None or channel not in live.participants:
             return []
         person = live.participants.pop(channel)
         self._room_of.pop(channel, None)
         person.stop_talking(at)
-        return [LegClosed(room, channel, at, person.talk_time, person.turns)]
+        why = person.leaving or reason
+        return [LegClosed(room, channel, at, person.talk_time, person.turns, why)]
 
     def _mute(self, event: MuteChanged) -> list[Effect]:
         person = self._find(event.room, event.channel)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bridge.domain.entry import WITHHELD_CALLER_IDS
+from bridge.domain.events import LeaveReason
 from bridge.domain.privacy import mask_caller_id
 from bridge.recordings import recording_started_at
 from bridge.reports.model import (
@@ -33,6 +34,14 @@ from bridge.reports.rows import CallHistory, CallListRow, CallRow, LegRow, Recor
 # A recording's name carries its start to the second, in the bridge's local time; the
 # first recording of a room set to record starts a moment after the call does.
 RECORDING_SLACK = timedelta(seconds=5)
+
+
+def _reason(stored: str | None) -> LeaveReason | None:
+    """A leg's stored reason; one this version does not know reads as not known."""
+    try:
+        return LeaveReason(stored) if stored else None
+    except ValueError:
+        return None
 
 
 def person_key(caller_id: str, channel: str) -> str:
@@ -85,6 +94,7 @@ def build_report(
                 stayed=_seconds(leg.joined_at, leg.left_at or call.ended_at or now),
                 talk_time=round(leg.talk_time, 2),
                 turns=leg.turns,
+                leave_reason=_reason(leg.leave_reason),
             )
             for leg in history.legs
         ],

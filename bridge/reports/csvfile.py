@@ -29,6 +29,7 @@ COLUMNS = (
     "share",
     "turns",
     "detail",
+    "leave_reason",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -67,6 +68,7 @@ def _rows(report: Report) -> list[dict[str, Any]]:
             "talk_time": p.talk_time,
             "turns": p.turns,
             "detail": p.channel,
+            "leave_reason": p.leave_reason,
         }
         for p in report.presence
     ]

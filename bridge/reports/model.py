@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from bridge.domain.events import LeaveReason
+
 # How caller IDs appear: in full (someone with rights to the room), masked to their last
 # two characters (someone without), or as pseudonyms (the retention purge went past).
 CallerIds = Literal["full", "masked", "pseudonyms"]
@@ -41,6 +43,11 @@ class Presence(BaseModel):
     stayed: float
     talk_time: float
     turns: int
+    leave_reason: LeaveReason | None = Field(
+        None,
+        description="why they left: hung up, timed out, kicked, moved; null: still "
+        "there, or not known",
+    )
 
 
 class SpeakerShare(BaseModel):

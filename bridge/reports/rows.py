@@ -41,6 +41,7 @@ class LegRow:
     left_at: datetime | None
     talk_time: float  # seconds Asterisk's talk detector heard them
     turns: int
+    leave_reason: str | None = None  # LeaveReason's value; None: not known
 
 
 @dataclass(frozen=True)

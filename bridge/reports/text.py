@@ -66,6 +66,8 @@ def report_lines(report: Report) -> list[str]:
     lines += ["", f"Who was there ({len(report.presence)} stays):"]
     for p in report.presence:
         left = clock(p.left_at) if p.left_at else "still there"
+        if p.left_at and p.leave_reason:
+            left += f" ({p.leave_reason})"
         lines.append(
             f"  {who(p.who, p.name):<32} {p.role:<11} {clock(p.joined_at)} to {left}"
             f"  talk {duration(p.talk_time)}"

@@ -84,6 +84,7 @@ class BridgeService:
             self._find_room,
             settings.recordings_dir,
             self.reports.recording_started,
+            order_removal=self.roster.receive,
         )
         self.roster.add_listener(self.moderation.on_event)
         self.speakers = SpeakerFloor(

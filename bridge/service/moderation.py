@@ -15,13 +15,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from pathlib import Path
 
 from bridge.asterisk.announcer import RECORDING_STARTED
 from bridge.asterisk.conference import ConferenceBridge
-from bridge.domain.events import DomainEvent, ParticipantJoined, Resynced, RoomEnded
+from bridge.domain.events import (
+    DomainEvent,
+    LeaveReason,
+    ParticipantJoined,
+    RemovalOrdered,
+    Resynced,
+    RoomEnded,
+)
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.errors import (
@@ -51,6 +58,8 @@ class Moderation:
         find_room: RoomLookup,
         recordings_dir: Path,
         log_recording: RecordingLog | None = None,
+        *,
+        order_removal: Callable[[RemovalOrdered], None],
     ) -> None:
         self.pbxs = pbxs
         self.switchboard = switchboard
@@ -58,6 +67,7 @@ class Moderation:
         self._find_room = find_room
         self.recordings_dir = recordings_dir
         self._log_recording = log_recording
+        self._order_removal = order_removal
         self._background: set[asyncio.Task[None]] = set()
         self._calls_checked: set[str] = set()  # rooms whose call was checked for auto-record
 
@@ -83,7 +93,19 @@ class Moderation:
 
     async def kick(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self._pbx(room).kick(room, channel)
+        await self._remove(room, channel, self._pbx(room).kick(room, channel))
+
+    async def _remove(
+        self, room: str, channel: str | None, action: Coroutine[None, None, None]
+    ) -> None:
+        """Tell the roster the leave to come is a kick before asking Asterisk: its leave
+        event can arrive before its answer. A refused kick is forgotten again."""
+        self._order_removal(RemovalOrdered(room, channel, LeaveReason.KICKED, time.time()))
+        try:
+            await action
+        except BaseException:
+            self._order_removal(RemovalOrdered(room, channel, None, time.time()))
+            raise
 
     # ---- the whole room ---------------------------------------------------------------
 
@@ -109,7 +131,7 @@ class Moderation:
 
     async def end(self, room: str) -> None:
         """End the call for everyone in the room."""
-        await self._pbx(room).kick_everyone(room)
+        await self._remove(room, None, self._pbx(room).kick_everyone(room))
 
     # ---- recording --------------------------------------------------------------------
 

@@ -79,6 +79,7 @@ class LiveRoster:
         self.apply(event)
 
     def apply(self, event: DomainEvent) -> None:
+        event = self.switchboard.explain(event)  # a leave says why, before it is applied
         effects = self.switchboard.apply(event)
         if effects:
             self._write_history(effects)

@@ -137,6 +137,7 @@ async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> Non
                 leg = await _open_leg(session, effect.room, effect.channel)
                 if leg is not None:
                     leg.left_at = _when(effect.at)
+                    leg.leave_reason = effect.reason.value if effect.reason else None
                     leg.talk_time = max(leg.talk_time, effect.talk_time)
                     leg.turns = max(leg.turns, effect.turns)
             case HistoryReconciled():

@@ -192,6 +192,9 @@ class Leg(Base):
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     talk_time: Mapped[float] = mapped_column(Float, default=0.0)
     turns: Mapped[int] = mapped_column(Integer, default=0)
+    # Why they left (bridge.domain.events.LeaveReason's value); None while in the call,
+    # or when nobody saw them leave (closed after a restart, or before this was kept).
+    leave_reason: Mapped[str | None] = mapped_column(String(16))
     call: Mapped[Call] = relationship(back_populates="legs")
 
 

@@ -121,6 +121,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
                 leg.left_at,
                 leg.talk_time,
                 leg.turns,
+                leg.leave_reason,
             )
             for leg in legs
         ),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bridge.domain.events import (
     DomainEvent,
+    LeaveReason,
     MuteChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -162,16 +163,17 @@ async def test_legs_record_joins_talk_time_turns_and_leaves(db: Database) -> Non
         TalkingChanged("ga", "PJSIP/b-1", True, T + 15),
     )
     closed = await feed(db, board, ParticipantLeft("ga", "PJSIP/b-1", T + 18))
-    assert closed == [LegClosed("ga", "PJSIP/b-1", T + 18, 10.0, 2)]
+    assert closed == [LegClosed("ga", "PJSIP/b-1", T + 18, 10.0, 2, LeaveReason.HUNG_UP)]
     b = (await legs(db))["PJSIP/b-1"]
-    assert (b.left_at, b.talk_time, b.turns) == (when(18), 10.0, 2)
+    assert (b.left_at, b.talk_time, b.turns, b.leave_reason) == (when(18), 10.0, 2, "hung up")
     [call] = await calls(db)
     assert call.ended_at is None  # a is still there
 
     ended = await feed(db, board, RoomEnded("ga", T + 30))
     assert ended == [LegClosed("ga", "PJSIP/a-1", T + 30, 0.0, 0), CallClosed("ga", T + 30)]
     a = (await legs(db))["PJSIP/a-1"]
-    assert (a.left_at, a.talk_time, a.turns) == (when(30), 0.0, 0)
+    # Asterisk ended the room under them: nobody saw why they left.
+    assert (a.left_at, a.talk_time, a.turns, a.leave_reason) == (when(30), 0.0, 0, None)
     [call] = await calls(db)
     assert call.ended_at == when(30)
 

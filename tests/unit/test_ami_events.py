@@ -18,6 +18,7 @@ from bridge.asterisk.ami_events import (
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
+    LeaveReason,
     MuteChanged,
     ParticipantJoined,
     ParticipantLeft,
@@ -205,7 +206,7 @@ def test_a_hangup_is_a_call_hung_up() -> None:
         "Cause": "16",
         "Cause-txt": "Normal Clearing",
     }
-    assert to_domain(message) == CallHungUp(CHANNEL, AT)
+    assert to_domain(message) == CallHungUp(CHANNEL, AT, LeaveReason.HUNG_UP)
 
 
 @pytest.mark.parametrize(

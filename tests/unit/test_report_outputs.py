@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.domain.events import LeaveReason
 from bridge.reports import build_report, report_csv, talk_chart_svg
 from bridge.reports.chart import MAX_ROWS
 from bridge.reports.csvfile import COLUMNS
@@ -140,3 +141,38 @@ def test_the_text_report_names_the_call_the_speakers_and_the_turns() -> None:
     assert lines[0].startswith("Call 3 in room ga: 2026-03-02 19:00:00 UTC to")
     assert any(line.strip().startswith("5550102") and "50 %" in line for line in lines)
     assert "Turns:" in lines and "Recordings: none" in lines
+
+
+def test_every_rendering_says_why_each_caller_left() -> None:
+    legs = (
+        LegRow("PJSIP/a-1", "5550101", "", "participant", at(0), at(600), 0.0, 0, "timed out"),
+        LegRow("PJSIP/b-1", "5550102", "", "participant", at(0), at(700), 0.0, 0, "kicked"),
+        LegRow("PJSIP/c-1", "5550103", "", "participant", at(0), at(800), 0.0, 0, None),
+        LegRow("PJSIP/d-1", "5550104", "", "participant", at(0), None, 0.0, 0, None),
+    )
+    report = build_report(
+        CallHistory(CallRow(4, "ga", START, None), legs=legs),
+        redact_caller_ids=False,
+        now=at(900),
+    )
+    assert [p.leave_reason for p in report.presence] == [
+        LeaveReason.TIMED_OUT,
+        LeaveReason.KICKED,
+        None,
+        None,
+    ]
+    rows = [
+        r for r in csv.DictReader(io.StringIO(report_csv(report))) if r["section"] == "presence"
+    ]
+    assert [r["leave_reason"] for r in rows] == ["timed out", "kicked", "", ""]
+    text = "\n".join(report_lines(report))
+    assert "(timed out)" in text and "(kicked)" in text
+    assert "still there" in text
+
+
+def test_a_stored_reason_this_version_does_not_know_reads_as_not_known() -> None:
+    legs = (LegRow("PJSIP/a-1", "5550101", "", "participant", at(0), at(60), 0.0, 0, "beamed"),)
+    report = build_report(
+        CallHistory(CallRow(5, "ga", START, at(60)), legs=legs), redact_caller_ids=False, now=at(90)
+    )
+    assert report.presence[0].leave_reason is None

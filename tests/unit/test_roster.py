@@ -23,6 +23,7 @@ from bridge.domain.events import (
     CallArrived,
     CallHungUp,
     DomainEvent,
+    LeaveReason,
     LockChanged,
     MuteChanged,
     ParticipantJoined,
@@ -140,7 +141,7 @@ def test_a_repeated_join_of_the_same_channel_changes_nothing() -> None:
 def test_a_participant_who_leaves_is_gone_and_their_leg_closes() -> None:
     board = board_after(joined(ALICE, 0), joined(BOB, 1))
     effects = board.apply(ParticipantLeft(GA, ALICE, T + 5))
-    assert effects == [LegClosed(GA, ALICE, T + 5, 0.0, 0)]
+    assert effects == [LegClosed(GA, ALICE, T + 5, 0.0, 0, LeaveReason.HUNG_UP)]
     assert board.room_of(ALICE) is None
     live = board.room(GA)
     assert live is not None
@@ -297,7 +298,7 @@ def test_muting_a_silent_participant_records_nothing() -> None:
 def test_leaving_while_talking_counts_the_spurt_up_to_the_leave() -> None:
     board = board_after(joined(ALICE, 0), talking(ALICE, True, 2))
     assert board.apply(ParticipantLeft(GA, ALICE, T + 9.5)) == [
-        LegClosed(GA, ALICE, T + 9.5, 7.5, 1)
+        LegClosed(GA, ALICE, T + 9.5, 7.5, 1, LeaveReason.HUNG_UP)
     ]
 
 

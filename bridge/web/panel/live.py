@@ -116,6 +116,9 @@ class RoomFeed:
         self._dirty = asyncio.Event()
         self._hurry = asyncio.Event()  # an urgent change is among the dirty ones
         self._task: asyncio.Task[None] | None = None
+        # Why each participant gone since the last version left (the roster's leave
+        # events): the delta's ``left`` says it beside ``remove``.
+        self._leave_reasons: dict[str, str | None] = {}
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(
@@ -133,6 +136,7 @@ class RoomFeed:
         async with self._building:
             trail = await self.service.audit.recent(self.room.name)
             new = room_snapshot(room_view(self.service, self.room), trail)
+            reasons, self._leave_reasons = self._leave_reasons, {}
             if self.state is None:
                 self.state, self.version = new, 1
                 return
@@ -140,6 +144,11 @@ class RoomFeed:
             self.state = new
             if delta is None:
                 return
+            if "remove" in delta:
+                delta["left"] = [
+                    {"channel": channel, "reason": reasons.get(channel)}
+                    for channel in delta["remove"]
+                ]
             self.version += 1
             text = _json({"type": "delta", "version": self.version, **delta})
             for viewer in list(self.viewers):
@@ -208,11 +217,16 @@ class RoomFeed:
                     while True:
                         change = await sub.get()
                         if concerns(change):
+                            self._note_leave(change)
                             if not _coalesced(change):
                                 self._hurry.set()
                             self._dirty.set()
                 except SubscriberDropped:
                     self._dirty.set()
+
+    def _note_leave(self, change: object) -> None:
+        if isinstance(change, Change) and isinstance(change.event, ParticipantLeft):
+            self._leave_reasons[change.event.channel] = change.event.reason.value
 
 
 def _coalesced(change: object) -> bool:
