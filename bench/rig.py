@@ -30,7 +30,7 @@ from pydantic import SecretStr
 from bench.bare_dialplan import render_bare_dialplan
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.install import AsteriskInstall, ensure_asterisk
-from bridge.asterisk.pbx import Pbx
+from bridge.asterisk.process import AsteriskProcess
 from bridge.roomsfile import load_rooms_file
 from bridge.settings import Settings
 from tests.support import AmiWatcher, free_port, free_udp_and_tcp_port
@@ -73,7 +73,7 @@ def free_rtp_range(size: int, first: int = 20000, last: int = 60000) -> int:
 class Rig:
     def __init__(self, options: RigOptions, progress: Progress) -> None:
         self.options, self.progress = options, progress
-        self.pbx: Pbx | None = None
+        self.pbx: AsteriskProcess | None = None
         self.ami: AmiWatcher | None = None
         self.service: asyncio.subprocess.Process | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -101,7 +101,7 @@ class Rig:
             ensure_asterisk, self.settings.cache_dir, progress=lambda _: None
         )
         await asyncio.to_thread(self._write_config)
-        self.pbx = Pbx(self.settings, install)
+        self.pbx = AsteriskProcess(self.settings, install)
         await self.pbx.start()
         self.ami = AmiWatcher(self.settings.ami_port, BENCH_USER, SecretStr(self._bench_secret))
         await self.ami.start()

@@ -11,8 +11,9 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bridge.errors import StartupError
+from bridge.runtime import Runtime
 from bridge.settings import Settings
-from bridge.stack import Stack, StackError
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,13 @@ async def serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopped.set)
     try:
-        await _serve(Stack(settings, progress, provision=not lifeline), stopped, lifeline)
+        await _serve(Runtime(settings, progress, provision=not lifeline), stopped, lifeline)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
 
 
-async def _serve(stack: Stack, stopped: asyncio.Event, lifeline: bool) -> None:
+async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None:
     settings, progress, loop = stack.settings, stack.progress, asyncio.get_running_loop()
     await stack.start(with_pbx=False)
     if not lifeline:
@@ -60,7 +61,7 @@ async def _serve(stack: Stack, stopped: asyncio.Event, lifeline: bool) -> None:
         log.error("service.failed reason=%r", cause, exc_info=cause)
     await stack.stop(ending_calls=closed is not None and closed.done() and not closed.cancelled())
     if cause is not None:
-        raise StackError(f"the bridge service stopped on an error: {cause!r} (see the log above)")
+        raise StartupError(f"the bridge service stopped on an error: {cause!r} (see the log above)")
 
 
 def _failure(task: asyncio.Task[None]) -> BaseException:

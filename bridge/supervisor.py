@@ -20,16 +20,16 @@ from collections.abc import Callable
 
 import aiohttp
 
-from bridge.asterisk.pbx import Pbx, PbxError, busy_ports
+from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, busy_ports
+from bridge.errors import StartupError
 from bridge.provision import provision_rooms
-from bridge.settings import Settings
-from bridge.stack import (
+from bridge.runtime import (
     PidFile,
-    StackError,
     ensure_asterisk_async,
     keep_asterisk_running,
     open_database,
 )
+from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ STOP_TIMEOUT = 20.0  # the service ends the calls in history, then exits
 STEADY_SECONDS = 60.0  # a service that ran this long restarts at once after a crash
 
 
-class ServiceDidNotStart(StackError):
+class ServiceDidNotStart(StartupError):
     """The service exited before it was up; it has already said why, in one line."""
 
     def __init__(self, code: int) -> None:
@@ -51,7 +51,7 @@ class Supervisor:
         self.settings = settings
         self.progress = progress
         self.pidfile = PidFile(settings.pid_file)
-        self.pbx: Pbx | None = None
+        self.pbx: AsteriskProcess | None = None
         self.service: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -67,7 +67,7 @@ class Supervisor:
         self.pidfile.acquire()
         taken = busy_ports(settings, with_pbx=True)
         if taken:
-            raise StackError(str(taken[0]))
+            raise StartupError(str(taken[0]))
         # The database and the rooms first: what an admin got wrong shows before Asterisk runs.
         db = await open_database(settings)
         try:
@@ -78,11 +78,11 @@ class Supervisor:
         # Made here, once, before two processes could race to make them.
         settings.ensure_ami_secret()
         settings.ensure_admin_token()
-        self.pbx = Pbx(settings, install)
+        self.pbx = AsteriskProcess(settings, install)
         try:
             await self.pbx.start()
-        except PbxError as exc:
-            raise StackError(str(exc)) from exc
+        except AsteriskProcessError as exc:
+            raise StartupError(str(exc)) from exc
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(keep_asterisk_running(self.pbx), name="asterisk"))
         self.service = await self._spawn_service(first=True)
@@ -116,7 +116,7 @@ class Supervisor:
                         return
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(process.wait(), 0.2)
-        raise StackError(
+        raise StartupError(
             f"the bridge service did not log in to Asterisk's AMI within {READY_TIMEOUT:.0f} s"
         )
 

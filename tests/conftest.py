@@ -12,9 +12,9 @@ import asyncpg
 import pytest
 
 from bridge.asterisk.install import ensure_asterisk
+from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.stack import Stack
 from tests.support import (
     AmiWatcher,
     free_port,
@@ -66,7 +66,7 @@ def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack_settings(state_dir: Path) -> Settings:
+def runtime_settings(state_dir: Path) -> Settings:
     """Settings for the session's stack: a temp state folder and free loopback ports."""
     return Settings(
         state_dir=state_dir,
@@ -87,11 +87,11 @@ def stack_settings(state_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def stack(stack_settings: Settings) -> AsyncIterator[Stack]:
+async def runtime(runtime_settings: Settings) -> AsyncIterator[Runtime]:
     """ONE real Asterisk and the bridge service for the whole session."""
     # Fail loudly rather than skip: a suite that silently skips its PBX tests proves nothing.
-    ensure_asterisk(stack_settings.cache_dir, progress=lambda _: None)
-    running = Stack(stack_settings, progress=lambda _: None)
+    ensure_asterisk(runtime_settings.cache_dir, progress=lambda _: None)
+    running = Runtime(runtime_settings, progress=lambda _: None)
     await running.start()
     try:
         yield running
@@ -100,16 +100,18 @@ async def stack(stack_settings: Settings) -> AsyncIterator[Stack]:
 
 
 @pytest.fixture
-async def service(stack: Stack) -> BridgeService:
+async def service(runtime: Runtime) -> BridgeService:
     """The running bridge service (a new object after a test restarts it)."""
-    assert stack.service is not None
-    return stack.service
+    assert runtime.service is not None
+    return runtime.service
 
 
 @pytest.fixture(scope="session")
-async def ami(stack: Stack, stack_settings: Settings) -> AsyncIterator[AmiWatcher]:
+async def ami(runtime: Runtime, runtime_settings: Settings) -> AsyncIterator[AmiWatcher]:
     watcher = AmiWatcher(
-        stack_settings.ami_port, stack_settings.ami_username, stack_settings.ensure_ami_secret()
+        runtime_settings.ami_port,
+        runtime_settings.ami_username,
+        runtime_settings.ensure_ami_secret(),
     )
     await watcher.start()
     try:

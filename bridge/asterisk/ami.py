@@ -38,7 +38,7 @@ from bridge.errors import (
 log = logging.getLogger(__name__)
 
 
-class LoginRefused(BridgeError):
+class AmiLoginRefused(BridgeError):
     """Asterisk refused the AMI user's login (a wrong secret, or a user it does not know)."""
 
     status = 503
@@ -201,7 +201,7 @@ class AmiClient:
             raise
         if not reply.success:
             manager.close()
-            raise LoginRefused(f"AMI login refused for user '{self._username}'")
+            raise AmiLoginRefused(f"AMI login refused for user '{self._username}'")
         # AMI listens before Asterisk has loaded ConfBridge: a resync then would fail.
         # Asterisk sends FullyBooted at login once booted, or when it gets there.
         waits = [asyncio.ensure_future(booted.wait()), asyncio.ensure_future(gone.wait())]

@@ -10,7 +10,7 @@ The routes today, and the dialplan lines that call them (``dialplan/extensions.c
 | ``keys`` | a speaker stack key inside a room | ``bridge.asterisk.keypad`` |
 
 A new keypad dialogue is a ``Route`` (its script, how its arguments read, its dialogue)
-added to the table the service runs (``bridge.stack``). Whatever the route, the same doors
+added to the table the service runs (``bridge.runtime``). Whatever the route, the same doors
 stand in front of it: only Asterisk on this machine may connect, at most ``max_dialogues``
 at once (a connection over that is closed: Asterisk's AGI() fails and the dialplan goes
 on), the request's headers are read with a timeout, and a script no route names is

@@ -3,7 +3,7 @@
 One module per group of commands; importing them registers their commands on ``main``.
 """
 
-from bridge.cli import calls, live, lockouts, rooms, speakers, stack, tokens
+from bridge.cli import calls, live, lockouts, rooms, runtime, speaker_stack, tokens
 from bridge.cli.base import main
 
-__all__ = ["calls", "live", "lockouts", "main", "rooms", "speakers", "stack", "tokens"]
+__all__ = ["calls", "live", "lockouts", "main", "rooms", "runtime", "speaker_stack", "tokens"]

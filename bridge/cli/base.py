@@ -70,16 +70,17 @@ def with_database(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
 
 def one_line(exc: Exception) -> str:
     """What an admin reads instead of a traceback."""
-    from bridge.asterisk.pbx import PbxError
+    from bridge.asterisk.process import AsteriskProcessError
     from bridge.domain.pins import PinKeyMismatch
-    from bridge.stack import StackError, pin_key_mismatch_message
+    from bridge.errors import StartupError
+    from bridge.runtime import pin_key_mismatch_message
     from bridge.store.db import DatabaseUnusable
 
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
         return "; ".join(_bad_setting(error) for error in exc.errors())
     if isinstance(exc, PinKeyMismatch):
         return pin_key_mismatch_message(settings())
-    if isinstance(exc, StackError | DatabaseUnusable | PbxError):
+    if isinstance(exc, StartupError | DatabaseUnusable | AsteriskProcessError):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename:
         return f"{exc.filename}: {exc.strerror or exc} (check IOBRIDGE_STATE_DIR and its owner)"
@@ -126,7 +127,7 @@ def call_api(
 ) -> dict[str, Any]:
     """One request to the running stack's API (``/api/v1``) with the admin token; fails in
     one line."""
-    from bridge.stack import read_runtime_file
+    from bridge.runtime import read_runtime_file
 
     token_file = config.state_dir / "admin-token"
     running = read_runtime_file(config)

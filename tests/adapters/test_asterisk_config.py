@@ -9,7 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from bridge.asterisk.install import AsteriskInstall
-from bridge.asterisk.pbx import render_config
+from bridge.asterisk.process import render_config
 from bridge.settings import Settings
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bridge.errors import StartupError
 from bridge.serve import serve
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.stack import StackError
 from tests.support import free_port
 
 ROOMS = 'rooms:\n  - name: ga\n    pin: "731904"\n'
@@ -34,7 +34,7 @@ async def test_a_service_whose_work_dies_stops_with_the_cause_in_the_log(
         agi_port=free_port(),
         http_port=free_port(),
     )
-    with caplog.at_level(logging.ERROR), pytest.raises(StackError) as stopped:
+    with caplog.at_level(logging.ERROR), pytest.raises(StartupError) as stopped:
         await asyncio.wait_for(serve(settings, progress=lambda _: None), 30)
 
     assert str(stopped.value) == (

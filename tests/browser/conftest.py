@@ -74,8 +74,8 @@ async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def base_url(stack_settings: Settings, stack: Any) -> str:
-    return f"http://127.0.0.1:{stack_settings.http_port}"
+def base_url(runtime_settings: Settings, runtime: Any) -> str:
+    return f"http://127.0.0.1:{runtime_settings.http_port}"
 
 
 OpenPanel = Callable[..., Awaitable[Page]]

@@ -164,12 +164,12 @@ async def test_search_and_sort_find_one_caller_among_many(
 
 
 async def test_the_admin_tokens_actions_show_in_the_trail_as_admin(
-    open_panel: OpenPanel, join: Join, ami: AmiWatcher, stack_settings: Settings, base_url: str
+    open_panel: OpenPanel, join: Join, ami: AmiWatcher, runtime_settings: Settings, base_url: str
 ) -> None:
     caller = await join()
     page = await open_panel("bob")
     mark = ami.mark()
-    token = stack_settings.ensure_admin_token().get_secret_value()
+    token = runtime_settings.ensure_admin_token().get_secret_value()
     async with (
         aiohttp.ClientSession() as http,
         http.post(

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from playwright.async_api import expect
 
-from bridge.stack import Stack
+from bridge.runtime import Runtime
 from tests.browser.conftest import Join, OpenPanel
 from tests.support import AmiWatcher, event
 
 
 async def test_a_panel_reconnects_after_a_service_restart_with_its_session(
-    open_panel: OpenPanel, join: Join, stack: Stack, ami: AmiWatcher
+    open_panel: OpenPanel, join: Join, runtime: Runtime, ami: AmiWatcher
 ) -> None:
     caller = await join()
     page = await open_panel("alice")
     await expect(page.locator("main")).to_have_attribute("data-connections", "1")
 
-    await stack.restart_service()
+    await runtime.restart_service()
     await expect(page.locator("main")).to_have_attribute("data-connections", "2", timeout=15_000)
     await expect(page.locator("#connection")).to_have_text("Live")
     await expect(page.get_by_role("row", name=caller.caller_id)).to_be_visible()

@@ -30,7 +30,7 @@ def fresh_loopback() -> str:
 
 
 @pytest.fixture
-async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
+async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
     """Start a SIPp caller against the session's stack; every caller is hung up at the end.
     The test's callers come from one loopback address of their own, unless told another
     (``local_ip``)."""
@@ -50,8 +50,8 @@ async def dial(stack_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
     ) -> Caller:
         plan = CallPlan(
             target_host="127.0.0.1",
-            target_port=stack_settings.sip_port,
-            extension=stack_settings.entry_extension,
+            target_port=runtime_settings.sip_port,
+            extension=runtime_settings.entry_extension,
             keys=keys,
             key_delay=key_delay,
             audio=audio,

@@ -72,7 +72,7 @@ async def test_the_recorder_refuses_a_room_that_is_not_live_or_a_name_that_is_no
 
 
 async def test_a_recording_ends_by_itself_when_the_last_caller_leaves(
-    ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
+    ami: AmiWatcher, dial: Dial, service: BridgeService, runtime_settings: Settings
 ) -> None:
     mark = ami.mark()
     caller = await dial(PIN, audio=True, stay=60)
@@ -92,4 +92,4 @@ async def test_a_recording_ends_by_itself_when_the_last_caller_leaves(
     # The recorder sees it is alone, leaves, and the room ends as it would without it.
     await ami.wait_for(event("ConfbridgeEnd", Conference=ROOM), since=mark, timeout=15)
     assert not is_recording(service.switchboard, ROOM)
-    assert not (stack_settings.recordings_dir / f"{ROOM}-20261126-000000.wav").exists()
+    assert not (runtime_settings.recordings_dir / f"{ROOM}-20261126-000000.wav").exists()

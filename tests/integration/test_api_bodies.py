@@ -18,11 +18,11 @@ ROOM = "e2e-live"
 
 @pytest.fixture
 async def api(
-    stack_settings: Settings, service: BridgeService
+    runtime_settings: Settings, service: BridgeService
 ) -> AsyncIterator[aiohttp.ClientSession]:
-    token = stack_settings.ensure_admin_token().get_secret_value()
+    token = runtime_settings.ensure_admin_token().get_secret_value()
     async with aiohttp.ClientSession(
-        base_url=f"http://127.0.0.1:{stack_settings.http_port}",
+        base_url=f"http://127.0.0.1:{runtime_settings.http_port}",
         headers={"Authorization": f"Bearer {token}"},
     ) as session:
         yield session

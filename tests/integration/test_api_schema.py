@@ -82,10 +82,10 @@ def _examples(
 
 
 async def test_the_api_answers_as_its_generated_document_says(
-    service: BridgeService, stack_settings: Settings
+    service: BridgeService, runtime_settings: Settings
 ) -> None:
     token = (await service.tokens.create("tester", expires_days=1)).token
-    base_url = f"http://127.0.0.1:{stack_settings.http_port}"
+    base_url = f"http://127.0.0.1:{runtime_settings.http_port}"
     failures, sent = await asyncio.wait_for(
         asyncio.to_thread(run_schemathesis, base_url, token), timeout=120
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from bridge.runtime import Runtime
 from bridge.settings import Settings
-from bridge.stack import Stack
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event
 
@@ -25,12 +25,12 @@ async def _ask(port: int, client: str) -> bytes:
 
 
 async def test_a_caller_gets_in_while_idle_http_connections_fill_every_cap(
-    stack: Stack, stack_settings: Settings, ami: AmiWatcher, dial: Dial
+    runtime: Runtime, runtime_settings: Settings, ami: AmiWatcher, dial: Dial
 ) -> None:
-    port = stack_settings.http_port
-    per_client = stack_settings.http_max_connections_per_client
+    port = runtime_settings.http_port
+    per_client = runtime_settings.http_max_connections_per_client
     clients = [
-        f"127.0.1.{n}" for n in range(1, stack_settings.http_max_connections // per_client + 3)
+        f"127.0.1.{n}" for n in range(1, runtime_settings.http_max_connections // per_client + 3)
     ]
     held: list[asyncio.StreamWriter] = []
     try:
@@ -39,8 +39,8 @@ async def test_a_caller_gets_in_while_idle_http_connections_fill_every_cap(
                 _, writer = await asyncio.open_connection("127.0.0.1", port, local_addr=(client, 0))
                 held.append(writer)
         await asyncio.sleep(0.2)
-        assert stack.http_connections is not None
-        assert stack.http_connections.total == stack_settings.http_max_connections
+        assert runtime.http_connections is not None
+        assert runtime.http_connections.total == runtime_settings.http_max_connections
         assert (await _ask(port, "127.0.2.1")).startswith(b"HTTP/1.1 503")
 
         # Within the keep-alive (the idle connections are still held): a caller gets in.
@@ -56,5 +56,5 @@ async def test_a_caller_gets_in_while_idle_http_connections_fill_every_cap(
             with contextlib.suppress(Exception):
                 writer.close()
     await asyncio.sleep(0.3)
-    assert stack.http_connections.total < stack_settings.http_max_connections
+    assert runtime.http_connections.total < runtime_settings.http_max_connections
     assert (await _ask(port, "127.0.2.1")).startswith(b"HTTP/1.1 200")

@@ -7,10 +7,10 @@ import asyncio
 import time
 
 from bridge.domain.guard import internet_source
+from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.sipcaller import Caller
-from bridge.stack import Stack
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event
 
@@ -76,7 +76,7 @@ async def test_three_wrong_pins_end_the_call_with_a_goodbye(
 
 
 async def test_wrong_pins_hold_the_source_back_even_after_a_restart(
-    ami: AmiWatcher, dial: Dial, stack: Stack
+    ami: AmiWatcher, dial: Dial, runtime: Runtime
 ) -> None:
     wrong3 = f"9999#{NEXT_TRY}9998#{NEXT_TRY}9997#"
     first = await dial(wrong3, caller_id=unique_caller_id("lock"), stay=40)
@@ -86,11 +86,11 @@ async def test_wrong_pins_hold_the_source_back_even_after_a_restart(
         f"9996#{NEXT_TRY}9995#{NEXT_TRY}2468#", caller_id=unique_caller_id("lock"), stay=40
     )
     assert (await asyncio.wait_for(second.wait(), 60)).ended_by == "remote"
-    assert stack.service is not None
-    assert _failures(stack.service, first) == 5
-    assert _refused(stack.service, first)
+    assert runtime.service is not None
+    assert _failures(runtime.service, first) == 5
+    assert _refused(runtime.service, first)
 
-    await stack.restart_service()
+    await runtime.restart_service()
 
     # The right PIN no longer helps, and the hold outlived the restart.
     mark = ami.mark()
@@ -100,8 +100,8 @@ async def test_wrong_pins_hold_the_source_back_even_after_a_restart(
     assert result.ended_by == "remote", "a refused caller hears why and is hung up"
     print(f"a refused caller was hung up after {result.duration:.1f} s")  # reported
     assert not ami.saw(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
-    assert stack.service is not None
-    assert _refused(stack.service, third)
+    assert runtime.service is not None
+    assert _refused(runtime.service, third)
 
 
 async def test_a_full_room_turns_the_next_caller_away(ami: AmiWatcher, dial: Dial) -> None:
@@ -161,7 +161,7 @@ async def test_star_six_mutes_a_participant_in_an_open_room(ami: AmiWatcher, dia
 
 
 async def test_a_room_that_announces_names_asks_for_one_before_the_join(
-    ami: AmiWatcher, dial: Dial, stack_settings: Settings
+    ami: AmiWatcher, dial: Dial, runtime_settings: Settings
 ) -> None:
     caller_id = unique_caller_id("named")
     mark = ami.mark()
@@ -172,5 +172,5 @@ async def test_a_room_that_announces_names_asks_for_one_before_the_join(
     )
     assert joined["Conference"] == "e2e-names"
     # ConfBridge keeps the recorded name (to announce the leave) while the caller is in.
-    names = stack_settings.run_dir / "spool" / "confbridge"
+    names = runtime_settings.run_dir / "spool" / "confbridge"
     assert any(p.name.startswith("confbridge-name-e2e-names-") for p in names.iterdir())

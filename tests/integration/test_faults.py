@@ -20,12 +20,12 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 
+from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
-from bridge.stack import Stack
 from bridge.store.models import Call, Leg
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.integration.test_up_command import iobridge, pid_alive, stack_env
+from tests.integration.test_up_command import iobridge, pid_alive, runtime_env
 from tests.support import AmiWatcher, event, eventually, free_port
 
 ROOM = "e2e-faults"
@@ -41,14 +41,14 @@ async def join(ami: AmiWatcher, dial: Dial, **options: Any) -> str:
 
 
 async def test_asterisk_killed_mid_call_is_reconnected_and_leaves_no_ghosts(
-    stack: Stack, ami: AmiWatcher, dial: Dial
+    runtime: Runtime, ami: AmiWatcher, dial: Dial
 ) -> None:
-    service = stack.service
-    assert service is not None and stack.pbx is not None
+    service = runtime.service
+    assert service is not None and runtime.pbx is not None
     channels = {await join(ami, dial), await join(ami, dial)}
-    await service.roster.wait_until(lambda: _live(stack) >= channels)
+    await service.roster.wait_until(lambda: _live(runtime) >= channels)
 
-    pbx = stack.pbx
+    pbx = runtime.pbx
     killed_at = time.monotonic()
     await pbx.kill()
     await service.roster.wait_until(lambda: not service.switchboard.pbx_connected)
@@ -76,11 +76,11 @@ async def test_asterisk_killed_mid_call_is_reconnected_and_leaves_no_ghosts(
 
 
 async def test_a_hung_asterisk_is_noticed_and_reconnected_once_it_answers_again(
-    stack: Stack,
+    runtime: Runtime,
 ) -> None:
-    service = stack.service
-    assert service is not None and stack.pbx is not None and stack.pbx.pid is not None
-    pid = stack.pbx.pid
+    service = runtime.service
+    assert service is not None and runtime.pbx is not None and runtime.pbx.pid is not None
+    pid = runtime.pbx.pid
     os.kill(pid, signal.SIGSTOP)  # alive, socket open, answering nothing
     try:
         await service.roster.wait_until(lambda: not service.switchboard.pbx_connected, timeout=20)
@@ -89,9 +89,9 @@ async def test_a_hung_asterisk_is_noticed_and_reconnected_once_it_answers_again(
     await service.roster.wait_until(lambda: service.switchboard.pbx_connected, timeout=20)
 
 
-def _live(stack: Stack) -> set[str]:
-    assert stack.service is not None
-    room = stack.service.switchboard.room(ROOM)
+def _live(runtime: Runtime) -> set[str]:
+    assert runtime.service is not None
+    room = runtime.service.switchboard.room(ROOM)
     return set(room.participants) if room else set()
 
 
@@ -145,19 +145,19 @@ async def _spawn(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
 
 
 @pytest.fixture
-async def service_out_of_process(stack: Stack) -> AsyncIterator[None]:
+async def service_out_of_process(runtime: Runtime) -> AsyncIterator[None]:
     """Hand the FastAGI and AMI work to a separate ``iobridge serve`` for one test."""
-    await stack.stop_service()
+    await runtime.stop_service()
     try:
         yield
     finally:
-        await stack.start_service()
-        await stack.wait_connected()
+        await runtime.start_service()
+        await runtime.wait_connected()
 
 
 async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
-    stack: Stack,
-    stack_settings: Settings,
+    runtime: Runtime,
+    runtime_settings: Settings,
     ami: AmiWatcher,
     dial: Dial,
     tmp_path: Path,
@@ -166,12 +166,12 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
     # Its own state folder (the session's stack holds the other's lock), the same database.
     state = tmp_path / "state"
     env = _env(
-        stack_settings,
+        runtime_settings,
         IOBRIDGE_STATE_DIR=state,
-        IOBRIDGE_DATABASE_URL=stack_settings.effective_database_url,
-        IOBRIDGE_AMI_SECRET=stack_settings.ensure_ami_secret().get_secret_value(),
+        IOBRIDGE_DATABASE_URL=runtime_settings.effective_database_url,
+        IOBRIDGE_AMI_SECRET=runtime_settings.ensure_ami_secret().get_secret_value(),
     )
-    port = stack_settings.http_port
+    port = runtime_settings.http_port
     first = await _spawn(env, tmp_path / "serve-1.log")
     await eventually(lambda: (state / "admin-token").exists(), timeout=20)
     token = (state / "admin-token").read_text().strip()
@@ -182,16 +182,16 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
     await ami.client.send({"Action": "ConfbridgeMute", "Conference": ROOM, "Channel": quiet})
     await ami.wait_for(event("ConfbridgeTalking", Channel=talker, TalkingStatus="on"))
     await eventually(lambda: _roster_matches(port, token, ami, {quiet, talker}), timeout=10)
-    call_before = await _open_call_id(stack)
+    call_before = await _open_call_id(runtime)
     # Talk long enough for a checkpoint of the talker's talk time to reach history.
-    await eventually(lambda: _talk_time_in_history(stack, talker), timeout=20)
-    talked = await _talk_time_in_history(stack, talker)
+    await eventually(lambda: _talk_time_in_history(runtime, talker), timeout=20)
+    talked = await _talk_time_in_history(runtime, talker)
 
     first.send_signal(signal.SIGKILL)
     await first.wait()
     # Asterisk's own word: both calls are still in the room while no service runs.
-    assert stack.pbx is not None
-    _, listed = await stack.pbx.cli(f"confbridge list {ROOM}")
+    assert runtime.pbx is not None
+    _, listed = await runtime.pbx.cli(f"confbridge list {ROOM}")
     assert {quiet, talker} <= {line.split()[0] for line in listed.splitlines() if line}, listed
 
     second = await _spawn(env, tmp_path / "serve-2.log")
@@ -205,7 +205,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
         status = await _fetch(port, f"/api/v1/rooms/{ROOM}", token)
         rows = {p["channel"]: p for p in status["participants"]}
         assert rows[quiet]["muted"] is True
-        assert await _open_call_id(stack) == call_before, "the call goes on in the same row"
+        assert await _open_call_id(runtime) == call_before, "the call goes on in the same row"
         assert rows[talker]["talk_time"] >= talked, "talk time goes on, it does not restart"
     finally:
         second.send_signal(signal.SIGTERM)
@@ -239,25 +239,25 @@ async def _roster_matches(
     return all(c in ours and c in asterisk and ours[c] == asterisk[c] for c in mine)
 
 
-async def _open_call_id(stack: Stack) -> int | None:
-    assert stack.db is not None
-    async with stack.db.sessions() as session:
+async def _open_call_id(runtime: Runtime) -> int | None:
+    assert runtime.db is not None
+    async with runtime.db.sessions() as session:
         return await session.scalar(
             select(Call.id).where(Call.room_name == ROOM, Call.ended_at.is_(None))
         )
 
 
 async def test_a_service_started_without_asterisk_says_so_once_and_connects_later(
-    stack_settings: Settings, tmp_path: Path
+    runtime_settings: Settings, tmp_path: Path
 ) -> None:
     ami_port, http_port = free_port(), free_port()
     env = _env(
-        stack_settings,
+        runtime_settings,
         IOBRIDGE_STATE_DIR=tmp_path / "state",
         IOBRIDGE_AMI_PORT=ami_port,
         IOBRIDGE_HTTP_PORT=http_port,
         IOBRIDGE_AGI_PORT=free_port(),
-        IOBRIDGE_AMI_SECRET=stack_settings.ensure_ami_secret().get_secret_value(),
+        IOBRIDGE_AMI_SECRET=runtime_settings.ensure_ami_secret().get_secret_value(),
     )
     log = tmp_path / "serve.log"
     proc = await _spawn(env, log)
@@ -270,7 +270,7 @@ async def test_a_service_started_without_asterisk_says_so_once_and_connects_late
         # Asterisk's AMI appears on that port, through a relay.
         await asyncio.sleep(3)
         relay = await asyncio.start_server(
-            lambda r, w: _relay(r, w, stack_settings.ami_port), "127.0.0.1", ami_port
+            lambda r, w: _relay(r, w, runtime_settings.ami_port), "127.0.0.1", ami_port
         )
         async with relay:
             await eventually(lambda: _connected(http_port), timeout=10)
@@ -284,7 +284,7 @@ async def test_a_service_started_without_asterisk_says_so_once_and_connects_late
     text = log.read_text()
     assert text.count("ami.unreachable") == 1, text
     assert "ami.connected" in text
-    assert stack_settings.ensure_ami_secret().get_secret_value() not in text
+    assert runtime_settings.ensure_ami_secret().get_secret_value() not in text
 
 
 async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, port: int) -> None:
@@ -303,9 +303,9 @@ async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, por
     await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
 
-async def _talk_time_in_history(stack: Stack, channel: str) -> float:
-    assert stack.db is not None
-    async with stack.db.sessions() as session:
+async def _talk_time_in_history(runtime: Runtime, channel: str) -> float:
+    assert runtime.db is not None
+    async with runtime.db.sessions() as session:
         value = await session.scalar(
             select(Leg.talk_time).where(Leg.channel == channel, Leg.left_at.is_(None))
         )
@@ -316,12 +316,12 @@ async def _talk_time_in_history(stack: Stack, channel: str) -> float:
 
 
 async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
-    stack_settings: Settings, tmp_path: Path
+    runtime_settings: Settings, tmp_path: Path
 ) -> None:
-    env = stack_env(
+    env = runtime_env(
         tmp_path,
-        stack_settings,
-        IOBRIDGE_ROOMS_FILE=stack_settings.rooms_file,
+        runtime_settings,
+        IOBRIDGE_ROOMS_FILE=runtime_settings.rooms_file,
         IOBRIDGE_TALK_CHECKPOINT_SECONDS=1,
     )
     state = Path(env["IOBRIDGE_STATE_DIR"])
@@ -332,7 +332,7 @@ async def test_up_restarts_a_sigkilled_service_and_every_call_stays_up(
     ami: AmiWatcher | None = None
     try:
         await eventually(lambda: "Stop with Ctrl-C" in log.read_text(), timeout=90)
-        ami = await _watch_asterisk(state, env, stack_settings)
+        ami = await _watch_asterisk(state, env, runtime_settings)
         token = (state / "admin-token").read_text().strip()
         talk = await _two_calls_one_talking(env, tmp_path, "upfault", port, token, ami, callers)
 
@@ -447,14 +447,14 @@ def _service_pid_changed(state: Path, old: int) -> bool:
 
 
 async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
-    stack_settings: Settings, tmp_path: Path
+    runtime_settings: Settings, tmp_path: Path
 ) -> None:
     """`iobridge asterisk run` and `iobridge serve`, as contrib/systemd starts them: the
     service SIGKILLed, started again (Restart=), then stopped; every call stays up."""
-    env = stack_env(
+    env = runtime_env(
         tmp_path,
-        stack_settings,
-        IOBRIDGE_ROOMS_FILE=stack_settings.rooms_file,
+        runtime_settings,
+        IOBRIDGE_ROOMS_FILE=runtime_settings.rooms_file,
         IOBRIDGE_TALK_CHECKPOINT_SECONDS=1,
     )
     state = Path(env["IOBRIDGE_STATE_DIR"])
@@ -467,7 +467,7 @@ async def test_in_the_systemd_layout_a_killed_service_drops_no_call(
     try:
         service = await _start_unit(env, logs, "serve")
         await eventually(lambda: _connected(port), timeout=60)
-        ami = await _watch_asterisk(state, env, stack_settings)
+        ami = await _watch_asterisk(state, env, runtime_settings)
         token = (state / "admin-token").read_text().strip()
         talk = await _two_calls_one_talking(env, tmp_path, "unit", port, token, ami, callers)
 

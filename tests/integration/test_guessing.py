@@ -170,12 +170,12 @@ async def test_an_admin_sees_the_held_source_and_lifts_it_from_the_command_line(
     ami: AmiWatcher,
     dial: Dial,
     service: BridgeService,
-    stack_settings: Settings,
+    runtime_settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     attacker = fresh_loopback()
     await guess_from(dial, attacker, WRONG)
-    monkeypatch.setenv("IOBRIDGE_STATE_DIR", str(stack_settings.state_dir))
+    monkeypatch.setenv("IOBRIDGE_STATE_DIR", str(runtime_settings.state_dir))
 
     async def iobridge(*args: str) -> list[str]:  # a thread: the service answers on this loop
         result = await asyncio.to_thread(CliRunner().invoke, main, list(args))

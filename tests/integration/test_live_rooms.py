@@ -185,7 +185,7 @@ async def test_a_caller_playing_audio_is_seen_talking_and_gains_talk_time(
 
 
 async def test_a_recording_is_made_and_listed_with_its_duration(
-    ami: AmiWatcher, join: Join, service: BridgeService, stack_settings: Settings
+    ami: AmiWatcher, join: Join, service: BridgeService, runtime_settings: Settings
 ) -> None:
     await join(PIN, audio=True, stay=30)
     mark = ami.mark()
@@ -199,8 +199,8 @@ async def test_a_recording_is_made_and_listed_with_its_duration(
     await ami.wait_for(recorder_event("ConfbridgeLeave", ROOM), since=mark)
     await service.roster.wait_until(lambda: not is_recording(service.switchboard, ROOM))
     # Asterisk finishes the file (and its WAV header) just after it reports the stop.
-    await eventually(lambda: _recorded(stack_settings, path.name) > 0.5)
-    found = {r.path.name: r for r in list_recordings(stack_settings.recordings_dir)}
+    await eventually(lambda: _recorded(runtime_settings, path.name) > 0.5)
+    found = {r.path.name: r for r in list_recordings(runtime_settings.recordings_dir)}
     assert path.name.startswith(f"{ROOM}-") and path.suffix == ".wav"
     assert found[path.name].duration > 0.5
     assert found[path.name].size > 1000
@@ -209,12 +209,12 @@ async def test_a_recording_is_made_and_listed_with_its_duration(
 
 
 async def test_a_room_set_to_record_records_from_the_first_join(
-    ami: AmiWatcher, join: Join, service: BridgeService, stack_settings: Settings
+    ami: AmiWatcher, join: Join, service: BridgeService, runtime_settings: Settings
 ) -> None:
     mark = ami.mark()
     await join("7777#")
     await ami.wait_for(recorder_event("ConfbridgeJoin", "e2e-record"), since=mark)
-    names = [r.path.name for r in list_recordings(stack_settings.recordings_dir)]
+    names = [r.path.name for r in list_recordings(runtime_settings.recordings_dir)]
     assert any(n.startswith("e2e-record-") for n in names)
 
 

@@ -11,9 +11,9 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.stack import Stack
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event, eventually
 
@@ -21,10 +21,10 @@ PIN = "2468#"  # e2e-open
 
 
 @pytest.fixture
-async def http(stack_settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
+async def http(runtime_settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
     """No credentials: probes and scrapers have none."""
     async with aiohttp.ClientSession(
-        f"http://127.0.0.1:{stack_settings.http_port}", timeout=aiohttp.ClientTimeout(total=10)
+        f"http://127.0.0.1:{runtime_settings.http_port}", timeout=aiohttp.ClientTimeout(total=10)
     ) as session:
         yield session
 
@@ -70,9 +70,9 @@ async def test_metrics_count_a_caller_let_in_by_their_pin(
 
 
 async def test_an_action_is_timed_in_the_metrics(
-    http: aiohttp.ClientSession, stack_settings: Settings
+    http: aiohttp.ClientSession, runtime_settings: Settings
 ) -> None:
-    token = stack_settings.ensure_admin_token().get_secret_value()
+    token = runtime_settings.ensure_admin_token().get_secret_value()
     headers = {"Authorization": f"Bearer {token}"}
     async with http.post("/api/v1/rooms/e2e-open/actions/lock", headers=headers) as response:
         assert response.status == 404  # nobody in the room: Asterisk says so, timed all the same
@@ -82,15 +82,15 @@ async def test_an_action_is_timed_in_the_metrics(
 
 
 async def test_readyz_is_503_while_the_ami_is_away_and_200_once_back(
-    http: aiohttp.ClientSession, stack: Stack
+    http: aiohttp.ClientSession, runtime: Runtime
 ) -> None:
-    service = stack.service
-    assert service is not None and stack.pbx is not None and stack.pbx.pid is not None
+    service = runtime.service
+    assert service is not None and runtime.pbx is not None and runtime.pbx.pid is not None
     async with http.get("/readyz") as response:
         assert response.status == 200
         assert await response.json() == {"ready": True, "database": "ok", "pbx": "connected"}
 
-    pid = stack.pbx.pid
+    pid = runtime.pbx.pid
     os.kill(pid, signal.SIGSTOP)  # a hung Asterisk: its AMI answers nothing
     try:
         await service.roster.wait_until(lambda: not service.switchboard.pbx_connected, timeout=20)

@@ -86,12 +86,12 @@ def asterisk_figures(events: list[dict[str, Any]], room: str) -> dict[str, Figur
 
 @pytest.fixture
 async def http(
-    service: BridgeService, stack_settings: Settings
+    service: BridgeService, runtime_settings: Settings
 ) -> AsyncIterator[aiohttp.ClientSession]:
     """The API as a script uses it: a moderator's token."""
     token = (await service.tokens.create("tester", expires_days=1)).token
     async with aiohttp.ClientSession(
-        f"http://127.0.0.1:{stack_settings.http_port}",
+        f"http://127.0.0.1:{runtime_settings.http_port}",
         headers={"Authorization": f"Bearer {token}"},
         timeout=aiohttp.ClientTimeout(total=15),
     ) as session:
@@ -127,7 +127,7 @@ async def test_after_a_call_its_report_shows_who_came_who_spoke_in_turn_and_how_
     dial: Dial,
     service: BridgeService,
     http: aiohttp.ClientSession,
-    stack_settings: Settings,
+    runtime_settings: Settings,
 ) -> None:
     mark = ami.mark()
     listener = await enter(ami, dial, service, PIN, prefix="lst")
@@ -222,7 +222,7 @@ async def test_after_a_call_its_report_shows_who_came_who_spoke_in_turn_and_how_
     assert [r["detail"] for r in rows if r["section"] == "recording"] == [recording]
 
     # The page, for a moderator of the room: caller IDs in full, the chart, the turns.
-    page = await _page_as(stack_settings, "tester", "test-moderator", f"/calls/{call['id']}")
+    page = await _page_as(runtime_settings, "tester", "test-moderator", f"/calls/{call['id']}")
     assert f"Talk time in call {call['id']} (room {ROOM})" in page
     assert "<svg" in page and all(p.caller_id in page for p in people)
     assert f"{recording}: started" in page and "by tester" in page

@@ -23,10 +23,10 @@ from sqlalchemy import select
 
 from bridge.asterisk.install import ensure_asterisk
 from bridge.domain.events import DomainEvent, LeaveReason, ParticipantLeft
+from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
-from bridge.stack import Stack
 from bridge.store.models import Leg
 from tests.conftest import E2E_ROOMS
 from tests.integration.conftest import unique_caller_id
@@ -39,15 +39,15 @@ SILENCE = 300.0  # the issue's five minutes
 
 @dataclass
 class TimerStack:
-    stack: Stack
+    runtime: Runtime
     settings: Settings
     leaves: dict[str, LeaveReason]  # channel -> why, as the roster's leave said it
     workdir: Path
 
     @property
     def service(self) -> BridgeService:
-        assert self.stack.service is not None
-        return self.stack.service
+        assert self.runtime.service is not None
+        return self.runtime.service
 
     async def join(self, **plan: object) -> tuple[Caller, str]:
         """A caller in ROOM: the caller and their channel."""
@@ -110,20 +110,20 @@ async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Time
         log_level="INFO",
     )
     ensure_asterisk(settings.cache_dir, progress=lambda _: None)
-    stack = Stack(settings, progress=lambda _: None)
-    await stack.start()
+    runtime = Runtime(settings, progress=lambda _: None)
+    await runtime.start()
     leaves: dict[str, LeaveReason] = {}
 
     def heard(event: DomainEvent) -> None:
         if isinstance(event, ParticipantLeft):
             leaves[event.channel] = event.reason
 
-    assert stack.service is not None
-    stack.service.roster.add_listener(heard)
+    assert runtime.service is not None
+    runtime.service.roster.add_listener(heard)
     try:
-        yield TimerStack(stack, settings, leaves, tmp_path_factory.mktemp("timer-calls"))
+        yield TimerStack(runtime, settings, leaves, tmp_path_factory.mktemp("timer-calls"))
     finally:
-        await stack.stop()
+        await runtime.stop()
 
 
 @dataclass

@@ -10,21 +10,21 @@ from pathlib import Path
 
 import pytest
 
+from bridge.runtime import Runtime
 from bridge.settings import Settings
-from bridge.stack import Stack
 from tests.support import free_port
 
 SCENARIO = Path(__file__).parent / "sipp" / "message_and_transfer.xml"
 
 
 async def test_the_anonymous_endpoint_refuses_messages_and_transfers(
-    stack: Stack, stack_settings: Settings, tmp_path: Path
+    runtime: Runtime, runtime_settings: Settings, tmp_path: Path
 ) -> None:
     if shutil.which("sipp") is None:
         pytest.fail("sipp is not installed (Debian package: sip-tester)")
     proc = await asyncio.create_subprocess_exec(
-        "sipp", f"127.0.0.1:{stack_settings.sip_port}", "-sf", str(SCENARIO),
-        "-s", stack_settings.entry_extension, "-m", "1", "-l", "1", "-nostdin",
+        "sipp", f"127.0.0.1:{runtime_settings.sip_port}", "-sf", str(SCENARIO),
+        "-s", runtime_settings.entry_extension, "-m", "1", "-l", "1", "-nostdin",
         "-i", "127.0.0.1", "-p", str(free_port(socket.SOCK_DGRAM)),
         "-timeout", "30", "-timeout_error",
         "-trace_msg", "-message_file", str(tmp_path / "messages.txt"),
@@ -38,6 +38,6 @@ async def test_the_anonymous_endpoint_refuses_messages_and_transfers(
     statuses = [line.split()[1] for line in trace.splitlines() if line.startswith("SIP/2.0 ")]
     assert "202" not in statuses  # no MESSAGE accepted
     assert "603" in statuses  # the REFER declined
-    assert stack.pbx is not None
-    _, modules = await stack.pbx.cli("module show like res_pjsip_messaging")
+    assert runtime.pbx is not None
+    _, modules = await runtime.pbx.cli("module show like res_pjsip_messaging")
     assert "Running" not in modules

@@ -94,7 +94,7 @@ async def asterisk_muted(service: BridgeService, room: str) -> dict[str, bool]:
 
 
 async def test_hands_raised_on_the_keypad_queue_in_the_order_they_were_raised(
-    ami: AmiWatcher, dial: Dial, service: BridgeService, stack_settings: Settings
+    ami: AmiWatcher, dial: Dial, service: BridgeService, runtime_settings: Settings
 ) -> None:
     people = [await enter(ami, dial, service, FIFO_PIN, ("*9",)) for _ in range(3)]
     for person in people:
@@ -104,8 +104,8 @@ async def test_hands_raised_on_the_keypad_queue_in_the_order_they_were_raised(
 
     # What scripts read: `iobridge stack ROOM show --json`.
     env = {
-        "IOBRIDGE_STATE_DIR": str(stack_settings.state_dir),
-        "IOBRIDGE_HTTP_PORT": str(stack_settings.http_port),
+        "IOBRIDGE_STATE_DIR": str(runtime_settings.state_dir),
+        "IOBRIDGE_HTTP_PORT": str(runtime_settings.http_port),
     }
     result = await asyncio.to_thread(
         CliRunner().invoke, main, ["stack", FIFO, "show", "--json"], env=env

@@ -19,7 +19,7 @@ from tests.support import free_port, free_port_range, free_udp_and_tcp_port
 IOBRIDGE = str(Path(sys.executable).parent / "iobridge")
 
 
-def stack_env(tmp_path: Path, settings: Settings, **overrides: object) -> dict[str, str]:
+def runtime_env(tmp_path: Path, settings: Settings, **overrides: object) -> dict[str, str]:
     rtp = free_port_range(100)
     values: dict[str, object] = {
         "IOBRIDGE_STATE_DIR": tmp_path / "state",
@@ -64,9 +64,9 @@ def pid_alive(pid: int) -> bool:
 
 
 async def test_up_prints_where_to_dial_takes_a_call_and_stops_clean_on_ctrl_c(
-    stack_settings: Settings, tmp_path: Path
+    runtime_settings: Settings, tmp_path: Path
 ) -> None:
-    env = stack_env(tmp_path, stack_settings)
+    env = runtime_env(tmp_path, runtime_settings)
     up = await asyncio.create_subprocess_exec(
         IOBRIDGE, "up", env=env, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -119,11 +119,11 @@ async def test_up_prints_where_to_dial_takes_a_call_and_stops_clean_on_ctrl_c(
             await up.wait()
 
 
-async def test_up_names_a_port_already_taken(stack_settings: Settings, tmp_path: Path) -> None:
+async def test_up_names_a_port_already_taken(runtime_settings: Settings, tmp_path: Path) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
         holder.bind(("127.0.0.1", 0))
         port = holder.getsockname()[1]
-        env = stack_env(tmp_path, stack_settings, IOBRIDGE_SIP_PORT=port)
+        env = runtime_env(tmp_path, runtime_settings, IOBRIDGE_SIP_PORT=port)
         code, _, err = await iobridge(env, "up")
     assert code == 1
     assert err.strip() == (
@@ -132,9 +132,9 @@ async def test_up_names_a_port_already_taken(stack_settings: Settings, tmp_path:
     )
 
 
-async def test_up_names_a_missing_rooms_file(stack_settings: Settings, tmp_path: Path) -> None:
+async def test_up_names_a_missing_rooms_file(runtime_settings: Settings, tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.yaml"
-    env = stack_env(tmp_path, stack_settings, IOBRIDGE_ROOMS_FILE=missing)
+    env = runtime_env(tmp_path, runtime_settings, IOBRIDGE_ROOMS_FILE=missing)
     code, _, err = await iobridge(env, "up")
     assert code == 1
     assert err.strip() == f"iobridge: rooms file not found: {missing} (set IOBRIDGE_ROOMS_FILE)"
@@ -142,14 +142,14 @@ async def test_up_names_a_missing_rooms_file(stack_settings: Settings, tmp_path:
 
 
 async def test_up_reports_an_asterisk_that_cannot_start(
-    stack_settings: Settings, tmp_path: Path
+    runtime_settings: Settings, tmp_path: Path
 ) -> None:
     broken = tmp_path / "asterisk-config"
     shutil.copytree(DATA_FILES / "asterisk-config", broken)
     # Tell Asterisk not to load the conference application: no room could ever work.
     with (broken / "modules.conf").open("a") as modules:
         modules.write("noload => app_confbridge.so\n")
-    env = stack_env(tmp_path, stack_settings, IOBRIDGE_CONFIG_DIR=broken)
+    env = runtime_env(tmp_path, runtime_settings, IOBRIDGE_CONFIG_DIR=broken)
     code, out, err = await iobridge(env, "up")
     assert code == 1
     lines = err.strip().splitlines()
@@ -205,11 +205,11 @@ async def run_a_room_from_the_shell(env: dict[str, str]) -> None:
 
 
 async def test_the_cli_finds_a_stack_bound_to_another_address(
-    stack_settings: Settings, tmp_path: Path
+    runtime_settings: Settings, tmp_path: Path
 ) -> None:
     """`up --host ADDR`: the other commands, run without that setting, find the stack's
     address and token in the state folder (127.0.0.2 stands in for a LAN address)."""
-    env = stack_env(tmp_path, stack_settings)
+    env = runtime_env(tmp_path, runtime_settings)
     log = tmp_path / "up.log"
     with log.open("ab") as output:
         up = await asyncio.create_subprocess_exec(

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.errors import StartupError
 from bridge.provision import provision_rooms
 from bridge.settings import EXAMPLE_ROOMS_FILE, Settings
-from bridge.stack import StackError
 from bridge.store.db import Database, upgrade
 from bridge.store.rooms import active_rooms
 
@@ -63,7 +63,7 @@ async def test_up_on_loopback_loads_the_example_rooms_and_names_their_pins(
 async def test_up_bound_to_another_address_refuses_the_example_rooms(
     db: Database, tmp_path: Path, host: str
 ) -> None:
-    with pytest.raises(StackError) as refused:
+    with pytest.raises(StartupError) as refused:
         await provision(db, Settings(state_dir=tmp_path, bind_host=host), example_rooms=True)
     assert str(refused.value) == (
         "no rooms yet and no rooms file: write your own (see docs/admin.md) and "
@@ -77,7 +77,7 @@ async def test_example_rooms_loaded_on_loopback_are_refused_elsewhere_and_by_the
     db: Database, tmp_path: Path, host: str
 ) -> None:
     await provision(db, Settings(state_dir=tmp_path), example_rooms=True)
-    with pytest.raises(StackError) as refused:
+    with pytest.raises(StartupError) as refused:
         # up on another address, or the service (which never takes the example rooms)
         await provision(db, Settings(state_dir=tmp_path, bind_host=host), example_rooms=False)
     assert str(refused.value) == (
@@ -85,7 +85,7 @@ async def test_example_rooms_loaded_on_loopback_are_refused_elsewhere_and_by_the
         "sync your own rooms file first (iobridge rooms sync FILE)"
     )
     (tmp_path / "rooms.yaml").write_text(ROOMS)  # named, but not synced yet: refused all the same
-    with pytest.raises(StackError, match="holds the example rooms"):
+    with pytest.raises(StartupError, match="holds the example rooms"):
         await provision(
             db,
             Settings(state_dir=tmp_path, bind_host=host, rooms_file=tmp_path / "rooms.yaml"),
@@ -94,7 +94,7 @@ async def test_example_rooms_loaded_on_loopback_are_refused_elsewhere_and_by_the
 
 
 async def test_the_service_never_loads_the_example_rooms(db: Database, tmp_path: Path) -> None:
-    with pytest.raises(StackError, match="no rooms yet and no rooms file"):
+    with pytest.raises(StartupError, match="no rooms yet and no rooms file"):
         await provision(db, Settings(state_dir=tmp_path), example_rooms=False)
 
 

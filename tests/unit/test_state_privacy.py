@@ -14,9 +14,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from bridge.asterisk.install import AsteriskInstall
-from bridge.asterisk.pbx import render_config
+from bridge.asterisk.process import render_config
+from bridge.runtime import PidFile
 from bridge.settings import Settings
-from bridge.stack import PidFile
 from bridge.store.db import create_engine
 
 

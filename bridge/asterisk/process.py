@@ -1,4 +1,4 @@
-"""Run Asterisk as a child process of the stack: render its configuration, start, stop.
+"""Run Asterisk as a child process (``AsteriskProcess``): render its configuration, start, stop.
 
 The files under ``asterisk-config/`` and ``dialplan/`` are Jinja templates that an Asterisk
 admin can read as they are; only ports, paths and the AMI secret are filled in, into the
@@ -31,7 +31,7 @@ REQUIRED_MODULES = ("res_pjsip.so", "chan_pjsip.so", "app_confbridge.so", "res_a
 RUN_SUBDIRS = ("etc", "lib", "spool", "run", "log", "cache")
 
 
-class PbxError(Exception):
+class AsteriskProcessError(Exception):
     """Asterisk could not be configured or started; the message says why in one line."""
 
 
@@ -110,7 +110,7 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
             try:
                 text = env.from_string(template.read_text()).render(values)
             except jinja2.TemplateError as exc:
-                raise PbxError(f"{template}: cannot render: {exc}") from exc
+                raise AsteriskProcessError(f"{template}: cannot render: {exc}") from exc
             target = run_dir / "etc" / template.name
             # manager.conf holds the AMI secret: every rendered file is private to us,
             # also one that an earlier run or a hand left with a looser mode.
@@ -140,7 +140,7 @@ def _die_with_parent() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-class Pbx:
+class AsteriskProcess:
     """One Asterisk process, owned by the stack (or by the test session)."""
 
     def __init__(self, settings: Settings, install: AsteriskInstall) -> None:
@@ -174,8 +174,10 @@ class Pbx:
             self.booted_at = time.monotonic()
         except TimeoutError:
             await self.stop()
-            raise PbxError(f"Asterisk did not finish booting within {timeout:.0f} s") from None
-        except PbxError:
+            raise AsteriskProcessError(
+                f"Asterisk did not finish booting within {timeout:.0f} s"
+            ) from None
+        except AsteriskProcessError:
             await self.stop()
             raise
 
@@ -183,7 +185,7 @@ class Pbx:
         assert self.process is not None
         while True:
             if self.process.returncode is not None:
-                raise PbxError(
+                raise AsteriskProcessError(
                     f"Asterisk exited at start (code {self.process.returncode}): "
                     f"{self._last_error()}"
                 )
@@ -197,7 +199,7 @@ class Pbx:
             if "Running" not in out:
                 missing.append(module)
         if missing:
-            raise PbxError(
+            raise AsteriskProcessError(
                 f"Asterisk started without {', '.join(missing)}; "
                 f"see {self.settings.run_dir / 'log'}: "
                 f"{self._last_error()}"

@@ -19,8 +19,8 @@ from aiohttp import web
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.asterisk.keypad import keys_route
-from bridge.asterisk.pbx import Pbx, PbxError, PortInUse, busy_ports
 from bridge.asterisk.pin_dialogue import entry_route
+from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortInUse, busy_ports
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.provision import provision_rooms
@@ -33,9 +33,6 @@ from bridge.web.limits import ConnectionCounter, HttpLimits
 from bridge.web.limits import serve as serve_with_limits
 
 log = logging.getLogger(__name__)
-
-
-StackError = StartupError  # the stack cannot start: one line that names the cause
 
 
 class PidFile:
@@ -56,7 +53,7 @@ class PidFile:
             handle.seek(0)
             other = handle.read().strip() or "?"
             handle.close()
-            raise StackError(
+            raise StartupError(
                 f"{self.what} is already running from {self.path.parent} (pid {other}); "
                 "stop it first"
             ) from None
@@ -74,7 +71,7 @@ class PidFile:
             self._handle = None
 
 
-class Stack:
+class Runtime:
     """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did.
 
     ``provision``: check the rooms (an empty database needs the admin's rooms file; a full
@@ -93,7 +90,7 @@ class Stack:
         self.provision = provision
         self.pidfile = PidFile(settings.service_pid_file, "the io-bridge service")
         self.install: AsteriskInstall | None = None
-        self.pbx: Pbx | None = None
+        self.pbx: AsteriskProcess | None = None
         self.db: Database | None = None
         self.service: BridgeService | None = None
         self._agi_server: asyncio.base_events.Server | None = None
@@ -116,7 +113,7 @@ class Stack:
         self.pidfile.acquire()
         taken = busy_ports(settings, with_pbx)
         if taken:
-            raise StackError(str(taken[0]))
+            raise StartupError(str(taken[0]))
         if with_pbx:
             self.install = await ensure_asterisk_async(settings, self.progress)
         self.db = await open_database(settings)
@@ -124,11 +121,11 @@ class Stack:
             await provision_rooms(self.db, settings, self.progress)
         if with_pbx:
             assert self.install is not None
-            self.pbx = Pbx(settings, self.install)
+            self.pbx = AsteriskProcess(settings, self.install)
             try:
                 await self.pbx.start()
-            except PbxError as exc:
-                raise StackError(str(exc)) from exc
+            except AsteriskProcessError as exc:
+                raise StartupError(str(exc)) from exc
         await self.start_service()
         if with_pbx:
             assert self.pbx is not None
@@ -158,7 +155,7 @@ class Stack:
             )
         except OSError as exc:
             taken = PortInUse(settings.agi_port, "tcp", "FastAGI", "IOBRIDGE_AGI_PORT")
-            raise StackError(str(taken)) from exc
+            raise StartupError(str(taken)) from exc
         limits = HttpLimits.of(settings)
         runner = web.AppRunner(
             create_app(settings, self.service), access_log=None, **limits.server_options()
@@ -172,7 +169,7 @@ class Stack:
             )
         except OSError as exc:
             taken = PortInUse(settings.http_port, "tcp", "panel", "IOBRIDGE_HTTP_PORT")
-            raise StackError(str(taken)) from exc
+            raise StartupError(str(taken)) from exc
         self._service_task = asyncio.get_running_loop().create_task(
             self.service.run(), name="bridge"
         )
@@ -243,14 +240,14 @@ async def open_database(settings: Settings) -> Database:
     try:
         await upgrade(url, pin_key=key)
     except DatabaseUnusable as exc:
-        raise StackError(str(exc)) from exc
+        raise StartupError(str(exc)) from exc
     db = Database(url)
     try:
         async with db.sessions() as session:
             await check_pin_key(session, key)
     except PinKeyMismatch as exc:
         await db.dispose()
-        raise StackError(pin_key_mismatch_message(settings)) from exc
+        raise StartupError(pin_key_mismatch_message(settings)) from exc
     return db
 
 
@@ -279,10 +276,10 @@ async def ensure_asterisk_async(
             progress=progress,
         )
     except AsteriskInstallError as exc:
-        raise StackError(str(exc)) from exc
+        raise StartupError(str(exc)) from exc
 
 
-async def keep_asterisk_running(pbx: Pbx) -> None:
+async def keep_asterisk_running(pbx: AsteriskProcess) -> None:
     """Asterisk is our child: if it dies, say so and start it again (with backoff)."""
     delay = 1.0
     while pbx.process is not None:

@@ -115,7 +115,7 @@ def asterisk_run() -> None:
     """Run Asterisk in the foreground with io-bridge's configuration, as its own process
     (the iobridge-asterisk systemd unit): the bridge service (iobridge serve) can then stop,
     crash or restart without touching a call."""
-    from bridge.asterisk.pbx import busy_ports, render_config
+    from bridge.asterisk.process import busy_ports, render_config
 
     config = settings()
     taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
@@ -132,7 +132,7 @@ def asterisk_run() -> None:
 @click.option("-x", "command", help="Run one CLI command and print its output (as asterisk -rx).")
 def asterisk_cli(command: str | None) -> None:
     """Open the Asterisk console of the running stack."""
-    from bridge.asterisk.pbx import Pbx
+    from bridge.asterisk.process import AsteriskProcess
 
     config = settings()
     if not (config.run_dir / "run" / "asterisk.ctl").exists():
@@ -146,7 +146,7 @@ def asterisk_cli(command: str | None) -> None:
         )
     except AsteriskInstallError as exc:
         fail(str(exc))
-    argv = Pbx(config, found).cli_argv(*(["-x", command] if command else []))
+    argv = AsteriskProcess(config, found).cli_argv(*(["-x", command] if command else []))
     os.execv(argv[0], argv)
 
 
@@ -164,8 +164,8 @@ def call(
     keys: str, audio: bool, stay: float, caller_id: str, host: str | None, port: int | None
 ) -> None:
     """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
+    from bridge.runtime import read_runtime_file
     from bridge.sipcaller import CallPlan, SippMissing, place_call
-    from bridge.stack import read_runtime_file
 
     config = settings()
     running = read_runtime_file(config) or {}
