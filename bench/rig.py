@@ -73,7 +73,7 @@ def free_rtp_range(size: int, first: int = 20000, last: int = 60000) -> int:
 class Rig:
     def __init__(self, options: RigOptions, progress: Progress) -> None:
         self.options, self.progress = options, progress
-        self.pbx: AsteriskProcess | None = None
+        self.asterisk: AsteriskProcess | None = None
         self.ami: AmiWatcher | None = None
         self.service: asyncio.subprocess.Process | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -101,8 +101,8 @@ class Rig:
             ensure_asterisk, self.settings.cache_dir, progress=lambda _: None
         )
         await asyncio.to_thread(self._write_config)
-        self.pbx = AsteriskProcess(self.settings, install)
-        await self.pbx.start()
+        self.asterisk = AsteriskProcess(self.settings, install)
+        await self.asterisk.start()
         self.ami = AmiWatcher(self.settings.ami_port, BENCH_USER, SecretStr(self._bench_secret))
         await self.ami.start()
         self._http = aiohttp.ClientSession(
@@ -190,16 +190,16 @@ class Rig:
             await self._http.close()
         if self.ami is not None:
             await self.ami.stop()
-        if self.pbx is not None:
-            await self.pbx.stop()
+        if self.asterisk is not None:
+            await self.asterisk.stop()
 
     # ---- asking the service and Asterisk -------------------------------------------------------
 
     @property
     def pids(self) -> dict[str, int]:
         found = {}
-        if self.pbx is not None and self.pbx.pid:
-            found["asterisk"] = self.pbx.pid
+        if self.asterisk is not None and self.asterisk.pid:
+            found["asterisk"] = self.asterisk.pid
         if self.service is not None and self.service.returncode is None:
             found["service"] = self.service.pid
         return found
@@ -241,8 +241,8 @@ class Rig:
 
     async def taskprocessors(self) -> dict[str, tuple[int, int]]:
         """Asterisk's task queues: name -> (in queue now, deepest ever)."""
-        assert self.pbx is not None
-        _, out = await self.pbx.cli("core show taskprocessors")
+        assert self.asterisk is not None
+        _, out = await self.asterisk.cli("core show taskprocessors")
         queues = {}
         for line in out.splitlines():
             fields = line.split()
