@@ -90,7 +90,7 @@ class Runtime:
         self.provision = provision
         self.pidfile = PidFile(settings.service_pid_file, "the io-bridge service")
         self.install: AsteriskInstall | None = None
-        self.pbx: AsteriskProcess | None = None
+        self.asterisk: AsteriskProcess | None = None
         self.db: Database | None = None
         self.service: BridgeService | None = None
         self._agi_server: asyncio.base_events.Server | None = None
@@ -121,17 +121,17 @@ class Runtime:
             await provision_rooms(self.db, settings, self.progress)
         if with_pbx:
             assert self.install is not None
-            self.pbx = AsteriskProcess(settings, self.install)
+            self.asterisk = AsteriskProcess(settings, self.install)
             try:
-                await self.pbx.start()
+                await self.asterisk.start()
             except AsteriskProcessError as exc:
                 raise StartupError(str(exc)) from exc
         await self.start_service()
         if with_pbx:
-            assert self.pbx is not None
+            assert self.asterisk is not None
             await self.wait_connected()
             self._pbx_watch = asyncio.get_running_loop().create_task(
-                keep_asterisk_running(self.pbx), name="asterisk-watch"
+                keep_asterisk_running(self.asterisk), name="asterisk-watch"
             )
 
     async def start_service(self) -> None:
@@ -222,11 +222,11 @@ class Runtime:
                 await self._pbx_watch
             self._pbx_watch = None
         if ending_calls is None:
-            ending_calls = self.pbx is not None
+            ending_calls = self.asterisk is not None
         await self.stop_service(ending_calls=ending_calls)
-        if self.pbx is not None:
-            await self.pbx.stop()
-            self.pbx = None
+        if self.asterisk is not None:
+            await self.asterisk.stop()
+            self.asterisk = None
         if self.db is not None:
             await self.db.dispose()
             self.db = None

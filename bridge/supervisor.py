@@ -51,7 +51,7 @@ class Supervisor:
         self.settings = settings
         self.progress = progress
         self.pidfile = PidFile(settings.pid_file)
-        self.pbx: AsteriskProcess | None = None
+        self.asterisk: AsteriskProcess | None = None
         self.service: asyncio.subprocess.Process | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -78,13 +78,13 @@ class Supervisor:
         # Made here, once, before two processes could race to make them.
         settings.ensure_ami_secret()
         settings.ensure_admin_token()
-        self.pbx = AsteriskProcess(settings, install)
+        self.asterisk = AsteriskProcess(settings, install)
         try:
-            await self.pbx.start()
+            await self.asterisk.start()
         except AsteriskProcessError as exc:
             raise StartupError(str(exc)) from exc
         loop = asyncio.get_running_loop()
-        self._tasks.append(loop.create_task(keep_asterisk_running(self.pbx), name="asterisk"))
+        self._tasks.append(loop.create_task(keep_asterisk_running(self.asterisk), name="asterisk"))
         self.service = await self._spawn_service(first=True)
         await self._wait_ready(self.service)
         self._tasks.append(loop.create_task(self._keep_service_running(), name="service"))
@@ -149,9 +149,9 @@ class Supervisor:
         if self.service is not None:
             await _stop_service(self.service)
             self.service = None
-        if self.pbx is not None:
-            await self.pbx.stop()
-            self.pbx = None
+        if self.asterisk is not None:
+            await self.asterisk.stop()
+            self.asterisk = None
         self.pidfile.release()
 
 

@@ -44,11 +44,11 @@ async def test_asterisk_killed_mid_call_is_reconnected_and_leaves_no_ghosts(
     runtime: Runtime, ami: AmiWatcher, dial: Dial
 ) -> None:
     service = runtime.service
-    assert service is not None and runtime.pbx is not None
+    assert service is not None and runtime.asterisk is not None
     channels = {await join(ami, dial), await join(ami, dial)}
     await service.roster.wait_until(lambda: _live(runtime) >= channels)
 
-    pbx = runtime.pbx
+    pbx = runtime.asterisk
     killed_at = time.monotonic()
     await pbx.kill()
     await service.roster.wait_until(lambda: not service.switchboard.pbx_connected)
@@ -79,8 +79,8 @@ async def test_a_hung_asterisk_is_noticed_and_reconnected_once_it_answers_again(
     runtime: Runtime,
 ) -> None:
     service = runtime.service
-    assert service is not None and runtime.pbx is not None and runtime.pbx.pid is not None
-    pid = runtime.pbx.pid
+    assert service is not None and runtime.asterisk is not None and runtime.asterisk.pid is not None
+    pid = runtime.asterisk.pid
     os.kill(pid, signal.SIGSTOP)  # alive, socket open, answering nothing
     try:
         await service.roster.wait_until(lambda: not service.switchboard.pbx_connected, timeout=20)
@@ -190,8 +190,8 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
     first.send_signal(signal.SIGKILL)
     await first.wait()
     # Asterisk's own word: both calls are still in the room while no service runs.
-    assert runtime.pbx is not None
-    _, listed = await runtime.pbx.cli(f"confbridge list {ROOM}")
+    assert runtime.asterisk is not None
+    _, listed = await runtime.asterisk.cli(f"confbridge list {ROOM}")
     assert {quiet, talker} <= {line.split()[0] for line in listed.splitlines() if line}, listed
 
     second = await _spawn(env, tmp_path / "serve-2.log")

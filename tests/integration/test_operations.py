@@ -85,12 +85,12 @@ async def test_readyz_is_503_while_the_ami_is_away_and_200_once_back(
     http: aiohttp.ClientSession, runtime: Runtime
 ) -> None:
     service = runtime.service
-    assert service is not None and runtime.pbx is not None and runtime.pbx.pid is not None
+    assert service is not None and runtime.asterisk is not None and runtime.asterisk.pid is not None
     async with http.get("/readyz") as response:
         assert response.status == 200
         assert await response.json() == {"ready": True, "database": "ok", "pbx": "connected"}
 
-    pid = runtime.pbx.pid
+    pid = runtime.asterisk.pid
     os.kill(pid, signal.SIGSTOP)  # a hung Asterisk: its AMI answers nothing
     try:
         await service.roster.wait_until(lambda: not service.switchboard.pbx_connected, timeout=20)

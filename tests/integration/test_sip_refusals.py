@@ -38,6 +38,6 @@ async def test_the_anonymous_endpoint_refuses_messages_and_transfers(
     statuses = [line.split()[1] for line in trace.splitlines() if line.startswith("SIP/2.0 ")]
     assert "202" not in statuses  # no MESSAGE accepted
     assert "603" in statuses  # the REFER declined
-    assert runtime.pbx is not None
-    _, modules = await runtime.pbx.cli("module show like res_pjsip_messaging")
+    assert runtime.asterisk is not None
+    _, modules = await runtime.asterisk.cli("module show like res_pjsip_messaging")
     assert "Running" not in modules
