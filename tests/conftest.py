@@ -58,6 +58,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path) or "tests/browser" in str(item.path):
             item.add_marker(pytest.mark.pbx)
+    # Files marked `long` (minutes of waiting on a clock) go first: pytest-xdist hands files
+    # out in this order, so theirs is not the last worker still running.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 @pytest.fixture(scope="session")

@@ -36,6 +36,8 @@ ROOM, PIN = "e2e-faults", "6666#"
 SESSION_TIMER = 90  # seconds; Asterisk refreshes at half, and a refresh times out in 32
 SILENCE = 300.0  # the five minutes
 
+pytestmark = pytest.mark.long
+
 
 @dataclass
 class TimerStack:
@@ -193,7 +195,7 @@ async def test_a_muted_caller_who_sends_no_audio_for_five_minutes_is_still_in_th
 
     assert timers.present(silent.channel)
     assert silent.channel not in timers.leaves
-    listed = await timers.service.pbx.snapshot()  # Asterisk's own ConfbridgeList
+    listed = await timers.service.pbx_directory.snapshot()  # Asterisk's own ConfbridgeList
     [room] = [seen for seen in listed.rooms if seen.room == ROOM]
     assert silent.channel in {p.channel for p in room.participants}
     assert next(p for p in room.participants if p.channel == silent.channel).muted
