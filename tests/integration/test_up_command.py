@@ -164,7 +164,7 @@ async def run_a_room_from_the_shell(env: dict[str, str]) -> None:
     """An admin's session with `iobridge room` and `recordings list` against a live call
     (the example rooms file's wg-housing room, PIN 5150)."""
     caller = await asyncio.create_subprocess_exec(
-        IOBRIDGE, "call", "--keys", "5150#", "--audio", "--stay", "25", env=env,
+        IOBRIDGE, "call", "--keys", "5150#", "--audio", "--stay", "90", env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -191,12 +191,12 @@ async def run_a_room_from_the_shell(env: dict[str, str]) -> None:
         assert code == 1 and err.strip().endswith("is not in room 'wg-housing' (any more)")
         code, _, err = await iobridge(env, "room", "nowhere", "lock")
         assert code == 1 and "no live room 'nowhere'" in err
-        code, out, _ = await iobridge(env, "room", "wg-housing", "stop-record")
-        assert code == 0
+        code, out, err = await iobridge(env, "room", "wg-housing", "stop-record")
+        assert code == 0, err
         code, out, _ = await iobridge(env, "recordings", "list")
         assert code == 0 and "wg-housing-" in out and " s " in out
-        code, out, _ = await iobridge(env, "room", "wg-housing", "end")
-        assert code == 0
+        code, out, err = await iobridge(env, "room", "wg-housing", "end")
+        assert code == 0, err
         assert await asyncio.wait_for(caller.wait(), 20) == 0
     finally:
         if caller.returncode is None:
