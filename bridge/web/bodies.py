@@ -24,7 +24,7 @@ BODY_SECONDS = web.AppKey("body_seconds", float)  # the install's http_body_seco
 async def read_body(request: web.Request, limit: int) -> tuple[bytes, str | None]:
     """The request's body (at most ``limit`` bytes) and its declared charset. The whole body
     must arrive within the install's ``http_body_seconds``: a client that dribbles it is
-    answered 408 and its connection closed, so it cannot hold a connection for long."""
+    answered 408, so it cannot hold a connection for long."""
     if request.content_length is not None and request.content_length > limit:
         raise BadField("the body is too large")
     deadline = request.app.get(BODY_SECONDS, DEFAULT_BODY_SECONDS)
@@ -32,7 +32,8 @@ async def read_body(request: web.Request, limit: int) -> tuple[bytes, str | None
         async with asyncio.timeout(deadline):
             raw = await _read_up_to(request.content, limit + 1)
     except TimeoutError:
-        request.protocol.force_close()  # no lingering for the rest of it
+        # Answered 408; aiohttp then drains the rest for at most its lingering time
+        # (``HttpLimits``) before it closes the connection.
         raise BodyTooSlow(deadline) from None
     if len(raw) > limit:
         raise BadField("the body is too large")
