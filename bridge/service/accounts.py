@@ -44,6 +44,8 @@ TOKEN_BYTES = 32
 # request and action asks): a logout here is immediate, a sync's change of rights takes
 # effect within this time.
 SESSION_CACHE_SECONDS = 5.0
+# A session seen live this recently may use the connections kept for moderators.
+SEEN_SECONDS = 15 * 60.0
 TOUCH_EVERY = timedelta(minutes=5)  # how stale a session's "seen" time may get
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a megabyte "password" is an attack
 
@@ -96,6 +98,7 @@ class Accounts:
         )
         self._clock = clock
         self._recent: dict[str, tuple[float, PanelSession]] = {}  # token hash -> (until, it)
+        self._seen: dict[str, float] = {}  # token hash -> until: sessions seen live lately
         self._hashing = asyncio.Semaphore(2)
         self._checking = 0  # logins between their queue check and their answer
         self._decoy_hash: str | None = None
@@ -177,7 +180,9 @@ class Accounts:
                 session, token_hash(token), account.id, now, expires_at, address
             )
         log.info("login.ok user=%s address=%s", principal.username, address)
-        return PanelSession(principal, token, csrf_token(token))
+        opened = PanelSession(principal, token, csrf_token(token))
+        self._remember(token_hash(token), opened)
+        return opened
 
     async def session(self, token: str | None) -> PanelSession | None:
         """The live session this cookie token opens, with the rights as the database says
@@ -212,10 +217,19 @@ class Accounts:
         if len(self._recent) > 1000:
             self._recent = {k: v for k, v in self._recent.items() if v[0] > now}
         self._recent[key] = (now + SESSION_CACHE_SECONDS, opened)
+        if len(self._seen) > 10_000:
+            self._seen = {k: until for k, until in self._seen.items() if until > now}
+        self._seen[key] = now + SEEN_SECONDS
+
+    def seen_lately(self, token: str) -> bool:
+        """Was this a live session lately (no database: the HTTP server asks it before a
+        connection is handed to aiohttp, to keep a share of them for moderators)?"""
+        return self._seen.get(token_hash(token), 0.0) > self._clock()
 
     async def log_out(self, token: str) -> None:
         key = token_hash(token)
         self._recent.pop(key, None)
+        self._seen.pop(key, None)
         async with self.db.sessions.begin() as session:
             await store.delete_session(session, key)
         self.ended.publish(key)

@@ -23,13 +23,14 @@ and makes the same ``may_moderate`` check.
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
 from bridge.domain.rooms import ROOM_NAME
 from bridge.errors import BadField, NotAllowed, NotLoggedIn
-from bridge.service.accounts import PanelSession
+from bridge.service.accounts import Accounts, PanelSession
 from bridge.web.keys import PUBLIC_ORIGIN, SERVICE
 
 COOKIE = "iobridge_session"
@@ -129,6 +130,22 @@ def client_address(request: web.Request) -> str:
     says in X-Forwarded-For (``bridge.web.proxies``); from anyone else the header is
     ignored (anyone can send one)."""
     return request.remote or "unknown"
+
+
+_COOKIE_IN_HEAD = re.compile(rb"(?:^|[;\s])" + COOKIE.encode() + rb"=([A-Za-z0-9_-]{1,200})")
+
+
+def session_in_head(head: bytes, accounts: Accounts) -> bool:
+    """Does a request's first bytes carry the cookie of a session seen live lately? For the
+    connection limits (``bridge.web.limits``), before aiohttp parses anything."""
+    for line in head.split(b"\r\n\r\n", 1)[0].split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() != b"cookie":
+            continue
+        for found in _COOKIE_IN_HEAD.finditer(value):
+            if accounts.seen_lately(found.group(1).decode("ascii")):
+                return True
+    return False
 
 
 def set_session_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:

@@ -25,7 +25,7 @@ from bridge.store.db import Database, upgrade
 from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
 from bridge.web.app import create_app
-from bridge.web.auth import safe_next
+from bridge.web.auth import safe_next, session_in_head
 from bridge.web.panel import live
 from tests.adapters.conftest import Web
 from tests.adapters.test_api_errors import bearer
@@ -249,3 +249,19 @@ async def test_a_room_taken_away_closes_its_page_however_busy_the_room(
         assert await _closed_with(ws, 2.0) == live.CLOSE_NOT_ALLOWED
     finally:
         busy.cancel()
+
+
+async def test_only_a_live_sessions_cookie_opens_the_moderators_share(web_app: Web) -> None:
+    accounts = web_app.service.accounts
+    opened = await accounts.log_in("carol", "carol-panel-pw", "127.0.0.1")
+
+    def head(token: str) -> bytes:
+        return (
+            f"GET / HTTP/1.1\r\nHost: x\r\nCookie: a=1; iobridge_session={token}\r\n\r\n".encode()
+        )
+
+    assert session_in_head(head(opened.token), accounts)
+    assert not session_in_head(head("made-up"), accounts)
+    assert not session_in_head(b"GET / HTTP/1.1\r\nX-Cookie: iobridge_session=x\r\n\r\n", accounts)
+    await accounts.log_out(opened.token)
+    assert not session_in_head(head(opened.token), accounts)
