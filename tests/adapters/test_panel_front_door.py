@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
 
 from bridge.provision import provision_rooms
 from bridge.roomsfile import load_rooms_file
@@ -22,6 +23,7 @@ from bridge.service import BridgeService
 from bridge.service import accounts as accounts_module
 from bridge.settings import Settings
 from bridge.store.db import Database, upgrade
+from bridge.store.models import PanelSession
 from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
 from bridge.web.app import create_app
@@ -265,3 +267,51 @@ async def test_only_a_live_sessions_cookie_opens_the_moderators_share(web_app: W
     assert not session_in_head(b"GET / HTTP/1.1\r\nX-Cookie: iobridge_session=x\r\n\r\n", accounts)
     await accounts.log_out(opened.token)
     assert not session_in_head(head(opened.token), accounts)
+
+
+async def _login_address_and_cookie(client: TestClient[Any, Any], db: Any) -> tuple[str, bool]:
+    headers = {
+        "Origin": f"http://127.0.0.1:{client.port}",
+        "X-Forwarded-For": "192.0.2.7",
+        "X-Forwarded-Proto": "https",
+    }
+    form = {"username": "carol", "password": "carol-panel-pw"}
+    response = await client.post("/login", data=form, headers=headers, allow_redirects=False)
+    assert response.status == 303
+    async with db.sessions() as session:
+        [address] = list(await session.scalars(select(PanelSession.address)))
+    return address, bool(response.cookies["iobridge_session"]["secure"])
+
+
+async def test_forwarding_headers_from_a_peer_not_listed_change_nothing(web_app: Web) -> None:
+    address, secure = await _login_address_and_cookie(web_app.client, web_app.service.db)
+    assert (address, secure) == ("127.0.0.1", False)
+
+
+async def test_a_trusted_proxy_names_the_client_and_the_scheme(tmp_path: Path) -> None:
+    settings = Settings(
+        state_dir=tmp_path / "state", rooms_file=E2E_ROOMS, trusted_proxies="127.0.0.1"
+    )
+    await upgrade(settings.effective_database_url)
+    db = Database(settings.effective_database_url)
+    await provision_rooms(db, settings, lambda _: None)
+    service = BridgeService(settings, db)
+    client: TestClient[Any, Any] = TestClient(
+        TestServer(create_app(settings, service), host="127.0.0.1")
+    )
+    await client.start_server()
+    try:
+        address, secure = await _login_address_and_cookie(client, db)
+        assert (address, secure) == ("192.0.2.7", True)
+        # The throttle counts the client: its failures do not lock out the proxy's others.
+        assert service.accounts.throttle.retry_after("carol", "192.0.2.7", time.time()) == 0
+    finally:
+        await client.close()
+        await db.dispose()
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused_with_its_name() -> None:
+    with pytest.raises(ValueError, match=re.escape("not an address or a network: 'proxy.example'")):
+        Settings(trusted_proxies="127.0.0.1, proxy.example")
+    with pytest.raises(ValueError, match="expected a scheme and a host"):
+        Settings(public_origin="panel.example.org")
