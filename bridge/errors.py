@@ -105,6 +105,27 @@ class TooManyLogins(BridgeError):
         self.retry_after = retry_after
 
 
+class LoginsBusy(BridgeError):
+    """More logins waiting for their password check than the service queues (each check
+    costs 64 MiB): this one is not checked, and counts as no failure."""
+
+    status = 429
+    code = "logins_busy"
+
+    def __init__(self) -> None:
+        super().__init__("The panel is checking many logins at once. Try again in a moment.")
+
+
+class BodyTooSlow(BridgeError):
+    """A request body that did not arrive in time (a client dribbling it holds a slot)."""
+
+    status = 408
+    code = "body_too_slow"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the request body did not arrive within {seconds:g} seconds")
+
+
 class BadToken(NotLoggedIn):
     """A bearer token the API does not accept; which of the reasons is not said."""
 

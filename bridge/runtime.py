@@ -29,6 +29,7 @@ from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store.db import Database, DatabaseUnusable, upgrade
 from bridge.store.pin_key import check_pin_key, install_pin_key
 from bridge.web.app import create_app
+from bridge.web.auth import session_in_head
 from bridge.web.limits import ConnectionCounter, HttpLimits
 from bridge.web.limits import serve as serve_with_limits
 
@@ -164,8 +165,13 @@ class Runtime:
         self._web = runner
         assert runner.server is not None
         try:
+            accounts = self.service.accounts
             self._http_server, self.http_connections = await serve_with_limits(
-                runner.server, settings.bind_host, settings.http_port, limits
+                runner.server,
+                settings.bind_host,
+                settings.http_port,
+                limits,
+                has_session=lambda head: session_in_head(head, accounts),
             )
         except OSError as exc:
             taken = PortInUse(settings.http_port, "tcp", "panel", "IOBRIDGE_HTTP_PORT")

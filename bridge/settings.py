@@ -9,6 +9,7 @@ import secrets
 import stat
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -143,12 +144,27 @@ class Settings(BaseSettings):
     # replaced by pseudonyms ("caller 3") by the service itself, checked this often.
     history_retention_days: int = Field(default=30, ge=0)
     history_purge_every_seconds: float = Field(default=3600.0, gt=0)
-    # The moderators' panel: a session ends after this long without a request; failed logins
-    # tolerated per username and per address within the window.
-    panel_session_hours: float = 12.0
+    # The moderators' panel: a session ends after this long without a request, and this long
+    # after its login however much it is used; failed logins tolerated per username (from
+    # one network: a /24 or a /64) and per address within the window; logins waiting for
+    # their password check (64 MiB each, two at once) beyond which a login is answered 429.
+    panel_session_hours: float = Field(default=12.0, gt=0)
+    panel_session_max_hours: float = Field(default=24.0, gt=0)
     login_failures_per_username: int = 5
     login_failures_per_address: int = 20
     login_window_seconds: float = 900.0
+    login_queue: int = Field(default=16, ge=1)
+    # Where the panel is reached, as the browser's address bar says (https://panel.example.org):
+    # the only Origin a POST or the live feed is taken from. Unset: the request's own Host,
+    # and only when that is an IP address or localhost (a name could be anyone's).
+    public_origin: str | None = None
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; from any other peer they change nothing.
+    trusted_proxies: str = ""
+    # A request body (a login form, an action's arguments) must arrive whole within this.
+    http_body_seconds: float = Field(default=10.0, gt=0)
+    # A share of the panel's connections kept for logged-in moderators and API tokens.
+    http_reserved_share: float = Field(default=0.25, ge=0, lt=1)
 
     log_level: str = "INFO"
 
@@ -176,6 +192,35 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"not a network: {net!r} (expected e.g. 192.168.0.0/16)") from None
         return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        for proxy in _split(value):
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not an address or a network: {proxy!r} "
+                    "(expected e.g. 127.0.0.1 or 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @field_validator("public_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path.strip("/"):
+            raise ValueError(
+                f"expected a scheme and a host, e.g. https://panel.example.org; got {value!r}"
+            )
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(proxy, strict=False) for proxy in _split(self.trusted_proxies)]
 
     @property
     def local_nets(self) -> list[str]:

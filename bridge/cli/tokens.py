@@ -37,11 +37,12 @@ def tokens() -> None:
 @click.option(
     "--expires",
     "days",
-    type=click.FloatRange(min=0, min_open=True),
-    default=None,
-    help="Days until it expires (default: never; revoke it when done).",
+    type=click.FloatRange(min=0, min_open=True, max=3660),
+    default=90.0,
+    show_default=True,
+    help="Days until it expires (every token expires; make a new one before then).",
 )
-def tokens_create(username: str, days: float | None) -> None:
+def tokens_create(username: str, days: float) -> None:
     """Make a token; it is printed once, on its own line (keep it: it is not stored)."""
     made = _with_tokens(lambda tokens: tokens.create(username, days))
     click.echo(made.token)

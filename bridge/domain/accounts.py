@@ -7,6 +7,7 @@ else. Time comes in as an argument, so the throttle is tested without a clock.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import deque
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -75,41 +76,78 @@ class Principal:
 
 @dataclass(frozen=True)
 class ThrottleRules:
-    """Failed logins tolerated per username and per address within ``window`` seconds."""
+    """Failed logins tolerated per username (from one network) and per address within
+    ``window`` seconds."""
 
     per_username: int = 5
     per_address: int = 20
     window: float = 900.0
+    remembered: int = 10_000  # (username, address) pairs that logged in, kept at most
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A login being checked: its failure is already counted (``LoginThrottle.reserve``)
+    and taken back if the password was right."""
+
+    username: str
+    address: str
+    at: float
 
 
 @dataclass
 class LoginThrottle:
-    """Counts failed logins per username and per address in a sliding window.
+    """Counts failed logins per username and network, and per address, in a sliding window.
 
-    A username is counted whether or not the account exists, so the answer never tells an
-    attacker which names are real. A success clears the username's failures (not the
-    address's: one right password must not reopen an address that is guessing others).
+    A username's failures count per network (the address's /24 for IPv4, /64 for IPv6):
+    usernames are not secret, so a guesser elsewhere must not lock a moderator out of
+    their own office. A username is counted whether or not the account exists, so the
+    answer never tells an attacker which names are real. Each attempt is counted
+    *before* its password is checked, so guesses sent at once cannot exceed the limit.
+    A success takes its own count back and clears the username's failures (not the
+    address's: one right password must not reopen an address that is guessing others),
+    and the address it came from stays open to that username even while the name is
+    held back from its network.
     """
 
     rules: ThrottleRules = field(default_factory=ThrottleRules)
     _failures: dict[str, deque[float]] = field(default_factory=dict)
+    _known: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered: oldest first
 
     def retry_after(self, username: str, address: str, now: float) -> float:
         """Seconds until a login from here may be tried again; 0 when it may be tried now."""
-        waits = [
-            self._wait(_user_key(username), self.rules.per_username, now),
-            self._wait(_address_key(address), self.rules.per_address, now),
-        ]
+        waits = [self._wait(_address_key(address), self.rules.per_address, now)]
+        if (_name(username), address) not in self._known:
+            waits.append(self._wait(_user_key(username, address), self.rules.per_username, now))
         return max(waits)
 
+    def reserve(self, username: str, address: str, now: float) -> Attempt | float:
+        """Count a failure for this attempt now, before its password is checked; the wait
+        (seconds) instead when it may not be tried."""
+        wait = self.retry_after(username, address, now)
+        if wait > 0:
+            return wait
+        self.failed(username, address, now)
+        return Attempt(username, address, now)
+
     def failed(self, username: str, address: str, now: float) -> None:
-        for key in (_user_key(username), _address_key(address)):
+        for key in (_user_key(username, address), _address_key(address)):
             self._failures.setdefault(key, deque()).append(now)
         if len(self._failures) > 10_000:
             self._forget_old(now)  # a flood of distinct names must not grow this forever
 
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(_user_key(username), None)
+    def succeeded(self, attempt: Attempt) -> None:
+        """The attempt's password was right: its count is taken back, the name's failures
+        from that network cleared, and the address remembered for that name."""
+        self._failures.pop(_user_key(attempt.username, attempt.address), None)
+        times = self._failures.get(_address_key(attempt.address))
+        if times is not None and attempt.at in times:
+            times.remove(attempt.at)
+        pair = (_name(attempt.username), attempt.address)
+        self._known.pop(pair, None)
+        self._known[pair] = None
+        while len(self._known) > self.rules.remembered:
+            del self._known[next(iter(self._known))]
 
     def _wait(self, key: str, limit: int, now: float) -> float:
         times = self._failures.get(key)
@@ -128,9 +166,27 @@ class LoginThrottle:
             del self._failures[key]
 
 
-def _user_key(username: str) -> str:
-    return "user:" + username.strip().casefold()
+def network_of(address: str) -> str:
+    """The network an address is counted with: its /24 (IPv4) or /64 (IPv6); what is not
+    an address (a test's name, "unknown") is its own network."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 64
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def _name(username: str) -> str:
+    return username.strip().casefold()
+
+
+def _user_key(username: str, address: str) -> str:
+    return f"user:{_name(username)}@{network_of(address)}"
 
 
 def _address_key(address: str) -> str:
-    return "address:" + address
+    """An IPv6 client holds a whole /64: it is counted as one address."""
+    return "address:" + (network_of(address) if ":" in address else address)

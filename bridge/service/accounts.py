@@ -7,7 +7,12 @@ allowed or refused by ``Principal.may_moderate(room)``.
 
 Passwords are argon2 hashes from the rooms file. Verifying one costs tens of milliseconds
 and 64 MiB, so it runs in a thread, at most two at once (a login flood must not exhaust
-memory), and a hash made with older parameters is replaced at the next good login.
+memory), with at most ``login_queue`` logins waiting (more: 429 at once), and a hash made
+with older parameters is replaced at the next good login.
+
+A session ends after ``panel_session_hours`` without a request and ``panel_session_max_hours``
+after its login, whatever its use; a logout is announced on ``ended`` (the hash of the
+session's token), so the live feeds close that session's websockets at once.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from datetime import UTC, datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from bridge.domain.accounts import LoginThrottle, Principal, ThrottleRules, Via
-from bridge.errors import LoginRefused, TooManyLogins
+from bridge.domain.accounts import Attempt, LoginThrottle, Principal, ThrottleRules, Via
+from bridge.errors import LoginRefused, LoginsBusy, TooManyLogins
+from bridge.hub import Hub
 from bridge.settings import Settings
 from bridge.store import accounts as store
 from bridge.store.db import Database
@@ -38,6 +44,8 @@ TOKEN_BYTES = 32
 # request and action asks): a logout here is immediate, a sync's change of rights takes
 # effect within this time.
 SESSION_CACHE_SECONDS = 5.0
+# A session seen live this recently may use the connections kept for moderators.
+SEEN_SECONDS = 15 * 60.0
 TOUCH_EVERY = timedelta(minutes=5)  # how stale a session's "seen" time may get
 MAX_PASSWORD_LENGTH = 1024  # argon2 hashes any length; a megabyte "password" is an attack
 
@@ -78,6 +86,9 @@ class Accounts:
         self.db = db
         self.hasher = hasher or PasswordHasher()
         self.session_lifetime = timedelta(hours=settings.panel_session_hours)
+        self.session_max_lifetime = timedelta(hours=settings.panel_session_max_hours)
+        self.login_queue = settings.login_queue
+        self.ended: Hub[str] = Hub(256)  # the token hash of every session logged out
         self.throttle = LoginThrottle(
             ThrottleRules(
                 per_username=settings.login_failures_per_username,
@@ -87,7 +98,9 @@ class Accounts:
         )
         self._clock = clock
         self._recent: dict[str, tuple[float, PanelSession]] = {}  # token hash -> (until, it)
+        self._seen: dict[str, float] = {}  # token hash -> until: sessions seen live lately
         self._hashing = asyncio.Semaphore(2)
+        self._checking = 0  # logins between their queue check and their answer
         self._decoy_hash: str | None = None
 
     def _now(self) -> datetime:
@@ -98,21 +111,27 @@ class Accounts:
     async def authenticate(self, username: str, password: str, address: str) -> Principal:
         """The principal whose password this is; ``LoginRefused`` (the same for an unknown
         user as for a wrong password) or ``TooManyLogins`` otherwise."""
-        now = self._clock()
-        wait = self.throttle.retry_after(username, address, now)
-        if wait > 0:
+        if self._checking >= self.login_queue:
+            log.warning("login.busy address=%s", address)
+            raise LoginsBusy()
+        attempt = self.throttle.reserve(username, address, self._clock())
+        if not isinstance(attempt, Attempt):
             log.warning("login.throttled address=%s", address)
-            raise TooManyLogins(wait)
-        async with self.db.sessions() as session:
-            account = await store.find_account(session, username)
-        good = await self._verify(account.password_hash if account else None, password)
+            raise TooManyLogins(attempt)
+        self._checking += 1
+        try:
+            async with self.db.sessions() as session:
+                account = await store.find_account(session, username)
+            good = await self._verify(account.password_hash if account else None, password)
+        finally:
+            self._checking -= 1
         if account is None or not good:
-            self.throttle.failed(username, address, now)
-            # An unknown name is not logged: it is often a password typed in the wrong field.
+            # The failure was counted by ``reserve``. An unknown name is not logged: it is
+            # often a password typed in the wrong field.
             known = account.username if account else "(unknown)"
             log.info("login.refused user=%s address=%s", known, address)
             raise LoginRefused()
-        self.throttle.succeeded(username)
+        self.throttle.succeeded(attempt)
         if self.hasher.check_needs_rehash(account.password_hash):
             await self._rehash(account.id, password)
         return Principal(account.username, account.all_rooms, account.rooms, Via.SESSION)
@@ -156,11 +175,14 @@ class Accounts:
                 self._recent.pop(token_hash(previous), None)
                 await store.delete_session(session, token_hash(previous))
             await store.delete_expired_sessions(session, now)
+            expires_at = now + min(self.session_lifetime, self.session_max_lifetime)
             await store.add_session(
-                session, token_hash(token), account.id, now, now + self.session_lifetime, address
+                session, token_hash(token), account.id, now, expires_at, address
             )
         log.info("login.ok user=%s address=%s", principal.username, address)
-        return PanelSession(principal, token, csrf_token(token))
+        opened = PanelSession(principal, token, csrf_token(token))
+        self._remember(token_hash(token), opened)
+        return opened
 
     async def session(self, token: str | None) -> PanelSession | None:
         """The live session this cookie token opens, with the rights as the database says
@@ -178,7 +200,11 @@ class Accounts:
                 self._recent.pop(key, None)
                 return None
             if now - found.seen_at > TOUCH_EVERY:
-                await store.touch_session(session, found.id, now, now + self.session_lifetime)
+                # Idle time slides with use; the lifetime since the login does not.
+                until = min(
+                    now + self.session_lifetime, found.created_at + self.session_max_lifetime
+                )
+                await store.touch_session(session, found.id, now, until)
                 await session.commit()
         account = found.account
         principal = Principal(account.username, account.all_rooms, account.rooms, Via.SESSION)
@@ -191,11 +217,22 @@ class Accounts:
         if len(self._recent) > 1000:
             self._recent = {k: v for k, v in self._recent.items() if v[0] > now}
         self._recent[key] = (now + SESSION_CACHE_SECONDS, opened)
+        if len(self._seen) > 10_000:
+            self._seen = {k: until for k, until in self._seen.items() if until > now}
+        self._seen[key] = now + SEEN_SECONDS
+
+    def seen_lately(self, token: str) -> bool:
+        """Was this a live session lately (no database: the HTTP server asks it before a
+        connection is handed to aiohttp, to keep a share of them for moderators)?"""
+        return self._seen.get(token_hash(token), 0.0) > self._clock()
 
     async def log_out(self, token: str) -> None:
-        self._recent.pop(token_hash(token), None)
+        key = token_hash(token)
+        self._recent.pop(key, None)
+        self._seen.pop(key, None)
         async with self.db.sessions.begin() as session:
-            await store.delete_session(session, token_hash(token))
+            await store.delete_session(session, key)
+        self.ended.publish(key)
 
     # ---- rights -----------------------------------------------------------------------
 

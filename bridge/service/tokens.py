@@ -30,6 +30,8 @@ PREFIX = "iob_"  # tells an io-bridge token apart in a script's secrets (and to 
 TOKEN_BYTES = 32
 LONGEST = 200  # a presented token longer than this is not one of ours
 TOUCH_EVERY = timedelta(minutes=5)  # how stale "last used" may get (no write per request)
+# Every token expires: a forgotten script's secret must not open the API for ever.
+DEFAULT_EXPIRY_DAYS = 90.0
 
 
 @dataclass(frozen=True)
@@ -48,11 +50,12 @@ class ApiTokens:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    async def create(self, username: str, expires_days: float | None = None) -> NewToken:
-        """A new token for moderator ``username``; ``expires_days`` None: it never expires."""
+    async def create(self, username: str, expires_days: float = DEFAULT_EXPIRY_DAYS) -> NewToken:
+        """A new token for moderator ``username``, expiring in ``expires_days``. There are
+        no tokens that never expire; one made before this rule keeps its own end (if any)."""
         token = PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
         now = self._now()
-        expires_at = None if expires_days is None else now + timedelta(days=expires_days)
+        expires_at = now + timedelta(days=expires_days)
         async with self.db.sessions.begin() as session:
             account = await account_store.find_account(session, username)
             if account is None:

@@ -68,6 +68,7 @@ async def add_session(
 class SessionRow:
     id: int
     account: Account
+    created_at: datetime
     seen_at: datetime
     expires_at: datetime
 
@@ -80,7 +81,9 @@ async def find_session(session: AsyncSession, token_hash: str, now: datetime) ->
     )
     if row is None:
         return None
-    return SessionRow(row.id, account_of(row.moderator), row.seen_at, row.expires_at)
+    return SessionRow(
+        row.id, account_of(row.moderator), row.created_at, row.seen_at, row.expires_at
+    )
 
 
 async def touch_session(
@@ -94,6 +97,11 @@ async def touch_session(
 
 async def delete_session(session: AsyncSession, token_hash: str) -> None:
     await session.execute(delete(PanelSession).where(PanelSession.token_hash == token_hash))
+
+
+async def end_sessions_of(session: AsyncSession, account_id: int) -> None:
+    """Every panel session of a moderator (their password changed)."""
+    await session.execute(delete(PanelSession).where(PanelSession.moderator_id == account_id))
 
 
 async def delete_expired_sessions(session: AsyncSession, now: datetime) -> None:

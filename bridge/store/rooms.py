@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bridge.domain.events import Role
 from bridge.domain.pins import PinKey
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
+from bridge.store.accounts import end_sessions_of
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
 from bridge.store.pin_key import check_pin_key, replace_pin_key
+from bridge.store.tokens import revoke_tokens_of
 
 # A PIN setting of the file, and the column that keeps its hash.
 PIN_COLUMNS = {"pin": "pin_hash", "moderator_pin": "moderator_pin_hash"}
@@ -128,7 +130,7 @@ async def sync_rooms(
         for key, value in values.items():
             setattr(row, key, value)
     await session.flush()
-    await _sync_moderators(session, config, report)
+    await _sync_moderators(session, config, report, now)
     return report
 
 
@@ -139,7 +141,9 @@ async def rooms_revision(session: AsyncSession) -> int:
     return found or 0
 
 
-async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: SyncReport) -> None:
+async def _sync_moderators(
+    session: AsyncSession, config: RoomsConfig, report: SyncReport, now: datetime
+) -> None:
     room_ids = {
         r.name: r.id for r in await session.scalars(select(Room).where(Room.retired_at.is_(None)))
     }
@@ -166,8 +170,11 @@ async def _sync_moderators(session: AsyncSession, config: RoomsConfig, report: S
         row = rows[name]
         changes = []
         if row.file_password_hash != spec.password_hash:  # a login's rehash is no change
-            changes.append("password")
+            # Whoever knew the old password is out: their sessions end, their tokens stop.
+            changes.append("password (sessions ended, tokens revoked)")
             row.password_hash = row.file_password_hash = spec.password_hash
+            await end_sessions_of(session, row.id)
+            await revoke_tokens_of(session, row.id, now)
         current = {link.room_id for link in row.rooms}
         if row.all_rooms != all_rooms or current != room_set:
             changes.append("rooms")

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.store.accounts import Account, account_of
@@ -95,3 +95,12 @@ async def revoke_token(session: AsyncSession, token_id: int, now: datetime) -> T
     if row.revoked_at is None:
         row.revoked_at = now
     return _row(row)
+
+
+async def revoke_tokens_of(session: AsyncSession, account_id: int, now: datetime) -> None:
+    """Revoke every live token of a moderator (their password changed)."""
+    await session.execute(
+        update(ApiToken)
+        .where(ApiToken.moderator_id == account_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )

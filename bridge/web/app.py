@@ -11,15 +11,23 @@ from aiohttp import web
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.web import api, ops, reports
+from bridge.web.bodies import BODY_SECONDS
 from bridge.web.errors import answer_errors
-from bridge.web.keys import ADMIN_TOKEN, SERVICE
+from bridge.web.keys import ADMIN_TOKEN, PUBLIC_ORIGIN, SERVICE
 from bridge.web.panel import setup_panel
+from bridge.web.proxies import trust_proxies
 
 
 def create_app(settings: Settings, service: BridgeService) -> web.Application:
-    app = web.Application(middlewares=[answer_errors])
+    # The proxy's word first (bridge.web.proxies), so every answer sees the real client.
+    app = web.Application(
+        middlewares=[trust_proxies(settings.trusted_proxy_networks), answer_errors]
+    )
     app[SERVICE] = service
     app[ADMIN_TOKEN] = settings.ensure_admin_token().get_secret_value()
+    app[BODY_SECONDS] = settings.http_body_seconds
+    if settings.public_origin is not None:
+        app[PUBLIC_ORIGIN] = settings.public_origin
     ops.add_routes(app.router)
     api.add_routes(app.router)
     reports.add_routes(app.router)

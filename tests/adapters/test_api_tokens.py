@@ -5,6 +5,7 @@ gone; the admin token is the local CLI's, with every room, audited as "admin".""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import yaml
@@ -168,3 +169,34 @@ def test_tokens_are_made_listed_and_revoked_from_the_shell(tmp_path: Path) -> No
     )
     missing = runner.invoke(main, ["tokens", "revoke", "42"], env=env)
     assert missing.exit_code == 1 and "no API token 42" in missing.stderr
+
+
+async def test_a_token_made_without_an_expiry_expires_in_90_days(web_app: Web) -> None:
+    made = await web_app.service.tokens.create("alice")
+    assert made.expires_at is not None
+    days = (made.expires_at - datetime.now(UTC)).total_seconds() / 86400
+    assert 89.9 < days <= 90
+    ninety_days_on = ApiTokens(web_app.service.db, clock=lambda: time.time() + 90 * 86400 + 1)
+    assert await ninety_days_on.principal(made.token) is None
+
+
+def test_the_shell_makes_tokens_that_expire_in_90_days_unless_told(tmp_path: Path) -> None:
+    env = {"IOBRIDGE_STATE_DIR": str(tmp_path / "state")}
+    runner = CliRunner()
+    assert runner.invoke(main, ["rooms", "sync", str(E2E_ROOMS)], env=env).exit_code == 0
+    made = runner.invoke(main, ["tokens", "create", "--user", "bob"], env=env)
+    assert made.exit_code == 0, made.output
+    in_90_days = (datetime.now() + timedelta(days=90)).strftime("%Y-%m-%d")
+    assert f"expires {in_90_days}" in made.stderr and "never" not in made.stderr
+    listed = yaml.safe_load(runner.invoke(main, ["tokens", "list", "--json"], env=env).stdout)
+    assert listed[0]["expires_at"] is not None
+
+
+async def test_the_admin_token_is_refused_when_a_proxy_forwards_it(web_app: Web) -> None:
+    admin = bearer(web_app.admin_token)
+    for header in ("X-Forwarded-For", "Forwarded", "X-Real-IP", "Via"):
+        value = "for=192.0.2.9" if header == "Forwarded" else "192.0.2.9"
+        response = await web_app.client.get("/api/v1/me", headers={**admin, header: value})
+        assert response.status == 403, header
+        assert "not through a proxy" in (await error_of(response))["message"]
+    assert (await web_app.client.get("/api/v1/me", headers=admin)).status == 200

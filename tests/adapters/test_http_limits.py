@@ -4,13 +4,14 @@ connections are capped per client address and in all, with a 503 for the one ove
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
 
-from bridge.web.limits import ConnectionCounter, HttpLimits, serve
+from bridge.web.limits import ConnectionCounter, HttpLimits, client_of, serve
 
 LIMITS = HttpLimits(max_connections=5, max_connections_per_client=3, keepalive_seconds=0.5)
 GET = b"GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
@@ -20,6 +21,10 @@ async def hello(request: web.Request) -> web.Response:
     return web.Response(text="hello")
 
 
+def _has_session(head: bytes) -> bool:
+    return b"Cookie: iobridge_session=live" in head
+
+
 @asynccontextmanager
 async def running(limits: HttpLimits = LIMITS) -> AsyncIterator[tuple[int, ConnectionCounter]]:
     app = web.Application()
@@ -27,7 +32,7 @@ async def running(limits: HttpLimits = LIMITS) -> AsyncIterator[tuple[int, Conne
     runner = web.AppRunner(app, access_log=None, **limits.server_options())
     await runner.setup()
     assert runner.server is not None
-    server, counter = await serve(runner.server, "127.0.0.1", 0, limits)
+    server, counter = await serve(runner.server, "127.0.0.1", 0, limits, has_session=_has_session)
     try:
         yield server.sockets[0].getsockname()[1], counter
     finally:
@@ -127,3 +132,66 @@ def test_the_counter_releases_what_it_admitted() -> None:
     for client in ("a", "a", "b", "c", "d"):
         counter.release(client)
     assert counter.total == 0 and not counter.per_client
+
+
+def test_an_ipv6_client_is_its_whole_64() -> None:
+    counter = ConnectionCounter(LIMITS)
+    assert all(counter.admit(f"2001:db8:0:1::{n}") for n in range(1, 4))
+    assert not counter.admit("2001:db8:0:1:ffff::9")  # another address, the same /64
+    assert counter.admit("2001:db8:0:2::1")
+    assert client_of("2001:db8:0:1::5") == "2001:db8:0:1::/64"
+    assert client_of("::ffff:192.0.2.1") == "192.0.2.1"
+
+
+def test_a_trusted_proxy_is_held_only_to_the_total() -> None:
+    behind_proxy = HttpLimits(
+        max_connections=5,
+        max_connections_per_client=3,
+        keepalive_seconds=0.5,
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+    )
+    counter = ConnectionCounter(behind_proxy)
+    assert all(counter.admit("127.0.0.1") for _ in range(5))
+    assert not counter.admit("127.0.0.1")
+
+
+RESERVED = HttpLimits(
+    max_connections=4, max_connections_per_client=10, keepalive_seconds=0.5, reserved_share=0.5
+)
+
+
+async def test_a_share_of_the_connections_is_kept_for_logged_in_moderators() -> None:
+    async with running(RESERVED) as (port, counter):
+        held = [await connect(port, f"127.0.0.{n}") for n in (2, 3)]
+        await asyncio.sleep(0.05)
+        assert counter.total == 2  # anyone's share is full
+        assert (await ask(port, "127.0.0.4")).startswith(b"HTTP/1.1 503")
+        forged = GET.replace(b"\r\n\r\n", b"\r\nCookie: iobridge_session=made-up\r\n\r\n")
+        reader, writer = await connect(port, "127.0.0.5")
+        writer.write(forged)
+        assert (await asyncio.wait_for(reader.readuntil(b"\r\n"), 2)).startswith(b"HTTP/1.1 503")
+        writer.close()
+        moderator = GET.replace(b"\r\n\r\n", b"\r\nCookie: iobridge_session=live\r\n\r\n")
+        reader, writer = await connect(port, "127.0.0.6")
+        writer.write(moderator)
+        assert (await asyncio.wait_for(reader.readuntil(b"hello"), 2)).startswith(b"HTTP/1.1 200")
+        assert counter.total == 3
+        writer.close()
+        for _, other in held:
+            other.close()
+        await asyncio.sleep(0.05)
+        assert counter.total == 0 and counter.waiting == 0 and not counter.per_client
+
+
+async def test_a_connection_that_never_shows_a_session_is_closed_after_the_keep_alive() -> None:
+    async with running(RESERVED) as (port, counter):
+        held = [await connect(port, f"127.0.0.{n}") for n in (2, 3)]
+        reader, writer = await connect(port, "127.0.0.4")
+        await asyncio.sleep(0.05)
+        assert counter.waiting == 1
+        assert (await asyncio.wait_for(reader.read(), 2)).startswith(b"HTTP/1.1 503")
+        await asyncio.sleep(0.05)
+        assert counter.waiting == 0 and counter.per_client["127.0.0.4"] == 0
+        writer.close()
+        for _, other in held:
+            other.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import argon2
@@ -10,8 +11,9 @@ from sqlalchemy import select
 
 from bridge.domain.accounts import Via
 from bridge.domain.rooms import ModeratorSpec, RoomsConfig, RoomSpec
-from bridge.errors import LoginRefused, TooManyLogins
+from bridge.errors import LoginRefused, LoginsBusy, TooManyLogins
 from bridge.service.accounts import SESSION_CACHE_SECONDS, Accounts, token_hash
+from bridge.service.accounts import PanelSession as UserSession
 from bridge.settings import Settings
 from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent_actions
 from bridge.store.db import Database
@@ -170,3 +172,82 @@ async def test_an_action_is_stored_with_the_call_open_in_its_room(db: Database) 
         ("alice", "mute", "5550123")
     ]
     assert latest[0].call_id is None and latest[0].result == "ok"
+
+
+async def test_a_session_in_use_still_ends_at_its_absolute_lifetime(db: Database) -> None:
+    async with db.sessions.begin() as session:
+        await sync_rooms(session, CONFIG, pin_key=TEST_PIN_KEY)
+    settings = Settings(panel_session_hours=1, panel_session_max_hours=3)
+    accounts = Accounts(settings, db, hasher=NEW_HASHER, clock=Clock())
+    opened = await accounts.log_in("alice", PASSWORD, "10.0.0.1")
+    for _ in range(11):  # used every 15 minutes: the idle hour never runs out
+        _later(accounts, 15 * 60)
+        assert await accounts.session(opened.token) is not None
+    _later(accounts, 15 * 60 + 1)  # 3 hours after the login
+    assert await accounts.session(opened.token) is None
+
+
+async def test_a_password_changed_in_the_file_ends_sessions_and_revokes_tokens(
+    accounts: Accounts, db: Database
+) -> None:
+    from bridge.service.tokens import ApiTokens
+
+    tokens = ApiTokens(db, clock=accounts._clock)
+    bob = await accounts.log_in("bob", PASSWORD, "10.0.0.1")
+    alice = await accounts.log_in("alice", PASSWORD, "10.0.0.1")
+    bobs_token = await tokens.create("bob")
+    alices_token = await tokens.create("alice")
+    new_bob = ModeratorSpec("bob", NEW_HASHER.hash("a new password"), ("wg",))
+    changed = RoomsConfig(rooms=CONFIG.rooms, moderators=(CONFIG.moderators[0], new_bob))
+    async with db.sessions.begin() as session:
+        report = await sync_rooms(session, changed, pin_key=TEST_PIN_KEY)
+    assert report.changed == ["moderator bob: password (sessions ended, tokens revoked)"]
+    _later(accounts, SESSION_CACHE_SECONDS + 1)
+    assert await accounts.session(bob.token) is None
+    assert await tokens.principal(bobs_token.token) is None
+    assert await accounts.session(alice.token) is not None  # the others keep theirs
+    assert await tokens.principal(alices_token.token) is not None
+    assert (await accounts.log_in("bob", "a new password", "10.0.0.1")).principal.username == "bob"
+
+
+async def test_logins_sent_at_once_are_checked_no_more_than_the_limit(
+    accounts: Accounts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked = 0
+    verify = accounts._verify
+
+    async def counting(stored: str | None, password: str) -> bool:
+        nonlocal checked
+        checked += 1
+        return await verify(stored, password)
+
+    monkeypatch.setattr(accounts, "_verify", counting)
+    answers = await asyncio.gather(
+        *(accounts.log_in("bob", f"guess {n}", "203.0.113.9") for n in range(12)),
+        return_exceptions=True,
+    )
+    assert checked == 3  # login_failures_per_username in this fixture
+    assert sum(isinstance(a, LoginRefused) for a in answers) == 3
+    assert sum(isinstance(a, TooManyLogins) for a in answers) == 9
+
+
+async def test_a_full_login_queue_answers_429_at_once_and_counts_no_failure(db: Database) -> None:
+    async with db.sessions.begin() as session:
+        await sync_rooms(session, CONFIG, pin_key=TEST_PIN_KEY)
+    accounts = Accounts(Settings(login_queue=2), db, hasher=NEW_HASHER, clock=Clock())
+    answers = await asyncio.gather(
+        *(accounts.log_in("alice", PASSWORD, f"10.0.{n}.1") for n in range(5)),
+        return_exceptions=True,
+    )
+    busy = [a for a in answers if isinstance(a, LoginsBusy)]
+    assert len(busy) == 3 and busy[0].status == 429
+    assert sum(isinstance(a, UserSession) for a in answers) == 2
+    assert accounts.throttle.retry_after("alice", "10.0.4.1", Clock()()) == 0
+    assert (await accounts.log_in("alice", PASSWORD, "10.0.4.1")).principal.username == "alice"
+
+
+async def test_a_guesser_elsewhere_does_not_lock_a_moderator_out(accounts: Accounts) -> None:
+    for n in range(5):
+        with pytest.raises((LoginRefused, TooManyLogins)):
+            await accounts.log_in("bob", "guess", f"203.0.113.{n}")
+    assert (await accounts.log_in("bob", PASSWORD, "198.51.100.7")).principal.username == "bob"

@@ -180,7 +180,7 @@ async def test_changed_fields_are_named_and_secrets_never_shown(db: Database) ->
     assert lines == [
         "~ room ga: title, pin (hidden), moderator_pin (hidden), max_participants, queue",
         "~ room wg: speaking_time_limit, record",
-        "~ moderator alice: password",
+        "~ moderator alice: password (sessions ended, tokens revoked)",
     ]
     text = "\n".join(lines)
     for secret in ("1111", "1112", "7301", "7302", HASH, OTHER_HASH):

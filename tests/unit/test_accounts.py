@@ -5,7 +5,15 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.domain.accounts import LoginThrottle, Principal, Right, ThrottleRules, Via
+from bridge.domain.accounts import (
+    Attempt,
+    LoginThrottle,
+    Principal,
+    Right,
+    ThrottleRules,
+    Via,
+    network_of,
+)
 from bridge.service.accounts import PanelSession, csrf_token
 
 
@@ -58,10 +66,62 @@ def test_an_address_guessing_many_names_is_blocked() -> None:
 def test_a_good_login_clears_the_names_failures_but_not_the_addresss() -> None:
     throttle = LoginThrottle(ThrottleRules(per_username=2, per_address=2, window=60))
     throttle.failed("alice", "10.0.0.1", 0)
-    throttle.succeeded("alice")
+    attempt = throttle.reserve("alice", "10.0.0.1", 0.5)
+    assert isinstance(attempt, Attempt)
+    throttle.succeeded(attempt)
     throttle.failed("alice", "10.0.0.1", 1)
     assert throttle.retry_after("alice", "10.0.0.2", 2) == 0
     assert throttle.retry_after("carol", "10.0.0.1", 2) == 58  # the first ages out at 60
+
+
+def test_guesses_sent_at_once_are_counted_before_any_is_checked() -> None:
+    throttle = LoginThrottle(ThrottleRules(per_username=5, per_address=100, window=900))
+    # Twelve logins arrive before any password check has finished: five are let through.
+    answers = [throttle.reserve("alice", "203.0.113.9", 1.0) for _ in range(12)]
+    assert sum(isinstance(answer, Attempt) for answer in answers) == 5
+    assert all(answer == 900 for answer in answers[5:])
+
+
+def test_a_right_password_takes_its_own_count_back() -> None:
+    throttle = LoginThrottle(ThrottleRules(per_username=5, per_address=3, window=60))
+    for second in range(5):
+        attempt = throttle.reserve(f"user{second}", "10.0.0.1", second)
+        assert isinstance(attempt, Attempt)
+        throttle.succeeded(attempt)
+    assert throttle.retry_after("anyone", "10.0.0.1", 6) == 0
+
+
+def test_guessing_a_name_from_elsewhere_does_not_lock_it_out_of_its_own_network() -> None:
+    throttle = LoginThrottle(ThrottleRules(per_username=5, per_address=100, window=900))
+    for second in range(5):
+        throttle.failed("alice", f"203.0.113.{second}", second)
+    assert throttle.retry_after("alice", "203.0.113.200", 10) > 0  # the guesser's /24
+    assert throttle.retry_after("alice", "198.51.100.7", 10) == 0  # alice's office
+    for second in range(5):
+        throttle.failed("bob", f"2001:db8:1:2::{second}", second)
+    assert throttle.retry_after("bob", "2001:db8:1:2:ffff::1", 10) > 0  # the same /64
+    assert throttle.retry_after("bob", "2001:db8:1:3::1", 10) == 0
+
+
+def test_an_address_that_logged_in_before_still_passes_while_its_network_guesses() -> None:
+    throttle = LoginThrottle(ThrottleRules(per_username=5, per_address=100, window=900))
+    attempt = throttle.reserve("alice", "10.0.0.5", 0)
+    assert isinstance(attempt, Attempt)
+    throttle.succeeded(attempt)
+    for second in range(1, 6):
+        throttle.failed("alice", "10.0.0.66", second)  # a guesser on the same Wi-Fi
+    assert throttle.retry_after("alice", "10.0.0.66", 10) > 0
+    assert throttle.retry_after("alice", "10.0.0.5", 10) == 0
+
+
+def test_an_ipv6_client_counts_as_one_address_for_its_whole_64() -> None:
+    throttle = LoginThrottle(ThrottleRules(per_username=100, per_address=3, window=60))
+    for n in range(3):
+        throttle.failed(f"user{n}", f"2001:db8::{n + 1}", 0)
+    assert throttle.retry_after("someone", "2001:db8::ffff", 1) == 59
+    assert network_of("10.1.2.3") == "10.1.2.0/24"
+    assert network_of("::ffff:10.1.2.3") == "10.1.2.0/24"
+    assert network_of("2001:db8::1") == "2001:db8::/64"
 
 
 @given(

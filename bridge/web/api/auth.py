@@ -4,9 +4,11 @@
   with that moderator's rooms as the database says at this request, and the audit trail
   names the moderator. Unknown, revoked or expired, or the moderator gone: 401.
 - The admin token in the state folder: the local CLI, with every room, audited as
-  "admin". Only from this machine: a connection from elsewhere is refused (403), so a copy
-  of the token is no use off the machine (a reverse proxy on the machine itself makes
-  every request local: give scripts behind one a moderator's token instead).
+  "admin". Only from this machine, and never through a proxy: a connection from elsewhere,
+  or a request that carries any forwarding header (``X-Forwarded-For``, ``Forwarded``,
+  ``Via``...), is refused (403). A reverse proxy on the machine itself connects from
+  loopback, so without that second rule every request it forwards would count as local;
+  scripts behind one use a moderator's token instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from aiohttp import web
 from bridge.domain.accounts import Principal
 from bridge.errors import BadToken, NotAllowed, NotLoggedIn
 from bridge.web.keys import ADMIN_TOKEN, SERVICE
+from bridge.web.proxies import forwarded
 
 
 async def principal_of(request: web.Request) -> Principal:
@@ -30,8 +33,11 @@ async def principal_of(request: web.Request) -> Principal:
     admin = request.app[ADMIN_TOKEN].encode()
     if hmac.compare_digest(presented.encode("utf-8", "surrogateescape"), admin):
         peer, local = _addresses(request)
-        if not from_this_machine(peer, local):
-            raise NotAllowed("the admin token works only on this machine; use a moderator's token")
+        if forwarded(request) or not from_this_machine(peer, local):
+            raise NotAllowed(
+                "the admin token works only on this machine, not through a proxy; "
+                "use a moderator's token"
+            )
         return Principal.admin()
     principal = await request.app[SERVICE].tokens.principal(presented)
     if principal is None:

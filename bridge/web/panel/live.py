@@ -20,7 +20,8 @@ Messages: ``{"type": "snapshot", "version": V, ...the room...}`` and ``{"type": 
 
 The websocket carries no commands (actions are POSTs with the CSRF token); it is refused
 before the upgrade without a session (401), from a foreign Origin or for a room the
-session may not moderate (403).
+session may not moderate (403). Once open, it is closed (4003, the page goes to the login
+page) when its session logs out, ends, or loses the room.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from bridge.domain.rooms import RoomSpec
 from bridge.domain.speakers import StackChanged
 from bridge.errors import BadField
 from bridge.hub import Hub, SubscriberDropped
-from bridge.service.accounts import PanelSession
+from bridge.service.accounts import PanelSession, token_hash
 from bridge.service.room_view import room_view
 from bridge.service.roster import Change
 from bridge.web.auth import check_same_origin, json_session, room_of_request
@@ -73,7 +74,10 @@ COALESCED = (
 BACKLOG = 64  # versions a panel may fall behind before it gets the whole room instead
 SEND_TIMEOUT = 5.0  # a panel that takes nothing for this long is closed
 FRESH = 1.0  # a whole snapshot older than this is rebuilt for a newcomer (its clocks)
-RECHECK_RIGHTS = 60.0  # a panel's session and rights are read again this often
+# A panel's session and rights are read again this often, however busy the room: a sync
+# that takes the room away or changes the password ends the feed within this (plus the
+# accounts' 5 s cache). A logout ends it at once (``Accounts.ended``).
+RECHECK_RIGHTS = 5.0
 CLOSE_TOO_SLOW = 4000  # the page reconnects at once
 CLOSE_NOT_ALLOWED = 4003  # the page goes to the login page
 T = TypeVar("T")
@@ -275,8 +279,15 @@ async def _serve(service: BridgeService, feed: RoomFeed, viewer: Viewer) -> None
     ws = viewer.ws
     loop = asyncio.get_running_loop()
     reader = loop.create_task(_drain(ws))
+    ended = loop.create_task(_logged_out(service, viewer.session))
+    recheck_at = loop.time() + RECHECK_RIGHTS
     try:
         while True:
+            if loop.time() >= recheck_at:
+                if not await _still_allowed(service, viewer.session, feed.room.name):
+                    await ws.close(code=CLOSE_NOT_ALLOWED, message=b"not allowed any more")
+                    return
+                recheck_at = loop.time() + RECHECK_RIGHTS
             while viewer.owes_whole or viewer.pending:
                 if viewer.owes_whole:
                     viewer.owes_whole = False
@@ -290,18 +301,21 @@ async def _serve(service: BridgeService, feed: RoomFeed, viewer: Viewer) -> None
             viewer.wake.clear()
             waking = loop.create_task(viewer.wake.wait())
             done, _ = await asyncio.wait(
-                {waking, reader}, timeout=RECHECK_RIGHTS, return_when=asyncio.FIRST_COMPLETED
+                {waking, reader, ended},
+                timeout=max(0.0, recheck_at - loop.time()),
+                return_when=asyncio.FIRST_COMPLETED,
             )
             waking.cancel()
             if reader in done:
                 return  # the browser left
-            if not done and not await _still_allowed(service, viewer.session, feed.room.name):
-                await ws.close(code=CLOSE_NOT_ALLOWED, message=b"not allowed any more")
+            if ended in done:
+                await ws.close(code=CLOSE_NOT_ALLOWED, message=b"logged out")
                 return
     finally:
-        reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await reader
+        for task in (reader, ended):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def _send(ws: web.WebSocketResponse, text: str, room: str) -> bool:
@@ -320,6 +334,19 @@ async def _drain(ws: web.WebSocketResponse) -> None:
     async for message in ws:
         if message.type is WSMsgType.ERROR:
             return
+
+
+async def _logged_out(service: BridgeService, session: PanelSession) -> None:
+    """Returns when this session logs out (the accounts' hub says so)."""
+    mine = token_hash(session.token)
+    while True:
+        async with service.accounts.ended.subscribe("panel-viewer") as sub:
+            try:
+                while await sub.get() != mine:
+                    pass
+                return
+            except SubscriberDropped:
+                continue  # hundreds of logouts at once: subscribe again
 
 
 async def _still_allowed(service: BridgeService, session: PanelSession, room: str) -> bool:

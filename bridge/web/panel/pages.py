@@ -12,7 +12,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from bridge.errors import BridgeError, LoginRefused, TooManyLogins
+from bridge.errors import BridgeError, LoginRefused, LoginsBusy, TooManyLogins
 from bridge.service.accounts import PanelSession
 from bridge.service.room_view import room_view
 from bridge.web import render
@@ -30,6 +30,7 @@ from bridge.web.auth import (
     set_session_cookie,
     state_changing_session,
 )
+from bridge.web.bodies import read_form
 from bridge.web.keys import SERVICE
 from bridge.web.panel.actions import action_table
 from bridge.web.panel.state import overview_row
@@ -101,16 +102,16 @@ def _login_form(
 @html_errors
 async def login_submit(request: web.Request) -> web.StreamResponse:
     check_same_origin(request)
-    form = await request.post()
-    username = str(form.get("username", ""))[:200]
-    password = str(form.get("password", ""))
-    next_page = str(form.get("next", ""))
+    form = await read_form(request)
+    username = form.get("username", "")[:200]
+    password = form.get("password", "")
+    next_page = form.get("next", "")
     service = request.app[SERVICE]
     try:
         opened = await service.accounts.log_in(
             username, password, client_address(request), previous=request.cookies.get(COOKIE)
         )
-    except (LoginRefused, TooManyLogins) as exc:
+    except (LoginRefused, TooManyLogins, LoginsBusy) as exc:
         chrome = await _chrome(request)
         return _login_form(
             request,
@@ -129,8 +130,8 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
 async def logout(request: web.Request) -> web.StreamResponse:
     response = _see_other("/login")
     if await current_session(request) is not None:
-        form = await request.post()
-        session = await state_changing_session(request, str(form.get(CSRF_FIELD, "")))
+        form = await read_form(request)
+        session = await state_changing_session(request, form.get(CSRF_FIELD, ""))
         await request.app[SERVICE].accounts.log_out(session.token)
     clear_session_cookie(response, request)
     return response
