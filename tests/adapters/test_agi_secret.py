@@ -181,7 +181,7 @@ def test_both_routes_in_the_rendered_dialplan_carry_the_secret(tmp_path: Path) -
     assert stat.S_IMODE(dialplan.stat().st_mode) == 0o600
     text = dialplan.read_text()
     assert f"IOBRIDGE_AGI = agi://127.0.0.1:{settings.agi_port}/{secret}\n" in text
-    agi_calls = [line for line in text.splitlines() if "AGI(" in line and not line[0] == ";"]
+    agi_calls = [line for line in text.splitlines() if "AGI(" in line and line[0] != ";"]
     assert {call.split("AGI(")[1].split(",")[0] for call in agi_calls} == {
         "${IOBRIDGE_AGI}/entry",
         "${IOBRIDGE_AGI}/keys",
