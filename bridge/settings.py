@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     # The key PINs are hashed with (bridge.domain.pins): given here, or made once in the
     # state folder. Every process sharing a database must have the same one.
     pin_key: SecretStr | None = None
+    # What a scraper or a readiness probe presents to /metrics and /readyz (docs/admin.md,
+    # "Health and metrics"): given here, or made once in the state folder (metrics-token).
+    metrics_token: SecretStr | None = None
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
@@ -271,6 +274,13 @@ class Settings(BaseSettings):
         if self.pin_key is None:
             self.pin_key = self._secret_file("pin-key")
         return self.pin_key
+
+    def ensure_metrics_token(self) -> SecretStr:
+        """The bearer token ``/metrics`` and ``/readyz`` ask for (Prometheus's
+        ``authorization: credentials_file``): given, or made once in the state folder."""
+        if self.metrics_token is None:
+            self.metrics_token = self._secret_file("metrics-token")
+        return self.metrics_token
 
     def ensure_admin_token(self) -> SecretStr:
         """The token the local CLI presents to the running service's API (mode 0600 file)."""

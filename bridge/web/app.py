@@ -12,7 +12,7 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.web import api, ops, reports
 from bridge.web.errors import answer_errors
-from bridge.web.keys import ADMIN_TOKEN, SERVICE
+from bridge.web.keys import ADMIN_TOKEN, METRICS_TOKEN, SERVICE
 from bridge.web.panel import setup_panel
 
 
@@ -20,6 +20,7 @@ def create_app(settings: Settings, service: BridgeService) -> web.Application:
     app = web.Application(middlewares=[answer_errors])
     app[SERVICE] = service
     app[ADMIN_TOKEN] = settings.ensure_admin_token().get_secret_value()
+    app[METRICS_TOKEN] = settings.ensure_metrics_token().get_secret_value()
     ops.add_routes(app.router)
     api.add_routes(app.router)
     reports.add_routes(app.router)

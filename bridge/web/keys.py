@@ -8,3 +8,4 @@ from bridge.service import BridgeService
 
 SERVICE = web.AppKey("service", BridgeService)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
+METRICS_TOKEN = web.AppKey("metrics_token", str)
