@@ -2,7 +2,10 @@
 
 - A script's token (``iobridge tokens create --user NAME``): it acts as that moderator,
   with that moderator's rooms as the database says at this request, and the audit trail
-  names the moderator. Unknown, revoked or expired, or the moderator gone: 401.
+  names the moderator. Unknown, revoked or expired, or the moderator gone: 401. A token's
+  scope narrows that: made ``--rooms a,b`` it sees and acts on those rooms alone (the
+  ``Principal`` carries only them); made ``--read-only`` it may GET, and any other method
+  is refused here (403) before the route runs, as every action's right is (``Principal.may``).
 - The admin token in the state folder: the local CLI, with every room, audited as
   "admin". Only from this machine: a connection from elsewhere is refused (403), so a copy
   of the token is no use off the machine (a reverse proxy on the machine itself makes
@@ -20,6 +23,8 @@ from bridge.domain.accounts import Principal
 from bridge.errors import BadToken, NotAllowed, NotLoggedIn
 from bridge.web.keys import ADMIN_TOKEN, SERVICE
 
+READING = frozenset({"GET", "HEAD", "OPTIONS"})  # what a read-only token may send
+
 
 async def principal_of(request: web.Request) -> Principal:
     header = request.headers.get("Authorization", "")
@@ -36,6 +41,8 @@ async def principal_of(request: web.Request) -> Principal:
     principal = await request.app[SERVICE].tokens.principal(presented)
     if principal is None:
         raise BadToken()
+    if principal.read_only and request.method not in READING:
+        raise NotAllowed(f"this token of {principal.username}'s is read-only: it may only read")
     return principal
 
 
