@@ -147,7 +147,9 @@ class Runtime:
                     entry_route(self.service.desk, settings.pin_attempts_per_call),
                     keys_route(self.service.speakers, settings.sounds_dir),
                 ],
+                secret=settings.ensure_agi_secret().get_secret_value(),
                 max_dialogues=settings.agi_max_dialogues,
+                dialogues_per_second=settings.agi_dialogues_per_second,
             )
             self._agi_server = await asyncio.start_server(
                 fastagi.handle,

@@ -109,9 +109,15 @@ class Settings(BaseSettings):
 
     ami_username: str = "iobridge"
     ami_secret: SecretStr | None = None
+    # What Asterisk presents to the FastAGI server (bridge.asterisk.fastagi): given here, or
+    # made once in the state folder; the service and Asterisk's dialplan must agree on it.
+    agi_secret: SecretStr | None = None
     # The key PINs are hashed with (bridge.domain.pins): given here, or made once in the
     # state folder. Every process sharing a database must have the same one.
     pin_key: SecretStr | None = None
+    # What a scraper or a readiness probe presents to /metrics and /readyz (docs/admin.md,
+    # "Health and metrics"): given here, or made once in the state folder (metrics-token).
+    metrics_token: SecretStr | None = None
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
@@ -123,6 +129,9 @@ class Settings(BaseSettings):
     http_max_connections_per_client: int = 64
     http_keepalive_seconds: float = 15.0
     agi_max_dialogues: int = 500
+    # New FastAGI dialogues a second (PIN prompts and stack keys, all callers together);
+    # one second's worth may come at once.
+    agi_dialogues_per_second: float = Field(default=50.0, gt=0)
 
     pin_attempts_per_call: int = 3
     # The guard against PIN guessing (docs/admin.md, "Guessing a PIN"; the defaults are
@@ -181,6 +190,14 @@ class Settings(BaseSettings):
         # Written into pjsip.conf as it is: a host name or an address, nothing else.
         if value is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.:-]*", value):
             raise ValueError("expected an IP address or a host name, e.g. 203.0.113.7")
+        return value
+
+    @field_validator("agi_secret")
+    @classmethod
+    def _agi_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        # Part of the AGI URL in the dialplan: URL-safe characters, and long enough.
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,}", value.get_secret_value()):
+            raise ValueError("expected at least 16 characters from A-Z, a-z, 0-9, '-' and '_'")
         return value
 
     @field_validator("local_net")
@@ -288,6 +305,13 @@ class Settings(BaseSettings):
             self.ami_secret = self._secret_file("ami-secret")
         return self.ami_secret
 
+    def ensure_agi_secret(self) -> SecretStr:
+        """The secret in every FastAGI request's URL: given, or generated once and kept in
+        the state folder (mode 0600). Rendered into the dialplan; never logged."""
+        if self.agi_secret is None:
+            self.agi_secret = self._secret_file("agi-secret")
+        return self.agi_secret
+
     def ensure_pin_key(self) -> SecretStr:
         """The key PINs are hashed with before they are stored (bridge.domain.pins): given,
         or made once in the state folder (mode 0600). Lose it and every PIN must be synced
@@ -295,6 +319,13 @@ class Settings(BaseSettings):
         if self.pin_key is None:
             self.pin_key = self._secret_file("pin-key")
         return self.pin_key
+
+    def ensure_metrics_token(self) -> SecretStr:
+        """The bearer token ``/metrics`` and ``/readyz`` ask for (Prometheus's
+        ``authorization: credentials_file``): given, or made once in the state folder."""
+        if self.metrics_token is None:
+            self.metrics_token = self._secret_file("metrics-token")
+        return self.metrics_token
 
     def ensure_admin_token(self) -> SecretStr:
         """The token the local CLI presents to the running service's API (mode 0600 file)."""

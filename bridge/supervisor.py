@@ -77,6 +77,7 @@ class Supervisor:
         install = await ensure_asterisk_async(settings, self.progress)
         # Made here, once, before two processes could race to make them.
         settings.ensure_ami_secret()
+        settings.ensure_agi_secret()
         settings.ensure_admin_token()
         self.asterisk = AsteriskProcess(settings, install)
         try:

@@ -11,17 +11,28 @@ The routes today, and the dialplan lines that call them (``dialplan/extensions.c
 
 A new keypad dialogue is a ``Route`` (its script, how its arguments read, its dialogue)
 added to the table the service runs (``bridge.runtime``). Whatever the route, the same doors
-stand in front of it: only Asterisk on this machine may connect, at most ``max_dialogues``
-at once (a connection over that is closed: Asterisk's AGI() fails and the dialplan goes
-on), the request's headers are read with a timeout, and a script no route names is
-refused the same way.
+stand in front of it, and a connection turned away at any of them is closed without a word
+(Asterisk's AGI() fails and the dialplan goes on):
+
+- only loopback may connect, and only Asterisk knows the install's FastAGI secret
+  (``Settings.ensure_agi_secret``, rendered into the 0600 dialplan): every request's script
+  is ``SECRET/ROUTE`` (``agi://127.0.0.1:PORT/SECRET/entry``), compared in constant time
+  before any route runs. Any other local process hears nothing;
+- at most ``max_dialogues`` at once, and at most ``dialogues_per_second`` new ones (a
+  bucket that holds one second's worth: a join storm at that rate goes through);
+- the request's headers are read with a timeout; a script no route names is refused.
+
+The secret is never logged: neither the script as Asterisk sends it nor ``agi_request``
+(the whole URL).
 """
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import ipaddress
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -34,6 +45,7 @@ log = logging.getLogger(__name__)
 
 HEADER_TIMEOUT = 10.0  # seconds for Asterisk to send a request's headers
 MAX_DIALOGUES = 500
+DIALOGUES_PER_SECOND = 50.0
 
 Arguments = TypeVar("Arguments")
 
@@ -69,17 +81,57 @@ async def read_request(reader: asyncio.StreamReader) -> dict[str, str] | None:
     return dict(line.split(": ", 1) for line in lines if ": " in line)
 
 
+def split_script(network_script: str, secret: str) -> str | None:
+    """The route named by ``SECRET/ROUTE``, or None unless it starts with the right secret
+    (compared in constant time, so its length and first characters cannot be timed)."""
+    given, sep, script = network_script.partition("/")
+    if not sep or not hmac.compare_digest(given.encode(), secret.encode()):
+        return None
+    return script
+
+
+class DialogueRate:
+    """New dialogues a second, for all callers together: a bucket of ``per_second``
+    tokens refilled continuously (so a burst of one second's worth passes at once)."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self.clock = clock
+        self.tokens = per_second
+        self.updated = clock()
+
+    def take(self) -> bool:
+        now = self.clock()
+        self.tokens = min(self.per_second, self.tokens + (now - self.updated) * self.per_second)
+        self.updated = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
 class FastAgiServer:
     """The route table and the doors in front of it; ``handle`` is the connection handler
     for ``asyncio.start_server``."""
 
-    def __init__(self, routes: Iterable[Route[Any]], max_dialogues: int = MAX_DIALOGUES) -> None:
+    def __init__(
+        self,
+        routes: Iterable[Route[Any]],
+        *,
+        secret: str,
+        max_dialogues: int = MAX_DIALOGUES,
+        dialogues_per_second: float = DIALOGUES_PER_SECOND,
+    ) -> None:
+        if not secret:
+            raise ValueError("the FastAGI server needs a secret")
         self.routes: dict[str, Route[Any]] = {}
         for route in routes:
             if route.script in self.routes:
                 raise ValueError(f"two FastAGI routes for script {route.script!r}")
             self.routes[route.script] = route
+        self.secret = secret
         self.max_dialogues = max_dialogues
+        self.rate = DialogueRate(dialogues_per_second)
         self.open_dialogues = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -98,10 +150,16 @@ class FastAgiServer:
             headers = await read_request(reader)
             if headers is None:
                 return
-            script = headers.get("agi_network_script")
-            route = self.routes.get(script or "")
+            script = split_script(headers.get("agi_network_script", ""), self.secret)
+            if script is None:
+                log.warning("agi.refused reason=no_secret peer=%s", peer[0])
+                return
+            if not self.rate.take():
+                log.warning("agi.refused reason=too_fast limit=%g/s", self.rate.per_second)
+                return
+            route = self.routes.get(script)
             if route is None:
-                log.warning("agi.refused reason=unknown_script script=%s", script)
+                log.warning("agi.refused reason=unknown_script script=%r", script[:40])
                 return
             await route.run(AgiChannel(Request(None, headers, reader, writer)))
         except CallerGone:

@@ -12,14 +12,16 @@ caller, and waits when the guard says to.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 from dataclasses import dataclass
 from typing import Protocol
 
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
-from bridge.asterisk.fastagi import Route
+from bridge.asterisk.fastagi import BadArguments, Route
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
+from bridge.domain.sources import host_of
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,20 @@ class CallOrigin:
 
     @classmethod
     def of(cls, agi: AgiChannel) -> CallOrigin:
-        return cls(agi.argument(1), agi.argument(2))
+        address = agi.argument(1)
+        if address is not None:
+            parsed_address(address)
+        return cls(address, agi.argument(2))
+
+
+def parsed_address(remote_address: str) -> str:
+    """``remote_address`` as Asterisk gives it, if it names an IP address: a source that does
+    not parse would be counted as nobody's, so the dialogue is refused instead."""
+    try:
+        ipaddress.ip_address(host_of(remote_address))
+    except ValueError:
+        raise BadArguments(f"not a source address: {remote_address[:60]!r}") from None
+    return remote_address
 
 
 def entry_route(desk: EntryDesk, attempts: int) -> Route[CallOrigin]:
@@ -115,7 +130,7 @@ async def source_of(agi: AgiChannel, origin: CallOrigin) -> Source:
     the INVITE came from, the PJSIP endpoint), or asked of the channel if it gave none."""
     address, endpoint = origin.address, origin.endpoint
     if address is None or endpoint is None:
-        address = await agi.variable("${CHANNEL(pjsip,remote_addr)}")
+        address = parsed_address(await agi.variable("${CHANNEL(pjsip,remote_addr)}"))
         endpoint = await agi.variable("${CHANNEL(endpoint)}")
     return caller_source(address, endpoint, agi.caller_id)
 

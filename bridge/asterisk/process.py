@@ -1,8 +1,8 @@
 """Run Asterisk as a child process (``AsteriskProcess``): render its configuration, start, stop.
 
 The files under ``asterisk-config/`` and ``dialplan/`` are Jinja templates that an Asterisk
-admin can read as they are; only ports, paths and the AMI secret are filled in, into the
-run folder. Nothing in the repository is written to.
+admin can read as they are; only ports, paths and the AMI and FastAGI secrets are filled
+in, into the run folder. Nothing in the repository is written to.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
         "ami_username": settings.ami_username,
         "ami_secret": settings.ensure_ami_secret().get_secret_value(),
         "agi_port": settings.agi_port,
+        "agi_secret": settings.ensure_agi_secret().get_secret_value(),
         "entry_extension": settings.entry_extension,
         "recordings_dir": settings.recordings_dir,
         "ami_events": EVENTS_READ,
@@ -112,8 +113,9 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
             except jinja2.TemplateError as exc:
                 raise AsteriskProcessError(f"{template}: cannot render: {exc}") from exc
             target = run_dir / "etc" / template.name
-            # manager.conf holds the AMI secret: every rendered file is private to us,
-            # also one that an earlier run or a hand left with a looser mode.
+            # manager.conf holds the AMI secret, extensions.conf the FastAGI one: every
+            # rendered file is private to us, also one that an earlier run or a hand left
+            # with a looser mode.
             fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
             os.fchmod(fd, PRIVATE_FILE)
             with os.fdopen(fd, "w") as handle:

@@ -42,16 +42,40 @@ def tokens() -> None:
     show_default=True,
     help="Days until it expires (every token expires; make a new one before then).",
 )
-def tokens_create(username: str, days: float) -> None:
+@click.option("--read-only", is_flag=True, help="It may read (GET), never act.")
+@click.option(
+    "--rooms",
+    "room_list",
+    default=None,
+    metavar="A,B",
+    help="Only these of the moderator's rooms (default: all of them).",
+)
+def tokens_create(
+    username: str, days: float, read_only: bool, room_list: str | None
+) -> None:
     """Make a token; it is printed once, on its own line (keep it: it is not stored)."""
-    made = _with_tokens(lambda tokens: tokens.create(username, days))
+    rooms = None if room_list is None else frozenset(_split(room_list))
+    made = _with_tokens(
+        lambda tokens: tokens.create(username, days, read_only=read_only, rooms=rooms)
+    )
     click.echo(made.token)
     ends = f"expires {_when(made.expires_at)}" if made.expires_at else "never expires"
+    scope = f" ({_scope(read_only, rooms)})" if read_only or rooms is not None else ""
     click.echo(
-        f"token {made.id} for {made.username}, {ends}; shown once, keep it now "
+        f"token {made.id} for {made.username}{scope}, {ends}; shown once, keep it now "
         f"(revoke: iobridge tokens revoke {made.id})",
         err=True,
     )
+
+
+def _split(room_list: str) -> list[str]:
+    return [room for room in room_list.replace(",", " ").split() if room]
+
+
+def _scope(read_only: bool, rooms: frozenset[str] | None) -> str:
+    """What a token may do, in a few words: ``read-only, rooms ga,wg``."""
+    where = "all rooms" if rooms is None else "rooms " + ",".join(sorted(rooms))
+    return ("read-only, " if read_only else "") + where
 
 
 @tokens.command("list")
@@ -76,6 +100,8 @@ def tokens_list(as_json: bool) -> None:
                         "id": row.id,
                         "user": row.username,
                         "state": state(row),
+                        "read_only": row.read_only,
+                        "rooms": None if row.rooms is None else sorted(row.rooms),
                         **{
                             name: (value.isoformat() if value else None)
                             for name, value in (
@@ -94,11 +120,15 @@ def tokens_list(as_json: bool) -> None:
     if not rows:
         click.echo("no tokens (make one: iobridge tokens create --user NAME)")
         return
-    click.echo(f"{'ID':>4}  {'USER':<20} {'STATE':<8} {'CREATED':<17} {'EXPIRES':<17} LAST USED")
+    click.echo(
+        f"{'ID':>4}  {'USER':<20} {'STATE':<8} {'CREATED':<17} {'EXPIRES':<17} "
+        f"{'LAST USED':<17} SCOPE"
+    )
     for row in rows:
         click.echo(
             f"{row.id:>4}  {row.username:<20} {state(row):<8} {_when(row.created_at):<17} "
-            f"{_when(row.expires_at, 'never'):<17} {_when(row.last_used_at, 'never')}"
+            f"{_when(row.expires_at, 'never'):<17} {_when(row.last_used_at, 'never'):<17} "
+            f"{_scope(row.read_only, row.rooms)}"
         )
 
 

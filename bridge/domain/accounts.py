@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bridge.domain.rooms import ALL_ROOMS
@@ -36,12 +36,14 @@ class Right(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
-    """Someone acting on the bridge, with the rooms they may moderate."""
+    """Someone acting on the bridge, with the rooms they may moderate. ``read_only``: may
+    see those rooms but do nothing in them (a script's token made ``--read-only``)."""
 
     username: str
     all_rooms: bool = False
     rooms: frozenset[str] = frozenset()
     via: Via = Via.SESSION
+    read_only: bool = False
 
     @classmethod
     def admin(cls) -> Principal:
@@ -53,6 +55,15 @@ class Principal:
         granted = frozenset(r for r in rooms if r != ALL_ROOMS)
         return cls(username, all_rooms=ALL_ROOMS in rooms, rooms=granted, via=via)
 
+    def within(self, rooms: frozenset[str] | None, read_only: bool) -> Principal:
+        """This principal as a token's scope narrows it: only those of ``rooms`` it may
+        moderate itself (None: all of its own), and no action at all if ``read_only``. A
+        scope never widens: a room the moderator lost is gone from the token too."""
+        if rooms is None:
+            return replace(self, read_only=self.read_only or read_only)
+        kept = frozenset(room for room in rooms if self.may_moderate(room))
+        return replace(self, all_rooms=False, rooms=kept, read_only=self.read_only or read_only)
+
     def may_moderate(self, room: str) -> bool:
         return self.all_rooms or room in self.rooms
 
@@ -63,6 +74,8 @@ class Principal:
 
     def may(self, right: Right, room: str) -> bool:
         """May this principal do what needs ``right`` in ``room``?"""
+        if self.read_only:
+            return False
         role = self.role_in(room)
         return role is Right.HOST or (role is Right.ASSISTANT and right is Right.ASSISTANT)
 

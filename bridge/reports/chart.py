@@ -4,12 +4,15 @@ One bar per speaker, longest talker first, each labelled with who, how long and 
 share; the part of each bar that was a first turn (the speaker had not spoken before) is
 drawn in its own colour, and a summary line says how much of the call's talk went to
 first-time speakers. The same words are in the SVG's <title> and <desc>, so a screen
-reader gets the chart as text.
+reader gets the chart as text. A caller's name can hold anything: characters XML does not
+allow (controls, say) are drawn as U+FFFD, so the SVG stays well-formed.
 """
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
+import re
+from xml.sax.saxutils import escape as escape_markup
+from xml.sax.saxutils import quoteattr
 
 from bridge.reports.model import Report, SpeakerShare
 from bridge.reports.text import duration, first_time_summary, share, who
@@ -30,6 +33,14 @@ OTHER_TALK = "#2b6cb0"
 FIRST_TIME = "#c05621"
 TEXT = "#1a202c"
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\""
+# What XML 1.0 does not allow in text (and the C1 controls it discourages): each becomes
+# U+FFFD, the replacement character.
+NOT_XML_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    """``text`` as XML character data: markup escaped, characters XML forbids replaced."""
+    return escape_markup(NOT_XML_TEXT.sub("\ufffd", text))
 
 
 def talk_chart_svg(report: Report, id_prefix: str = "talk-chart") -> str:

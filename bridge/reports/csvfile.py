@@ -3,13 +3,16 @@
 Sections: call, presence, talk (one row per speaker: the chart's figures), first_time (the
 chart's summary), turn, stack_event, moderator_action, recording. Times are ISO 8601 UTC,
 durations seconds, shares fractions of 1. A cell a spreadsheet would run as a formula
-(a caller's name can be anything) is prefixed with an apostrophe.
+(a caller's name can be anything) is prefixed with an apostrophe: one that starts with a
+formula's first character once spaces and invisible characters before it are passed over
+and compatibility forms are folded (a full-width equals sign is an = to some spreadsheets).
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -150,9 +153,23 @@ def _cell(value: Any) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     text = str(value)
-    if text.startswith(_FORMULA_START) and not _plain_number(text):
+    if text and not _plain_number(text) and _runs_as_formula(text):
         return "'" + text
     return text
+
+
+def _runs_as_formula(text: str) -> bool:
+    if text.startswith(_FORMULA_START):
+        return True
+    folded = unicodedata.normalize("NFKC", text)
+    start = next((c for c in folded if not _passed_over(c)), "")
+    return start in _FORMULA_START
+
+
+def _passed_over(char: str) -> bool:
+    """Spaces, controls and format characters (a zero-width space, a BOM) that a
+    spreadsheet may skip or that a reader cannot see before the first character."""
+    return char.isspace() or unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp")
 
 
 def _plain_number(text: str) -> bool:

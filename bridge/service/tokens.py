@@ -1,5 +1,8 @@
 """Tokens for scripts: ``iobridge tokens create --user NAME`` gives a script a bearer token
-for the JSON API that acts as that moderator, with that moderator's rooms.
+for the JSON API that acts as that moderator, with that moderator's rooms. A scope narrows
+it: ``--read-only`` (it may read, never act) and ``--rooms a,b`` (only those of the
+moderator's rooms, even if the moderator has more; a room the moderator loses is gone from
+the token too).
 
 The token is shown once; the database keeps its SHA-256 (a copy of the database opens
 nothing). Every request looks the token up again, so a revoke, an expiry or a sync that
@@ -17,10 +20,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.accounts import Principal, Via
-from bridge.errors import NoSuchModerator, NoSuchToken
+from bridge.errors import BadField, NoSuchModerator, NoSuchToken
 from bridge.service.accounts import token_hash
 from bridge.store import accounts as account_store
+from bridge.store import rooms as room_store
 from bridge.store import tokens as store
+from bridge.store.accounts import Account
 from bridge.store.db import Database
 from bridge.store.tokens import TokenRow
 
@@ -50,9 +55,17 @@ class ApiTokens:
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
 
-    async def create(self, username: str, expires_days: float = DEFAULT_EXPIRY_DAYS) -> NewToken:
-        """A new token for moderator ``username``, expiring in ``expires_days``. There are
-        no tokens that never expire; one made before this rule keeps its own end (if any)."""
+    async def create(
+        self,
+        username: str,
+        expires_days: float = DEFAULT_EXPIRY_DAYS,
+        *,
+        read_only: bool = False,
+        rooms: frozenset[str] | None = None,
+    ) -> NewToken:
+        """A new token for moderator ``username``, expiring in ``expires_days`` (there are no
+        tokens that never expire; one made before this rule keeps its own end, if any);
+        ``rooms`` None: every room of the moderator's, else only those (each must be one)."""
         token = PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
         now = self._now()
         expires_at = now + timedelta(days=expires_days)
@@ -60,10 +73,19 @@ class ApiTokens:
             account = await account_store.find_account(session, username)
             if account is None:
                 raise NoSuchModerator(username)
+            if rooms is not None:
+                known = {r for r in rooms if await room_store.find_room(session, r) is not None}
+                _check_scope(account, rooms, known)
             token_id = await store.add_token(
-                session, token_hash(token), account.id, now, expires_at
+                session, token_hash(token), account.id, now, expires_at, read_only, rooms
             )
-        log.info("token.created id=%d user=%s", token_id, username)
+        log.info(
+            "token.created id=%d user=%s read_only=%s rooms=%s",
+            token_id,
+            username,
+            read_only,
+            "all" if rooms is None else ",".join(sorted(rooms)),
+        )
         return NewToken(token_id, username, token, expires_at)
 
     async def list(self) -> list[TokenRow]:
@@ -92,4 +114,21 @@ class ApiTokens:
                 await store.mark_used(session, found.id, now)
                 await session.commit()
         account = found.account
-        return Principal(account.username, account.all_rooms, account.rooms, Via.TOKEN)
+        moderator = Principal(account.username, account.all_rooms, account.rooms, Via.TOKEN)
+        return moderator.within(found.rooms, found.read_only)
+
+
+def _check_scope(account: Account, wanted: frozenset[str], known: set[str]) -> None:
+    """A token's rooms must be rooms of the rooms file that its moderator moderates."""
+    if not wanted:
+        raise BadField("rooms: name at least one room (or leave --rooms out for all of them)")
+    unknown = sorted(wanted - known)
+    if unknown:
+        raise BadField(f"rooms: no room named {', '.join(unknown)} in the rooms file")
+    outside = sorted(room for room in wanted if not (account.all_rooms or room in account.rooms))
+    if outside:
+        theirs = ", ".join(sorted(account.rooms)) or "none"
+        raise BadField(
+            f"rooms: {account.username} does not moderate {', '.join(outside)} "
+            f"(their rooms: {theirs})"
+        )

@@ -315,4 +315,8 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # null: never
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A scope narrows the moderator's rights: GET only; only these rooms (slugs, space-
+    # separated; null: every room of the moderator's).
+    read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    rooms: Mapped[str | None] = mapped_column(Text)
     moderator: Mapped[Moderator] = relationship(lazy="joined")

@@ -25,6 +25,12 @@ class TokenRow:
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    read_only: bool = False
+    rooms: frozenset[str] | None = None  # None: every room of the moderator's
+
+
+def _rooms(stored: str | None) -> frozenset[str] | None:
+    return None if stored is None else frozenset(stored.split())
 
 
 def _row(token: ApiToken) -> TokenRow:
@@ -35,6 +41,8 @@ def _row(token: ApiToken) -> TokenRow:
         token.expires_at,
         token.revoked_at,
         token.last_used_at,
+        token.read_only,
+        _rooms(token.rooms),
     )
 
 
@@ -44,9 +52,16 @@ async def add_token(
     account_id: int,
     now: datetime,
     expires_at: datetime | None,
+    read_only: bool = False,
+    rooms: frozenset[str] | None = None,
 ) -> int:
     row = ApiToken(
-        token_hash=token_hash, moderator_id=account_id, created_at=now, expires_at=expires_at
+        token_hash=token_hash,
+        moderator_id=account_id,
+        created_at=now,
+        expires_at=expires_at,
+        read_only=read_only,
+        rooms=None if rooms is None else " ".join(sorted(rooms)),
     )
     session.add(row)
     await session.flush()
@@ -58,6 +73,8 @@ class LiveToken:
     id: int
     account: Account
     last_used_at: datetime | None
+    read_only: bool
+    rooms: frozenset[str] | None
 
 
 async def find_live_token(
@@ -72,7 +89,9 @@ async def find_live_token(
     )
     if row is None:
         return None
-    return LiveToken(row.id, account_of(row.moderator), row.last_used_at)
+    return LiveToken(
+        row.id, account_of(row.moderator), row.last_used_at, row.read_only, _rooms(row.rooms)
+    )
 
 
 async def mark_used(session: AsyncSession, token_id: int, now: datetime) -> None:

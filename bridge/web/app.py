@@ -13,7 +13,7 @@ from bridge.settings import Settings
 from bridge.web import api, ops, reports
 from bridge.web.bodies import BODY_SECONDS
 from bridge.web.errors import answer_errors
-from bridge.web.keys import ADMIN_TOKEN, PUBLIC_ORIGIN, SERVICE
+from bridge.web.keys import ADMIN_TOKEN, METRICS_TOKEN, PUBLIC_ORIGIN, SERVICE
 from bridge.web.panel import setup_panel
 from bridge.web.proxies import trust_proxies
 
@@ -28,6 +28,7 @@ def create_app(settings: Settings, service: BridgeService) -> web.Application:
     app[BODY_SECONDS] = settings.http_body_seconds
     if settings.public_origin is not None:
         app[PUBLIC_ORIGIN] = settings.public_origin
+    app[METRICS_TOKEN] = settings.ensure_metrics_token().get_secret_value()
     ops.add_routes(app.router)
     api.add_routes(app.router)
     reports.add_routes(app.router)

@@ -10,3 +10,4 @@ SERVICE = web.AppKey("service", BridgeService)
 ADMIN_TOKEN = web.AppKey("admin_token", str)
 # The admin's public_origin (``scheme://host[:port]``), when set: the panel's only Origin.
 PUBLIC_ORIGIN = web.AppKey("public_origin", str)
+METRICS_TOKEN = web.AppKey("metrics_token", str)

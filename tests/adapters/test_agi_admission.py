@@ -16,6 +16,7 @@ from bridge.domain.entry import Admission, PinOutcome
 from bridge.domain.events import Role
 from bridge.domain.guard import Gate, Proceed, Source
 from bridge.domain.rooms import RoomSpec
+from tests.adapters.test_agi_server import AGI_SECRET
 
 BIG = RoomSpec(name="ga-national", title="GA", pin="424242", max_participants=900)
 
@@ -45,12 +46,15 @@ class AdmittingDesk:
 
 async def commands_after_the_pin(admission: Admission) -> list[str]:
     server = await asyncio.start_server(
-        FastAgiServer([entry_route(AdmittingDesk(admission), 3)]).handle, "127.0.0.1", 0
+        FastAgiServer([entry_route(AdmittingDesk(admission), 3)], secret=AGI_SECRET).handle,
+        "127.0.0.1",
+        0,
     )
     port = server.sockets[0].getsockname()[1]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     writer.write(
-        b"agi_network: yes\nagi_network_script: entry\nagi_channel: PJSIP/anonymous-00000001\n"
+        b"agi_network: yes\nagi_network_script: " + AGI_SECRET.encode() + b"/entry\n"
+        b"agi_channel: PJSIP/anonymous-00000001\n"
         b"agi_callerid: 5550100\nagi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
     )
     seen: list[str] = []

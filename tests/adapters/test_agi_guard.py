@@ -27,6 +27,7 @@ from bridge.store.db import Database, upgrade
 from bridge.store.models import Room
 from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
+from tests.adapters.test_agi_server import AGI_SECRET
 
 ROOMS = 'rooms:\n  - name: ga\n    pin: "424242"\n  - name: gone\n    pin: "808080"\n'
 GREETING = "conf-getpin"
@@ -56,7 +57,7 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
                          retired_at=datetime.now(UTC)))  # fmt: skip
     entry = EntryDesk(settings, db, Switchboard(), lambda: None)
     server = await asyncio.start_server(
-        FastAgiServer([entry_route(entry, 3)]).handle, "127.0.0.1", 0
+        FastAgiServer([entry_route(entry, 3)], secret=AGI_SECRET).handle, "127.0.0.1", 0
     )
     try:
         yield Desk(entry, server.sockets[0].getsockname()[1])
@@ -81,7 +82,8 @@ async def call(
     the caller types at each GET DATA; ``hang_up_after``: close after that many commands."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     headers = (
-        f"agi_network_script: entry\nagi_channel: PJSIP/anonymous-1\nagi_callerid: {caller_id}\n"
+        f"agi_network_script: {AGI_SECRET}/entry\nagi_channel: PJSIP/anonymous-1\n"
+        f"agi_callerid: {caller_id}\n"
     )
     if address is not None:
         headers += f"agi_arg_1: {address}\nagi_arg_2: {endpoint}\n"
@@ -172,7 +174,8 @@ async def test_the_guards_delay_is_a_wait_before_the_prompt_and_a_hang_up_in_it_
     started = loop.time()
     reader, writer = await asyncio.open_connection("127.0.0.1", desk.port)
     writer.write(
-        b"agi_network_script: entry\nagi_channel: PJSIP/anonymous-2\nagi_callerid: x\n"
+        f"agi_network_script: {AGI_SECRET}/entry\nagi_channel: PJSIP/anonymous-2\n".encode()
+        + b"agi_callerid: x\n"
         b"agi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
     )
     await asyncio.sleep(0.2)

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
-from tests.adapters.test_agi_server import NobodyAtTheDesk
+from tests.adapters.test_agi_server import AGI_SECRET, NobodyAtTheDesk
 
 
 async def closed_at_once(reader: asyncio.StreamReader) -> bool:
@@ -21,7 +21,9 @@ async def closed_at_once(reader: asyncio.StreamReader) -> bool:
 
 
 async def test_a_connection_over_the_bound_is_closed_at_once() -> None:
-    handler = FastAgiServer([entry_route(NobodyAtTheDesk(), 3)], max_dialogues=2).handle
+    handler = FastAgiServer(
+        [entry_route(NobodyAtTheDesk(), 3)], secret=AGI_SECRET, max_dialogues=2
+    ).handle
     server = await asyncio.start_server(handler, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     async with server:
@@ -57,7 +59,7 @@ async def test_a_connection_from_off_loopback_is_closed_at_once() -> None:
     if address is None:
         pytest.skip("this machine has no address besides loopback")
     server = await asyncio.start_server(
-        FastAgiServer([entry_route(NobodyAtTheDesk(), 3)]).handle, address, 0
+        FastAgiServer([entry_route(NobodyAtTheDesk(), 3)], secret=AGI_SECRET).handle, address, 0
     )
     port = server.sockets[0].getsockname()[1]
     async with server:

@@ -17,7 +17,7 @@ from bridge.asterisk.fastagi import BadArguments, FastAgiServer, Route
 from bridge.asterisk.keypad import Answer, keys_route
 from bridge.asterisk.pin_dialogue import entry_route
 from tests.adapters.test_agi_limits import _outside_address
-from tests.adapters.test_agi_server import NobodyAtTheDesk
+from tests.adapters.test_agi_server import AGI_SECRET, NobodyAtTheDesk
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ async def closed_at_once(reader: asyncio.StreamReader) -> bool:
 
 def request(script: str, *arguments: str) -> bytes:
     headers = [
-        f"agi_network_script: {script}",
+        f"agi_network_script: {AGI_SECRET}/{script}",
         "agi_channel: PJSIP/anonymous-00000001",
         "agi_callerid: 5550100",
         *(f"agi_arg_{n}: {value}" for n, value in enumerate(arguments, start=1)),
@@ -101,6 +101,7 @@ async def serve(address: str = "127.0.0.1", max_dialogues: int = 500) -> Served:
             keys_route(NoKeyExpected(), Path("/nowhere")),
             booth.route(),
         ],
+        secret=AGI_SECRET,
         max_dialogues=max_dialogues,
     )
     server = await asyncio.start_server(fastagi.handle, address, 0)
@@ -178,4 +179,4 @@ async def test_a_route_added_later_is_closed_to_callers_off_loopback_too() -> No
 
 def test_two_routes_for_one_script_are_refused_when_the_table_is_built() -> None:
     with pytest.raises(ValueError, match="two FastAGI routes for script 'vote'"):
-        FastAgiServer([PollBooth().route(), PollBooth().route()])
+        FastAgiServer([PollBooth().route(), PollBooth().route()], secret=AGI_SECRET)

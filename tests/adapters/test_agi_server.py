@@ -20,6 +20,9 @@ from bridge.asterisk.pin_dialogue import entry_route
 from bridge.domain.entry import PinOutcome
 from bridge.domain.guard import Gate, Source
 
+# What Asterisk puts before every script (the dialplan's IOBRIDGE_AGI, from the agi-secret).
+AGI_SECRET = "test-agi-secret-0123456789"
+
 
 class NobodyAtTheDesk:
     """Records every call: none may come from a connection that is not a request."""
@@ -57,7 +60,9 @@ class ServerThread:
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)
         server = self.loop.run_until_complete(
-            asyncio.start_server(FastAgiServer([entry_route(self.desk, 3)]).handle, "127.0.0.1", 0)
+            asyncio.start_server(
+                FastAgiServer([entry_route(self.desk, 3)], secret=AGI_SECRET).handle, "127.0.0.1", 0
+            )
         )
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
@@ -106,7 +111,9 @@ def test_a_request_for_an_unknown_script_is_closed_without_a_dialogue(
     server: ServerThread,
 ) -> None:
     with socket.create_connection(("127.0.0.1", server.port), timeout=2) as sock:
-        sock.sendall(b"agi_network_script: elsewhere\nagi_channel: PJSIP/x-1\n\n")
+        sock.sendall(
+            f"agi_network_script: {AGI_SECRET}/elsewhere\nagi_channel: PJSIP/x-1\n\n".encode()
+        )
         assert sock.recv(100) == b""  # closed, nothing said
     assert server.answers_within(1.0)
     assert server.desk.calls == []

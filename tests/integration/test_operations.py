@@ -22,9 +22,12 @@ PIN = "2468#"  # e2e-open
 
 @pytest.fixture
 async def http(runtime_settings: Settings) -> AsyncIterator[aiohttp.ClientSession]:
-    """No credentials: probes and scrapers have none."""
+    """A scraper's credentials: the metrics token, and no moderator's login."""
+    token = runtime_settings.ensure_metrics_token().get_secret_value()
     async with aiohttp.ClientSession(
-        f"http://127.0.0.1:{runtime_settings.http_port}", timeout=aiohttp.ClientTimeout(total=10)
+        f"http://127.0.0.1:{runtime_settings.http_port}",
+        timeout=aiohttp.ClientTimeout(total=10),
+        headers={"Authorization": f"Bearer {token}"},
     ) as session:
         yield session
 

@@ -44,6 +44,36 @@ def test_the_admin_token_is_the_admin_with_every_room() -> None:
     assert admin.username == "admin" and admin.may_moderate("anything")
 
 
+def test_a_read_only_scope_sees_the_rooms_but_holds_no_right_in_them() -> None:
+    bob = Principal.from_room_list("bob", ("ga", "wg"), Via.TOKEN).within(None, read_only=True)
+    assert bob.may_moderate("ga") and bob.rooms_of(["ga", "wg"]) == ["ga", "wg"]
+    assert not bob.may(Right.HOST, "ga") and not bob.may(Right.ASSISTANT, "wg")
+
+
+def test_a_room_scope_narrows_even_a_star_and_never_widens() -> None:
+    alice = Principal.from_room_list("alice", ("*",), Via.TOKEN).within(frozenset({"ga"}), False)
+    assert not alice.all_rooms and alice.rooms_of(["ga", "wg", "finance"]) == ["ga"]
+    assert alice.may(Right.HOST, "ga") and not alice.may(Right.HOST, "wg")
+    bob = Principal.from_room_list("bob", ("ga",), Via.TOKEN).within(frozenset({"ga", "wg"}), False)
+    assert bob.rooms == frozenset({"ga"})  # wg was never bob's: the token cannot grant it
+
+
+@given(
+    st.frozensets(st.sampled_from("abcde")),
+    st.one_of(st.none(), st.frozensets(st.sampled_from("abcdef"))),
+    st.booleans(),
+)
+def test_a_scope_is_never_more_than_its_moderator(
+    own: frozenset[str], scope: frozenset[str] | None, read_only: bool
+) -> None:
+    moderator = Principal("m", rooms=own, via=Via.TOKEN)
+    scoped = moderator.within(scope, read_only)
+    for room in "abcdef":
+        assert scoped.may_moderate(room) <= moderator.may_moderate(room)
+        assert scoped.may(Right.HOST, room) <= moderator.may(Right.HOST, room)
+        assert not (read_only and scoped.may(Right.ASSISTANT, room))
+
+
 def test_five_wrong_passwords_for_one_name_block_that_name_for_the_window() -> None:
     throttle = LoginThrottle(ThrottleRules(per_username=5, per_address=100, window=900))
     for second in range(5):

@@ -176,3 +176,31 @@ def test_a_stored_reason_this_version_does_not_know_reads_as_not_known() -> None
         CallHistory(CallRow(5, "ga", START, at(60)), legs=legs), redact_caller_ids=False, now=at(90)
     )
     assert report.presence[0].leave_reason is None
+
+
+def test_control_characters_in_a_name_leave_the_svg_well_formed() -> None:
+    report = sample({"5550102": "Ann\x00\x07\x1b[31m\x7f\x85 Lee\ufffe"})
+    svg = talk_chart_svg(report)
+    ET.fromstring(svg)
+    assert any("Ann\ufffd\ufffd\ufffd[31m\ufffd\ufffd Lee\ufffd" in t for t in texts(svg))
+
+
+@given(st.text(max_size=40))
+def test_the_chart_is_well_formed_whatever_the_names(name: str) -> None:
+    ET.fromstring(talk_chart_svg(sample({"5550101": name})))
+
+
+def test_a_formula_behind_spaces_or_in_full_width_is_defused_too() -> None:
+    names = {
+        "5550100": " =1+1",
+        "5550101": '\uff1dHYPERLINK("http://x")',  # full-width equals
+        "5550102": "\u200b\u3000\uff20SUM(A1)",  # zero-width, ideographic space, full-width at
+        "5550103": "\ufe62cmd",  # small plus sign
+        "5550104": "Ann = Lee",
+    }
+    report = sample(names, speakers=5)
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
+    got = {r["who"]: r["name"] for r in rows if r["section"] == "presence"}
+    for who, name in names.items():
+        expected = name if who == "5550104" else "'" + name
+        assert got[who] == expected, who

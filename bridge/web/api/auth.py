@@ -2,7 +2,10 @@
 
 - A script's token (``iobridge tokens create --user NAME``): it acts as that moderator,
   with that moderator's rooms as the database says at this request, and the audit trail
-  names the moderator. Unknown, revoked or expired, or the moderator gone: 401.
+  names the moderator. Unknown, revoked or expired, or the moderator gone: 401. A token's
+  scope narrows that: made ``--rooms a,b`` it sees and acts on those rooms alone (the
+  ``Principal`` carries only them); made ``--read-only`` it may GET, and any other method
+  is refused here (403) before the route runs, as every action's right is (``Principal.may``).
 - The admin token in the state folder: the local CLI, with every room, audited as
   "admin". Only from this machine, and never through a proxy: a connection from elsewhere,
   or a request that carries any forwarding header (``X-Forwarded-For``, ``Forwarded``,
@@ -23,6 +26,8 @@ from bridge.errors import BadToken, NotAllowed, NotLoggedIn
 from bridge.web.keys import ADMIN_TOKEN, SERVICE
 from bridge.web.proxies import forwarded
 
+READING = frozenset({"GET", "HEAD", "OPTIONS"})  # what a read-only token may send
+
 
 async def principal_of(request: web.Request) -> Principal:
     header = request.headers.get("Authorization", "")
@@ -42,6 +47,8 @@ async def principal_of(request: web.Request) -> Principal:
     principal = await request.app[SERVICE].tokens.principal(presented)
     if principal is None:
         raise BadToken()
+    if principal.read_only and request.method not in READING:
+        raise NotAllowed(f"this token of {principal.username}'s is read-only: it may only read")
     return principal
 
 
