@@ -10,7 +10,7 @@ import stat
 from importlib import resources
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # What the program reads at run time (Asterisk's configuration, the dialplan, migrations,
@@ -60,6 +60,52 @@ def _default_state_dir() -> Path:
         return Path(unit_dirs.split(":")[0])
     xdg = os.environ.get("XDG_STATE_HOME")
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "iobridge"
+
+
+class Webhook(BaseModel):
+    """One receiver of the push feed (docs/admin.md, "Webhooks"): every event of the kinds
+    named (all, when none is) is POSTed to ``url``, signed with ``secret`` (or the secret
+    in ``secret_file``, a file only the service reads)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str
+    secret: SecretStr | None = None
+    secret_file: Path | None = None
+    events: list[str] = Field(default_factory=list)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        host = rest.split("/", 1)[0].rsplit("@", 1)[-1]
+        if not sep or scheme.lower() not in ("http", "https") or not host:
+            raise ValueError("expected an http:// or https:// URL with a host")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        from bridge.domain.feed import Kind  # here: a command that sets no webhook skips it
+
+        known = [str(kind) for kind in Kind]
+        for name in value:
+            if name not in known:
+                raise ValueError(f"unknown event kind {name!r}; expected any of {', '.join(known)}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> Webhook:
+        if (self.secret is None) == (self.secret_file is None):
+            raise ValueError("give a secret or a secret_file (one of them)")
+        return self
+
+    def key(self) -> bytes:
+        """The signing key: the secret, or the first line of ``secret_file``."""
+        if self.secret is not None:
+            return self.secret.get_secret_value().encode()
+        assert self.secret_file is not None
+        return self.secret_file.read_text().strip().encode()
 
 
 class Settings(BaseSettings):
@@ -143,6 +189,11 @@ class Settings(BaseSettings):
     # replaced by pseudonyms ("caller 3") by the service itself, checked this often.
     history_retention_days: int = Field(default=30, ge=0)
     history_purge_every_seconds: float = Field(default=3600.0, gt=0)
+    # Recording files are deleted this many days after they were last written, by the
+    # same purge (0: at its next round).
+    recording_retention_days: int = Field(default=90, ge=0)
+    # The push feed's receivers: a JSON list of {url, secret or secret_file, events}.
+    webhooks: list[Webhook] = Field(default_factory=list)
     # The moderators' panel: a session ends after this long without a request; failed logins
     # tolerated per username and per address within the window.
     panel_session_hours: float = 12.0

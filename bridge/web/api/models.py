@@ -237,3 +237,15 @@ class SourceBody(Inputs):
 class LiftedHold(BaseModel):
     source: str
     cleared: bool
+
+
+# ---- the push feed -----------------------------------------------------------------------
+
+
+class EventsQuery(Inputs):
+    room: RoomName | None = Field(None, description="only this room's events")
+    kinds: Annotated[
+        str | None,
+        StringConstraints(pattern=r"^[a-z]+\.[a-z]+(,[a-z]+\.[a-z]+)*$"),
+        Field(description="only these kinds, comma-separated: participant.joined,hand.raised"),
+    ] = None
