@@ -60,7 +60,12 @@ class BridgeService:
         self.settings = settings
         self.db = db
         self.history = HistoryWriter(db.sessions)
-        self.reports = CallReports(db, settings.recordings_dir, settings.history_retention_days)
+        self.reports = CallReports(
+            db,
+            settings.recordings_dir,
+            settings.history_retention_days,
+            settings.recording_retention_days,
+        )
         self.ami = AmiClient(
             host="127.0.0.1",
             port=settings.ami_port,
