@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.webhook_settings import Webhook as Webhook  # re-exported: part of the settings
+
 # What the program reads at run time (Asterisk's configuration, the dialplan, migrations,
 # the example rooms): inside the installed package; in a checkout, links to the top-level
 # folders of the same names.
@@ -153,6 +155,11 @@ class Settings(BaseSettings):
     # replaced by pseudonyms ("caller 3") by the service itself, checked this often.
     history_retention_days: int = Field(default=30, ge=0)
     history_purge_every_seconds: float = Field(default=3600.0, gt=0)
+    # Recording files are deleted this many days after they were last written, by the
+    # same purge (0: at its next round).
+    recording_retention_days: int = Field(default=90, ge=0)
+    # The push feed's receivers: a JSON list of {url, secret or secret_file, events}.
+    webhooks: list[Webhook] = Field(default_factory=list)
     # The moderators' panel: a session ends after this long without a request, and this long
     # after its login however much it is used; failed logins tolerated per username (from
     # one network: a /24 or a /64) and per address within the window; logins waiting for

@@ -177,6 +177,7 @@ def child_environment(settings: Settings) -> dict[str, str]:
     secrets = {
         name for name, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation)
     }
+    secrets.add("webhooks")  # JSON with secrets: it reaches the service as it reached us
     for name, value in settings.model_dump(exclude=secrets).items():
         key = f"IOBRIDGE_{name.upper()}"
         if value is None:

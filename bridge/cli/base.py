@@ -78,6 +78,8 @@ def one_line(exc: Exception) -> str:
 
     if isinstance(exc, ValidationError) and exc.title == Settings.__name__:
         return "; ".join(_bad_setting(error) for error in exc.errors())
+    if type(exc).__name__ == "SettingsError":  # pydantic-settings: a value that is not JSON
+        return f"{exc} (a list or an object is given as JSON)"
     if isinstance(exc, PinKeyMismatch):
         return pin_key_mismatch_message(settings())
     if isinstance(exc, StartupError | DatabaseUnusable | AsteriskProcessError):
@@ -94,6 +96,9 @@ def one_line(exc: Exception) -> str:
 def _bad_setting(error: Any) -> str:
     name = str(error["loc"][0]) if error["loc"] else "?"
     message = str(error["msg"]).removeprefix("Value error, ")
+    if len(error["loc"]) > 1:  # inside a list or an object (a webhook): where, never what
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error["loc"][1:])
+        return f"IOBRIDGE_{name.upper()}{where}: {message}"
     if "secret" in name or name.endswith("key"):
         return f"IOBRIDGE_{name.upper()}: {message}"
     return f"IOBRIDGE_{name.upper()}={error['input']}: {message}"

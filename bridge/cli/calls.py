@@ -1,5 +1,5 @@
-"""Call history for the admin: the list of calls, one call's report, and the retention
-purge. They read the database directly (a report is wanted after the call, when the
+"""Call history for the admin: the list of calls, one call's report, a call's purge, and
+the retention purge. They read the database directly (a report is wanted after the call, when the
 stack may be down); the admin sees caller IDs in full."""
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ def _with_reports(work: Callable[[Any], Awaitable[T]]) -> T:
 
     return with_database(
         lambda database, config: work(
-            CallReports(database, config.recordings_dir, config.history_retention_days)
+            CallReports(
+                database,
+                config.recordings_dir,
+                config.history_retention_days,
+                config.recording_retention_days,
+            )
         )
     )
 
@@ -73,6 +78,29 @@ def calls_report(call_id: int, as_json: bool, as_csv: bool) -> None:
     else:
         for line in report_lines(report):
             click.echo(line)
+
+
+@calls.command("purge")
+@click.argument("call_id", type=int)
+@click.option("--yes", is_flag=True, help="Do not ask for a confirmation.")
+def calls_purge(call_id: int, yes: bool) -> None:
+    """Delete one ended call's history and recordings now (the call's number stays, with
+    when it was purged; the audit trail says who purged it)."""
+    from bridge.reports.text import clock
+
+    if not yes:
+        click.confirm(
+            f"Purge call {call_id}: delete its history and recordings for good?", abort=True
+        )
+    done = _with_reports(lambda reports: reports.purge_call(call_id, "admin"))
+    purged = done.call
+    click.echo(
+        f"call {purged.call_id} (room {purged.room}) purged at {clock(done.at)}: "
+        f"{purged.legs} stays, {purged.turns} turns, {purged.stack_events} stack events, "
+        f"{purged.audit_rows} audit rows and {len(done.recordings)} recordings deleted"
+    )
+    for name in done.recordings:
+        click.echo(f"  deleted {name}")
 
 
 @main.group()

@@ -50,9 +50,7 @@ def tokens() -> None:
     metavar="A,B",
     help="Only these of the moderator's rooms (default: all of them).",
 )
-def tokens_create(
-    username: str, days: float, read_only: bool, room_list: str | None
-) -> None:
+def tokens_create(username: str, days: float, read_only: bool, room_list: str | None) -> None:
     """Make a token; it is printed once, on its own line (keep it: it is not stored)."""
     rooms = None if room_list is None else frozenset(_split(room_list))
     made = _with_tokens(

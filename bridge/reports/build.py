@@ -128,13 +128,15 @@ def call_info(call: CallRow, now: datetime) -> CallInfo:
         ended_at=call.ended_at,
         duration=_seconds(call.started_at, call.ended_at or now),
         redacted=call.redacted,
+        purged_at=call.purged_at,
+        recordings_purged_at=call.recordings_purged_at,
     )
 
 
 def call_list_item(row: CallListRow, now: datetime) -> CallListItem:
     info = call_info(row.call, now)
     return CallListItem(
-        **info.model_dump(exclude={"redacted"}),
+        **info.model_dump(exclude={"redacted", "purged_at", "recordings_purged_at"}),
         legs=row.legs,
         talk_time=round(row.talk_time, 2),
         redacted=info.redacted,

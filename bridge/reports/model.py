@@ -29,6 +29,12 @@ class CallInfo(BaseModel):
     ended_at: datetime | None = Field(description="null while the call goes on")
     duration: float
     redacted: bool = Field(description="caller IDs were replaced by pseudonyms (retention)")
+    purged_at: datetime | None = Field(
+        None, description="when a host purged this call: its history is gone, this row stays"
+    )
+    recordings_purged_at: datetime | None = Field(
+        None, description="when its recordings were deleted (purged, or past their retention)"
+    )
 
 
 class Presence(BaseModel):

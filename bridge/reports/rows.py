@@ -18,6 +18,8 @@ class CallRow:
     started_at: datetime
     ended_at: datetime | None
     redacted: bool = False  # the retention purge replaced its caller IDs by pseudonyms
+    purged_at: datetime | None = None  # a host purged its history ("purge this call")
+    recordings_purged_at: datetime | None = None  # its recordings were deleted
 
 
 @dataclass(frozen=True)

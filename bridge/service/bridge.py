@@ -17,6 +17,7 @@ and the roster changes only when Asterisk reports that they happened.
 | accounts: passwords, panel sessions, who may moderate what | ``bridge.service.accounts`` |
 | scripts' API tokens | ``bridge.service.tokens`` |
 | the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
+| the push feed for scripts (SSE and webhooks read it) | ``bridge.service.feed`` |
 """
 
 from __future__ import annotations
@@ -32,16 +33,18 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
+from bridge.domain.speakers import StackChanged, StackView
 from bridge.errors import NoSuchRoom
 from bridge.service import health
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.entry import EntryDesk
+from bridge.service.feed import EventFeed
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.reports import CallReports
-from bridge.service.roster import LiveRoster
+from bridge.service.roster import Change, LiveRoster
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
 from bridge.service.tokens import ApiTokens
@@ -57,7 +60,12 @@ class BridgeService:
         self.settings = settings
         self.db = db
         self.history = HistoryWriter(db.sessions)
-        self.reports = CallReports(db, settings.recordings_dir, settings.history_retention_days)
+        self.reports = CallReports(
+            db,
+            settings.recordings_dir,
+            settings.history_retention_days,
+            settings.recording_retention_days,
+        )
         self.ami = AmiClient(
             host="127.0.0.1",
             port=settings.ami_port,
@@ -87,9 +95,11 @@ class BridgeService:
             order_removal=self.roster.receive,
         )
         self.roster.add_listener(self.moderation.on_event)
+        self.feed = EventFeed(self._stack_view)
+        self.roster.watch(self.feed.on_roster)
         self.speakers = SpeakerFloor(
             self.switchboard,
-            self.roster.changes.publish,
+            self._publish_change,
             self.pbx_directory,
             self._find_room,
             StackStorage(db.sessions),
@@ -106,6 +116,16 @@ class BridgeService:
     def switchboard(self) -> Switchboard:
         """The live state (read it; only the roster writes it)."""
         return self.roster.switchboard
+
+    def _publish_change(self, change: Change) -> None:
+        """A stack's change: to the panels, and to the push feed."""
+        self.roster.changes.publish(change)
+        if isinstance(change.event, StackChanged) and change.room is not None:
+            self.feed.on_stack_changed(change.room)
+
+    def _stack_view(self, room: str) -> StackView | None:
+        stack = self.speakers.stacks.get(room)
+        return None if stack is None else stack.show(time.time())
 
     def _on_ami_event(self, message: Message) -> None:
         self.metrics.ami_events.inc()

@@ -15,8 +15,10 @@ counters and gauges the features move:
 | ``iobridge_speaker_turns_total{lane}`` | ``turn_started(lane)``; today the roster's own turns |
 | ``iobridge_hands_raised`` | the speaker stack: ``set_hands_raised(room, count)`` |
 | ``iobridge_websocket_clients`` | the panel: ``websocket_clients.inc()`` / ``.dec()`` |
+| ``iobridge_webhook_events_total{webhook,outcome}`` | the webhooks (delivered, dropped ...) |
 
-No metric carries a room name or a caller: the scrape endpoint needs no login.
+No metric carries a room name or a caller: the scrape endpoint needs no login. A webhook
+is its number in ``IOBRIDGE_WEBHOOKS`` (1, 2 ...), never its URL (it may hold a secret).
 """
 
 from __future__ import annotations
@@ -115,6 +117,12 @@ class Metrics:
         self.websocket_clients = Gauge(
             "iobridge_websocket_clients", "Open panel websockets", registry=self.registry
         )
+        self.webhook_events = Counter(
+            "iobridge_webhook_events",
+            "Push feed events per webhook: delivered, retried, failed, dropped (queue full)",
+            ["webhook", "outcome"],
+            registry=self.registry,
+        )
         # Every label value exists from the start, so rate() sees the first one.
         for role in Role:
             self.pin_admissions.labels(str(role))
@@ -141,6 +149,9 @@ class Metrics:
 
     def action_done(self, action: str, seconds: float, outcome: str) -> None:
         self.action_seconds.labels(action, outcome).observe(seconds)
+
+    def webhook_outcome(self, number: int, outcome: str) -> None:
+        self.webhook_events.labels(str(number), outcome).inc()
 
     def turn_started(self, lane: str) -> None:
         """A speaker got the floor (the stack: its lane; process, direct, stack, called)."""

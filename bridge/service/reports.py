@@ -1,5 +1,6 @@
 """Call history for people: post-call reports, the list of calls, recordings and who
-started them, and the retention purge that redacts caller IDs once their time is up.
+started them, the retention purge that redacts caller IDs once their time is up and
+deletes recordings once theirs is, and a host's purge of one call now.
 
 The report is built by ``bridge.reports`` from rows the store reads; this module fetches
 them (the database, the recordings folder) and hands them over. The same object serves
@@ -9,14 +10,15 @@ the running service (panel, API) and the CLI, which opens the database itself.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.domain.privacy import retention_cutoff
-from bridge.errors import NoSuchCall, NoSuchRecording
+from bridge.errors import ActionRefused, NoSuchCall, NoSuchRecording
 from bridge.recordings import (
     list_recordings,
     recording_room,
@@ -24,10 +26,12 @@ from bridge.recordings import (
     wav_duration,
 )
 from bridge.reports import CallListItem, Report, build_report, call_list_item
+from bridge.reports.build import RECORDING_SLACK
 from bridge.reports.rows import RecordingFile
 from bridge.store import reports, retention, turns
+from bridge.store.audit import ActionRecord, add_action
 from bridge.store.db import Database
-from bridge.store.retention import PurgeResult
+from bridge.store.retention import PurgedCall, PurgeResult
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +48,27 @@ class RecordingInfo:
     size: int
 
 
+@dataclass(frozen=True)
+class CallPurge:
+    """What a host's purge of one call did."""
+
+    call: PurgedCall
+    at: datetime
+    recordings: tuple[str, ...]  # file names deleted
+
+
 class CallReports:
-    def __init__(self, db: Database, recordings_dir: Path, retention_days: int) -> None:
+    def __init__(
+        self,
+        db: Database,
+        recordings_dir: Path,
+        retention_days: int,
+        recording_retention_days: int | None = None,  # None: recordings are kept
+    ) -> None:
         self.db = db
         self.recordings_dir = recordings_dir
         self.retention_days = retention_days
+        self.recording_retention_days = recording_retention_days
 
     async def list_calls(
         self, room: str | None = None, limit: int = 50, rooms: Collection[str] | None = None
@@ -129,20 +149,84 @@ class CallReports:
     # ---- retention --------------------------------------------------------------------
 
     async def purge(self, now: datetime | None = None) -> PurgeResult:
-        """Redact caller IDs of calls that ended more than the retention period ago."""
+        """Redact caller IDs of calls that ended more than the retention period ago, and
+        delete recordings last written more than theirs ago."""
         now = now or datetime.now(UTC)
+        gone: list[Path] = []
+        if self.recording_retention_days is not None:
+            cutoff = retention_cutoff(now, self.recording_retention_days).timestamp()
+            gone = await asyncio.to_thread(self._delete_recordings, cutoff)
         async with self.db.sessions.begin() as session:
             result = await retention.purge_history(
                 session, retention_cutoff(now, self.retention_days), now
             )
+            for room, started in _starts(gone):
+                await retention.mark_recordings_purged(session, room, started, now)
+        result = replace(result, recordings_deleted=tuple(path.name for path in gone))
         if not result.nothing_done:
             log.info(
-                "history.purged calls=%d pin_failures=%d retention_days=%d",
+                "history.purged calls=%d pin_failures=%d audit_rows=%d recordings=%d "
+                "retention_days=%d recording_retention_days=%s",
                 len(result.calls),
                 result.pin_failures_deleted,
+                result.audit_rows_redacted,
+                len(gone),
                 self.retention_days,
+                self.recording_retention_days,
             )
         return result
+
+    def _delete_recordings(self, written_before: float) -> list[Path]:
+        gone = []
+        for item in list_recordings(self.recordings_dir):
+            if recording_room(item.path.name) and item.path.stat().st_mtime < written_before:
+                item.path.unlink(missing_ok=True)
+                gone.append(item.path)
+        return gone
+
+    async def purge_call(self, call_id: int, actor: str) -> CallPurge:
+        """Delete call ``call_id``'s history and recordings now, for ``actor`` (the rights
+        were checked by whoever asks); the audit trail keeps who, which call and when."""
+        now = datetime.now(UTC)
+        async with self.db.sessions.begin() as session:
+            call = await reports.find_call(session, call_id)
+            if call is None:
+                raise NoSuchCall(call_id)
+            if call.ended_at is None:
+                raise ActionRefused(f"call {call_id} is still going on: purge it once it ends")
+            if call.purged_at is not None:
+                raise ActionRefused(
+                    f"call {call_id} was purged on {call.purged_at:%Y-%m-%d %H:%M} UTC"
+                )
+            files = await asyncio.to_thread(
+                self._recordings_between, call.room_name, call.started_at, call.ended_at
+            )
+            purged = await retention.purge_call(session, call, now)
+            if files:
+                call.recordings_purged_at = now
+            record = ActionRecord(
+                room=call.room_name,
+                at=now,
+                actor=actor,
+                action="purge call",
+                arguments=json.dumps({"call": call_id}),
+                message=f"{purged.legs} stays, {purged.turns} turns, {purged.stack_events} "
+                f"stack events, {purged.audit_rows} audit rows, {len(files)} recordings deleted",
+                call_id=call_id,
+            )
+            await add_action(session, record)
+        for path in files:  # once the history is gone: a failure here is said, not hidden
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+        log.info("history.call_purged call=%d room=%s actor=%s", call_id, call.room_name, actor)
+        return CallPurge(purged, now, tuple(path.name for path in files))
+
+    def _recordings_between(self, room: str, begin: datetime, end: datetime) -> list[Path]:
+        return [
+            item.path
+            for item in list_recordings(self.recordings_dir)
+            if (started := recording_started_at(room, item.path.name)) is not None
+            and begin - RECORDING_SLACK <= started <= end + RECORDING_SLACK
+        ]
 
     async def keep_retention(self, every: float) -> None:
         """The service's own purge, now and then, until cancelled. A failed purge (the
@@ -154,3 +238,14 @@ class CallReports:
             except Exception as exc:  # the database may be away: try again next round
                 log.error("history.purge_failed reason=%r", exc)
             await asyncio.sleep(every)
+
+
+def _starts(files: list[Path]) -> list[tuple[str, datetime]]:
+    """Each recording's room and start, as its name says."""
+    found = []
+    for path in files:
+        room = recording_room(path.name)
+        started = recording_started_at(room, path.name) if room else None
+        if room and started:
+            found.append((room, started))
+    return found

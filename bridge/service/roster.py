@@ -36,6 +36,7 @@ EarlierTotals = Callable[
     [set[tuple[str, str]]], Awaitable[dict[tuple[str, str], tuple[float, int]]]
 ]
 Listener = Callable[[DomainEvent], None]
+Watcher = Callable[[DomainEvent, list[Effect]], None]  # an event and what the roster made of it
 
 
 @dataclass(frozen=True)
@@ -62,12 +63,18 @@ class LiveRoster:
         self._earlier_totals = earlier_totals
         self._write_history = write_history
         self._listeners: list[Listener] = []
+        self._watchers: list[Watcher] = []
         self._held: list[DomainEvent] | None = None  # events held back during a resync
         self._changed = asyncio.Event()
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener`` with every event after it is applied (it must not block)."""
         self._listeners.append(listener)
+
+    def watch(self, watcher: Watcher) -> None:
+        """Call ``watcher`` with every event and its effects once applied (the push feed
+        reads what the roster did, not only what Asterisk said); it must not block."""
+        self._watchers.append(watcher)
 
     # ---- events in ------------------------------------------------------------------------
 
@@ -85,6 +92,8 @@ class LiveRoster:
             self._write_history(effects)
         for listener in self._listeners:
             listener(event)
+        for watcher in self._watchers:
+            watcher(event, effects)
         self.changes.publish(Change(getattr(event, "room", None), event))
         self.notify()
 

@@ -27,13 +27,16 @@ class ActionRecord:
 
 
 async def add_action(session: AsyncSession, record: ActionRecord) -> ActionRecord:
-    """Store ``record`` in the room's open call (if any); return it with that call's id."""
-    call_id = await session.scalar(
-        select(Call.id)
-        .where(Call.room_name == record.room, Call.ended_at.is_(None))
-        .order_by(Call.id.desc())
-        .limit(1)
-    )
+    """Store ``record`` in its call, or (none given) the room's open call if any; return
+    it with that call's id."""
+    call_id = record.call_id
+    if call_id is None:
+        call_id = await session.scalar(
+            select(Call.id)
+            .where(Call.room_name == record.room, Call.ended_at.is_(None))
+            .order_by(Call.id.desc())
+            .limit(1)
+        )
     session.add(
         ModeratorAction(
             call_id=call_id,

@@ -174,6 +174,10 @@ class Call(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # When the retention purge replaced this call's caller IDs by pseudonyms ("caller 3").
     redacted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When a host purged this call's history ("purge this call"): the row stays to say so.
+    purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When its recording files were deleted (by that purge, or the recordings' retention).
+    recordings_purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     legs: Mapped[list[Leg]] = relationship(back_populates="call", lazy="raise")
 
 

@@ -31,6 +31,8 @@ def _call_row(call: Call) -> CallRow:
         started_at=call.started_at,
         ended_at=call.ended_at,
         redacted=call.redacted_at is not None,
+        purged_at=call.purged_at,
+        recordings_purged_at=call.recordings_purged_at,
     )
 
 
@@ -160,3 +162,8 @@ async def audit_rows(session: AsyncSession, call: Call) -> tuple[AuditRow, ...]:
         )
         for row in rows
     )
+
+
+async def find_call(session: AsyncSession, call_id: int) -> Call | None:
+    """Call ``call_id`` as a row to change (a purge); None when there is no such call."""
+    return await session.get(Call, call_id)

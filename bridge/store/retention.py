@@ -3,8 +3,14 @@
 A call that ended before the cutoff keeps its rows (the report still reads as who spoke
 when), but every caller ID in them becomes a pseudonym stable within that call
 ("caller 3"), and recorded names are cleared; the call is marked redacted so the purge
-runs once per call. Wrong PINs, which only exist to count guesses (and name their source:
-an address or a trunk's caller ID), are deleted once they are older than the cutoff.
+runs once per call. Its saved stack (kept only to survive a restart during the call, and
+full of caller IDs) is deleted. Audit rows written when the room had no open call (a kick
+of the last caller lands after the call ended) name their target's caller ID too: past
+the cutoff it becomes "redacted". Wrong PINs, which only exist to count guesses (and name
+their source: an address or a trunk's caller ID), are deleted once older than the cutoff.
+
+A host may also purge one call now (``purge_call``): its history rows go, the call row
+stays with ``purged_at``, and one audit row says who purged it and when.
 """
 
 from __future__ import annotations
@@ -12,11 +18,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.privacy import pseudonyms
-from bridge.store.models import Call, Leg, ModeratorAction, PinFailure, StackEvent, Turn
+from bridge.reports.build import RECORDING_SLACK
+from bridge.store.models import (
+    Call,
+    Leg,
+    ModeratorAction,
+    PinFailure,
+    RecordingStart,
+    SavedStack,
+    StackEvent,
+    Turn,
+)
+
+REDACTED = "redacted"
 
 
 @dataclass(frozen=True)
@@ -35,10 +53,17 @@ class PurgeResult:
     cutoff: datetime
     calls: list[RedactedCall] = field(default_factory=list)
     pin_failures_deleted: int = 0
+    audit_rows_redacted: int = 0  # rows outside any call
+    recordings_deleted: tuple[str, ...] = ()  # file names (the recordings' own retention)
 
     @property
     def nothing_done(self) -> bool:
-        return not self.calls and not self.pin_failures_deleted
+        return not (
+            self.calls
+            or self.pin_failures_deleted
+            or self.audit_rows_redacted
+            or self.recordings_deleted
+        )
 
     def lines(self) -> list[str]:
         """One line per thing redacted or deleted, for the CLI and the log."""
@@ -48,8 +73,11 @@ class PurgeResult:
             f"{c.stack_events} stack events"
             for c in self.calls
         ]
+        if self.audit_rows_redacted:
+            found.append(f"{self.audit_rows_redacted} audit rows outside a call redacted")
         if self.pin_failures_deleted:
             found.append(f"{self.pin_failures_deleted} wrong PINs deleted")
+        found += [f"recording {name} deleted" for name in self.recordings_deleted]
         return found
 
 
@@ -65,7 +93,21 @@ async def purge_history(session: AsyncSession, cutoff: datetime, now: datetime) 
     ).all()
     calls = [await _redact_call(session, call, now) for call in due]
     failures = await session.execute(delete(PinFailure).where(PinFailure.at < cutoff))
-    return PurgeResult(cutoff=cutoff, calls=calls, pin_failures_deleted=_count(failures))
+    audit = await session.execute(
+        update(ModeratorAction)
+        .where(
+            ModeratorAction.call_id.is_(None),
+            ModeratorAction.at < cutoff,
+            ModeratorAction.target_caller_id.not_in(("", REDACTED)),
+        )
+        .values(target_caller_id=REDACTED)
+    )
+    return PurgeResult(
+        cutoff=cutoff,
+        calls=calls,
+        pin_failures_deleted=_count(failures),
+        audit_rows_redacted=_count(audit),
+    )
 
 
 def _count(result: object) -> int:
@@ -99,6 +141,7 @@ async def _redact_call(session: AsyncSession, call: Call, now: datetime) -> Reda
     for leg in legs:
         leg.caller_name = ""
     await _redact_audit(session, call, names)
+    await session.execute(delete(SavedStack).where(SavedStack.call_id == call.id))
     call.redacted_at = now
     await session.flush()
     assert call.ended_at is not None
@@ -122,4 +165,59 @@ async def _redact_audit(session: AsyncSession, call: Call, names: dict[str, str]
         )
     )
     for row in rows:
-        row.target_caller_id = names.get(row.target_caller_id, "redacted")
+        row.target_caller_id = names.get(row.target_caller_id, REDACTED)
+
+
+# ---- one call, now -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PurgedCall:
+    call_id: int
+    room: str
+    started_at: datetime
+    ended_at: datetime
+    legs: int
+    turns: int
+    stack_events: int
+    audit_rows: int
+
+
+async def purge_call(session: AsyncSession, call: Call, now: datetime) -> PurgedCall:
+    """Delete ``call``'s history (legs, turns, stack events, its saved stack, who started
+    its recordings, its audit rows) and mark it purged; the caller writes the audit row
+    that says who did it, and commits. The call must have ended."""
+    assert call.ended_at is not None
+    counts = []
+    for model in (Leg, Turn, StackEvent, ModeratorAction, RecordingStart, SavedStack):
+        column = model.call_id
+        counts.append(_count(await session.execute(delete(model).where(column == call.id))))
+    call.purged_at = now
+    await session.flush()
+    return PurgedCall(
+        call_id=call.id,
+        room=call.room_name,
+        started_at=call.started_at,
+        ended_at=call.ended_at,
+        legs=counts[0],
+        turns=counts[1],
+        stack_events=counts[2],
+        audit_rows=counts[3],
+    )
+
+
+async def mark_recordings_purged(
+    session: AsyncSession, room: str, started: datetime, now: datetime
+) -> None:
+    """The call of ``room`` during which a recording that started at ``started`` was made
+    has lost it: say when (a recording starts a moment after its call does)."""
+    slack = RECORDING_SLACK
+    await session.execute(
+        update(Call)
+        .where(
+            Call.room_name == room,
+            Call.started_at <= started + slack,
+            Call.ended_at.is_(None) | (Call.ended_at >= started - slack),
+        )
+        .values(recordings_purged_at=now)
+    )

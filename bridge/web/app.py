@@ -1,8 +1,8 @@
 """The HTTP side: the application factory and its one error middleware.
 The JSON API (``/api/v1``) is in ``bridge.web.api``, the moderators' panel (``/`` is its
 door) in ``bridge.web.panel``, post-call report pages in ``bridge.web.reports``, health,
-readiness and metrics in ``bridge.web.ops``; every failure is answered by
-``bridge.web.errors``."""
+readiness and metrics in ``bridge.web.ops``; the push feed's webhooks are sent by
+``bridge.web.webhooks``; every failure is answered by ``bridge.web.errors``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.web import api, ops, reports
+from bridge.web import api, ops, reports, webhooks
 from bridge.web.bodies import BODY_SECONDS
 from bridge.web.errors import answer_errors
 from bridge.web.keys import ADMIN_TOKEN, METRICS_TOKEN, PUBLIC_ORIGIN, SERVICE
@@ -33,4 +33,5 @@ def create_app(settings: Settings, service: BridgeService) -> web.Application:
     api.add_routes(app.router)
     reports.add_routes(app.router)
     setup_panel(app)
+    app.cleanup_ctx.append(webhooks.deliver)
     return app

@@ -1,33 +1,41 @@
 """Post-call reports over HTTP: the page (``/calls/ID``, the chart inline, and its CSV),
 behind the panel's login: only a moderator of the call's room reads it, caller IDs in
-full; anyone else logged in gets a 403. ``render_report(report, fmt)`` is also what the
+full; anyone else logged in gets a 403. A host of the room may purge an ended call from
+the page ("Purge this call", confirmed by a tick). ``render_report(report, fmt)`` is also what the
 API (``GET /api/v1/calls/ID/report``) answers with, under the same rule.
 """
 
 from __future__ import annotations
 
 from functools import cache
+from urllib.parse import parse_qs
 
 import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
+from bridge.domain.accounts import Right
 from bridge.errors import BadField, NotAllowed
 from bridge.reports import Report, report_csv, talk_chart_svg
 from bridge.reports.text import clock, duration, share, who
-from bridge.web.auth import page_session
+from bridge.service.accounts import PanelSession
+from bridge.web.auth import CSRF_FIELD, page_session, state_changing_session
+from bridge.web.bodies import read_body
 from bridge.web.keys import SERVICE
+
+PURGE_FORM_LIMIT = 4096  # a CSRF token and a tick
 
 FORMATS = ("json", "csv", "svg")
 MAX_CALL_ID = 2_147_483_647  # a 32-bit database integer (PostgreSQL)
 
 
-async def check_page_reader(request: web.Request, room: str) -> None:
+async def check_page_reader(request: web.Request, room: str) -> PanelSession:
     """Only a moderator of ``room`` reads its calls' reports (and sees caller IDs in full).
     No session: to the login page, and back here after it; anyone else: 403."""
     session = await page_session(request)
     if not session.principal.may_moderate(room):
         raise NotAllowed(f"{session.principal.username} may not see the calls of room '{room}'")
+    return session
 
 
 def call_id_of(request: web.Request) -> int:
@@ -67,31 +75,54 @@ def _templates() -> jinja2.Environment:
     return env
 
 
-async def _readable_report(request: web.Request) -> Report:
+async def _readable_report(request: web.Request) -> tuple[Report, PanelSession]:
     reports = request.app[SERVICE].reports
     call_id = call_id_of(request)
-    await check_page_reader(request, await reports.room_of(call_id))
-    return await reports.report(call_id, redact_caller_ids=False)
+    session = await check_page_reader(request, await reports.room_of(call_id))
+    return await reports.report(call_id, redact_caller_ids=False), session
 
 
 async def report_page(request: web.Request) -> web.Response:
-    report = await _readable_report(request)
+    report, session = await _readable_report(request)
+    call = report.call
     html = (
         _templates()
         .get_template("call_report.html")
         .render(
             report=report,
             chart=Markup(talk_chart_svg(report)),  # built from escaped parts (bridge.reports.chart)
-            csv_href=f"/calls/{report.call.id}/report.csv",
+            csv_href=f"/calls/{call.id}/report.csv",
+            csrf=session.csrf,
+            may_purge=call.ended_at is not None
+            and call.purged_at is None
+            and session.principal.may(Right.HOST, call.room),
         )
     )
     return web.Response(text=html, content_type="text/html")
 
 
 async def report_page_csv(request: web.Request) -> web.Response:
-    return render_report(await _readable_report(request), "csv")
+    return render_report((await _readable_report(request))[0], "csv")
+
+
+async def purge_call(request: web.Request) -> web.Response:
+    """The page's "Purge this call": a host of the room, the box ticked; then the report
+    again, which says the call was purged."""
+    call_id = call_id_of(request)
+    raw, _ = await read_body(request, PURGE_FORM_LIMIT)
+    form = parse_qs(raw.decode("utf-8", "replace"))
+    session = await state_changing_session(request, (form.get(CSRF_FIELD) or [""])[0])
+    reports = request.app[SERVICE].reports
+    room = await reports.room_of(call_id)
+    if not session.principal.may(Right.HOST, room):
+        raise NotAllowed(f"{session.principal.username} is not a host of room '{room}'")
+    if (form.get("confirm") or [""])[0] != "yes":
+        raise BadField("tick the box to confirm: a purge cannot be undone")
+    await reports.purge_call(call_id, session.principal.username)
+    return web.Response(status=303, headers={"Location": f"/calls/{call_id}"})
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
     router.add_get("/calls/{call_id}", report_page)
     router.add_get("/calls/{call_id}/report.csv", report_page_csv)
+    router.add_post("/calls/{call_id}/purge", purge_call)

@@ -121,3 +121,30 @@ async def test_the_report_page_is_for_the_rooms_moderators_after_login(web_app: 
     assert response.status == 200
     page = await response.text()
     assert CALLER in page and "<svg" in page
+
+
+async def test_a_host_purges_a_call_of_their_room_and_no_other(web_app: Web) -> None:
+    mine = await a_finished_call(web_app, "e2e-open")
+    theirs = await a_finished_call(web_app, "e2e-panel")
+    client, carol = web_app.client, bearer(await web_app.token("carol"))
+
+    response = await client.post(f"/api/v1/calls/{theirs}/purge", headers=carol)
+    assert response.status == 403
+    response = await client.post(f"/api/v1/calls/{mine}/purge", headers=carol)
+    assert response.status == 200
+    purged = await response.json()
+    assert (purged["call_id"], purged["room"], purged["stays"]) == (mine, "e2e-open", 1)
+    report = await (await client.get(f"/api/v1/calls/{mine}/report", headers=carol)).json()
+    assert report["call"]["purged_at"] == purged["purged_at"] and report["presence"] == []
+    [trail] = (await (await client.get(f"/api/v1/calls/{mine}/audit", headers=carol)).json())[
+        "actions"
+    ]
+    assert (trail["actor"], trail["action"]) == ("carol", "purge call")
+    again = await client.post(f"/api/v1/calls/{mine}/purge", headers=carol)
+    assert again.status == 409 and (await error_of(again))["code"] == "action_refused"
+    still = await (
+        await client.get(
+            f"/api/v1/calls/{theirs}/report", headers=bearer(await web_app.token("tester"))
+        )
+    ).json()
+    assert len(still["presence"]) == 1

@@ -90,3 +90,36 @@ async def test_a_moderator_of_another_room_is_refused_the_report(
     shown = await page.content()
     report = await service.reports.report(call.id, redact_caller_ids=False)
     assert not any(person.who in shown for person in report.presence)
+
+
+async def test_a_host_purges_a_call_from_its_report_after_ticking_the_box(
+    open_panel: OpenPanel, service: BridgeService
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bridge.store.models import Call, Leg
+
+    started = datetime.now(UTC) - timedelta(hours=2)
+    async with service.db.sessions.begin() as session:
+        row = Call(room_name=ROOM, started_at=started, ended_at=started + timedelta(minutes=5))
+        session.add(row)
+        await session.flush()
+        session.add(
+            Leg(
+                call_id=row.id, channel="PJSIP/anonymous-0000beef", caller_id="+15550009999",
+                role="participant", joined_at=started, left_at=started + timedelta(minutes=4),
+            )
+        )  # fmt: skip
+        call = row.id
+
+    page = await open_panel("alice", path=f"/calls/{call}")
+    purge = page.get_by_role("button", name="Purge this call")
+    await purge.click()  # the box is not ticked: the browser asks for it, nothing is sent
+    await expect(page.get_by_role("cell", name="+15550009999").first).to_be_visible()
+    await page.get_by_role("checkbox", name="Delete this call's history and recordings").check()
+    await purge.click()
+    await expect(page.get_by_text("A host purged this call on")).to_be_visible()
+    await expect(page.get_by_role("button", name="Purge this call")).to_have_count(0)
+    await expect(page.get_by_text("+15550009999")).to_have_count(0)
+    [trail] = await service.audit.of_call(call)
+    assert (trail.actor, trail.action) == ("alice", "purge call")

@@ -198,3 +198,29 @@ def test_a_password_on_the_command_line_is_hashed_with_a_warning(iobridge: Invok
     assert result.exit_code == 0
     assert result.stdout.startswith("$argon2id$")
     assert "pipe it on stdin instead" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("webhooks", "expected"),
+    [
+        (
+            '[{"url": "ftp://example.org/hook", "secret": "hush-hush"}]',
+            "IOBRIDGE_WEBHOOKS[0].url: expected an http:// or https:// URL with a host",
+        ),
+        (
+            '[{"url": "https://example.org/hook", "secret": "hush-hush", "secret_file": "/s"}]',
+            "IOBRIDGE_WEBHOOKS[0]: give a secret or a secret_file (one of them)",
+        ),
+        (
+            '{"url": "https://example.org/hook"',
+            'error parsing value for field "webhooks" from source "EnvSettingsSource" '
+            "(a list or an object is given as JSON)",
+        ),
+    ],
+)
+def test_a_bad_webhook_stops_the_start_in_one_line_without_its_secret(
+    iobridge: Invoke, webhooks: str, expected: str
+) -> None:
+    result = iobridge("serve", IOBRIDGE_WEBHOOKS=webhooks)
+    assert one_line(result) == expected
+    assert "hush-hush" not in result.output

@@ -4,7 +4,8 @@
 | --- | --- |
 | the route table, the router, the document and its page | ``bridge.web.api.routes`` |
 | rooms, their live state, every action of the shared tables | ``bridge.web.api.rooms`` |
-| calls, reports, the audit trail, recordings | ``bridge.web.api.history`` |
+| calls, reports, the audit trail, recordings, purging a call | ``bridge.web.api.history`` |
+| the push feed as Server-Sent Events | ``bridge.web.api.events`` |
 | every request and answer as a pydantic model | ``bridge.web.api.models`` |
 | who is asking: a moderator's token, or the local admin token | ``bridge.web.api.auth`` |
 | a handler's inputs, parsed by the operation's models | ``bridge.web.api.inputs`` |

@@ -1,13 +1,17 @@
 """What happened, over the JSON API: calls and their reports, the audit trail (per call and
-per room), recordings (list and download). A token sees only its moderator's rooms: a
-call, a trail or a recording of another room is a 403, and lists leave them out; so a
-report never shows a caller ID to someone without rights to the room."""
+per room), recordings (list and download), and a host's purge of one call. A token sees
+only its moderator's rooms: a call, a trail or a recording of another room is a 403, and
+lists leave them out; so a report never shows a caller ID to someone without rights to
+the room. A purge needs a host of the room."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bridge.domain.accounts import Right
+from bridge.errors import NotAllowed
 from bridge.reports import Report
+from bridge.service.reports import CallPurge
 from bridge.store.audit import ActionRecord
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
@@ -16,6 +20,7 @@ from bridge.web.api.models import (
     AuditQuery,
     CallList,
     CallPath,
+    CallPurged,
     CallsQuery,
     Recording,
     RecordingList,
@@ -53,6 +58,31 @@ async def report(api: ApiRequest) -> Report | web.Response:
     if api.query.format == "json":
         return found
     return render_report(found, api.query.format)
+
+
+async def purge(api: ApiRequest) -> CallPurged:
+    """Delete the call's history and recordings now (a host of its room; the call must have
+    ended). The call's number stays, with when it was purged; the audit trail keeps who."""
+    room = await _call_room(api)
+    if not api.principal.may(Right.HOST, room):
+        raise NotAllowed(f"{api.principal.username} is not a host of room '{room}'")
+    return purged_answer(
+        await api.service.reports.purge_call(api.path.call_id, api.principal.username)
+    )
+
+
+def purged_answer(done: CallPurge) -> CallPurged:
+    call = done.call
+    return CallPurged(
+        call_id=call.call_id,
+        room=call.room,
+        purged_at=done.at,
+        stays=call.legs,
+        turns=call.turns,
+        stack_events=call.stack_events,
+        audit_rows=call.audit_rows,
+        recordings=list(done.recordings),
+    )
 
 
 async def call_audit(api: ApiRequest) -> AuditList:
@@ -127,6 +157,11 @@ OPERATIONS = [
             "image/svg+xml": "the talk-time chart (format=svg)",
         },
         errors=(403, 404), description=str(report.__doc__),
+    ),
+    Operation(
+        "post", f"{CALL}/purge", "purge_call", "delete a call's history and recordings now",
+        "calls", purge, path_params=CallPath, response=CallPurged, errors=(403, 404, 409),
+        description=str(purge.__doc__),
     ),
     Operation(
         "get", f"{CALL}/audit", "call_audit", "the moderators' actions in a call", "audit",

@@ -237,3 +237,28 @@ class SourceBody(Inputs):
 class LiftedHold(BaseModel):
     source: str
     cleared: bool
+
+
+# ---- the push feed -----------------------------------------------------------------------
+
+
+class EventsQuery(Inputs):
+    room: RoomName | None = Field(None, description="only this room's events")
+    kinds: Annotated[
+        str | None,
+        StringConstraints(pattern=r"^[a-z]+\.[a-z]+(,[a-z]+\.[a-z]+)*$"),
+        Field(description="only these kinds, comma-separated: participant.joined,hand.raised"),
+    ] = None
+
+
+class CallPurged(BaseModel):
+    """What ``POST /api/v1/calls/{call_id}/purge`` deleted."""
+
+    call_id: int
+    room: str
+    purged_at: datetime
+    stays: int = Field(description="participants' stays (legs) deleted")
+    turns: int
+    stack_events: int
+    audit_rows: int = Field(description="the call's audit rows deleted (the purge's own stays)")
+    recordings: list[str] = Field(description="recording files deleted")

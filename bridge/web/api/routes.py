@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from bridge.web.api import docs, guard, history, rooms
+from bridge.web.api import docs, events, guard, history, rooms
 from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import parse
 from bridge.web.api.models import ErrorAnswer
@@ -24,7 +24,8 @@ from bridge.web.openapi import Operation, document
 VERSION = "1"
 DESCRIPTION = """\
 The io-bridge JSON API: rooms and their live state, every moderator action of the panel
-(room and speaker stack), calls and their post-call reports, recordings, the audit trail.
+(room and speaker stack), calls and their post-call reports, recordings, the audit trail,
+and the push feed of what happens (`GET /api/v1/events`, Server-Sent Events).
 
 Send `Authorization: Bearer TOKEN` with a moderator's token (`iobridge tokens create --user
 NAME`): it may do what that moderator may, in that moderator's rooms, and its actions are
@@ -51,6 +52,7 @@ OPERATIONS: list[Operation] = [
     *rooms.OPERATIONS,
     *history.OPERATIONS,
     *guard.OPERATIONS,
+    *events.OPERATIONS,
     _public("/api/v1/openapi.json", "openapi", "this document", openapi_json, "application/json"),
     _public("/api/v1/docs", "docs", "this document, to read", docs_page, "text/html"),
 ]
