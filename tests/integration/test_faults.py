@@ -170,6 +170,8 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
         IOBRIDGE_STATE_DIR=state,
         IOBRIDGE_DATABASE_URL=runtime_settings.effective_database_url,
         IOBRIDGE_AMI_SECRET=runtime_settings.ensure_ami_secret().get_secret_value(),
+        # Asterisk's dialplan carries the session's FastAGI secret: the other service must too.
+        IOBRIDGE_AGI_SECRET=runtime_settings.ensure_agi_secret().get_secret_value(),
     )
     port = runtime_settings.http_port
     first = await _spawn(env, tmp_path / "serve-1.log")
@@ -258,6 +260,8 @@ async def test_a_service_started_without_asterisk_says_so_once_and_connects_late
         IOBRIDGE_HTTP_PORT=http_port,
         IOBRIDGE_AGI_PORT=free_port(),
         IOBRIDGE_AMI_SECRET=runtime_settings.ensure_ami_secret().get_secret_value(),
+        # Asterisk's dialplan carries the session's FastAGI secret: the other service must too.
+        IOBRIDGE_AGI_SECRET=runtime_settings.ensure_agi_secret().get_secret_value(),
     )
     log = tmp_path / "serve.log"
     proc = await _spawn(env, log)
