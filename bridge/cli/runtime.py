@@ -86,7 +86,7 @@ def asterisk() -> None:
     """Find or build Asterisk; talk to the running one."""
 
 
-def _ensure(config: Settings) -> AsteriskInstall:
+def _ensure(config: Settings, refresh: bool = False) -> AsteriskInstall:
     """This stack's Asterisk (the system's, or the private one, built if need be)."""
     try:
         return ensure_asterisk(
@@ -97,16 +97,23 @@ def _ensure(config: Settings) -> AsteriskInstall:
             binary=config.asterisk_binary,
             prefer_system=config.asterisk_prefer_system,
             progress=lambda line: click.echo(line),
+            refresh=refresh,
         )
     except AsteriskInstallError as exc:
         fail(str(exc))
 
 
 @asterisk.command("ensure")
-def asterisk_ensure() -> None:
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Fetch Debian's newest signed build of the private Asterisk and swap it in at the "
+    "next start (a running Asterisk is left alone).",
+)
+def asterisk_ensure(refresh: bool) -> None:
     """Use the system Asterisk (>= 20), or build a private Asterisk 22 from Debian's packages."""
     config = settings()
-    found = _ensure(config)
+    found = _ensure(config, refresh)
     click.echo(f"Asterisk {found.version}: {found.binary}")
 
 
