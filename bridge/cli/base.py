@@ -83,12 +83,22 @@ def one_line(exc: Exception) -> str:
     if isinstance(exc, StartupError | DatabaseUnusable | AsteriskProcessError):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename:
-        return f"{exc.filename}: {exc.strerror or exc} (check IOBRIDGE_STATE_DIR and its owner)"
+        return f"{exc.filename}: {exc.strerror or exc} (check {_folder_setting(exc.filename)})"
     text = str(exc).strip().splitlines()
     return (
         f"unexpected error: {type(exc).__name__}: {text[0] if text else ''} "
         "(run with --debug for the traceback)"
     )
+
+
+def _folder_setting(filename: Any) -> str:
+    """The setting that names the folder a failed file is in, for the admin to check."""
+    from pathlib import Path
+
+    config = settings()
+    if Path(str(filename)).resolve().is_relative_to(config.cache_dir):
+        return "IOBRIDGE_CACHE_DIR and its owner"
+    return "IOBRIDGE_STATE_DIR and its owner"
 
 
 def _bad_setting(error: Any) -> str:
