@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -72,10 +73,23 @@ def serve(lifeline: bool) -> None:
 
 
 @main.command()
-def health() -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON document: the service, and the Asterisk it runs with its version and age.",
+)
+def health(as_json: bool) -> None:
     """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK)."""
+    from bridge.asterisk.release import running_asterisk
+
     config = settings()
     state = call_api(config, "GET", "/healthz")
+    if as_json:
+        connected = state.get("pbx") == "connected"
+        facts = {"ok": connected, "pbx": state.get("pbx"), "asterisk": running_asterisk(config)}
+        click.echo(json.dumps(facts))
+        sys.exit(0 if connected else 1)
     if state.get("pbx") != "connected":
         fail(f"the bridge service answers but Asterisk's AMI is {state.get('pbx', 'unknown')}")
     click.echo("ok: the bridge service answers and is connected to Asterisk")
@@ -123,6 +137,7 @@ def asterisk_run() -> None:
     (the iobridge-asterisk systemd unit): the bridge service (iobridge serve) can then stop,
     crash or restart without touching a call."""
     from bridge.asterisk.process import busy_ports, render_config
+    from bridge.asterisk.release import record_started
 
     config = settings()
     taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
@@ -130,6 +145,7 @@ def asterisk_run() -> None:
         fail(str(taken[0]))
     found = _ensure(config)
     argv = found.command("-f", "-n", "-C", str(render_config(config, found)))
+    record_started(config, found)
     click.echo(f"starting Asterisk {found.version} for {config.state_dir}", err=True)
     sys.stdout.flush()
     os.execv(argv[0], argv)

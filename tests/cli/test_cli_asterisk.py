@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import date
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from bridge.asterisk.debian_archive import AsteriskInstallError, parse_print_uris
+from bridge.asterisk.install import ensure_asterisk
+from bridge.asterisk.release import record_started, running_asterisk
+from bridge.settings import Settings
 from bridge.cli import main
 from tests.cli.archive import PACKAGE_FILES, LocalArchive, build_archive, served
 from tests.support import free_port
@@ -298,3 +302,27 @@ def test_a_swap_cut_short_after_moving_the_old_tree_is_finished_at_the_next_star
     assert result.exit_code == 0, result.output
     assert tree_version(cache) == "22.1-1"
     assert (base / "tree" / "usr/sbin/asterisk").exists()
+
+
+def test_the_started_asterisk_is_reported_with_its_package_date_age_and_a_waiting_update(
+    runnable_archive: LocalArchive, tmp_path: Path
+) -> None:
+    cache, state = tmp_path / "cache", tmp_path / "state"
+    assert ensure_args(runnable_archive, cache).exit_code == 0
+    settings = Settings(cache_dir=cache, state_dir=state)
+    install = ensure_asterisk(cache, prefer_system=False, progress=lambda _: None)
+    settings.run_dir.mkdir(parents=True)
+    record_started(settings, install)  # as up and asterisk run do
+    runnable_archive.publish("22.1-1")
+    assert ensure_args(runnable_archive, cache, "--refresh").exit_code == 0
+
+    facts = running_asterisk(settings, today=date(2026, 12, 2))
+    assert facts is not None
+    assert (facts["version"], facts["private"]) == ("22.0-1", True)
+    assert (facts["dated"], facts["dated_by"]) == ("2026-11-02", "Debian changelog")
+    assert facts["age_days"] == 30
+    assert facts["update_waiting"] == "22.1-1"
+
+
+def test_a_stack_that_started_no_asterisk_reports_none(tmp_path: Path) -> None:
+    assert running_asterisk(Settings(state_dir=tmp_path, cache_dir=tmp_path)) is None

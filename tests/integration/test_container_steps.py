@@ -6,6 +6,7 @@ with a state folder of its own (the image's ``USER iobridge`` and ``CMD ["up"]``
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import pwd
 import shutil
@@ -128,6 +129,22 @@ async def test_up_starts_as_an_unprivileged_user_on_an_asterisk_built_by_root(
     try:
         banner = await read_until(up.stdout, "Stop with Ctrl-C")
         assert "private Asterisk 2" in banner and "io-bridge is up" in banner
+        # The image's HEALTHCHECK, as the same user, with what an admin watches for updates.
+        health = subprocess.run(
+            [*IOBRIDGE_AS_USER, "health", "--json"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            **as_runtime_user(image, cache),
+        )
+        assert health.returncode == 0, health.stderr
+        facts = json.loads(health.stdout)
+        assert facts["ok"] is True and facts["pbx"] == "connected"
+        built = json.loads((cache / "asterisk" / "complete.json").read_text())
+        assert facts["asterisk"]["version"] == built["version"]
+        assert facts["asterisk"]["dated_by"] == "Debian changelog"
+        assert isinstance(facts["asterisk"]["age_days"], int)
+        assert facts["asterisk"]["update_waiting"] is None
         up.send_signal(signal.SIGTERM)  # docker stop
         assert await asyncio.wait_for(up.wait(), 30) == 0
     finally:
