@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import date
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from click.testing import CliRunner, Result
 from bridge.asterisk.debian_archive import AsteriskInstallError, parse_print_uris
 from bridge.asterisk.install import ensure_asterisk
 from bridge.asterisk.release import record_started, running_asterisk
-from bridge.settings import Settings
 from bridge.cli import main
+from bridge.settings import Settings
 from tests.cli.archive import PACKAGE_FILES, LocalArchive, build_archive, served
 from tests.support import free_port
 

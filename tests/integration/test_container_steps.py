@@ -130,15 +130,13 @@ async def test_up_starts_as_an_unprivileged_user_on_an_asterisk_built_by_root(
         banner = await read_until(up.stdout, "Stop with Ctrl-C")
         assert "private Asterisk 2" in banner and "io-bridge is up" in banner
         # The image's HEALTHCHECK, as the same user, with what an admin watches for updates.
-        health = subprocess.run(
-            [*IOBRIDGE_AS_USER, "health", "--json"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            **as_runtime_user(image, cache),
-        )
-        assert health.returncode == 0, health.stderr
-        facts = json.loads(health.stdout)
+        health = await asyncio.create_subprocess_exec(
+            *IOBRIDGE_AS_USER, "health", "--json", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, **as_runtime_user(image, cache),
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(health.communicate(), 30)
+        assert health.returncode == 0, err
+        facts = json.loads(out)
         assert facts["ok"] is True and facts["pbx"] == "connected"
         built = json.loads((cache / "asterisk" / "complete.json").read_text())
         assert facts["asterisk"]["version"] == built["version"]
