@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 import secrets
 import stat
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DATA_FILES = Path(str(resources.files("bridge"))) / "data-files"
 EXAMPLE_ROOMS_FILE = DATA_FILES / "examples" / "rooms.yaml"
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 PRIVATE_DIR = 0o700  # the state folder holds PINs (the database), secrets and recordings
 PRIVATE_FILE = 0o600
 
@@ -152,6 +155,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
+
     @field_validator("state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
@@ -267,6 +277,25 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(24) + "\n")
         return SecretStr(path.read_text().strip())
+
+
+# Read from the environment by io-bridge's own tools, not by ``Settings``.
+NOT_SETTINGS = frozenset({"IOBRIDGE_REQUIRE_POSTGRES"})  # the test suite: fail, not skip
+
+
+def unread_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``IOBRIDGE_*`` variable that no setting reads (a typo is otherwise
+    silently ignored), with the setting it most likely meant."""
+    fields = sorted(field.upper() for field in Settings.model_fields)
+    warnings = []
+    for variable in sorted(environ):
+        prefix, _, name = variable.upper().partition("IOBRIDGE_")
+        if prefix or not name or name in fields or variable in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.7)
+        hint = f" (did you mean IOBRIDGE_{close[0]}?)" if close else ""
+        warnings.append(f"{variable} is set but no setting reads it{hint}; it is ignored")
+    return warnings
 
 
 # The URL an admin types, mapped to the async driver the project ships for it.

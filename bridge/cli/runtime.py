@@ -11,7 +11,7 @@ import sys
 import click
 
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
-from bridge.cli.base import call_api, fail, main, run, settings
+from bridge.cli.base import call_api, fail, main, run, settings, warn_unread_variables
 from bridge.logs import setup_logging
 from bridge.settings import Settings
 
@@ -27,6 +27,7 @@ def up(host: str | None) -> None:
     from bridge.supervisor import ServiceDidNotStart, Supervisor
 
     config = settings()
+    warn_unread_variables()
     if host:
         config.bind_host = host
     setup_logging(config.log_level)
@@ -62,6 +63,8 @@ def serve(lifeline: bool) -> None:
     from bridge import serve as service_process
 
     config = settings()
+    if not lifeline:  # under up, up has warned
+        warn_unread_variables()
     setup_logging(config.log_level)
     run(
         service_process.serve(
@@ -140,6 +143,7 @@ def asterisk_run() -> None:
     from bridge.asterisk.release import record_started
 
     config = settings()
+    warn_unread_variables()
     taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
     if taken:
         fail(str(taken[0]))
