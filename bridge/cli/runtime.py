@@ -14,6 +14,7 @@ from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensur
 from bridge.cli.base import call_api, fail, main, run, settings, warn_unread_variables
 from bridge.logs import setup_logging
 from bridge.settings import Settings
+from bridge.systemd import notify
 
 # ---- the stack -------------------------------------------------------------------------
 
@@ -44,9 +45,11 @@ def up(host: str | None) -> None:
             sys.exit(1)  # the service has said why, in one line
         click.echo(f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)")
         click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
+        notify("READY=1", f"STATUS=up: {config.dial_target}")
         try:
             await stop.wait()
         finally:
+            notify("STOPPING=1")
             click.echo("stopping io-bridge ...")
             await supervisor.stop()
             click.echo("stopped.")
