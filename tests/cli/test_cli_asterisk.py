@@ -274,8 +274,11 @@ def test_an_update_waits_while_an_asterisk_runs_the_current_tree(
     assert ensure_args(runnable_archive, cache, "--refresh").exit_code == 0
     binary = cache / "asterisk" / "tree" / "usr/sbin/asterisk"
     # Runs the tree as the private Asterisk does: the binary is an argument of its loader.
-    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(binary)])
+    started = "import sys, time; print(flush=True); time.sleep(60)"
+    running = subprocess.Popen([sys.executable, "-c", started, str(binary)], stdout=subprocess.PIPE)
     try:
+        assert running.stdout is not None
+        running.stdout.readline()  # it runs (its command line is the one above, not ours)
         waiting = ensure_args(runnable_archive, cache)
         assert waiting.exit_code == 0, waiting.output
         assert f"the current one still runs (pid {running.pid})" in waiting.stdout
