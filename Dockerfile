@@ -4,13 +4,22 @@
 # tool is in the image. How to run it (a rooms file is required): docs/admin.md,
 # "In a container".
 
-# The base is pinned to an exact tag (Debian bookworm, Python 3.11, as the project is tested);
-# to update, change it here and rebuild. For a byte-for-byte rebuild of Asterisk too, pass
+# amd64 only: the private Asterisk is unpacked from Debian's amd64 packages and runs through
+# their x86-64 loader (bridge/asterisk/install.py), so both stages are linux/amd64 (on an
+# arm64 host, Docker builds and runs it under emulation).
+#
+# The base is pinned by digest (Debian bookworm, Python 3.11, as the project is tested): a
+# tag can be pushed again, a digest cannot. The digest is the official image's
+# python:3.11.11-slim-bookworm as public Dockerfiles pinned it, taken on 2026-12-06 without
+# pulling (no container engine where it was written); check it before relying on it:
+#   docker buildx imagetools inspect python:3.11.11-slim-bookworm
+# To update, put the new tag and its digest here and rebuild. For a byte-for-byte rebuild
+# of Asterisk too, pass
 # --build-arg DEBIAN_MIRROR=http://snapshot.debian.org/archive/debian/20261125T000000Z
-ARG BASE=python:3.11.11-slim-bookworm
+ARG BASE=python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5
 
 # ---- build: the wheel and its dependencies, into /opt/iobridge -------------------------
-FROM ${BASE} AS build
+FROM --platform=linux/amd64 ${BASE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY bridge ./bridge
@@ -24,7 +33,7 @@ RUN python -m venv /opt/iobridge \
  && test -f /opt/iobridge/lib/python3.11/site-packages/bridge/data-files/migrations/env.py
 
 # ---- run --------------------------------------------------------------------------------
-FROM ${BASE}
+FROM --platform=linux/amd64 ${BASE}
 ARG DEBIAN_MIRROR=
 # tini: PID 1 forwards SIGTERM to `iobridge up` and reaps what Asterisk leaves behind.
 RUN apt-get update \
@@ -43,7 +52,9 @@ ENV PATH=/opt/iobridge/bin:$PATH \
     IOBRIDGE_RTP_PORT_START=20000 \
     IOBRIDGE_RTP_PORT_END=20999
 
-# Asterisk, built once into the image (root only for this step; then read-only to everyone).
+# Asterisk, built once into the image (root only for this step; then read-only to everyone:
+# the runtime user uses a complete, verified tree without writing to the cache; an update
+# is a new image, not `iobridge asterisk ensure --refresh` inside the container).
 RUN IOBRIDGE_DEBIAN_MIRROR="${DEBIAN_MIRROR}" iobridge asterisk ensure \
  && rm -rf /opt/iobridge/cache/asterisk/apt \
  && chmod -R a+rX /opt/iobridge/cache
@@ -51,8 +62,8 @@ RUN IOBRIDGE_DEBIAN_MIRROR="${DEBIAN_MIRROR}" iobridge asterisk ensure \
 USER iobridge
 WORKDIR /var/lib/iobridge
 VOLUME /var/lib/iobridge
-# SIP, the media ports (rtp.conf), and the panel.
-EXPOSE 5060/udp 20000-23999/udp 8080/tcp
+# SIP, the media ports (rtp.conf: IOBRIDGE_RTP_PORT_START..END above), and the panel.
+EXPOSE 5060/udp 20000-20999/udp 8080/tcp
 
 # Healthy: the service answers and is logged in to Asterisk's AMI (it finds its own
 # address and token in the state folder).

@@ -72,6 +72,21 @@ class PidFile:
             self._handle = None
 
 
+def holder(path: Path) -> str | None:
+    """The pid written in a ``PidFile`` whose lock a running process holds; None when no
+    process holds it (or there is no such file)."""
+    try:
+        handle = path.open()
+    except OSError:
+        return None
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return handle.read().strip() or "?"
+        return None
+
+
 class Runtime:
     """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did.
 

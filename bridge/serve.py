@@ -14,6 +14,7 @@ from typing import Any
 from bridge.errors import StartupError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
+from bridge.systemd import notify
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None
     if not lifeline:
         progress(f"io-bridge service is up, for the Asterisk AMI on port {settings.ami_port}")
         progress(f"Panel: http://{settings.local_host}:{settings.http_port}/")
+        notify("READY=1", f"STATUS=serving on port {settings.http_port}")
     work = stack.service_task
     assert work is not None
     signalled = loop.create_task(stopped.wait(), name="signal")
@@ -59,6 +61,8 @@ async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None
     cause = _failure(work) if work.done() else None
     if cause is not None:
         log.error("service.failed reason=%r", cause, exc_info=cause)
+    if not lifeline:
+        notify("STOPPING=1")
     await stack.stop(ending_calls=closed is not None and closed.done() and not closed.cancelled())
     if cause is not None:
         raise StartupError(f"the bridge service stopped on an error: {cause!r} (see the log above)")

@@ -23,6 +23,7 @@ import jinja2
 
 from bridge.asterisk.ami_events import EVENTS_READ
 from bridge.asterisk.install import AsteriskInstall
+from bridge.asterisk.release import record_started
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 
 # Without these, a caller cannot reach a room; Asterisk loading without them is a broken config.
@@ -159,6 +160,7 @@ class AsteriskProcess:
 
     async def start(self, timeout: float = 60.0) -> None:
         render_config(self.settings, self.install)
+        record_started(self.settings, self.install)
         log = self.console_log.open("ab")  # appended: a crash's last words survive a restart
         try:
             self.process = await asyncio.create_subprocess_exec(

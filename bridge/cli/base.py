@@ -36,6 +36,16 @@ def settings() -> Settings:
     return Settings()
 
 
+def warn_unread_variables() -> None:
+    """At start: an ``IOBRIDGE_*`` variable no setting reads is most likely a typo."""
+    import os
+
+    from bridge.settings import unread_variables
+
+    for warning in unread_variables(os.environ):
+        click.echo(f"iobridge: warning: {warning}", err=True)
+
+
 async def migrated(config: Settings) -> str:
     """The database's URL, once migrated to this version (its PINs hashed with this
     install's key, which migration 0007 needs for a database from before it)."""
@@ -47,16 +57,37 @@ async def migrated(config: Settings) -> str:
     return url
 
 
+async def existing(config: Settings) -> str:
+    """``migrated``, for the commands that read or change what is there (rooms list,
+    calls, tokens, lockouts): a state folder with no database is most likely the wrong
+    one, so they say so rather than make an empty database and a new PIN key in it.
+    (``db upgrade``, ``rooms sync``, ``up`` and ``serve`` make them.)"""
+    from bridge.store.db import has_io_bridge_tables
+
+    url = config.effective_database_url
+    if not await has_io_bridge_tables(url):
+        where = (
+            f"in {config.state_dir} (IOBRIDGE_STATE_DIR)"
+            if not config.database_url
+            else "in IOBRIDGE_DATABASE_URL's database"
+        )
+        fail(
+            f"no io-bridge database {where}: is it the one io-bridge runs with? "
+            "(a new one is made by iobridge db upgrade, rooms sync or up)"
+        )
+    return await migrated(config)
+
+
 def with_database(work: Callable[[Database, Settings], Awaitable[T]]) -> T:
-    """Run ``work`` against this stack's database, migrated; a ``BridgeError`` is the
-    command's one-line failure."""
+    """Run ``work`` against this stack's database (which must exist), migrated; a
+    ``BridgeError`` is the command's one-line failure."""
     from bridge.errors import BridgeError
     from bridge.store.db import Database
 
     config = settings()
 
     async def go() -> T:
-        database = Database(await migrated(config))
+        database = Database(await existing(config))
         try:
             return await work(database, config)
         finally:
@@ -85,12 +116,22 @@ def one_line(exc: Exception) -> str:
     if isinstance(exc, StartupError | DatabaseUnusable | AsteriskProcessError):
         return str(exc)
     if isinstance(exc, OSError) and exc.filename:
-        return f"{exc.filename}: {exc.strerror or exc} (check IOBRIDGE_STATE_DIR and its owner)"
+        return f"{exc.filename}: {exc.strerror or exc} (check {_folder_setting(exc.filename)})"
     text = str(exc).strip().splitlines()
     return (
         f"unexpected error: {type(exc).__name__}: {text[0] if text else ''} "
         "(run with --debug for the traceback)"
     )
+
+
+def _folder_setting(filename: Any) -> str:
+    """The setting that names the folder a failed file is in, for the admin to check."""
+    from pathlib import Path
+
+    config = settings()
+    if Path(str(filename)).resolve().is_relative_to(config.cache_dir):
+        return "IOBRIDGE_CACHE_DIR and its owner"
+    return "IOBRIDGE_STATE_DIR and its owner"
 
 
 def _bad_setting(error: Any) -> str:
@@ -116,7 +157,7 @@ class OneLineErrors(click.Group):
             fail(one_line(exc))
 
 
-@click.group(cls=OneLineErrors)
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
 @click.version_option(package_name="io-bridge", prog_name="iobridge")
 def main(debug: bool) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from bridge.cli.base import call_api, fail, main, migrated, run, settings
+from bridge.cli.base import call_api, existing, fail, main, run, settings
 
 
 @main.group("lockouts")
@@ -65,7 +65,7 @@ async def _from_database() -> list[dict[str, Any]]:
     config = settings()
     guard = Guard(guard_policy(config))
     now = datetime.now(UTC)
-    database = Database(await migrated(config))
+    database = Database(await existing(config))
     try:
         async with database.sessions() as session:
             since = now - timedelta(seconds=guard.policy.window)
@@ -79,7 +79,7 @@ async def _forget(source: str) -> bool:
     from bridge.store import pin_failures
     from bridge.store.db import Database
 
-    database = Database(await migrated(settings()))
+    database = Database(await existing(settings()))
     try:
         async with database.sessions.begin() as session:
             return await pin_failures.forget_source(session, source) > 0

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from bridge.cli.base import call_api, fail, main, migrated, run, settings
+from bridge.cli.base import call_api, existing, fail, main, migrated, run, settings
 
 # ---- database and rooms ----------------------------------------------------------------
 
@@ -126,10 +126,9 @@ def rooms_list(show_pins: bool, pins_from: Path | None, as_json: bool) -> None:
     if show_pins:
         fail(NO_PINS_IN_DB)
     config = settings()
-    pins = _pins_shown(_load(pins_from, warn=False), install_pin_key(config)) if pins_from else None
 
     async def read() -> list[Any]:
-        database = Database(await migrated(config))
+        database = Database(await existing(config))
         try:
             async with database.sessions() as session:
                 return [room for room in await every_room(session) if not room.retired]
@@ -137,6 +136,7 @@ def rooms_list(show_pins: bool, pins_from: Path | None, as_json: bool) -> None:
             await database.dispose()
 
     stored = sorted(run(read()), key=lambda room: room.spec.name)
+    pins = _pins_shown(_load(pins_from, warn=False), install_pin_key(config)) if pins_from else None
     live = call_api(config, "GET", "/api/v1/rooms", quiet=True)
     counts = {room["name"]: room["participants"] for room in live.get("rooms", [])}
     if as_json:

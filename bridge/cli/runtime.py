@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sys
@@ -10,9 +11,10 @@ import sys
 import click
 
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
-from bridge.cli.base import call_api, fail, main, run, settings
+from bridge.cli.base import call_api, fail, main, run, settings, warn_unread_variables
 from bridge.logs import setup_logging
 from bridge.settings import Settings
+from bridge.systemd import notify
 
 # ---- the stack -------------------------------------------------------------------------
 
@@ -26,6 +28,7 @@ def up(host: str | None) -> None:
     from bridge.supervisor import ServiceDidNotStart, Supervisor
 
     config = settings()
+    warn_unread_variables()
     if host:
         config.bind_host = host
     setup_logging(config.log_level)
@@ -42,9 +45,11 @@ def up(host: str | None) -> None:
             sys.exit(1)  # the service has said why, in one line
         click.echo(f"io-bridge is up. Dial {config.dial_target} (any SIP phone, or: iobridge call)")
         click.echo(f"Panel: http://{config.bind_host}:{config.http_port}/   Stop with Ctrl-C.")
+        notify("READY=1", f"STATUS=up: {config.dial_target}")
         try:
             await stop.wait()
         finally:
+            notify("STOPPING=1")
             click.echo("stopping io-bridge ...")
             await supervisor.stop()
             click.echo("stopped.")
@@ -61,6 +66,8 @@ def serve(lifeline: bool) -> None:
     from bridge import serve as service_process
 
     config = settings()
+    if not lifeline:  # under up, up has warned
+        warn_unread_variables()
     setup_logging(config.log_level)
     run(
         service_process.serve(
@@ -72,10 +79,23 @@ def serve(lifeline: bool) -> None:
 
 
 @main.command()
-def health() -> None:
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON document: the service, and the Asterisk it runs with its version and age.",
+)
+def health(as_json: bool) -> None:
     """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK)."""
+    from bridge.asterisk.release import running_asterisk
+
     config = settings()
     state = call_api(config, "GET", "/healthz")
+    if as_json:
+        connected = state.get("pbx") == "connected"
+        facts = {"ok": connected, "pbx": state.get("pbx"), "asterisk": running_asterisk(config)}
+        click.echo(json.dumps(facts))
+        sys.exit(0 if connected else 1)
     if state.get("pbx") != "connected":
         fail(f"the bridge service answers but Asterisk's AMI is {state.get('pbx', 'unknown')}")
     click.echo("ok: the bridge service answers and is connected to Asterisk")
@@ -86,7 +106,7 @@ def asterisk() -> None:
     """Find or build Asterisk; talk to the running one."""
 
 
-def _ensure(config: Settings) -> AsteriskInstall:
+def _ensure(config: Settings, refresh: bool = False) -> AsteriskInstall:
     """This stack's Asterisk (the system's, or the private one, built if need be)."""
     try:
         return ensure_asterisk(
@@ -97,16 +117,23 @@ def _ensure(config: Settings) -> AsteriskInstall:
             binary=config.asterisk_binary,
             prefer_system=config.asterisk_prefer_system,
             progress=lambda line: click.echo(line),
+            refresh=refresh,
         )
     except AsteriskInstallError as exc:
         fail(str(exc))
 
 
 @asterisk.command("ensure")
-def asterisk_ensure() -> None:
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Fetch Debian's newest signed build of the private Asterisk and swap it in at the "
+    "next start (a running Asterisk is left alone).",
+)
+def asterisk_ensure(refresh: bool) -> None:
     """Use the system Asterisk (>= 20), or build a private Asterisk 22 from Debian's packages."""
     config = settings()
-    found = _ensure(config)
+    found = _ensure(config, refresh)
     click.echo(f"Asterisk {found.version}: {found.binary}")
 
 
@@ -116,13 +143,16 @@ def asterisk_run() -> None:
     (the iobridge-asterisk systemd unit): the bridge service (iobridge serve) can then stop,
     crash or restart without touching a call."""
     from bridge.asterisk.process import busy_ports, render_config
+    from bridge.asterisk.release import record_started
 
     config = settings()
+    warn_unread_variables()
     taken = [p for p in busy_ports(config) if p.purpose in ("SIP", "AMI")]
     if taken:
         fail(str(taken[0]))
     found = _ensure(config)
     argv = found.command("-f", "-n", "-C", str(render_config(config, found)))
+    record_started(config, found)
     click.echo(f"starting Asterisk {found.version} for {config.state_dir}", err=True)
     sys.stdout.flush()
     os.execv(argv[0], argv)

@@ -16,6 +16,7 @@ counters and gauges the features move:
 | ``iobridge_hands_raised`` | the speaker stack: ``set_hands_raised(room, count)`` |
 | ``iobridge_websocket_clients`` | the panel: ``websocket_clients.inc()`` / ``.dec()`` |
 | ``iobridge_webhook_events_total{webhook,outcome}`` | the webhooks (delivered, dropped ...) |
+| ``process_*``, ``python_info`` | prometheus-client's process and platform collectors |
 
 No metric carries a room name or a caller: the scrape endpoint needs no login. A webhook
 is its number in ``IOBRIDGE_WEBHOOKS`` (1, 2 ...), never its URL (it may hold a secret).
@@ -25,7 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -82,6 +91,10 @@ class Metrics:
     def __init__(self, switchboard: Callable[[], Switchboard], ami_up: Callable[[], bool]):
         self.registry = CollectorRegistry()
         self.registry.register(_LiveState(switchboard, ami_up))
+        # The process itself: process_resident_memory_bytes, process_cpu_seconds_total,
+        # process_open_fds ..., and python_info.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
         self._switchboard = switchboard
         self.ami_events = Counter(
             "iobridge_ami_events", "AMI events received from Asterisk", registry=self.registry

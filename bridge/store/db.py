@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
@@ -134,6 +134,31 @@ async def upgrade(url: str, revision: str = "head", pin_key: PinKey | None = Non
         await asyncio.to_thread(upgrade_sync, url, revision, pin_key)
     except Exception as exc:
         raise DatabaseUnusable(describe_failure(url, exc)) from exc
+
+
+async def has_io_bridge_tables(url: str) -> bool:
+    """The database exists and a migration has run in it. An SQLite file that does not
+    exist is not made (``create_engine`` would make it)."""
+    if _missing_sqlite_file(url):
+        return False
+    try:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: inspect(sync).has_table("alembic_version")
+                )
+        finally:
+            await engine.dispose()
+    except Exception as exc:
+        raise DatabaseUnusable(describe_failure(url, exc)) from exc
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return False
+    return not Path(str(parsed.database)).is_file()
 
 
 def describe_failure(url: str, exc: BaseException) -> str:

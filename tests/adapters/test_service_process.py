@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
+import socket
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,35 @@ async def test_a_service_whose_work_dies_stops_with_the_cause_in_the_log(
     assert "service.failed" in caplog.text and "lost its database" in caplog.text
     assert not settings.runtime_file.exists(), "a stopped service leaves no address behind"
     assert not settings.service_pid_file.exists()
+
+
+async def test_serve_tells_systemd_it_is_ready_once_it_answers_and_when_it_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # systemd's end of Type=notify: a datagram socket named in NOTIFY_SOCKET.
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.setblocking(False)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    (tmp_path / "rooms.yaml").write_text(ROOMS)
+    settings = Settings(
+        state_dir=tmp_path / "state",
+        rooms_file=tmp_path / "rooms.yaml",
+        ami_port=free_port(),
+        agi_port=free_port(),
+        http_port=free_port(),
+    )
+    loop = asyncio.get_running_loop()
+    serving = loop.create_task(serve(settings, progress=lambda _: None))
+    try:
+        ready = await asyncio.wait_for(loop.sock_recv(systemd, 4096), 30)
+        assert ready.decode().splitlines()[0] == "READY=1"
+        # Ready means answering: the panel's port takes a connection now.
+        _, writer = await asyncio.open_connection("127.0.0.1", settings.http_port)
+        writer.close()
+        os.kill(os.getpid(), signal.SIGTERM)  # systemctl stop
+        assert await asyncio.wait_for(loop.sock_recv(systemd, 4096), 10) == b"STOPPING=1"
+        await asyncio.wait_for(serving, 30)
+    finally:
+        serving.cancel()
+        systemd.close()

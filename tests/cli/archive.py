@@ -8,6 +8,7 @@ throwaway key (InRelease), served over HTTP on loopback. Tests break one link of
 from __future__ import annotations
 
 import functools
+import gzip
 import hashlib
 import http.server
 import os
@@ -22,6 +23,10 @@ from email.utils import formatdate
 from pathlib import Path
 
 from bridge.asterisk.install import PACKAGES
+
+VERSION = "22.0-1"
+PACKAGE_DATE = "Mon, 02 Nov 2026 10:00:00 +0000"  # the changelog's last entry
+LOADER = "usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"
 
 # What each fake package holds: enough for the install to find a binary and a loader.
 PACKAGE_FILES = {
@@ -43,6 +48,12 @@ class LocalArchive:
     keyring: Path  # holds the key that signed InRelease
     other_keyring: Path  # a valid keyring without that key
     debs: list[Path]
+    signer: Path  # the signing key's gpg home (removed when served() ends)
+    runnable: bool = False
+
+    def publish(self, version: str) -> None:
+        """A newer build appears in the archive: new packages, index, signed Release."""
+        self.debs = _publish(self.root, self.signer, version, self.runnable)
 
     @property
     def dists(self) -> Path:
@@ -80,17 +91,32 @@ def _make_key(home: Path, name: str, keyring: Path) -> None:
     keyring.chmod(0o644)
 
 
-def _build_deb(work: Path, package: str, files: dict[str, bytes]) -> Path:
-    source = work / f"src-{package}"
-    for relative, content in files.items():
+def _files(package: str, version: str, runnable: bool) -> dict[str, bytes]:
+    """The package's files; ``runnable``: its loader is a script that answers ``-V`` as
+    Asterisk does, so that the install gets past its last check."""
+    files = dict(PACKAGE_FILES[package])
+    if package == "asterisk":
+        changelog = f"asterisk (1:{version}) unstable; urgency=medium\n\n  * test\n\n"
+        changelog += f" -- io-bridge tests <tests@example.invalid>  {PACKAGE_DATE}\n"
+        files["usr/share/doc/asterisk/changelog.Debian.gz"] = gzip.compress(changelog.encode())
+    if runnable and package == "asterisk-modules":
+        files[LOADER] = f"#!/bin/sh\necho 'Asterisk {version} built by tests'\n".encode()
+    return files
+
+
+def _build_deb(work: Path, package: str, version: str, runnable: bool) -> Path:
+    source = work / f"src-{package}-{version}"
+    for relative, content in _files(package, version, runnable).items():
         (source / relative).parent.mkdir(parents=True, exist_ok=True)
         (source / relative).write_bytes(content)
+        if content.startswith(b"#!"):
+            (source / relative).chmod(0o755)
     (source / "DEBIAN").mkdir(parents=True)
     (source / "DEBIAN" / "control").write_text(
-        f"Package: {package}\nVersion: 1:22.0-1\nArchitecture: amd64\n"
+        f"Package: {package}\nVersion: 1:{version}\nArchitecture: amd64\n"
         "Maintainer: io-bridge tests <tests@example.invalid>\nDescription: test package\n"
     )
-    deb = work / "pool" / f"{package}_22.0-1_amd64.deb"
+    deb = work / "pool" / f"{package}_{version}_amd64.deb"
     deb.parent.mkdir(exist_ok=True)
     subprocess.run(
         ["dpkg-deb", "--root-owner-group", "-Zgzip", "--build", str(source), str(deb)],
@@ -99,17 +125,17 @@ def _build_deb(work: Path, package: str, files: dict[str, bytes]) -> Path:
     return deb
 
 
-def _index_entry(package: str, deb: Path, root: Path) -> str:
+def _index_entry(package: str, deb: Path, root: Path, version: str) -> str:
     data = deb.read_bytes()
     return (
-        f"Package: {package}\nVersion: 1:22.0-1\nArchitecture: amd64\nPriority: optional\n"
+        f"Package: {package}\nVersion: 1:{version}\nArchitecture: amd64\nPriority: optional\n"
         "Maintainer: io-bridge tests <tests@example.invalid>\n"
         f"Filename: {deb.relative_to(root)}\nSize: {len(data)}\n"
         f"SHA256: {hashlib.sha256(data).hexdigest()}\nDescription: test package\n"
     )
 
 
-def build_archive(folder: Path) -> LocalArchive:
+def build_archive(folder: Path, version: str = VERSION, *, runnable: bool = False) -> LocalArchive:
     # apt reads the keyring as its unprivileged _apt user: keep it out of pytest's 0700 tmp.
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o755)
@@ -122,11 +148,17 @@ def build_archive(folder: Path) -> LocalArchive:
     signer, stranger = homes / "archive", homes / "other"
     _make_key(signer, "io-bridge test archive", keyring)
     _make_key(stranger, "someone else", other)
-    debs = [_build_deb(root, p, PACKAGE_FILES[p]) for p in PACKAGES]
-    packages = "\n".join(_index_entry(p, d, root) for p, d in zip(PACKAGES, debs, strict=True))
+    subprocess.run(["gpgconf", "--homedir", str(stranger), "--kill", "gpg-agent"], timeout=30)
+    debs = _publish(root, signer, version, runnable)
+    return LocalArchive(root, "", keyring, other, debs, signer, runnable)
+
+
+def _publish(root: Path, signer: Path, version: str, runnable: bool) -> list[Path]:
+    debs = [_build_deb(root, p, version, runnable) for p in PACKAGES]
+    entries = (_index_entry(p, d, root, version) for p, d in zip(PACKAGES, debs, strict=True))
     index = root / "dists" / "sid" / "main" / "binary-amd64" / "Packages"
-    index.parent.mkdir(parents=True)
-    index.write_text(packages)
+    index.parent.mkdir(parents=True, exist_ok=True)
+    index.write_text("\n".join(entries))
     digest = hashlib.sha256(index.read_bytes()).hexdigest()
     release = (
         "Origin: io-bridge-test\nLabel: io-bridge-test\nSuite: unstable\nCodename: sid\n"
@@ -138,10 +170,9 @@ def build_archive(folder: Path) -> LocalArchive:
     (dists / "InRelease").write_text(_gpg(signer, "--clearsign", input_text=release))
     for dirpath, _dirs, _files in os.walk(root):
         Path(dirpath).chmod(0o755)
-    for home in (signer, stranger):  # gpg left an agent running
-        subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "gpg-agent"], timeout=30)
-    shutil.rmtree(homes, ignore_errors=True)
-    return LocalArchive(root, "", keyring, other, debs)
+    # gpg left an agent running
+    subprocess.run(["gpgconf", "--homedir", str(signer), "--kill", "gpg-agent"], timeout=30)
+    return debs
 
 
 @contextmanager
@@ -162,3 +193,4 @@ def served(archive: LocalArchive) -> Iterator[LocalArchive]:
     finally:
         server.shutdown()
         server.server_close()
+        shutil.rmtree(archive.signer.parent, ignore_errors=True)

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
 from bridge.asterisk.debian_archive import AsteriskInstallError, parse_print_uris
+from bridge.asterisk.install import ensure_asterisk
+from bridge.asterisk.release import record_started, running_asterisk
 from bridge.cli import main
+from bridge.settings import Settings
 from tests.cli.archive import PACKAGE_FILES, LocalArchive, build_archive, served
 from tests.support import free_port
 
@@ -200,3 +205,127 @@ def test_apt_listings_without_a_sha256_digest_are_refused() -> None:
     )
     with pytest.raises(AsteriskInstallError, match="no SHA-256 digest listed"):
         parse_print_uris(listing)
+
+
+# ---- updates: --refresh stages the newest build, a start with nothing running swaps it --
+
+
+@pytest.fixture
+def runnable_archive(tmp_path: Path) -> Iterator[LocalArchive]:
+    with served(build_archive(tmp_path / "archive", runnable=True)) as running:
+        yield running
+
+
+def ensure_args(archive: LocalArchive, cache: Path, *args: str) -> Result:
+    env = {
+        "IOBRIDGE_CACHE_DIR": str(cache),
+        "IOBRIDGE_ASTERISK_PREFER_SYSTEM": "false",
+        "IOBRIDGE_DEBIAN_MIRROR": archive.url,
+        "IOBRIDGE_DEBIAN_KEYRING": str(archive.keyring),
+    }
+    return CliRunner().invoke(main, ["asterisk", "ensure", *args], env=env)
+
+
+def tree_version(cache: Path) -> str:
+    return str(json.loads((cache / "asterisk" / "complete.json").read_text())["version"])
+
+
+def test_refresh_builds_the_newest_beside_the_tree_and_the_next_start_swaps_it_in(
+    runnable_archive: LocalArchive, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    first = ensure_args(runnable_archive, cache)
+    assert first.exit_code == 0, first.output
+    assert "Asterisk 22.0-1:" in first.stdout
+    runnable_archive.publish("22.1-1")
+
+    staged = ensure_args(runnable_archive, cache, "--refresh")
+    assert staged.exit_code == 0, staged.output
+    assert "Asterisk 22.1-1 is ready beside 22.0-1" in staged.stdout
+    assert tree_version(cache) == "22.0-1"  # nothing swapped under a possible Asterisk
+
+    start = ensure_args(runnable_archive, cache)
+    assert start.exit_code == 0, start.output
+    assert "swapped in the updated private Asterisk" in start.stdout
+    assert "Asterisk 22.1-1:" in start.stdout
+    assert tree_version(cache) == "22.1-1"
+    assert not (cache / "asterisk" / "next").exists()
+    assert not (cache / "asterisk" / "old").exists()
+
+
+def test_refresh_with_nothing_newer_changes_nothing(
+    runnable_archive: LocalArchive, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    assert ensure_args(runnable_archive, cache).exit_code == 0
+    result = ensure_args(runnable_archive, cache, "--refresh")
+    assert result.exit_code == 0, result.output
+    assert "22.0-1 is the newest build in sid" in result.stdout
+    assert "[2/5] downloading" not in result.stdout
+    assert not (cache / "asterisk" / "next").exists()
+
+
+def test_an_update_waits_while_an_asterisk_runs_the_current_tree(
+    runnable_archive: LocalArchive, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    assert ensure_args(runnable_archive, cache).exit_code == 0
+    runnable_archive.publish("22.1-1")
+    assert ensure_args(runnable_archive, cache, "--refresh").exit_code == 0
+    binary = cache / "asterisk" / "tree" / "usr/sbin/asterisk"
+    # Runs the tree as the private Asterisk does: the binary is an argument of its loader.
+    started = "import sys, time; print(flush=True); time.sleep(60)"
+    running = subprocess.Popen([sys.executable, "-c", started, str(binary)], stdout=subprocess.PIPE)
+    try:
+        assert running.stdout is not None
+        running.stdout.readline()  # it runs (its command line is the one above, not ours)
+        waiting = ensure_args(runnable_archive, cache)
+        assert waiting.exit_code == 0, waiting.output
+        assert f"the current one still runs (pid {running.pid})" in waiting.stdout
+        assert tree_version(cache) == "22.0-1"
+    finally:
+        running.kill()
+        running.wait()
+    after = ensure_args(runnable_archive, cache)
+    assert "swapped in" in after.stdout and tree_version(cache) == "22.1-1"
+
+
+def test_a_swap_cut_short_after_moving_the_old_tree_is_finished_at_the_next_start(
+    runnable_archive: LocalArchive, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    assert ensure_args(runnable_archive, cache).exit_code == 0
+    runnable_archive.publish("22.1-1")
+    assert ensure_args(runnable_archive, cache, "--refresh").exit_code == 0
+    base = cache / "asterisk"
+    (base / "complete.json").unlink()  # the swap's first two steps, then a power cut
+    (base / "old").mkdir()
+    (base / "tree").rename(base / "old" / "tree")
+    result = ensure_args(runnable_archive, cache)
+    assert result.exit_code == 0, result.output
+    assert tree_version(cache) == "22.1-1"
+    assert (base / "tree" / "usr/sbin/asterisk").exists()
+
+
+def test_the_started_asterisk_is_reported_with_its_package_date_age_and_a_waiting_update(
+    runnable_archive: LocalArchive, tmp_path: Path
+) -> None:
+    cache, state = tmp_path / "cache", tmp_path / "state"
+    assert ensure_args(runnable_archive, cache).exit_code == 0
+    settings = Settings(cache_dir=cache, state_dir=state)
+    install = ensure_asterisk(cache, prefer_system=False, progress=lambda _: None)
+    settings.run_dir.mkdir(parents=True)
+    record_started(settings, install)  # as up and asterisk run do
+    runnable_archive.publish("22.1-1")
+    assert ensure_args(runnable_archive, cache, "--refresh").exit_code == 0
+
+    facts = running_asterisk(settings, today=date(2026, 12, 2))
+    assert facts is not None
+    assert (facts["version"], facts["private"]) == ("22.0-1", True)
+    assert (facts["dated"], facts["dated_by"]) == ("2026-11-02", "Debian changelog")
+    assert facts["age_days"] == 30
+    assert facts["update_waiting"] == "22.1-1"
+
+
+def test_a_stack_that_started_no_asterisk_reports_none(tmp_path: Path) -> None:
+    assert running_asterisk(Settings(state_dir=tmp_path, cache_dir=tmp_path)) is None

@@ -4,11 +4,14 @@ do, with exit code 1; the traceback only with --debug. And the scriptable side: 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
 from click.testing import CliRunner, Result
 from pydantic import ValidationError
@@ -224,3 +227,115 @@ def test_a_bad_webhook_stops_the_start_in_one_line_without_its_secret(
     result = iobridge("serve", IOBRIDGE_WEBHOOKS=webhooks)
     assert one_line(result) == expected
     assert "hush-hush" not in result.output
+
+
+# ---- a state folder with no database -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("rooms", "list"),
+        ("calls", "list"),
+        ("calls", "report", "1"),
+        ("tokens", "list"),
+        ("tokens", "create", "--user", "alice"),
+        ("lockouts", "list"),
+        ("lockouts", "clear", "203.0.113.7"),
+        ("history", "purge"),
+    ],
+)
+def test_a_command_on_a_state_folder_without_a_database_says_so_and_makes_nothing(
+    iobridge: Invoke, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    line = one_line(iobridge(*command))
+    state = tmp_path / "state"
+    assert line.startswith(f"no io-bridge database in {state} (IOBRIDGE_STATE_DIR): ")
+    assert "iobridge db upgrade" in line
+    assert not (state / "iobridge.sqlite3").exists()
+    assert not (state / "pin-key").exists()
+
+
+@pytest.mark.postgres
+def test_an_empty_postgresql_database_is_not_taken_for_io_bridges(
+    iobridge: Invoke, postgres_url: str
+) -> None:
+    name = f"empty_{os.getpid()}"
+    admin = postgres_url.replace("postgresql+asyncpg", "postgresql")
+
+    async def create() -> None:
+        connection = await asyncpg.connect(admin)
+        try:
+            await connection.execute(f"CREATE DATABASE {name}")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    url = admin.rsplit("/", 1)[0] + f"/{name}"
+    line = one_line(iobridge("tokens", "list", IOBRIDGE_DATABASE_URL=url))
+    assert line.startswith("no io-bridge database in IOBRIDGE_DATABASE_URL's database")
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("rooms", "sync")])
+def test_the_commands_that_make_a_database_still_do(
+    iobridge: Invoke, tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text('rooms:\n  - name: ga\n    pin: "731904"\n')
+    args = (*command, str(rooms)) if command[-1] == "sync" else command
+    assert iobridge(*args).exit_code == 0
+    assert (tmp_path / "state" / "iobridge.sqlite3").is_file()
+    assert iobridge("rooms", "list").exit_code == 0
+
+
+# ---- settings an admin mistypes ------------------------------------------------------------
+
+
+def test_a_log_level_that_is_not_one_is_named(iobridge: Invoke) -> None:
+    line = one_line(iobridge("rooms", "list", IOBRIDGE_LOG_LEVEL="verbose"))
+    assert line == (
+        "IOBRIDGE_LOG_LEVEL=verbose: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"
+    )
+
+
+def test_a_variable_no_setting_reads_is_warned_about_with_the_likely_setting() -> None:
+    from bridge.settings import unread_variables
+
+    environ = {
+        "IOBRIDGE_RTP_START": "30000",
+        "IOBRIDGE_SIP_PORT": "5061",
+        "iobridge_http_port": "8081",  # read: settings ignore the case
+        "IOBRIDGE_WHATEVER": "1",
+        "HOME": "/root",
+    }
+    assert unread_variables(environ) == [
+        "IOBRIDGE_RTP_START is set but no setting reads it (did you mean "
+        "IOBRIDGE_RTP_PORT_START?); it is ignored",
+        "IOBRIDGE_WHATEVER is set but no setting reads it; it is ignored",
+    ]
+
+
+def test_dash_h_is_help_everywhere(iobridge: Invoke) -> None:
+    for args in (("-h",), ("db", "-h"), ("db", "backup", "-h"), ("asterisk", "ensure", "-h")):
+        result = iobridge(*args)
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("Usage: ")
+
+
+def test_up_warns_about_a_mistyped_variable_before_anything_else(
+    iobridge: Invoke, tmp_path: Path
+) -> None:
+    result = iobridge(
+        "up",
+        IOBRIDGE_ROOMS_FILE=str(tmp_path / "missing.yaml"),
+        IOBRIDGE_HTTP_PROT="8081",
+        IOBRIDGE_SIP_PORT=str(free_port()),
+        IOBRIDGE_HTTP_PORT=str(free_port()),
+        IOBRIDGE_AMI_PORT=str(free_port()),
+        IOBRIDGE_AGI_PORT=str(free_port()),
+    )
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "iobridge: warning: IOBRIDGE_HTTP_PROT is set but no setting reads it "
+        "(did you mean IOBRIDGE_HTTP_PORT?); it is ignored"
+    )

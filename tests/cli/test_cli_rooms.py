@@ -312,6 +312,7 @@ def test_rooms_list_hides_pins_by_default(iobridge: Invoke, tmp_path: Path) -> N
 
 
 def test_rooms_list_on_an_empty_database(iobridge: Invoke) -> None:
+    assert iobridge("db", "upgrade").exit_code == 0
     assert listed_rooms(iobridge) == []
 
 

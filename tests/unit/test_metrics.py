@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from bridge.domain.entry import Refusal
@@ -94,15 +95,39 @@ def test_two_services_in_one_process_keep_their_own_counts() -> None:
     assert values(second)[("iobridge_ami_events_total", ())] == 0
 
 
-def test_the_example_grafana_dashboard_asks_only_for_metrics_that_exist() -> None:
-    dashboard = Path(__file__).resolve().parents[2] / "docs" / "grafana-dashboard.json"
-    exprs = [
-        target["expr"]
-        for panel in json.loads(dashboard.read_text())["panels"]
-        for target in panel["targets"]
-    ]
-    asked = {name for expr in exprs for name in re.findall(r"iobridge_[a-z_]+", expr)}
+GRAFANA = Path(__file__).resolve().parents[2] / "contrib" / "grafana"
+
+
+def test_the_grafana_dashboard_asks_only_for_metrics_that_exist() -> None:
+    dashboard = json.loads((GRAFANA / "iobridge-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    asked = {
+        name
+        for expr in exprs
+        for name in re.findall(r"\b((?:iobridge|process|python)_[a-z_]+)", expr)
+    }
     metrics, _ = fed()
     metrics.action_done("lock", 0.01, "ok")  # a histogram shows its buckets once observed
     exported = {name for name, _ in values(metrics)}
     assert asked and asked <= exported, asked - exported
+    assert {"process_resident_memory_bytes", "process_cpu_seconds_total"} <= asked
+
+
+def test_the_grafana_dashboard_can_be_provisioned_from_its_file() -> None:
+    dashboard = json.loads((GRAFANA / "iobridge-dashboard.json").read_text())
+    # Provisioned dashboards get no import prompt: the data source is a variable of its own.
+    assert "__inputs" not in dashboard
+    (variable,) = dashboard["templating"]["list"]
+    assert (variable["type"], variable["query"]) == ("datasource", "prometheus")
+    sources = {json.dumps(p["datasource"]) for p in dashboard["panels"]}
+    assert sources == {json.dumps({"type": "prometheus", "uid": f"${{{variable['name']}}}"})}
+    provider = yaml.safe_load((GRAFANA / "iobridge.yaml").read_text())
+    (entry,) = provider["providers"]
+    assert provider["apiVersion"] == 1 and entry["type"] == "file" and entry["options"]["path"]
+
+
+def test_the_process_itself_is_measured() -> None:
+    exported = {name for name, _ in values(fed()[0])}
+    assert {"process_resident_memory_bytes", "process_cpu_seconds_total", "python_info"} <= (
+        exported
+    )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 import secrets
-import stat
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -14,7 +15,11 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bridge.webhook_settings import Webhook as Webhook  # re-exported: part of the settings
+from bridge.settings.files import PRIVATE_DIR as PRIVATE_DIR
+from bridge.settings.files import PRIVATE_FILE as PRIVATE_FILE
+from bridge.settings.files import make_private_dir as make_private_dir
+from bridge.settings.files import make_tree_private as make_tree_private
+from bridge.settings.webhooks import Webhook as Webhook
 
 # What the program reads at run time (Asterisk's configuration, the dialplan, migrations,
 # the example rooms): inside the installed package; in a checkout, links to the top-level
@@ -22,28 +27,7 @@ from bridge.webhook_settings import Webhook as Webhook  # re-exported: part of t
 DATA_FILES = Path(str(resources.files("bridge"))) / "data-files"
 EXAMPLE_ROOMS_FILE = DATA_FILES / "examples" / "rooms.yaml"
 
-PRIVATE_DIR = 0o700  # the state folder holds PINs (the database), secrets and recordings
-PRIVATE_FILE = 0o600
-
-
-def make_private_dir(folder: Path) -> None:
-    """Make ``folder`` (parents as needed) and set it 0700, whatever the umask."""
-    folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
-    folder.chmod(PRIVATE_DIR)
-
-
-def make_tree_private(folder: Path) -> None:
-    """``folder`` and every folder in it 0700, every file 0600: what an earlier version or
-    a loose umask left behind. Symbolic links are left alone (and not followed)."""
-    make_private_dir(folder)
-    for root, dirs, files in os.walk(folder):
-        for name, mode in [*((d, PRIVATE_DIR) for d in dirs), *((f, PRIVATE_FILE) for f in files)]:
-            path = os.path.join(root, name)
-            info = os.lstat(path)
-            if (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)) and (
-                stat.S_IMODE(info.st_mode) != mode
-            ):
-                os.chmod(path, mode)
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def _default_cache_dir() -> Path:
@@ -183,6 +167,13 @@ class Settings(BaseSettings):
     http_reserved_share: float = Field(default=0.25, ge=0, lt=1)
 
     log_level: str = "INFO"
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @field_validator("state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir")
     @classmethod
@@ -350,6 +341,25 @@ class Settings(BaseSettings):
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(24) + "\n")
         return SecretStr(path.read_text().strip())
+
+
+# Read from the environment by io-bridge's own tools, not by ``Settings``.
+NOT_SETTINGS = frozenset({"IOBRIDGE_REQUIRE_POSTGRES"})  # the test suite: fail, not skip
+
+
+def unread_variables(environ: Mapping[str, str]) -> list[str]:
+    """A warning for each ``IOBRIDGE_*`` variable that no setting reads (a typo is otherwise
+    silently ignored), with the setting it most likely meant."""
+    fields = sorted(field.upper() for field in Settings.model_fields)
+    warnings = []
+    for variable in sorted(environ):
+        prefix, _, name = variable.upper().partition("IOBRIDGE_")
+        if prefix or not name or name in fields or variable in NOT_SETTINGS:
+            continue
+        close = difflib.get_close_matches(name, fields, n=1, cutoff=0.7)
+        hint = f" (did you mean IOBRIDGE_{close[0]}?)" if close else ""
+        warnings.append(f"{variable} is set but no setting reads it{hint}; it is ignored")
+    return warnings
 
 
 # The URL an admin types, mapped to the async driver the project ships for it.
