@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.cli.base import call_api, fail, main, run, settings
-from bridge.logs import setup_logging
-from bridge.settings import Settings
+
+if TYPE_CHECKING:
+    from bridge.asterisk.install import AsteriskInstall
+    from bridge.settings import Settings
 
 # ---- the stack -------------------------------------------------------------------------
 
@@ -23,6 +23,10 @@ from bridge.settings import Settings
 )
 def up(host: str | None) -> None:
     """Bring the whole stack up: Asterisk, and the bridge service supervised beside it."""
+    import asyncio
+    import signal
+
+    from bridge.logs import setup_logging
     from bridge.supervisor import ServiceDidNotStart, Supervisor
 
     config = settings()
@@ -59,6 +63,7 @@ def serve(lifeline: bool) -> None:
     IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT). Stopping it leaves
     every call up; the next start picks them up again."""
     from bridge import serve as service_process
+    from bridge.logs import setup_logging
 
     config = settings()
     setup_logging(config.log_level)
@@ -88,6 +93,8 @@ def asterisk() -> None:
 
 def _ensure(config: Settings) -> AsteriskInstall:
     """This stack's Asterisk (the system's, or the private one, built if need be)."""
+    from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
+
     try:
         return ensure_asterisk(
             config.cache_dir,
@@ -132,6 +139,7 @@ def asterisk_run() -> None:
 @click.option("-x", "command", help="Run one CLI command and print its output (as asterisk -rx).")
 def asterisk_cli(command: str | None) -> None:
     """Open the Asterisk console of the running stack."""
+    from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
     from bridge.asterisk.process import AsteriskProcess
 
     config = settings()
@@ -164,7 +172,7 @@ def call(
     keys: str, audio: bool, stay: float, caller_id: str, host: str | None, port: int | None
 ) -> None:
     """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
-    from bridge.runtime import read_runtime_file
+    from bridge.runtime_file import read_runtime_file
     from bridge.sipcaller import CallPlan, SippMissing, place_call
 
     config = settings()
