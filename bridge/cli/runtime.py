@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -115,6 +116,30 @@ def asterisk_ensure() -> None:
     config = settings()
     found = _ensure(config)
     click.echo(f"Asterisk {found.version}: {found.binary}")
+
+
+@asterisk.command("config")
+@click.option(
+    "--for-existing",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write here what your own Asterisk needs (files to #include, the prompts, a README).",
+)
+def asterisk_config(folder: Path) -> None:
+    """Configure an Asterisk of your own (20 or later) for io-bridge: its ConfBridge profiles
+    and menus, dialplan contexts and AMI user, as files to #include, with a README."""
+    from bridge.asterisk.own_asterisk import write_config_for_existing
+
+    config = settings()
+    if folder.exists() and not folder.is_dir():
+        fail(f"{folder}: not a folder")
+    if not folder.parent.is_dir():
+        fail(f"{folder.parent}: no such folder")
+    written = write_config_for_existing(config, folder)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: follow {folder.resolve() / 'README.md'}")
 
 
 @asterisk.command("run")
