@@ -39,7 +39,7 @@ CONTEXTS = (
 FUNCTIONS = (  # (what Getvar reads, what it gives when the module is loaded, the module)
     ("CONFBRIDGE_INFO(parties,iobridge-check)", "0", "app_confbridge.so"),
     ("GROUP_COUNT(iobridge-check@iobridge-recorder)", "0", "func_groupcount.so"),
-    ("LEN(iobridge)", "7", "func_strings.so"),
+    ("LEN(iobridge)", "8", "func_strings.so"),
 )
 PROBE_CHANNEL = "Local/failed@iobridge-announce-play/n"
 
