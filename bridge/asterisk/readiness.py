@@ -155,6 +155,13 @@ async def _events_arrive(send: Send, events: asyncio.Queue[Mapping[str, Any]]) -
 async def check_own_asterisk(settings: Settings, timeout: float = 10.0) -> list[Missing] | None:
     """Log in once with the service's AMI user and check; None when no login succeeded
     within ``timeout`` (Asterisk not up yet: the service keeps trying on its own)."""
+    try:  # nothing listening: say so at once, without the AMI link's retries and warnings
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", settings.ami_port), 2
+        )
+        writer.close()
+    except (OSError, TimeoutError):
+        return None
     events: asyncio.Queue[Mapping[str, Any]] = asyncio.Queue(maxsize=10_000)
 
     async def nothing(_: bool) -> None:
