@@ -73,13 +73,19 @@ def _argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "bridge", *args]
 
 
-def time_command(args: Sequence[str], env: dict[str, str], cwd: Path, runs: int) -> list[float]:
+def time_command(
+    args: Sequence[str],
+    env: dict[str, str],
+    cwd: Path,
+    runs: int,
+    argv: Sequence[str] | None = None,
+) -> list[float]:
     """Milliseconds of each whole run (the exit code is not judged: the error path counts).
     ``cwd``: not a checkout, whose ``bridge`` ``-m`` would import instead of the installed one."""
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        subprocess.run(_argv(*args), env=env, cwd=cwd, capture_output=True, check=False)
+        subprocess.run(argv or _argv(*args), env=env, cwd=cwd, capture_output=True, check=False)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -115,6 +121,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         env.pop("IOBRIDGE_DATABASE_URL", None)
         print(f"iobridge start-up, {options.runs} runs each (ms, whole process)")
         print(f"  {'command':<42} {'p50':>7} {'p95':>7}")
+        floor = time_command([], env, state_dir, options.runs, argv=[sys.executable, "-c", "pass"])
+        print(
+            f"  {'(python -c pass: the floor)':<42} {percentile(floor, 50):>7.0f} "
+            f"{percentile(floor, 95):>7.0f}"
+        )
         for label, args in COMMANDS.items():
             with stand_in_api(state_dir) if "--json" in args else _nothing():
                 times = time_command(args, env, state_dir, options.runs)
