@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.asterisk.ami import AmiClient
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, PbxUnavailable
 from bridge.settings import Settings
 
 Send = Callable[[dict[str, str]], Awaitable[list[Any]]]
@@ -36,12 +36,14 @@ CONTEXTS = (
     "iobridge-recorder",
     "iobridge-recorder-watch",
 )
-FUNCTIONS = (  # (what Getvar reads, what it gives when the module is loaded, the module)
-    ("CONFBRIDGE_INFO(parties,iobridge-check)", "0", "app_confbridge.so"),
-    ("GROUP_COUNT(iobridge-check@iobridge-recorder)", "0", "func_groupcount.so"),
-    ("LEN(iobridge)", "8", "func_strings.so"),
+# Function modules the dialplan uses: (what Getvar reads, what it gives when the module is
+# loaded (nothing when it is not), the module, what fails without it).
+FUNCTIONS = (
+    ("GROUP_COUNT(iobridge-check@iobridge-recorder)", "0", "func_groupcount.so", "recordings"),
+    ("LEN(iobridge)", "8", "func_strings.so", "recordings and the announcer"),
 )
-PROBE_CHANNEL = "Local/failed@iobridge-announce-play/n"
+PROBE_CONTEXT = "iobridge-announce-play"  # its "failed" hangs up at once
+PROBE_CHANNEL = f"Local/failed@{PROBE_CONTEXT}/n"
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,10 @@ def missing_actions(available: set[str], user: str) -> list[Missing]:
     return missing
 
 
-def missing_function(expected: str, got: str, module: str) -> Missing | None:
+def missing_function(expected: str, got: str, module: str, fails: str) -> Missing | None:
     if got == expected:
         return None
-    return Missing(f"{module} is not loaded: recordings will fail", refuses=False)
+    return Missing(f"{module} is not loaded: {fails} will fail", refuses=False)
 
 
 def missing_context(context: str) -> Missing:
@@ -99,23 +101,24 @@ async def check(
     listed = (await send({"Action": "ListCommands"}))[0]
     available = {str(key) for key in dict(listed.items())}
     missing = missing_actions(available, user)
-    if "showdialplan" not in {name.lower() for name in available}:
+    names = {name.lower() for name in available}
+    if "showdialplan" not in names:
         missing.append(Missing(f"the AMI user '{user}' lacks write = reporting", refuses=True))
         return missing
+    absent = []
     for context in CONTEXTS:
         try:
             await send({"Action": "ShowDialPlan", "Context": context})
         except BridgeError:
-            missing.append(missing_context(context))
-    for variable, expected, module in FUNCTIONS[1:]:  # app_confbridge: by its actions above
+            absent.append(context)
+    missing += [missing_context(context) for context in absent]
+    for variable, expected, module, fails in FUNCTIONS:
         reply = (await send({"Action": "Getvar", "Variable": variable}))[0]
-        found = missing_function(expected, str(reply.get("Value", "")), module)
-        if found and found not in missing:
+        found = missing_function(expected, str(reply.get("Value", "")), module, fails)
+        if found is not None:
             missing.append(found)
-    if any(m.line.startswith("the AMI user") for m in missing) or any(
-        "[iobridge-announce-play]" in m.line for m in missing
-    ):
-        return missing  # the probe call below needs both
+    if "originate" not in names or PROBE_CONTEXT in absent:
+        return missing  # the probe call below needs both; what is missing is said above
     if not await _events_arrive(send, events):
         missing.append(
             Missing(
@@ -129,15 +132,19 @@ async def check(
 
 async def _events_arrive(send: Send, events: asyncio.Queue[Mapping[str, Any]]) -> bool:
     """Originate a call that hangs up at once; True when its Newchannel and Hangup arrive."""
-    await send(
-        {
-            "Action": "Originate",
-            "Channel": PROBE_CHANNEL,
-            "Application": "Wait",
-            "Data": "1",
-            "Async": "true",
-        }
-    )
+    originate = {
+        "Action": "Originate",
+        "Channel": PROBE_CHANNEL,
+        "Application": "Wait",
+        "Data": "1",
+        "Async": "true",
+    }
+    try:
+        # Answered by its OriginateResponse event: a user that hears no call events never
+        # gets it.
+        await send(originate)
+    except PbxUnavailable:
+        return False
     probe = PROBE_CHANNEL.removesuffix("/n") + "-"  # Local/failed@iobridge-announce-play-1a2b;1
     seen: set[str] = set()
     with contextlib.suppress(TimeoutError):

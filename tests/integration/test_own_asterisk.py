@@ -185,6 +185,27 @@ async def test_serve_names_a_missing_context_and_does_not_start(own_asterisk: Ow
     assert any("[iobridge-entry]" in line for line in lines)
 
 
+async def test_serve_refuses_an_ami_user_that_hears_no_call_events(
+    own_asterisk: OwnAsterisk,
+) -> None:
+    manager = Path(own_asterisk.env["IOBRIDGE_STATE_DIR"]).parent / "for-asterisk"
+    manager /= "iobridge-manager.conf"
+    ours = manager.read_text()
+    assert "read = system,call,user,reporting" in ours
+    manager.write_text(ours.replace("read = system,call,user,reporting", "read = system"))
+    await own_asterisk.cli("manager reload")
+    try:
+        code, out, err = await _iobridge(own_asterisk.env, "serve")
+    finally:
+        manager.write_text(ours)
+        await own_asterisk.cli("manager reload")
+    assert code == 1, (out, err)
+    assert err[err.index("iobridge: ") :].strip().splitlines()[1:] == [
+        "the AMI user 'iobridge' hears no call events: it needs read = system,call and the "
+        "eventfilter lines of iobridge-manager.conf (`manager reload`)"
+    ]
+
+
 async def test_a_hand_raised_with_star_9_reaches_the_stack_through_the_admins_asterisk(
     own_asterisk: OwnAsterisk, tmp_path: Path
 ) -> None:
