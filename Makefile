@@ -89,6 +89,7 @@ bench-deps: venv
 	$(BIN)/pip install -q -e '.[dev,bench]'
 
 bench: system asterisk bench-deps
+	$(BIN)/python -m bench.cli_start
 	$(BIN)/python -m bench.roster_bench
 	$(BIN)/python -m bench.panel_echo
 	$(BIN)/python -m bench.entry_bench

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -24,6 +23,8 @@ from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortI
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.provision import provision_rooms
+from bridge.runtime_file import read_runtime_file as read_runtime_file
+from bridge.runtime_file import write_runtime_file
 from bridge.service import BridgeService
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store.db import Database, DatabaseUnusable, upgrade
@@ -317,30 +318,3 @@ async def keep_asterisk_running(pbx: AsteriskProcess) -> None:
         else:
             log.warning("asterisk.restarted pid=%s", pbx.pid)
             delay = 1.0
-
-
-# ---- how the CLI finds the running service ------------------------------------------
-
-
-def write_runtime_file(settings: Settings) -> None:
-    """Where this service answers, for ``iobridge room``, ``call`` and ``health`` (no
-    secret here: the token stays in its own 0600 file)."""
-    facts = {
-        "pid": os.getpid(),
-        "http": f"http://{settings.local_host}:{settings.http_port}",
-        "sip_host": settings.local_host,
-        "sip_port": settings.sip_port,
-        "entry_extension": settings.entry_extension,
-    }
-    path = settings.runtime_file
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(facts) + "\n")
-    temporary.replace(path)
-
-
-def read_runtime_file(settings: Settings) -> dict[str, object] | None:
-    try:
-        facts = json.loads(settings.runtime_file.read_text())
-    except (OSError, ValueError):
-        return None
-    return facts if isinstance(facts, dict) else None

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from bridge.asterisk.readiness import check_own_asterisk
 from bridge.errors import StartupError
 from bridge.runtime import Runtime
 from bridge.settings import Settings
@@ -29,6 +30,8 @@ async def serve(
     supervisor's lifeline closes (``up`` is stopping with its Asterisk: the calls end), or
     until the service's own work fails (StackError: the supervisor restarts it). Under
     ``up`` (``lifeline``) the rooms were checked before Asterisk started."""
+    if not lifeline:  # under ``up``, the Asterisk is ours, configured from the same files
+        await check_asterisk(settings, progress)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -38,6 +41,28 @@ async def serve(
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+
+
+async def check_asterisk(settings: Settings, progress: Callable[[str], None]) -> None:
+    """Say what the Asterisk this service drives lacks (``bridge.asterisk.readiness``), one
+    line each; refuse to start (StartupError) if callers could not use the rooms."""
+    missing = await check_own_asterisk(settings)
+    if missing is None:
+        progress(
+            f"asterisk: not checked: no AMI login on port {settings.ami_port} yet "
+            "(the service keeps trying)"
+        )
+        return
+    for item in missing:
+        if not item.refuses:
+            log.warning("asterisk.lacks what=%r", item.line)
+            progress(f"asterisk: {item.line}")
+    refusing = [item.line for item in missing if item.refuses]
+    if refusing:
+        raise StartupError(
+            f"the Asterisk on AMI port {settings.ami_port} lacks what io-bridge needs "
+            '(docs/admin.md, "Your own Asterisk"):\n' + "\n".join(refusing)
+        )
 
 
 async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None:

@@ -32,7 +32,7 @@ ENTRY_CONTEXT = "iobridge-entry"
 
 # The events ``to_domain`` reads, and the two the AMI link itself waits for (Asterisk's
 # FullyBooted; OriginateResponse, the answer to an asynchronous Originate). manager.conf
-# lets the service's AMI user hear these alone (``pbx.render_config`` writes the filters).
+# lets the service's AMI user hear these alone (``config_files`` renders the filters).
 ROSTER_EVENTS = (
     "Newchannel",
     "HangupRequest",

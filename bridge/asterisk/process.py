@@ -1,8 +1,8 @@
 """Run Asterisk as a child process (``AsteriskProcess``): render its configuration, start, stop.
 
-The files under ``asterisk-config/`` and ``dialplan/`` are Jinja templates that an Asterisk
-admin can read as they are; only ports, paths and the AMI and FastAGI secrets are filled
-in, into the run folder. Nothing in the repository is written to.
+The files under ``asterisk-config/`` and ``dialplan/`` are rendered whole into the run folder
+(``bridge.asterisk.config_files``): only ports, paths and the AMI and FastAGI
+secrets are filled in. Nothing in the repository is written to.
 """
 
 from __future__ import annotations
@@ -19,9 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import jinja2
-
-from bridge.asterisk.ami_events import EVENTS_READ
+from bridge.asterisk.config_files import AsteriskConfigError, render, template_values, templates
 from bridge.asterisk.install import AsteriskInstall
 from bridge.asterisk.release import record_started
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
@@ -84,43 +82,19 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
     for folder in (run_dir, *(run_dir / sub for sub in RUN_SUBDIRS)):
         make_private_dir(folder)
     make_private_dir(settings.recordings_dir)
-    values = {
-        "run_dir": run_dir,
-        "module_dir": install.module_dir,
-        "data_dir": install.data_dir,
-        "sbin_dir": install.binary.parent,
-        "sip_host": settings.bind_host,
-        "sip_port": settings.sip_port,
-        "external_media_address": settings.external_media_address,
-        "external_signaling_address": settings.external_signaling_address,
-        "local_nets": settings.local_nets,
-        "session_timer_seconds": settings.sip_session_timer_seconds,
-        "rtp_port_start": settings.rtp_port_start,
-        "rtp_port_end": settings.rtp_port_end,
-        "ami_port": settings.ami_port,
-        "ami_username": settings.ami_username,
-        "ami_secret": settings.ensure_ami_secret().get_secret_value(),
-        "agi_port": settings.agi_port,
-        "agi_secret": settings.ensure_agi_secret().get_secret_value(),
-        "entry_extension": settings.entry_extension,
-        "recordings_dir": settings.recordings_dir,
-        "ami_events": EVENTS_READ,
-    }
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
-    for source_dir in (settings.config_dir, settings.dialplan_dir):
-        for template in sorted(source_dir.glob("*.conf")):
-            try:
-                text = env.from_string(template.read_text()).render(values)
-            except jinja2.TemplateError as exc:
-                raise AsteriskProcessError(f"{template}: cannot render: {exc}") from exc
-            target = run_dir / "etc" / template.name
-            # manager.conf holds the AMI secret, extensions.conf the FastAGI one: every
-            # rendered file is private to us, also one that an earlier run or a hand left
-            # with a looser mode.
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
-            os.fchmod(fd, PRIVATE_FILE)
-            with os.fdopen(fd, "w") as handle:
-                handle.write(text)
+    values = template_values(settings, install)
+    for template in templates(settings):
+        try:
+            text = render(template, values)
+        except AsteriskConfigError as exc:
+            raise AsteriskProcessError(str(exc)) from exc
+        target = run_dir / "etc" / template.name
+        # manager.conf holds the AMI secret: every rendered file is private to us,
+        # also one that an earlier run or a hand left with a looser mode.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+        os.fchmod(fd, PRIVATE_FILE)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
     # Asterisk reads asterisk.conf from -C; the rest from astetcdir.
     return run_dir / "etc" / "asterisk.conf"
 

@@ -1,6 +1,6 @@
-"""``iobridge db backup`` and ``db restore``: the SQLite database copied while the service
-runs, and put back with its checks (``bridge.store.backup``); PostgreSQL's own tools for
-PostgreSQL."""
+"""``iobridge db``: ``upgrade`` (the migrations), ``backup`` and ``restore`` (the SQLite
+database copied while the service runs, and put back with its checks, ``bridge.store.backup``;
+PostgreSQL's own tools for PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,23 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bridge.cli.base import fail, settings
-from bridge.cli.rooms import db
+from bridge.cli.base import fail, main, migrated, run, settings
 
 if TYPE_CHECKING:
     from bridge.domain.pins import PinKey
     from bridge.settings import Settings
+
+
+@main.group()
+def db() -> None:
+    """The database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations."""
+    run(migrated(settings()))
+    click.echo("database is up to date")
 
 
 @db.command("backup")

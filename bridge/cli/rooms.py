@@ -1,4 +1,4 @@
-"""The database, and rooms and moderators from the rooms file."""
+"""Rooms and moderators from the rooms file."""
 
 from __future__ import annotations
 
@@ -11,19 +11,7 @@ import click
 
 from bridge.cli.base import call_api, existing, fail, main, migrated, run, settings
 
-# ---- database and rooms ----------------------------------------------------------------
-
-
-@main.group()
-def db() -> None:
-    """The database."""
-
-
-@db.command("upgrade")
-def db_upgrade() -> None:
-    """Apply database migrations."""
-    run(migrated(settings()))
-    click.echo("database is up to date")
+# ---- rooms ----------------------------------------------------------------
 
 
 @main.group("rooms")

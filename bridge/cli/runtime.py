@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
-import signal
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.cli.base import call_api, fail, main, run, settings, warn_unread_variables
-from bridge.logs import setup_logging
-from bridge.settings import Settings
-from bridge.systemd import notify
+
+if TYPE_CHECKING:
+    from bridge.asterisk.install import AsteriskInstall
+    from bridge.settings import Settings
 
 # ---- the stack -------------------------------------------------------------------------
 
@@ -25,7 +24,12 @@ from bridge.systemd import notify
 )
 def up(host: str | None) -> None:
     """Bring the whole stack up: Asterisk, and the bridge service supervised beside it."""
+    import asyncio
+    import signal
+
+    from bridge.logs import setup_logging
     from bridge.supervisor import ServiceDidNotStart, Supervisor
+    from bridge.systemd import notify
 
     config = settings()
     warn_unread_variables()
@@ -64,6 +68,7 @@ def serve(lifeline: bool) -> None:
     IOBRIDGE_AMI_PORT, its dialplan pointing at IOBRIDGE_AGI_PORT). Stopping it leaves
     every call up; the next start picks them up again."""
     from bridge import serve as service_process
+    from bridge.logs import setup_logging
 
     config = settings()
     if not lifeline:  # under up, up has warned
@@ -87,6 +92,8 @@ def serve(lifeline: bool) -> None:
 )
 def health(as_json: bool) -> None:
     """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK)."""
+    import json
+
     from bridge.asterisk.release import running_asterisk
 
     config = settings()
@@ -108,6 +115,8 @@ def asterisk() -> None:
 
 def _ensure(config: Settings, refresh: bool = False) -> AsteriskInstall:
     """This stack's Asterisk (the system's, or the private one, built if need be)."""
+    from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
+
     try:
         return ensure_asterisk(
             config.cache_dir,
@@ -137,6 +146,30 @@ def asterisk_ensure(refresh: bool) -> None:
     click.echo(f"Asterisk {found.version}: {found.binary}")
 
 
+@asterisk.command("config")
+@click.option(
+    "--for-existing",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write here what your own Asterisk needs (files to #include, the prompts, a README).",
+)
+def asterisk_config(folder: Path) -> None:
+    """Configure an Asterisk of your own (20 or later) for io-bridge: its ConfBridge profiles
+    and menus, dialplan contexts and AMI user, as files to #include, with a README."""
+    from bridge.asterisk.own_asterisk import write_config_for_existing
+
+    config = settings()
+    if folder.exists() and not folder.is_dir():
+        fail(f"{folder}: not a folder")
+    if not folder.parent.is_dir():
+        fail(f"{folder.parent}: no such folder")
+    written = write_config_for_existing(config, folder)
+    for path in written:
+        click.echo(f"wrote {path}")
+    click.echo(f"next: follow {folder.resolve() / 'README.md'}")
+
+
 @asterisk.command("run")
 def asterisk_run() -> None:
     """Run Asterisk in the foreground with io-bridge's configuration, as its own process
@@ -162,6 +195,7 @@ def asterisk_run() -> None:
 @click.option("-x", "command", help="Run one CLI command and print its output (as asterisk -rx).")
 def asterisk_cli(command: str | None) -> None:
     """Open the Asterisk console of the running stack."""
+    from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
     from bridge.asterisk.process import AsteriskProcess
 
     config = settings()
@@ -194,7 +228,7 @@ def call(
     keys: str, audio: bool, stay: float, caller_id: str, host: str | None, port: int | None
 ) -> None:
     """Dial the bridge with a SIPp test caller: type keys, optionally talk, hang up."""
-    from bridge.runtime import read_runtime_file
+    from bridge.runtime_file import read_runtime_file
     from bridge.sipcaller import CallPlan, SippMissing, place_call
 
     config = settings()

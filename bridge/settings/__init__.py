@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     rooms_file: Path | None = None
     config_dir: Path = DATA_FILES / "asterisk-config"
     dialplan_dir: Path = DATA_FILES / "dialplan"
+    # An Asterisk of the admin's own plays io-bridge's prompts from here (a copy of
+    # asterisk-config/sounds it can read, ``iobridge asterisk config --for-existing``).
+    asterisk_sounds_dir: Path | None = None
 
     # SIP behind NAT (a container, a cloud host): the public address to announce in SIP and
     # SDP, and the networks that are reached directly (comma-separated, e.g. 10.0.0.0/8).
@@ -175,7 +178,9 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
         return value.upper()
 
-    @field_validator("state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir")
+    @field_validator(
+        "state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir", "asterisk_sounds_dir"
+    )
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         # Asterisk resolves relative paths against its own folders (a recording asked for
@@ -262,7 +267,7 @@ class Settings(BaseSettings):
     @property
     def sounds_dir(self) -> Path:
         """io-bridge's own prompts, played by Asterisk from here (it must be able to read it)."""
-        return self.config_dir / "sounds"
+        return self.asterisk_sounds_dir or self.config_dir / "sounds"
 
     @property
     def recordings_dir(self) -> Path:

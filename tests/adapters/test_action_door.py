@@ -20,7 +20,8 @@ def cli_choices(command: str) -> list[str]:
     """The action names ``iobridge COMMAND ROOM ACTION`` accepts."""
     group = main
     assert isinstance(group, click.Group)
-    found = group.commands[command]
+    found = group.get_command(click.Context(group), command)  # imported when asked for
+    assert found is not None
     (action,) = [p for p in found.params if p.name == "action"]
     assert isinstance(action.type, click.Choice)
     return list(action.type.choices)
