@@ -17,7 +17,8 @@ from pydantic import (
     field_validator,
 )
 
-from bridge.domain.guard import GuardPolicy, expected_hours_to_find
+from bridge.domain.guard import GuardPolicy
+from bridge.domain.guessing import duration, expected_hours_to_find
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
@@ -176,18 +177,10 @@ def short_pin_warning(pin: str) -> str | None:
     short = expected_hours_to_find(policy, sources=100, pin_digits=len(pin))
     safe = expected_hours_to_find(policy, sources=100, pin_digits=SAFE_PIN_DIGITS)
     return (
-        f"a PIN of {len(pin)} digits is found in about {_duration(short)} by 100 callers "
+        f"a PIN of {len(pin)} digits is found in about {duration(short)} by 100 callers "
         f"guessing from different addresses ({SAFE_PIN_DIGITS} digits: about "
-        f"{_duration(safe)}); use {SAFE_PIN_DIGITS} digits or more"
+        f"{duration(safe)}); use {SAFE_PIN_DIGITS} digits or more"
     )
-
-
-def _duration(hours: float) -> str:
-    if hours < 48:
-        return f"{hours:.0f} hours"
-    if hours < 24 * 365 * 2:
-        return f"{hours / 24:.0f} days"
-    return f"{hours / 24 / 365:.1f} years"
 
 
 def room_spec(entry: RoomEntry) -> RoomSpec:
