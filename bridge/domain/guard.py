@@ -18,19 +18,15 @@ The model (docs/admin.md, "Guessing a PIN"):
   count it is refused before the prompt until its oldest counted failure ages out. After
   each failure the source's next prompt comes later (2 s, 4 s, 8 s ... up to
   ``max_delay``), across calls.
-* **Prompts in progress.** Once a source has failed, its prompts in progress count against
-  its budget too, so parallel calls cannot overshoot it (the call waits: ``Hold``). A
-  source that has not failed is never held for them: past ``clean_pending`` prompts at
-  once its prompts come ``hold`` seconds later, and at most ``max_pending`` (never more
-  than the budget) are in progress at once. So a caller keeping prompts silent slows the
-  others behind their address a little; it does not turn them away.
-* **A trunk's shared budget**: every failure through a trunk also counts per trunk (and
-  room, when the number dialled names one); past ``trunk_threshold`` in the window the
-  trunk's prompts are spaced ``window / trunk_threshold`` apart. Held, never refused.
-* **Globally**, failures from all sources in the window at ``global_alarm`` mean a
-  guessing attack: every budget shrinks to ``alarm_source_threshold``, every source that
-  has failed (and every caller without a budget) waits longer before a prompt, and all
-  prompts together, first tries too, are spaced to ``alarm_prompts_per_minute``.
+* **Prompts in progress** count against a source's budget once it has failed, so parallel
+  calls cannot overshoot it (``Hold``); a clean source is never held for them, only spaced
+  past ``clean_pending`` at once (a caller keeping prompts silent cannot turn away the
+  others behind their address), and never more than ``max_pending`` (<= its budget).
+* **A trunk's shared budget** (per trunk, and room when the number dialled names one):
+  past ``trunk_threshold`` failures in the window its prompts are spaced out, never refused.
+* **The alarm**: ``global_alarm`` failures from all sources in the window shrink every
+  budget to ``alarm_source_threshold``, slow those who failed (and callers without a
+  budget), and space all prompts, first tries too, to ``alarm_prompts_per_minute``.
 
 A prompt whose shared waits (the trunk's, the alarm's) would be longer than ``max_wait``
 is held instead (``Hold``) and asks again. What never happens: a source that has not
@@ -44,9 +40,8 @@ import math
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
-from bridge.domain.entry import Admission, Refusal
+from bridge.domain.pin_outcomes import FAILURES, Outcome, caller_hears, outcome_of
 from bridge.domain.sources import (
     Source,
     SourceKind,
@@ -58,59 +53,17 @@ from bridge.domain.sources import (
 )
 
 __all__ = [
+    "FAILURES",
+    "Outcome",
     "Source",
     "SourceKind",
+    "caller_hears",
     "caller_source",
     "internet_source",
+    "outcome_of",
     "parse_source",
     "trunk_source",
 ]
-
-
-class Outcome(StrEnum):
-    """What one PIN attempt came to, as the guard counts it."""
-
-    ADMITTED = "admitted"
-    WRONG_PIN = "wrong-pin"
-    RETIRED_PIN = "retired-pin"
-    ROOM_LOCKED = "room-locked"
-    ROOM_FULL = "room-full"
-    NO_PIN = "no-pin"
-
-    @property
-    def is_failure(self) -> bool:
-        return self in FAILURES
-
-
-FAILURES = frozenset(
-    {Outcome.WRONG_PIN, Outcome.RETIRED_PIN, Outcome.ROOM_LOCKED, Outcome.ROOM_FULL}
-)
-
-
-def outcome_of(decision: Admission | Refusal) -> Outcome:
-    """The entry rules' decision for a PIN, as the guard counts it."""
-    if isinstance(decision, Admission):
-        return Outcome.ADMITTED
-    return {
-        Refusal.WRONG_PIN: Outcome.WRONG_PIN,
-        Refusal.ROOM_RETIRED: Outcome.RETIRED_PIN,
-        Refusal.ROOM_LOCKED: Outcome.ROOM_LOCKED,
-        Refusal.ROOM_FULL: Outcome.ROOM_FULL,
-        Refusal.NO_PIN: Outcome.NO_PIN,
-        Refusal.LOCKED_OUT: Outcome.NO_PIN,  # no PIN was tried
-    }[decision]
-
-
-def caller_hears(decision: Admission | Refusal, failed_before: int = 0) -> Admission | Refusal:
-    """What the caller is told. A retired room's PIN sounds exactly like a wrong one. A
-    locked or full room says so only to a source with no failures in the window (the
-    member who typed their PIN right the first time); to one that has failed, it sounds
-    like a wrong PIN, so a guesser who hits a locked room's PIN does not learn it."""
-    if decision is Refusal.ROOM_RETIRED:
-        return Refusal.WRONG_PIN
-    if decision in (Refusal.ROOM_LOCKED, Refusal.ROOM_FULL) and failed_before:
-        return Refusal.WRONG_PIN
-    return decision
 
 
 @dataclass(frozen=True)
@@ -213,6 +166,7 @@ class _Shared:
     """A budget many callers share (a trunk's): it spaces their prompts, refuses none."""
 
     failures: deque[float]
+    pending: int = 0  # its callers' prompts granted whose outcome is not known yet
     next_prompt_at: float = -math.inf
 
 
@@ -275,15 +229,20 @@ class Guard:
         # The shared waits: its trunk's budget, and all prompts during the alarm.
         key = shared_key(source, called_for)
         shared = self._shared_state(key) if key is not None else None
-        spaced = shared is not None and self._recent(shared.failures, now) >= policy.trunk_threshold
+        # Past the trunk's budget (counting its prompts in progress: no burst overshoots it).
+        spaced = shared is not None and (
+            self._recent(shared.failures, now) + shared.pending >= policy.trunk_threshold
+        )
         shared_slot = shared.next_prompt_at if shared is not None and spaced else now
         if alarm:
             shared_slot = max(shared_slot, self._alarm_next)
         if shared_slot - now > policy.max_wait:
             return Hold(policy.hold)
         slot = max(slot, shared_slot)
-        if shared is not None and spaced:
-            shared.next_prompt_at = slot + policy.trunk_spacing
+        if shared is not None:
+            shared.pending += 1
+            if spaced:
+                shared.next_prompt_at = slot + policy.trunk_spacing
         if alarm:
             self._alarm_next = slot + policy.alarm_spacing
         if state is not None:
@@ -300,9 +259,7 @@ class Guard:
     ) -> None:
         """After a granted prompt: what the PIN came to. ``called_for``: the room the
         call's number named (as given to ``gate``)."""
-        state = self._sources.get(source) if source.attributable else None
-        if state is not None and state.pending > 0:
-            state.pending -= 1
+        self.abandon(source, called_for)
         if not outcome.is_failure:
             return
         self._all.append(now)
@@ -310,17 +267,22 @@ class Guard:
         key = shared_key(source, called_for)
         if key is not None:
             self._shared_state(key).failures.append(now)
+        state = self._sources.get(source) if source.attributable else None
         if state is None:
             return
         state.failures.append(now)
         failed = self._recent(state.failures, now)
         state.next_prompt_at = max(state.next_prompt_at, now + self.policy.delay_after(failed))
 
-    def abandon(self, source: Source) -> None:
+    def abandon(self, source: Source, called_for: str | None = None) -> None:
         """A granted prompt that was never answered (the caller hung up first)."""
         state = self._sources.get(source)
         if state is not None and state.pending > 0:
             state.pending -= 1
+        key = shared_key(source, called_for)
+        shared = self._shared.get(key) if key is not None else None
+        if shared is not None and shared.pending > 0:
+            shared.pending -= 1
 
     def restore(self, failures: Iterable[tuple[Source, Outcome, float]]) -> None:
         """Failures counted before a restart, oldest first: (source, outcome, when).
@@ -368,7 +330,9 @@ class Guard:
         for key in [
             k
             for k, shared in self._shared.items()
-            if shared.next_prompt_at <= now and self._recent(shared.failures, now) == 0
+            if shared.pending == 0
+            and shared.next_prompt_at <= now
+            and self._recent(shared.failures, now) == 0
         ]:
             del self._shared[key]
         self._trim(self._all, now, cap=self.policy.global_alarm * 64)

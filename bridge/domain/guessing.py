@@ -84,7 +84,10 @@ def duration(hours: float) -> str:
 def figures_table(policy: GuardPolicy) -> str:
     """The table of docs/admin.md, in Markdown, for ``policy``."""
     head = ["guessers", "failed PINs an hour, at most"]
-    head += [f"{digits} digits, {'1 room' if rooms == 1 else f'{rooms} rooms'}" for digits, rooms in CASES]
+    head += [
+        f"{digits} digits, {'1 room' if rooms == 1 else f'{rooms} rooms'}"
+        for digits, rooms in CASES
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for guessers in GUESSERS:
         cells = [guessers.label, f"{failures_per_hour(policy, guessers):,.0f}"]
