@@ -36,6 +36,8 @@ from bridge.domain.rooms import (
 _SLUG = ROOM_NAME
 _PIN = re.compile(r"[0-9]{4,12}")
 SAFE_PIN_DIGITS = 6  # shorter PINs are accepted, with a warning: see short_pin_warning
+# ... unless a trunk or an IPv6 transport is configured: then shorter PINs are refused.
+LONG_PIN_DIGITS = 8
 # OWASP's minimum for argon2id: 19 MiB and 2 passes (or one pass over at least 46 MiB).
 MIN_ARGON2_MEMORY_KIB = 19 * 1024
 MIN_ARGON2_MEMORY_KIB_ONE_PASS = 46 * 1024

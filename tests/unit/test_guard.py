@@ -233,7 +233,7 @@ def attack(guard: Guard, sources: int, now: float) -> None:
         fail(guard, source(n), now)
 
 
-def test_a_guessing_attack_shrinks_every_budget_and_spaces_every_prompt_but_refuses_no_clean_source() -> (
+def test_an_attack_shrinks_every_budget_and_spaces_every_prompt_but_refuses_no_clean_source() -> (
     None
 ):
     guard = Guard()

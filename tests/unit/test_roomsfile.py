@@ -678,11 +678,23 @@ def test_a_pin_shorter_than_six_digits_is_a_warning_with_its_line_not_a_problem(
     config = parse_rooms_text(text, "rooms.yaml", warnings)
     assert [room.name for room in config.rooms] == ["ga"]
     assert [w.as_warning() for w in warnings] == [
-        "rooms.yaml:3: rooms[0].pin: warning: a PIN of 4 digits is found in about 13 hours by "
-        "100 callers guessing from different addresses (6 digits: about 52 days); use 6 digits "
+        "rooms.yaml:3: rooms[0].pin: warning: a PIN of 4 digits is found in about 10 hours by "
+        "100 callers guessing from different addresses (6 digits: about 42 days); use 6 digits "
         "or more"
     ]
     assert "4242" not in warnings[0].as_warning()
+
+
+def test_with_a_trunk_or_ipv6_a_pin_shorter_than_eight_digits_is_refused_with_its_line() -> None:
+    text = 'rooms:\n  - name: ga\n    pin: "424242"\n    moderator_pin: "91919191"\n'
+    reason = "a trunk is configured (carrier in pjsip.conf)"
+    with pytest.raises(RoomsFileError) as info:
+        parse_rooms_text(text, "rooms.yaml", long_pins=reason)
+    assert [str(p) for p in info.value.problems] == [
+        "rooms.yaml:3: rooms[0].pin: must be at least 8 digits, got 6: a trunk is configured "
+        '(carrier in pjsip.conf), so guessing is faster (docs/admin.md, "Guessing a PIN")'
+    ]
+    assert parse_rooms_text(text, "rooms.yaml").rooms[0].pin == "424242"  # without either
 
 
 # --- YAML itself ---------------------------------------------------------------------------
