@@ -21,7 +21,8 @@ The model (docs/admin.md, "Guessing a PIN"):
 * **Prompts in progress** count against a source's budget once it has failed, so parallel
   calls cannot overshoot it (``Hold``); a clean source is never held for them, only spaced
   past ``clean_pending`` at once (a caller keeping prompts silent cannot turn away the
-  others behind their address), and never more than ``max_pending`` (<= its budget).
+  others behind their address), up to ``max_pending`` (its calls at once). The price: a
+  fresh source's first burst may fail ``max_pending`` times (``bridge.domain.guessing``).
 * **A trunk's shared budget** (per trunk, and room when the number dialled names one):
   past ``trunk_threshold`` failures in the window its prompts are spaced out, never refused.
 * **The alarm**: ``global_alarm`` failures from all sources in the window shrink every
@@ -81,7 +82,7 @@ class GuardPolicy:
     hold: float = 5.0  # how long to hold a call before it asks again
     max_wait: float = 30.0  # the longest shared wait before a prompt; longer ones hold
     clean_pending: int = 3  # prompts at once from a clean source before they are spaced
-    max_pending: int = 10  # prompts at once from one source (never above its budget)
+    max_pending: int = 20  # prompts at once from one source (its calls in the dialogue)
 
     def __post_init__(self) -> None:
         if not 1 <= self.alarm_source_threshold <= self.source_threshold:
@@ -219,7 +220,7 @@ class Guard:
                 # Refused until enough of its own failures are older than the window.
                 counted = list(state.failures)[-failed:]
                 return Refuse(until=counted[failed - threshold] + policy.window)
-            if state.pending >= min(policy.max_pending, threshold):
+            if state.pending >= policy.max_pending:
                 return Hold(policy.hold)
             if failed and failed + state.pending >= threshold:
                 return Hold(policy.hold)  # parallel calls cannot overshoot its budget

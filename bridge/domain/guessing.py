@@ -6,7 +6,8 @@ the guide shows what the code computes). Each figure is a worst case: guessers w
 repeat a PIN, use every try the rules allow, and run as many calls as they like.
 
 * Sources with a budget (IPv4 addresses, IPv6 /64 blocks, numbers one at a time) fail at
-  most ``source_threshold`` times each per window; once all failures together reach the
+  most ``source_threshold`` times each per window, or ``max_pending`` when they open that
+  many calls at once before their first failure; once all failures together reach the
   global alarm, every budget shrinks and all prompts together, first tries too, are
   limited to ``alarm_prompts_per_minute``.
 * A trunk's callers, whatever numbers they rotate through or withhold, share the trunk's
@@ -47,12 +48,15 @@ CASES = ((6, 1), (6, 50), (8, 1), (8, 50))  # (PIN digits, rooms any of which wi
 def failures_per_hour(policy: GuardPolicy, guessers: Guessers) -> float:
     """The most failed PINs the guard lets ``guessers`` make in an hour."""
     per_trunk = 2 * policy.trunk_threshold
-    calm = guessers.sources * policy.source_threshold + guessers.trunks * per_trunk
+    # A fresh source's first burst of parallel calls may all fail: max_pending of them.
+    per_source = max(policy.source_threshold, policy.max_pending)
+    calm = guessers.sources * per_source + guessers.trunks * per_trunk
     if calm < policy.global_alarm:
         per_window = float(calm)
     else:
         # Up to the alarm, then shrunken budgets and all prompts spaced out.
-        during = guessers.sources * policy.alarm_source_threshold + guessers.trunks * per_trunk
+        in_alarm = max(policy.alarm_source_threshold, policy.max_pending)
+        during = guessers.sources * in_alarm + guessers.trunks * per_trunk
         alarm_prompts = policy.alarm_prompts_per_minute * policy.window / 60.0
         per_window = min(calm, policy.global_alarm + min(during, alarm_prompts))
     return per_window * HOUR / policy.window

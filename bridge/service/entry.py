@@ -56,8 +56,8 @@ CLEAN_PENDING = GuardPolicy.clean_pending
 
 
 def guard_policy(settings: Settings) -> GuardPolicy:
-    # Prompts from one source at once: never more than its calls, nor than its budget.
-    pending = min(settings.guard_dialogues_per_source, settings.guard_source_threshold)
+    # Prompts from one source at once: never more than its calls in the dialogue.
+    pending = settings.guard_dialogues_per_source
     return GuardPolicy(
         window=settings.guard_window_seconds,
         source_threshold=settings.guard_source_threshold,
