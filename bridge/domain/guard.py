@@ -81,7 +81,7 @@ class GuardPolicy:
     max_alarm_delay: float = 30.0
     hold: float = 5.0  # how long to hold a call before it asks again
     max_wait: float = 30.0  # the longest shared wait before a prompt; longer ones hold
-    clean_pending: int = 3  # prompts at once from a clean source before they are spaced
+    clean_pending: int = 10  # prompts at once from a clean source before they are spaced
     max_pending: int = 20  # prompts at once from one source (its calls in the dialogue)
 
     def __post_init__(self) -> None:
