@@ -207,14 +207,20 @@ class Guard:
 
     # ---- commands ---------------------------------------------------------------------
 
-    def gate(self, source: Source, now: float, called_for: str | None = None) -> Gate:
-        """Before a PIN prompt. ``called_for``: the room the number dialled names, if any."""
+    def gate(
+        self, source: Source, now: float, called_for: str | None = None, allowed: bool = False
+    ) -> Gate:
+        """Before a PIN prompt. ``called_for``: the room the number dialled names, if any;
+        ``allowed``: an admin allowed the source for a room (a venue): it is slowed by its
+        failures, never refused or held for them (what its PINs may open is the desk's)."""
         policy = self.policy
         alarm = self.alarm(now)
         state = self._state(source) if source.attributable else None
         failed = 0 if state is None else self._recent(state.failures, now)
         slot, extra = now, 0.0
-        if state is not None:
+        if state is not None and allowed:
+            extra = policy.delay_after(failed)  # each prompt, not spaced across calls
+        elif state is not None:
             threshold = self.threshold(now)
             if failed >= threshold:
                 # Refused until enough of its own failures are older than the window.
@@ -248,8 +254,8 @@ class Guard:
             self._alarm_next = slot + policy.alarm_spacing
         if state is not None:
             state.pending += 1
-            # Parallel calls from a source that failed are spaced like its sequential tries.
-            state.next_prompt_at = slot + policy.delay_after(failed)
+            if not allowed:  # parallel calls from a source that failed: spaced like its tries
+                state.next_prompt_at = slot + policy.delay_after(failed)
         # The alarm slows those who have failed, and callers without a budget of their own.
         if failed or state is None:
             extra += policy.alarm_wait(self.global_failures(now))

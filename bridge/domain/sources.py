@@ -149,3 +149,16 @@ def parse_source(text: str) -> Source:
             "'iobridge lockouts list' shows it"
         )
     return found
+
+
+def within(source: Source, networks: tuple[str, ...]) -> bool:
+    """Whether an internet caller's source lies in one of ``networks`` (a room's
+    ``allow_sources``; an IPv6 source, a /64, must lie wholly inside)."""
+    if source.kind is not SourceKind.ADDRESS:
+        return False
+    mine = ipaddress.ip_network(source.key, strict=False)
+    for text in networks:
+        network = ipaddress.ip_network(text, strict=False)
+        if mine.version == network.version and mine.subnet_of(network):  # type: ignore[arg-type]
+            return True
+    return False

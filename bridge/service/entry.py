@@ -37,6 +37,7 @@ from bridge.domain.guard import (
 )
 from bridge.domain.pins import PinKeyMismatch
 from bridge.domain.roster import Switchboard
+from bridge.domain.sources import within
 from bridge.settings import Settings
 from bridge.store import pin_failures
 from bridge.store.db import Database
@@ -125,12 +126,22 @@ class EntryDesk:
         sources = replay(self.guard, rows)
         if rows:
             log.info("entry.guard_restored failures=%d sources=%d", len(rows), sources)
+        try:  # the rooms' allowed networks are known before the first PIN
+            await self.rooms.current(self.db.sessions)
+        except PinKeyMismatch:
+            log.error("entry.pin_key_mismatch reason=rooms_hashed_with_another_key")
+
+    def allowed_rooms(self, source: Source) -> frozenset[str]:
+        """The rooms whose ``allow_sources`` hold this caller's source (a venue's)."""
+        active = self.rooms.index.active.values()
+        return frozenset(spec.name for spec in active if within(source, spec.allow_sources))
 
     def call_entered(self, channel: str, source: Source) -> bool:
         """A call reaches the PIN dialogue. False: its source already has
         ``guard_dialogues_per_source`` calls in it, and this one is refused at once."""
         self.entry_requests += 1
-        if source.attributable and self._per_source[source] >= self.dialogues_per_source:
+        capped = source.attributable and not self.allowed_rooms(source)
+        if capped and self._per_source[source] >= self.dialogues_per_source:
             self._count(Refusal.LOCKED_OUT)
             log.warning("entry.refused reason=too_many_calls source=%s", source)
             return False
@@ -162,7 +173,7 @@ class EntryDesk:
         if now - self._swept_at >= SWEEP_EVERY:
             self._swept_at = now
             self.guard.forget_idle(now)
-        decision = self.guard.gate(source, now)
+        decision = self.guard.gate(source, now, allowed=bool(self.allowed_rooms(source)))
         if isinstance(decision, Hold):
             too_many = channel not in self.held and len(self.held) >= self.max_held
             if too_many or held_for + decision.seconds > MAX_HOLD:
@@ -194,6 +205,11 @@ class EntryDesk:
         except BaseException:
             self.guard.abandon(source)
             raise
+        now = self._clock()
+        allowed = self.allowed_rooms(source)
+        over_budget = self.guard.failures(source, now) >= self.guard.threshold(now)
+        if allowed and over_budget and match is not None and match.room.name not in allowed:
+            match = None  # past its budget, a venue's address opens only its own rooms
         live = self.switchboard.room(match.room.name) if match else None
         facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
         decision = admit(
@@ -204,7 +220,6 @@ class EntryDesk:
         )
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
-        now = self._clock()
         # A locked or full room says so only to a source that has not failed.
         # (A caller without a budget of their own cannot be told from a guesser.)
         failed_before = self.guard.failures(source, now) if source.attributable else 1

@@ -296,3 +296,26 @@ async def test_a_trunk_caller_counts_against_the_number_the_dialplan_says_the_tr
     assert guard.failures(trunk_source("carrier", "+15550100"), now) == 1
     assert guard.shared_failures("carrier", now) == 2  # both in the trunk's shared budget
     assert guard.failures(trunk_source("carrier", "victim"), now) == 0  # not the From
+
+
+async def test_a_venue_an_admin_allowed_for_a_room_gets_in_past_its_budget_to_that_room_only(
+    desk: Desk,
+) -> None:
+    venue = 'rooms:\n  - name: ga\n    pin: "424242"\n    allow_sources: ["198.51.100.0/24"]\n'
+    venue += '  - name: gone\n    pin: "808080"\n'
+    async with desk.desk.db.sessions.begin() as session:
+        config = parse_rooms_text(venue, "rooms.yaml")
+        await sync_rooms(session, config, pin_key=desk.desk.rooms.pin_key)
+    await desk.desk.rooms.current(desk.desk.db.sessions)
+    for n in range(3):  # a prankster behind the venue's one address uses up its budget
+        await call(desk.port, [f"99999{n}"], address="198.51.100.20:5060", hang_up_after=3)
+    member = await call(desk.port, ["424242"], address="198.51.100.20:5060")
+    assert any("IOBRIDGE_ROOM=ga" in c for c in member)  # slowed, not refused
+    other_room = await call(desk.port, ["808080"], address="198.51.100.20:5060")
+    assert not any(c.startswith("EXEC MSet") for c in other_room)
+    assert heard(other_room)[:2] == ["conf-getpin", "conf-invalidpin"]  # as a wrong PIN
+    # Elsewhere, a source past its budget is refused as ever.
+    for n in range(3):
+        await call(desk.port, [f"99999{n}"], address="203.0.113.30:5060", hang_up_after=3)
+    refused = await call(desk.port, ["424242"], address="203.0.113.30:5060")
+    assert heard(refused) == ["im-sorry", "please-try-call-later", "vm-goodbye"]

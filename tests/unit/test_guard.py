@@ -29,7 +29,7 @@ from bridge.domain.guard import (
     trunk_source,
 )
 from bridge.domain.rooms import RoomSpec
-from bridge.domain.sources import asserted_number, shared_key
+from bridge.domain.sources import asserted_number, shared_key, within
 from bridge.service.entry import guard_policy
 from bridge.settings import Settings
 
@@ -224,6 +224,28 @@ def test_a_locked_or_full_room_says_so_only_to_a_source_that_has_not_failed(
     assert caller_hears(refusal, failed_before=0) is refusal  # the member, first try
     assert caller_hears(refusal, failed_before=1) is Refusal.WRONG_PIN  # a guesser
     assert caller_hears(Refusal.WRONG_PIN, failed_before=0) is Refusal.WRONG_PIN
+
+
+def test_a_source_an_admin_allowed_is_slowed_by_its_failures_never_refused_or_held() -> None:
+    guard, venue, now = Guard(), source(1), T0
+    for _ in range(POLICY.source_threshold + 2):
+        decision = guard.gate(venue, now, allowed=True)
+        assert decision == Proceed(POLICY.delay_after(guard.failures(venue, now)))
+        guard.record(venue, Outcome.WRONG_PIN, now + decision.wait)
+        now += decision.wait + 1
+    assert isinstance(guard.gate(venue, now), Refuse)  # not allowed: refused as ever
+    # Parallel calls from the venue each wait their delay; none is held.
+    assert all(isinstance(guard.gate(venue, now, allowed=True), Proceed) for _ in range(30))
+
+
+def test_an_allowed_network_holds_an_address_or_a_whole_64_of_its_family_only() -> None:
+    networks = ("198.51.100.0/24", "2001:db8:5::/48")
+    assert within(internet_source("198.51.100.77"), networks)
+    assert within(internet_source("2001:db8:5:9::1"), networks)
+    assert not within(internet_source("198.51.101.1"), networks)
+    assert not within(internet_source("2001:db8:6::1"), networks)
+    assert not within(trunk_source("carrier", "+15550100"), networks)
+    assert not within(internet_source("2001:db8:5::1"), ("2001:db8:5::/96",))  # inside a /64
 
 
 # ---- many sources ----------------------------------------------------------------------
