@@ -48,11 +48,11 @@ FINAL = frozenset({Refusal.ROOM_FULL, Refusal.ROOM_LOCKED, Refusal.LOCKED_OUT})
 class EntryDesk(Protocol):
     """What the dialogue asks of the service (``bridge.service.entry.EntryDesk``)."""
 
-    def call_entered(self, channel: str, caller_id: str) -> None: ...
+    def call_entered(self, channel: str, source: Source) -> bool: ...
 
     def dialogue_ended(self, channel: str) -> None: ...
 
-    def gate(self, source: Source, held_for: float = 0.0) -> Gate: ...
+    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate: ...
 
     async def try_pin(self, source: Source, digits: str) -> PinOutcome: ...
 
@@ -93,17 +93,19 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
 class CallOrigin:
     """The ``entry`` script's arguments: the address the INVITE came from and the PJSIP
     endpoint (``${CHANNEL(pjsip,remote_addr)}``, ``${CHANNEL(endpoint)}``), when the
-    dialplan gives them."""
+    dialplan gives them; and on a trunk, the number the trunk asserts (its
+    P-Asserted-Identity, else From: ``CALLERID(num)`` with ``trust_id_inbound``)."""
 
     address: str | None
     endpoint: str | None
+    asserted: str | None = None
 
     @classmethod
     def of(cls, agi: AgiChannel) -> CallOrigin:
         address = agi.argument(1)
         if address is not None:
             parsed_address(address)
-        return cls(address, agi.argument(2))
+        return cls(address, agi.argument(2), agi.argument(3))
 
 
 def parsed_address(remote_address: str) -> str:
@@ -132,7 +134,8 @@ async def source_of(agi: AgiChannel, origin: CallOrigin) -> Source:
     if address is None or endpoint is None:
         address = parsed_address(await agi.variable("${CHANNEL(pjsip,remote_addr)}"))
         endpoint = await agi.variable("${CHANNEL(endpoint)}")
-    return caller_source(address, endpoint, agi.caller_id)
+    asserted = origin.asserted if origin.asserted is not None else agi.caller_id
+    return caller_source(address, endpoint, asserted)
 
 
 async def entry_dialogue(
@@ -140,11 +143,13 @@ async def entry_dialogue(
 ) -> Admission | Refusal:
     """Ask for a PIN up to ``attempts`` times, each time when the guard lets the prompt
     play; set the room up on success."""
-    desk.call_entered(agi.channel, agi.caller_id)
     source = await source_of(agi, origin)
+    if not desk.call_entered(agi.channel, source):  # too many calls from its source
+        await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
+        return Refusal.LOCKED_OUT
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
-        if not await _prompt_allowed(agi, desk, source):
+        if not await _prompt_allowed(agi, desk, source, agi.channel):
             await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
             return Refusal.LOCKED_OUT
         answered = False
@@ -169,12 +174,12 @@ async def entry_dialogue(
     return last
 
 
-async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source) -> bool:
+async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source, channel: str) -> bool:
     """Wait as the guard says before the next prompt; False if the source is refused. A
     prompt the guard granted must be answered (``try_pin``, ``no_pin``) or abandoned."""
     held = 0.0
     while True:
-        gate = desk.gate(source, held)
+        gate = desk.gate(source, held, channel)
         if isinstance(gate, Refuse):
             return False
         if isinstance(gate, Hold):

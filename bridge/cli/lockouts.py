@@ -85,3 +85,13 @@ async def _forget(source: str) -> bool:
             return await pin_failures.forget_source(session, source) > 0
     finally:
         await database.dispose()
+
+
+@lockouts_group.command("figures")
+def lockouts_figures() -> None:
+    """How fast a PIN can be guessed at most with these settings (a Markdown table; the
+    one in docs/admin.md is for the defaults)."""
+    from bridge.domain.guessing import figures_table
+    from bridge.service.entry import guard_policy
+
+    click.echo(figures_table(guard_policy(settings())), nl=False)

@@ -21,12 +21,14 @@ def rooms_group() -> None:
 
 def _load(path: Path, *, warn: bool = True) -> Any:
     """The rooms file, or its problems printed one a line and exit 1; its warnings (a short
-    PIN) are printed and do not stop anything."""
+    PIN) are printed and do not stop anything. With a trunk or IPv6 configured, a PIN
+    shorter than 8 digits is a problem (``bridge.asterisk.exposure``)."""
+    from bridge.asterisk.exposure import long_pins_reason
     from bridge.roomsfile import Problem, RoomsFileError, load_rooms_file
 
     warnings: list[Problem] = []
     try:
-        config = load_rooms_file(path, warnings)
+        config = load_rooms_file(path, warnings, long_pins_reason(settings()))
     except RoomsFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)

@@ -51,6 +51,10 @@ class RoomSpec:
     announce_names: bool = False
     auto_advance: bool = False  # a turn that ends by itself calls the next speaker
     rejoin_grace: int = DEFAULT_REJOIN_GRACE  # seconds a caller who dropped keeps their place
+    # Networks a venue calls from (its Wi-Fi's public address): callers from there are slowed
+    # after wrong PINs but never refused or held, and while their address is over its budget
+    # only this room's PINs open anything (bridge.domain.guard, docs/admin.md).
+    allow_sources: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.

@@ -3,10 +3,23 @@
 For the internet endpoint (``[anonymous]`` in asterisk-config/pjsip.conf, callers without
 an account) the source is the address the SIP request came from, which a caller cannot
 choose freely the way they choose a caller ID (an IPv6 address counts by its /64, the block
-one subscriber gets). For a configured trunk, which carries many callers from one address,
-it is the caller ID the trunk asserts; a trunk call without one is *unattributable*: it has
-no budget of its own to spend or to lose, so a withheld number is not one bucket that a
-stranger could lock for everyone.
+one subscriber gets).
+
+A **trunk** is any other PJSIP endpoint that reaches the entry context. Asterisk knows it
+only by the address its requests come from (``identify`` sections; the endpoint
+identifier order is ``ip,anonymous``, never ``username``, so a From header cannot name
+one). A trunk carries many callers from a few addresses, so its callers are told apart by
+the number the trunk asserts (P-Asserted-Identity, then From: the dialplan passes it):
+
+* a **numbered** trunk caller is ``caller-id:TRUNK/NUMBER``, with a budget of its own,
+  like an address;
+* a **withheld** number is ``withheld:TRUNK``: no budget of its own (one withheld caller
+  must not lock out every other), only the trunk's shared budget.
+
+Every trunk call also counts in its trunk's **shared budget**, per trunk and, when the
+number dialled names a room, per trunk-and-room (``shared_key``): past it, that trunk's
+prompts are spaced out (held, delayed), never refused. That is what bounds a guesser who
+rotates the numbers a trunk passes on.
 """
 
 from __future__ import annotations
@@ -24,8 +37,9 @@ SOURCE_LIMIT = 80  # characters: what the database keeps of a source's name
 
 class SourceKind(StrEnum):
     ADDRESS = "address"  # the internet endpoint: where the SIP request came from
-    CALLER_ID = "caller-id"  # a configured trunk: the caller ID it asserts
-    UNATTRIBUTABLE = "unattributable"  # a trunk call without a caller ID
+    CALLER_ID = "caller-id"  # a trunk caller: the number the trunk asserts
+    WITHHELD = "withheld"  # a trunk caller whose number is withheld
+    UNATTRIBUTABLE = "unattributable"  # an address that cannot be read
 
 
 @dataclass(frozen=True, order=True)
@@ -35,10 +49,27 @@ class Source:
 
     @property
     def attributable(self) -> bool:
-        return self.kind is not SourceKind.UNATTRIBUTABLE
+        """Has a budget of its own, which its failures can use up (and then it is refused)."""
+        return self.kind in (SourceKind.ADDRESS, SourceKind.CALLER_ID)
+
+    @property
+    def trunk(self) -> str | None:
+        """The trunk the call came through, if it did."""
+        if self.kind is SourceKind.CALLER_ID:
+            return self.key.rpartition("/")[0]
+        return self.key if self.kind is SourceKind.WITHHELD else None
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.key}"
+
+
+def shared_key(source: Source, called_for: str | None = None) -> str | None:
+    """The shared budget a source's failures also count in: its trunk's, split per room
+    when the number the caller dialled names one. None off a trunk."""
+    trunk = source.trunk
+    if trunk is None:
+        return None
+    return f"{trunk}/{called_for}" if called_for else trunk
 
 
 def internet_source(address: str) -> Source:
@@ -53,13 +84,25 @@ def internet_source(address: str) -> Source:
     return Source(SourceKind.ADDRESS, str(v4))
 
 
+def asserted_number(asserted: str) -> str:
+    """The number in what a trunk asserts (``+1 (555) 010-0100``, ``<sip:+1555@host>``,
+    ``tel:+1555``): "" when withheld or when there are no digits."""
+    text = asserted.strip().strip("<>")
+    for scheme in ("sips:", "sip:", "tel:"):
+        if text.lower().startswith(scheme):
+            text = text[len(scheme) :].split("@", 1)[0].split(";", 1)[0]
+            break
+    if text.lower() in WITHHELD_CALLER_IDS:
+        return ""
+    digits = "".join(c for c in text if c.isdigit())
+    return ("+" if text.startswith("+") else "") + digits if digits else ""
+
+
 def trunk_source(trunk: str, caller_id: str) -> Source:
-    """A caller through a configured trunk, by the caller ID the trunk asserts."""
-    cleaned = caller_id.strip()
-    digits = "".join(c for c in cleaned if c.isdigit())
-    if cleaned.lower() in WITHHELD_CALLER_IDS or not digits:
-        return Source(SourceKind.UNATTRIBUTABLE, trunk)
-    number = ("+" if cleaned.startswith("+") else "") + digits
+    """A caller through a trunk, by the number the trunk asserts."""
+    number = asserted_number(caller_id)
+    if not number:
+        return Source(SourceKind.WITHHELD, trunk[:SOURCE_LIMIT])
     return Source(SourceKind.CALLER_ID, f"{trunk}/{number}"[:SOURCE_LIMIT])
 
 
@@ -76,7 +119,7 @@ def host_of(remote_address: str) -> str:
 
 def caller_source(remote_address: str, endpoint: str, caller_id: str) -> Source:
     """The source of a call, from what its channel says: the PJSIP endpoint it came in on,
-    the address its INVITE came from, and its caller ID."""
+    the address its INVITE came from, and (on a trunk) the number the trunk asserts."""
     endpoint = endpoint.strip()
     if endpoint and endpoint != INTERNET_ENDPOINT:
         return trunk_source(endpoint, caller_id)
@@ -84,13 +127,16 @@ def caller_source(remote_address: str, endpoint: str, caller_id: str) -> Source:
 
 
 def parse_source(text: str) -> Source:
-    """A source as an admin types it (``iobridge lockouts clear``): as listed
-    (``address:203.0.113.7``, ``caller-id:provider/+15550100``), or an address alone."""
+    """A source as an admin types it (``iobridge lockouts clear``) or the database keeps
+    it: as listed (``address:203.0.113.7``, ``caller-id:provider/+15550100``,
+    ``withheld:provider``), or an address alone."""
     kind, sep, key = text.strip().partition(":")
+    if sep and kind == SourceKind.WITHHELD and key:
+        return Source(SourceKind.WITHHELD, key)
     if sep and kind in (SourceKind.ADDRESS, SourceKind.CALLER_ID):
         if kind == SourceKind.CALLER_ID:
-            trunk, slash, number = key.partition("/")
-            found = trunk_source(trunk, number) if slash else None
+            trunk, slash, number = key.rpartition("/")
+            found = trunk_source(trunk, number) if slash and trunk else None
             if found is None or not found.attributable:
                 raise ValueError(f"{text!r}: expected caller-id:TRUNK/NUMBER")
             return found
@@ -103,3 +149,16 @@ def parse_source(text: str) -> Source:
             "'iobridge lockouts list' shows it"
         )
     return found
+
+
+def within(source: Source, networks: tuple[str, ...]) -> bool:
+    """Whether an internet caller's source lies in one of ``networks`` (a room's
+    ``allow_sources``; an IPv6 source, a /64, must lie wholly inside)."""
+    if source.kind is not SourceKind.ADDRESS:
+        return False
+    mine = ipaddress.ip_network(source.key, strict=False)
+    for text in networks:
+        network = ipaddress.ip_network(text, strict=False)
+        if mine.version == network.version and mine.subnet_of(network):  # type: ignore[arg-type]
+            return True
+    return False

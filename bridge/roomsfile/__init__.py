@@ -33,7 +33,11 @@ __all__ = [
 ]
 
 
-def load_rooms_file(path: Path, warnings: list[Problem] | None = None) -> RoomsConfig:
+def load_rooms_file(
+    path: Path, warnings: list[Problem] | None = None, long_pins: str | None = None
+) -> RoomsConfig:
+    """``long_pins``: why PINs must have LONG_PIN_DIGITS digits here (a trunk or IPv6 is
+    configured: ``bridge.asterisk.exposure``), or None."""
     filename = str(path)
     try:
         raw = path.read_bytes()
@@ -48,11 +52,14 @@ def load_rooms_file(path: Path, warnings: list[Problem] | None = None) -> RoomsC
         line = raw.count(b"\n", 0, exc.start) + 1
         message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
         raise RoomsFileError([Problem(filename, line, "file", message)]) from None
-    return parse_rooms_text(text, filename, warnings)
+    return parse_rooms_text(text, filename, warnings, long_pins)
 
 
 def parse_rooms_text(
-    text: str, filename: str, warnings: list[Problem] | None = None
+    text: str,
+    filename: str,
+    warnings: list[Problem] | None = None,
+    long_pins: str | None = None,
 ) -> RoomsConfig:
     problems: list[Problem] = []
     noted: list[Problem] = []
@@ -60,7 +67,7 @@ def parse_rooms_text(
     try:
         loader = yaml.SafeLoader(text)  # refuses control characters right away
         try:
-            reader = Reader(loader, filename, problems, noted)
+            reader = Reader(loader, filename, problems, noted, long_pins)
             config = reader.read(loader.get_single_node())
         finally:
             loader.dispose()

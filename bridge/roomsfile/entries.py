@@ -3,6 +3,7 @@ moderator's fields (types, ranges, formats), and the words used when one is wron
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated
 
@@ -17,7 +18,8 @@ from pydantic import (
     field_validator,
 )
 
-from bridge.domain.guard import GuardPolicy, expected_hours_to_find
+from bridge.domain.guard import GuardPolicy
+from bridge.domain.guessing import duration, expected_hours_to_find
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
@@ -35,6 +37,10 @@ from bridge.domain.rooms import (
 _SLUG = ROOM_NAME
 _PIN = re.compile(r"[0-9]{4,12}")
 SAFE_PIN_DIGITS = 6  # shorter PINs are accepted, with a warning: see short_pin_warning
+# ... unless a trunk or an IPv6 transport is configured: then shorter PINs are refused.
+LONG_PIN_DIGITS = 8
+# The widest network a room may allow (allow_sources): a venue's, not a provider's.
+MIN_ALLOWED_PREFIX = {4: 24, 6: 48}
 # OWASP's minimum for argon2id: 19 MiB and 2 passes (or one pass over at least 46 MiB).
 MIN_ARGON2_MEMORY_KIB = 19 * 1024
 MIN_ARGON2_MEMORY_KIB_ONE_PASS = 46 * 1024
@@ -61,6 +67,7 @@ class RoomEntry(BaseModel):
     announce_names: StrictBool = False
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
+    allow_sources: list[StrictStr] = []
 
     @field_validator("name")
     @classmethod
@@ -87,6 +94,25 @@ class RoomEntry(BaseModel):
         if value is not None and not _PIN.fullmatch(value):
             raise ValueError(f"must be 4-12 digits, got {quote(value)}")
         return value
+
+    @field_validator("allow_sources")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        networks = []
+        for text in value:
+            try:
+                network = ipaddress.ip_network(text, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"not a network: {text!r} (expected e.g. 198.51.100.0/24)"
+                ) from None
+            widest = MIN_ALLOWED_PREFIX[network.version]
+            if network.prefixlen < widest:
+                raise ValueError(
+                    f"{text!r} is too wide to allow: at most a /{widest} (a venue's addresses)"
+                )
+            networks.append(str(network))
+        return networks
 
 
 class ModeratorEntry(BaseModel):
@@ -147,6 +173,7 @@ EXPECTED = {
     "announce_names": "true or false",
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
+    "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }
@@ -176,24 +203,17 @@ def short_pin_warning(pin: str) -> str | None:
     short = expected_hours_to_find(policy, sources=100, pin_digits=len(pin))
     safe = expected_hours_to_find(policy, sources=100, pin_digits=SAFE_PIN_DIGITS)
     return (
-        f"a PIN of {len(pin)} digits is found in about {_duration(short)} by 100 callers "
+        f"a PIN of {len(pin)} digits is found in about {duration(short)} by 100 callers "
         f"guessing from different addresses ({SAFE_PIN_DIGITS} digits: about "
-        f"{_duration(safe)}); use {SAFE_PIN_DIGITS} digits or more"
+        f"{duration(safe)}); use {SAFE_PIN_DIGITS} digits or more"
     )
-
-
-def _duration(hours: float) -> str:
-    if hours < 48:
-        return f"{hours:.0f} hours"
-    if hours < 24 * 365 * 2:
-        return f"{hours / 24:.0f} days"
-    return f"{hours / 24 / 365:.1f} years"
 
 
 def room_spec(entry: RoomEntry) -> RoomSpec:
     values = entry.model_dump()
     if values["title"] is None:
         values["title"] = entry.name
+    values["allow_sources"] = tuple(values["allow_sources"])
     return RoomSpec(**values)
 
 

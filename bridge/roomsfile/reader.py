@@ -14,6 +14,7 @@ from pydantic_core import ErrorDetails
 from bridge.domain.rooms import ALL_ROOMS, RoomsConfig
 from bridge.roomsfile.entries import (
     EXPECTED,
+    LONG_PIN_DIGITS,
     PIN_FIELDS,
     SECRET_FIELDS,
     SECRET_MESSAGE,
@@ -66,8 +67,10 @@ class Reader:
         filename: str,
         problems: list[Problem],
         warnings: list[Problem] | None = None,
+        long_pins: str | None = None,
     ) -> None:
         self.loader = loader
+        self.long_pins = long_pins  # why PINs need LONG_PIN_DIGITS here, if they do
         self.filename = filename
         self.problems = problems
         self.warnings = [] if warnings is None else warnings
@@ -267,7 +270,14 @@ class Reader:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):
                     continue
-                if (short := short_pin_warning(pin)) is not None:
+                if self.long_pins and len(pin) < LONG_PIN_DIGITS:
+                    message = (
+                        f"must be at least {LONG_PIN_DIGITS} digits, got {len(pin)}: "
+                        f"{self.long_pins}, so guessing is faster (docs/admin.md, "
+                        '"Guessing a PIN")'
+                    )
+                    self.add(room.line(key), f"{room.path}.{key}", message)
+                elif (short := short_pin_warning(pin)) is not None:
                     self.warn(room.line(key), f"{room.path}.{key}", short)
                 if pin not in pins:
                     pins[pin] = (room, key)

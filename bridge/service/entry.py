@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -36,6 +37,7 @@ from bridge.domain.guard import (
 )
 from bridge.domain.pins import PinKeyMismatch
 from bridge.domain.roster import Switchboard
+from bridge.domain.sources import within
 from bridge.settings import Settings
 from bridge.store import pin_failures
 from bridge.store.db import Database
@@ -45,16 +47,18 @@ from bridge.store.room_cache import RoomCache, revision_probe
 
 log = logging.getLogger(__name__)
 
-# Seconds a call is held while its source's tries are all in use by its other calls, then
-# refused. Long enough for a storm of callers behind one NAT (10 prompts at a time, a few
-# seconds each: 100 callers in about a minute); short enough that a flood of calls from one
-# source cannot sit on the FastAGI server's dialogues.
-MAX_HOLD = 60.0
+# Seconds a call is held (its source's tries in use by its other calls, or a shared wait
+# too long), then refused. Held calls are also counted apart (guard_max_held_dialogues),
+# so held calls cannot take the FastAGI server's dialogues from callers at a prompt.
+MAX_HOLD = 20.0
 SWEEP_EVERY = 60.0  # seconds between two clean-ups of what the guard no longer counts
 REFUSED_BY_A_ROOM = frozenset({Outcome.ROOM_LOCKED, Outcome.ROOM_FULL})
+CLEAN_PENDING = GuardPolicy.clean_pending
 
 
 def guard_policy(settings: Settings) -> GuardPolicy:
+    # Prompts from one source at once: never more than its calls in the dialogue.
+    pending = settings.guard_dialogues_per_source
     return GuardPolicy(
         window=settings.guard_window_seconds,
         source_threshold=settings.guard_source_threshold,
@@ -62,9 +66,12 @@ def guard_policy(settings: Settings) -> GuardPolicy:
             settings.guard_alarm_source_threshold, settings.guard_source_threshold
         ),
         global_alarm=settings.guard_global_alarm,
-        room_alarm=settings.guard_room_alarm,
+        trunk_threshold=settings.guard_trunk_threshold,
+        alarm_prompts_per_minute=settings.guard_alarm_prompts_per_minute,
         first_delay=settings.guard_first_delay_seconds,
         max_delay=max(settings.guard_max_delay_seconds, settings.guard_first_delay_seconds),
+        clean_pending=min(CLEAN_PENDING, pending),
+        max_pending=pending,
     )
 
 
@@ -73,10 +80,10 @@ def replay(guard: Guard, rows: Iterable[FailureRow]) -> int:
     failures = []
     for row in rows:
         try:
-            failures.append((parse_source(row.source), Outcome(row.outcome), row.at, row.room))
+            failures.append((parse_source(row.source), Outcome(row.outcome), row.at))
         except ValueError:
             log.warning("entry.failure_unreadable source=%r outcome=%r", row.source, row.outcome)
-    guard.restore((source, outcome, at.timestamp(), room) for source, outcome, at, room in failures)
+    guard.restore((source, outcome, at.timestamp()) for source, outcome, at in failures)
     return len({source for source, *_ in failures})
 
 
@@ -96,10 +103,15 @@ class EntryDesk:
         self._count = count or (lambda _: None)  # metrics: admissions, refusals by reason
         self._clock = clock  # wall time: the failures outlive the process
         self.guard = Guard(guard_policy(settings))
+        self.dialogues_per_source = settings.guard_dialogues_per_source
+        self.max_held = settings.guard_max_held_dialogues
         self._revision = revision_probe(db.url)
         self.rooms = RoomCache(install_pin_key(settings), self._revision)
         self.entry_requests = 0  # dialogues started since the service started
         self.dialogues: set[str] = set()  # channels in the PIN dialogue right now
+        self._source_of: dict[str, Source] = {}  # their sources, where they have a budget
+        self._per_source: Counter[Source] = Counter()
+        self.held: set[str] = set()  # channels held, waiting for a prompt
         self._unwritten: list[FailureRow] = []
         self._writer: asyncio.Task[None] | None = None
         self._swept_at = clock()
@@ -114,29 +126,62 @@ class EntryDesk:
         sources = replay(self.guard, rows)
         if rows:
             log.info("entry.guard_restored failures=%d sources=%d", len(rows), sources)
+        try:  # the rooms' allowed networks are known before the first PIN
+            await self.rooms.current(self.db.sessions)
+        except PinKeyMismatch:
+            log.error("entry.pin_key_mismatch reason=rooms_hashed_with_another_key")
 
-    def call_entered(self, channel: str, caller_id: str) -> None:
+    def allowed_rooms(self, source: Source) -> frozenset[str]:
+        """The rooms whose ``allow_sources`` hold this caller's source (a venue's)."""
+        active = self.rooms.index.active.values()
+        return frozenset(spec.name for spec in active if within(source, spec.allow_sources))
+
+    def call_entered(self, channel: str, source: Source) -> bool:
+        """A call reaches the PIN dialogue. False: its source already has
+        ``guard_dialogues_per_source`` calls in it, and this one is refused at once."""
         self.entry_requests += 1
+        capped = source.attributable and not self.allowed_rooms(source)
+        if capped and self._per_source[source] >= self.dialogues_per_source:
+            self._count(Refusal.LOCKED_OUT)
+            log.warning("entry.refused reason=too_many_calls source=%s", source)
+            return False
         self.dialogues.add(channel)
+        if source.attributable:
+            self._source_of[channel] = source
+            self._per_source[source] += 1
         log.debug("entry.call channel=%s", channel)
         self._notify()
+        return True
 
     def dialogue_ended(self, channel: str) -> None:
         self.dialogues.discard(channel)
+        self.held.discard(channel)
+        source = self._source_of.pop(channel, None)
+        if source is not None:
+            self._per_source[source] -= 1
+            if not self._per_source[source]:
+                del self._per_source[source]
         self._notify()
 
     # ---- the guard, prompt by prompt ------------------------------------------------------
 
-    def gate(self, source: Source, held_for: float = 0.0) -> Gate:
+    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
         """Before a PIN prompt. ``held_for``: how long this call has been held already; a
-        call held longer than ``MAX_HOLD`` is refused instead of held again."""
+        call held longer than ``MAX_HOLD`` is refused instead of held again, and so is a
+        call that would be held while ``guard_max_held_dialogues`` calls are."""
         now = self._clock()
         if now - self._swept_at >= SWEEP_EVERY:
             self._swept_at = now
             self.guard.forget_idle(now)
-        decision = self.guard.gate(source, now)
-        if isinstance(decision, Hold) and held_for + decision.seconds > MAX_HOLD:
-            decision = Refuse(until=now + decision.seconds)
+        decision = self.guard.gate(source, now, allowed=bool(self.allowed_rooms(source)))
+        if isinstance(decision, Hold):
+            too_many = channel not in self.held and len(self.held) >= self.max_held
+            if too_many or held_for + decision.seconds > MAX_HOLD:
+                decision = Refuse(until=now + decision.seconds)
+            else:
+                self.held.add(channel)
+        if not isinstance(decision, Hold):
+            self.held.discard(channel)
         if isinstance(decision, Refuse):
             self._count(Refusal.LOCKED_OUT)
             log.warning(
@@ -160,6 +205,11 @@ class EntryDesk:
         except BaseException:
             self.guard.abandon(source)
             raise
+        now = self._clock()
+        allowed = self.allowed_rooms(source)
+        over_budget = self.guard.failures(source, now) >= self.guard.threshold(now)
+        if allowed and over_budget and match is not None and match.room.name not in allowed:
+            match = None  # past its budget, a venue's address opens only its own rooms
         live = self.switchboard.room(match.room.name) if match else None
         facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
         decision = admit(
@@ -170,9 +220,11 @@ class EntryDesk:
         )
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
-        now = self._clock()
-        self.guard.record(source, outcome, now, refused_by=refused_by)
-        heard = caller_hears(decision)  # a retired room's PIN is a wrong PIN, everywhere
+        # A locked or full room says so only to a source that has not failed.
+        # (A caller without a budget of their own cannot be told from a guesser.)
+        failed_before = self.guard.failures(source, now) if source.attributable else 1
+        heard = caller_hears(decision, failed_before)
+        self.guard.record(source, outcome, now)
         self._count(heard)
         if outcome.is_failure:
             heard_as = outcome_of(heard).value

@@ -126,14 +126,20 @@ class Settings(BaseSettings):
     # The guard against PIN guessing (docs/admin.md, "Guessing a PIN"; the defaults are
     # bridge.domain.guard.GuardPolicy's): wrong PINs a source may type in the window, the
     # same during an attack (all sources together past guard_global_alarm), failures naming
-    # one room that slow it, and the growing delay before a source's next prompt.
+    # a trunk's shared budget, all prompts per minute during an attack, and the growing
+    # delay before a source's next prompt.
     guard_window_seconds: float = Field(default=3600.0, gt=0)
     guard_source_threshold: int = Field(default=10, ge=1)
     guard_alarm_source_threshold: int = Field(default=4, ge=1)
     guard_global_alarm: int = Field(default=100, ge=1)
-    guard_room_alarm: int = Field(default=20, ge=1)
+    guard_trunk_threshold: int = Field(default=60, ge=1)
+    guard_alarm_prompts_per_minute: float = Field(default=30.0, gt=0)
     guard_first_delay_seconds: float = Field(default=2.0, ge=0)
     guard_max_delay_seconds: float = Field(default=60.0, ge=0)
+    # Calls from one source in the PIN dialogue at once (over it: refused at once), and
+    # calls held (waiting for a prompt) at once from all sources (over it: refused).
+    guard_dialogues_per_source: int = Field(default=20, ge=1)
+    guard_max_held_dialogues: int = Field(default=100, ge=1)
 
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0

@@ -27,6 +27,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from bridge.domain.pins import HASH_LENGTH
 from bridge.domain.rooms import TITLE_LIMIT
 
+NETWORKS_LIMIT = 1000  # characters of a room's allowed networks
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -56,6 +58,19 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class NetworkList(TypeDecorator[tuple[str, ...]]):
+    """A room's allowed networks (``allow_sources``), kept as one comma-separated text."""
+
+    impl = String(NETWORKS_LIMIT)
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str:
+        return ",".join(value or ())
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> tuple[str, ...]:
+        return tuple(value.split(",")) if value else ()
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -82,6 +97,9 @@ class Room(Base):
     announce_names: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False)
     rejoin_grace: Mapped[int] = mapped_column(Integer, default=120)
+    allow_sources: Mapped[tuple[str, ...]] = mapped_column(
+        NetworkList, default=(), server_default=""
+    )
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (

@@ -25,13 +25,13 @@ class AdmittingDesk:
     def __init__(self, admission: Admission) -> None:
         self.admission = admission
 
-    def call_entered(self, channel: str, caller_id: str) -> None:
-        return None
+    def call_entered(self, channel: str, source: Source) -> bool:
+        return True
 
     def dialogue_ended(self, channel: str) -> None:
         return None
 
-    def gate(self, source: Source, held_for: float = 0.0) -> Gate:
+    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
         return Proceed(0.0)
 
     async def try_pin(self, source: Source, digits: str) -> PinOutcome:

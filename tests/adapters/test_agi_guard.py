@@ -18,8 +18,8 @@ import pytest
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
-from bridge.domain.guard import internet_source
-from bridge.domain.roster import Switchboard
+from bridge.domain.guard import GuardPolicy, internet_source, trunk_source
+from bridge.domain.roster import LiveRoom, Switchboard
 from bridge.roomsfile import parse_rooms_text
 from bridge.service.entry import EntryDesk
 from bridge.settings import Settings
@@ -77,16 +77,20 @@ async def call(
     caller_id: str = "5550100",
     hang_up_after: int | None = None,
     variables: dict[str, str] | None = None,
+    channel: str = "PJSIP/anonymous-1",
+    asserted: str | None = None,
 ) -> list[str]:
     """One call as Asterisk makes it; the commands the bridge sent, in order. ``pins``: what
     the caller types at each GET DATA; ``hang_up_after``: close after that many commands."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     headers = (
-        f"agi_network_script: {AGI_SECRET}/entry\nagi_channel: PJSIP/anonymous-1\n"
+        f"agi_network_script: {AGI_SECRET}/entry\nagi_channel: {channel}\n"
         f"agi_callerid: {caller_id}\n"
     )
     if address is not None:
         headers += f"agi_arg_1: {address}\nagi_arg_2: {endpoint}\n"
+    if asserted is not None:
+        headers += f"agi_arg_3: {asserted}\n"
     writer.write(headers.encode() + b"\n")
     sent: list[str] = []
     typed = iter(pins)
@@ -122,7 +126,6 @@ async def test_a_retired_rooms_pin_sounds_exactly_like_a_wrong_one_and_counts_as
     guard, now = desk.desk.guard, datetime.now(UTC).timestamp()
     assert guard.failures(internet_source("198.51.100.2"), now) == 1
     assert guard.failures(internet_source("198.51.100.1"), now) == 1
-    assert guard.room_failures("retired", now) == 0  # no trace of which room it was
 
 
 async def test_a_source_that_used_its_budget_is_refused_whatever_caller_id_it_sends(
@@ -206,3 +209,118 @@ async def test_asterisk_gone_mid_dialogue_is_a_hang_up_not_a_failure(
     assert caplog.text.count("caller_hung_up") == 3
     for after in (1, 2, 4):
         assert desk.desk.guard.pending(internet_source(f"192.0.2.{after}")) == 0
+
+
+async def silent_call(port: int, address: str, channel: str) -> asyncio.StreamWriter:
+    """A call that reaches the PIN prompt and keeps it silent (until its writer closes)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"agi_network_script: {AGI_SECRET}/entry\nagi_channel: {channel}\nagi_callerid: x\n"
+        f"agi_arg_1: {address}\nagi_arg_2: anonymous\n\n".encode()
+    )
+    while not (await asyncio.wait_for(reader.readline(), 10)).startswith(b"GET DATA"):
+        writer.write(b"200 result=0\n")
+    return writer
+
+
+async def test_a_caller_keeping_prompts_silent_does_not_turn_away_the_others_behind_the_address(
+    desk: Desk,
+) -> None:
+    desk.desk.guard.policy = GuardPolicy(source_threshold=3, alarm_source_threshold=2, hold=0.2)
+    silent = [
+        await silent_call(desk.port, "203.0.113.9:5060", f"PJSIP/silent-{n}") for n in range(4)
+    ]
+    try:
+        joined = await call(desk.port, ["424242"], address="203.0.113.9:5060", channel="PJSIP/b")
+        assert any("IOBRIDGE_ROOM=ga" in c for c in joined)
+    finally:
+        for writer in silent:
+            writer.close()
+
+
+async def test_a_source_over_its_calls_in_the_dialogue_is_refused_at_once(desk: Desk) -> None:
+    desk.desk.dialogues_per_source = 2
+    silent = [
+        await silent_call(desk.port, "203.0.113.10:5060", f"PJSIP/silent-{n}") for n in range(2)
+    ]
+    try:
+        refused = await call(desk.port, ["424242"], address="203.0.113.10:5060", channel="PJSIP/c")
+        assert heard(refused) == ["im-sorry", "please-try-call-later", "vm-goodbye"]
+        other = await call(desk.port, ["424242"], address="203.0.113.11:5060", channel="PJSIP/d")
+        assert any("IOBRIDGE_ROOM=ga" in c for c in other)  # another address: as ever
+    finally:
+        for writer in silent:
+            writer.close()
+    await asyncio.sleep(0.1)
+    assert desk.desk.dialogues == set()  # the refused call and the others all counted out
+
+
+async def test_a_held_call_over_the_held_bound_is_refused_at_once(desk: Desk) -> None:
+    desk.desk.max_held = 0
+    for n in range(3):  # three wrong PINs; then the source's prompts in progress count
+        await call(desk.port, [f"99999{n}"], address="203.0.113.12:5060", hang_up_after=3)
+    desk.desk.guard.forget(internet_source("203.0.113.12"))
+    await call(desk.port, ["999990"], address="203.0.113.12:5060", hang_up_after=3)
+    silent = [
+        await silent_call(desk.port, "203.0.113.12:5060", f"PJSIP/silent-{n}") for n in range(2)
+    ]
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        refused = await call(desk.port, ["424242"], address="203.0.113.12:5060", channel="PJSIP/e")
+        assert heard(refused) == ["im-sorry", "please-try-call-later", "vm-goodbye"]
+        assert loop.time() - started < 1.0  # not held first
+    finally:
+        for writer in silent:
+            writer.close()
+
+
+async def test_a_locked_room_says_so_to_a_clean_source_and_sounds_wrong_to_one_that_failed(
+    desk: Desk,
+) -> None:
+    desk.desk.switchboard.rooms["ga"] = LiveRoom("ga", started_at=0.0, locked=True)
+    clean = await call(desk.port, ["424242"], address="203.0.113.13:5060")
+    assert heard(clean)[:2] == ["conf-getpin", "conf-locked"]  # the member is told why
+    guesser = await call(desk.port, ["999999", "424242"], address="203.0.113.14:5060")
+    wrong = await call(desk.port, ["999999", "999998"], address="203.0.113.15:5060")
+    # After a failure, the locked room's PIN sounds exactly like another wrong PIN.
+    assert heard(guesser)[:4] == heard(wrong)[:4]
+    assert heard(guesser)[3] == "conf-invalidpin"
+    now = datetime.now(UTC).timestamp()
+    assert desk.desk.guard.failures(internet_source("203.0.113.14"), now) == 2  # both count
+
+
+async def test_a_trunk_caller_counts_against_the_number_the_dialplan_says_the_trunk_asserted(
+    desk: Desk,
+) -> None:
+    trunk = {"address": "198.51.100.50:5060", "endpoint": "carrier", "caller_id": "victim"}
+    await call(desk.port, ["999999"], asserted="+15550100", hang_up_after=3, **trunk)
+    await call(desk.port, ["999999"], asserted="", hang_up_after=3, **trunk)  # withheld
+    now = datetime.now(UTC).timestamp()
+    guard = desk.desk.guard
+    assert guard.failures(trunk_source("carrier", "+15550100"), now) == 1
+    assert guard.shared_failures("carrier", now) == 2  # both in the trunk's shared budget
+    assert guard.failures(trunk_source("carrier", "victim"), now) == 0  # not the From
+
+
+async def test_a_venue_an_admin_allowed_for_a_room_gets_in_past_its_budget_to_that_room_only(
+    desk: Desk,
+) -> None:
+    venue = 'rooms:\n  - name: ga\n    pin: "424242"\n    allow_sources: ["198.51.100.0/24"]\n'
+    venue += '  - name: gone\n    pin: "808080"\n'
+    async with desk.desk.db.sessions.begin() as session:
+        config = parse_rooms_text(venue, "rooms.yaml")
+        await sync_rooms(session, config, pin_key=desk.desk.rooms.pin_key)
+    await desk.desk.rooms.current(desk.desk.db.sessions)
+    for n in range(3):  # a prankster behind the venue's one address uses up its budget
+        await call(desk.port, [f"99999{n}"], address="198.51.100.20:5060", hang_up_after=3)
+    member = await call(desk.port, ["424242"], address="198.51.100.20:5060")
+    assert any("IOBRIDGE_ROOM=ga" in c for c in member)  # slowed, not refused
+    other_room = await call(desk.port, ["808080"], address="198.51.100.20:5060")
+    assert not any(c.startswith("EXEC MSet") for c in other_room)
+    assert heard(other_room)[:2] == ["conf-getpin", "conf-invalidpin"]  # as a wrong PIN
+    # Elsewhere, a source past its budget is refused as ever.
+    for n in range(3):
+        await call(desk.port, [f"99999{n}"], address="203.0.113.30:5060", hang_up_after=3)
+    refused = await call(desk.port, ["424242"], address="203.0.113.30:5060")
+    assert heard(refused) == ["im-sorry", "please-try-call-later", "vm-goodbye"]

@@ -30,13 +30,14 @@ class NobodyAtTheDesk:
     def __init__(self) -> None:
         self.calls: list[str] = []
 
-    def call_entered(self, channel: str, caller_id: str) -> None:
+    def call_entered(self, channel: str, source: Source) -> bool:
         self.calls.append("call_entered")
+        return True
 
     def dialogue_ended(self, channel: str) -> None:
         self.calls.append("dialogue_ended")
 
-    def gate(self, source: Source, held_for: float = 0.0) -> Gate:
+    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
         raise AssertionError("no prompt can have been asked for")
 
     async def try_pin(self, source: Source, digits: str) -> PinOutcome:

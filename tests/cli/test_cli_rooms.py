@@ -156,6 +156,42 @@ def test_check_a_broken_file_names_every_problem(iobridge: Invoke, tmp_path: Pat
     assert "did you mean 'ga'?" in result.stderr
 
 
+TRUNK_CONF = """[anonymous]
+type = endpoint
+;[commented-trunk]
+;type = endpoint
+[carrier]
+type = endpoint ; calls from the carrier's addresses
+[carrier-identify]
+type = identify
+"""
+
+
+@pytest.mark.parametrize("exposed", ["trunk", "ipv6"])
+def test_check_refuses_pins_under_eight_digits_with_a_trunk_or_ipv6_configured(
+    iobridge: Invoke, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exposed: str
+) -> None:
+    rooms = write(tmp_path / "rooms.yaml", 'rooms:\n  - name: ga\n    pin: "424242"\n')
+    assert iobridge("rooms", "check", str(rooms)).exit_code == 0  # neither: 6 digits do
+    if exposed == "trunk":
+        config = tmp_path / "asterisk-config"
+        config.mkdir()
+        write(config / "pjsip.conf", TRUNK_CONF)
+        monkeypatch.setenv("IOBRIDGE_CONFIG_DIR", str(config))
+        why = "a trunk is configured (carrier in pjsip.conf)"
+    else:
+        monkeypatch.setenv("IOBRIDGE_BIND_HOST", "::")
+        why = "SIP listens on IPv6 (IOBRIDGE_BIND_HOST=::)"
+
+    result = iobridge("rooms", "check", str(rooms))
+
+    assert_clean_failure(result)
+    assert lines(result.stderr) == [
+        f"{rooms}:3: rooms[0].pin: must be at least 8 digits, got 6: {why}, so guessing is "
+        'faster (docs/admin.md, "Guessing a PIN")'
+    ]
+
+
 def test_check_a_missing_file(iobridge: Invoke, tmp_path: Path) -> None:
     result = iobridge("rooms", "check", str(tmp_path / "nowhere.yaml"))
     assert_clean_failure(result)

@@ -137,9 +137,10 @@ async def test_a_retired_rooms_pin_sounds_the_same_as_a_wrong_pin(
     assert failures(service, callers["retired"]) == failures(service, callers["wrong"]) == 1
 
 
-async def test_a_locked_rooms_refusal_counts_against_the_source(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+async def test_a_locked_rooms_refusal_counts_and_sounds_like_a_wrong_pin_after_a_failure(
+    ami: AmiWatcher, dial: Dial, service: BridgeService, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="bridge.asterisk.pin_dialogue")
     mark = ami.mark()
     moderator_id = unique_caller_id("guardmod")
     await dial(f"{GUARD_MODERATOR_PIN}#", caller_id=moderator_id, stay=120)
@@ -147,16 +148,26 @@ async def test_a_locked_rooms_refusal_counts_against_the_source(
     await service.moderation.lock(GUARD_ROOM)
     try:
         guesser = fresh_loopback()
-        # Side by side: three wrong PINs on one call; on another a fourth wrong PIN, then
-        # the locked room's PIN ("the conference is locked").
+        # Three wrong PINs on one call; then, on another, a fourth wrong PIN and the locked
+        # room's PIN, which a source that has failed hears as "invalid PIN".
         first = await dial(
             f"{WRONG[0]}#{NEXT_TRY}{WRONG[1]}#{NEXT_TRY}{WRONG[2]}#", stay=40, local_ip=guesser
         )
-        locked = await dial(f"{WRONG[3]}#{NEXT_TRY}{GUARD_PIN}#", stay=40, local_ip=guesser)
-        await asyncio.gather(ended(first), ended(locked))
+        await ended(first)
+        caller_id = unique_caller_id("locked")
+        mark = ami.mark()
+        locked = await dial(
+            f"{WRONG[3]}#{NEXT_TRY}{GUARD_PIN}#", caller_id=caller_id, stay=40, local_ip=guesser
+        )
+        await ended(locked)
         assert failures(service, locked) == 5
-        assert service.desk.guard.room_failures(GUARD_ROOM, time.time()) == 1
         assert refused(service, guesser)
+        arrived = await ami.wait_for(event("Newchannel", CallerIDNum=caller_id), since=mark)
+        found = re.search(rf"channel={re.escape(arrived['Channel'])} \S+ heard=(\S+)", caplog.text)
+        assert found is not None, caplog.text
+        heard = found.group(1).split(",")
+        assert heard[:4] == ["conf-getpin", "conf-invalidpin", "conf-getpin", "conf-invalidpin"]
+        assert "conf-locked" not in heard
         # So the right PIN of an open room is no use from there any more.
         caller_id = unique_caller_id("rot")
         mark = ami.mark()

@@ -236,7 +236,7 @@ def test_unknown_key_names_the_expected_ones() -> None:
     """) == (
         "rooms.yaml:7: rooms[1].recrod: unknown key 'recrod' (expected one of: name, title, pin,"
         " moderator_pin, max_participants, muted_on_entry, queue, speaking_time_limit, record,"
-        " announce_names, auto_advance, rejoin_grace); did you mean 'record'?"
+        " announce_names, auto_advance, rejoin_grace, allow_sources); did you mean 'record'?"
     )
 
 
@@ -678,11 +678,23 @@ def test_a_pin_shorter_than_six_digits_is_a_warning_with_its_line_not_a_problem(
     config = parse_rooms_text(text, "rooms.yaml", warnings)
     assert [room.name for room in config.rooms] == ["ga"]
     assert [w.as_warning() for w in warnings] == [
-        "rooms.yaml:3: rooms[0].pin: warning: a PIN of 4 digits is found in about 13 hours by "
-        "100 callers guessing from different addresses (6 digits: about 52 days); use 6 digits "
+        "rooms.yaml:3: rooms[0].pin: warning: a PIN of 4 digits is found in about 3 hours by "
+        "100 callers guessing from different addresses (6 digits: about 11 days); use 6 digits "
         "or more"
     ]
     assert "4242" not in warnings[0].as_warning()
+
+
+def test_with_a_trunk_or_ipv6_a_pin_shorter_than_eight_digits_is_refused_with_its_line() -> None:
+    text = 'rooms:\n  - name: ga\n    pin: "424242"\n    moderator_pin: "91919191"\n'
+    reason = "a trunk is configured (carrier in pjsip.conf)"
+    with pytest.raises(RoomsFileError) as info:
+        parse_rooms_text(text, "rooms.yaml", long_pins=reason)
+    assert [str(p) for p in info.value.problems] == [
+        "rooms.yaml:3: rooms[0].pin: must be at least 8 digits, got 6: a trunk is configured "
+        '(carrier in pjsip.conf), so guessing is faster (docs/admin.md, "Guessing a PIN")'
+    ]
+    assert parse_rooms_text(text, "rooms.yaml").rooms[0].pin == "424242"  # without either
 
 
 # --- YAML itself ---------------------------------------------------------------------------
@@ -802,7 +814,7 @@ def test_all_problems_are_reported_at_once_in_line_order(tmp_path: Path) -> None
     assert [line.removeprefix(f"{path}:") for line in lines] == [
         "8: rooms[1].recrod: unknown key 'recrod' (expected one of: name, title, pin,"
         " moderator_pin, max_participants, muted_on_entry, queue, speaking_time_limit, record,"
-        " announce_names, auto_advance, rejoin_grace); did you mean 'record'?",
+        " announce_names, auto_advance, rejoin_grace, allow_sources); did you mean 'record'?",
         "9: rooms[2].name: duplicate room name 'ga-national' (first at line 2)",
         "10: rooms[2].pin: must be 4-12 digits, got 'abc1'",
         "11: rooms[2].moderator_pin: duplicate PIN (already used by room 'ga-national' at line 3)",
@@ -918,3 +930,29 @@ def test_valid_rooms_round_trip(rooms: list[tuple[str, str]]) -> None:
     text = "rooms:\n" + "".join(f'  - name: "{name}"\n    pin: "{pin}"\n' for name, pin in rooms)
     config = parse_rooms_text(text, "rooms.yaml")
     assert [(r.name, r.pin) for r in config.rooms] == rooms
+
+
+def test_a_room_may_allow_a_venues_networks_each_checked_with_its_line() -> None:
+    text = dedent(
+        """\
+        rooms:
+          - name: ga
+            pin: "424242"
+            allow_sources: ["198.51.100.7/24", "2001:db8:5::/48"]
+          - name: hall
+            pin: "535353"
+            allow_sources: ["venue-wifi", "10.0.0.0/8"]
+        """
+    )
+    assert problems(text) == [
+        "rooms.yaml:7: rooms[1].allow_sources: not a network: 'venue-wifi' (expected e.g. "
+        "198.51.100.0/24)",
+    ]
+    wide = text.replace('"venue-wifi", ', "")
+    assert problems(wide) == [
+        "rooms.yaml:7: rooms[1].allow_sources: '10.0.0.0/8' is too wide to allow: at most a "
+        "/24 (a venue's addresses)",
+    ]
+    ok = parse_rooms_text(wide.replace('"10.0.0.0/8"', '"203.0.113.0/28"'), "rooms.yaml")
+    assert ok.rooms[0].allow_sources == ("198.51.100.0/24", "2001:db8:5::/48")
+    assert ok.rooms[1].allow_sources == ("203.0.113.0/28",)
