@@ -133,7 +133,7 @@ def asterisk_run(rendered: bool) -> None:
         conf = render_config(config, found)
     elif not conf.exists():
         fail(
-            f"no configuration in {conf.parent}: render it first, as root (iobridge asterisk render)"
+            f"no configuration in {conf.parent}: render it first as root (iobridge asterisk render)"
         )
     argv = found.command("-f", "-n", "-C", str(conf))
     click.echo(f"starting Asterisk {found.version} for {config.asterisk_dir}", err=True)
