@@ -26,6 +26,7 @@ from tests.support import eventually
 
 ASTERISK_USER = "iobridge-asterisk"
 SERVICE_USER = "iobridge"
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="starts up as root, then drops")
 
@@ -97,6 +98,14 @@ def ids(pid: int, field: str) -> set[int]:
     raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
+def environment_of(pid: int) -> bytes:
+    return Path(f"/proc/{pid}/environ").read_bytes()
+
+
+async def in_the_room(env: dict[str, str], room: str, count: int) -> bool:
+    return f"{count} in the room" in (await iobridge(env, "room", room, "status"))[1]
+
+
 def can_read(user: str, path: Path) -> bool:
     opened = subprocess.run(
         ["runuser", "-u", user, "--", "head", "-c", "1", str(path)], capture_output=True
@@ -123,7 +132,7 @@ async def test_up_as_root_runs_asterisk_and_the_service_as_two_users_and_takes_a
         IOBRIDGE_DATABASE_URL=f"sqlite:///{state / 'iobridge.sqlite3'}",
         IOBRIDGE_ASTERISK_USER=ASTERISK_USER,
         IOBRIDGE_SERVICE_USER=SERVICE_USER,
-        PYTHONPATH=Path(__file__).resolve().parents[2],  # this checkout's bridge, for both
+        PYTHONPATH=CHECKOUT,  # this checkout's bridge, for both
     )
     log = tmp_path / "up.log"
     with log.open("ab") as handle:
@@ -144,7 +153,7 @@ async def test_up_as_root_runs_asterisk_and_the_service_as_two_users_and_takes_a
         assert ids(service_pid, "Uid") == {service_user.pw_uid}
         assert ids(service_pid, "Gid") == {service_user.pw_gid}
         assert ids(asterisk_pid, "Groups") == ids(service_pid, "Groups") == set()
-        environ = Path(f"/proc/{asterisk_pid}/environ").read_bytes()
+        environ = environment_of(asterisk_pid)
         assert b"IOBRIDGE_DATABASE_URL" not in environ and b"iobridge.sqlite3" not in environ
 
         # What only the service may read: its user can, Asterisk's cannot.
@@ -162,13 +171,11 @@ async def test_up_as_root_runs_asterisk_and_the_service_as_two_users_and_takes_a
             IOBRIDGE, "call", "--keys", "5150#", "--stay", "40", env=env,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )  # fmt: skip
-        async with asyncio.timeout(30):
-            while "1 in the room" not in (await iobridge(env, "room", "wg-housing", "status"))[1]:
-                await asyncio.sleep(0.5)
-        code, out, err = await iobridge(env, "room", "wg-housing", "record")
+        await eventually(lambda: in_the_room(env, "wg-housing", 1), timeout=30)
+        code, _, err = await iobridge(env, "room", "wg-housing", "record")
         assert code == 0, err
         await asyncio.sleep(2)
-        code, out, err = await iobridge(env, "room", "wg-housing", "stop-record")
+        code, _, err = await iobridge(env, "room", "wg-housing", "stop-record")
         assert code == 0, err
         recordings = open_folder / "recordings"
         folder = recordings.stat()
