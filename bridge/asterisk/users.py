@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import StartupError
-from bridge.settings import Settings
+from bridge.settings import Settings, make_private_dir
 
 # Asterisk writes each recording; the service (the folder's group) lists, serves and deletes
 # them. Setgid: every new recording takes the folder's group, whoever writes it.
@@ -98,6 +98,7 @@ def give_state_dir(settings: Settings, owners: Owners) -> None:
 def give_asterisk_dirs(settings: Settings, owners: Owners) -> None:
     """Asterisk's folder to Asterisk's user; the recordings folder to Asterisk's user and the
     service's group, setgid, each recording readable by that group."""
+    make_private_dir(settings.asterisk_dir)
     _give_tree(settings.asterisk_dir, owners.asterisk.uid, owners.asterisk.gid)
     settings.recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     _give_tree(
