@@ -1,7 +1,8 @@
 # io-bridge in a container: the io-bridge wheel in a virtualenv, and a private Asterisk 22
 # built from Debian's own packages (`iobridge asterisk ensure`, as on a laptop or in CI),
-# both run by `iobridge up` as the unprivileged user `iobridge`. No compiler, test or lint
-# tool is in the image. How to run it (a rooms file is required): docs/admin.md,
+# both run by `iobridge up`: started as root, it starts Asterisk as `iobridge-asterisk` and
+# the service as `iobridge` (docs/admin.md, "Two users"). No compiler, test or lint tool is
+# in the image. How to run it (a rooms file is required): docs/admin.md,
 # "In a container".
 
 # amd64 only: the private Asterisk is unpacked from Debian's amd64 packages and runs through
@@ -41,13 +42,21 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/iobridge \
       --shell /usr/sbin/nologin iobridge \
- && install -d -o iobridge -g iobridge -m 0750 /var/lib/iobridge \
+ && useradd --system --uid 10002 --user-group --home-dir /var/lib/iobridge-asterisk \
+      --shell /usr/sbin/nologin iobridge-asterisk \
+ && install -d -o iobridge -g iobridge -m 0700 /var/lib/iobridge \
+ && install -d -o iobridge-asterisk -g iobridge-asterisk -m 0700 /var/lib/iobridge-asterisk \
+ && install -d -o iobridge-asterisk -g iobridge -m 2770 /var/lib/iobridge-recordings \
  && install -d -m 0755 /etc/iobridge
 COPY --from=build /opt/iobridge /opt/iobridge
 
 ENV PATH=/opt/iobridge/bin:$PATH \
     IOBRIDGE_STATE_DIR=/var/lib/iobridge \
     IOBRIDGE_CACHE_DIR=/opt/iobridge/cache \
+    IOBRIDGE_ASTERISK_DIR=/var/lib/iobridge-asterisk \
+    IOBRIDGE_RECORDINGS_DIR=/var/lib/iobridge-recordings \
+    IOBRIDGE_ASTERISK_USER=iobridge-asterisk \
+    IOBRIDGE_SERVICE_USER=iobridge \
     IOBRIDGE_BIND_HOST=0.0.0.0 \
     IOBRIDGE_RTP_PORT_START=20000 \
     IOBRIDGE_RTP_PORT_END=20999
@@ -59,9 +68,10 @@ RUN IOBRIDGE_DEBIAN_MIRROR="${DEBIAN_MIRROR}" iobridge asterisk ensure \
  && rm -rf /opt/iobridge/cache/asterisk/apt \
  && chmod -R a+rX /opt/iobridge/cache
 
-USER iobridge
+# No USER: `up` starts as root only to start its two children, each as its own user, and
+# to start them again; it listens on nothing itself.
 WORKDIR /var/lib/iobridge
-VOLUME /var/lib/iobridge
+VOLUME ["/var/lib/iobridge", "/var/lib/iobridge-recordings"]
 # SIP, the media ports (rtp.conf: IOBRIDGE_RTP_PORT_START..END above), and the panel.
 EXPOSE 5060/udp 20000-20999/udp 8080/tcp
 

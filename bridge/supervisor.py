@@ -6,6 +6,10 @@ a child (``iobridge serve``), started again whenever it dies; the new one resync
 Asterisk and carries on every call's history. The child's stdin is a pipe from here, its
 lifeline: when it closes (``up`` stopping, or dying), the child ends the calls in history
 and stops, then Asterisk stops. Only stopping ``up`` itself ends the calls.
+
+Started by root with two users named (the container image), ``up`` stays root to start
+and restart its children, and starts Asterisk as one user and the service as the other
+(``bridge.asterisk.users``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from collections.abc import Callable
 import aiohttp
 
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, busy_ports
+from bridge.asterisk.users import Owners, give_state_dir, owners_of
 from bridge.errors import StartupError
 from bridge.provision import provision_rooms
 from bridge.runtime import (
@@ -53,6 +58,7 @@ class Supervisor:
         self.pidfile = PidFile(settings.pid_file)
         self.asterisk: AsteriskProcess | None = None
         self.service: asyncio.subprocess.Process | None = None
+        self.owners: Owners | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -64,6 +70,7 @@ class Supervisor:
 
     async def _start(self) -> None:
         settings = self.settings
+        self.owners = owners_of(settings)  # before root makes anything
         self.pidfile.acquire()
         taken = busy_ports(settings, with_pbx=True)
         if taken:
@@ -79,7 +86,7 @@ class Supervisor:
         settings.ensure_ami_secret()
         settings.ensure_agi_secret()
         settings.ensure_admin_token()
-        self.asterisk = AsteriskProcess(settings, install)
+        self.asterisk = AsteriskProcess(settings, install, self.owners)
         try:
             await self.asterisk.start()
         except AsteriskProcessError as exc:
@@ -92,11 +99,18 @@ class Supervisor:
 
     async def _spawn_service(self, first: bool = False) -> asyncio.subprocess.Process:
         argv = [sys.executable, "-m", "bridge", "serve", "--lifeline"]
+        owner = {}
+        if self.owners is not None:
+            # What root made in the state folder (the database, the secrets; since then, a
+            # command run as root in the container) becomes the service's.
+            give_state_dir(self.settings, self.owners)
+            owner = self.owners.service.subprocess_options()
         process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE,  # the lifeline
             env=child_environment(self.settings),
             start_new_session=True,  # Ctrl-C is for us: we decide what the service hears
+            **owner,
         )
         if not first:
             log.warning("service.restarted pid=%s", process.pid)

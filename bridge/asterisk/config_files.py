@@ -29,7 +29,7 @@ def template_values(
     """What the templates are filled in with; the Asterisk tree's folders only with
     ``install`` (asterisk.conf names them: only the private Asterisk's is rendered)."""
     values: dict[str, object] = {
-        "run_dir": settings.run_dir,
+        "run_dir": settings.asterisk_dir,
         "sip_host": settings.bind_host,
         "sip_port": settings.sip_port,
         "external_media_address": settings.external_media_address,

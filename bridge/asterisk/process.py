@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import os
 import resource
 import signal
@@ -22,6 +23,7 @@ from pathlib import Path
 from bridge.asterisk.config_files import AsteriskConfigError, render, template_values, templates
 from bridge.asterisk.install import AsteriskInstall
 from bridge.asterisk.release import record_started
+from bridge.asterisk.users import ASTERISK_UMASK, Owners, give_asterisk_dirs
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 
 # Without these, a caller cannot reach a room; Asterisk loading without them is a broken config.
@@ -76,12 +78,16 @@ def _port_free(port: int, protocol: str, host: str) -> bool:
     return True
 
 
-def render_config(settings: Settings, install: AsteriskInstall) -> Path:
-    """Write Asterisk's configuration into the run folder; return asterisk.conf's path."""
-    run_dir = settings.run_dir
+def render_config(
+    settings: Settings, install: AsteriskInstall, owners: Owners | None = None
+) -> Path:
+    """Write Asterisk's configuration into its folder; return asterisk.conf's path. With
+    ``owners`` (root rendering for Asterisk's own user), its folders are then handed to it."""
+    run_dir = settings.asterisk_dir
     for folder in (run_dir, *(run_dir / sub for sub in RUN_SUBDIRS)):
         make_private_dir(folder)
-    make_private_dir(settings.recordings_dir)
+    if owners is None:
+        make_private_dir(settings.recordings_dir)
     values = template_values(settings, install)
     for template in templates(settings):
         try:
@@ -95,6 +101,8 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
         os.fchmod(fd, PRIVATE_FILE)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
+    if owners is not None:
+        give_asterisk_dirs(settings, owners)
     # Asterisk reads asterisk.conf from -C; the rest from astetcdir.
     return run_dir / "etc" / "asterisk.conf"
 
@@ -103,15 +111,22 @@ def render_config(settings: Settings, install: AsteriskInstall) -> Path:
 _prctl = ctypes.CDLL(None, use_errno=True).prctl
 
 
-def _die_with_parent() -> None:
+def asterisk_environment() -> dict[str, str]:
+    """Asterisk's environment: ours without io-bridge's settings, which it never reads and
+    which may carry the database URL or the PIN key."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("IOBRIDGE_")}
+
+
+def _die_with_parent(umask: int = 0o077) -> None:
     """In the child, before exec: if the stack dies without stopping Asterisk (SIGKILL,
     the OOM killer), the kernel sends Asterisk SIGTERM rather than leaving it behind.
     And what Asterisk writes into the state folder (recordings, logs, its database) is
-    private to us whatever umask the stack was started with; and open files up to the hard
+    private to us whatever umask the stack was started with (under a user of its own,
+    recordings readable by the service's group); and open files up to the hard
     limit: a caller holds about 5, and the usual soft limit (1,024) stops Asterisk at about
     200 callers where it cannot apply its own maxfiles."""
     _prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    os.umask(0o077)
+    os.umask(umask)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -120,11 +135,14 @@ def _die_with_parent() -> None:
 class AsteriskProcess:
     """One Asterisk process, owned by the stack (or by the test session)."""
 
-    def __init__(self, settings: Settings, install: AsteriskInstall) -> None:
+    def __init__(
+        self, settings: Settings, install: AsteriskInstall, owners: Owners | None = None
+    ) -> None:
         self.settings = settings
         self.install = install
-        self.conf = settings.run_dir / "etc" / "asterisk.conf"
-        self.console_log = settings.run_dir / "log" / "console.log"
+        self.owners = owners  # root started us: Asterisk runs as owners.asterisk
+        self.conf = settings.asterisk_dir / "etc" / "asterisk.conf"
+        self.console_log = settings.asterisk_dir / "log" / "console.log"
         self.process: asyncio.subprocess.Process | None = None
         self.booted_at: float | None = None  # time.monotonic() when it last finished booting
 
@@ -133,17 +151,21 @@ class AsteriskProcess:
         return self.install.command("-C", str(self.conf), "-r", *command)
 
     async def start(self, timeout: float = 60.0) -> None:
-        render_config(self.settings, self.install)
+        render_config(self.settings, self.install, self.owners)
         record_started(self.settings, self.install)
         log = self.console_log.open("ab")  # appended: a crash's last words survive a restart
+        owner = self.owners.asterisk.subprocess_options() if self.owners else {}
+        umask = ASTERISK_UMASK if self.owners else 0o077
         try:
             self.process = await asyncio.create_subprocess_exec(
                 *self.install.command("-f", "-n", "-C", str(self.conf)),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=asterisk_environment(),
                 start_new_session=True,  # Ctrl-C reaches the stack, which stops Asterisk itself
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_die_with_parent, umask),
+                **owner,
             )
         finally:
             log.close()
@@ -179,13 +201,13 @@ class AsteriskProcess:
         if missing:
             raise AsteriskProcessError(
                 f"Asterisk started without {', '.join(missing)}; "
-                f"see {self.settings.run_dir / 'log'}: "
+                f"see {self.settings.asterisk_dir / 'log'}: "
                 f"{self._last_error()}"
             )
 
     def _last_error(self) -> str:
         lines: list[str] = []
-        for path in (self.console_log, self.settings.run_dir / "log" / "messages.log"):
+        for path in (self.console_log, self.settings.asterisk_dir / "log" / "messages.log"):
             with contextlib.suppress(OSError):
                 lines += path.read_text(errors="replace").splitlines()
         errors = [ln.strip() for ln in lines if "ERROR" in ln or "Unable" in ln or "error" in ln]

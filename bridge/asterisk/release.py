@@ -59,7 +59,7 @@ def describe(install: AsteriskInstall) -> dict[str, Any]:
 
 
 def started_file(settings: Settings) -> Path:
-    return settings.run_dir / "asterisk.json"
+    return settings.asterisk_dir / "asterisk.json"
 
 
 def record_started(settings: Settings, install: AsteriskInstall) -> None:

@@ -171,11 +171,17 @@ def asterisk_config(folder: Path) -> None:
 
 
 @asterisk.command("run")
-def asterisk_run() -> None:
+@click.option(
+    "--rendered",
+    is_flag=True,
+    help="Start with the configuration `iobridge asterisk render` made (as root) instead of "
+    "rendering it: for Asterisk's own user, who cannot read the service's secrets.",
+)
+def asterisk_run(rendered: bool) -> None:
     """Run Asterisk in the foreground with io-bridge's configuration, as its own process
     (the iobridge-asterisk systemd unit): the bridge service (iobridge serve) can then stop,
     crash or restart without touching a call."""
-    from bridge.asterisk.process import busy_ports, render_config
+    from bridge.asterisk.process import asterisk_environment, busy_ports, render_config
     from bridge.asterisk.release import record_started
 
     config = settings()
@@ -184,11 +190,42 @@ def asterisk_run() -> None:
     if taken:
         fail(str(taken[0]))
     found = _ensure(config)
-    argv = found.command("-f", "-n", "-C", str(render_config(config, found)))
+    conf = config.asterisk_dir / "etc" / "asterisk.conf"
+    if not rendered:
+        conf = render_config(config, found)
+    elif not conf.exists():
+        fail(
+            f"no configuration in {conf.parent}: render it first as root (iobridge asterisk render)"
+        )
+    argv = found.command("-f", "-n", "-C", str(conf))
     record_started(config, found)
-    click.echo(f"starting Asterisk {found.version} for {config.state_dir}", err=True)
+    click.echo(f"starting Asterisk {found.version} for {config.asterisk_dir}", err=True)
     sys.stdout.flush()
-    os.execv(argv[0], argv)
+    os.execve(argv[0], argv, asterisk_environment())
+
+
+@asterisk.command("render")
+def asterisk_render() -> None:
+    """As root, before Asterisk starts as its own user (IOBRIDGE_ASTERISK_USER; the
+    iobridge-asterisk unit does this): make the AMI and FastAGI secrets in the service's
+    state folder if missing, render Asterisk's configuration with them, and hand Asterisk
+    its folder and the recordings folder."""
+    from bridge.asterisk.process import render_config
+    from bridge.asterisk.users import give_state_dir, owners_of
+
+    config = settings()
+    owners = owners_of(config)
+    if owners is None:
+        fail(
+            "asterisk render is for root, with IOBRIDGE_ASTERISK_USER and "
+            "IOBRIDGE_SERVICE_USER set; as one user, `iobridge asterisk run` renders itself"
+        )
+    found = _ensure(config)
+    config.ensure_ami_secret()
+    config.ensure_agi_secret()
+    give_state_dir(config, owners)
+    conf = render_config(config, found, owners)
+    click.echo(f"rendered {conf.parent} for {owners.asterisk.name}", err=True)
 
 
 @asterisk.command("cli", context_settings={"ignore_unknown_options": True})
@@ -199,7 +236,7 @@ def asterisk_cli(command: str | None) -> None:
     from bridge.asterisk.process import AsteriskProcess
 
     config = settings()
-    if not (config.run_dir / "run" / "asterisk.ctl").exists():
+    if not (config.asterisk_dir / "run" / "asterisk.ctl").exists():
         fail(f"no running Asterisk for {config.state_dir} (start it with: iobridge up)")
     try:
         found = ensure_asterisk(

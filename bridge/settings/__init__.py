@@ -56,6 +56,15 @@ class Settings(BaseSettings):
 
     state_dir: Path = Field(default_factory=_default_state_dir)
     cache_dir: Path = Field(default_factory=_default_cache_dir)
+    # Asterisk's folder (its rendered configuration, logs, spool) and the recordings it
+    # writes: in the state folder, unless Asterisk runs as a user of its own, who cannot
+    # enter it (docs/admin.md, "Two users").
+    asterisk_dir: Path = Field(default_factory=lambda data: data["state_dir"] / "asterisk")
+    recordings_dir: Path = Field(default_factory=lambda data: data["state_dir"] / "recordings")
+    # Who Asterisk and the service run as when `up` (or the Asterisk unit's rendering) is
+    # started by root; ignored otherwise: everything runs as the user who started it.
+    asterisk_user: str | None = None
+    service_user: str | None = None
 
     bind_host: str = "127.0.0.1"
     sip_port: int = 5060
@@ -185,8 +194,9 @@ class Settings(BaseSettings):
         return value.upper()
 
     @field_validator(
-        "state_dir", "cache_dir", "rooms_file", "config_dir", "dialplan_dir", "asterisk_sounds_dir"
-    )
+        "state_dir", "cache_dir", "asterisk_dir", "recordings_dir", "rooms_file", "config_dir",
+        "dialplan_dir", "asterisk_sounds_dir",
+    )  # fmt: skip
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
         # Asterisk resolves relative paths against its own folders (a recording asked for
@@ -266,18 +276,9 @@ class Settings(BaseSettings):
         return "127.0.0.1" if self.bind_host in ("0.0.0.0", "") else self.bind_host
 
     @property
-    def run_dir(self) -> Path:
-        """Asterisk's rendered configuration, sockets and spool for this stack."""
-        return self.state_dir / "asterisk"
-
-    @property
     def sounds_dir(self) -> Path:
         """io-bridge's own prompts, played by Asterisk from here (it must be able to read it)."""
         return self.asterisk_sounds_dir or self.config_dir / "sounds"
-
-    @property
-    def recordings_dir(self) -> Path:
-        return self.state_dir / "recordings"
 
     @property
     def pid_file(self) -> Path:
@@ -351,7 +352,11 @@ class Settings(BaseSettings):
             else:
                 with os.fdopen(fd, "w") as handle:
                     handle.write(secrets.token_urlsafe(24) + "\n")
-        return SecretStr(path.read_text().strip())
+        # Root (rendering for Asterisk's own user) reads in a folder the service's user can
+        # write to: a link planted there must not make root read another file.
+        no_link = os.O_NOFOLLOW if os.geteuid() == 0 else 0
+        with os.fdopen(os.open(path, os.O_RDONLY | no_link)) as handle:
+            return SecretStr(handle.read().strip())
 
 
 # Read from the environment by io-bridge's own tools, not by ``Settings``.

@@ -314,7 +314,7 @@ def test_the_started_asterisk_is_reported_with_its_package_date_age_and_a_waitin
     assert ensure_args(runnable_archive, cache).exit_code == 0
     settings = Settings(cache_dir=cache, state_dir=state)
     install = ensure_asterisk(cache, prefer_system=False, progress=lambda _: None)
-    settings.run_dir.mkdir(parents=True)
+    settings.asterisk_dir.mkdir(parents=True)
     record_started(settings, install)  # as up and asterisk run do
     runnable_archive.publish("22.1-1")
     assert ensure_args(runnable_archive, cache, "--refresh").exit_code == 0

@@ -172,5 +172,5 @@ async def test_a_room_that_announces_names_asks_for_one_before_the_join(
     )
     assert joined["Conference"] == "e2e-names"
     # ConfBridge keeps the recorded name (to announce the leave) while the caller is in.
-    names = runtime_settings.run_dir / "spool" / "confbridge"
+    names = runtime_settings.asterisk_dir / "spool" / "confbridge"
     assert any(p.name.startswith("confbridge-name-e2e-names-") for p in names.iterdir())

@@ -49,7 +49,7 @@ async def _reload_pjsip(runtime: Runtime) -> None:
 
 @pytest.fixture
 async def trunk(runtime: Runtime, runtime_settings: Settings) -> AsyncIterator[str]:
-    conf = runtime_settings.run_dir / "etc" / "pjsip.conf"
+    conf = runtime_settings.asterisk_dir / "etc" / "pjsip.conf"
     shipped = conf.read_text()
     conf.write_text(shipped + TRUNK_SECTIONS)
     await _reload_pjsip(runtime)

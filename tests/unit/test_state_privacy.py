@@ -77,7 +77,7 @@ def test_an_existing_manager_conf_is_rewritten_private(tmp_path: Path, loose_uma
     tree = tmp_path / "tree"
     (tree / "usr/lib/x86_64-linux-gnu/asterisk/modules").mkdir(parents=True)
     install = AsteriskInstall(tree, tree / "usr/sbin/asterisk", None, "22.0", private=True)
-    etc = settings.run_dir / "etc"
+    etc = settings.asterisk_dir / "etc"
     etc.mkdir(parents=True)
     (etc / "manager.conf").write_text("; from an older version\n")
     (etc / "manager.conf").chmod(0o644)
@@ -87,7 +87,7 @@ def test_an_existing_manager_conf_is_rewritten_private(tmp_path: Path, loose_uma
     secret = settings.ensure_ami_secret().get_secret_value()
     assert secret in (etc / "manager.conf").read_text()
     assert all(mode(path) == 0o600 for path in etc.iterdir())
-    assert mode(settings.run_dir) == mode(settings.recordings_dir) == 0o700
+    assert mode(settings.asterisk_dir) == mode(settings.recordings_dir) == 0o700
 
 
 async def test_the_sqlite_database_and_its_wal_are_private_whatever_the_umask(
