@@ -181,3 +181,10 @@ class Poll:
             opened_at=self.opened_at,
             closed_at=self.closed_at,
         )
+
+
+@dataclass(frozen=True)
+class PollChanged:
+    """A room's poll changed (opened, a key, someone left, closed): panels redraw it."""
+
+    room: str
