@@ -8,7 +8,6 @@ stops the one still playing.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -38,18 +37,10 @@ BUILT_IN: dict[str, Cue] = {
 }
 
 
-class NoSuchCue(LookupError):
-    def __init__(self, name: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        super().__init__(f"no cue named '{name}' (cues: {', '.join(known)}){hint}")
-        self.name = name
-
-
-def find_cue(name: str, own: dict[str, Cue]) -> Cue:
+def find_cue(name: str, own: dict[str, Cue]) -> Cue | None:
     """The cue of that name among the built-in ones and the admins' own (``own``)."""
-    cues = {**BUILT_IN, **own}
-    cue = cues.get(name)
-    if cue is None:
-        raise NoSuchCue(name, sorted(cues))
-    return cue
+    return {**BUILT_IN, **own}.get(name)
+
+
+def cue_names(own: dict[str, Cue]) -> list[str]:
+    return sorted({**BUILT_IN, **own})
