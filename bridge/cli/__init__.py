@@ -3,7 +3,17 @@
 One module per group of commands; importing them registers their commands on ``main``.
 """
 
-from bridge.cli import calls, live, lockouts, rooms, runtime, speaker_stack, tokens
+from bridge.cli import calls, live, lockouts, polls, rooms, runtime, speaker_stack, tokens
 from bridge.cli.base import main
 
-__all__ = ["calls", "live", "lockouts", "main", "rooms", "runtime", "speaker_stack", "tokens"]
+__all__ = [
+    "calls",
+    "live",
+    "lockouts",
+    "main",
+    "polls",
+    "rooms",
+    "runtime",
+    "speaker_stack",
+    "tokens",
+]
