@@ -114,3 +114,33 @@ async def test_thirty_callers_tally_exactly_within_a_second_of_the_last_key(
     assert f"{CALLERS} answered out of {CALLERS} present" in closed
     tally = service.polls.tally(ROOM)
     assert tally is not None and not tally.open
+
+
+async def test_a_cue_plays_to_the_room_and_the_next_one_ends_the_hold_music(
+    dial: Dial, ami: AmiWatcher, service: BridgeService, runtime_settings: Settings
+) -> None:
+    caller_id = unique_caller_id("cue")
+    mark = ami.mark()
+    await dial(PIN, caller_id=caller_id, stay=60, local_ip=fresh_loopback())
+    await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=30)
+    await service.roster.wait_until(lambda: service.switchboard.room(ROOM) is not None)
+
+    def announcer(name: str) -> Any:
+        return lambda e: (
+            e.get("Event") == name
+            and e.get("Conference") == ROOM
+            and str(e.get("Channel", "")).startswith(f"Local/{ROOM}@iobridge-announce-")
+        )
+
+    mark = ami.mark()
+    await cli(runtime_settings, "room", ROOM, "play", "hold-music")
+    await ami.wait_for(announcer("ConfbridgeJoin"), since=mark, timeout=10)
+    await asyncio.sleep(2)
+    assert not [e for e in ami.events[mark:] if announcer("ConfbridgeLeave")(e)]  # still on
+    mark = ami.mark()
+    await cli(runtime_settings, "room", ROOM, "play", "starting")
+    await ami.wait_for(announcer("ConfbridgeLeave"), since=mark, timeout=10)  # the music
+    await ami.wait_for(announcer("ConfbridgeJoin"), since=mark, timeout=10)  # "starting"
+    # The caller never left, and nobody counts the announcer as a participant.
+    live = service.switchboard.room(ROOM)
+    assert live is not None and [p.caller_id for p in live.participants.values()] == [caller_id]
