@@ -7,6 +7,7 @@ knows about Asterisk, aiohttp or the database.
 
 from __future__ import annotations
 
+import difflib
 from typing import ClassVar
 
 
@@ -148,6 +149,17 @@ class UnknownAction(BridgeError):
 
     def __init__(self, name: str, expected: list[str]) -> None:
         super().__init__(f"unknown action '{name}'; expected one of {', '.join(expected)}")
+
+
+class NoSuchCue(BridgeError):
+    status = 404
+    code = "no_such_cue"
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        super().__init__(f"no cue named '{name}' (cues: {', '.join(known)}){hint}")
+        self.name = name
 
 
 class NoSuchCall(BridgeError):

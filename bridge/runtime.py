@@ -161,7 +161,7 @@ class Runtime:
             fastagi = FastAgiServer(
                 [
                     entry_route(self.service.desk, settings.pin_attempts_per_call),
-                    keys_route(self.service.speakers, settings.sounds_dir),
+                    keys_route(self.service.keys, settings.sounds_dir),
                 ],
                 secret=settings.ensure_agi_secret().get_secret_value(),
                 max_dialogues=settings.agi_max_dialogues,

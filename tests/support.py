@@ -183,16 +183,24 @@ class KeypadAnswers(logging.Handler):
     dialplan then, and ConfBridge's menu does not hear them)."""
 
     LOGGER = "bridge.asterisk.keypad"
-    _ANSWERED = re.compile(r"keypad\.answered channel=(\S+)")
+    _ANSWERED = re.compile(r"keypad\.answered channel=(\S+) key=\S+ heard=(\S+)")
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
         self.channels: list[str] = []
+        self.answers: list[str] = []  # what each heard, beside ``channels``
 
     def emit(self, record: logging.LogRecord) -> None:
         found = self._ANSWERED.match(record.getMessage())
         if found is not None:
             self.channels.append(found.group(1))
+            self.answers.append(found.group(2))
+
+    def said(self, channel: str, since: int) -> str | None:
+        """What ``channel`` heard last after ``since`` (a ``PROMPTS`` name, or "nothing")."""
+        pairs = zip(self.channels[since:], self.answers[since:], strict=True)
+        mine = [answer for heard_by, answer in pairs if heard_by == channel]
+        return mine[-1] if mine else None
 
     def mark(self) -> int:
         """A position among the answers; ``heard(channel, since=mark)`` looks only later."""

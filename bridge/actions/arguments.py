@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bridge.domain.channels import CHANNEL, channel_problem
+from bridge.domain.polls import DEFAULT_OPTIONS, MAX_OPTIONS, MAX_QUESTION, check_options
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers import Lane
 
@@ -72,3 +73,33 @@ class Policy(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     policy: QueuePolicy
+
+
+class PlayCue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cue: Annotated[str, Field(min_length=1, max_length=40, description="a cue's name, e.g. chime")]
+
+
+def _options(value: list[str]) -> list[str]:
+    return list(check_options(tuple(value)))
+
+
+def _split(value: object) -> object:
+    """``iobridge room ROOM poll-open`` passes the options as one "a,b,c" argument."""
+    if isinstance(value, str):
+        return [part for part in value.split(",")] if value.strip() else []
+    return value
+
+
+class PollOpen(BaseModel):
+    """``--options agree,unsure,disagree`` on the command line: a list here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: Annotated[str, Field(max_length=MAX_QUESTION)] = ""
+    options: Annotated[list[str], BeforeValidator(_split), AfterValidator(_options)] = Field(
+        default_factory=lambda: list(DEFAULT_OPTIONS),
+        description=f"the answers, keys 1, 2, 3 ... in this order (1 to {MAX_OPTIONS})",
+    )
+    block: bool = False  # key 9 blocks

@@ -32,7 +32,9 @@ async def perform(
 ) -> Result:
     """Run ``action`` on ``room`` for ``principal``, and keep a record of it."""
     check_right(principal, action, room)
-    context = Context(room, principal.username, service.moderation, service.speakers)
+    context = Context(
+        room, principal.username, service.moderation, service.speakers, service.polls, service.cues
+    )
 
     async def run() -> Result:
         started, outcome = time.perf_counter(), "error"

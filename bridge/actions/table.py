@@ -22,13 +22,17 @@ from bridge.actions.arguments import (
     Move,
     NoArguments,
     OnParticipant,
+    PlayCue,
     Policy,
+    PollOpen,
     Priority,
 )
 from bridge.domain.accounts import Right
 
 if TYPE_CHECKING:
+    from bridge.service.cues import RoomCues
     from bridge.service.moderation import Moderation
+    from bridge.service.polls import RoomPolls
     from bridge.service.speakers import SpeakerFloor
 
 Result = dict[str, Any]
@@ -54,6 +58,8 @@ class Context:
     actor: str  # a moderator's name, or "admin" for the local CLI
     moderation: Moderation
     speakers: SpeakerFloor
+    polls: RoomPolls
+    cues: RoomCues
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,23 @@ async def _stop_record(at: Context, _: NoArguments) -> None:
 
 async def _end(at: Context, _: NoArguments) -> None:
     await at.moderation.end(at.room)
+
+
+async def _play(at: Context, args: PlayCue) -> Result:
+    return {"cue": await at.cues.play(at.room, args.cue)}
+
+
+# ---- temperature checks ------------------------------------------------------------------
+
+
+async def _poll_open(at: Context, args: PollOpen) -> Result:
+    tally = await at.polls.open_poll(at.room, args.question, tuple(args.options), args.block)
+    return {"poll": tally.as_json(at.polls.present(at.room))}
+
+
+async def _poll_close(at: Context, _: NoArguments) -> Result:
+    tally = await at.polls.close_poll(at.room)
+    return {"poll": tally.as_json(at.polls.present(at.room))}
 
 
 # ---- the speaker stack -------------------------------------------------------------------
@@ -178,6 +201,12 @@ ACTIONS: dict[str, Action[Any]] = {
                _stop_record),
         Action("end", ROOM, "end the call for everyone", NoArguments, HOST, "ended the call",
                _end),
+        Action("play", ROOM, "play a cue to everyone in the room", PlayCue, ASSISTANT,
+               "played the cue", _play),
+        Action("poll-open", ROOM, "ask the room a question, answered on the keypad", PollOpen,
+               ASSISTANT, "opened a poll", _poll_open),
+        Action("poll-close", ROOM, "close the room's poll and keep its tally", NoArguments,
+               ASSISTANT, "closed the poll", _poll_close),
         Action("next", STACK, "give the floor to the head of the stack", NoArguments, ASSISTANT,
                "called on the next speaker", _next),
         Action("call", STACK, "give the floor to anyone in the room", OnParticipant, ASSISTANT,

@@ -7,6 +7,11 @@ joins the room as a quiet admin (profile ``iobridge_announcer``: heard by everyo
 a locked or full room, untouched by "mute participants"), while its ;1 half plays the
 prompt (``[iobridge-announce-play]``) and hangs up, which takes the announcer out again.
 Its ConfbridgeJoin/Leave are never a participant's (``is_announcer``).
+
+A cue (``bridge.domain.cues``) is the same announcer playing a file named in the
+variable ``IOBRIDGE_CUE`` (extension ``cue``), or looping it while anyone else is in the
+room (``cue-loop``: hold music). Playing a cue first hangs up the room's announcers, so a
+cue still playing (hold music) stops.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ PLAY_CONTEXT = "iobridge-announce-play"
 # What can be announced: an extension of [iobridge-announce-play] each.
 RECORDING_STARTED = "recording"
 ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
+CUE, CUE_LOOP = "cue", "cue-loop"  # a cue's file is in the variable IOBRIDGE_CUE
+_UNSAFE = set(",|;&\"'`$\\{}()\n\r\t ")
 _ROOM = re.compile("[a-z0-9][a-z0-9-]*")
 _CHANNEL = re.compile(rf"^Local/[a-z0-9-]+@{CONTEXT}-[0-9a-f]+;[12]$")
 ANSWER_TIMEOUT_MS = 5000  # the announcer joins at once, or the dialplan refused the room
@@ -32,10 +39,35 @@ def is_announcer(channel: str) -> bool:
 
 def announce_action(room: str, what: str) -> dict[str, str]:
     """Originate the announcer into ``room`` to play the announcement ``what``."""
-    if not _ROOM.fullmatch(room):
-        raise BadField(f"not a room name: {room!r}")
+    _check_room(room)
     if what not in ANNOUNCEMENTS:
         raise BadField(f"no announcement named {what!r}")
+    return _originate(room, what)
+
+
+def cue_action(room: str, file: str, loops: bool) -> dict[str, str]:
+    """Originate the announcer into ``room`` to play ``file`` (a path without its
+    extension) once, or over and over while anyone else is in the room (``loops``)."""
+    _check_room(room)
+    if not file.startswith("/") or _UNSAFE & set(file):
+        raise BadField(f"not a file Asterisk can play safely: {file!r}")
+    action = _originate(room, CUE_LOOP if loops else CUE)
+    action["Variable"] = f"IOBRIDGE_CUE={file},IOBRIDGE_CUE_ROOM={room}"
+    return action
+
+
+def silence_action(room: str) -> dict[str, str]:
+    """Hang up whatever the room's announcers are playing (both halves of each)."""
+    _check_room(room)
+    return {"Action": "Hangup", "Channel": f"/^Local\\/{room}@{CONTEXT}-/"}
+
+
+def _check_room(room: str) -> None:
+    if not _ROOM.fullmatch(room):  # the name goes into a regex: a slug has no metacharacter
+        raise BadField(f"not a room name: {room!r}")
+
+
+def _originate(room: str, what: str) -> dict[str, str]:
     return {
         "Action": "Originate",
         "Channel": f"Local/{room}@{CONTEXT}/n",  # /n: ;1 plays into ;2, keep both halves

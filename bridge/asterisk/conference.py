@@ -98,6 +98,12 @@ class ConferenceBridge:
         """Play announcement ``what`` to everyone in ``room`` (see ``announcer``)."""
         await self.ami.send(announcer.announce_action(room, what))
 
+    async def play_cue(self, room: str, file: str, loops: bool) -> None:
+        """Play ``file`` (a path without its extension) to everyone in ``room``, after
+        stopping whatever cue still plays there (see ``announcer``)."""
+        await self.ami.send(announcer.silence_action(room))
+        await self.ami.send(announcer.cue_action(room, file, loops))
+
     async def _act(self, action: str, room: str, **fields: str) -> None:
         await self.ami.send({"Action": action, "Conference": room, **fields})
 

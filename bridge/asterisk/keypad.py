@@ -1,7 +1,8 @@
-"""The speaker stack's keys: the FastAGI route ``keys``. A caller inside a room pressed *9,
-*8, *7, *1 (or a key their room does not offer); ConfBridge's menu ran ``dialplan_exec`` into
-``[iobridge-keys]``, which calls ``agi://.../keys,KEY,ROOM``. The service decides; this module
-plays the answer to that caller alone (they stay in the room meanwhile).
+"""The keys of a room: the FastAGI route ``keys``. A caller inside a room pressed *9, *8,
+*7, *1 (the speaker stack), 1-9 (a poll's answer), or a key their room does not offer;
+ConfBridge's menu ran ``dialplan_exec`` into ``[iobridge-keys]``, which calls
+``agi://.../keys,KEY,ROOM``. The service decides; this module plays the answer to that
+caller alone (they stay in the room meanwhile), or nothing at all (``SILENCE``).
 """
 
 from __future__ import annotations
@@ -30,8 +31,11 @@ PROMPTS: dict[str, str] = {
     "not_queued": "not-in-queue",
     "have_floor": "you-have-the-floor",
     "key_not_available": "key-unavailable",
+    "poll_answer": "your-answer",
+    "poll_block": "you-block",
 }
 UNKNOWN = "key_not_available"
+SILENCE = "nothing"  # a key that does nothing now (a poll key with no poll open): no answer
 # The caller is out of the room's audio until the answer: the bridge must answer quickly.
 ANSWER_WITHIN = 3.0  # seconds
 
@@ -93,7 +97,7 @@ async def keys_dialogue(agi: AgiChannel, press: KeyPress, keypad: Keypad, sounds
         answer = Answer(UNKNOWN)
     try:
         await agi.play(*prompt_paths(answer, sounds))
-        if answer.place is not None:
+        if answer.place is not None and answer.heard != SILENCE:
             await agi.command(f'SAY NUMBER {answer.place} ""')
     except CallerGone:
         log.debug("keypad.caller_gone channel=%s", agi.channel)
@@ -108,5 +112,7 @@ async def keys_dialogue(agi: AgiChannel, press: KeyPress, keypad: Keypad, sounds
 
 
 def prompt_paths(answer: Answer, sounds: Path) -> Sequence[str]:
+    if answer.heard == SILENCE:
+        return []
     name = PROMPTS.get(answer.heard, PROMPTS[UNKNOWN])
     return [str(sounds / name)]  # Asterisk adds the extension it finds (.wav)

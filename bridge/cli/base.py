@@ -167,6 +167,7 @@ COMMAND_MODULES = {
     "rooms": "rooms",
     "moderators": "rooms",
     "tokens": "tokens",
+    "poll": "polls",
 }
 
 

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from bridge.domain.cues import Cue
+
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
 TITLE_LIMIT = 200  # characters (the database's column)
 DEFAULT_MAX_PARTICIPANTS = 500
@@ -88,9 +90,11 @@ class ModeratorSpec:
 class RoomsConfig:
     rooms: tuple[RoomSpec, ...]
     moderators: tuple[ModeratorSpec, ...] = ()
+    cues: tuple[Cue, ...] = ()  # the admins' own (the built-in ones are not listed)
 
     def summary(self) -> str:
-        return f"{_count(len(self.rooms), 'room')}, {_count(len(self.moderators), 'moderator')}"
+        summary = f"{_count(len(self.rooms), 'room')}, {_count(len(self.moderators), 'moderator')}"
+        return summary + (f", {_count(len(self.cues), 'cue')}" if self.cues else "")
 
 
 def _count(n: int, noun: str) -> str:

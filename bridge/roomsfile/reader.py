@@ -12,6 +12,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bridge.domain.rooms import ALL_ROOMS, RoomsConfig
+from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED
+from bridge.roomsfile.cues import CueEntry, cue_of, resolve, wav_problem
 from bridge.roomsfile.entries import (
     EXPECTED,
     LONG_PIN_DIGITS,
@@ -33,7 +35,7 @@ from bridge.roomsfile.problems import Problem
 _STR_TAG = "tag:yaml.org,2002:str"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _INT_TAG = "tag:yaml.org,2002:int"
-_TOP_KEYS = ("rooms", "moderators")
+_TOP_KEYS = ("rooms", "moderators", "cues")
 _Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
 
 
@@ -95,14 +97,19 @@ class Reader:
                 self.add(_line(key_node), key, _unknown_key(key, _TOP_KEYS))
         rooms = self.rooms(top.get("rooms"), _line(root))
         moderators = self.entries(top.get("moderators"), "moderators", ModeratorEntry)
+        cues = self.entries(top.get("cues"), "cues", CueEntry)
         self.check_rooms(rooms)
         self.check_moderators(moderators, rooms)
+        self.check_cues(cues)
         if self.problems:
             return None
         return RoomsConfig(
             rooms=tuple(room_spec(e.parsed) for e in rooms if isinstance(e.parsed, RoomEntry)),
             moderators=tuple(
                 moderator_spec(e.parsed) for e in moderators if isinstance(e.parsed, ModeratorEntry)
+            ),
+            cues=tuple(
+                cue_of(e.parsed, self.filename) for e in cues if isinstance(e.parsed, CueEntry)
             ),
         )
 
@@ -246,7 +253,8 @@ class Reader:
         elif error["type"] == "value_error":
             self.add(line, where, str(error.get("ctx", {}).get("error", error["msg"])))
         else:
-            message = f"must be {EXPECTED.get(key, 'something else')}, got {_describe(value_node)}"
+            expected = {**EXPECTED, **CUE_EXPECTED} if model is CueEntry else EXPECTED
+            message = f"must be {expected.get(key, 'something else')}, got {_describe(value_node)}"
             if error["type"] == "string_type" and _is_plain_non_text(value_node):
                 message += " (put it in quotes)"
             self.add(line, where, message)
@@ -312,6 +320,22 @@ class Reader:
                 if name != ALL_ROOMS and name not in known:
                     message = f"unknown room {quote(name)}" + _did_you_mean(name, known)
                     self.add(_line(item), f"{moderator.path}.rooms", message)
+
+    def check_cues(self, cues: list[_Entry]) -> None:
+        names: dict[str, int] = {}
+        for cue in cues:
+            name = cue.good.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    message = f"duplicate cue name {quote(name)} (first at line {names[name]})"
+                    self.add(cue.line("name"), f"{cue.path}.name", message)
+                else:
+                    names[name] = cue.line("name")
+            file = cue.good.get("file")
+            if isinstance(file, str):
+                problem = wav_problem(resolve(file, self.filename))
+                if problem is not None:
+                    self.add(cue.line("file"), f"{cue.path}.file", problem)
 
 
 # --- small helpers -------------------------------------------------------------------------

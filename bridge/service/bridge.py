@@ -11,6 +11,9 @@ and the roster changes only when Asterisk reports that they happened.
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
 | which Asterisk holds a room | ``bridge.service.pbx_directory`` |
 | the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
+| temperature checks (polls) | ``bridge.service.polls`` |
+| cues played to a whole room | ``bridge.service.cues`` |
+| every key pressed in a room, to its feature | ``bridge.service.keys`` |
 | post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
 | metrics for Prometheus | ``bridge.service.metrics`` |
 | readiness: database and AMI | ``bridge.service.health`` |
@@ -31,6 +34,8 @@ from panoramisk.message import Message
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.cues import Cue
+from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import StackChanged, StackView
@@ -38,19 +43,24 @@ from bridge.errors import NoSuchRoom
 from bridge.service import health
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
+from bridge.service.cues import RoomCues
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
+from bridge.service.keys import RoomKeys
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
 from bridge.service.pbx_directory import PbxDirectory
+from bridge.service.polls import RoomPolls
 from bridge.service.reports import CallReports
 from bridge.service.roster import Change, LiveRoster
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
 from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
+from bridge.store.cues import own_cues
 from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, open_leg_totals
+from bridge.store.polls import record_poll
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +117,12 @@ class BridgeService:
             self.metrics,
         )
         self.roster.add_listener(self.speakers.on_event)
+        self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
+        self.roster.add_listener(self.polls.on_event)
+        self.keys = RoomKeys(self.speakers, self.polls)
+        self.cues = RoomCues(
+            self.pbx_directory, self.switchboard, self._own_cues, settings.sounds_dir
+        )
         self.roster.add_listener(self.metrics.on_event)
         self.accounts = Accounts(settings, db)
         self.tokens = ApiTokens(db)
@@ -122,6 +138,17 @@ class BridgeService:
         self.roster.changes.publish(change)
         if isinstance(change.event, StackChanged) and change.room is not None:
             self.feed.on_stack_changed(change.room)
+
+    def _publish_poll(self, room: str, change: PollChanged) -> None:
+        self.roster.changes.publish(Change(room, change))
+
+    async def _keep_poll(self, tally: Tally, present: int) -> None:
+        async with self.db.sessions.begin() as session:
+            await record_poll(session, tally, present)
+
+    async def _own_cues(self) -> dict[str, Cue]:
+        async with self.db.sessions() as session:
+            return await own_cues(session)
 
     def _stack_view(self, room: str) -> StackView | None:
         stack = self.speakers.stacks.get(room)
@@ -199,6 +226,10 @@ class BridgeService:
         except TimeoutError:
             log.error("stack.unsaved_at_stop")
         try:
+            await asyncio.wait_for(self.polls.flushed(), timeout=10)
+        except TimeoutError:
+            log.error("polls.unwritten_at_stop")
+        try:
             await asyncio.wait_for(self.desk.flushed(), timeout=10)
         except TimeoutError:
             log.error("entry.failures_unwritten_at_stop")
@@ -206,4 +237,5 @@ class BridgeService:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()
         self.speakers.close()
+        self.polls.stop()
         self.desk.close()

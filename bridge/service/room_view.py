@@ -1,5 +1,6 @@
 """What a room looks like now, built once from the service's live state: the roster in the
-order people joined, the speaker stack and who has the floor, the room's flags and counts.
+order people joined, the speaker stack and who has the floor, the room's poll, the room's
+flags and counts.
 The panel's feed and overview, ``GET /api/v1/rooms[/ROOM]`` and, through the API,
 ``iobridge room ROOM status --json`` all serialize a ``RoomView``; none reads the live state
 on its own. Built from memory only (the room's settings come in as a ``RoomSpec``, from the
@@ -32,6 +33,7 @@ class RoomView:
     started_at: float | None  # when the call began; None when not live
     participants: tuple[Participant, ...]  # in the order they joined
     stack: dict[str, Any]  # as ``stack show --json``; an empty one while nobody is in
+    poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
 
     @property
     def name(self) -> str:
@@ -69,7 +71,13 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         started_at=live.started_at if live else None,
         participants=tuple(sorted(live.participants.values(), key=_joined)) if live else (),
         stack=stack,
+        poll=_poll(service, spec.name),
     )
+
+
+def _poll(service: BridgeService, room: str) -> dict[str, Any] | None:
+    tally = service.polls.tally(room)
+    return None if tally is None else tally.as_json(service.polls.present(room))
 
 
 def _joined(person: Participant) -> float:

@@ -23,6 +23,7 @@ from bridge.domain.events import (
     SeenParticipant,
     SeenRoom,
 )
+from bridge.domain.polls import PollChanged
 from bridge.domain.roster import Effect, Switchboard
 from bridge.domain.speakers import StackChanged
 from bridge.hub import Hub
@@ -42,10 +43,10 @@ Watcher = Callable[[DomainEvent, list[Effect]], None]  # an event and what the r
 @dataclass(frozen=True)
 class Change:
     """What subscribers hear: which room changed (None: the whole switchboard) and why:
-    an event from Asterisk, or the room's speaker stack changed."""
+    an event from Asterisk, the room's speaker stack or its poll changed."""
 
     room: str | None
-    event: DomainEvent | StackChanged
+    event: DomainEvent | StackChanged | PollChanged
 
 
 class LiveRoster:

@@ -33,6 +33,7 @@ from bridge.store.models import (
     StackEvent,
     Turn,
 )
+from bridge.store.polls import PollResult
 
 REDACTED = "redacted"
 
@@ -185,11 +186,11 @@ class PurgedCall:
 
 async def purge_call(session: AsyncSession, call: Call, now: datetime) -> PurgedCall:
     """Delete ``call``'s history (legs, turns, stack events, its saved stack, who started
-    its recordings, its audit rows) and mark it purged; the caller writes the audit row
+    its recordings, its polls, its audit rows) and mark it purged; the caller writes the audit row
     that says who did it, and commits. The call must have ended."""
     assert call.ended_at is not None
     counts = []
-    for model in (Leg, Turn, StackEvent, ModeratorAction, RecordingStart, SavedStack):
+    for model in (Leg, Turn, StackEvent, ModeratorAction, RecordingStart, SavedStack, PollResult):
         column = model.call_id
         counts.append(_count(await session.execute(delete(model).where(column == call.id))))
     call.purged_at = now

@@ -15,6 +15,7 @@ from bridge.domain.events import Role
 from bridge.domain.pins import PinKey
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
 from bridge.store.accounts import end_sessions_of
+from bridge.store.cues import sync_cues
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
 from bridge.store.pin_key import check_pin_key, replace_pin_key
 from bridge.store.tokens import revoke_tokens_of
@@ -131,6 +132,10 @@ async def sync_rooms(
             setattr(row, key, value)
     await session.flush()
     await _sync_moderators(session, config, report, now)
+    added, changed, removed = await sync_cues(session, config.cues)
+    report.added += added
+    report.changed += changed
+    report.removed += removed
     return report
 
 

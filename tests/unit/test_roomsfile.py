@@ -192,7 +192,8 @@ def test_unknown_top_level_key() -> None:
         moderator:
           - username: u
     """) == [
-        "rooms.yaml:3: moderator: unknown key 'moderator' (expected one of: rooms, moderators);"
+        "rooms.yaml:3: moderator: unknown key 'moderator'"
+        " (expected one of: rooms, moderators, cues);"
         " did you mean 'moderators'?"
     ]
 

@@ -128,6 +128,30 @@ class StackState(BaseModel):
     queue: list[StackEntry] = Field(description="in the order they will speak")
 
 
+class PollOption(BaseModel):
+    key: str = Field(description="the key callers press: 1 to 8, 9 for a block")
+    label: str
+    count: int
+
+
+class Blocker(BaseModel):
+    channel: str
+    caller_id: str
+    name: str
+
+
+class PollState(BaseModel):
+    """A room's poll, as ``iobridge poll ROOM show --json`` prints it."""
+
+    room: str
+    question: str
+    open: bool
+    options: list[PollOption] = Field(description="in key order; a block is key 9")
+    voters: int = Field(description="callers who answered (each once: their latest key)")
+    present: int = Field(description="participants in the room now")
+    blocks: list[Blocker] = Field(description="who blocks (moderators only see this)")
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -140,6 +164,9 @@ class RoomState(BaseModel):
     started_at: float | None = Field(description="when the call began; null when not live")
     participants: list[Participant] = Field(description="in the order they joined")
     stack: StackState
+    poll: PollState | None = Field(
+        None, description="the open poll, or the last closed one; null: none in this call"
+    )
 
 
 # ---- actions -----------------------------------------------------------------------------
@@ -150,6 +177,8 @@ class ActionDone(BaseModel):
     action: str
     file: str | None = Field(None, description="record: the recording's file name")
     speaker: str | None = Field(None, description="next, call: the channel now speaking")
+    poll: PollState | None = Field(None, description="poll-open, poll-close: the tally")
+    cue: str | None = Field(None, description="play: the cue now playing")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

@@ -26,6 +26,7 @@ from bridge.web.api.models import (
     ActionDone,
     Me,
     Participant,
+    PollState,
     RoomList,
     RoomPath,
     RoomState,
@@ -89,6 +90,7 @@ async def room(api: ApiRequest) -> RoomState:
             Participant.model_validate(render.participant(p, view.now)) for p in view.participants
         ],
         stack=StackState.model_validate(view.stack),
+        poll=None if view.poll is None else PollState.model_validate(view.poll),
     )
 
 

@@ -44,6 +44,7 @@ from bridge.domain.events import (
     ParticipantLeft,
     TalkingChanged,
 )
+from bridge.domain.polls import PollChanged
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.speakers import StackChanged
 from bridge.errors import BadField
@@ -70,6 +71,7 @@ COALESCED = (
     CallArrived,
     CallHungUp,
     StackChanged,
+    PollChanged,  # keys callers press; a moderator's open and close is in the trail too
 )
 BACKLOG = 64  # versions a panel may fall behind before it gets the whole room instead
 SEND_TIMEOUT = 5.0  # a panel that takes nothing for this long is closed

@@ -177,6 +177,7 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "user": session.principal.username,
         "actions": action_table(),
         "speaking_time_limit": spec.speaking_time_limit,
+        "cues": await request.app[SERVICE].cues.names(),
     }
     context = {"spec": spec, "config": json.dumps(config), **await _chrome(request)}
     return aiohttp_jinja2.render_template("room.html", request, context)

@@ -44,6 +44,7 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
         },
         "participants": [roster_row(person, view.now) for person in view.participants],
         "stack": view.stack,
+        "poll": view.poll,
         "audit": [audit_entry(record) for record in trail],
     }
 
@@ -53,8 +54,8 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     participants added or changed (``upsert``) or gone (``remove``, by channel). None when
     nothing did. In a room of hundreds, a burst of talk events changes a few rows."""
     delta: dict[str, Any] = {}
-    for part in ("room", "stack", "audit"):
-        if old[part] != new[part]:
+    for part in ("room", "stack", "poll", "audit"):
+        if old.get(part) != new.get(part):
             delta[part] = new[part]
     before = {p["channel"]: p for p in old["participants"]}
     after = {p["channel"]: p for p in new["participants"]}

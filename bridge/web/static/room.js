@@ -4,6 +4,7 @@
 
 import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
 import { Roster } from "./roster.js";
+import { Poll } from "./poll.js";
 import { Stack } from "./stack.js";
 
 const main = document.getElementById("main");
@@ -52,6 +53,19 @@ const stack = new Stack({
   speaker: $("speaker"), floor: $("floor-buttons"), lanes: $("lanes"),
   announcer: $("speaker-announcer"), button,
 });
+
+const poll = new Poll({
+  tally: $("poll-tally"), question: $("poll-question"), bars: $("poll-bars"),
+  voters: $("poll-voters"), blocks: $("poll-blocks"), form: $("poll-form"),
+  buttons: $("poll-buttons"), cues: $("cue-select"), cueButtons: $("cue-buttons"), button,
+});
+
+/** What a button sends: its own arguments, or what the moderator typed or chose. */
+function argumentsOf(target) {
+  if (target.dataset.action === "poll-open") return poll.fields();
+  if (target.dataset.action === "play") return [$("cue-select").value];
+  return JSON.parse(target.dataset.args);
+}
 
 // ---- the room's own state and buttons --------------------------------------------------
 
@@ -105,15 +119,17 @@ let held = null; // the room, stack and audit as last drawn
 function draw(message) {
   offset = message.now - Date.now() / 1000;
   if (message.type === "snapshot") {
-    held = { room: message.room, stack: message.stack, audit: message.audit };
+    held = { room: message.room, stack: message.stack, poll: message.poll, audit: message.audit };
     roster.replace(message.participants, message.now);
   } else {
-    held = { ...held, ...pick(message, ["room", "stack", "audit"]) };
+    held = { ...held, ...pick(message, ["room", "stack", "poll", "audit"]) };
     roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
   }
   version = message.version;
   drawRoom(held.room);
   stack.update(held.stack, message.now, { live: held.room.live });
+  poll.update(held.poll, { live: held.room.live });
+  poll.drawCues(config.cues, held.room.live);
   if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
   main.dataset.version = String(version);
 }
@@ -184,7 +200,7 @@ main.addEventListener("click", async (event) => {
     return;
   }
   target.setAttribute("aria-busy", "true");
-  const done = await act(room, name, actions[name].arguments, JSON.parse(target.dataset.args));
+  const done = await act(room, name, actions[name].arguments, argumentsOf(target));
   target.removeAttribute("aria-busy");
   if (done) $("message").hidden = true;
 });
