@@ -99,11 +99,8 @@ class Report:
     unchecked: list[str]  # "name version: why"
 
 
-def _bound(event: Mapping[str, str]) -> tuple[int, Version | None]:
-    kind, value = next(iter(event.items()))
-    if kind == "introduced" and value == "0":
-        return (0, None)  # "0" is OSV's "since the first release", pre-releases included
-    return (1, Version(value))
+def _bound(event: Mapping[str, str]) -> Version:
+    return Version(next(iter(event.values())))
 
 
 def in_range(version: Version, events: Events) -> bool:
@@ -113,6 +110,7 @@ def in_range(version: Version, events: Events) -> bool:
     for event in sorted(events, key=_bound):
         kind, value = next(iter(event.items()))
         if kind == "introduced":
+            # "0": since the first release, its pre-releases (0.1a1, 0.dev0) included
             affected = affected or value == "0" or version >= Version(value)
         elif kind in ("fixed", "last_affected"):
             bound = Version(value)
@@ -262,11 +260,18 @@ def _reduce(document: Mapping[str, Any], packages: set[str]) -> Iterable[dict[st
         if package.get("ecosystem") != "PyPI" or name not in packages:
             continue
         ranges = [
-            [{kind: str(value)} for event in r["events"] for kind, value in event.items()]
+            [
+                {kind: str(value)}
+                for event in r["events"]
+                for kind, value in event.items()
+                if kind in ("introduced", "fixed", "last_affected")  # not OSV's "limit"
+            ]
             for r in affected.get("ranges", [])
             if r["type"] == "ECOSYSTEM"
         ]
         versions = [str(v) for v in affected.get("versions", [])]
+        for event in (event for events in ranges for event in events):
+            _bound(event)  # raises InvalidVersion now rather than in every audit
         uncovered = [v for v in versions if not any(_in_range_str(v, events) for events in ranges)]
         yield {
             "id": document["id"],
@@ -321,7 +326,10 @@ def refresh(database: Path, packages: set[str]) -> dict[str, Any]:
         for affected in document.get("affected", []):
             if affected.get("package", {}).get("ecosystem") == "PyPI":
                 database_packages.add(canonicalize_name(affected["package"]["name"]))
-        advisories += _reduce(document, packages)
+        try:
+            advisories += _reduce(document, packages)
+        except InvalidVersion as error:
+            raise SystemExit(f"{database}: {path}: {error}") from None
     return {
         "source": SOURCE,
         "commit": commit,
