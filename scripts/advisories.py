@@ -158,9 +158,12 @@ def installed_distributions() -> list[tuple[str, str]]:
 def load(path: Path) -> Snapshot:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        date = datetime.fromisoformat(data["date"])
+        if date.tzinfo is None:
+            raise ValueError(f"date {data['date']!r} has no UTC offset")
         return Snapshot(
             commit=data["commit"],
-            date=datetime.fromisoformat(data["date"]),
+            date=date,
             packages=frozenset(data["packages"]),
             database_packages=frozenset(data["database_packages"]),
             advisories=tuple(
@@ -195,6 +198,10 @@ def find_snapshot(candidates: Sequence[Path] = SNAPSHOTS) -> Path:
     )
 
 
+def _count(items: Sequence[object], one: str, many: str) -> str:
+    return f"{len(items)} {one if len(items) == 1 else many}"
+
+
 def run_audit(
     snapshot_path: Path | None,
     installed: Iterable[tuple[str, str]],
@@ -227,8 +234,9 @@ def run_audit(
         print(f"{line}: NOT CHECKED", file=out)
     if report.hits or report.unchecked:
         print(
-            f"audit: FAILED: {len(report.hits)} known vulnerabilities, {len(report.unchecked)}"
-            " packages not checked: raise a vulnerable package's floor in pyproject.toml"
+            f"audit: FAILED: {_count(report.hits, 'known vulnerability', 'known vulnerabilities')},"
+            f" {_count(report.unchecked, 'package', 'packages')} not checked:"
+            " raise a vulnerable package's floor in pyproject.toml"
             " and reinstall; refresh the snapshot for a package it left out",
             file=out,
         )

@@ -153,7 +153,9 @@ def test_the_audit_fails_on_a_deliberately_vulnerable_installed_version(tmp_path
     code, out = run(path, [("web", "1.9"), ("tool", "5")], TAKEN + timedelta(days=3))
     assert code == 1
     assert "web 1.9: PYSEC-1 (CVE-2026-1): fixed in 2\n" in out
-    assert out.splitlines()[-1].startswith("audit: FAILED: 1 known vulnerabilities")
+    assert out.splitlines()[-1].startswith(
+        "audit: FAILED: 1 known vulnerability, 0 packages not checked:"
+    )
     assert "WARNING" not in out
 
 
