@@ -62,7 +62,7 @@ typecheck: venv
 ADVISORIES ?=
 AUDIT_ONLINE ?=
 audit: venv
-	@$(BIN)/python -m scripts.advisories audit $(if $(ADVISORIES),--snapshot $(ADVISORIES))
+	@$(BIN)/python -m scripts.advisories audit $(if $(ADVISORIES),--snapshot $(ADVISORIES)) $(if $(AUDIT_REQUIRED),--required)
 ifneq ($(AUDIT_ONLINE),)
 	@$(BIN)/pip-audit --strict --vulnerability-service pypi --skip-editable \
 	  --progress-spinner off --timeout 30 || { \
