@@ -27,11 +27,13 @@ from tests.support import AmiWatcher, event, eventually
 
 ROOM, PIN = "e2e-feed", "8787#"
 CALLERS = 50
-# What "slows nothing" means here: Asterisk's join is in the roster within this (the
-# second AMI connection and the service's read the same events in the same loop), and the
-# loop is never held up longer than this.
-ROSTER_LAG = 0.5
-LOOP_STALL = 0.5
+# What "slows nothing" means here: a receiver that hangs would hold whatever waits on it
+# for the webhook's 5 s timeout (and its retries), so a join that waited on a webhook would
+# be seconds late. The bounds sit well below that and well above a loaded 2-core machine's
+# scheduling noise (a busy CI box stalled the loop 0.5 s once with nothing to do with
+# webhooks); the figures themselves are printed, as a benchmark's are.
+ROSTER_LAG = 2.0
+LOOP_STALL = 2.0
 
 
 @pytest.fixture
