@@ -23,6 +23,7 @@ LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
 
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
+GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
 
 
 class ConferenceBridge:
@@ -105,6 +106,21 @@ class ConferenceBridge:
         stopping whatever cue still plays there (see ``announcer``)."""
         await self.ami.send(announcer.silence_action(room))
         await self.ami.send(announcer.cue_action(room, file, loops))
+
+    async def move(self, room: str, channel: str, group: str | None) -> None:
+        """Take ``channel`` out of its conference into breakout ``group``'s (None: back to its
+        room's) with AMI Redirect: the call goes on (dialplan ``iobridge-group``)."""
+        if names_whole_room(channel):
+            raise NoSuchParticipant(room, channel)
+        await self.ami.send(
+            {
+                "Action": "Redirect",
+                "Channel": channel,
+                "Context": GROUP_CONTEXT,
+                "Exten": group or "main",
+                "Priority": "1",
+            }
+        )
 
     async def _act(self, action: str, room: str, **fields: str) -> None:
         await self.ami.send({"Action": action, "Conference": room, **fields})

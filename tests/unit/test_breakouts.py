@@ -165,9 +165,9 @@ def test_moving_to_a_group_that_does_not_exist_changes_nothing() -> None:
 def test_the_warnings_play_once_each_and_extend_re_arms_them() -> None:
     breakout = started(minutes=3)
     assert breakout.tick(T + 30) == []
-    assert breakout.tick(T + 60) == [Warn("ga", "breakout_two_minutes", ("group-1", "group-2"))]
+    assert breakout.tick(T + 60) == [Warn("ga", "breakout-two-minutes", ("group-1", "group-2"))]
     assert breakout.tick(T + 61) == []
-    assert breakout.tick(T + 120) == [Warn("ga", "breakout_one_minute", ("group-1", "group-2"))]
+    assert breakout.tick(T + 120) == [Warn("ga", "breakout-one-minute", ("group-1", "group-2"))]
     breakout.extend(5, T + 150)
     assert breakout.ends_at == T + 180 + 300
     assert breakout.next_due() == T + 480 - 120

@@ -14,7 +14,7 @@ GROUP_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 MAIN_ROOM = "main"  # ``move CHANNEL main``: back to the main room; never a group's name
 MAX_MINUTES = 240
 MAX_GROUPS = 100
-WARNINGS = {120: "breakout_two_minutes", 60: "breakout_one_minute"}  # seconds left -> prompt
+WARNINGS = {120: "breakout-two-minutes", 60: "breakout-one-minute"}  # seconds left -> prompt
 
 
 class BreakoutError(ValueError):
