@@ -11,6 +11,7 @@ from typing import Any
 
 from bridge.asterisk import recorder
 from bridge.asterisk.announcer import is_announcer
+from bridge.domain.breakouts import split_conference
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
@@ -105,7 +106,8 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     """One AMI event as a domain event, or None when the roster has no use for it."""
     name = str(message.get("Event", ""))
     at = event_time(message)
-    room = str(message.get("Conference", ""))
+    # A breakout group's conference (``ROOM~group-1``) is part of its room.
+    room, group = split_conference(str(message.get("Conference", "")))
     channel = str(message.get("Channel", ""))
     if is_announcer(channel):
         return None  # the bridge's own announcer is never a participant
@@ -121,9 +123,9 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
         case "Hangup":
             return CallHungUp(channel, at, leave_reason(message))
         case "ConfbridgeStart":
-            return RoomStarted(room, at)
+            return RoomStarted(room, at) if group is None else None
         case "ConfbridgeEnd":
-            return RoomEnded(room, at)
+            return RoomEnded(room, at) if group is None else None
         case "ConfbridgeJoin":
             return ParticipantJoined(
                 room=room,
@@ -133,9 +135,10 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
                 muted=_yes(message.get("Muted", "No")),
                 at=at,
                 caller_name=_known(message.get("CallerIDName")),
+                group=group,
             )
         case "ConfbridgeLeave":
-            return ParticipantLeft(room, channel, at)
+            return ParticipantLeft(room, channel, at, group=group)
         case "ConfbridgeMute":
             return MuteChanged(room, channel, True, at)
         case "ConfbridgeUnmute":
@@ -164,8 +167,11 @@ def has_recorder(items: Sequence[Mapping[str, Any]]) -> bool:
     return any(recorder.is_recorder(str(item.get("Channel", ""))) for item in items)
 
 
-def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipant, ...]:
-    """Parse ConfbridgeList's events (one per participant)."""
+def seen_participants(
+    items: Sequence[Mapping[str, Any]], group: str | None = None
+) -> tuple[SeenParticipant, ...]:
+    """Parse ConfbridgeList's events (one per participant) of a room's conference or of one
+    of its breakout groups' (``group``)."""
     return tuple(
         SeenParticipant(
             channel=str(item.get("Channel", "")),
@@ -174,6 +180,7 @@ def seen_participants(items: Sequence[Mapping[str, Any]]) -> tuple[SeenParticipa
             muted=_yes(item.get("Muted", "No")),
             talking=_yes(item.get("Talking", "No")),
             caller_name=_known(item.get("CallerIDName")),
+            group=group,
         )
         for item in items
         if item.get("Event") == "ConfbridgeList"

@@ -7,12 +7,14 @@ gives each room the instance of the node it is pinned to.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from panoramisk.message import Message
 
 from bridge.asterisk import ami_events, announcer, recorder
 from bridge.asterisk.ami import AmiClient
+from bridge.domain.breakouts import split_conference
 from bridge.domain.channels import names_whole_room
 from bridge.domain.events import PbxSnapshot, SeenRoom
 from bridge.errors import ActionRefused, NoSuchParticipant, NoSuchRoom, NotRecording
@@ -21,6 +23,7 @@ LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
 
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
+GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
 
 
 class ConferenceBridge:
@@ -104,6 +107,21 @@ class ConferenceBridge:
         await self.ami.send(announcer.silence_action(room))
         await self.ami.send(announcer.cue_action(room, file, loops))
 
+    async def move(self, room: str, channel: str, group: str | None) -> None:
+        """Take ``channel`` out of its conference into breakout ``group``'s (None: back to its
+        room's) with AMI Redirect: the call goes on (dialplan ``iobridge-group``)."""
+        if names_whole_room(channel):
+            raise NoSuchParticipant(room, channel)
+        await self.ami.send(
+            {
+                "Action": "Redirect",
+                "Channel": channel,
+                "Context": GROUP_CONTEXT,
+                "Exten": group or "main",
+                "Priority": "1",
+            }
+        )
+
     async def _act(self, action: str, room: str, **fields: str) -> None:
         await self.ami.send({"Action": action, "Conference": room, **fields})
 
@@ -119,16 +137,22 @@ class ConferenceBridge:
 
     async def snapshot(self) -> PbxSnapshot:
         """Every live room with its participants, and every channel Asterisk has."""
-        rooms = []
+        rooms: dict[str, SeenRoom] = {}
         for name, locked in ami_events.seen_rooms(await self._list("ConfbridgeListRooms")):
             people = await self._list("ConfbridgeList", Conference=name)
-            recording = ami_events.has_recorder(people)
-            rooms.append(SeenRoom(name, locked, ami_events.seen_participants(people), recording))
+            room, group = split_conference(name)  # a breakout group's people are the room's
+            seen = rooms.get(room, SeenRoom(room, False))
+            rooms[room] = replace(
+                seen,
+                locked=seen.locked or (locked and group is None),
+                participants=seen.participants + ami_events.seen_participants(people, group),
+                recording=seen.recording or ami_events.has_recorder(people),
+            )
         channels = await self._list("CoreShowChannels")
         alive = tuple(
             str(c.get("Channel", "")) for c in channels if c.get("Event") == "CoreShowChannel"
         )
-        return PbxSnapshot(tuple(rooms), alive)
+        return PbxSnapshot(tuple(rooms.values()), alive)
 
     async def _list(self, action: str, **fields: str) -> list[Message]:
         try:

@@ -45,6 +45,7 @@ def template_values(
         "agi_secret": settings.ensure_agi_secret().get_secret_value(),
         "entry_extension": settings.entry_extension,
         "recordings_dir": settings.recordings_dir,
+        "sounds_dir": settings.sounds_dir,
         "ami_events": EVENTS_READ,
     }
     if install is not None:

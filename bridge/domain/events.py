@@ -82,6 +82,7 @@ class ParticipantJoined:
     muted: bool
     at: float
     caller_name: str = ""
+    group: str | None = None  # the breakout group whose conference they joined
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,31 @@ class ParticipantLeft:
     # What Asterisk's leave event says; the roster replaces it with what it learnt before
     # (``Switchboard.explain``): a hangup request's cause, or the bridge's own kick.
     reason: LeaveReason = LeaveReason.HUNG_UP
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ParticipantMoved:
+    """A participant the bridge moved between the room's conference and a breakout group's:
+    still in the room. ``settled`` False: they left the conference they were in and are on
+    their way (``group`` is where they were); True: they joined ``group``'s (None: the main
+    room's). ``Switchboard.explain`` makes it from the leave and join Asterisk reports."""
+
+    room: str
+    channel: str
+    group: str | None
+    at: float
+    settled: bool
+    muted: bool = False
+
+
+@dataclass(frozen=True)
+class MainConferenceEmptied:
+    """The room's own conference ended while its people are in breakout groups: the room
+    goes on (``explain`` makes it from the ``RoomEnded``)."""
+
+    room: str
+    at: float
 
 
 @dataclass(frozen=True)
@@ -134,6 +160,7 @@ class SeenParticipant:
     muted: bool
     talking: bool
     caller_name: str = ""
+    group: str | None = None  # in a breakout group's conference
     # What history already holds for this participant (a restarted service finds them
     # in the room): their talk time and turns go on from there rather than from zero.
     earlier_talk_time: float = 0.0
@@ -186,6 +213,8 @@ DomainEvent = (
     | RoomEnded
     | ParticipantJoined
     | ParticipantLeft
+    | ParticipantMoved
+    | MainConferenceEmptied
     | MuteChanged
     | TalkingChanged
     | RecordingChanged

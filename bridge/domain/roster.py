@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from bridge.domain import group_moves
 from bridge.domain.events import (
     CallArrived,
     CallHungUp,
@@ -17,9 +18,11 @@ from bridge.domain.events import (
     HangupRequested,
     LeaveReason,
     LockChanged,
+    MainConferenceEmptied,
     MuteChanged,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantMoved,
     PbxLost,
     RecordingChanged,
     RemovalOrdered,
@@ -30,6 +33,27 @@ from bridge.domain.events import (
     SeenParticipant,
     SeenRoom,
     TalkingChanged,
+)
+from bridge.domain.roster_effects import (  # the reducer's effects, named here too
+    CallClosed as CallClosed,
+)
+from bridge.domain.roster_effects import (
+    CallOpened as CallOpened,
+)
+from bridge.domain.roster_effects import (
+    Effect as Effect,
+)
+from bridge.domain.roster_effects import (
+    HistoryReconciled as HistoryReconciled,
+)
+from bridge.domain.roster_effects import (
+    LegClosed as LegClosed,
+)
+from bridge.domain.roster_effects import (
+    LegOpened as LegOpened,
+)
+from bridge.domain.roster_effects import (
+    LegUpdated as LegUpdated,
 )
 
 # ---- state ------------------------------------------------------------------------------
@@ -49,6 +73,8 @@ class Participant:
     turns: int = 0  # unmuted stretches in which the participant spoke
     in_turn: bool = False
     leaving: LeaveReason | None = None  # why they will leave, once known before they do
+    group: str | None = None  # the breakout group they are in (None: the main room)
+    moving: bool = False  # between conferences, moved by the bridge (``group_moves``)
 
     def talk_time_at(self, now: float) -> float:
         """Talk time so far, counting a spurt still under way up to ``now``."""
@@ -93,65 +119,6 @@ class EntryCall:
     arrived_at: float
 
 
-# ---- effects ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CallOpened:
-    """A room went live: history opens (or, after a restart, continues) its call row."""
-
-    room: str
-    at: float
-
-
-@dataclass(frozen=True)
-class CallClosed:
-    room: str
-    at: float
-
-
-@dataclass(frozen=True)
-class LegOpened:
-    room: str
-    channel: str
-    caller_id: str
-    role: Role
-    at: float
-    caller_name: str = ""
-
-
-@dataclass(frozen=True)
-class LegClosed:
-    room: str
-    channel: str
-    at: float
-    talk_time: float
-    turns: int
-    reason: LeaveReason | None = None  # None: not known (a leave the roster never saw)
-
-
-@dataclass(frozen=True)
-class LegUpdated:
-    """Talk time or turns moved on (written when a spurt ends, not on every event)."""
-
-    room: str
-    channel: str
-    talk_time: float
-    turns: int
-
-
-@dataclass(frozen=True)
-class HistoryReconciled:
-    """After a resync: every call or leg still open in history but not live is closed at ``at``."""
-
-    live_rooms: frozenset[str]
-    live_channels: frozenset[tuple[str, str]]  # (room, channel)
-    at: float
-
-
-Effect = CallOpened | CallClosed | LegOpened | LegClosed | LegUpdated | HistoryReconciled
-
-
 # ---- the reducer ------------------------------------------------------------------------
 
 
@@ -190,7 +157,12 @@ class Switchboard:
         ]
 
     def explain(self, event: DomainEvent) -> DomainEvent:
-        """The event as subscribers hear it: a leave says the reason learnt before it."""
+        """The event as subscribers hear it: a leave says the reason learnt before it; a
+        leave and join the bridge ordered are a move within the room."""
+        live = self.rooms.get(getattr(event, "room", ""))
+        moved = group_moves.explain_move(live.participants if live else None, event)
+        if moved is not None:
+            return moved
         if isinstance(event, ParticipantLeft):
             person = self._find(event.room, event.channel)
             if person is not None and person.leaving is not None:
@@ -229,6 +201,12 @@ class Switchboard:
                 return self._join(event)
             case ParticipantLeft():
                 return self._leave(event.room, event.channel, event.at, event.reason)
+            case ParticipantMoved():
+                live = self.rooms.get(event.room)
+                group_moves.apply_move(live.participants if live else None, event)
+                return []
+            case MainConferenceEmptied():
+                return []
             case MuteChanged():
                 return self._mute(event)
             case TalkingChanged():
@@ -272,7 +250,9 @@ class Switchboard:
             return effects
         previous = self._room_of.get(event.channel)
         if previous is not None and previous != event.room:
-            effects += self._leave(previous, event.channel, event.at)
+            moved = self._find(previous, event.channel)
+            why = LeaveReason.MOVED if moved is not None and moved.moving else None
+            effects += self._leave(previous, event.channel, event.at, why)
         live.participants[event.channel] = Participant(
             channel=event.channel,
             caller_id=event.caller_id,
@@ -387,6 +367,7 @@ class Switchboard:
             # unmuted), and that turn is in history already; speaking on is not a new one.
             known.in_turn = not seen.muted and seen.earlier_turns > 0
         known.muted = seen.muted
+        known.group, known.moving = seen.group, False
         if seen.muted:
             known.in_turn = False  # muted while we were away: that turn is over, as in _mute
         if seen.talking and not seen.muted:

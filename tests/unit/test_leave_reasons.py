@@ -118,10 +118,12 @@ def test_a_kick_of_one_caller_says_nothing_about_another() -> None:
     assert reason_of_leave(board, BOB) == LeaveReason.HUNG_UP
 
 
-def test_a_move_ordered_by_the_bridge_is_a_move() -> None:
+def test_a_move_ordered_by_the_bridge_to_another_room_closes_the_leg_as_moved() -> None:
     board = board_with(ALICE)
     board.apply(RemovalOrdered(ROOM, ALICE, LeaveReason.MOVED, T + 58))
-    assert reason_of_leave(board, ALICE) == LeaveReason.MOVED
+    assert board.apply(board.explain(ParticipantLeft(ROOM, ALICE, T + 59))) == []
+    effects = board.apply(ParticipantJoined("other", ALICE, "cid", Role.PARTICIPANT, True, T + 60))
+    assert [e.reason for e in effects if isinstance(e, LegClosed)] == [LeaveReason.MOVED]
 
 
 def test_a_hangup_with_no_leave_seen_closes_the_leg_with_its_cause() -> None:
