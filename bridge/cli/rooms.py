@@ -153,26 +153,26 @@ def rooms_list(show_pins: bool, pins_from: Path | None, as_json: bool) -> None:
         click.echo(json.dumps([_room_json(room, counts, bool(live), pins) for room in stored]))
         return
     click.echo(
-        f"{'ROOM':<24} {'FROM':<10} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} "
-        f"{'QUEUE':<12} TITLE"
+        f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} "
+        f"{'FROM':<10} TITLE"
     )
     for room in stored:
         spec = room.spec
         count = counts.get(spec.name, 0) if live else "-"
         pin, mod_pin = _shown(room, pins)
         click.echo(
-            f"{spec.name:<24} {_origin(room):<10} {count!s:>5} {spec.max_participants:>5}  "
-            f"{pin:<12} {mod_pin or '-':<12} {spec.queue.value:<12} {spec.title}"
+            f"{spec.name:<24} {count!s:>5} {spec.max_participants:>5}  {pin:<12} "
+            f"{mod_pin or '-':<12} {spec.queue.value:<12} {_origin(room):<10} {spec.title}"
         )
     if any(room.on_demand for room in stored):
-        click.echo("(on demand: opened by a host, closes itself; a sync never touches it)")
+        click.echo("(on-demand: opened by a host, closes itself; a sync never touches it)")
     if not live:
         click.echo("(the stack is not running: live counts unknown)")
 
 
 def _origin(room: Any) -> str:
     """Where a room comes from: the rooms file, or a host who opened it on demand."""
-    return "on demand" if room.on_demand else "file"
+    return "on-demand" if room.on_demand else "file"
 
 
 def _pins_shown(config: Any, key: Any) -> dict[str, str]:

@@ -130,7 +130,9 @@ class BridgeService:
         self.accounts = Accounts(settings, db)
         self.tokens = ApiTokens(db)
         self.audit = AuditTrail(db, self.switchboard)
-        self.on_demand = RoomsOnDemand(db, self.desk.rooms, self.switchboard, self._find_room)
+        self.on_demand = RoomsOnDemand(
+            db, self.desk.rooms, self.switchboard, self._find_room, self.accounts.rights_changed
+        )
 
     @property
     def switchboard(self) -> Switchboard:

@@ -58,6 +58,7 @@ class RoomsOnDemand:
         rooms: RoomCache,
         switchboard: Switchboard,
         find_room: Callable[[str], Awaitable[RoomSpec | None]],
+        rights_changed: Callable[[str], None],
         *,
         randbelow: RandBelow = secrets.randbelow,
     ) -> None:
@@ -65,6 +66,7 @@ class RoomsOnDemand:
         self._rooms = rooms
         self._switchboard = switchboard
         self._find_room = find_room
+        self._rights_changed = rights_changed  # the host's open panels see their new room
         self._randbelow = randbelow
 
     async def open(
@@ -99,6 +101,7 @@ class RoomsOnDemand:
             await add_room_on_demand(
                 session, spec, key, closes_at=closes_at, opened_by=principal.username
             )
+        self._rights_changed(principal.username)
         log.info(
             "rooms.opened_on_demand room=%s by=%s closes_at=%s copied_from=%s",
             name, principal.username, closes_at.isoformat(), copy_settings_from or "-",
