@@ -92,6 +92,26 @@ def rooms_sync(file: Path, dry_run: bool, new_pin_key: bool) -> None:
     )
 
 
+@rooms_group.command("open")
+@click.option("--title", required=True, help="What the call is about, as hosts see it.")
+@click.option(
+    "--copy-settings-from", "copy_from", metavar="ROOM", help="Take this room's settings."
+)
+@click.option(
+    "--hours", type=float, default=4.0, show_default=True,
+    help="It closes itself after this, once nobody is in it.",
+)  # fmt: skip
+def rooms_open(title: str, copy_from: str | None, hours: float) -> None:
+    """Open a room on demand, with fresh PINs (shown once), through the running stack."""
+    body = {"title": title, "hours": hours, "copy_settings_from": copy_from}
+    opened = call_api(settings(), "POST", "/api/v1/rooms", body)
+    click.echo(f"opened room {opened['name']}: {opened['title']}")
+    click.echo(f"  participant PIN: {opened['pin']}")
+    click.echo(f"  moderator PIN:   {opened['moderator_pin']}")
+    click.echo(f"  closes at {opened['closes_at']} (or later, once nobody is in it)")
+    click.echo("(the PINs are shown this once: the database keeps only their hashes)")
+
+
 NO_PINS_IN_DB = (
     "the database keeps only keyed hashes of the PINs, which cannot be shown; "
     "show them from your rooms file: iobridge rooms list --pins-from FILE"
@@ -133,7 +153,8 @@ def rooms_list(show_pins: bool, pins_from: Path | None, as_json: bool) -> None:
         click.echo(json.dumps([_room_json(room, counts, bool(live), pins) for room in stored]))
         return
     click.echo(
-        f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} TITLE"
+        f"{'ROOM':<24} {'LIVE':>5} {'MAX':>5}  {'PIN':<12} {'MOD PIN':<12} {'QUEUE':<12} "
+        f"{'FROM':<10} TITLE"
     )
     for room in stored:
         spec = room.spec
@@ -141,10 +162,17 @@ def rooms_list(show_pins: bool, pins_from: Path | None, as_json: bool) -> None:
         pin, mod_pin = _shown(room, pins)
         click.echo(
             f"{spec.name:<24} {count!s:>5} {spec.max_participants:>5}  {pin:<12} "
-            f"{mod_pin or '-':<12} {spec.queue.value:<12} {spec.title}"
+            f"{mod_pin or '-':<12} {spec.queue.value:<12} {_origin(room):<10} {spec.title}"
         )
+    if any(room.on_demand for room in stored):
+        click.echo("(on-demand: opened by a host, closes itself; a sync never touches it)")
     if not live:
         click.echo("(the stack is not running: live counts unknown)")
+
+
+def _origin(room: Any) -> str:
+    """Where a room comes from: the rooms file, or a host who opened it on demand."""
+    return "on-demand" if room.on_demand else "file"
 
 
 def _pins_shown(config: Any, key: Any) -> dict[str, str]:
@@ -178,6 +206,8 @@ def _room_json(
         "live": count,
         "max_participants": spec.max_participants,
         "queue": spec.queue.value,
+        "origin": _origin(room),
+        "closes_at": room.closes_at.isoformat() if room.closes_at else None,
         **({"pin": pin, "moderator_pin": moderator_pin} if pins is not None else {}),
     }
 

@@ -79,6 +79,15 @@ class Principal:
         role = self.role_in(room)
         return role is Right.HOST or (role is Right.ASSISTANT and right is Right.ASSISTANT)
 
+    def may_open_rooms(self) -> bool:
+        """May this principal open a room on demand? A host may (the admin token is one
+        everywhere); an assistant, a read-only token or a moderator of no room may not."""
+        if self.read_only:
+            return False
+        if self.all_rooms:
+            return True
+        return any(self.role_in(room) is Right.HOST for room in self.rooms)
+
     def rooms_of(self, rooms: list[str]) -> list[str]:
         """Those of ``rooms`` this principal may see and act on, in the given order."""
         return [room for room in rooms if self.may_moderate(room)]

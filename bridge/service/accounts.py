@@ -221,6 +221,15 @@ class Accounts:
             self._seen = {k: until for k, until in self._seen.items() if until > now}
         self._seen[key] = now + SEEN_SECONDS
 
+    def rights_changed(self, username: str) -> None:
+        """A moderator was just granted a room (one they opened on demand): their sessions
+        read their rights again at the next request, not after the cache's seconds."""
+        self._recent = {
+            key: cached
+            for key, cached in self._recent.items()
+            if cached[1].principal.username != username
+        }
+
     def seen_lately(self, token: str) -> bool:
         """Was this a live session lately (no database: the HTTP server asks it before a
         connection is handed to aiohttp, to keep a share of them for moderators)?"""

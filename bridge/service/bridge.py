@@ -21,6 +21,7 @@ and the roster changes only when Asterisk reports that they happened.
 | scripts' API tokens | ``bridge.service.tokens`` |
 | the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
 | the push feed for scripts (SSE and webhooks read it) | ``bridge.service.feed`` |
+| rooms opened on demand, closed when their time is up | ``bridge.service.rooms_on_demand`` |
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from datetime import datetime
 
 from panoramisk.message import Message
 
@@ -52,6 +54,7 @@ from bridge.service.moderation import Moderation
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.polls import RoomPolls
 from bridge.service.reports import CallReports
+from bridge.service.rooms_on_demand import RoomsOnDemand
 from bridge.service.roster import Change, LiveRoster
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
@@ -127,6 +130,9 @@ class BridgeService:
         self.accounts = Accounts(settings, db)
         self.tokens = ApiTokens(db)
         self.audit = AuditTrail(db, self.switchboard)
+        self.on_demand = RoomsOnDemand(
+            db, self.desk.rooms, self.switchboard, self._find_room, self.accounts.rights_changed
+        )
 
     @property
     def switchboard(self) -> Switchboard:
@@ -186,6 +192,10 @@ class BridgeService:
         """Every active room, by name (from the room cache: no query while unchanged)."""
         return list((await self.desk.rooms.current(self.db.sessions)).active.values())
 
+    async def rooms_opened_on_demand(self) -> dict[str, datetime]:
+        """The active rooms opened on demand, each with when its time is up."""
+        return (await self.desk.rooms.current(self.db.sessions)).on_demand
+
     async def readiness(self) -> health.Readiness:
         pbx_up = self.ami.connected.is_set() and self.switchboard.pbx_connected
         return await health.check(self.db, pbx_up)
@@ -203,6 +213,10 @@ class BridgeService:
             group.create_task(
                 self.reports.keep_retention(self.settings.history_purge_every_seconds),
                 name="history-retention",
+            )
+            group.create_task(
+                self.on_demand.keep_closing(self.settings.on_demand_close_check_seconds),
+                name="rooms-on-demand",
             )
 
     async def _checkpoint_talk_time(self) -> None:

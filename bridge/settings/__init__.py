@@ -152,11 +152,11 @@ class Settings(BaseSettings):
 
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0
-
     # Caller IDs in the call history are kept this many days after a call ends, then
     # replaced by pseudonyms ("caller 3") by the service itself, checked this often.
     history_retention_days: int = Field(default=30, ge=0)
     history_purge_every_seconds: float = Field(default=3600.0, gt=0)
+    on_demand_close_check_seconds: float = Field(default=30.0, gt=0)  # rooms opened on demand
     # Recording files are deleted this many days after they were last written, by the
     # same purge (0: at its next round).
     recording_retention_days: int = Field(default=90, ge=0)

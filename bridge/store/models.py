@@ -101,6 +101,11 @@ class Room(Base):
         NetworkList, default=(), server_default=""
     )
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # A room opened on demand (``iobridge rooms open``, the panel) rather than from the
+    # rooms file: a sync never touches it; it retires itself after ``closes_at``.
+    on_demand: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    opened_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         # A PIN picks one active room; a retired room's PIN may be given to a new room.

@@ -24,6 +24,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
@@ -44,20 +45,25 @@ class PinIndex:
     revision: int
     matches: dict[str, PinMatch] = field(default_factory=dict, repr=False)
     active: dict[str, RoomSpec] = field(default_factory=dict)  # by name, in name order
+    # Active rooms opened on demand (not the file's), each with when its time is up.
+    on_demand: dict[str, datetime] = field(default_factory=dict)
 
     @classmethod
     def build(cls, revision: int, rooms: Iterable[StoredRoom]) -> PinIndex:
         matches: dict[str, PinMatch] = {}
         active: dict[str, RoomSpec] = {}
+        on_demand: dict[str, datetime] = {}
         for room in rooms:  # already in preference order
             if not room.retired:
                 active[room.spec.name] = room.spec
+                if room.on_demand and room.closes_at is not None:
+                    on_demand[room.spec.name] = room.closes_at
             match = PinMatch(room.spec, Role.PARTICIPANT, room.retired)
             matches.setdefault(room.pin_hash, match)
             if room.moderator_pin_hash:
                 match = PinMatch(room.spec, Role.MODERATOR, room.retired)
                 matches.setdefault(room.moderator_pin_hash, match)
-        return cls(revision, matches, dict(sorted(active.items())))
+        return cls(revision, matches, dict(sorted(active.items())), on_demand)
 
     def match(self, pin_hash: str) -> PinMatch | None:
         return self.matches.get(pin_hash) if pin_hash else None

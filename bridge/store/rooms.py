@@ -85,8 +85,12 @@ async def sync_rooms(
     else:
         await check_pin_key(session, pin_key, adopt=True)
     report = SyncReport()
-    rows = {r.name: r for r in await session.scalars(select(Room))}
+    # Rooms opened on demand are not the file's: a sync neither retires nor changes them.
+    every_row = list(await session.scalars(select(Room)))
+    rows = {r.name: r for r in every_row if not r.on_demand}
     wanted = {spec.name: spec for spec in config.rooms}
+    wanted_values = {name: stored_values(spec, pin_key) for name, spec in wanted.items()}
+    _refuse_clashes([r for r in every_row if r.on_demand], wanted_values)
 
     busy = set(await session.scalars(select(Call.room_name).where(Call.ended_at.is_(None))))
     leaving = [name for name, row in rows.items() if name not in wanted and row.retired_at is None]
@@ -99,7 +103,6 @@ async def sync_rooms(
         )
 
     # Describe before touching anything: the PIN shuffle below rewrites PINs for a moment.
-    wanted_values = {name: stored_values(spec, pin_key) for name, spec in wanted.items()}
     changes = {
         name: _describe_changes(row, wanted_values[name])
         for name, row in rows.items()
@@ -139,6 +142,24 @@ async def sync_rooms(
     return report
 
 
+def _refuse_clashes(on_demand: list[Room], wanted: dict[str, dict[str, object]]) -> None:
+    """The file may not take the name or a PIN of a room opened on demand (its hosts and
+    callers hold them); the PINs are compared as the keyed hashes the database has."""
+    names = {row.name for row in on_demand}
+    held = {h for row in on_demand for h in (row.pin_hash, row.moderator_pin_hash) if h}
+    problems = [
+        f"room {name}: the name of a room opened on demand" for name in wanted if name in names
+    ]
+    problems += [
+        f"room {name}: {SETTING_OF_COLUMN[column]} is a PIN of a room opened on demand"
+        for name, values in wanted.items()
+        for column in PIN_COLUMNS.values()
+        if values[column] in held
+    ]
+    if problems:
+        raise SyncRefused("; ".join(problems) + " (choose another in the file, then sync again)")
+
+
 async def rooms_revision(session: AsyncSession) -> int:
     """A number that moves on every write to the rooms table: database triggers bump it
     (migration 0002), so a sync, a test or an admin's own SQL all count."""
@@ -149,9 +170,10 @@ async def rooms_revision(session: AsyncSession) -> int:
 async def _sync_moderators(
     session: AsyncSession, config: RoomsConfig, report: SyncReport, now: datetime
 ) -> None:
-    room_ids = {
-        r.name: r.id for r in await session.scalars(select(Room).where(Room.retired_at.is_(None)))
-    }
+    active = list(await session.scalars(select(Room).where(Room.retired_at.is_(None))))
+    room_ids = {r.name: r.id for r in active if not r.on_demand}
+    # A host's own rooms opened on demand stay theirs whatever the file says.
+    own_rooms = {r.id for r in active if r.on_demand}
     rows = {m.username: m for m in await session.scalars(select(Moderator))}
     wanted = {m.username: m for m in config.moderators}
     for name, row in rows.items():
@@ -180,11 +202,12 @@ async def _sync_moderators(
             row.password_hash = row.file_password_hash = spec.password_hash
             await end_sessions_of(session, row.id)
             await revoke_tokens_of(session, row.id, now)
-        current = {link.room_id for link in row.rooms}
+        current = {link.room_id for link in row.rooms} - own_rooms
         if row.all_rooms != all_rooms or current != room_set:
             changes.append("rooms")
             row.all_rooms = all_rooms
-            row.rooms = [link for link in row.rooms if link.room_id in room_set] + [
+            kept = room_set | own_rooms
+            row.rooms = [link for link in row.rooms if link.room_id in kept] + [
                 ModeratorRoom(room_id=rid) for rid in sorted(room_set - current)
             ]
         if changes:
@@ -207,6 +230,8 @@ class StoredRoom:
     retired: bool
     pin_hash: str = field(repr=False)
     moderator_pin_hash: str | None = field(repr=False)
+    on_demand: bool = False  # opened by a host, not from the rooms file
+    closes_at: datetime | None = None
 
 
 async def match_pin(session: AsyncSession, digits: str, pin_key: PinKey) -> PinMatch | None:
@@ -231,7 +256,14 @@ async def every_room(session: AsyncSession) -> list[StoredRoom]:
     """Every room, in the order ``match_pin`` prefers them."""
     rows = await session.scalars(select(Room).order_by(Room.retired_at.is_not(None), Room.id))
     return [
-        StoredRoom(room_spec(r), r.retired_at is not None, r.pin_hash, r.moderator_pin_hash)
+        StoredRoom(
+            room_spec(r),
+            r.retired_at is not None,
+            r.pin_hash,
+            r.moderator_pin_hash,
+            r.on_demand,
+            r.closes_at,
+        )
         for r in rows
     ]
 

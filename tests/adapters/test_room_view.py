@@ -47,7 +47,7 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     assert summary == {
         "name": ROOM, "title": shown["title"], "live": True, "participants": 2,
         "hands_raised": 0, "speaker": None, "locked": True, "recording": False,
-        "queue": "fifo", "max_participants": summary["max_participants"],
+        "queue": "fifo", "max_participants": summary["max_participants"], "on_demand": False,
     }  # fmt: skip
 
 

@@ -227,8 +227,8 @@ def test_sync_dry_run_changes_nothing_then_sync_does(iobridge: Invoke, tmp_path:
         f"synced 2 rooms, 1 moderator from {rooms}",
     ]
     assert listed_rooms(iobridge, "--pins-from", str(rooms)) == [
-        ["ga", "-", "500", "731904", "731905", "fifo", "General", "assembly"],
-        ["wg", "-", "500", "482211", "-", "progressive", "wg"],
+        ["ga", "-", "500", "731904", "731905", "fifo", "file", "General", "assembly"],
+        ["wg", "-", "500", "482211", "-", "progressive", "file", "wg"],
     ]
     again = iobridge("rooms", "sync", str(rooms))
     assert lines(again.stdout)[0] == "nothing to change"
@@ -342,8 +342,8 @@ def test_rooms_list_hides_pins_by_default(iobridge: Invoke, tmp_path: Path) -> N
     for pin in ("731904", "731905", "482211"):
         assert pin not in result.output
     assert listed_rooms(iobridge) == [
-        ["ga", "-", "500", "****", "****", "fifo", "General", "assembly"],
-        ["wg", "-", "500", "****", "-", "progressive", "wg"],
+        ["ga", "-", "500", "****", "****", "fifo", "file", "General", "assembly"],
+        ["wg", "-", "500", "****", "-", "progressive", "file", "wg"],
     ]
 
 
@@ -515,3 +515,26 @@ def test_check_warns_when_the_rooms_can_outgrow_the_rtp_ports(
         "IOBRIDGE_RTP_PORT_START/IOBRIDGE_RTP_PORT_END to a range of at least 2,000 ports, "
         "or lower max_participants"
     ]
+
+
+def test_list_says_which_rooms_were_opened_on_demand(
+    iobridge: Invoke, tmp_path: Path, database_file: Path
+) -> None:
+    from bridge.domain.rooms import RoomSpec
+    from bridge.settings import Settings
+    from bridge.store.pin_key import install_pin_key
+    from bridge.store.rooms_on_demand import add_room_on_demand
+
+    assert iobridge("rooms", "sync", str(write(tmp_path / "rooms.yaml", VALID))).exit_code == 0
+    key = install_pin_key(Settings(state_dir=database_file.parent))
+    spec = RoomSpec(name="pop-up-0001", title="Pop up", pin="12345678", moderator_pin="87654321")
+    closes = datetime(2030, 1, 1, tzinfo=UTC)
+
+    async def add(session: AsyncSession) -> None:
+        await add_room_on_demand(session, spec, key, closes_at=closes, opened_by="admin")
+
+    run_db(database_file, add)
+    result = iobridge("rooms", "list")
+    row = next(line.split() for line in lines(result.stdout) if line.startswith("pop-up-0001"))
+    assert row[6] == "on-demand"
+    assert "a sync never touches it" in result.stdout

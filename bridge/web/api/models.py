@@ -83,6 +83,25 @@ class RoomSummary(BaseModel):
     recording: bool
     queue: QueuePolicy
     max_participants: int
+    on_demand: bool = Field(False, description="opened by a host, not from the rooms file")
+
+
+class OpenRoomBody(Inputs):
+    """A room opened on demand: its title, how long, and whose settings it copies."""
+
+    title: str = Field(min_length=1, max_length=200)
+    copy_settings_from: RoomName | None = Field(None, description="a room whose settings it takes")
+    hours: float = Field(4.0, gt=0, le=72, description="it closes after this, once empty")
+
+
+class OpenedRoom(BaseModel):
+    """The room just opened, with its PINs: shown here once, kept nowhere in clear."""
+
+    name: str
+    title: str
+    pin: str
+    moderator_pin: str
+    closes_at: datetime = Field(description="when its time is up (it closes once empty)")
 
 
 class RoomList(BaseModel):

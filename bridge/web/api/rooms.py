@@ -13,6 +13,7 @@ is audited as that moderator, the admin token as "admin".
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +26,8 @@ from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
     ActionDone,
     Me,
+    OpenedRoom,
+    OpenRoomBody,
     Participant,
     PollState,
     RoomList,
@@ -52,13 +55,30 @@ async def rooms(api: ApiRequest) -> RoomList:
     """The rooms this token may moderate, with who is in them now."""
     service = api.service
     specs = [s for s in await service.room_specs() if api.principal.may_moderate(s.name)]
+    on_demand = await service.rooms_opened_on_demand()
     return RoomList(
         pbx=render.pbx_state(service.switchboard),
-        rooms=[_summary(room_view(service, spec)) for spec in specs],
+        rooms=[_summary(room_view(service, spec), on_demand) for spec in specs],
     )
 
 
-def _summary(view: RoomView) -> RoomSummary:
+async def open_room(api: ApiRequest) -> OpenedRoom:
+    """Open a room on demand, with fresh PINs shown in this answer only. A room's host may;
+    it closes itself when its hours are up and nobody is in it."""
+    body: OpenRoomBody = api.body
+    opened = await api.service.on_demand.open(
+        api.principal, body.title, hours=body.hours, copy_settings_from=body.copy_settings_from
+    )
+    return OpenedRoom(
+        name=opened.name,
+        title=opened.title,
+        pin=opened.pin,
+        moderator_pin=opened.moderator_pin,
+        closes_at=opened.closes_at,
+    )
+
+
+def _summary(view: RoomView, on_demand_names: Collection[str]) -> RoomSummary:
     return RoomSummary(
         name=view.name,
         title=view.spec.title,
@@ -70,6 +90,7 @@ def _summary(view: RoomView) -> RoomSummary:
         recording=view.recording,
         queue=view.spec.queue,
         max_participants=view.spec.max_participants,
+        on_demand=view.name in on_demand_names,
     )
 
 
@@ -134,6 +155,11 @@ OPERATIONS = [
         "get", ROOM, "show_room", "one room's live state: roster, stack, speaker", "rooms",
         room, path_params=RoomPath, response=RoomState, errors=(403, 404),
         description=str(room.__doc__).split("\n\n")[0],
+    ),
+    Operation(
+        "post", "/api/v1/rooms", "open_room", "open a room on demand (a host may)", "rooms",
+        open_room, body=OpenRoomBody, body_required=True, response=OpenedRoom,
+        errors=(400, 403, 404), description=str(open_room.__doc__),
     ),
     *_action_operations(Group.ROOM, ROOM_ACTIONS),
     *_action_operations(Group.STACK, STACK_ACTIONS),

@@ -4,6 +4,7 @@
 | --- | --- |
 | the session cookie, CSRF and Origin checks, room rights | ``bridge.web.auth`` |
 | pages: login, logout, rooms, a room | ``bridge.web.panel.pages`` |
+| Open a room: its PINs shown once | ``bridge.web.panel.rooms_on_demand`` |
 | the one action route (the shared table, audited) | ``bridge.web.panel.actions`` |
 | the room page's websocket and its coalesced snapshots | ``bridge.web.panel.live`` |
 | the snapshot itself; where the speaker stack plugs in | ``bridge.web.panel.state`` |
@@ -18,7 +19,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bridge.web.panel import actions, live, pages
+from bridge.web.panel import actions, live, pages, rooms_on_demand
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -63,6 +64,7 @@ def setup_panel(app: web.Application) -> None:
     router.add_post("/logout", pages.logout)
     router.add_get("/rooms", pages.rooms_page)
     router.add_get("/rooms.json", pages.rooms_json)
+    router.add_post("/rooms/open", rooms_on_demand.open_room)
     router.add_get("/rooms/{room}", pages.room_page)
     router.add_get("/rooms/{room}/live", live.live)
     router.add_post("/rooms/{room}/actions/{action}", actions.run_action)

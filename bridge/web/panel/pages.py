@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -55,7 +56,7 @@ def html_errors(handler: Handler) -> Handler:
 async def error_page(request: web.Request, status: int, message: str) -> web.Response:
     """A failure as a page, in the panel's frame (who is logged in, if that can be told)."""
     try:
-        chrome = await _chrome(request)
+        chrome = await page_frame(request)
     except Exception:  # the page says what failed even when the database is away
         log.exception("panel.error_page_without_session")
         chrome = {"user": None, "csrf": "", "pbx": "unknown"}
@@ -63,7 +64,7 @@ async def error_page(request: web.Request, status: int, message: str) -> web.Res
     return aiohttp_jinja2.render_template("error.html", request, context, status=status)
 
 
-async def _chrome(request: web.Request) -> dict[str, Any]:
+async def page_frame(request: web.Request) -> dict[str, Any]:
     """What every page's frame shows: who is logged in, the CSRF token for Log out."""
     session = await current_session(request)
     return {
@@ -83,7 +84,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 async def login_page(request: web.Request) -> web.StreamResponse:
     if await current_session(request):
         raise web.HTTPFound(safe_next(request.query.get("next")))
-    return _login_form(request, await _chrome(request), next_page=request.query.get("next"))
+    return _login_form(request, await page_frame(request), next_page=request.query.get("next"))
 
 
 def _login_form(
@@ -112,7 +113,7 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
             username, password, client_address(request), previous=request.cookies.get(COOKIE)
         )
     except (LoginRefused, TooManyLogins, LoginsBusy) as exc:
-        chrome = await _chrome(request)
+        chrome = await page_frame(request)
         return _login_form(
             request,
             chrome,
@@ -148,14 +149,29 @@ def _see_other(location: str) -> web.Response:
 async def _overview(request: web.Request, session: PanelSession) -> list[dict[str, Any]]:
     service = request.app[SERVICE]
     specs = await service.room_specs()  # from the room cache: no query while unchanged
+    on_demand = await service.rooms_opened_on_demand()
     allowed = [spec for spec in specs if session.principal.may_moderate(spec.name)]
-    return [overview_row(room_view(service, spec)) for spec in allowed]
+    return [
+        {**overview_row(room_view(service, spec)), "closes_at": _closes(on_demand, spec.name)}
+        for spec in allowed
+    ]
+
+
+def _closes(on_demand: dict[str, datetime], room: str) -> str | None:
+    """When a room opened on demand closes (UTC, to the minute); None for the file's."""
+    closes_at = on_demand.get(room)
+    return None if closes_at is None else closes_at.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @html_errors
 async def rooms_page(request: web.Request) -> web.StreamResponse:
     session = await page_session(request)
-    context = {"rooms": await _overview(request, session), **await _chrome(request)}
+    rooms = await _overview(request, session)
+    context = {
+        "rooms": rooms,
+        "may_open_rooms": session.principal.may_open_rooms(),
+        **await page_frame(request),
+    }
     return aiohttp_jinja2.render_template("rooms.html", request, context)
 
 
@@ -179,5 +195,5 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "speaking_time_limit": spec.speaking_time_limit,
         "cues": await request.app[SERVICE].cues.names(),
     }
-    context = {"spec": spec, "config": json.dumps(config), **await _chrome(request)}
+    context = {"spec": spec, "config": json.dumps(config), **await page_frame(request)}
     return aiohttp_jinja2.render_template("room.html", request, context)
