@@ -30,6 +30,7 @@ Send = Callable[[dict[str, str]], Awaitable[list[Any]]]
 CONTEXTS = (
     "iobridge-entry",
     "iobridge-keys",
+    "iobridge-group",
     "iobridge-whisper",
     "iobridge-announce",
     "iobridge-announce-play",

@@ -188,7 +188,15 @@ def test_listings_speak_json(iobridge: Invoke, tmp_path: Path) -> None:
 
     listed = json.loads(iobridge("rooms", "list", "--json").stdout)
     assert listed == [
-        {"name": "ga", "title": "ga", "live": None, "max_participants": 500, "queue": "fifo"}
+        {
+            "name": "ga",
+            "title": "ga",
+            "live": None,
+            "max_participants": 500,
+            "queue": "fifo",
+            "origin": "file",
+            "closes_at": None,
+        }
     ]
     with_pins = json.loads(iobridge("rooms", "list", "--json", "--pins-from", str(rooms)).stdout)
     assert with_pins[0]["pin"] == "731904"
