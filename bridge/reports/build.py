@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from bridge.domain.entry import WITHHELD_CALLER_IDS
 from bridge.domain.events import LeaveReason
+from bridge.domain.polls import BLOCK_KEY
 from bridge.domain.privacy import mask_caller_id
 from bridge.recordings import recording_started_at
 from bridge.reports.model import (
@@ -21,6 +22,8 @@ from bridge.reports.model import (
     CallListItem,
     FirstTimeBasis,
     ModeratorAction,
+    PollLine,
+    PollOption,
     Presence,
     RecordingLine,
     Report,
@@ -29,7 +32,15 @@ from bridge.reports.model import (
     TalkShares,
     TurnLine,
 )
-from bridge.reports.rows import CallHistory, CallListRow, CallRow, LegRow, RecordingFile, TurnRow
+from bridge.reports.rows import (
+    CallHistory,
+    CallListRow,
+    CallRow,
+    LegRow,
+    PollRow,
+    RecordingFile,
+    TurnRow,
+)
 
 # A recording's name carries its start to the second, in the bridge's local time; the
 # first recording of a room set to record starts a moment after the call does.
@@ -117,6 +128,24 @@ def build_report(
             for a in sorted(history.audit, key=lambda a: a.at)
         ],
         recordings=_recordings(history, files, now),
+        polls=[_poll_line(p) for p in sorted(history.polls, key=lambda p: p.opened_at)],
+    )
+
+
+def _poll_line(poll: PollRow) -> PollLine:
+    blocks = [count for key, _, count in poll.counts if key == BLOCK_KEY]
+    return PollLine(
+        question=poll.question,
+        opened_at=poll.opened_at,
+        closed_at=poll.closed_at,
+        options=[
+            PollOption(key=key, label=label, count=count)
+            for key, label, count in poll.counts
+            if key != BLOCK_KEY
+        ],
+        voters=poll.voters,
+        present=poll.present,
+        blocks=blocks[0] if blocks else None,
     )
 
 

@@ -1,7 +1,10 @@
 """A report as one CSV table for spreadsheets: one row per fact, its section first.
 
 Sections: call, presence, talk (one row per speaker: the chart's figures), first_time (the
-chart's summary), turn, stack_event, moderator_action, recording. Times are ISO 8601 UTC,
+chart's summary), turn, stack_event, moderator_action, recording, poll (voters in ``count``
+out of ``present``, the question in ``detail``) and its poll_option rows (the key in
+``kind``, the label in ``name``, the count; a block is key 9, present only when the poll
+allowed one). Times are ISO 8601 UTC,
 durations seconds, shares fractions of 1. A cell a spreadsheet would run as a formula
 (a caller's name can be anything) is prefixed with an apostrophe: one that starts with a
 formula's first character once spaces and invisible characters before it are passed over
@@ -16,6 +19,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any
 
+from bridge.domain.polls import BLOCK_KEY
 from bridge.reports.model import Report
 
 COLUMNS = (
@@ -33,6 +37,8 @@ COLUMNS = (
     "turns",
     "detail",
     "leave_reason",
+    "count",
+    "present",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -144,6 +150,33 @@ def _rows(report: Report) -> list[dict[str, Any]]:
         }
         for r in report.recordings
     ]
+    for poll in report.polls:
+        rows.append(
+            {
+                "section": "poll",
+                "at": poll.opened_at,
+                "until": poll.closed_at,
+                "seconds": round((poll.closed_at - poll.opened_at).total_seconds(), 2),
+                "share": round(poll.voters / poll.present, 4) if poll.present else 0.0,
+                "count": poll.voters,
+                "present": poll.present,
+                "detail": poll.question,
+            }
+        )
+        options = [(o.key, o.label, o.count) for o in poll.options]
+        if poll.blocks is not None:
+            options.append((BLOCK_KEY, "block", poll.blocks))
+        rows += [
+            {
+                "section": "poll_option",
+                "at": poll.opened_at,
+                "kind": key,
+                "name": label,
+                "count": count,
+                "detail": poll.question,
+            }
+            for key, label, count in options
+        ]
     return rows
 
 

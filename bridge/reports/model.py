@@ -114,6 +114,27 @@ class RecordingLine(BaseModel):
     on_disk: bool
 
 
+class PollOption(BaseModel):
+    key: str = Field(description="the keypad digit that chose it")
+    label: str
+    count: int
+
+
+class PollLine(BaseModel):
+    """A temperature check closed during the call."""
+
+    question: str = Field(description='"" when the moderator asked it aloud only')
+    opened_at: datetime
+    closed_at: datetime
+    options: list[PollOption] = Field(description="keys 1 to 8, in order (a block is not one)")
+    voters: int = Field(description="callers whose answer counted when it closed")
+    present: int = Field(description="callers in the room when it closed")
+    blocks: int | None = Field(
+        description="how many blocked (key 9); null: the poll allowed no block. Who blocked "
+        "is never kept"
+    )
+
+
 class Report(BaseModel):
     call: CallInfo
     caller_ids: CallerIds
@@ -123,6 +144,7 @@ class Report(BaseModel):
     stack_events: list[StackEventLine]
     moderator_actions: list[ModeratorAction]
     recordings: list[RecordingLine]
+    polls: list[PollLine] = Field(default_factory=list, description="oldest first")
 
 
 class CallListItem(BaseModel):

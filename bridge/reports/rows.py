@@ -98,6 +98,19 @@ class RecordingFile:
 
 
 @dataclass(frozen=True)
+class PollRow:
+    """One closed poll: from ``polls``. Its counts in key order, a block (key 9) among them
+    when the poll allowed one; who blocked is never kept."""
+
+    question: str
+    opened_at: datetime
+    closed_at: datetime
+    counts: tuple[tuple[str, str, int], ...]  # (key, label, count)
+    voters: int
+    present: int
+
+
+@dataclass(frozen=True)
 class CallHistory:
     call: CallRow
     legs: tuple[LegRow, ...] = ()
@@ -105,3 +118,4 @@ class CallHistory:
     stack_events: tuple[StackEventRow, ...] = ()
     audit: tuple[AuditRow, ...] = ()
     recording_starts: tuple[RecordingStartRow, ...] = field(default=())
+    polls: tuple[PollRow, ...] = ()

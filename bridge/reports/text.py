@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bridge.reports.model import Report, TalkShares
+from bridge.reports.model import PollLine, Report, TalkShares
 
 
 def duration(seconds: float) -> str:
@@ -43,6 +43,14 @@ def first_time_summary(talk: TalkShares) -> str:
 def who(person_who: str, name: str) -> str:
     label = person_who or "(no caller ID)"
     return f"{label} ({name})" if name and name != person_who else label
+
+
+def poll_summary(poll: PollLine) -> str:
+    """ "4 answered out of 5 present, 1 block" (no block: the poll allowed none)."""
+    summary = f"{poll.voters} answered out of {poll.present} present"
+    if poll.blocks is not None:
+        summary += f", {poll.blocks} {'block' if poll.blocks == 1 else 'blocks'}"
+    return summary
 
 
 def report_lines(report: Report) -> list[str]:
@@ -92,6 +100,13 @@ def report_lines(report: Report) -> list[str]:
             f"  {clock(a.at)}  {a.moderator} {a.action} {a.target}  ({a.result})"
             for a in report.moderator_actions
         ]
+    for poll in report.polls:
+        lines += [
+            "",
+            f"Poll: {poll.question or '(no question)'}",
+            f"  {clock(poll.opened_at)} to {clock(poll.closed_at)}: {poll_summary(poll)}",
+        ]
+        lines += [f"  {o.key}  {o.label:<20} {o.count:>5}" for o in poll.options]
     lines += ["", "Recordings:" if report.recordings else "Recordings: none"]
     lines += [
         f"  {r.file}  started {clock(r.started_at)} by {r.started_by}, {duration(r.duration)}"

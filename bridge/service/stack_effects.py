@@ -1,5 +1,6 @@
 """The speaker stack's effects carried out: on Asterisk (unmute the speaker, mute the one
-before, whisper to them), into the call's history, to subscribers, and the stacks saved.
+before, whisper to them, and "you are next" to the head of the stack), into the call's
+history, to subscribers, and the stacks saved.
 
 Each room has its own line: its effects are carried out in order by one task of its own
 (an unmute never overtakes the mute before it), and a moderator's command or a caller's key
@@ -174,6 +175,8 @@ class StackCourier:
                     await self.pbxs.bridge_for(effect.room).mute(effect.room, effect.channel)
                 case domain.Warn():
                     await self._whisper(effect.room, effect.channel, "warning")
+                case domain.YouAreNext():
+                    await self._whisper(effect.room, effect.channel, "next")
                 case domain.TurnStarted():
                     self._metrics.turn_started("called" if effect.lane is None else effect.lane)
                     await self._turns.started(effect)

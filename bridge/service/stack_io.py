@@ -182,4 +182,9 @@ NOTED_KEYS = {
     domain.Heard.TURN_DONE: "",
 }
 # What the speaker alone hears at these moments (io-bridge's prompts, asterisk-config/sounds).
-WHISPERS = {"floor": "you-have-the-floor", "warning": "time-warning", "time_up": "time-up"}
+WHISPERS = {
+    "floor": "you-have-the-floor",
+    "next": "you-are-next",
+    "warning": "time-warning",
+    "time_up": "time-up",
+}

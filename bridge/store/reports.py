@@ -6,6 +6,7 @@ without the database (``bridge.reports.build``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 
 from sqlalchemy import func, select
@@ -17,11 +18,13 @@ from bridge.reports.rows import (
     CallListRow,
     CallRow,
     LegRow,
+    PollRow,
     RecordingStartRow,
     StackEventRow,
     TurnRow,
 )
 from bridge.store.models import Call, Leg, ModeratorAction, RecordingStart, StackEvent, Turn
+from bridge.store.polls import polls_of_call
 
 
 def _call_row(call: Call) -> CallRow:
@@ -140,6 +143,24 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
         recording_starts=tuple(
             RecordingStartRow(s.file_name, s.started_at, s.started_by) for s in starts
         ),
+        polls=await poll_rows(session, call_id),
+    )
+
+
+async def poll_rows(session: AsyncSession, call_id: int) -> tuple[PollRow, ...]:
+    """The polls closed during this call, oldest first, with their counts."""
+    return tuple(
+        PollRow(
+            question=row.question,
+            opened_at=row.opened_at,
+            closed_at=row.closed_at,
+            counts=tuple(
+                (str(o["key"]), str(o["label"]), int(o["count"])) for o in json.loads(row.options)
+            ),
+            voters=row.voters,
+            present=row.present,
+        )
+        for row in await polls_of_call(session, call_id)
     )
 
 

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from bridge.domain.accounts import Right
 from bridge.errors import BadField, NotAllowed
 from bridge.reports import Report, report_csv, talk_chart_svg
-from bridge.reports.text import clock, duration, share, who
+from bridge.reports.text import clock, duration, poll_summary, share, who
 from bridge.service.accounts import PanelSession
 from bridge.web.auth import CSRF_FIELD, page_session, state_changing_session
 from bridge.web.bodies import read_body
@@ -72,6 +72,7 @@ def _templates() -> jinja2.Environment:
     )
     env.filters.update(clock=clock, duration=duration, share=share)
     env.globals["who"] = who
+    env.globals["poll_summary"] = poll_summary
     return env
 
 

@@ -182,6 +182,31 @@ async def test_the_speaker_alone_hears_that_they_have_the_floor(
     await service.speakers.end_turn(FIFO)
 
 
+async def test_the_head_of_the_stack_alone_hears_you_are_next_when_the_speaker_is_called_on(
+    ami: AmiWatcher, dial: Dial, service: BridgeService
+) -> None:
+    speaker, head, listener = await asyncio.gather(
+        enter(ami, dial, service, FIFO_PIN, ("*9",)),
+        enter(ami, dial, service, FIFO_PIN, ("*9",)),
+        enter(ami, dial, service, FIFO_PIN),
+    )
+    await service.speakers.clear(FIFO, None)  # earlier tests' callers may still be queued
+    await raise_hand(service, FIFO, speaker)
+    await raise_hand(service, FIFO, head)
+    assert await queue_of(service, FIFO) == [speaker.channel, head.channel]
+    await asyncio.sleep(2.5)  # the answer to *9 has played; the room is quiet
+    ports = {speaker.caller.media_port, head.caller.media_port, listener.caller.media_port}
+    with RtpMeter(ports) as meter:
+        since = time.time()
+        await service.speakers.call_next(FIFO)
+        heard_at = await meter.until_loud(head.caller.media_port, since, 0.5, timeout=10)
+        print(f"'you are next' reached the head {heard_at - since:.2f} s after next")  # reported
+        await asyncio.sleep(1.5)
+        assert meter.loud_seconds(listener.caller.media_port, since) < 0.2
+    await service.speakers.end_turn(FIFO)
+    await service.speakers.clear(FIFO, None)
+
+
 async def test_star_one_tells_a_caller_their_place_or_that_their_hand_is_not_raised(
     ami: AmiWatcher, dial: Dial, service: BridgeService, caplog: pytest.LogCaptureFixture
 ) -> None:

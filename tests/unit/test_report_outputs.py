@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
@@ -15,8 +16,9 @@ from bridge.reports import build_report, report_csv, talk_chart_svg
 from bridge.reports.chart import MAX_ROWS
 from bridge.reports.csvfile import COLUMNS
 from bridge.reports.model import Report
-from bridge.reports.rows import CallHistory, CallRow, LegRow, TurnRow
+from bridge.reports.rows import CallHistory, CallRow, LegRow, PollRow, TurnRow
 from bridge.reports.text import duration, report_lines
+from bridge.web.reports import _templates
 
 START = datetime(2026, 3, 2, 19, 0, tzinfo=UTC)
 SVG = "{http://www.w3.org/2000/svg}"
@@ -204,3 +206,113 @@ def test_a_formula_behind_spaces_or_in_full_width_is_defused_too() -> None:
     for who, name in names.items():
         expected = name if who == "5550104" else "'" + name
         assert got[who] == expected, who
+
+
+# ---- closed polls ---------------------------------------------------------------------------
+
+
+def with_polls(*polls: PollRow) -> Report:
+    history = CallHistory(CallRow(6, "ga", START, at(900)), polls=polls)
+    return build_report(history, redact_caller_ids=False, now=at(1000))
+
+
+ADOPT = PollRow(
+    "Adopt the proposal?",
+    at(300),
+    at(390),
+    (("1", "agree", 2), ("2", "unsure", 1), ("3", "disagree", 0), ("9", "block", 1)),
+    voters=4,
+    present=5,
+)
+LUNCH = PollRow("", at(100), at(130), (("1", "yes", 3), ("2", "no", 0)), voters=3, present=6)
+
+
+def test_a_closed_poll_is_in_the_report_with_its_counts_and_the_block_apart() -> None:
+    [lunch, adopt] = with_polls(ADOPT, LUNCH).polls  # oldest first
+    assert (adopt.question, adopt.opened_at, adopt.closed_at) == (ADOPT.question, at(300), at(390))
+    assert [(o.key, o.label, o.count) for o in adopt.options] == [
+        ("1", "agree", 2),
+        ("2", "unsure", 1),
+        ("3", "disagree", 0),
+    ]
+    assert (adopt.voters, adopt.present, adopt.blocks) == (4, 5, 1)
+    assert (lunch.question, lunch.blocks) == ("", None), "no block allowed: none to count"
+
+
+def test_the_csv_has_a_poll_row_and_a_row_per_answer() -> None:
+    rows = list(csv.DictReader(io.StringIO(report_csv(with_polls(ADOPT, LUNCH)))))
+    assert tuple(rows[0]) == COLUMNS
+    polls = [r for r in rows if r["section"] == "poll"]
+    assert [(r["detail"], r["count"], r["present"], r["share"]) for r in polls] == [
+        ("", "3", "6", "0.5"),
+        ("Adopt the proposal?", "4", "5", "0.8"),
+    ]
+    assert (polls[1]["at"], polls[1]["until"], polls[1]["seconds"]) == (
+        "2026-03-02T19:05:00+00:00",
+        "2026-03-02T19:06:30+00:00",
+        "90.0",
+    )
+    answers = [
+        (r["kind"], r["name"], r["count"])
+        for r in rows
+        if r["section"] == "poll_option" and r["detail"] == "Adopt the proposal?"
+    ]
+    assert answers == [
+        ("1", "agree", "2"),
+        ("2", "unsure", "1"),
+        ("3", "disagree", "0"),
+        ("9", "block", "1"),
+    ]
+    blocks = [r["detail"] for r in rows if r["section"] == "poll_option" and r["kind"] == "9"]
+    assert blocks == ["Adopt the proposal?"], "a poll that allowed no block has no block row"
+
+
+def test_the_text_report_shows_each_poll_its_times_and_its_answers() -> None:
+    lines = report_lines(with_polls(ADOPT, LUNCH))
+    start = lines.index("Poll: Adopt the proposal?")
+    assert lines[start + 1 : start + 5] == [
+        "  2026-03-02 19:05:00 UTC to 2026-03-02 19:06:30 UTC: "
+        "4 answered out of 5 present, 1 block",
+        "  1  agree                    2",
+        "  2  unsure                   1",
+        "  3  disagree                 0",
+    ]
+    assert "Poll: (no question)" in lines
+    assert any(line.endswith("3 answered out of 6 present") for line in lines)
+    assert not [line for line in report_lines(sample()) if line.startswith("Poll")]
+
+
+def test_the_report_page_shows_each_poll_and_says_when_there_was_none() -> None:
+    def page(report: Report) -> str:
+        template = _templates().get_template("call_report.html")
+        return template.render(report=report, chart="", csv_href="x.csv", csrf="", may_purge=False)
+
+    html = page(with_polls(ADOPT, LUNCH))
+    assert "<h3>Adopt the proposal?</h3>" in html
+    assert (
+        "Open from 2026-03-02 19:05:00 UTC to 2026-03-02 19:06:30 UTC: "
+        "4 answered out of 5 present, 1 block." in html
+    )
+    assert '<tr><td>2</td><td>unsure</td><td class="num">1</td></tr>' in html
+    assert '<tr><td>9</td><td>block</td><td class="num">1</td></tr>' in html
+    assert html.index("(no question)") < html.index("Adopt the proposal?")
+    assert "No poll was closed in this call." in page(sample())
+
+
+def test_the_api_report_carries_the_polls() -> None:
+    shown = json.loads(with_polls(ADOPT).model_dump_json())
+    assert shown["polls"] == [
+        {
+            "question": "Adopt the proposal?",
+            "opened_at": "2026-03-02T19:05:00Z",
+            "closed_at": "2026-03-02T19:06:30Z",
+            "options": [
+                {"key": "1", "label": "agree", "count": 2},
+                {"key": "2", "label": "unsure", "count": 1},
+                {"key": "3", "label": "disagree", "count": 0},
+            ],
+            "voters": 4,
+            "present": 5,
+            "blocks": 1,
+        }
+    ]

@@ -38,6 +38,7 @@ from bridge.domain.speakers import (
     TurnStarted,
     Unmute,
     Warn,
+    YouAreNext,
 )
 
 T = 1_764_100_000.0
@@ -223,6 +224,7 @@ def test_call_next_unmutes_the_head_and_mutes_the_previous_speaker() -> None:
     assert stack.call_next(T + 10) == [
         Unmute(GA, ALICE),
         TurnStarted(GA, ALICE, cid(ALICE), Lane.STACK, T + 10),
+        YouAreNext(GA, BOB),
         StackChanged(GA),
     ]
     assert stack.call_next(T + 40) == [
@@ -233,6 +235,63 @@ def test_call_next_unmutes_the_head_and_mutes_the_previous_speaker() -> None:
         StackChanged(GA),
     ]
     assert queue(stack) == []
+
+
+def nexts(effects: list[Effect]) -> list[str]:
+    return [e.channel for e in effects if isinstance(e, YouAreNext)]
+
+
+def test_the_head_hears_they_are_next_once_while_they_stay_first() -> None:
+    stack = room(ALICE, BOB, CAROL, DAVE)
+    hands(stack, BOB, CAROL)
+    assert nexts(stack.call(ALICE, T + 10)) == [BOB]
+    assert nexts(stack.call(DAVE, T + 20)) == [], "Bob was told at the last call"
+    assert nexts(stack.call_next(T + 30)) == [CAROL], "Bob has the floor: Carol is first"
+
+
+def test_a_new_head_hears_it_at_the_next_call_not_when_they_become_first() -> None:
+    stack = room(ALICE, BOB, CAROL, DAVE, ERIN)
+    hands(stack, BOB)
+    assert nexts(stack.call(ALICE, T + 10)) == [BOB]
+    assert nexts(stack.press(CAROL, Key.PROCESS, T + 11)) == []  # first now, told at a call
+    assert nexts(stack.call(DAVE, T + 20)) == [CAROL]
+    assert nexts(stack.call(ERIN, T + 30)) == []
+    stack.press(CAROL, Key.HAND, T + 31)  # withdrawn: Bob is first again, a new head
+    assert nexts(stack.call(ALICE, T + 40)) == [BOB]
+
+
+def test_nobody_is_told_when_nobody_waits_and_a_head_who_returns_hears_it_again() -> None:
+    stack = room(ALICE, BOB, CAROL)
+    assert nexts(stack.call(ALICE, T + 1)) == []
+    hands(stack, BOB, at=2)
+    assert nexts(stack.call(CAROL, T + 5)) == [BOB]
+    assert nexts(stack.call_next(T + 9)) == [], "Bob has the floor, nobody waits"
+    stack.end_turn(T + 15)
+    hands(stack, BOB, at=20)  # after his turn, Bob asks again
+    assert nexts(stack.call(ALICE, T + 30)) == [BOB]
+
+
+def test_a_moderators_end_of_turn_tells_nobody_and_auto_advance_tells_the_new_head() -> None:
+    stack = room(ALICE, BOB, CAROL, DAVE, auto_advance=True)
+    stack.call(ALICE, T + 1)
+    hands(stack, BOB, CAROL, at=2)
+    assert nexts(stack.end_turn(T + 5)) == []
+    stack.call(DAVE, T + 6)  # Bob told
+    effects = stack.press(DAVE, Key.HAND, T + 9)  # Dave is done: Bob is called on by himself
+    assert TurnStarted(GA, BOB, cid(BOB), Lane.STACK, T + 9) in effects
+    assert effects.index(TurnStarted(GA, BOB, cid(BOB), Lane.STACK, T + 9)) < effects.index(
+        YouAreNext(GA, CAROL)
+    ), "the speaker's floor first, then the head's prompt"
+
+
+def test_who_was_told_survives_a_restart() -> None:
+    stack = room(ALICE, BOB, CAROL)
+    hands(stack, BOB)
+    stack.call(ALICE, T + 5)
+    back = SpeakerStack.from_state(json.loads(json.dumps(stack.to_state())))
+    assert nexts(back.call(CAROL, T + 9)) == [], "Bob heard it before the restart"
+    legacy = {k: v for k, v in stack.to_state().items() if k != "told_next"}
+    assert nexts(SpeakerStack.from_state(legacy).call(CAROL, T + 9)) == [BOB]
 
 
 def test_call_next_takes_a_point_of_process_before_the_stack() -> None:

@@ -39,6 +39,7 @@ from bridge.domain.speakers import (
     TurnStarted,
     Unmute,
     Warn,
+    YouAreNext,
 )
 
 T = 1_764_100_000.0
@@ -116,6 +117,7 @@ class SpeakerStackMachine(RuleBasedStateMachine):
         self.turn_started = 0.0
         self.warned = False
         self.unmuted: str | None = None
+        self.told_next: str | None = None  # the person first at the last call (told so)
         self.floor_turns: dict[str, int] = {}  # person: turns given
         self.legs: dict[str, dict[str, tuple[int, float]]] = {}  # person: channel: facts
         for caller_id in caller_ids:  # a call under way: some callers are in, some queued
@@ -147,6 +149,7 @@ class SpeakerStackMachine(RuleBasedStateMachine):
         changed = [e for e in effects if isinstance(e, StackChanged)]
         assert len(changed) <= 1 and (not changed or effects[-1] == changed[0]), effects
         started: list[str] = []
+        nexts: list[str] = []
         for effect in effects:
             match effect:
                 case Mute(channel=channel):
@@ -171,6 +174,14 @@ class SpeakerStackMachine(RuleBasedStateMachine):
                     started.append(effect.channel)
                 case Warn():
                     assert effect.channel == self.speaker
+                case YouAreNext():
+                    assert started, "'you are next' only when someone is given the floor"
+                    nexts.append(effect.channel)
+        if started:  # whoever is first now hears it, unless they were first at the last call
+            head = self.head()
+            person = None if head is None else self.person[head]
+            assert nexts == ([head] if head and person != self.told_next else []), effects
+            self.told_next = person
         return started
 
     def expect_advance(self, started: list[str], head: str | None) -> None:

@@ -24,6 +24,7 @@ Wiring (one ``SpeakerStack`` per live call of a room; drop it when the call ends
 
   ``Unmute``/``Mute(room, channel)``      ConfbridgeUnmute/ConfbridgeMute
   ``Warn(room, channel, seconds_left)``   the speaker alone hears "your time is nearly up"
+  ``YouAreNext(room, channel)``           the head of the stack alone hears "you are next"
   ``Tell(room, channel, heard, place)``   the key-presser alone hears ``heard`` (and the place)
   ``TurnStarted``/``TurnEnded``            history rows for the post-call report (the talk
                                           time of a turn is the roster's, not ours)
@@ -53,6 +54,10 @@ Decisions
   rejoin_grace`` on (the deadline includes it), the entry is gone.
 - "Has spoken" counts floor turns given here and the roster's turns and talk time, summed over
   every channel the person used in this call: turns = max(floor turns, roster turns).
+- Whenever someone is given the floor (``call_next``, ``call``, ``auto_advance``), whoever is
+  then first in the serving order hears ``YouAreNext``, once: not again while the same person
+  stays first through later calls, again once the head has changed (someone else was first,
+  or nobody was, at a call) and they are first at a call once more.
 - ``auto_advance`` calls the next when a turn ends by itself (done, left, time limit), not when
   a moderator ends it. A limit over 15 s warns once, 15 s before; at the limit the speaker is
   muted (moderators never are) and the turn ends.
@@ -74,6 +79,7 @@ from bridge.domain.speakers.effects import (
     TurnStarted,
     Unmute,
     Warn,
+    YouAreNext,
 )
 from bridge.domain.speakers.errors import (
     AlreadyQueued,
@@ -132,5 +138,6 @@ __all__ = [
     "TurnStarted",
     "Unmute",
     "Warn",
+    "YouAreNext",
     "person_of",
 ]

@@ -30,6 +30,14 @@ class Warn:
 
 
 @dataclass(frozen=True)
+class YouAreNext:
+    """The new head of the stack, when the speaker before them is called on; only they hear it."""
+
+    room: str
+    channel: str
+
+
+@dataclass(frozen=True)
 class Tell:
     """The answer to a key, heard by that caller alone."""
 
@@ -66,4 +74,4 @@ class StackChanged:
     room: str
 
 
-Effect = Unmute | Mute | Warn | Tell | TurnStarted | TurnEnded | StackChanged
+Effect = Unmute | Mute | Warn | YouAreNext | Tell | TurnStarted | TurnEnded | StackChanged

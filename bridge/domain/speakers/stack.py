@@ -20,6 +20,7 @@ from bridge.domain.speakers.effects import (
     TurnStarted,
     Unmute,
     Warn,
+    YouAreNext,
 )
 from bridge.domain.speakers.errors import (
     AlreadyQueued,
@@ -63,6 +64,7 @@ class SpeakerStack:
         self._records: dict[str, Record] = {}  # person: what they said
         self._lanes = Lanes(policy, self._records)
         self._speaker: Turn | None = None
+        self._told_next: str | None = None  # the person first at the last call, told so
         self._dirty = False
 
     @classmethod
@@ -261,6 +263,7 @@ class SpeakerStack:
                 self._records,
                 lanes.saved(),
                 self._speaker,
+                self._told_next,
             )
         )
 
@@ -273,7 +276,7 @@ class SpeakerStack:
         stack._person_of.update(read.people)
         stack._records.update(read.records)  # the lanes hold this very dict
         stack._lanes.restore(read.entries, read.seq, read.moves)
-        stack._speaker = read.speaker
+        stack._speaker, stack._told_next = read.speaker, read.told_next
         return stack
 
     # -- inside -------------------------------------------------------------------------------
@@ -349,7 +352,19 @@ class SpeakerStack:
         self._dirty = True
         effects.append(Unmute(self.room, member.channel))
         effects.append(TurnStarted(self.room, member.channel, member.caller_id, lane, at))
-        return effects
+        return effects + self._head_hears_next()
+
+    def _head_hears_next(self) -> list[Effect]:
+        """The floor was given: whoever is first now hears "you are next", once per head."""
+        order = self._lanes.order()
+        if not order:
+            self._told_next = None
+            return []
+        head = order[0]
+        if head.person == self._told_next:
+            return []
+        self._told_next = head.person
+        return [YouAreNext(self.room, head.channel)]
 
     def _end_turn(self, at: float, why: TurnEnd) -> list[Effect]:
         turn = self._speaker

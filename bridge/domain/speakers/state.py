@@ -28,6 +28,7 @@ class Saved:
     records: dict[str, Record]  # person: what they said
     entries: list[Entry]  # the queue and those away within their grace
     speaker: Turn | None
+    told_next: str | None = None  # the person told "you are next" at the last call
 
 
 def dump(saved: Saved) -> dict[str, Any]:
@@ -76,6 +77,7 @@ def dump(saved: Saved) -> dict[str, Any]:
             "started_at": turn.started_at,
             "warned": turn.warned,
         },
+        "told_next": saved.told_next,
     }
 
 
@@ -120,6 +122,8 @@ def _read(state: dict[str, Any]) -> Saved:
             float(turn["started_at"]),
             bool(turn["warned"]),
         ),
+        # Absent from stacks saved before "you are next" existed: nobody was told.
+        told_next=None if state.get("told_next") is None else str(state["told_next"]),
     )
 
 
