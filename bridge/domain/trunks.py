@@ -80,9 +80,14 @@ class TrunkSpec:
 
     def number(self, dialled: str) -> TrunkNumber | None:
         """The DID a call through this trunk dialled, if it is one of its numbers."""
-        digits = dialled.strip()
-        wanted = e164_or_none(digits) or e164_or_none("+" + digits.lstrip("+"))
+        wanted = dialled_number(dialled)
         return next((n for n in self.numbers if n.number == wanted), None)
+
+
+def dialled_number(dialled: str) -> str | None:
+    """A request's number as a DID: carriers send ``+15557770001`` or ``15557770001``."""
+    digits = dialled.strip()
+    return e164_or_none(digits) or e164_or_none("+" + digits.lstrip("+"))
 
 
 class NotANumber(ValueError):

@@ -4,14 +4,30 @@ the admin wrote it, "did you mean"."""
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
+from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from bridge.roomsfile.entries import quote
 
 STR_TAG = "tag:yaml.org,2002:str"
 NULL_TAG = "tag:yaml.org,2002:null"
 INT_TAG = "tag:yaml.org,2002:int"
+Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
+
+
+@dataclass
+class Entry:
+    path: str  # "rooms[2]"
+    fields: Fields
+    data: dict[str, Any]  # what pydantic was given
+    good: dict[str, Any]  # the fields that passed, for the checks across entries
+    parsed: BaseModel | None
+
+    def line(self, key: str) -> int:
+        return line_of(self.fields[key][0])
 
 
 def line_of(node: yaml.Node) -> int:

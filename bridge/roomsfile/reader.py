@@ -3,7 +3,6 @@ goes through its pydantic model (``entries``), then come the checks across entri
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -29,6 +28,8 @@ from bridge.roomsfile.entries import (
 )
 from bridge.roomsfile.nodes import (
     INT_TAG,
+    Entry,
+    Fields,
     describe,
     did_you_mean,
     is_null,
@@ -43,7 +44,6 @@ from bridge.roomsfile.trunks import LONG_PINS_REASON, check_trunks, read_trunks,
 # --- walking the document ------------------------------------------------------------------
 
 _TOP_KEYS = ("rooms", "moderators", "cues", "trunks")
-_Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
 
 
 class _Unreadable:
@@ -55,18 +55,6 @@ class _Shape:
 
 
 _UNREADABLE = _Unreadable()
-
-
-@dataclass
-class _Entry:
-    path: str  # "rooms[2]"
-    fields: _Fields
-    data: dict[str, Any]  # what pydantic was given
-    good: dict[str, Any]  # the fields that passed, for the checks across entries
-    parsed: BaseModel | None
-
-    def line(self, key: str) -> int:
-        return line_of(self.fields[key][0])
 
 
 class Reader:
@@ -127,9 +115,9 @@ class Reader:
             trunks=trunk_specs(trunks, self.filename),
         )
 
-    def fields(self, node: yaml.MappingNode, path: str) -> _Fields:
+    def fields(self, node: yaml.MappingNode, path: str) -> Fields:
         """The mapping's keys, refusing duplicates (PyYAML would silently keep the last)."""
-        found: _Fields = {}
+        found: Fields = {}
         for key_node, value_node in node.value:
             key = key_name(key_node)
             if key is None:
@@ -148,7 +136,7 @@ class Reader:
                 found[key] = (key_node, value_node)
         return found
 
-    def rooms(self, entry: tuple[yaml.Node, yaml.Node] | None, root_line: int) -> list[_Entry]:
+    def rooms(self, entry: tuple[yaml.Node, yaml.Node] | None, root_line: int) -> list[Entry]:
         if entry is None:
             self.add(root_line, "rooms", "required key 'rooms' is missing")
             return []
@@ -160,7 +148,7 @@ class Reader:
 
     def entries(
         self, entry: tuple[yaml.Node, yaml.Node] | None, key: str, model: type[BaseModel]
-    ) -> list[_Entry]:
+    ) -> list[Entry]:
         if entry is None:
             return []
         key_node, node = entry
@@ -173,7 +161,7 @@ class Reader:
         found = [self.entry(item, f"{key}[{i}]", model) for i, item in enumerate(node.value)]
         return [e for e in found if e is not None]
 
-    def entry(self, node: yaml.Node, path: str, model: type[BaseModel]) -> _Entry | None:
+    def entry(self, node: yaml.Node, path: str, model: type[BaseModel]) -> Entry | None:
         if not isinstance(node, yaml.MappingNode):
             self.add(line_of(node), path, f"must be a mapping of settings, got {describe(node)}")
             return None
@@ -196,7 +184,7 @@ class Reader:
             self.report(error, path, node, fields, model)
         failed = {str(error["loc"][0]) for error in errors if error["loc"]}
         good = {k: v for k, v in data.items() if k in model.model_fields and k not in failed}
-        return _Entry(path, fields, data, good, parsed)
+        return Entry(path, fields, data, good, parsed)
 
     def value(self, node: yaml.Node, where: str) -> Any:
         if isinstance(node, yaml.ScalarNode):
@@ -240,7 +228,7 @@ class Reader:
         error: ErrorDetails,
         path: str,
         node: yaml.MappingNode,
-        fields: _Fields,
+        fields: Fields,
         model: type[BaseModel],
     ) -> None:
         """Turn a pydantic error into a message that names the value and its line."""
@@ -277,11 +265,11 @@ class Reader:
 
     # --- checks across entries -------------------------------------------------------------
 
-    def check_rooms(self, rooms: list[_Entry]) -> None:
+    def check_rooms(self, rooms: list[Entry]) -> None:
         names: dict[str, int] = {}
         # Callers reach a room by PIN alone (one shared number), so every PIN, participant
         # or moderator, must open exactly one door.
-        pins: dict[str, tuple[_Entry, str]] = {}
+        pins: dict[str, tuple[Entry, str]] = {}
         for room in rooms:
             name = room.good.get("name")
             if isinstance(name, str):
@@ -315,7 +303,7 @@ class Reader:
                     message = f"duplicate PIN (already used by {_label(owner)}{role} at {where})"
                 self.add(room.line(key), f"{room.path}.{key}", message)
 
-    def check_moderators(self, moderators: list[_Entry], rooms: list[_Entry]) -> None:
+    def check_moderators(self, moderators: list[Entry], rooms: list[Entry]) -> None:
         # Any name written for a room counts, even an invalid one: its own problem is enough.
         known = [r.data["name"] for r in rooms if isinstance(r.data.get("name"), str)]
         usernames: dict[str, int] = {}
@@ -337,7 +325,7 @@ class Reader:
                     message = f"unknown room {quote(name)}" + did_you_mean(name, known)
                     self.add(line_of(item), f"{moderator.path}.rooms", message)
 
-    def check_cues(self, cues: list[_Entry]) -> None:
+    def check_cues(self, cues: list[Entry]) -> None:
         names: dict[str, int] = {}
         for cue in cues:
             name = cue.good.get("name")
@@ -354,6 +342,6 @@ class Reader:
                     self.add(cue.line("file"), f"{cue.path}.file", problem)
 
 
-def _label(entry: _Entry) -> str:
+def _label(entry: Entry) -> str:
     name = entry.good.get("name")
     return f"room {quote(name)}" if isinstance(name, str) else entry.path

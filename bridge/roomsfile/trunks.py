@@ -18,7 +18,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import Annotated, Any, ClassVar, Protocol
 
 import yaml
 from pydantic import (
@@ -46,10 +46,24 @@ from bridge.domain.trunks import (
     e164,
 )
 from bridge.roomsfile.cues import resolve
-from bridge.roomsfile.nodes import did_you_mean, line_of
+from bridge.roomsfile.nodes import Entry, did_you_mean, line_of
 
-if TYPE_CHECKING:
-    from bridge.roomsfile.reader import Reader, _Entry
+
+class Reader(Protocol):
+    """What reading trunks asks of the rooms file's reader (``bridge.roomsfile.reader``)."""
+
+    filename: str
+
+    def add(self, line: int, field: str, message: str) -> None: ...
+
+    def warn(self, line: int, field: str, message: str) -> None: ...
+
+    def entry(self, node: yaml.Node, path: str, model: type[BaseModel]) -> Entry | None: ...
+
+    def entries(
+        self, entry: tuple[yaml.Node, yaml.Node] | None, key: str, model: type[BaseModel]
+    ) -> list[Entry]: ...
+
 
 _HOST = re.compile(r"[A-Za-z0-9.:-]{1,253}")
 _USER = re.compile(r"[A-Za-z0-9._+-]{1,64}")
@@ -210,7 +224,7 @@ class TrunkEntry(BaseModel):
 class TrunkRead:
     """One trunk as read: its entry, its numbers' entries, its outbound entry."""
 
-    def __init__(self, entry: _Entry, numbers: list[_Entry], outbound: _Entry | None) -> None:
+    def __init__(self, entry: Entry, numbers: list[Entry], outbound: Entry | None) -> None:
         self.entry, self.numbers, self.outbound = entry, numbers, outbound
 
 
@@ -280,7 +294,7 @@ def check_trunks(reader: Reader, trunks: list[TrunkRead], room_names: list[str])
                 reader.add(number.line("pin_required"), f"{number.path}.pin_required", message)
 
 
-def _check_kind(reader: Reader, entry: _Entry) -> None:
+def _check_kind(reader: Reader, entry: Entry) -> None:
     kind, good, where = entry.good.get("kind"), entry.good, entry.path
     secrets = [key for key in ("secret_file", "secret_env") if key in entry.fields]
     if kind == TrunkKind.IP:
@@ -310,7 +324,7 @@ def _check_kind(reader: Reader, entry: _Entry) -> None:
             reader.warn(entry.line("secret_env"), f"{where}.secret_env", message)
 
 
-def _check_secret_file(reader: Reader, entry: _Entry, path: Path) -> None:
+def _check_secret_file(reader: Reader, entry: Entry, path: Path) -> None:
     where, line = f"{entry.path}.secret_file", entry.line("secret_file")
     try:
         status = path.stat()
@@ -325,7 +339,7 @@ def _check_secret_file(reader: Reader, entry: _Entry, path: Path) -> None:
         reader.warn(line, where, message)
 
 
-def readerline_of(entry: _Entry) -> int:
+def readerline_of(entry: Entry) -> int:
     """The line of an entry's first key, for a key it lacks."""
     lines = [line_of(key) for key, _ in entry.fields.values()]
     return min(lines) if lines else 1
