@@ -106,8 +106,10 @@ def _apply_trunks(config: Any, trunks: Any) -> None:
 
     from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
     from bridge.asterisk.process import AsteriskProcess
-    from bridge.asterisk.trunk_config import RELOAD, write_trunks
+    from bridge.asterisk.trunk_config import RELOAD, trunks_file, write_trunks
 
+    if not trunks and not trunks_file(config).exists():
+        return  # no trunks, before or now: nothing for Asterisk to change
     target = write_trunks(config, trunks)
     click.echo(f"wrote {target} ({len(trunks)} trunk(s))")
     if not (config.asterisk_dir / "run" / "asterisk.ctl").exists():
