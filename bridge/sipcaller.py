@@ -52,6 +52,8 @@ BYE_RECV = '  <recv request="BYE" next="remote_bye"/>'  # every wait: the bridge
 ANSWER_TIMEOUT = 30.0  # seconds to wait for the 200 OK before SIPp cancels the call
 HANGUP_GRACE = 5.0  # seconds for SIPp to finish its BYE before we kill it
 _TOKEN = re.compile(r"[A-Za-z0-9_.+-]+")  # safe unquoted in SIP, XML and file names
+# Name: value, on one line, without SIPp's [keywords] or XML's CDATA end.
+_HEADER = re.compile(r"[A-Za-z][A-Za-z0-9-]*: [^\r\n\[\]&]+")
 # SIPp's normal chatter, and our waits, which time out on purpose.
 _CHATTER = re.compile(
     r"jumping to label|^In pcap |^max pkt length|^base port|^Resolving remote host"
@@ -84,6 +86,9 @@ class CallPlan:
     # Keys typed later, in this order, each when asked (``Caller.press``), e.g. ("*9", "*9")
     # for a caller who raises a hand and later says they are done. Only without audio.
     later_keys: tuple[str, ...] = ()
+    # More headers on the INVITE, e.g. ("P-Asserted-Identity: <sip:+15550100@carrier>",) for
+    # a call as a carrier delivers it (the DID goes in ``extension``).
+    headers: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("extension", "caller_id"):  # they go into SIP and XML unquoted
@@ -102,6 +107,9 @@ class CallPlan:
                 raise ValueError(f"later keys can only be 0-9 * #, not {later!r}")
         if self.later_keys and self.audio:
             raise ValueError("later keys need a caller without audio")
+        for header in self.headers:
+            if not _HEADER.fullmatch(header):
+                raise ValueError(f"not one SIP header line SIPp can send: {header!r}")
 
 
 @dataclass(frozen=True)
@@ -181,6 +189,7 @@ def render_scenario(
     return _template().substitute(
         hangup=HANGUP_METHOD,
         caller_id=plan.caller_id,
+        headers="".join(f"\n      {header}" for header in plan.headers),
         answer_timeout_ms=round(answer_timeout * 1000),
         body="\n".join(steps),
     )

@@ -5,8 +5,8 @@ thousands of /64 blocks). ``iobridge rooms check`` then refuses PINs shorter tha
 
 Read from what Asterisk is given: the settings' ``bind_host``, and the PJSIP endpoints
 declared (not commented out) in the configuration folder's pjsip.conf other than the
-anonymous one. (Trunks rendered from a rooms file's ``trunks:`` section count the same
-way once they are written there.)
+anonymous one, and those ``iobridge rooms sync`` wrote into pjsip-trunks.conf from a rooms
+file's ``trunks:`` (a rooms file with that section is held to long PINs by its reader).
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ def declared_trunks(pjsip_conf: Path) -> list[str]:
 def long_pins_reason(settings: Settings) -> str | None:
     """Why PINs must be long on this stack, in a few words; None when they need not be."""
     reasons = []
-    if trunks := declared_trunks(settings.config_dir / "pjsip.conf"):
+    trunks = declared_trunks(settings.config_dir / "pjsip.conf")
+    trunks += declared_trunks(settings.asterisk_dir / "etc" / "pjsip-trunks.conf")
+    if trunks:
         reasons.append(f"a trunk is configured ({', '.join(trunks)} in pjsip.conf)")
     try:
         ipv6 = ipaddress.ip_address(settings.bind_host.strip("[]")).version == 6

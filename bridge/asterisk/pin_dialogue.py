@@ -22,6 +22,7 @@ from bridge.asterisk.fastagi import BadArguments, Route
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
 from bridge.domain.sources import host_of
+from bridge.domain.trunks import TrunkNumber
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,25 @@ class EntryDesk(Protocol):
 
     def dialogue_ended(self, channel: str) -> None: ...
 
-    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate: ...
+    def gate(
+        self,
+        source: Source,
+        held_for: float = 0.0,
+        channel: str = "",
+        called_for: str | None = None,
+    ) -> Gate: ...
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome: ...
+    async def try_pin(
+        self, source: Source, digits: str, called_for: str | None = None
+    ) -> PinOutcome: ...
 
-    def no_pin(self, source: Source) -> None: ...
+    def no_pin(self, source: Source, called_for: str | None = None) -> None: ...
 
-    def abandon(self, source: Source) -> None: ...
+    def abandon(self, source: Source, called_for: str | None = None) -> None: ...
+
+    async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None: ...
+
+    async def enter_room(self, room: str) -> Admission | Refusal: ...
 
 
 async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
@@ -94,18 +107,20 @@ class CallOrigin:
     """The ``entry`` script's arguments: the address the INVITE came from and the PJSIP
     endpoint (``${CHANNEL(pjsip,remote_addr)}``, ``${CHANNEL(endpoint)}``), when the
     dialplan gives them; and on a trunk, the number the trunk asserts (its
-    P-Asserted-Identity, else From: ``CALLERID(num)`` with ``trust_id_inbound``)."""
+    P-Asserted-Identity, else From: ``CALLERID(num)`` with ``trust_id_inbound``); and the
+    number dialled (a trunk's DID), which only a trunk's call is routed by."""
 
     address: str | None
     endpoint: str | None
     asserted: str | None = None
+    dialled: str | None = None
 
     @classmethod
     def of(cls, agi: AgiChannel) -> CallOrigin:
         address = agi.argument(1)
         if address is not None:
             parsed_address(address)
-        return cls(address, agi.argument(2), agi.argument(3))
+        return cls(address, agi.argument(2), agi.argument(3), agi.argument(4))
 
 
 def parsed_address(remote_address: str) -> str:
@@ -142,14 +157,19 @@ async def entry_dialogue(
     agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int
 ) -> Admission | Refusal:
     """Ask for a PIN up to ``attempts`` times, each time when the guard lets the prompt
-    play; set the room up on success."""
+    play; set the room up on success. A trunk's number that names a room (``called_for``)
+    opens that room alone: with its PIN, or without any when the number says so."""
     source = await source_of(agi, origin)
+    number = await desk.number_dialled(source, origin.dialled)
+    called_for = number.room if number is not None else None
     if not desk.call_entered(agi.channel, source):  # too many calls from its source
         await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
         return Refusal.LOCKED_OUT
+    if number is not None and number.room is not None and not number.pin_required:
+        return await _enter_without_pin(agi, desk, number.room)
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
-        if not await _prompt_allowed(agi, desk, source, agi.channel):
+        if not await _prompt_allowed(agi, desk, source, agi.channel, called_for):
             await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
             return Refusal.LOCKED_OUT
         answered = False
@@ -157,13 +177,13 @@ async def entry_dialogue(
             digits = await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
             answered = True
             if not digits:
-                desk.no_pin(source)
+                desk.no_pin(source, called_for)
                 last = Refusal.NO_PIN
             else:
-                last = (await desk.try_pin(source, digits)).decision
+                last = (await desk.try_pin(source, digits, called_for)).decision
         finally:
             if not answered:
-                desk.abandon(source)  # hung up during the prompt: no guess was made
+                desk.abandon(source, called_for)  # hung up during the prompt: no guess made
         if isinstance(last, Admission):
             await admit_to_room(agi, last)
             return last
@@ -174,12 +194,24 @@ async def entry_dialogue(
     return last
 
 
-async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source, channel: str) -> bool:
+async def _enter_without_pin(agi: AgiChannel, desk: EntryDesk, room: str) -> Admission | Refusal:
+    """A trunk's public number: straight into its room, no PIN asked (and none guessed)."""
+    decision = await desk.enter_room(room)
+    if isinstance(decision, Admission):
+        await admit_to_room(agi, decision)
+        return decision
+    await agi.play(*REFUSAL_PROMPTS.get(decision, REFUSAL_PROMPTS[Refusal.ROOM_LOCKED]), GOODBYE)
+    return decision
+
+
+async def _prompt_allowed(
+    agi: AgiChannel, desk: EntryDesk, source: Source, channel: str, called_for: str | None
+) -> bool:
     """Wait as the guard says before the next prompt; False if the source is refused. A
     prompt the guard granted must be answered (``try_pin``, ``no_pin``) or abandoned."""
     held = 0.0
     while True:
-        gate = desk.gate(source, held, channel)
+        gate = desk.gate(source, held, channel, called_for)
         if isinstance(gate, Refuse):
             return False
         if isinstance(gate, Hold):
@@ -195,7 +227,7 @@ async def _prompt_allowed(agi: AgiChannel, desk: EntryDesk, source: Source, chan
             await agi.play(ONE_MOMENT)
         await agi.pause(gate.wait - (asyncio.get_running_loop().time() - started))
     except BaseException:
-        desk.abandon(source)
+        desk.abandon(source, called_for)
         raise
     return True
 

@@ -81,12 +81,20 @@ def rooms_sync(file: Path, dry_run: bool, new_pin_key: bool) -> None:
         finally:
             await database.dispose()
 
+    from bridge.asterisk.trunk_config import TrunkSecretMissing, render_trunks
+
+    try:
+        render_trunks(config_settings, config.trunks)  # every secret readable, before the sync
+    except TrunkSecretMissing as exc:
+        fail(f"{file}: sync refused, nothing changed: {exc}")
     try:
         lines = run(apply())
     except SyncRefused as exc:
         fail(f"{file}: sync refused, nothing changed: {exc}")
     for line in lines:
         click.echo(line)
+    if not dry_run:
+        _apply_trunks(config_settings, config.trunks)
     click.echo(
         "(dry run: nothing changed)" if dry_run else f"synced {config.summary()} from {file}"
     )
@@ -110,6 +118,36 @@ def rooms_open(title: str, copy_from: str | None, hours: float) -> None:
     click.echo(f"  moderator PIN:   {opened['moderator_pin']}")
     click.echo(f"  closes at {opened['closes_at']} (or later, once nobody is in it)")
     click.echo("(the PINs are shown this once: the database keeps only their hashes)")
+
+
+def _apply_trunks(config: Any, trunks: Any) -> None:
+    """Write pjsip-trunks.conf, and reload PJSIP when this state folder's Asterisk runs."""
+    import subprocess
+
+    from bridge.asterisk.install import AsteriskInstallError, ensure_asterisk
+    from bridge.asterisk.process import AsteriskProcess
+    from bridge.asterisk.trunk_config import RELOAD, trunks_file, write_trunks
+
+    if not trunks and not trunks_file(config).exists():
+        return  # no trunks, before or now: nothing for Asterisk to change
+    target = write_trunks(config, trunks)
+    click.echo(f"wrote {target} ({len(trunks)} trunk(s))")
+    if not (config.asterisk_dir / "run" / "asterisk.ctl").exists():
+        return
+    try:
+        found = ensure_asterisk(
+            config.cache_dir,
+            binary=config.asterisk_binary,
+            prefer_system=config.asterisk_prefer_system,
+            progress=lambda _: None,
+        )
+        argv = AsteriskProcess(config, found).cli_argv("-x", RELOAD)
+        done = subprocess.run(argv, capture_output=True, timeout=30, check=False)
+    except (AsteriskInstallError, OSError, subprocess.TimeoutExpired) as exc:
+        fail(f"wrote {target}, but could not reload PJSIP ({exc}): run {RELOAD} in Asterisk")
+    if done.returncode != 0:
+        fail(f"wrote {target}, but {RELOAD} failed: run it in Asterisk's console")
+    click.echo(f"reloaded PJSIP ({RELOAD})")
 
 
 NO_PINS_IN_DB = (

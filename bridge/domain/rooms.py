@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bridge.domain.cues import Cue
+from bridge.domain.trunks import TrunkSpec
 
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
 TITLE_LIMIT = 200  # characters (the database's column)
@@ -91,10 +92,12 @@ class RoomsConfig:
     rooms: tuple[RoomSpec, ...]
     moderators: tuple[ModeratorSpec, ...] = ()
     cues: tuple[Cue, ...] = ()  # the admins' own (the built-in ones are not listed)
+    trunks: tuple[TrunkSpec, ...] = ()
 
     def summary(self) -> str:
         summary = f"{_count(len(self.rooms), 'room')}, {_count(len(self.moderators), 'moderator')}"
-        return summary + (f", {_count(len(self.cues), 'cue')}" if self.cues else "")
+        summary += f", {_count(len(self.cues), 'cue')}" if self.cues else ""
+        return summary + (f", {_count(len(self.trunks), 'trunk')}" if self.trunks else "")
 
 
 def _count(n: int, noun: str) -> str:

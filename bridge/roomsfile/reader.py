@@ -3,8 +3,6 @@ goes through its pydantic model (``entries``), then come the checks across entri
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -28,15 +26,24 @@ from bridge.roomsfile.entries import (
     room_spec,
     short_pin_warning,
 )
+from bridge.roomsfile.nodes import (
+    INT_TAG,
+    Entry,
+    Fields,
+    describe,
+    did_you_mean,
+    is_null,
+    is_plain_non_text,
+    key_name,
+    line_of,
+    unknown_key,
+)
 from bridge.roomsfile.problems import Problem
+from bridge.roomsfile.trunks import LONG_PINS_REASON, check_trunks, read_trunks, trunk_specs
 
 # --- walking the document ------------------------------------------------------------------
 
-_STR_TAG = "tag:yaml.org,2002:str"
-_NULL_TAG = "tag:yaml.org,2002:null"
-_INT_TAG = "tag:yaml.org,2002:int"
-_TOP_KEYS = ("rooms", "moderators", "cues")
-_Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
+_TOP_KEYS = ("rooms", "moderators", "cues", "trunks")
 
 
 class _Unreadable:
@@ -48,18 +55,6 @@ class _Shape:
 
 
 _UNREADABLE = _Unreadable()
-
-
-@dataclass
-class _Entry:
-    path: str  # "rooms[2]"
-    fields: _Fields
-    data: dict[str, Any]  # what pydantic was given
-    good: dict[str, Any]  # the fields that passed, for the checks across entries
-    parsed: BaseModel | None
-
-    def line(self, key: str) -> int:
-        return _line(self.fields[key][0])
 
 
 class Reader:
@@ -84,21 +79,27 @@ class Reader:
         self.warnings.append(Problem(self.filename, line, field, message))
 
     def read(self, root: yaml.Node | None) -> RoomsConfig | None:
-        if root is None or _is_null(root):
+        if root is None or is_null(root):
             self.add(1, "file", "the file is empty; expected 'rooms:' with at least one room")
             return None
         if not isinstance(root, yaml.MappingNode):
-            got = _describe(root)
-            self.add(_line(root), "file", f"expected 'rooms:' and 'moderators:', got {got}")
+            got = describe(root)
+            self.add(line_of(root), "file", f"expected 'rooms:' and 'moderators:', got {got}")
             return None
         top = self.fields(root, "")
         for key, (key_node, _) in top.items():
             if key not in _TOP_KEYS:
-                self.add(_line(key_node), key, _unknown_key(key, _TOP_KEYS))
-        rooms = self.rooms(top.get("rooms"), _line(root))
+                self.add(line_of(key_node), key, unknown_key(key, _TOP_KEYS))
+        rooms = self.rooms(top.get("rooms"), line_of(root))
         moderators = self.entries(top.get("moderators"), "moderators", ModeratorEntry)
         cues = self.entries(top.get("cues"), "cues", CueEntry)
+        trunks = read_trunks(self, top.get("trunks"))
+        if trunks and not self.long_pins:
+            self.long_pins = LONG_PINS_REASON  # its callers share budgets per trunk
         self.check_rooms(rooms)
+        check_trunks(
+            self, trunks, [r.data["name"] for r in rooms if isinstance(r.data.get("name"), str)]
+        )
         self.check_moderators(moderators, rooms)
         self.check_cues(cues)
         if self.problems:
@@ -111,57 +112,58 @@ class Reader:
             cues=tuple(
                 cue_of(e.parsed, self.filename) for e in cues if isinstance(e.parsed, CueEntry)
             ),
+            trunks=trunk_specs(trunks, self.filename),
         )
 
-    def fields(self, node: yaml.MappingNode, path: str) -> _Fields:
+    def fields(self, node: yaml.MappingNode, path: str) -> Fields:
         """The mapping's keys, refusing duplicates (PyYAML would silently keep the last)."""
-        found: _Fields = {}
+        found: Fields = {}
         for key_node, value_node in node.value:
-            key = _key_name(key_node)
+            key = key_name(key_node)
             if key is None:
-                got = _describe(key_node)
-                self.add(_line(key_node), path or "file", f"keys must be plain names, got {got}")
+                got = describe(key_node)
+                self.add(line_of(key_node), path or "file", f"keys must be plain names, got {got}")
                 continue
             where = f"{path}.{key}" if path else key
             if key == "<<":
-                self.add(_line(key_node), where, "YAML merge keys are not supported here")
+                self.add(line_of(key_node), where, "YAML merge keys are not supported here")
             elif key in found:
-                first = _line(found[key][0])
+                first = line_of(found[key][0])
                 self.add(
-                    _line(key_node), where, f"duplicate key {quote(key)} (first at line {first})"
+                    line_of(key_node), where, f"duplicate key {quote(key)} (first at line {first})"
                 )
             else:
                 found[key] = (key_node, value_node)
         return found
 
-    def rooms(self, entry: tuple[yaml.Node, yaml.Node] | None, root_line: int) -> list[_Entry]:
+    def rooms(self, entry: tuple[yaml.Node, yaml.Node] | None, root_line: int) -> list[Entry]:
         if entry is None:
             self.add(root_line, "rooms", "required key 'rooms' is missing")
             return []
         node = entry[1]
-        if _is_null(node) or (isinstance(node, yaml.SequenceNode) and not node.value):
-            self.add(_line(entry[0]), "rooms", "no rooms listed; add at least one")
+        if is_null(node) or (isinstance(node, yaml.SequenceNode) and not node.value):
+            self.add(line_of(entry[0]), "rooms", "no rooms listed; add at least one")
             return []
         return self.entries(entry, "rooms", RoomEntry)
 
     def entries(
         self, entry: tuple[yaml.Node, yaml.Node] | None, key: str, model: type[BaseModel]
-    ) -> list[_Entry]:
+    ) -> list[Entry]:
         if entry is None:
             return []
         key_node, node = entry
-        if _is_null(node):
+        if is_null(node):
             return []  # "moderators:" with every entry commented out
         if not isinstance(node, yaml.SequenceNode):
-            message = f"must be a list, each entry starting with '- ', got {_describe(node)}"
-            self.add(_line(key_node), key, message)
+            message = f"must be a list, each entry starting with '- ', got {describe(node)}"
+            self.add(line_of(key_node), key, message)
             return []
         found = [self.entry(item, f"{key}[{i}]", model) for i, item in enumerate(node.value)]
         return [e for e in found if e is not None]
 
-    def entry(self, node: yaml.Node, path: str, model: type[BaseModel]) -> _Entry | None:
+    def entry(self, node: yaml.Node, path: str, model: type[BaseModel]) -> Entry | None:
         if not isinstance(node, yaml.MappingNode):
-            self.add(_line(node), path, f"must be a mapping of settings, got {_describe(node)}")
+            self.add(line_of(node), path, f"must be a mapping of settings, got {describe(node)}")
             return None
         fields = self.fields(node, path)
         # Unknown keys go in as None: pydantic reports them, their values are never read.
@@ -182,7 +184,7 @@ class Reader:
             self.report(error, path, node, fields, model)
         failed = {str(error["loc"][0]) for error in errors if error["loc"]}
         good = {k: v for k, v in data.items() if k in model.model_fields and k not in failed}
-        return _Entry(path, fields, data, good, parsed)
+        return Entry(path, fields, data, good, parsed)
 
     def value(self, node: yaml.Node, where: str) -> Any:
         if isinstance(node, yaml.ScalarNode):
@@ -201,13 +203,13 @@ class Reader:
             return self.loader.construct_object(node)
         except Exception:
             tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-            self.add(_line(node), where, f"cannot read this value as YAML tag {tag!r}")
+            self.add(line_of(node), where, f"cannot read this value as YAML tag {tag!r}")
             return _UNREADABLE
 
     def unquoted_pin(self, field: tuple[yaml.Node, yaml.Node], where: str) -> bool:
         """An unquoted 0123 is the number 83 to YAML: PINs must be quoted, always."""
         key_node, node = field
-        if not (isinstance(node, yaml.ScalarNode) and node.tag == _INT_TAG):
+        if not (isinstance(node, yaml.ScalarNode) and node.tag == INT_TAG):
             return False
         raw = str(node.value)
         if not (raw.isascii() and raw.isdigit()):
@@ -218,7 +220,7 @@ class Reader:
             message += f" (unquoted, YAML reads {raw} as the number {read})"
         else:
             message += " (unquoted, YAML reads it as a number, and numbers lose leading zeros)"
-        self.add(_line(key_node), where, message)
+        self.add(line_of(key_node), where, message)
         return True
 
     def report(
@@ -226,7 +228,7 @@ class Reader:
         error: ErrorDetails,
         path: str,
         node: yaml.MappingNode,
-        fields: _Fields,
+        fields: Fields,
         model: type[BaseModel],
     ) -> None:
         """Turn a pydantic error into a message that names the value and its line."""
@@ -236,12 +238,12 @@ class Reader:
         key = str(loc[0])
         where = f"{path}.{key}"
         if error["type"] == "missing":
-            self.add(_line(node), where, f"required key {quote(key)} is missing")
+            self.add(line_of(node), where, f"required key {quote(key)} is missing")
             return
         key_node, value_node = fields[key]
-        line = _line(key_node)
+        line = line_of(key_node)
         if error["type"] == "extra_forbidden":
-            self.add(line, where, _unknown_key(key, tuple(model.model_fields)))
+            self.add(line, where, unknown_key(key, tuple(model.model_fields)))
         elif key in SECRET_FIELDS:
             cause = error.get("ctx", {}).get("error")
             # A weak hash's message names its parameters only; anything else could be a
@@ -249,23 +251,25 @@ class Reader:
             self.add(line, where, str(cause) if isinstance(cause, WeakHash) else SECRET_MESSAGE)
         elif len(loc) > 1 and isinstance(loc[1], int) and isinstance(value_node, yaml.SequenceNode):
             item = value_node.value[loc[1]]
-            self.add(_line(item), where, f"each entry must be a room name, got {_describe(item)}")
+            what = getattr(model, "ITEM_EXPECTED", "a room name")
+            self.add(line_of(item), where, f"each entry must be {what}, got {describe(item)}")
         elif error["type"] == "value_error":
             self.add(line, where, str(error.get("ctx", {}).get("error", error["msg"])))
         else:
             expected = {**EXPECTED, **CUE_EXPECTED} if model is CueEntry else EXPECTED
-            message = f"must be {expected.get(key, 'something else')}, got {_describe(value_node)}"
-            if error["type"] == "string_type" and _is_plain_non_text(value_node):
+            expected = {**expected, **getattr(model, "EXPECTED_HERE", {})}
+            message = f"must be {expected.get(key, 'something else')}, got {describe(value_node)}"
+            if error["type"] == "string_type" and is_plain_non_text(value_node):
                 message += " (put it in quotes)"
             self.add(line, where, message)
 
     # --- checks across entries -------------------------------------------------------------
 
-    def check_rooms(self, rooms: list[_Entry]) -> None:
+    def check_rooms(self, rooms: list[Entry]) -> None:
         names: dict[str, int] = {}
         # Callers reach a room by PIN alone (one shared number), so every PIN, participant
         # or moderator, must open exactly one door.
-        pins: dict[str, tuple[_Entry, str]] = {}
+        pins: dict[str, tuple[Entry, str]] = {}
         for room in rooms:
             name = room.good.get("name")
             if isinstance(name, str):
@@ -299,7 +303,7 @@ class Reader:
                     message = f"duplicate PIN (already used by {_label(owner)}{role} at {where})"
                 self.add(room.line(key), f"{room.path}.{key}", message)
 
-    def check_moderators(self, moderators: list[_Entry], rooms: list[_Entry]) -> None:
+    def check_moderators(self, moderators: list[Entry], rooms: list[Entry]) -> None:
         # Any name written for a room counts, even an invalid one: its own problem is enough.
         known = [r.data["name"] for r in rooms if isinstance(r.data.get("name"), str)]
         usernames: dict[str, int] = {}
@@ -318,10 +322,10 @@ class Reader:
             items = moderator.fields["rooms"][1].value
             for item, name in zip(items, names, strict=True):
                 if name != ALL_ROOMS and name not in known:
-                    message = f"unknown room {quote(name)}" + _did_you_mean(name, known)
-                    self.add(_line(item), f"{moderator.path}.rooms", message)
+                    message = f"unknown room {quote(name)}" + did_you_mean(name, known)
+                    self.add(line_of(item), f"{moderator.path}.rooms", message)
 
-    def check_cues(self, cues: list[_Entry]) -> None:
+    def check_cues(self, cues: list[Entry]) -> None:
         names: dict[str, int] = {}
         for cue in cues:
             name = cue.good.get("name")
@@ -338,54 +342,6 @@ class Reader:
                     self.add(cue.line("file"), f"{cue.path}.file", problem)
 
 
-# --- small helpers -------------------------------------------------------------------------
-
-
-def _line(node: yaml.Node) -> int:
-    return int(node.start_mark.line) + 1 if node.start_mark else 1
-
-
-def _label(entry: _Entry) -> str:
+def _label(entry: Entry) -> str:
     name = entry.good.get("name")
     return f"room {quote(name)}" if isinstance(name, str) else entry.path
-
-
-def _describe(node: yaml.Node) -> str:
-    """The value as the admin wrote it, for "got ..." in messages."""
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    raw = str(node.value)
-    if node.tag == _NULL_TAG:
-        return raw or "nothing"
-    if node.tag == _STR_TAG:
-        return quote(raw)
-    return raw if len(raw) <= 40 else raw[:37] + "..."
-
-
-def _key_name(node: yaml.Node) -> str | None:
-    """A key's text; None for keys no setting could have (lists, mappings, nothing)."""
-    if isinstance(node, yaml.ScalarNode) and not _is_null(node) and node.value:
-        return str(node.value)
-    return None
-
-
-def _is_null(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG
-
-
-def _is_plain_non_text(node: yaml.Node) -> bool:
-    """A bare number, date or yes/no where text was expected: quoting it would help."""
-    plain = isinstance(node, yaml.ScalarNode) and node.style is None
-    return plain and node.tag not in (_STR_TAG, _NULL_TAG)
-
-
-def _unknown_key(key: str, expected: tuple[str, ...]) -> str:
-    message = f"unknown key {quote(key)} (expected one of: {', '.join(expected)})"
-    return message + _did_you_mean(key, expected)
-
-
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean {quote(close[0])}?" if close else ""

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.entry import Admission, LiveRoomFacts, PinOutcome, Refusal, admit
+from bridge.domain.events import Role
 from bridge.domain.guard import (
     Gate,
     Guard,
@@ -38,12 +39,14 @@ from bridge.domain.guard import (
 from bridge.domain.pins import PinKeyMismatch
 from bridge.domain.roster import Switchboard
 from bridge.domain.sources import within
+from bridge.domain.trunks import TrunkNumber, dialled_number
 from bridge.settings import Settings
 from bridge.store import pin_failures
 from bridge.store.db import Database
 from bridge.store.pin_failures import FailureRow
 from bridge.store.pin_key import install_pin_key
 from bridge.store.room_cache import RoomCache, revision_probe
+from bridge.store.trunks import number_of
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +168,13 @@ class EntryDesk:
 
     # ---- the guard, prompt by prompt ------------------------------------------------------
 
-    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
+    def gate(
+        self,
+        source: Source,
+        held_for: float = 0.0,
+        channel: str = "",
+        called_for: str | None = None,
+    ) -> Gate:
         """Before a PIN prompt. ``held_for``: how long this call has been held already; a
         call held longer than ``MAX_HOLD`` is refused instead of held again, and so is a
         call that would be held while ``guard_max_held_dialogues`` calls are."""
@@ -173,7 +182,8 @@ class EntryDesk:
         if now - self._swept_at >= SWEEP_EVERY:
             self._swept_at = now
             self.guard.forget_idle(now)
-        decision = self.guard.gate(source, now, allowed=bool(self.allowed_rooms(source)))
+        allowed = bool(self.allowed_rooms(source))
+        decision = self.guard.gate(source, now, called_for=called_for, allowed=allowed)
         if isinstance(decision, Hold):
             too_many = channel not in self.held and len(self.held) >= self.max_held
             if too_many or held_for + decision.seconds > MAX_HOLD:
@@ -192,19 +202,24 @@ class EntryDesk:
             )
         return decision
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
+    async def try_pin(
+        self, source: Source, digits: str, called_for: str | None = None
+    ) -> PinOutcome:
         """Decide one typed PIN (after a prompt ``gate`` let play) and count it. The caller
         waits for the room cache at most (see ``RoomCache``); a wrong PIN is written down
-        after they are answered."""
+        after they are answered. ``called_for``: the room the trunk's number leads to, whose
+        PINs alone open anything on this call."""
         try:
             match = await self.rooms.match(self.db.sessions, digits)
         except PinKeyMismatch:
-            self.guard.abandon(source)
+            self.guard.abandon(source, called_for)
             log.error("entry.pin_key_mismatch reason=rooms_hashed_with_another_key")
             raise
         except BaseException:
-            self.guard.abandon(source)
+            self.guard.abandon(source, called_for)
             raise
+        if called_for is not None and match is not None and match.room.name != called_for:
+            match = None  # another room's PIN, on a number that leads to one room
         now = self._clock()
         allowed = self.allowed_rooms(source)
         over_budget = self.guard.failures(source, now) >= self.guard.threshold(now)
@@ -224,7 +239,7 @@ class EntryDesk:
         # (A caller without a budget of their own cannot be told from a guesser.)
         failed_before = self.guard.failures(source, now) if source.attributable else 1
         heard = caller_hears(decision, failed_before)
-        self.guard.record(source, outcome, now)
+        self.guard.record(source, outcome, now, called_for=called_for)
         self._count(heard)
         if outcome.is_failure:
             heard_as = outcome_of(heard).value
@@ -239,14 +254,38 @@ class EntryDesk:
             log.debug("entry.pin_matched source=%s", source)
         return PinOutcome(heard)
 
-    def no_pin(self, source: Source) -> None:
+    def no_pin(self, source: Source, called_for: str | None = None) -> None:
         """The prompt played and the caller typed nothing: no guess, the prompt is spent."""
-        self.guard.record(source, Outcome.NO_PIN, self._clock())
+        self.guard.record(source, Outcome.NO_PIN, self._clock(), called_for=called_for)
         self._count(Refusal.NO_PIN)
 
-    def abandon(self, source: Source) -> None:
+    def abandon(self, source: Source, called_for: str | None = None) -> None:
         """The caller hung up between the prompt ``gate`` let play and their PIN."""
-        self.guard.abandon(source)
+        self.guard.abandon(source, called_for)
+
+    # ---- a trunk's numbers ----------------------------------------------------------------
+
+    async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None:
+        """The trunk's number this call dialled (rooms file ``trunks: numbers:``): only for a
+        call Asterisk took for that trunk's, never for the internet endpoint's callers."""
+        number = dialled_number(dialled or "")
+        if source.trunk is None or number is None:
+            return None
+        async with self.db.sessions() as session:
+            return await number_of(session, source.trunk, number)
+
+    async def enter_room(self, room: str) -> Admission | Refusal:
+        """A trunk's public number (``pin_required: false``): its room, as a participant."""
+        spec = (await self.rooms.current(self.db.sessions)).active.get(room)
+        if spec is None:
+            self._count(Refusal.ROOM_LOCKED)
+            return Refusal.ROOM_LOCKED
+        live = self.switchboard.room(room)
+        facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
+        decision = admit(spec, Role.PARTICIPANT, False, facts)
+        self._count(decision)
+        log.info("entry.public_number room=%s admitted=%s", room, isinstance(decision, Admission))
+        return decision
 
     # ---- what an admin sees and does ------------------------------------------------------
 

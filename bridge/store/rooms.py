@@ -19,6 +19,7 @@ from bridge.store.cues import sync_cues
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
 from bridge.store.pin_key import check_pin_key, replace_pin_key
 from bridge.store.tokens import revoke_tokens_of
+from bridge.store.trunks import sync_trunks
 
 # A PIN setting of the file, and the column that keeps its hash.
 PIN_COLUMNS = {"pin": "pin_hash", "moderator_pin": "moderator_pin_hash"}
@@ -135,10 +136,13 @@ async def sync_rooms(
             setattr(row, key, value)
     await session.flush()
     await _sync_moderators(session, config, report, now)
-    added, changed, removed = await sync_cues(session, config.cues)
-    report.added += added
-    report.changed += changed
-    report.removed += removed
+    for added, changed, removed in (
+        await sync_cues(session, config.cues),
+        await sync_trunks(session, config.trunks),
+    ):
+        report.added += added
+        report.changed += changed
+        report.removed += removed
     return report
 
 

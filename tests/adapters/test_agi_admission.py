@@ -12,10 +12,11 @@ import asyncio
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
-from bridge.domain.entry import Admission, PinOutcome
+from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.events import Role
 from bridge.domain.guard import Gate, Proceed, Source
 from bridge.domain.rooms import RoomSpec
+from bridge.domain.trunks import TrunkNumber
 from tests.adapters.test_agi_server import AGI_SECRET
 
 BIG = RoomSpec(name="ga-national", title="GA", pin="424242", max_participants=900)
@@ -31,17 +32,31 @@ class AdmittingDesk:
     def dialogue_ended(self, channel: str) -> None:
         return None
 
-    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
+    def gate(
+        self,
+        source: Source,
+        held_for: float = 0.0,
+        channel: str = "",
+        called_for: str | None = None,
+    ) -> Gate:
         return Proceed(0.0)
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
+    async def try_pin(
+        self, source: Source, digits: str, called_for: str | None = None
+    ) -> PinOutcome:
         return PinOutcome(self.admission)
 
-    def no_pin(self, source: Source) -> None:
+    def no_pin(self, source: Source, called_for: str | None = None) -> None:
         return None
 
-    def abandon(self, source: Source) -> None:
+    def abandon(self, source: Source, called_for: str | None = None) -> None:
         return None
+
+    async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None:
+        return None
+
+    async def enter_room(self, room: str) -> Admission | Refusal:
+        return Refusal.ROOM_LOCKED
 
 
 async def commands_after_the_pin(admission: Admission) -> list[str]:

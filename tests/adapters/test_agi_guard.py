@@ -79,6 +79,7 @@ async def call(
     variables: dict[str, str] | None = None,
     channel: str = "PJSIP/anonymous-1",
     asserted: str | None = None,
+    dialled: str | None = None,
 ) -> list[str]:
     """One call as Asterisk makes it; the commands the bridge sent, in order. ``pins``: what
     the caller types at each GET DATA; ``hang_up_after``: close after that many commands."""
@@ -91,6 +92,8 @@ async def call(
         headers += f"agi_arg_1: {address}\nagi_arg_2: {endpoint}\n"
     if asserted is not None:
         headers += f"agi_arg_3: {asserted}\n"
+    if dialled is not None:
+        headers += f"agi_arg_4: {dialled}\n"
     writer.write(headers.encode() + b"\n")
     sent: list[str] = []
     typed = iter(pins)

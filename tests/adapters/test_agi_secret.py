@@ -94,7 +94,13 @@ async def test_a_request_without_the_secret_hears_nothing_and_is_closed(
 
 
 class PromptingDesk(NobodyAtTheDesk):
-    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
+    def gate(
+        self,
+        source: Source,
+        held_for: float = 0.0,
+        channel: str = "",
+        called_for: str | None = None,
+    ) -> Gate:
         self.calls.append(f"gate {source}")
         return Proceed(0.0)
 

@@ -17,8 +17,9 @@ import pytest
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
-from bridge.domain.entry import PinOutcome
+from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Source
+from bridge.domain.trunks import TrunkNumber
 
 # What Asterisk puts before every script (the dialplan's IOBRIDGE_AGI, from the agi-secret).
 AGI_SECRET = "test-agi-secret-0123456789"
@@ -37,17 +38,31 @@ class NobodyAtTheDesk:
     def dialogue_ended(self, channel: str) -> None:
         self.calls.append("dialogue_ended")
 
-    def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
+    def gate(
+        self,
+        source: Source,
+        held_for: float = 0.0,
+        channel: str = "",
+        called_for: str | None = None,
+    ) -> Gate:
         raise AssertionError("no prompt can have been asked for")
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
+    async def try_pin(
+        self, source: Source, digits: str, called_for: str | None = None
+    ) -> PinOutcome:
         raise AssertionError("no PIN can have been typed")
 
-    def no_pin(self, source: Source) -> None:
+    def no_pin(self, source: Source, called_for: str | None = None) -> None:
         raise AssertionError("no prompt can have been played")
 
-    def abandon(self, source: Source) -> None:
+    def abandon(self, source: Source, called_for: str | None = None) -> None:
         raise AssertionError("no prompt can have been played")
+
+    async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None:
+        return None
+
+    async def enter_room(self, room: str) -> Admission | Refusal:
+        raise AssertionError("no room can have been entered")
 
 
 class ServerThread:

@@ -47,11 +47,13 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
         key_delay: float = 1.5,
         later_keys: tuple[str, ...] = (),
         local_ip: str | None = None,
+        extension: str | None = None,
+        headers: tuple[str, ...] = (),
     ) -> Caller:
         plan = CallPlan(
             target_host="127.0.0.1",
             target_port=runtime_settings.sip_port,
-            extension=runtime_settings.entry_extension,
+            extension=extension or runtime_settings.entry_extension,
             keys=keys,
             key_delay=key_delay,
             audio=audio,
@@ -60,6 +62,7 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
             caller_id=caller_id or unique_caller_id(),
             later_keys=later_keys,
             local_ip=local_ip or address,
+            headers=headers,
         )
         caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
         await caller.start()

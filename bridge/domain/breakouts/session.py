@@ -135,6 +135,8 @@ class Breakout:
         if to != MAIN_ROOM and to not in self.groups:
             raise NoSuchGroup(to, list(self.groups))
         if self.group_of(member.channel) == (None if to == MAIN_ROOM else to):
+            if member.moderator and to != MAIN_ROOM:  # sent where they are: still an answer
+                self.wants_moderator.discard(to)
             return []
         effects = self._take_out(member.channel, at)
         if to == MAIN_ROOM:

@@ -1,0 +1,71 @@
+"""`rooms sync` with trunks: stored without their secret, written into pjsip-trunks.conf
+(private), and a secret that cannot be read stops the sync before anything changes."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from bridge.cli import main
+
+ROOMS = """\
+rooms:
+  - name: assembly
+    pin: "12345678"
+trunks:
+  - name: voip
+    kind: register
+    host: sip.voip.example
+    username: "4420790001"
+    secret_env: VOIP_TEST_SECRET
+    numbers:
+      - number: "+442079460000"
+        room: assembly
+"""
+
+
+def run_in(state: Path, *args: str, **env: str) -> Result:
+    return CliRunner().invoke(main, list(args), env={"IOBRIDGE_STATE_DIR": str(state), **env})
+
+
+def test_a_sync_stores_the_trunk_and_writes_its_secret_only_into_pjsip(tmp_path: Path) -> None:
+    rooms, state = tmp_path / "rooms.yaml", tmp_path / "state"
+    rooms.write_text(ROOMS)
+    result = run_in(state, "rooms", "sync", str(rooms), VOIP_TEST_SECRET="s3cret-xyz")
+    assert result.exit_code == 0, result.output
+    assert "+ trunk voip" in result.output
+    assert "s3cret-xyz" not in result.output
+    written = state / "asterisk" / "etc" / "pjsip-trunks.conf"
+    assert "password = s3cret-xyz" in written.read_text()
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600
+    database = sqlite3.connect(state / "iobridge.sqlite3")
+    dump = "\n".join(database.iterdump())
+    database.close()
+    assert "s3cret-xyz" not in dump
+    assert "+442079460000" in dump
+
+
+def test_a_secret_that_cannot_be_read_changes_nothing(tmp_path: Path) -> None:
+    rooms, state = tmp_path / "rooms.yaml", tmp_path / "state"
+    rooms.write_text(ROOMS)
+    result = run_in(state, "rooms", "sync", str(rooms), VOIP_TEST_SECRET="")
+    assert result.exit_code == 1
+    assert result.output.strip().endswith(
+        "sync refused, nothing changed: trunk voip: secret_env VOIP_TEST_SECRET is empty or not set"
+    )
+    assert not (state / "asterisk" / "etc" / "pjsip-trunks.conf").exists()
+    assert not (state / "iobridge.sqlite3").exists() or "voip" not in "\n".join(
+        sqlite3.connect(state / "iobridge.sqlite3").iterdump()
+    )
+
+
+def test_a_rooms_file_without_trunks_writes_no_pjsip_file(tmp_path: Path) -> None:
+    rooms, state = tmp_path / "rooms.yaml", tmp_path / "state"
+    rooms.write_text(ROOMS.split("trunks:")[0])
+    result = run_in(state, "rooms", "sync", str(rooms))
+    assert result.exit_code == 0, result.output
+    assert "pjsip" not in result.output
+    assert not (state / "asterisk" / "etc" / "pjsip-trunks.conf").exists()
