@@ -52,9 +52,12 @@ from bridge.domain.roster_effects import (
 from bridge.domain.roster_effects import (
     LegOpened as LegOpened,
 )
+from bridge.domain.roster_effects import LegReasonCorrected as LegReasonCorrected
 from bridge.domain.roster_effects import (
     LegUpdated as LegUpdated,
 )
+
+UNEXPLAINED_KEPT = 1000  # channels whose late hangup cause may still name why they left
 
 # ---- state ------------------------------------------------------------------------------
 
@@ -130,6 +133,8 @@ class Switchboard:
         self.entry_calls: dict[str, EntryCall] = {}
         self.pbx_connected = False
         self._room_of: dict[str, str] = {}  # channel -> room, for events that lack the room
+        # Channels that left with no reason known yet (-> room): a late hangup cause names it.
+        self._left_unexplained: dict[str, str] = {}
 
     def room(self, name: str) -> LiveRoom | None:
         return self.rooms.get(name)
@@ -180,9 +185,13 @@ class Switchboard:
                 self.entry_calls.pop(event.channel, None)
                 room = self._room_of.get(event.channel)
                 # ConfbridgeLeave normally comes first; a lost one must not leave a ghost.
-                return self._leave(room, event.channel, event.at, event.reason) if room else []
+                if room is None:
+                    return self._explain_leave(event.channel, event.reason)
+                return self._leave(room, event.channel, event.at, event.reason)
             case HangupRequested():
                 room = self._room_of.get(event.channel)
+                if room is None:
+                    return self._explain_leave(event.channel, event.reason)
                 person = self._find(room, event.channel) if room else None
                 if person is not None and person.leaving is None:  # a kick ordered comes first
                     person.leaving = event.reason
@@ -280,7 +289,18 @@ class Switchboard:
         self._room_of.pop(channel, None)
         person.stop_talking(at)
         why = person.leaving or reason
+        if person.leaving is None:  # the leave's own word: a hangup cause may still come
+            self._left_unexplained[channel] = room
+            while len(self._left_unexplained) > UNEXPLAINED_KEPT:
+                del self._left_unexplained[next(iter(self._left_unexplained))]
         return [LegClosed(room, channel, at, person.talk_time, person.turns, why)]
+
+    def _explain_leave(self, channel: str, reason: LeaveReason | None) -> list[Effect]:
+        """A hangup cause that arrived after its channel left: history gets the reason."""
+        room = self._left_unexplained.pop(channel, None)
+        if room is None or reason is None or reason is LeaveReason.HUNG_UP:
+            return []
+        return [LegReasonCorrected(room, channel, reason)]
 
     def _mute(self, event: MuteChanged) -> list[Effect]:
         person = self._find(event.room, event.channel)

@@ -52,6 +52,16 @@ class LegUpdated:
 
 
 @dataclass(frozen=True)
+class LegReasonCorrected:
+    """Why a leg ended, learnt after its leave: Asterisk's hangup cause can reach AMI after
+    ConfbridgeLeave when it is busy (the two come from different event topics)."""
+
+    room: str
+    channel: str
+    reason: LeaveReason
+
+
+@dataclass(frozen=True)
 class HistoryReconciled:
     """After a resync: every call or leg still open in history but not live is closed at ``at``."""
 
@@ -60,4 +70,12 @@ class HistoryReconciled:
     at: float
 
 
-Effect = CallOpened | CallClosed | LegOpened | LegClosed | LegUpdated | HistoryReconciled
+Effect = (
+    CallOpened
+    | CallClosed
+    | LegOpened
+    | LegClosed
+    | LegUpdated
+    | LegReasonCorrected
+    | HistoryReconciled
+)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import ScalarSelect, Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.domain.roster import (
@@ -23,6 +23,7 @@ from bridge.domain.roster import (
     HistoryReconciled,
     LegClosed,
     LegOpened,
+    LegReasonCorrected,
     LegUpdated,
 )
 from bridge.store.models import Call, Leg, Room
@@ -56,6 +57,18 @@ async def _ensure_call(session: AsyncSession, room: str, at: float) -> Call:
 
 def _open_call_ids(room: str) -> Select[int]:
     return select(Call.id).where(Call.room_name == room, Call.ended_at.is_(None))
+
+
+def _last_leg_of(room: str, channel: str) -> ScalarSelect[int]:
+    """The id of the channel's latest leg in the room (a channel name is never reused)."""
+    return (
+        select(Leg.id)
+        .join(Call)
+        .where(Call.room_name == room, Leg.channel == channel)
+        .order_by(Leg.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 async def _open_leg(session: AsyncSession, room: str, channel: str) -> Leg | None:
@@ -140,6 +153,13 @@ async def apply_effects(session: AsyncSession, effects: Iterable[Effect]) -> Non
                     leg.leave_reason = effect.reason.value if effect.reason else None
                     leg.talk_time = max(leg.talk_time, effect.talk_time)
                     leg.turns = max(leg.turns, effect.turns)
+            case LegReasonCorrected():
+                await session.execute(
+                    update(Leg)
+                    .where(Leg.id == _last_leg_of(effect.room, effect.channel))
+                    .values(leave_reason=effect.reason.value)
+                    .execution_options(synchronize_session=False)
+                )
             case HistoryReconciled():
                 await _reconcile(session, effect)
         await session.flush()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bridge.domain.events import (
     DomainEvent,
+    HangupRequested,
     LeaveReason,
     MuteChanged,
     ParticipantJoined,
@@ -30,6 +31,7 @@ from bridge.domain.roster import (
     HistoryReconciled,
     LegClosed,
     LegOpened,
+    LegReasonCorrected,
     LegUpdated,
     Switchboard,
 )
@@ -365,3 +367,16 @@ async def test_history_writer_with_nothing_submitted_is_flushed(db: Database) ->
     # Nothing pending: flushed() returns at once instead of waiting out its own timeout.
     await asyncio.wait_for(writer.flushed(timeout=30), 2)
     assert await calls(db) == []
+
+
+async def test_a_hangup_cause_that_comes_after_the_leave_corrects_the_legs_reason(
+    db: Database,
+) -> None:
+    board = Switchboard()
+    await feed(db, board, joined("PJSIP/a-1", 0), joined("PJSIP/b-1", 1))
+    await feed(db, board, ParticipantLeft("ga", "PJSIP/b-1", T + 5))
+    assert (await legs(db))["PJSIP/b-1"].leave_reason == "hung up"
+    late = await feed(db, board, HangupRequested("PJSIP/b-1", LeaveReason.TIMED_OUT, T + 6))
+    assert late == [LegReasonCorrected("ga", "PJSIP/b-1", LeaveReason.TIMED_OUT)]
+    rows = await legs(db)
+    assert (rows["PJSIP/b-1"].leave_reason, rows["PJSIP/a-1"].leave_reason) == ("timed out", None)

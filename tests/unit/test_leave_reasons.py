@@ -16,7 +16,7 @@ from bridge.domain.events import (
     Role,
     RoomEnded,
 )
-from bridge.domain.roster import LegClosed, Switchboard
+from bridge.domain.roster import LegClosed, LegReasonCorrected, Switchboard
 
 ROOM = "assembly"
 ALICE = "PJSIP/anonymous-00000001"
@@ -142,3 +142,22 @@ def test_a_hangup_request_for_someone_in_no_room_changes_nothing() -> None:
     board = board_with(ALICE)
     assert board.apply(HangupRequested(BOB, LeaveReason.TIMED_OUT, T)) == []
     assert reason_of_leave(board, ALICE) == LeaveReason.HUNG_UP
+
+
+def test_a_timer_cause_that_arrives_after_the_leave_corrects_the_legs_reason() -> None:
+    """Asterisk publishes HangupRequest and ConfbridgeLeave on different topics: when it is
+    busy the cause can come second. History then hears the reason late, once."""
+    board = board_with(ALICE)
+    assert reason_of_leave(board, ALICE) == LeaveReason.HUNG_UP
+    late = board.apply(HangupRequested(ALICE, LeaveReason.TIMED_OUT, T + 61))
+    assert late == [LegReasonCorrected(ROOM, ALICE, LeaveReason.TIMED_OUT)]
+    assert board.apply(CallHungUp(ALICE, T + 62, LeaveReason.TIMED_OUT)) == []  # once
+
+
+def test_a_late_ordinary_hangup_changes_nothing_and_a_kick_is_never_corrected() -> None:
+    board = board_with(ALICE, BOB)
+    reason_of_leave(board, ALICE)
+    assert board.apply(CallHungUp(ALICE, T + 61, LeaveReason.HUNG_UP)) == []
+    board.apply(RemovalOrdered(ROOM, BOB, LeaveReason.KICKED, T + 59))
+    assert reason_of_leave(board, BOB) == LeaveReason.KICKED
+    assert board.apply(CallHungUp(BOB, T + 62, LeaveReason.TIMED_OUT)) == []
