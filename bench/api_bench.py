@@ -89,8 +89,10 @@ async def api_actions(
                     asterisk.append(1000 * (stamp(seen) - sent_at))
                 except TimeoutError:
                     lost += 1
+        direct = await asterisk_floor(rig, room, channels, muted, posts // 2)
     return {
         "posts": posts,
+        "asterisk_direct_ms": Summary.of(direct).as_dict(),
         "participants": len(channels),
         "answered_ms": Summary.of(answered).as_dict(),
         "asterisk_event_ms": Summary.of(asterisk).as_dict(),
@@ -117,6 +119,34 @@ async def py_spy(rig: Rig, out: Path | None) -> AsyncIterator[None]:
     finally:
         spy.send_signal(signal.SIGINT)
         await spy.wait()
+
+
+async def asterisk_floor(
+    rig: Rig, room: Room, channels: list[str], muted: dict[str, bool], count: int
+) -> list[float]:
+    """The floor: the same mute/unmute sent to Asterisk straight from the bench's own AMI
+    login (no service), timed the same way, until Asterisk's event."""
+    ami = rig.ami
+    assert ami is not None
+    out = []
+    for k in range(count):
+        await asyncio.sleep(0.05 + (k * 37 % 100) / 1000)
+        channel = channels[(k * 53) % len(channels)]
+        mute = not muted.get(channel, False)
+        name = "ConfbridgeMute" if mute else "ConfbridgeUnmute"
+        mark, sent_at = ami.mark(), time.time()
+        await ami.client.send(
+            {"Action": name, "Conference": room.name, "Channel": channel}, timeout=5
+        )
+        muted[channel] = mute
+
+        def done(e: dict[str, Any], name: str = name, ch: str = channel) -> bool:
+            return e.get("Event") == name and e.get("Channel") == ch
+
+        with contextlib.suppress(TimeoutError):
+            seen = await ami.wait_for(done, since=mark, timeout=5)
+            out.append(1000 * (stamp(seen) - sent_at))
+    return out
 
 
 async def api_step(

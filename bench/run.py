@@ -27,11 +27,12 @@ from typing import Any
 
 from bench import report
 from bench.api_bench import api_step
+from bench.medians import join_medians, path_order
 from bench.population import population
 from bench.rig import PROJECT_ROOT, Rig, RigOptions
 from bench.sipp_load import raise_open_files
 from bench.stats import fmt
-from bench.storm import PATHS, Room, join_storm
+from bench.storm import Room, join_storm
 
 BENCH = Path(__file__).resolve().parent
 FULL_SIZES = (50, 200, 400, 800, 1000)
@@ -49,6 +50,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
     ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
     ap.add_argument("--steps", default="storm,population,api", help="storm, population and/or api")
+    ap.add_argument(
+        "--repeats", type=int, help="runs of each storm size, paths alternating (3; quick: 1)"
+    )
     ap.add_argument("--posts", type=int, help="the API step's mute/unmute POSTs (200)")
     ap.add_argument("--py-spy", type=Path, help="record the service during the API step here")
     ap.add_argument("--config-dir", type=Path, default=PROJECT_ROOT / "asterisk-config")
@@ -65,6 +69,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.actions = args.actions or (200 if quick else 1000)
     args.panels = args.panels or (5 if quick else 20)
     args.posts = args.posts or (50 if quick else 200)
+    args.repeats = args.repeats or (1 if quick else 3)
     return args
 
 
@@ -95,20 +100,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         try:
             if "storm" in steps:
                 results["storms"] = []
-                for n in args.sizes:
-                    for path in PATHS:
-                        say(f"join storm: {n} callers at {args.rate:g}/s through {path}")
+                runs = [(i, n, r) for i, n in enumerate(args.sizes) for r in range(args.repeats)]
+                for i, n, repeat in runs:
+                    for path in path_order(i, repeat):
+                        say(
+                            f"join storm: {n} callers at {args.rate:g}/s through {path} "
+                            f"(run {repeat + 1}/{args.repeats})"
+                        )
                         try:
                             storm = await join_storm(rig, ROOM, path, n, args.rate, say)
                         except Exception as exc:  # a step that breaks is reported, not fatal
                             failed(results, f"storm {path} N={n}", exc)
                             continue
+                        storm["repeat"] = repeat
                         results["storms"].append(storm)
                         lat = storm["latency_ms"]
                         say(
                             f"  {storm['joined']}/{n} joined; p50 {fmt(lat['p50'])} "
                             f"p99 {fmt(lat['p99'])} ms"
                         )
+                results["join_medians"] = join_medians(results["storms"])
             if "population" in steps:
                 say(f"room of {args.population}: steady state, actions, resync, mass leave")
                 try:
