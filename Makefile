@@ -11,7 +11,7 @@ UP_PACKAGES := sip-tester
 TEST_PACKAGES := sip-tester postgresql chromium nginx
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: up test system venv asterisk lint typecheck audit unit integration bench bench-quick bench-deps clean
+.PHONY: up test system venv asterisk lint typecheck audit unit integration bench bench-quick bench-deps soak clean
 
 up: SYSTEM_PACKAGES = $(UP_PACKAGES)
 up: system venv asterisk
@@ -94,6 +94,14 @@ bench: system asterisk bench-deps
 	$(BIN)/python -m bench.panel_echo
 	$(BIN)/python -m bench.entry_bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
+# `make soak`: two hours of churn on the real stack (the stack, polls and panels open),
+# reporting memory, CPU, history consistency and panel/service/Asterisk agreement; not in
+# `make test`. Shorter: make soak SOAK_ARGS="--minutes 10".
+SOAK_ARGS ?=
+
+soak: system asterisk bench-deps
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 bench-quick: system asterisk bench-deps
 	$(BIN)/python -m bench.entry_bench

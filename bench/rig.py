@@ -151,6 +151,9 @@ class Rig:
             # guard, which would hold all but 10 prompts at once. The bench measures the
             # bridge, not a storm from one address (docs/admin.md, "Guessing a PIN").
             "IOBRIDGE_GUARD_SOURCE_THRESHOLD": "1000000",
+            # And the calls one source may have in the PIN dialogue at once (20 by default):
+            # at 20 callers a second, a storm from one SIPp has more than that.
+            "IOBRIDGE_GUARD_DIALOGUES_PER_SOURCE": "1000000",
             # Likewise the 20 moderators' panels: one address to the panel's server, which
             # lets one address hold 64 connections (docs/admin.md, "Connections and files").
             "IOBRIDGE_HTTP_MAX_CONNECTIONS_PER_CLIENT": "256",

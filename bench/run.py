@@ -26,11 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import report
+from bench.api_bench import api_step
+from bench.medians import join_medians, path_order
 from bench.population import population
 from bench.rig import PROJECT_ROOT, Rig, RigOptions
 from bench.sipp_load import raise_open_files
 from bench.stats import fmt
-from bench.storm import PATHS, Room, join_storm
+from bench.storm import Room, join_storm
 
 BENCH = Path(__file__).resolve().parent
 FULL_SIZES = (50, 200, 400, 800, 1000)
@@ -47,7 +49,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--steady", type=float, help="seconds of steady state (60)")
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
     ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
-    ap.add_argument("--steps", default="storm,population", help="storm and/or population")
+    ap.add_argument("--steps", default="storm,population,api", help="storm, population and/or api")
+    ap.add_argument(
+        "--repeats", type=int, help="runs of each storm size, paths alternating (3; quick: 1)"
+    )
+    ap.add_argument("--posts", type=int, help="the API step's mute/unmute POSTs (200)")
+    ap.add_argument("--py-spy", type=Path, help="record the service during the API step here")
     ap.add_argument("--config-dir", type=Path, default=PROJECT_ROOT / "asterisk-config")
     ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
     ap.add_argument("--out", type=Path, default=BENCH / "results")
@@ -61,6 +68,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.steady = args.steady or (20.0 if quick else 60.0)
     args.actions = args.actions or (200 if quick else 1000)
     args.panels = args.panels or (5 if quick else 20)
+    args.posts = args.posts or (50 if quick else 200)
+    args.repeats = args.repeats or (1 if quick else 3)
     return args
 
 
@@ -91,20 +100,26 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         try:
             if "storm" in steps:
                 results["storms"] = []
-                for n in args.sizes:
-                    for path in PATHS:
-                        say(f"join storm: {n} callers at {args.rate:g}/s through {path}")
+                runs = [(i, n, r) for i, n in enumerate(args.sizes) for r in range(args.repeats)]
+                for i, n, repeat in runs:
+                    for path in path_order(i, repeat):
+                        say(
+                            f"join storm: {n} callers at {args.rate:g}/s through {path} "
+                            f"(run {repeat + 1}/{args.repeats})"
+                        )
                         try:
                             storm = await join_storm(rig, ROOM, path, n, args.rate, say)
                         except Exception as exc:  # a step that breaks is reported, not fatal
                             failed(results, f"storm {path} N={n}", exc)
                             continue
+                        storm["repeat"] = repeat
                         results["storms"].append(storm)
                         lat = storm["latency_ms"]
                         say(
                             f"  {storm['joined']}/{n} joined; p50 {fmt(lat['p50'])} "
                             f"p99 {fmt(lat['p99'])} ms"
                         )
+                results["join_medians"] = join_medians(results["storms"])
             if "population" in steps:
                 say(f"room of {args.population}: steady state, actions, resync, mass leave")
                 try:
@@ -114,6 +129,20 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     )  # fmt: skip
                 except Exception as exc:
                     failed(results, "population", exc)
+            if "api" in steps:
+                say(f"api: a room of {args.population}, {args.posts} POSTs with a token")
+                try:
+                    api = await api_step(
+                        rig, ROOM, args.population, args.rate, args.posts, say, args.py_spy
+                    )
+                    results["api"] = api
+                    post, event = api["answered_ms"], api["asterisk_event_ms"]
+                    say(
+                        f"  api answer p50 {fmt(post['p50'])} p99 {fmt(post['p99'])} ms; "
+                        f"Asterisk's event p50 {fmt(event['p50'])} p99 {fmt(event['p99'])} ms"
+                    )
+                except Exception as exc:
+                    failed(results, "api", exc)
         finally:
             results["machine_load_after"] = round(os.getloadavg()[0], 1)
             await rig.stop()

@@ -4,10 +4,17 @@ stored with the room's call and shown to the room's other moderators.
 ``perform`` runs an action (a name, its arguments and a coroutine that does it) and
 records the outcome, failures included. It knows no table of actions: the actions sit above
 the service (``bridge.actions``), check the rights and hand their run here.
+
+The record reaches the room's panels at once; its database row is written after the
+action's answer, by one writer at a time in the order of the actions (a script waiting for
+the answer does not wait for the disk: the answer went from 2 to 15 ms p50 in a room of
+400 when it did). Whoever reads the trail from the database here waits for the rows still
+being written first, and the service waits for them on stop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -39,6 +46,8 @@ class AuditTrail:
         self.changes: Hub[str] = Hub()  # names of rooms whose trail grew
         self._recent: dict[str, deque[ActionRecord]] = {}
         self._clock = clock
+        self._unwritten: deque[ActionRecord] = deque()  # in the order of the actions
+        self._writer: asyncio.Task[None] | None = None
 
     async def perform(
         self,
@@ -64,12 +73,12 @@ class AuditTrail:
         try:
             result = await run()
         except BridgeError as exc:
-            await self._keep(_failed(record, exc.code, str(exc)))
+            self._keep(_failed(record, exc.code, str(exc)))
             raise
         except Exception as exc:
-            await self._keep(_failed(record, "error", type(exc).__name__))
+            self._keep(_failed(record, "error", type(exc).__name__))
             raise
-        await self._keep(record)
+        self._keep(record)
         return result
 
     def _caller_id(self, room: str, channel: str) -> str:
@@ -79,7 +88,7 @@ class AuditTrail:
         person = live.participants.get(channel) if live and channel else None
         return person.caller_id if person else ""
 
-    async def _keep(self, record: ActionRecord) -> None:
+    def _keep(self, record: ActionRecord) -> None:
         # The room's panels hear of it at once; the database row follows (same order).
         recent = self._recent.get(record.room)
         if recent is not None:
@@ -93,16 +102,35 @@ class AuditTrail:
             record.target_channel or "-",
             record.result,
         )
-        try:
-            async with self.db.sessions.begin() as session:
-                await add_action(session, record)
-        except Exception:  # the action happened: a lost record must not undo the answer
-            log.exception("audit.not_stored room=%s action=%s", record.room, record.action)
+        self._unwritten.append(record)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write())
+
+    async def _write(self) -> None:
+        """Write the records waiting, oldest first, until none is left."""
+        while self._unwritten:
+            record = self._unwritten[0]
+            try:
+                async with self.db.sessions.begin() as session:
+                    await add_action(session, record)
+            except Exception:  # the action happened: a lost record must not undo it
+                log.exception("audit.not_stored room=%s action=%s", record.room, record.action)
+            self._unwritten.popleft()
+
+    async def flushed(self) -> None:
+        """Every record kept so far is in the database (or was logged as lost)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
+
+    def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
 
     async def recent(self, room: str) -> list[ActionRecord]:
         """The room's latest actions, newest first (read from the database once per room)."""
         kept = self._recent.get(room)
         if kept is None:
+            await self.flushed()
             async with self.db.sessions() as session:
                 loaded = await recent_actions(session, room, RECENT)
             kept = self._recent.setdefault(room, deque(loaded, maxlen=RECENT))
@@ -110,11 +138,13 @@ class AuditTrail:
 
     async def of_room(self, room: str, limit: int) -> list[ActionRecord]:
         """The room's last ``limit`` actions from the database, newest first."""
+        await self.flushed()
         async with self.db.sessions() as session:
             return await recent_actions(session, room, limit)
 
     async def of_call(self, call_id: int) -> list[ActionRecord]:
         """Every action taken during call ``call_id``, oldest first."""
+        await self.flushed()
         async with self.db.sessions() as session:
             return await actions_of_call(session, call_id)
 

@@ -64,6 +64,7 @@ from bridge.store.cues import own_cues
 from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, open_leg_totals
 from bridge.store.polls import record_poll
+from bridge.store.room_cache import revision_probe
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,7 @@ class BridgeService:
             settings.recordings_dir,
             settings.history_retention_days,
             settings.recording_retention_days,
+            audit_written=lambda: self.audit.flushed(),
         )
         self.ami = AmiClient(
             host="127.0.0.1",
@@ -128,7 +130,8 @@ class BridgeService:
         )
         self.roster.add_listener(self.metrics.on_event)
         self.accounts = Accounts(settings, db)
-        self.tokens = ApiTokens(db)
+        self._credentials = revision_probe(db.url, "credentials_revision")
+        self.tokens = ApiTokens(db, revision_now=self._credentials)
         self.audit = AuditTrail(db, self.switchboard)
         self.on_demand = RoomsOnDemand(
             db, self.desk.rooms, self.switchboard, self._find_room, self.accounts.rights_changed
@@ -247,6 +250,13 @@ class BridgeService:
             await asyncio.wait_for(self.desk.flushed(), timeout=10)
         except TimeoutError:
             log.error("entry.failures_unwritten_at_stop")
+        try:
+            await asyncio.wait_for(self.audit.flushed(), timeout=10)
+        except TimeoutError:
+            log.error("audit.unwritten_at_stop")
+        self.audit.stop()
+        if self._credentials is not None:
+            self._credentials.close()
         if not self.history.idle:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()

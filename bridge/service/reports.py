@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,8 +64,12 @@ class CallReports:
         recordings_dir: Path,
         retention_days: int,
         recording_retention_days: int | None = None,  # None: recordings are kept
+        audit_written: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.db = db
+        # The audit trail writes its rows after the action's answer: a report or a purge
+        # waits for those still being written (the service's trail; none elsewhere).
+        self._audit_written = audit_written
         self.recordings_dir = recordings_dir
         self.retention_days = retention_days
         self.recording_retention_days = recording_retention_days
@@ -90,6 +94,7 @@ class CallReports:
     async def report(self, call_id: int, *, redact_caller_ids: bool) -> Report:
         """The report of call ``call_id``; ``redact_caller_ids`` unless the reader has
         rights to the call's room (then caller IDs show only their last two digits)."""
+        await self._settled()
         async with self.db.sessions() as session:
             history = await reports.load_call(session, call_id)
         if history is None:
@@ -148,6 +153,10 @@ class CallReports:
 
     # ---- retention --------------------------------------------------------------------
 
+    async def _settled(self) -> None:
+        if self._audit_written is not None:
+            await self._audit_written()
+
     async def purge(self, now: datetime | None = None) -> PurgeResult:
         """Redact caller IDs of calls that ended more than the retention period ago, and
         delete recordings last written more than theirs ago."""
@@ -156,6 +165,7 @@ class CallReports:
         if self.recording_retention_days is not None:
             cutoff = retention_cutoff(now, self.recording_retention_days).timestamp()
             gone = await asyncio.to_thread(self._delete_recordings, cutoff)
+        await self._settled()
         async with self.db.sessions.begin() as session:
             result = await retention.purge_history(
                 session, retention_cutoff(now, self.retention_days), now
@@ -187,6 +197,7 @@ class CallReports:
     async def purge_call(self, call_id: int, actor: str) -> CallPurge:
         """Delete call ``call_id``'s history and recordings now, for ``actor`` (the rights
         were checked by whoever asks); the audit trail keeps who, which call and when."""
+        await self._settled()
         now = datetime.now(UTC)
         async with self.db.sessions.begin() as session:
             call = await reports.find_call(session, call_id)

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 # Keys a room's menu may send that the stack does not handle: the caller hears so.
 KEYS = {key.value: key for key in Key}  # hand, direct, process, place
+LEFT_KEPT = 300.0  # seconds a talk time is kept after its caller left (see _keep_left)
 
 
 class SpeakerFloor:
@@ -71,6 +72,10 @@ class SpeakerFloor:
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
+        # Those of channels that left: (talk time, when it left), oldest first, kept
+        # LEFT_KEPT seconds for a turn that ends after its speaker left. They used to stay
+        # until the room's call ended, and a room in session for hours kept every caller's.
+        self._left: dict[str, tuple[float, float]] = {}
 
     # ---- the roster in (called synchronously after each event) ---------------------------
 
@@ -84,6 +89,7 @@ class SpeakerFloor:
             case ParticipantLeft():
                 if (leaving := self.stacks.get(event.room)) is not None:
                     self._apply(leaving.leave(event.channel, event.at))
+                self._keep_left(event.channel, event.at)
             case MuteChanged() | TalkingChanged():
                 self._note_speech(event.room, event.channel, event.at)
             case RoomEnded():
@@ -134,6 +140,21 @@ class SpeakerFloor:
             c: t for c, t in self._talk_time.items() if self.switchboard.room_of(c) is not None
         }
 
+    def _keep_left(self, channel: str, at: float) -> None:
+        """``channel`` left: its last talk time moves aside for LEFT_KEPT seconds."""
+        if (talked := self._talk_time.pop(channel, None)) is not None:
+            self._left[channel] = (talked, at)
+        while self._left:
+            oldest = next(iter(self._left))
+            if at - self._left[oldest][1] <= LEFT_KEPT:
+                break
+            del self._left[oldest]
+
+    @property
+    def talk_times_kept(self) -> int:
+        """Channels whose talk time is kept here (the soak and the tests look)."""
+        return len(self._talk_time) + len(self._left)
+
     def _resync(self, at: float) -> None:
         for room in [r for r in self.stacks if self.switchboard.room(r) is None]:
             self._close(room)
@@ -163,6 +184,8 @@ class SpeakerFloor:
         person = live.participants.get(channel) if live else None
         if person is not None:
             return person.talk_time_at(at)
+        if (left := self._left.get(channel)) is not None:
+            return left[0]
         return self._talk_time.get(channel, 0.0)
 
     # ---- the keypad (FastAGI) ----------------------------------------------------------------

@@ -5,9 +5,15 @@ moderator's rooms, even if the moderator has more; a room the moderator loses is
 the token too).
 
 The token is shown once; the database keeps its SHA-256 (a copy of the database opens
-nothing). Every request looks the token up again, so a revoke, an expiry or a sync that
-removes the moderator or takes a room away takes effect at the next request. The admin
-token (the local CLI's) is not one of these: see ``bridge.web.api.auth``.
+nothing). A revoke, an expiry or a sync that removes the moderator or takes a room away
+takes effect at the next request, from whichever process it came: the service keeps the
+tokens it has seen in memory, by hash, only while the credentials' revision stays where it
+was (database triggers bump it on every write to the tokens, the moderators, their rooms
+and the rooms, migration 0013), and checks expiry itself. On SQLite that check is
+``PRAGMA data_version`` in the loop's own thread, as for the rooms
+(``bridge.store.room_cache``); elsewhere one primary-key read. Looking each token up in the
+database cost a script's request several ms in a busy room. The admin token (the local
+CLI's) is not one of these: see ``bridge.web.api.auth``.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.accounts import Principal, Via
@@ -27,7 +33,7 @@ from bridge.store import rooms as room_store
 from bridge.store import tokens as store
 from bridge.store.accounts import Account
 from bridge.store.db import Database
-from bridge.store.tokens import TokenRow
+from bridge.store.tokens import LiveToken, TokenRow
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +54,19 @@ class NewToken:
 
 
 class ApiTokens:
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Callable[[], float] = time.time,
+        revision_now: Callable[[], int | None] | None = None,
+    ) -> None:
         self.db = db
         self._clock = clock
+        # The credentials' revision without a query (SQLite's in-loop probe), or None.
+        self._revision_now = revision_now or (lambda: None)
+        self._known: dict[str, LiveToken] = {}  # live tokens seen, by hash
+        self._revision = -1  # of self._known; never a real one: the first use reads
+        self.lookups = 0  # database lookups of a token (tests and benchmarks look)
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
@@ -95,6 +111,7 @@ class ApiTokens:
     async def revoke(self, token_id: int) -> TokenRow:
         async with self.db.sessions.begin() as session:
             revoked = await store.revoke_token(session, token_id, self._now())
+        self._forget()
         if revoked is None:
             raise NoSuchToken(token_id)
         log.info("token.revoked id=%d user=%s", token_id, revoked.username)
@@ -105,17 +122,54 @@ class ApiTokens:
         for an unknown, revoked or expired token, or one whose moderator is gone."""
         if not token.startswith(PREFIX) or len(token) > LONGEST:
             return None
-        now = self._now()
-        async with self.db.sessions() as session:
-            found = await store.find_live_token(session, token_hash(token), now)
+        now, key = self._now(), token_hash(token)
+        revision = self._revision_now()
+        if revision is None:  # not SQLite, or SQLite busy: one primary-key read
+            async with self.db.sessions() as session:
+                revision = await store.credentials_revision(session)
+        if revision != self._revision:
+            self._forget()
+        found = self._known.get(key)
+        if found is None or _stale(found, now):
+            found = await self._look_up(key, now)
             if found is None:
                 return None
-            if found.last_used_at is None or now - found.last_used_at > TOUCH_EVERY:
-                await store.mark_used(session, found.id, now)
-                await session.commit()
+        if found.expires_at is not None and found.expires_at <= now:
+            self._known.pop(key, None)
+            return None
         account = found.account
         moderator = Principal(account.username, account.all_rooms, account.rooms, Via.TOKEN)
         return moderator.within(found.rooms, found.read_only)
+
+    async def _look_up(self, key: str, now: datetime) -> LiveToken | None:
+        """The token of this hash from the database (kept in memory when live); the
+        revision is read first, so a change landing meanwhile marks the copy older than
+        it is (the next request reads again), never newer."""
+        self.lookups += 1
+        async with self.db.sessions() as session:
+            revision = await store.credentials_revision(session)
+            if revision != self._revision:
+                self._known.clear()
+                self._revision = revision
+            found = await store.find_live_token(session, key, now)
+            if found is None:
+                self._known.pop(key, None)
+                return None
+            if _stale(found, now):
+                await store.mark_used(session, found.id, now)
+                await session.commit()  # bumps the revision: the next request reads again
+                found = replace(found, last_used_at=now)
+        self._known[key] = found
+        return found
+
+    def _forget(self) -> None:
+        self._known.clear()
+        self._revision = -1
+
+
+def _stale(token: LiveToken, now: datetime) -> bool:
+    """Its "last used" is older than TOUCH_EVERY: time to write it again."""
+    return token.last_used_at is None or now - token.last_used_at > TOUCH_EVERY
 
 
 def _check_scope(account: Account, wanted: frozenset[str], known: set[str]) -> None:

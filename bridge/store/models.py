@@ -131,6 +131,17 @@ class RoomsRevision(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class CredentialsRevision(Base):
+    """One row, bumped by database triggers on every write to ``api_tokens``,
+    ``moderators``, ``moderator_rooms`` and ``rooms`` (migration 0013): the service keeps
+    the tokens it has seen in memory while this number stays (``bridge.service.tokens``)."""
+
+    __tablename__ = "credentials_revision"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Moderator(Base):
     __tablename__ = "moderators"
 

@@ -75,19 +75,20 @@ class SqliteRevision:
     commits) and reads the revision row only when it moved. None when SQLite cannot answer
     at once (a writer holds a lock it must wait for): the caller asks over the pool."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, table: str = "rooms_revision") -> None:
         # timeout=0: never wait in the event loop; isolation_level=None: no transaction
         # stays open between two reads (each read sees the latest commit).
         self._db = sqlite3.connect(path, timeout=0, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA query_only = ON")
         self._seen: int | None = None  # data_version when the revision was read
         self._revision = 0
+        self._read = f"SELECT revision FROM {table} WHERE id = 1"  # a name of ours
 
     def __call__(self) -> int | None:
         try:
             (version,) = self._db.execute("PRAGMA data_version").fetchone()
             if version != self._seen:
-                row = self._db.execute("SELECT revision FROM rooms_revision WHERE id = 1")
+                row = self._db.execute(self._read)
                 found = row.fetchone()
                 self._revision, self._seen = (found[0] if found else 0), version
         except sqlite3.Error:
@@ -98,12 +99,13 @@ class SqliteRevision:
         self._db.close()
 
 
-def revision_probe(database_url: str) -> SqliteRevision | None:
-    """The in-loop revision reader for a SQLite file; None for any other database."""
+def revision_probe(database_url: str, table: str = "rooms_revision") -> SqliteRevision | None:
+    """The in-loop reader of a revision table (the rooms', or the credentials') for a
+    SQLite file; None for any other database."""
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return SqliteRevision(Path(url.database))
+    return SqliteRevision(Path(url.database), table)
 
 
 class RoomCache:

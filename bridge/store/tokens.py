@@ -12,7 +12,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.store.accounts import Account, account_of
-from bridge.store.models import ApiToken
+from bridge.store.models import ApiToken, CredentialsRevision
 
 
 @dataclass(frozen=True)
@@ -75,6 +75,16 @@ class LiveToken:
     last_used_at: datetime | None
     read_only: bool
     rooms: frozenset[str] | None
+    expires_at: datetime | None = None
+
+
+async def credentials_revision(session: AsyncSession) -> int:
+    """A number that moves on every write to the tokens, the moderators, their rooms or
+    the rooms: database triggers bump it (migration 0013)."""
+    found = await session.scalar(
+        select(CredentialsRevision.revision).where(CredentialsRevision.id == 1)
+    )
+    return found or 0
 
 
 async def find_live_token(
@@ -90,7 +100,12 @@ async def find_live_token(
     if row is None:
         return None
     return LiveToken(
-        row.id, account_of(row.moderator), row.last_used_at, row.read_only, _rooms(row.rooms)
+        row.id,
+        account_of(row.moderator),
+        row.last_used_at,
+        row.read_only,
+        _rooms(row.rooms),
+        row.expires_at,
     )
 
 

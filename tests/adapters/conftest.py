@@ -55,4 +55,5 @@ async def web_app(tmp_path: Path) -> AsyncIterator[Web]:
         yield Web(client, service, settings)
     finally:
         await client.close()
+        await service.audit.flushed()  # rows still being written after the last answer
         await db.dispose()

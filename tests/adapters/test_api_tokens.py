@@ -200,3 +200,28 @@ async def test_the_admin_token_is_refused_when_a_proxy_forwards_it(web_app: Web)
         assert response.status == 403, header
         assert "not through a proxy" in (await error_of(response))["message"]
     assert (await web_app.client.get("/api/v1/me", headers=admin)).status == 200
+
+
+async def test_a_token_is_looked_up_once_and_a_revoke_from_the_shell_ends_it_at_once(
+    web_app: Web,
+) -> None:
+    made = await web_app.service.tokens.create("alice")
+    alice = bearer(made.token)
+    for _ in range(2):  # the first request writes "last used": the second reads it again
+        assert (await web_app.client.get("/api/v1/me", headers=alice)).status == 200
+    looked_up = web_app.service.tokens.lookups
+    for _ in range(5):
+        assert (await web_app.client.get("/api/v1/me", headers=alice)).status == 200
+    assert web_app.service.tokens.lookups == looked_up
+    # `iobridge tokens revoke` is another process, with tokens of its own.
+    await ApiTokens(web_app.service.db).revoke(made.id)
+    assert (await web_app.client.get("/api/v1/me", headers=alice)).status == 401
+
+
+async def test_a_token_kept_in_memory_still_expires_on_time(web_app: Web) -> None:
+    now = [time.time()]
+    tokens = ApiTokens(web_app.service.db, clock=lambda: now[0])
+    made = await tokens.create("alice", expires_days=1)
+    assert await tokens.principal(made.token) is not None
+    now[0] += 86400 + 1
+    assert await tokens.principal(made.token) is None

@@ -218,3 +218,32 @@ def test_a_call_counts_as_over_once_sipp_logged_its_end_by_either_side() -> None
         "IOB ended 3 by=remote\nIOB unanswered 4\nIOB bye_answered 1\n"
     )
     assert {int(n) for n in ENDED.findall(log)} == {1, 3, 4}
+
+
+# ---- the fair join comparison -------------------------------------------------------------
+
+
+def test_each_repeat_and_each_size_swaps_which_path_goes_first() -> None:
+    from bench.medians import path_order
+
+    assert [path_order(0, r)[0] for r in range(3)] == ["iobridge", "bare", "iobridge"]
+    assert [path_order(1, r)[0] for r in range(3)] == ["bare", "iobridge", "bare"]
+    assert sorted(path_order(0, 1)) == sorted(path_order(0, 0))
+
+
+def test_the_added_latency_is_the_difference_of_each_paths_median_run() -> None:
+    from bench.medians import join_medians
+
+    def storm(path: str, p50: float, p99: float) -> dict[str, object]:
+        return {"n": 400, "path": path, "failed": 0, "latency_ms": {"p50": p50, "p99": p99}}
+
+    storms = [
+        storm("iobridge", 10.0, 30.0), storm("bare", 9.0, 29.0),
+        storm("bare", 9.5, 40.0), storm("iobridge", 99.0, 99.0),  # one slow run is outvoted
+        storm("iobridge", 10.2, 30.5), storm("bare", 9.9, 28.0),
+    ]  # fmt: skip
+    [row] = join_medians(storms)
+    assert row["iobridge"] == {"runs": 3, "p50": 10.2, "p99": 30.5, "failed": 0}
+    assert row["bare"]["p50"] == 9.5 and row["bare"]["p99"] == 29.0
+    assert row["added_p50"] == pytest.approx(0.7) and row["met_p50"] is False
+    assert row["added_p99"] == pytest.approx(1.5) and row["met_p99"] is True
