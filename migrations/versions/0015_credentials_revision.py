@@ -3,8 +3,8 @@
 tokens in memory stays exact, whoever writes: ``iobridge tokens revoke`` in another
 process, a sync, an admin in SQL
 
-Revision ID: 0013_credentials_revision
-Revises: 0012_polls_cues
+Revision ID: 0015_credentials_revision
+Revises: 0014_trunks
 Create Date: 2026-12-06 16:10:00
 """
 
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_credentials_revision"
-down_revision: str | None = "0012_polls_cues"
+revision: str = "0015_credentials_revision"
+down_revision: str | None = "0014_trunks"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
