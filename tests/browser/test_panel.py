@@ -79,6 +79,7 @@ async def test_a_mute_in_one_panel_is_asterisks_and_shows_in_the_other(
         f"bob unmuted {caller.caller_id} at"
     )
 
+    await service.audit.flushed()  # the rows are written just after the answers
     async with service.db.sessions() as session:
         rows = (
             await session.execute(

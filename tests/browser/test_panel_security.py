@@ -18,6 +18,7 @@ FOREIGN = "http://evil.example"
 
 
 async def _audited(service: BridgeService, channel: str) -> list[str]:
+    await service.audit.flushed()  # the row is written just after the answer
     async with service.db.sessions() as session:
         rows = await session.scalars(
             select(ModeratorAction.actor).where(ModeratorAction.target_channel == channel)
