@@ -22,9 +22,11 @@ import asyncio
 import ipaddress
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from bridge.web.proxies import Network, is_trusted
 
 if TYPE_CHECKING:
     from bridge.settings import Settings
@@ -79,9 +81,6 @@ class HttpLimits:
         }
 
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
 def client_of(address: str) -> str:
     """Who a connection is counted against: its IPv4 address, or its IPv6 /64."""
     try:
@@ -103,7 +102,7 @@ class ConnectionCounter:
         self.waiting = 0  # past anyone's share, their first request not read yet
 
     def is_proxy(self, address: str) -> bool:
-        return _within(address, self.limits.trusted_proxies)
+        return is_trusted(address, self.limits.trusted_proxies)
 
     def claim(self, address: str) -> str | None:
         """A place for a new connection: "open" (admitted), "wait" (only if its first
@@ -147,18 +146,6 @@ class ConnectionCounter:
         self.per_client[client] -= 1
         if self.per_client[client] <= 0:
             del self.per_client[client]
-
-
-def _within(address: str, networks: Sequence[Network]) -> bool:
-    if not networks:
-        return False
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in network for network in networks)
 
 
 class _Guarded(asyncio.Protocol):
