@@ -103,3 +103,15 @@ class PollOpen(BaseModel):
         description=f"the answers, keys 1, 2, 3 ... in this order (1 to {MAX_OPTIONS})",
     )
     block: bool = False  # key 9 blocks
+
+
+class HandOver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9._-]{1,64}$",
+            description="the username of another host of the room, who runs the call from now",
+        ),
+    ]

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from bridge.actions.arguments import (
     Add,
     Clear,
+    HandOver,
     Move,
     NoArguments,
     OnParticipant,
@@ -31,6 +32,7 @@ from bridge.domain.accounts import Right
 
 if TYPE_CHECKING:
     from bridge.service.cues import RoomCues
+    from bridge.service.holders import RoomHolders
     from bridge.service.moderation import Moderation
     from bridge.service.polls import RoomPolls
     from bridge.service.speakers import SpeakerFloor
@@ -60,6 +62,7 @@ class Context:
     speakers: SpeakerFloor
     polls: RoomPolls
     cues: RoomCues
+    holders: RoomHolders
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,10 @@ async def _stop_record(at: Context, _: NoArguments) -> None:
 
 async def _end(at: Context, _: NoArguments) -> None:
     await at.moderation.end(at.room)
+
+
+async def _hand_over(at: Context, args: HandOver) -> Result:
+    return {"holder": await at.holders.hand(at.room, at.actor, args.to)}
 
 
 async def _play(at: Context, args: PlayCue) -> Result:
@@ -201,6 +208,8 @@ ACTIONS: dict[str, Action[Any]] = {
                _stop_record),
         Action("end", ROOM, "end the call for everyone", NoArguments, HOST, "ended the call",
                _end),
+        Action("hand-over", ROOM, "hand the room to another host (you assist from then on)",
+               HandOver, HOST, "handed the room over", _hand_over),
         Action("play", ROOM, "play a cue to everyone in the room", PlayCue, ASSISTANT,
                "played the cue", _play),
         Action("poll-open", ROOM, "ask the room a question, answered on the keypad", PollOpen,

@@ -3,7 +3,6 @@ goes through its pydantic model (``entries``), then come the checks across entri
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,11 +22,14 @@ from bridge.roomsfile.entries import (
     ModeratorEntry,
     RoomEntry,
     WeakHash,
+    grant_of_item,
     moderator_spec,
     quote,
     room_spec,
     short_pin_warning,
 )
+from bridge.roomsfile.grants import did_you_mean as _did_you_mean
+from bridge.roomsfile.grants import grant_of
 from bridge.roomsfile.problems import Problem
 
 # --- walking the document ------------------------------------------------------------------
@@ -78,7 +80,9 @@ class Reader:
         self.warnings = [] if warnings is None else warnings
 
     def add(self, line: int, field: str, message: str) -> None:
-        self.problems.append(Problem(self.filename, line, field, message))
+        problem = Problem(self.filename, line, field, message)
+        if problem not in self.problems:  # a union's branches can report an item twice
+            self.problems.append(problem)
 
     def warn(self, line: int, field: str, message: str) -> None:
         self.warnings.append(Problem(self.filename, line, field, message))
@@ -188,10 +192,16 @@ class Reader:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, where)
         if isinstance(node, yaml.SequenceNode):  # only one level: lists of room names
-            return [
-                self.scalar(item, where) if isinstance(item, yaml.ScalarNode) else _Shape()
-                for item in node.value
-            ]
+            return [self.item(item, where) for item in node.value]
+        return _Shape()
+
+    def item(self, node: yaml.Node, where: str) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, where)
+        if isinstance(node, yaml.MappingNode) and where.endswith(".rooms"):
+            # A moderator's {room, role}: its own problems, on their own lines.
+            found = grant_of(node, lambda line, message: self.add(line, where, message))
+            return _UNREADABLE if found is None else found
         return _Shape()
 
     def scalar(self, node: yaml.ScalarNode, where: str) -> Any:
@@ -249,7 +259,8 @@ class Reader:
             self.add(line, where, str(cause) if isinstance(cause, WeakHash) else SECRET_MESSAGE)
         elif len(loc) > 1 and isinstance(loc[1], int) and isinstance(value_node, yaml.SequenceNode):
             item = value_node.value[loc[1]]
-            self.add(_line(item), where, f"each entry must be a room name, got {_describe(item)}")
+            wanted = "a room name or {room: NAME, role: host|assistant}"
+            self.add(_line(item), where, f"each entry must be {wanted}, got {_describe(item)}")
         elif error["type"] == "value_error":
             self.add(line, where, str(error.get("ctx", {}).get("error", error["msg"])))
         else:
@@ -316,7 +327,8 @@ class Reader:
             if not isinstance(names, list):
                 continue
             items = moderator.fields["rooms"][1].value
-            for item, name in zip(items, names, strict=True):
+            for item, granted in zip(items, names, strict=True):
+                name = grant_of_item(granted).room
                 if name != ALL_ROOMS and name not in known:
                     message = f"unknown room {quote(name)}" + _did_you_mean(name, known)
                     self.add(_line(item), f"{moderator.path}.rooms", message)
@@ -384,8 +396,3 @@ def _is_plain_non_text(node: yaml.Node) -> bool:
 def _unknown_key(key: str, expected: tuple[str, ...]) -> str:
     message = f"unknown key {quote(key)} (expected one of: {', '.join(expected)})"
     return message + _did_you_mean(key, expected)
-
-
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1)
-    return f"; did you mean {quote(close[0])}?" if close else ""

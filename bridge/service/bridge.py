@@ -34,18 +34,20 @@ from panoramisk.message import Message
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import StackChanged, StackView
-from bridge.errors import NoSuchRoom
+from bridge.errors import NoSuchModerator, NoSuchRoom
 from bridge.service import health
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.cues import RoomCues
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
+from bridge.service.holders import RoomHolders
 from bridge.service.keys import RoomKeys
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
@@ -127,6 +129,8 @@ class BridgeService:
         self.accounts = Accounts(settings, db)
         self.tokens = ApiTokens(db)
         self.audit = AuditTrail(db, self.switchboard)
+        self.holders = RoomHolders(self.switchboard, self._file_role)
+        self.roster.add_listener(self.holders.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -168,6 +172,13 @@ class BridgeService:
     ) -> dict[tuple[str, str], tuple[float, int]]:
         async with self.db.sessions() as session:
             return await open_leg_totals(session, wanted)
+
+    async def _file_role(self, username: str, room: str) -> Right | None:
+        """A moderator's role in ``room`` as the rooms file gives it."""
+        principal = await self.accounts.principal_for(username, Via.SESSION)
+        if principal is None:
+            raise NoSuchModerator(username)
+        return principal.role_in(room)
 
     def _talk_time_of(self, channel: str, at: float) -> float:
         return self.speakers.talk_time_of(channel, at)

@@ -114,7 +114,7 @@ class ApiTokens:
                 await store.mark_used(session, found.id, now)
                 await session.commit()
         account = found.account
-        moderator = Principal(account.username, account.all_rooms, account.rooms, Via.TOKEN)
+        moderator = account.principal(Via.TOKEN)
         return moderator.within(found.rooms, found.read_only)
 
 

@@ -179,6 +179,7 @@ class ActionDone(BaseModel):
     speaker: str | None = Field(None, description="next, call: the channel now speaking")
     poll: PollState | None = Field(None, description="poll-open, poll-close: the tally")
     cue: str | None = Field(None, description="play: the cue now playing")
+    holder: str | None = Field(None, description="hand-over: the host who now holds the room")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------
