@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from bridge.domain.channels import CHANNEL, channel_problem
+from bridge.domain.labels import MAX_LABEL, BadLabel, check_label
 from bridge.domain.polls import DEFAULT_OPTIONS, MAX_OPTIONS, MAX_QUESTION, check_options
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers import Lane
@@ -113,5 +114,26 @@ class HandOver(BaseModel):
         Field(
             pattern=r"^[a-z0-9._-]{1,64}$",
             description="the username of another host of the room, who runs the call from now",
+        ),
+    ]
+
+
+def _label(value: str) -> str:
+    try:
+        return check_label(value)
+    except BadLabel as exc:
+        raise ValueError(str(exc)) from None
+
+
+class LabelCaller(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    label: Annotated[
+        str,
+        AfterValidator(_label),
+        Field(
+            max_length=4 * MAX_LABEL,  # spaces around it are dropped; the rest is checked
+            description="the caller's name and place, at most 80 characters; empty: none",
         ),
     ]

@@ -40,6 +40,7 @@ async def perform(
         service.polls,
         service.cues,
         service.holders,
+        service.labels,
     )
 
     async def run() -> Result:

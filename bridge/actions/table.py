@@ -20,6 +20,7 @@ from bridge.actions.arguments import (
     Add,
     Clear,
     HandOver,
+    LabelCaller,
     Move,
     NoArguments,
     OnParticipant,
@@ -33,6 +34,7 @@ from bridge.domain.accounts import Right
 if TYPE_CHECKING:
     from bridge.service.cues import RoomCues
     from bridge.service.holders import RoomHolders
+    from bridge.service.labels import CallerLabels
     from bridge.service.moderation import Moderation
     from bridge.service.polls import RoomPolls
     from bridge.service.speakers import SpeakerFloor
@@ -63,6 +65,7 @@ class Context:
     polls: RoomPolls
     cues: RoomCues
     holders: RoomHolders
+    labels: CallerLabels
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ async def _end(at: Context, _: NoArguments) -> None:
 
 async def _hand_over(at: Context, args: HandOver) -> Result:
     return {"holder": await at.holders.hand(at.room, at.actor, args.to)}
+
+
+async def _label(at: Context, args: LabelCaller) -> Result:
+    return {"label": at.labels.give(at.room, args.channel, args.label)}
 
 
 async def _play(at: Context, args: PlayCue) -> Result:
@@ -210,6 +217,8 @@ ACTIONS: dict[str, Action[Any]] = {
                _end),
         Action("hand-over", ROOM, "hand the room to another host (you assist from then on)",
                HandOver, HOST, "handed the room over", _hand_over),
+        Action("label", ROOM, "label a caller with a name and place (empty: no label)",
+               LabelCaller, ASSISTANT, "labelled", _label),
         Action("play", ROOM, "play a cue to everyone in the room", PlayCue, ASSISTANT,
                "played the cue", _play),
         Action("poll-open", ROOM, "ask the room a question, answered on the keypad", PollOpen,

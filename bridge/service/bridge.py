@@ -36,6 +36,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
+from bridge.domain.labels import LabelChanged
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
@@ -49,6 +50,7 @@ from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
 from bridge.service.holders import RoomHolders
 from bridge.service.keys import RoomKeys
+from bridge.service.labels import CallerLabels
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
 from bridge.service.pbx_directory import PbxDirectory
@@ -130,6 +132,7 @@ class BridgeService:
         self.tokens = ApiTokens(db)
         self.audit = AuditTrail(db, self.switchboard)
         self.holders = RoomHolders(self.switchboard, self._file_role)
+        self.labels = CallerLabels(self.switchboard, self._publish_label)
         self.roster.add_listener(self.holders.on_event)
 
     @property
@@ -144,6 +147,9 @@ class BridgeService:
             self.feed.on_stack_changed(change.room)
 
     def _publish_poll(self, room: str, change: PollChanged) -> None:
+        self.roster.changes.publish(Change(room, change))
+
+    def _publish_label(self, room: str, change: LabelChanged) -> None:
         self.roster.changes.publish(Change(room, change))
 
     async def _keep_poll(self, tally: Tally, present: int) -> None:

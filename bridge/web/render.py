@@ -21,10 +21,11 @@ def pbx_link(connected: bool) -> PbxState:
     return "connected" if connected else "disconnected"
 
 
-def participant(p: Participant, now: float) -> dict[str, Any]:
+def participant(p: Participant, now: float, name: str = "") -> dict[str, Any]:
     return {
         "channel": p.channel,
         "caller_id": p.caller_id,
+        "name": name,
         "caller_name": p.caller_name,
         "role": str(p.role),
         "muted": p.muted,

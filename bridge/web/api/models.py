@@ -93,6 +93,7 @@ class RoomList(BaseModel):
 class Participant(BaseModel):
     channel: str
     caller_id: str
+    name: str = Field("", description="the label moderators gave the caller ('' if none)")
     caller_name: str
     role: Role
     muted: bool
@@ -105,6 +106,7 @@ class Participant(BaseModel):
 class Speaker(BaseModel):
     channel: str
     caller_id: str
+    name: str = Field("", description="the caller's label ('' if none)")
     lane: Lane | None = Field(description="null: called on directly by a moderator")
     started_at: float
     seconds_left: float | None = Field(description="null: the room has no time limit")
@@ -114,6 +116,7 @@ class StackEntry(BaseModel):
     place: int
     channel: str
     caller_id: str
+    name: str = Field("", description="the caller's label ('' if none)")
     lane: Lane
     reason: str = Field(description="why here: 'has not spoken yet', '2 turns' ...")
     priority: bool
@@ -180,6 +183,7 @@ class ActionDone(BaseModel):
     poll: PollState | None = Field(None, description="poll-open, poll-close: the tally")
     cue: str | None = Field(None, description="play: the cue now playing")
     holder: str | None = Field(None, description="hand-over: the host who now holds the room")
+    label: str | None = Field(None, description="label: the caller's label as kept")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

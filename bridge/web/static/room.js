@@ -37,7 +37,10 @@ function button(name, args, { label, whom = "", icon = "", className = "", confi
     b.append(label);
     b.title = actions[name].summary;
   }
-  if (whom) b.append(el("span", "visually-hidden", ` ${whom}`));
+  if (whom) {
+    b.append(el("span", "visually-hidden", ` ${whom}`));
+    b.dataset.whom = whom;
+  }
   if (confirm) {
     b.dataset.confirm = confirm;
     b.dataset.confirmLabel = confirmLabel || label;
@@ -61,6 +64,24 @@ const poll = new Poll({
 });
 
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
+/** Ask for a caller's label (their name and place); resolves to the text, or null. */
+function askLabel(whom, current) {
+  const box = $("label-dialog");
+  const input = $("label-input");
+  const opener = document.activeElement;
+  $("label-for").textContent = `Label for ${whom}`;
+  input.value = current;
+  box.returnValue = "";
+  box.showModal();
+  input.select();
+  return new Promise((resolve) => {
+    box.addEventListener("close", () => {
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+      resolve(box.returnValue === "save" ? input.value : null);
+    }, { once: true });
+  });
+}
+
 function argumentsOf(target) {
   if (target.dataset.action === "poll-open") return poll.fields();
   if (target.dataset.action === "play") return [$("cue-select").value];
@@ -199,6 +220,12 @@ main.addEventListener("click", async (event) => {
   if (target.dataset.confirm && !(await confirmFirst(target.dataset.confirm, target.dataset.confirmLabel))) {
     return;
   }
+  if (name === "label") {
+    const [channel, current] = JSON.parse(target.dataset.args);
+    const text = await askLabel(target.dataset.whom, current);
+    if (text === null) return;
+    target.dataset.args = JSON.stringify([channel, text]);
+  }
   target.setAttribute("aria-busy", "true");
   const done = await act(room, name, actions[name].arguments, argumentsOf(target));
   target.removeAttribute("aria-busy");
@@ -212,7 +239,7 @@ function typing(target) {
 
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (typing(event.target) || $("confirm")?.open) return;
+  if (typing(event.target) || $("confirm")?.open || $("label-dialog")?.open) return;
   if (event.key === "n") {
     const next = document.querySelector('#floor-buttons button[data-action="next"]');
     if (next && !next.disabled) {

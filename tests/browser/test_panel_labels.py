@@ -1,0 +1,56 @@
+"""Names and places on the panel: a moderator labels a caller from the roster, and the
+label shows in the roster, the stack and the speaker box, escaped; "Add to stack" on a
+roster row puts the caller on the stack."""
+
+from __future__ import annotations
+
+import aiohttp
+from playwright.async_api import expect
+
+from bridge.service import BridgeService
+from tests.browser.conftest import ROOM, HttpLogin, Join, OpenPanel
+
+LABEL = "Alex <b>&amp;</b>, Occupy Oakland"  # markup in a label is text, never markup
+
+
+async def test_a_label_given_on_the_roster_shows_in_roster_stack_and_speaker_box(
+    open_panel: OpenPanel, join: Join, service: BridgeService, http_login: HttpLogin
+) -> None:
+    caller = await join()
+    page = await open_panel("dana")  # an assistant may label and run the stack
+    await page.get_by_role("button", name=f"Label {caller.caller_id}").click()
+    await page.get_by_role("textbox", name=f"Label for {caller.caller_id}").fill(LABEL)
+    await page.get_by_role("button", name="Save label").click()
+    row = page.get_by_role("row", name=caller.caller_id)
+    await expect(row.locator(".caller-label")).to_have_text(LABEL)
+    assert await page.locator("#roster-rows b").count() == 0
+    await expect(page.locator("#audit li").first).to_contain_text(
+        f"dana labelled {caller.caller_id}"
+    )
+
+    await page.get_by_role("button", name=f"Add to stack {caller.caller_id}").click()
+    await expect(page.locator("#lanes .entry-name")).to_have_text(f"{LABEL} ({caller.caller_id})")
+    await page.get_by_role("button", name="Call on next").click()
+    await expect(page.locator("#speaker .speaker-name")).to_have_text(
+        f"{LABEL} ({caller.caller_id})"
+    )
+    # Searching the roster finds the caller by label.
+    await page.get_by_label("Search").fill("oakland")
+    await expect(row).to_be_visible()
+
+    # A label over 80 characters or with a control character is refused; nothing changes.
+    forger = await http_login("dana")
+    for bad in ("x" * 81, "Alex\nOakland"):
+        answer = await forger.post_action(ROOM, "label", {"channel": caller.channel, "label": bad})
+        assert answer.status == 400
+    speaker = service.speakers.snapshot(ROOM)
+    assert speaker is not None
+    async with aiohttp.ClientSession() as http:
+        token = (await service.tokens.create("dana")).token
+        async with http.get(
+            f"{forger.base_url}/api/v1/rooms/{ROOM}", headers={"Authorization": f"Bearer {token}"}
+        ) as response:
+            state = await response.json()
+    (person,) = [p for p in state["participants"] if p["channel"] == caller.channel]
+    assert person["name"] == LABEL
+    assert state["stack"]["speaker"]["name"] == LABEL
