@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bridge.domain.bars import MAX_BAR_MINUTES
 from bridge.domain.channels import CHANNEL, channel_problem
 from bridge.domain.labels import MAX_LABEL, BadLabel, check_label
 from bridge.domain.polls import DEFAULT_OPTIONS, MAX_OPTIONS, MAX_QUESTION, check_options
@@ -137,3 +138,17 @@ class LabelCaller(BaseModel):
             description="the caller's name and place, at most 80 characters; empty: none",
         ),
     ]
+
+
+class Bar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    minutes: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_BAR_MINUTES,
+            description="how long the bar holds; null or left out: until the call ends",
+        ),
+    ] = None

@@ -41,6 +41,7 @@ async def perform(
         service.cues,
         service.holders,
         service.labels,
+        service.bars,
     )
 
     async def run() -> Result:

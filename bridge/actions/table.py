@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from bridge.actions.arguments import (
     Add,
+    Bar,
     Clear,
     HandOver,
     LabelCaller,
@@ -32,6 +33,7 @@ from bridge.actions.arguments import (
 from bridge.domain.accounts import Right
 
 if TYPE_CHECKING:
+    from bridge.service.bars import CallerBars
     from bridge.service.cues import RoomCues
     from bridge.service.holders import RoomHolders
     from bridge.service.labels import CallerLabels
@@ -66,6 +68,7 @@ class Context:
     cues: RoomCues
     holders: RoomHolders
     labels: CallerLabels
+    bars: CallerBars
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,12 @@ async def _unmute(at: Context, args: OnParticipant) -> None:
 
 
 async def _kick(at: Context, args: OnParticipant) -> None:
+    await at.moderation.kick(at.room, args.channel)
+
+
+async def _bar(at: Context, args: Bar) -> None:
+    # Barred first: a caller who redials at once, between the kick and the bar, is refused.
+    at.bars.bar(at.room, args.channel, args.minutes)
     await at.moderation.kick(at.room, args.channel)
 
 
@@ -201,6 +210,8 @@ ACTIONS: dict[str, Action[Any]] = {
         Action("unmute", ROOM, "unmute one participant", OnParticipant, ASSISTANT, "unmuted",
                _unmute),
         Action("kick", ROOM, "hang up on one participant", OnParticipant, HOST, "kicked", _kick),
+        Action("bar", ROOM, "hang up on a participant and keep them out of the room until the "
+               "call ends (or for MINUTES)", Bar, HOST, "kicked and barred", _bar),
         Action("mute-all", ROOM, "mute everyone but moderators", NoArguments, ASSISTANT,
                "muted everyone", _mute_all),
         Action("unmute-all", ROOM, "unmute everyone", NoArguments, ASSISTANT,

@@ -54,7 +54,9 @@ class EntryDesk(Protocol):
 
     def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate: ...
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome: ...
+    async def try_pin(
+        self, source: Source, digits: str, caller_id: str = "", channel: str = ""
+    ) -> PinOutcome: ...
 
     def no_pin(self, source: Source) -> None: ...
 
@@ -160,7 +162,7 @@ async def entry_dialogue(
                 desk.no_pin(source)
                 last = Refusal.NO_PIN
             else:
-                last = (await desk.try_pin(source, digits)).decision
+                last = (await desk.try_pin(source, digits, agi.caller_id, agi.channel)).decision
         finally:
             if not answered:
                 desk.abandon(source)  # hung up during the prompt: no guess was made

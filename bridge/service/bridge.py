@@ -45,6 +45,7 @@ from bridge.errors import NoSuchModerator, NoSuchRoom
 from bridge.service import health
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
+from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
@@ -96,8 +97,15 @@ class BridgeService:
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
         self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
+        self.bars = CallerBars(self.switchboard)
+        self.roster.add_listener(self.bars.on_event)
         self.desk = EntryDesk(
-            settings, db, self.switchboard, self.roster.notify, self.metrics.pin_outcome
+            settings,
+            db,
+            self.switchboard,
+            self.roster.notify,
+            self.metrics.pin_outcome,
+            bars=self.bars,
         )
         self.moderation = Moderation(
             self.pbx_directory,

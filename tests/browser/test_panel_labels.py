@@ -54,3 +54,23 @@ async def test_a_label_given_on_the_roster_shows_in_roster_stack_and_speaker_box
     (person,) = [p for p in state["participants"] if p["channel"] == caller.channel]
     assert person["name"] == LABEL
     assert state["stack"]["speaker"]["name"] == LABEL
+
+
+async def test_unmute_all_asks_first_and_a_stack_entry_shows_its_roster_row(
+    open_panel: OpenPanel, join: Join, service: BridgeService
+) -> None:
+    first, second = await join(), await join()
+    page = await open_panel("alice")
+    await page.get_by_role("button", name="Unmute all").click()
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("Every microphone opens at once.")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.locator("#audit li").filter(has_text="unmuted everyone")).to_have_count(0)
+
+    await page.get_by_role("button", name=f"Add to stack {second.caller_id}").click()
+    entry = page.locator("#lanes").get_by_role("button", name=second.caller_id, exact=True)
+    await entry.click()
+    row = page.get_by_role("row", name=second.caller_id)
+    await expect(row).to_have_class("highlighted")
+    await expect(page.get_by_role("row", name=first.caller_id)).not_to_have_class("highlighted")

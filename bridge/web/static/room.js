@@ -100,12 +100,21 @@ function drawRoom(state) {
   $("room-recording").hidden = !state.recording;
   const pbx = $("pbx-state");
   if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
+  const unmuteAll = `Unmute all ${state.count} people in ${config.title}? Every microphone opens at once.`;
   const key = JSON.stringify([state.live, state.locked, state.recording]);
-  if (key === roomKey) return;
+  if (key === roomKey) {
+    const shown = document.querySelector('#room-buttons button[data-action="unmute-all"]');
+    if (shown) shown.dataset.confirm = unmuteAll;
+    return;
+  }
   roomKey = key;
   const buttons = [
     button("mute-all", [], { label: "Mute all" }),
-    button("unmute-all", [], { label: "Unmute all" }),
+    button("unmute-all", [], {
+      label: "Unmute all",
+      confirm: unmuteAll,
+      confirmLabel: "Unmute all",
+    }),
     state.locked ? button("unlock", [], { label: "Unlock the room" })
       : button("lock", [], { label: "Lock the room" }),
     state.recording ? button("stop-record", [], { label: "Stop recording" })
@@ -212,6 +221,11 @@ function connect() {
 connect();
 
 // ---- buttons and keys ---------------------------------------------------------------------
+
+main.addEventListener("click", (event) => {
+  const shown = event.target instanceof Element ? event.target.closest("[data-show]") : null;
+  if (shown) roster.highlight(shown.dataset.show);
+});
 
 main.addEventListener("click", async (event) => {
   const target = event.target instanceof Element ? event.target.closest("button[data-action]") : null;

@@ -122,6 +122,11 @@ export class Roster {
       this.button("add", [person.channel, "stack"], { label: "Add to stack", whom: label }),
       this.button("add", [person.channel, "direct"], { label: "Add to direct response", whom: label }),
       this.button("label", [person.channel, person.name ?? ""], { label: "Label", whom: label }),
+      this.button("bar", [person.channel], {
+        label: "Kick and bar", whom: label, className: "danger",
+        confirm: `Kick ${label} out and keep them out of this call? They cannot dial back in until it ends.`,
+        confirmLabel: "Kick and bar",
+      }),
       this.button("kick", [person.channel], {
         label: "Kick", whom: label, className: "danger",
         confirm: `Kick ${label} out of the call? Their phone is hung up.`, confirmLabel: "Kick",
@@ -146,6 +151,20 @@ export class Roster {
     // talk_time holds the finished spurts; the one under way runs from talking_since.
     const since = person.talking_since ?? now;
     setText(cells.talk, clock(person.talk_time + Math.max(0, now - since)));
+  }
+
+  /** Bring a caller's row into view and mark it, as a stack entry asks. */
+  highlight(channel) {
+    const row = this.rows.get(channel);
+    if (!row) return;
+    for (const marked of this.body.querySelectorAll("tr.highlighted")) marked.classList.remove("highlighted");
+    if (row.tr.hidden) {
+      this.search.value = "";
+      this.arrange();
+    }
+    row.tr.classList.add("highlighted");
+    row.tr.scrollIntoView({ block: "nearest" });
+    row.cells.buttons.querySelector("button")?.focus({ preventScroll: true });
   }
 
   arrange() {

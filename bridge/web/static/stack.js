@@ -161,7 +161,12 @@ export class Stack {
     const item = el("li", "entry");
     item.dataset.channel = entry.channel;
     const text = el("div", "entry-text");
-    text.append(el("span", "place", `${entry.place}.`), el("span", "entry-name", named(entry)));
+    // The name shows the caller's row in the roster (however long the roster is).
+    const name = el("button", "entry-name link-button", named(entry));
+    name.type = "button";
+    name.dataset.show = entry.channel;
+    name.title = "Show in the roster";
+    text.append(el("span", "place", `${entry.place}.`), name);
     if (entry.priority) text.append(el("span", "badge priority", "Priority"));
     if (!(entry.priority && entry.reason === "priority")) {
       text.append(el("span", "reason", entry.reason)); // the badge says it already
