@@ -4,7 +4,7 @@ the panel's buttons send their fields."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -152,3 +152,13 @@ class Bar(BaseModel):
             description="how long the bar holds; null or left out: until the call ends",
         ),
     ] = None
+
+
+class Keys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    state: Annotated[
+        Literal["on", "off"],
+        Field(description="off: the caller's keys do nothing (they hear why); on: they work"),
+    ]

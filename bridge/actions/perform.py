@@ -42,6 +42,7 @@ async def perform(
         service.holders,
         service.labels,
         service.bars,
+        service.keys,
     )
 
     async def run() -> Result:

@@ -21,6 +21,7 @@ from bridge.actions.arguments import (
     Bar,
     Clear,
     HandOver,
+    Keys,
     LabelCaller,
     Move,
     NoArguments,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from bridge.service.bars import CallerBars
     from bridge.service.cues import RoomCues
     from bridge.service.holders import RoomHolders
+    from bridge.service.keys import RoomKeys
     from bridge.service.labels import CallerLabels
     from bridge.service.moderation import Moderation
     from bridge.service.polls import RoomPolls
@@ -69,6 +71,7 @@ class Context:
     holders: RoomHolders
     labels: CallerLabels
     bars: CallerBars
+    keys: RoomKeys
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,10 @@ async def _bar(at: Context, args: Bar) -> None:
     # Barred first: a caller who redials at once, between the kick and the bar, is refused.
     at.bars.bar(at.room, args.channel, args.minutes)
     await at.moderation.kick(at.room, args.channel)
+
+
+async def _keys(at: Context, args: Keys) -> None:
+    at.keys.set_keys(at.room, args.channel, args.state == "on")
 
 
 async def _mute_all(at: Context, _: NoArguments) -> None:
@@ -212,6 +219,8 @@ ACTIONS: dict[str, Action[Any]] = {
         Action("kick", ROOM, "hang up on one participant", OnParticipant, HOST, "kicked", _kick),
         Action("bar", ROOM, "hang up on a participant and keep them out of the room until the "
                "call ends (or for MINUTES)", Bar, HOST, "kicked and barred", _bar),
+        Action("keys", ROOM, "pause one caller's keys (off) or give them back (on)", Keys,
+               ASSISTANT, "set the keys of", _keys),
         Action("mute-all", ROOM, "mute everyone but moderators", NoArguments, ASSISTANT,
                "muted everyone", _mute_all),
         Action("unmute-all", ROOM, "unmute everyone", NoArguments, ASSISTANT,

@@ -33,6 +33,7 @@ PROMPTS: dict[str, str] = {
     "key_not_available": "key-unavailable",
     "poll_answer": "your-answer",
     "poll_block": "you-block",
+    "keys_paused": "keys-paused",
 }
 UNKNOWN = "key_not_available"
 SILENCE = "nothing"  # a key that does nothing now (a poll key with no poll open): no answer

@@ -52,7 +52,8 @@ class RoomLabels:
 
 
 @dataclass(frozen=True)
-class LabelChanged:
-    """A moderator labelled a caller of ``room``: panels redraw its names."""
+class CallerMarked:
+    """A moderator labelled a caller of ``room``, or paused or gave back their keys:
+    panels redraw its roster."""
 
     room: str

@@ -36,7 +36,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
-from bridge.domain.labels import LabelChanged
+from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
@@ -131,7 +131,8 @@ class BridgeService:
         self.roster.add_listener(self.speakers.on_event)
         self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
         self.roster.add_listener(self.polls.on_event)
-        self.keys = RoomKeys(self.speakers, self.polls)
+        self.keys = RoomKeys(self.speakers, self.polls, self.switchboard, self._publish_label)
+        self.roster.add_listener(self.keys.on_event)
         self.cues = RoomCues(
             self.pbx_directory, self.switchboard, self._own_cues, settings.sounds_dir
         )
@@ -157,7 +158,7 @@ class BridgeService:
     def _publish_poll(self, room: str, change: PollChanged) -> None:
         self.roster.changes.publish(Change(room, change))
 
-    def _publish_label(self, room: str, change: LabelChanged) -> None:
+    def _publish_label(self, room: str, change: CallerMarked) -> None:
         self.roster.changes.publish(Change(room, change))
 
     async def _keep_poll(self, tally: Tally, present: int) -> None:

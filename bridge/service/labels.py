@@ -6,14 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bridge.domain.labels import BadLabel, LabelChanged, RoomLabels
+from bridge.domain.labels import BadLabel, CallerMarked, RoomLabels
 from bridge.domain.roster import Switchboard
 from bridge.errors import BadField, NoSuchParticipant
 
 
 class CallerLabels:
     def __init__(
-        self, switchboard: Switchboard, publish: Callable[[str, LabelChanged], None]
+        self, switchboard: Switchboard, publish: Callable[[str, CallerMarked], None]
     ) -> None:
         self.switchboard = switchboard
         self._publish = publish
@@ -29,7 +29,7 @@ class CallerLabels:
             label = self._rooms.setdefault(room, RoomLabels()).give(person.caller_id, channel, text)
         except BadLabel as exc:
             raise BadField(f"label: {exc}") from None
-        self._publish(room, LabelChanged(room))
+        self._publish(room, CallerMarked(room))
         return label
 
     def name_of(self, room: str, caller_id: str, channel: str) -> str:

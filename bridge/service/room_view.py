@@ -35,6 +35,7 @@ class RoomView:
     stack: dict[str, Any]  # as ``stack show --json``; an empty one while nobody is in
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
+    keys_paused: frozenset[str]  # channels whose keys a moderator paused
 
     @property
     def name(self) -> str:
@@ -82,6 +83,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         stack=_with_names(stack, names),
         poll=_poll(service, spec.name),
         names=names,
+        keys_paused=service.keys.paused(spec.name),
     )
 
 

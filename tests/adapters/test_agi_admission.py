@@ -34,7 +34,9 @@ class AdmittingDesk:
     def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
         return Proceed(0.0)
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
+    async def try_pin(
+        self, source: Source, digits: str, caller_id: str = "", channel: str = ""
+    ) -> PinOutcome:
         return PinOutcome(self.admission)
 
     def no_pin(self, source: Source) -> None:

@@ -40,7 +40,9 @@ class NobodyAtTheDesk:
     def gate(self, source: Source, held_for: float = 0.0, channel: str = "") -> Gate:
         raise AssertionError("no prompt can have been asked for")
 
-    async def try_pin(self, source: Source, digits: str) -> PinOutcome:
+    async def try_pin(
+        self, source: Source, digits: str, caller_id: str = "", channel: str = ""
+    ) -> PinOutcome:
         raise AssertionError("no PIN can have been typed")
 
     def no_pin(self, source: Source) -> None:

@@ -4,11 +4,14 @@ roster row puts the caller on the stack."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 from playwright.async_api import expect
 
 from bridge.service import BridgeService
-from tests.browser.conftest import ROOM, HttpLogin, Join, OpenPanel
+from tests.browser.conftest import ROOM, HttpLogin, Join, OpenPanel, press
+from tests.support import keypad_answers
 
 LABEL = "Alex <b>&amp;</b>, Occupy Oakland"  # markup in a label is text, never markup
 
@@ -74,3 +77,33 @@ async def test_unmute_all_asks_first_and_a_stack_entry_shows_its_roster_row(
     row = page.get_by_role("row", name=second.caller_id)
     await expect(row).to_have_class("highlighted")
     await expect(page.get_by_role("row", name=first.caller_id)).not_to_have_class("highlighted")
+
+
+async def test_pause_keys_makes_a_callers_keys_do_nothing_until_resumed(
+    open_panel: OpenPanel, join: Join, service: BridgeService
+) -> None:
+    caller = await join(later_keys=("*9", "*9"))
+    page = await open_panel("dana")
+    await page.get_by_role("button", name=f"Pause keys {caller.caller_id}").click()
+    resume = page.get_by_role("button", name=f"Resume keys {caller.caller_id}")
+    await expect(resume).to_be_visible()
+
+    answers = keypad_answers()
+    mark = answers.mark()
+    await press(service, caller, "*9")
+    assert answers.said(caller.channel, since=mark) == "keys_paused"
+    assert caller.channel not in queue(await service.speakers.show(ROOM))
+
+    await resume.click()
+    await expect(page.get_by_role("button", name=f"Pause keys {caller.caller_id}")).to_be_visible()
+    mark = answers.mark()
+    await press(service, caller, "*9")
+    assert answers.said(caller.channel, since=mark) == "hand_raised"
+    assert caller.channel in queue(await service.speakers.show(ROOM))
+    await expect(page.locator("#audit li").first).to_contain_text(
+        f"dana set the keys of {caller.caller_id}"
+    )
+
+
+def queue(shown: dict[str, Any]) -> list[str]:
+    return [entry["channel"] for entry in shown["queue"]]

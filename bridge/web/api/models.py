@@ -101,6 +101,7 @@ class Participant(BaseModel):
     joined_at: float
     talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
     turns: int
+    keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
 
 
 class Speaker(BaseModel):

@@ -88,7 +88,9 @@ async def room(api: ApiRequest) -> RoomState:
         started_at=view.started_at,
         participants=[
             Participant.model_validate(
-                render.participant(p, view.now, view.names.get(p.channel, ""))
+                render.participant(
+                    p, view.now, view.names.get(p.channel, ""), p.channel in view.keys_paused
+                )
             )
             for p in view.participants
         ],

@@ -104,7 +104,7 @@ export class Roster {
     row.tr.classList.toggle("is-talking", person.talking);
     setText(cells.turns, String(person.turns));
     this.tickRow(row, this.snapshotAt);
-    const key = `${label}|${person.muted}|${person.name}`;
+    const key = `${label}|${person.muted}|${person.name}|${person.keys_paused}`;
     if (row.buttonsKey !== key) {
       row.buttonsKey = key;
       this.fillButtons(row, person, label);
@@ -122,6 +122,9 @@ export class Roster {
       this.button("add", [person.channel, "stack"], { label: "Add to stack", whom: label }),
       this.button("add", [person.channel, "direct"], { label: "Add to direct response", whom: label }),
       this.button("label", [person.channel, person.name ?? ""], { label: "Label", whom: label }),
+      person.keys_paused
+        ? this.button("keys", [person.channel, "on"], { label: "Resume keys", whom: label })
+        : this.button("keys", [person.channel, "off"], { label: "Pause keys", whom: label }),
       this.button("bar", [person.channel], {
         label: "Kick and bar", whom: label, className: "danger",
         confirm: `Kick ${label} out and keep them out of this call? They cannot dial back in until it ends.`,
