@@ -24,6 +24,7 @@ class Via(StrEnum):
     SESSION = "session"  # the panel's login
     TOKEN = "token"  # a script's bearer token (the JSON API)
     ADMIN_TOKEN = "admin-token"  # the local CLI
+    PHONE = "phone"  # a caller who joined a room with its moderator PIN (its keypad)
 
 
 @dataclass(frozen=True)
