@@ -22,6 +22,7 @@ from bridge.asterisk.pin_dialogue import entry_route
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortInUse, busy_ports
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
+from bridge.phone_keys import PhoneKeypad
 from bridge.provision import provision_rooms
 from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
@@ -161,7 +162,7 @@ class Runtime:
             fastagi = FastAgiServer(
                 [
                     entry_route(self.service.desk, settings.pin_attempts_per_call),
-                    keys_route(self.service.keys, settings.sounds_dir),
+                    keys_route(PhoneKeypad(self.service), settings.sounds_dir),
                 ],
                 secret=settings.ensure_agi_secret().get_secret_value(),
                 max_dialogues=settings.agi_max_dialogues,

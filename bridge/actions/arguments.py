@@ -4,11 +4,13 @@ the panel's buttons send their fields."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from bridge.domain.bars import MAX_BAR_MINUTES
 from bridge.domain.channels import CHANNEL, channel_problem
+from bridge.domain.labels import MAX_LABEL, BadLabel, check_label
 from bridge.domain.polls import DEFAULT_OPTIONS, MAX_OPTIONS, MAX_QUESTION, check_options
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers import Lane
@@ -103,3 +105,60 @@ class PollOpen(BaseModel):
         description=f"the answers, keys 1, 2, 3 ... in this order (1 to {MAX_OPTIONS})",
     )
     block: bool = False  # key 9 blocks
+
+
+class HandOver(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: Annotated[
+        str,
+        Field(
+            pattern=r"^[a-z0-9._-]{1,64}$",
+            description="the username of another host of the room, who runs the call from now",
+        ),
+    ]
+
+
+def _label(value: str) -> str:
+    try:
+        return check_label(value)
+    except BadLabel as exc:
+        raise ValueError(str(exc)) from None
+
+
+class LabelCaller(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    label: Annotated[
+        str,
+        AfterValidator(_label),
+        Field(
+            max_length=4 * MAX_LABEL,  # spaces around it are dropped; the rest is checked
+            description="the caller's name and place, at most 80 characters; empty: none",
+        ),
+    ]
+
+
+class Bar(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    minutes: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            le=MAX_BAR_MINUTES,
+            description="how long the bar holds; null or left out: until the call ends",
+        ),
+    ] = None
+
+
+class Keys(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    state: Annotated[
+        Literal["on", "off"],
+        Field(description="off: the caller's keys do nothing (they hear why); on: they work"),
+    ]

@@ -31,9 +31,18 @@ async def perform(
     arguments: BaseModel,
 ) -> Result:
     """Run ``action`` on ``room`` for ``principal``, and keep a record of it."""
-    check_right(principal, action, room)
+    check_right(service.holders.acting(principal, room), action, room)
     context = Context(
-        room, principal.username, service.moderation, service.speakers, service.polls, service.cues
+        room,
+        principal.username,
+        service.moderation,
+        service.speakers,
+        service.polls,
+        service.cues,
+        service.holders,
+        service.labels,
+        service.bars,
+        service.keys,
     )
 
     async def run() -> Result:

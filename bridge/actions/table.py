@@ -18,7 +18,11 @@ from pydantic import BaseModel
 
 from bridge.actions.arguments import (
     Add,
+    Bar,
     Clear,
+    HandOver,
+    Keys,
+    LabelCaller,
     Move,
     NoArguments,
     OnParticipant,
@@ -30,7 +34,11 @@ from bridge.actions.arguments import (
 from bridge.domain.accounts import Right
 
 if TYPE_CHECKING:
+    from bridge.service.bars import CallerBars
     from bridge.service.cues import RoomCues
+    from bridge.service.holders import RoomHolders
+    from bridge.service.keys import RoomKeys
+    from bridge.service.labels import CallerLabels
     from bridge.service.moderation import Moderation
     from bridge.service.polls import RoomPolls
     from bridge.service.speakers import SpeakerFloor
@@ -60,6 +68,10 @@ class Context:
     speakers: SpeakerFloor
     polls: RoomPolls
     cues: RoomCues
+    holders: RoomHolders
+    labels: CallerLabels
+    bars: CallerBars
+    keys: RoomKeys
 
 
 @dataclass(frozen=True)
@@ -92,6 +104,16 @@ async def _kick(at: Context, args: OnParticipant) -> None:
     await at.moderation.kick(at.room, args.channel)
 
 
+async def _bar(at: Context, args: Bar) -> None:
+    # Barred first: a caller who redials at once, between the kick and the bar, is refused.
+    at.bars.bar(at.room, args.channel, args.minutes)
+    await at.moderation.kick(at.room, args.channel)
+
+
+async def _keys(at: Context, args: Keys) -> None:
+    at.keys.set_keys(at.room, args.channel, args.state == "on")
+
+
 async def _mute_all(at: Context, _: NoArguments) -> None:
     await at.moderation.mute_all(at.room)
 
@@ -120,6 +142,14 @@ async def _stop_record(at: Context, _: NoArguments) -> None:
 
 async def _end(at: Context, _: NoArguments) -> None:
     await at.moderation.end(at.room)
+
+
+async def _hand_over(at: Context, args: HandOver) -> Result:
+    return {"holder": await at.holders.hand(at.room, at.actor, args.to)}
+
+
+async def _label(at: Context, args: LabelCaller) -> Result:
+    return {"label": at.labels.give(at.room, args.channel, args.label)}
 
 
 async def _play(at: Context, args: PlayCue) -> Result:
@@ -187,6 +217,10 @@ ACTIONS: dict[str, Action[Any]] = {
         Action("unmute", ROOM, "unmute one participant", OnParticipant, ASSISTANT, "unmuted",
                _unmute),
         Action("kick", ROOM, "hang up on one participant", OnParticipant, HOST, "kicked", _kick),
+        Action("bar", ROOM, "hang up on a participant and keep them out of the room until the "
+               "call ends (or for MINUTES)", Bar, HOST, "kicked and barred", _bar),
+        Action("keys", ROOM, "pause one caller's keys (off) or give them back (on)", Keys,
+               ASSISTANT, "set the keys of", _keys),
         Action("mute-all", ROOM, "mute everyone but moderators", NoArguments, ASSISTANT,
                "muted everyone", _mute_all),
         Action("unmute-all", ROOM, "unmute everyone", NoArguments, ASSISTANT,
@@ -201,6 +235,10 @@ ACTIONS: dict[str, Action[Any]] = {
                _stop_record),
         Action("end", ROOM, "end the call for everyone", NoArguments, HOST, "ended the call",
                _end),
+        Action("hand-over", ROOM, "hand the room to another host (you assist from then on)",
+               HandOver, HOST, "handed the room over", _hand_over),
+        Action("label", ROOM, "label a caller with a name and place (empty: no label)",
+               LabelCaller, ASSISTANT, "labelled", _label),
         Action("play", ROOM, "play a cue to everyone in the room", PlayCue, ASSISTANT,
                "played the cue", _play),
         Action("poll-open", ROOM, "ask the room a question, answered on the keypad", PollOpen,

@@ -33,6 +33,14 @@ PROMPTS: dict[str, str] = {
     "key_not_available": "key-unavailable",
     "poll_answer": "your-answer",
     "poll_block": "you-block",
+    "keys_paused": "keys-paused",
+    # A moderator's keys (bridge.phone_keys):
+    "next_called": "next-called",
+    "nobody_waiting": "nobody-waiting",
+    "all_muted": "all-muted",
+    "room_locked_now": "room-locked-now",
+    "room_unlocked_now": "room-unlocked-now",
+    "stack_length": "stack-length",
 }
 UNKNOWN = "key_not_available"
 SILENCE = "nothing"  # a key that does nothing now (a poll key with no poll open): no answer

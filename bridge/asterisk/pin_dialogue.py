@@ -62,7 +62,13 @@ class EntryDesk(Protocol):
     ) -> Gate: ...
 
     async def try_pin(
-        self, source: Source, digits: str, called_for: str | None = None
+        self,
+        source: Source,
+        digits: str,
+        called_for: str | None = None,
+        *,
+        caller_id: str = "",
+        channel: str = "",
     ) -> PinOutcome: ...
 
     def no_pin(self, source: Source, called_for: str | None = None) -> None: ...
@@ -180,7 +186,11 @@ async def entry_dialogue(
                 desk.no_pin(source, called_for)
                 last = Refusal.NO_PIN
             else:
-                last = (await desk.try_pin(source, digits, called_for)).decision
+                last = (
+                    await desk.try_pin(
+                        source, digits, called_for, caller_id=agi.caller_id, channel=agi.channel
+                    )
+                ).decision
         finally:
             if not answered:
                 desk.abandon(source, called_for)  # hung up during the prompt: no guess made

@@ -35,11 +35,16 @@ def room_command(room: str, action: str, arguments: tuple[str, ...], as_json: bo
         else:
             _print_room_status(room, state)
         return
-    wanted = ROOM_ACTIONS[action].argument_names
-    if len(arguments) != len(wanted):
-        needs = " ".join(name.upper() for name in wanted) or "nothing more"
-        fail(f"'{action}' takes {needs} (see: iobridge room {room} status)")
-    body = dict(zip(wanted, arguments, strict=True))
+    fields = ROOM_ACTIONS[action].arguments.model_fields
+    wanted = tuple(fields)
+    required = sum(1 for f in fields.values() if f.is_required())
+    if not required <= len(arguments) <= len(wanted):
+        needs = " ".join(
+            name.upper() if field.is_required() else f"[{name.upper()}]"
+            for name, field in fields.items()
+        )
+        fail(f"'{action}' takes {needs or 'nothing more'} (see: iobridge room {room} status)")
+    body = dict(zip(wanted, arguments, strict=False))
     result = call_api(config, "POST", f"/api/v1/rooms/{room}/actions/{action}", body)
     click.echo(f"{room}: {action} done" + (f" ({result['file']})" if "file" in result else ""))
 

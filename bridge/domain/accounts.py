@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bridge.domain.rooms import ALL_ROOMS
+from bridge.domain.rooms import Right as Right  # with the rooms file's grants; used here
 
 ADMIN = "admin"  # the name the audit trail gives to the local CLI's admin token
 
@@ -23,15 +24,7 @@ class Via(StrEnum):
     SESSION = "session"  # the panel's login
     TOKEN = "token"  # a script's bearer token (the JSON API)
     ADMIN_TOKEN = "admin-token"  # the local CLI
-
-
-class Right(StrEnum):
-    """What an action asks of whoever runs it. A room's hosts hold every right; its
-    assistants (to come: the "room of 300") only ``ASSISTANT``'s: the stack and muting,
-    not ending, locking, kicking or recording. Every moderator is a host today."""
-
-    ASSISTANT = "assistant"
-    HOST = "host"
+    PHONE = "phone"  # a caller who joined a room with its moderator PIN (its keypad)
 
 
 @dataclass(frozen=True)
@@ -44,16 +37,31 @@ class Principal:
     rooms: frozenset[str] = frozenset()
     via: Via = Via.SESSION
     read_only: bool = False
+    # Rooms in which this principal is only an assistant (``"*"``: in all of them).
+    assisting: frozenset[str] = frozenset()
 
     @classmethod
     def admin(cls) -> Principal:
         return cls(ADMIN, all_rooms=True, via=Via.ADMIN_TOKEN)
 
     @classmethod
-    def from_room_list(cls, username: str, rooms: tuple[str, ...], via: Via) -> Principal:
-        """From a rooms-file style list, where ``"*"`` grants every room."""
+    def from_room_list(
+        cls,
+        username: str,
+        rooms: tuple[str, ...],
+        via: Via,
+        assisting: tuple[str, ...] = (),
+    ) -> Principal:
+        """From a rooms-file style list, where ``"*"`` grants every room; ``assisting``:
+        those of them in which the moderator is only an assistant."""
         granted = frozenset(r for r in rooms if r != ALL_ROOMS)
-        return cls(username, all_rooms=ALL_ROOMS in rooms, rooms=granted, via=via)
+        return cls(
+            username,
+            all_rooms=ALL_ROOMS in rooms,
+            rooms=granted,
+            via=via,
+            assisting=frozenset(assisting),
+        )
 
     def within(self, rooms: frozenset[str] | None, read_only: bool) -> Principal:
         """This principal as a token's scope narrows it: only those of ``rooms`` it may
@@ -68,9 +76,23 @@ class Principal:
         return self.all_rooms or room in self.rooms
 
     def role_in(self, room: str) -> Right | None:
-        """The principal's role in ``room``: host wherever they may moderate (no account
-        names assistants yet), None elsewhere."""
-        return Right.HOST if self.may_moderate(room) else None
+        """The principal's role in ``room``: assistant where the rooms file says so (or a
+        host handed the room to another host), host elsewhere they may moderate, None
+        where they may not."""
+        if not self.may_moderate(room):
+            return None
+        if room in self.assisting or ALL_ROOMS in self.assisting:
+            return Right.ASSISTANT
+        return Right.HOST
+
+    def stepping_down(self, room: str, holder: str | None) -> Principal:
+        """This principal while ``holder`` holds ``room`` (a host handed it to them): the
+        room's other hosts assist there. The local CLI's admin token never steps down."""
+        if holder is None or holder == self.username or self.via is Via.ADMIN_TOKEN:
+            return self
+        if self.role_in(room) is not Right.HOST:
+            return self
+        return replace(self, assisting=self.assisting | {room})
 
     def may(self, right: Right, room: str) -> bool:
         """May this principal do what needs ``right`` in ``room``?"""

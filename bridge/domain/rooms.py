@@ -24,6 +24,23 @@ MAX_REJOIN_GRACE = 3600
 ALL_ROOMS = "*"  # in a moderator's room list: every room, including ones added later
 
 
+class Right(StrEnum):
+    """A moderator's role in a room, and what an action asks of whoever runs it. A room's
+    hosts hold every right; its assistants only ``ASSISTANT``'s: the stack, muting,
+    labels and polls, not ending, locking, kicking, barring or recording."""
+
+    ASSISTANT = "assistant"
+    HOST = "host"
+
+
+@dataclass(frozen=True)
+class RoomGrant:
+    """One entry of a moderator's ``rooms:``: a room (or ``"*"``) and the role in it."""
+
+    room: str
+    role: Right = Right.HOST
+
+
 class QueuePolicy(StrEnum):
     """How a room's speaker stack orders raised hands."""
 
@@ -82,6 +99,7 @@ class ModeratorSpec:
     # Not the password, but an offline-crackable hash all the same: not for logs either.
     password_hash: str = field(repr=False)
     rooms: tuple[str, ...] = ()  # room names, or (ALL_ROOMS,)
+    assisting: tuple[str, ...] = ()  # those of ``rooms`` where the role is assistant
 
     def may_moderate(self, room_name: str) -> bool:
         return ALL_ROOMS in self.rooms or room_name in self.rooms

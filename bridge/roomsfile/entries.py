@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import argon2
 from pydantic import (
@@ -31,6 +31,8 @@ from bridge.domain.rooms import (
     TITLE_LIMIT,
     ModeratorSpec,
     QueuePolicy,
+    Right,
+    RoomGrant,
     RoomSpec,
 )
 
@@ -117,10 +119,11 @@ class RoomEntry(BaseModel):
 
 class ModeratorEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    ITEM_EXPECTED: ClassVar[str] = "a room name or {room: NAME, role: host|assistant}"
 
     username: StrictStr
     password_hash: StrictStr
-    rooms: list[StrictStr]
+    rooms: list[StrictStr | RoomGrant]  # a name (host), or {room, role} (``grants``)
 
     @field_validator("username")
     @classmethod
@@ -151,11 +154,17 @@ class ModeratorEntry(BaseModel):
 
     @field_validator("rooms")
     @classmethod
-    def _rooms(cls, value: list[str]) -> list[str]:
+    def _rooms(cls, value: list[str | RoomGrant]) -> list[str | RoomGrant]:
         if not value:
             raise ValueError('must list at least one room, or ["*"] for every room')
-        if ALL_ROOMS in value and len(set(value)) > 1:
+        names = [grant_of_item(item).room for item in value]
+        if ALL_ROOMS in names and len(set(names)) > 1:
             raise ValueError('"*" already means every room: list it alone')
+        roles: dict[str, Right] = {}
+        for item in value:
+            grant = grant_of_item(item)
+            if roles.setdefault(grant.room, grant.role) is not grant.role:
+                raise ValueError(f"room {quote(grant.room)} is listed as both host and assistant")
         return value
 
 
@@ -217,9 +226,18 @@ def room_spec(entry: RoomEntry) -> RoomSpec:
     return RoomSpec(**values)
 
 
+def grant_of_item(item: str | RoomGrant) -> RoomGrant:
+    """A plain room name is the old form: its moderator is the room's host."""
+    return item if isinstance(item, RoomGrant) else RoomGrant(item, Right.HOST)
+
+
 def moderator_spec(entry: ModeratorEntry) -> ModeratorSpec:
-    rooms = tuple(dict.fromkeys(entry.rooms))  # a room listed twice is harmless: keep one
-    return ModeratorSpec(username=entry.username, password_hash=entry.password_hash, rooms=rooms)
+    grants = [grant_of_item(item) for item in entry.rooms]
+    rooms = tuple(dict.fromkeys(g.room for g in grants))  # listed twice is harmless: keep one
+    assisting = tuple(dict.fromkeys(g.room for g in grants if g.role is Right.ASSISTANT))
+    return ModeratorSpec(
+        username=entry.username, password_hash=entry.password_hash, rooms=rooms, assisting=assisting
+    )
 
 
 def quote(text: str) -> str:

@@ -21,11 +21,13 @@ from bridge.roomsfile.entries import (
     ModeratorEntry,
     RoomEntry,
     WeakHash,
+    grant_of_item,
     moderator_spec,
     quote,
     room_spec,
     short_pin_warning,
 )
+from bridge.roomsfile.grants import grant_of
 from bridge.roomsfile.nodes import (
     INT_TAG,
     Entry,
@@ -73,7 +75,9 @@ class Reader:
         self.warnings = [] if warnings is None else warnings
 
     def add(self, line: int, field: str, message: str) -> None:
-        self.problems.append(Problem(self.filename, line, field, message))
+        problem = Problem(self.filename, line, field, message)
+        if problem not in self.problems:  # a union's branches can report an item twice
+            self.problems.append(problem)
 
     def warn(self, line: int, field: str, message: str) -> None:
         self.warnings.append(Problem(self.filename, line, field, message))
@@ -190,10 +194,16 @@ class Reader:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, where)
         if isinstance(node, yaml.SequenceNode):  # only one level: lists of room names
-            return [
-                self.scalar(item, where) if isinstance(item, yaml.ScalarNode) else _Shape()
-                for item in node.value
-            ]
+            return [self.item(item, where) for item in node.value]
+        return _Shape()
+
+    def item(self, node: yaml.Node, where: str) -> Any:
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node, where)
+        if isinstance(node, yaml.MappingNode) and where.endswith(".rooms"):
+            # A moderator's {room, role}: its own problems, on their own lines.
+            found = grant_of(node, lambda line, message: self.add(line, where, message))
+            return _UNREADABLE if found is None else found
         return _Shape()
 
     def scalar(self, node: yaml.ScalarNode, where: str) -> Any:
@@ -320,7 +330,8 @@ class Reader:
             if not isinstance(names, list):
                 continue
             items = moderator.fields["rooms"][1].value
-            for item, name in zip(items, names, strict=True):
+            for item, granted in zip(items, names, strict=True):
+                name = grant_of_item(granted).room
                 if name != ALL_ROOMS and name not in known:
                     message = f"unknown room {quote(name)}" + did_you_mean(name, known)
                     self.add(line_of(item), f"{moderator.path}.rooms", message)

@@ -134,7 +134,7 @@ class Accounts:
         self.throttle.succeeded(attempt)
         if self.hasher.check_needs_rehash(account.password_hash):
             await self._rehash(account.id, password)
-        return Principal(account.username, account.all_rooms, account.rooms, Via.SESSION)
+        return account.principal(Via.SESSION)
 
     async def _verify(self, stored: str | None, password: str) -> bool:
         if len(password) > MAX_PASSWORD_LENGTH:
@@ -207,7 +207,7 @@ class Accounts:
                 await store.touch_session(session, found.id, now, until)
                 await session.commit()
         account = found.account
-        principal = Principal(account.username, account.all_rooms, account.rooms, Via.SESSION)
+        principal = account.principal(Via.SESSION)
         opened = PanelSession(principal, token, csrf_token(token))
         self._remember(key, opened)
         return opened
@@ -252,7 +252,7 @@ class Accounts:
             account = await store.find_account(session, username)
         if account is None:
             return None
-        return Principal(account.username, account.all_rooms, account.rooms, via)
+        return account.principal(via)
 
     async def rooms_of(self, principal: Principal) -> list[str]:
         """The active rooms ``principal`` may see, by name."""

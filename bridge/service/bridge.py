@@ -36,19 +36,24 @@ from panoramisk.message import Message
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
+from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import StackChanged, StackView
-from bridge.errors import NoSuchRoom
+from bridge.errors import NoSuchModerator, NoSuchRoom
 from bridge.service import health
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
+from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
+from bridge.service.holders import RoomHolders
 from bridge.service.keys import RoomKeys
+from bridge.service.labels import CallerLabels
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
 from bridge.service.pbx_directory import PbxDirectory
@@ -97,8 +102,15 @@ class BridgeService:
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
         self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
+        self.bars = CallerBars(self.switchboard)
+        self.roster.add_listener(self.bars.on_event)
         self.desk = EntryDesk(
-            settings, db, self.switchboard, self.roster.notify, self.metrics.pin_outcome
+            settings,
+            db,
+            self.switchboard,
+            self.roster.notify,
+            self.metrics.pin_outcome,
+            bars=self.bars,
         )
         self.moderation = Moderation(
             self.pbx_directory,
@@ -124,7 +136,8 @@ class BridgeService:
         self.roster.add_listener(self.speakers.on_event)
         self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
         self.roster.add_listener(self.polls.on_event)
-        self.keys = RoomKeys(self.speakers, self.polls)
+        self.keys = RoomKeys(self.speakers, self.polls, self.switchboard, self._publish_label)
+        self.roster.add_listener(self.keys.on_event)
         self.cues = RoomCues(
             self.pbx_directory, self.switchboard, self._own_cues, settings.sounds_dir
         )
@@ -136,6 +149,9 @@ class BridgeService:
         self.on_demand = RoomsOnDemand(
             db, self.desk.rooms, self.switchboard, self._find_room, self.accounts.rights_changed
         )
+        self.holders = RoomHolders(self.switchboard, self._file_role)
+        self.labels = CallerLabels(self.switchboard, self._publish_label)
+        self.roster.add_listener(self.holders.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -149,6 +165,9 @@ class BridgeService:
             self.feed.on_stack_changed(change.room)
 
     def _publish_poll(self, room: str, change: PollChanged) -> None:
+        self.roster.changes.publish(Change(room, change))
+
+    def _publish_label(self, room: str, change: CallerMarked) -> None:
         self.roster.changes.publish(Change(room, change))
 
     async def _keep_poll(self, tally: Tally, present: int) -> None:
@@ -177,6 +196,13 @@ class BridgeService:
     ) -> dict[tuple[str, str], tuple[float, int]]:
         async with self.db.sessions() as session:
             return await open_leg_totals(session, wanted)
+
+    async def _file_role(self, username: str, room: str) -> Right | None:
+        """A moderator's role in ``room`` as the rooms file gives it."""
+        principal = await self.accounts.principal_for(username, Via.SESSION)
+        if principal is None:
+            raise NoSuchModerator(username)
+        return principal.role_in(room)
 
     def _talk_time_of(self, channel: str, at: float) -> float:
         return self.speakers.talk_time_of(channel, at)

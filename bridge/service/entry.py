@@ -40,6 +40,7 @@ from bridge.domain.pins import PinKeyMismatch
 from bridge.domain.roster import Switchboard
 from bridge.domain.sources import within
 from bridge.domain.trunks import TrunkNumber, dialled_number
+from bridge.service.bars import CallerBars
 from bridge.settings import Settings
 from bridge.store import pin_failures
 from bridge.store.db import Database
@@ -99,8 +100,10 @@ class EntryDesk:
         notify: Callable[[], None],
         count: Callable[[Admission | Refusal], None] | None = None,
         clock: Callable[[], float] = time.time,
+        bars: CallerBars | None = None,
     ) -> None:
         self.db = db
+        self.bars = bars or CallerBars(switchboard, clock)  # kicked and barred callers
         self.switchboard = switchboard
         self._notify = notify
         self._count = count or (lambda _: None)  # metrics: admissions, refusals by reason
@@ -203,12 +206,19 @@ class EntryDesk:
         return decision
 
     async def try_pin(
-        self, source: Source, digits: str, called_for: str | None = None
+        self,
+        source: Source,
+        digits: str,
+        called_for: str | None = None,
+        *,
+        caller_id: str = "",
+        channel: str = "",
     ) -> PinOutcome:
         """Decide one typed PIN (after a prompt ``gate`` let play) and count it. The caller
         waits for the room cache at most (see ``RoomCache``); a wrong PIN is written down
         after they are answered. ``called_for``: the room the trunk's number leads to, whose
-        PINs alone open anything on this call."""
+        PINs alone open anything on this call. A caller a host barred from the room (by
+        ``caller_id`` or source) hears that it is locked."""
         try:
             match = await self.rooms.match(self.db.sessions, digits)
         except PinKeyMismatch:
@@ -233,6 +243,13 @@ class EntryDesk:
             match.retired if match else False,
             facts,
         )
+        own_source = str(source) if source.attributable else None
+        if isinstance(decision, Admission):
+            if self.bars.barred(decision.room.name, caller_id, own_source):
+                log.info("entry.barred room=%s source=%s", decision.room.name, source)
+                decision = Refusal.ROOM_LOCKED
+            elif channel:
+                self.bars.admitted(channel, own_source)
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
         # A locked or full room says so only to a source that has not failed.

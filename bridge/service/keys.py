@@ -5,9 +5,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from bridge.asterisk.keypad import SILENCE, Answer
+from bridge.domain.events import DomainEvent, ParticipantLeft, RoomEnded
+from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import BLOCK_KEY
+from bridge.domain.roster import Switchboard
+from bridge.errors import NoSuchParticipant
 from bridge.service.polls import RoomPolls
 from bridge.service.speakers import SpeakerFloor
 
@@ -17,11 +22,46 @@ POLL_KEY = "poll"  # the menu's name for digit N is pollN
 
 
 class RoomKeys:
-    def __init__(self, speakers: SpeakerFloor, polls: RoomPolls) -> None:
+    def __init__(
+        self,
+        speakers: SpeakerFloor,
+        polls: RoomPolls,
+        switchboard: Switchboard,
+        publish: Callable[[str, CallerMarked], None],
+    ) -> None:
         self.speakers = speakers
         self.polls = polls
+        self.switchboard = switchboard
+        self._publish = publish
+        self._paused: dict[str, set[str]] = {}  # room -> channels whose keys do nothing
+
+    def set_keys(self, room: str, channel: str, on: bool) -> None:
+        """A moderator pauses one caller's keys (``on=False``: their hand, point of process,
+        direct response and poll keys do nothing, and they hear why) or gives them back."""
+        live = self.switchboard.room(room)
+        if live is None or channel not in live.participants:
+            raise NoSuchParticipant(room, channel)
+        paused = self._paused.setdefault(room, set())
+        if on:
+            paused.discard(channel)
+        else:
+            paused.add(channel)
+        self._publish(room, CallerMarked(room))
+
+    def paused(self, room: str) -> frozenset[str]:
+        return frozenset(self._paused.get(room, ()))
+
+    def on_event(self, event: DomainEvent) -> None:
+        match event:
+            case ParticipantLeft():
+                self._paused.get(event.room, set()).discard(event.channel)
+            case RoomEnded():
+                self._paused.pop(event.room, None)
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
+        if channel in self._paused.get(room, ()):
+            log.info("keys.paused room=%s channel=%s key=%s", room, channel, key)
+            return Answer("keys_paused")
         digit = key.removeprefix(POLL_KEY)
         if digit == key:
             return await self.speakers.key_pressed(room, channel, caller_id, key)

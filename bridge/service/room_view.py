@@ -34,6 +34,8 @@ class RoomView:
     participants: tuple[Participant, ...]  # in the order they joined
     stack: dict[str, Any]  # as ``stack show --json``; an empty one while nobody is in
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
+    names: dict[str, str]  # channel -> the label moderators gave the caller, if any
+    keys_paused: frozenset[str]  # channels whose keys a moderator paused
 
     @property
     def name(self) -> str:
@@ -45,9 +47,11 @@ class RoomView:
 
     @property
     def speaker(self) -> str | None:
-        """Who has the floor, in the words a moderator reads (caller ID, else channel)."""
+        """Who has the floor, in the words a moderator reads (label, caller ID, channel)."""
         speaker = self.stack["speaker"]
-        return (speaker["caller_id"] or speaker["channel"]) if speaker else None
+        if not speaker:
+            return None
+        return str(speaker["name"] or speaker["caller_id"] or speaker["channel"])
 
     @property
     def hands_raised(self) -> int:
@@ -61,6 +65,12 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
     stack = service.speakers.snapshot(spec.name)
     if stack is None:  # nobody in the room: an empty stack with the room's policy
         stack = {"room": spec.name, "policy": str(spec.queue), "speaker": None, "queue": []}
+    people = tuple(sorted(live.participants.values(), key=_joined)) if live else ()
+    names = {
+        p.channel: name
+        for p in people
+        if (name := service.labels.name_of(spec.name, p.caller_id, p.channel))
+    }
     return RoomView(
         spec=spec,
         now=now,
@@ -69,10 +79,25 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         locked=bool(live and live.locked),
         recording=bool(live and live.recording),
         started_at=live.started_at if live else None,
-        participants=tuple(sorted(live.participants.values(), key=_joined)) if live else (),
-        stack=stack,
+        participants=people,
+        stack=_with_names(stack, names),
         poll=_poll(service, spec.name),
+        names=names,
+        keys_paused=service.keys.paused(spec.name),
     )
+
+
+def _with_names(stack: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The stack as ``stack show --json`` prints it: each entry's ``name`` beside its
+    ``caller_id``."""
+    speaker = stack["speaker"]
+    return {
+        **stack,
+        "speaker": None
+        if speaker is None
+        else {**speaker, "name": names.get(speaker["channel"], "")},
+        "queue": [{**entry, "name": names.get(entry["channel"], "")} for entry in stack["queue"]],
+    }
 
 
 def _poll(service: BridgeService, room: str) -> dict[str, Any] | None:

@@ -23,6 +23,7 @@ from bridge.domain.events import (
     SeenParticipant,
     SeenRoom,
 )
+from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged
 from bridge.domain.roster import Effect, Switchboard
 from bridge.domain.speakers import StackChanged
@@ -46,7 +47,7 @@ class Change:
     an event from Asterisk, the room's speaker stack or its poll changed."""
 
     room: str | None
-    event: DomainEvent | StackChanged | PollChanged
+    event: DomainEvent | StackChanged | PollChanged | CallerMarked
 
 
 class LiveRoster:

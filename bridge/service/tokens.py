@@ -138,7 +138,7 @@ class ApiTokens:
             self._known.pop(key, None)
             return None
         account = found.account
-        moderator = Principal(account.username, account.all_rooms, account.rooms, Via.TOKEN)
+        moderator = account.principal(Via.TOKEN)
         return moderator.within(found.rooms, found.read_only)
 
     async def _look_up(self, key: str, now: datetime) -> LiveToken | None:

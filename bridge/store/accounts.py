@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.domain.accounts import Principal, Right, Via
+from bridge.domain.rooms import ALL_ROOMS
 from bridge.store.models import Moderator, PanelSession, Room
 
 
@@ -25,11 +27,21 @@ class Account:
     password_hash: str = field(repr=False)
     all_rooms: bool
     rooms: frozenset[str]  # active rooms only
+    assisting: frozenset[str] = frozenset()  # those of them (or "*") where only an assistant
+
+    def principal(self, via: Via) -> Principal:
+        return Principal(self.username, self.all_rooms, self.rooms, via, assisting=self.assisting)
 
 
 def account_of(row: Moderator) -> Account:
-    rooms = frozenset(link.room.name for link in row.rooms if link.room.retired_at is None)
-    return Account(row.id, row.username, row.password_hash, row.all_rooms, rooms)
+    active = [link for link in row.rooms if link.room.retired_at is None]
+    rooms = frozenset(link.room.name for link in active)
+    assisting = {link.room.name for link in active if link.role == Right.ASSISTANT}
+    if row.all_rooms and row.all_rooms_role == Right.ASSISTANT:
+        assisting.add(ALL_ROOMS)
+    return Account(
+        row.id, row.username, row.password_hash, row.all_rooms, rooms, frozenset(assisting)
+    )
 
 
 async def find_account(session: AsyncSession, username: str) -> Account | None:

@@ -152,6 +152,8 @@ class Moderator(Base):
     # parameters, and a sync must not read that as a changed password.
     file_password_hash: Mapped[str] = mapped_column(String(255))
     all_rooms: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The role that ``all_rooms`` grants: "host" or "assistant" (the rooms file's "*").
+    all_rooms_role: Mapped[str] = mapped_column(String(16), default="host")
     rooms: Mapped[list[ModeratorRoom]] = relationship(
         back_populates="moderator", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -166,6 +168,7 @@ class ModeratorRoom(Base):
     room_id: Mapped[int] = mapped_column(
         ForeignKey("rooms.id", ondelete="CASCADE"), primary_key=True
     )
+    role: Mapped[str] = mapped_column(String(16), default="host")  # or "assistant"
     moderator: Mapped[Moderator] = relationship(back_populates="rooms")
     room: Mapped[Room] = relationship(lazy="joined")
 

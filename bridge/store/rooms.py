@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.events import Role
 from bridge.domain.pins import PinKey
-from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, RoomsConfig, RoomSpec
+from bridge.domain.rooms import (
+    ROOM_SETTINGS,
+    SECRET_SETTINGS,
+    ModeratorSpec,
+    RoomsConfig,
+    RoomSpec,
+)
 from bridge.store.accounts import end_sessions_of
 from bridge.store.cues import sync_cues
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
@@ -186,15 +192,17 @@ async def _sync_moderators(
             report.removed.append(f"moderator {name}")
     for name, spec in wanted.items():
         all_rooms = "*" in spec.rooms
-        room_set = set() if all_rooms else {room_ids[r] for r in spec.rooms}
+        roles = {} if all_rooms else {room_ids[r]: _role(spec, r) for r in spec.rooms}
+        all_rooms_role = _role(spec, "*")
         if name not in rows:
             account = Moderator(
                 username=name,
                 password_hash=spec.password_hash,
                 file_password_hash=spec.password_hash,
                 all_rooms=all_rooms,
+                all_rooms_role=all_rooms_role,
             )
-            account.rooms = [ModeratorRoom(room_id=rid) for rid in sorted(room_set)]
+            account.rooms = [ModeratorRoom(room_id=rid, role=roles[rid]) for rid in sorted(roles)]
             session.add(account)
             report.added.append(f"moderator {name}")
             continue
@@ -206,17 +214,25 @@ async def _sync_moderators(
             row.password_hash = row.file_password_hash = spec.password_hash
             await end_sessions_of(session, row.id)
             await revoke_tokens_of(session, row.id, now)
-        current = {link.room_id for link in row.rooms} - own_rooms
-        if row.all_rooms != all_rooms or current != room_set:
+        own = [link for link in row.rooms if link.room_id in own_rooms]
+        current = {link.room_id: link.role for link in row.rooms if link.room_id not in own_rooms}
+        if row.all_rooms != all_rooms or set(current) != set(roles):
             changes.append("rooms")
-            row.all_rooms = all_rooms
-            kept = room_set | own_rooms
-            row.rooms = [link for link in row.rooms if link.room_id in kept] + [
-                ModeratorRoom(room_id=rid) for rid in sorted(room_set - current)
-            ]
+        elif current != roles or (all_rooms and row.all_rooms_role != all_rooms_role):
+            changes.append("roles")
+        row.all_rooms, row.all_rooms_role = all_rooms, all_rooms_role
+        kept = [link for link in row.rooms if link.room_id in roles]
+        for link in kept:
+            link.role = roles[link.room_id]
+        added = sorted(set(roles) - set(current))
+        row.rooms = own + kept + [ModeratorRoom(room_id=rid, role=roles[rid]) for rid in added]
         if changes:
             report.changed.append(f"moderator {name}: {', '.join(changes)}")
     await session.flush()
+
+
+def _role(spec: ModeratorSpec, room: str) -> str:
+    return "assistant" if room in spec.assisting else "host"
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,8 @@ async def act(
     action = offered.get(name)
     if action is None:
         raise UnknownAction(name, list(offered))
-    check_right(principal, action, room)
     service = request.app[SERVICE]
+    check_right(service.holders.acting(principal, room), action, room)
     await service.find_room(room)
     arguments = read_object(*await read_body(request, MAX_BODY), action.arguments)
     result = await perform(service, principal, room, action, arguments)

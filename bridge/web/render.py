@@ -21,10 +21,13 @@ def pbx_link(connected: bool) -> PbxState:
     return "connected" if connected else "disconnected"
 
 
-def participant(p: Participant, now: float) -> dict[str, Any]:
+def participant(
+    p: Participant, now: float, name: str = "", keys_paused: bool = False
+) -> dict[str, Any]:
     return {
         "channel": p.channel,
         "caller_id": p.caller_id,
+        "name": name,
         "caller_name": p.caller_name,
         "role": str(p.role),
         "muted": p.muted,
@@ -32,6 +35,7 @@ def participant(p: Participant, now: float) -> dict[str, Any]:
         "joined_at": p.joined_at,
         "talk_time": round(p.talk_time_at(now), 2),
         "turns": p.turns,
+        "keys_paused": keys_paused,
     }
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from bridge.actions import ACTIONS, Group
 from bridge.cli.base import main
+from bridge.domain.accounts import Principal, Via
 from bridge.web.api.routes import api_document
 from bridge.web.panel.actions import action_table
 from tests.adapters.conftest import Web
@@ -34,10 +35,10 @@ async def test_every_action_of_the_table_is_reachable_from_the_api_the_panel_and
     web_app: Web,
 ) -> None:
     document = api_document()
-    panel = action_table()
+    panel = action_table(Principal.admin(), "e2e-panel")
     admin = {"Authorization": f"Bearer {web_app.admin_token}"}
     session = await panel_session(web_app, "tester", "test-moderator")
-    assert len(ACTIONS) == 22  # the room (13: poll-open, poll-close, play), the stack (9)
+    assert len(ACTIONS) == 26  # the room (17: polls, play, hand-over, label, bar, keys), stack (9)
     for name, action in ACTIONS.items():
         path = f"/api/v1/rooms/{{room}}/{action.group.path}/{name}"
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]
@@ -121,3 +122,58 @@ async def test_an_unknown_action_is_404_through_both_doors_after_the_rights(web_
     )
     assert api[:2] == (403, "not_allowed")
     assert (await panel.post("e2e-open", "explode", {}))[:2] == (403, "not_allowed")
+
+
+async def test_an_assistant_is_refused_host_actions_alike_through_both_doors(web_app: Web) -> None:
+    token = {"Authorization": f"Bearer {await web_app.token('dana')}"}
+    panel = await panel_session(web_app, "dana", "dana-panel-pw")
+    for name in ("lock", "end", "record", "kick", "hand-over"):
+        body = (
+            {"channel": "PJSIP/a-1"}
+            if name == "kick"
+            else {"to": "bob"}
+            if name == "hand-over"
+            else {}
+        )
+        path = f"/api/v1/rooms/e2e-panel/actions/{name}"
+        api = await answer(await web_app.client.post(path, json=body, headers=token))
+        assert api == (await panel.post("e2e-panel", name, body))
+        assert api == (403, "not_allowed", f"dana may not {name} in room 'e2e-panel'")
+    # An assistant's own actions get past the rights (to Asterisk, which is away here).
+    api = await web_app.client.post("/api/v1/rooms/e2e-panel/actions/mute-all", headers=token)
+    assert (api.status, (await api.json())["error"]["code"]) == (503, "pbx_unavailable")
+
+
+async def test_the_panel_page_lists_only_the_actions_the_role_allows() -> None:
+    dana = Principal.from_room_list("dana", ("e2e-panel",), Via.SESSION, ("e2e-panel",))
+    offered = action_table(dana, "e2e-panel")
+    assert {"mute", "mute-all", "unmute-all", "next", "poll-open", "play"} <= set(offered)
+    assert not {"lock", "unlock", "end", "record", "stop-record", "kick", "hand-over"} & set(
+        offered
+    )
+    host = Principal.from_room_list("alice", ("e2e-panel",), Via.SESSION)
+    assert set(action_table(host, "e2e-panel")) == set(ACTIONS)
+
+
+async def test_a_host_hands_the_room_to_another_host_and_then_assists(web_app: Web) -> None:
+    alice = {"Authorization": f"Bearer {await web_app.token('alice')}"}
+    bob = {"Authorization": f"Bearer {await web_app.token('bob')}"}
+    client = web_app.client
+    refused = await client.post(
+        "/api/v1/rooms/e2e-panel/actions/hand-over", json={"to": "dana"}, headers=alice
+    )
+    assert (await answer(refused))[:2] == (409, "action_refused")
+    unknown = await client.post(
+        "/api/v1/rooms/e2e-panel/actions/hand-over", json={"to": "nobody"}, headers=alice
+    )
+    assert (await answer(unknown))[:2] == (404, "no_such_moderator")
+    handed = await client.post(
+        "/api/v1/rooms/e2e-panel/actions/hand-over", json={"to": "bob"}, headers=alice
+    )
+    assert handed.status == 200 and (await handed.json())["holder"] == "bob"
+    # alice assists from now on; bob holds the room; the other room is untouched.
+    lock = "/api/v1/rooms/e2e-panel/actions/lock"
+    assert (await answer(await client.post(lock, headers=alice)))[:2] == (403, "not_allowed")
+    assert (await client.post(lock, headers=bob)).status == 503  # past the rights
+    other = "/api/v1/rooms/e2e-panel-short/actions/lock"
+    assert (await client.post(other, headers=alice)).status == 503

@@ -42,7 +42,13 @@ class AdmittingDesk:
         return Proceed(0.0)
 
     async def try_pin(
-        self, source: Source, digits: str, called_for: str | None = None
+        self,
+        source: Source,
+        digits: str,
+        called_for: str | None = None,
+        *,
+        caller_id: str = "",
+        channel: str = "",
     ) -> PinOutcome:
         return PinOutcome(self.admission)
 

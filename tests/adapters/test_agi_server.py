@@ -48,7 +48,13 @@ class NobodyAtTheDesk:
         raise AssertionError("no prompt can have been asked for")
 
     async def try_pin(
-        self, source: Source, digits: str, called_for: str | None = None
+        self,
+        source: Source,
+        digits: str,
+        called_for: str | None = None,
+        *,
+        caller_id: str = "",
+        channel: str = "",
     ) -> PinOutcome:
         raise AssertionError("no PIN can have been typed")
 

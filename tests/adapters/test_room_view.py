@@ -10,8 +10,8 @@ from tests.adapters.conftest import Web
 
 ROOM = "e2e-open"
 PARTICIPANT_FIELDS = {
-    "channel", "caller_id", "caller_name", "role", "muted", "talking", "joined_at",
-    "talk_time", "turns",
+    "channel", "caller_id", "name", "caller_name", "role", "muted", "talking", "joined_at",
+    "talk_time", "turns", "keys_paused",
 }  # fmt: skip
 
 

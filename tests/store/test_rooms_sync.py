@@ -11,8 +11,10 @@ import argon2
 import pytest
 from sqlalchemy import select
 
+from bridge.domain.accounts import Right, Via
 from bridge.domain.events import Role
 from bridge.domain.rooms import ModeratorSpec, QueuePolicy, RoomsConfig, RoomSpec
+from bridge.store.accounts import account_of
 from bridge.store.db import Database
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room
 from bridge.store.rooms import (
@@ -358,6 +360,27 @@ async def test_moderator_for_every_room_versus_a_list(db: Database) -> None:
     assert await sync(db, wanted) == ["~ moderator bob: rooms"]
     assert await moderator_rooms(db) == {"alice": (False, {"ga"}), "bob": (True, set())}
     assert await sync(db, wanted) == ["nothing to change"]
+
+
+async def test_a_role_changed_in_the_file_is_synced_and_reported(db: Database) -> None:
+    await sync(db, BASE)
+    bob = ModeratorSpec("bob", HASH, ("ga", "wg"), assisting=("ga",))
+    alice = ModeratorSpec("alice", HASH, ("*",), assisting=("*",))
+    wanted = config(GA, WG, moderators=(alice, bob))
+    assert await sync(db, wanted) == ["~ moderator alice: roles", "~ moderator bob: rooms"]
+    async with db.sessions() as session:
+        accounts = {m.username: account_of(m) for m in await session.scalars(select(Moderator))}
+    assert accounts["bob"].principal(Via.SESSION).role_in("ga") is Right.ASSISTANT
+    assert accounts["bob"].principal(Via.SESSION).role_in("wg") is Right.HOST
+    assert accounts["alice"].principal(Via.TOKEN).role_in("wg") is Right.ASSISTANT
+    assert await sync(db, wanted) == ["nothing to change"]
+
+    wanted = config(GA, WG, moderators=(moderator("alice", "*"), moderator("bob", "ga", "wg")))
+    assert await sync(db, wanted) == ["~ moderator alice: roles", "~ moderator bob: roles"]
+    async with db.sessions() as session:
+        accounts = {m.username: account_of(m) for m in await session.scalars(select(Moderator))}
+    assert accounts["bob"].principal(Via.SESSION).role_in("ga") is Right.HOST
+    assert accounts["alice"].assisting == frozenset()
 
 
 async def test_a_room_in_every_list_and_a_new_room_for_all_rooms(db: Database) -> None:

@@ -184,3 +184,19 @@ def test_the_csrf_token_belongs_to_its_session_and_is_checked_in_constant_time()
     assert not session.csrf_matches("")
     assert not session.csrf_matches(None)
     assert "token-a" not in repr(session) and csrf_token("token-a") not in repr(session)
+
+
+def test_while_a_room_is_held_by_another_host_a_host_assists_there_only() -> None:
+    alice = Principal.from_room_list("alice", ("ga", "wg"), Via.SESSION)
+    held = alice.stepping_down("ga", holder="bob")
+    assert held.role_in("ga") is Right.ASSISTANT and held.role_in("wg") is Right.HOST
+    assert not held.may(Right.HOST, "ga") and held.may(Right.ASSISTANT, "ga")
+    assert alice.stepping_down("ga", holder="alice") == alice
+    assert alice.stepping_down("ga", holder=None) == alice
+    assert Principal.admin().stepping_down("ga", holder="bob").may(Right.HOST, "ga")
+
+
+def test_a_tokens_scope_keeps_the_assistant_role() -> None:
+    dana = Principal.from_room_list("dana", ("ga", "wg"), Via.TOKEN, assisting=("ga",))
+    scoped = dana.within(frozenset({"ga"}), read_only=False)
+    assert scoped.role_in("ga") is Right.ASSISTANT and scoped.role_in("wg") is None

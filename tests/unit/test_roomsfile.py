@@ -555,8 +555,14 @@ def test_invalid_usernames(username: str) -> None:
         ('["*", wg]', '"*" already means every room: list it alone'),
         ('"*"', "must be a list of room names, or [\"*\"] for every room, got '*'"),
         ("wg", "must be a list of room names, or [\"*\"] for every room, got 'wg'"),
-        ("[wg, [x]]", "each entry must be a room name, got a list"),
-        ("[wg, 12]", "each entry must be a room name, got 12"),
+        (
+            "[wg, [x]]",
+            "each entry must be a room name or {room: NAME, role: host|assistant}, got a list",
+        ),
+        (
+            "[wg, 12]",
+            "each entry must be a room name or {room: NAME, role: host|assistant}, got 12",
+        ),
     ],
 )
 def test_moderator_room_lists(rooms: str, expected: str) -> None:

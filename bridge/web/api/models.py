@@ -112,6 +112,7 @@ class RoomList(BaseModel):
 class Participant(BaseModel):
     channel: str
     caller_id: str
+    name: str = Field("", description="the label moderators gave the caller ('' if none)")
     caller_name: str
     role: Role
     muted: bool
@@ -119,11 +120,13 @@ class Participant(BaseModel):
     joined_at: float
     talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
     turns: int
+    keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
 
 
 class Speaker(BaseModel):
     channel: str
     caller_id: str
+    name: str = Field("", description="the caller's label ('' if none)")
     lane: Lane | None = Field(description="null: called on directly by a moderator")
     started_at: float
     seconds_left: float | None = Field(description="null: the room has no time limit")
@@ -133,6 +136,7 @@ class StackEntry(BaseModel):
     place: int
     channel: str
     caller_id: str
+    name: str = Field("", description="the caller's label ('' if none)")
     lane: Lane
     reason: str = Field(description="why here: 'has not spoken yet', '2 turns' ...")
     priority: bool
@@ -198,6 +202,8 @@ class ActionDone(BaseModel):
     speaker: str | None = Field(None, description="next, call: the channel now speaking")
     poll: PollState | None = Field(None, description="poll-open, poll-close: the tally")
     cue: str | None = Field(None, description="play: the cue now playing")
+    holder: str | None = Field(None, description="hand-over: the host who now holds the room")
+    label: str | None = Field(None, description="label: the caller's label as kept")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

@@ -108,7 +108,12 @@ async def room(api: ApiRequest) -> RoomState:
         recording=view.recording,
         started_at=view.started_at,
         participants=[
-            Participant.model_validate(render.participant(p, view.now)) for p in view.participants
+            Participant.model_validate(
+                render.participant(
+                    p, view.now, view.names.get(p.channel, ""), p.channel in view.keys_paused
+                )
+            )
+            for p in view.participants
         ],
         stack=StackState.model_validate(view.stack),
         poll=None if view.poll is None else PollState.model_validate(view.poll),

@@ -15,16 +15,20 @@ from typing import Any
 from aiohttp import web
 
 from bridge.actions import ACTIONS
+from bridge.domain.accounts import Principal
 from bridge.web.auth import state_changing_session
 from bridge.web.door import act
 
 
-def action_table() -> dict[str, dict[str, Any]]:
-    """What the page's script needs to know of each action: its summary and the names of
-    its arguments, in the order the CLI takes them (buttons give them in that order)."""
+def action_table(principal: Principal, room: str) -> dict[str, dict[str, Any]]:
+    """What the page's script needs to know of each action ``principal`` may run in
+    ``room`` (an assistant's page gets no host action, so draws no host button; the door
+    still checks every post): its summary and the names of its arguments, in the order
+    the CLI takes them (buttons give them in that order)."""
     return {
         name: {"summary": action.summary, "arguments": list(action.argument_names)}
         for name, action in ACTIONS.items()
+        if principal.may(action.right, room)
     }
 
 

@@ -186,12 +186,15 @@ async def rooms_json(request: web.Request) -> web.StreamResponse:
 async def room_page(request: web.Request) -> web.StreamResponse:
     session = await page_session(request)
     room = room_of_request(request, session)
-    spec = await request.app[SERVICE].find_room(room)
+    service = request.app[SERVICE]
+    spec = await service.find_room(room)
+    acting = service.holders.acting(session.principal, room)
     config = {
         "room": room,
         "title": spec.title,
         "user": session.principal.username,
-        "actions": action_table(),
+        "role": acting.role_in(room),
+        "actions": action_table(acting, room),
         "speaking_time_limit": spec.speaking_time_limit,
         "cues": await request.app[SERVICE].cues.names(),
     }

@@ -13,14 +13,16 @@ from bridge.store.audit import ActionRecord
 from bridge.web import render
 
 
-def roster_row(person: Participant, now: float) -> dict[str, Any]:
+def roster_row(
+    person: Participant, now: float, name: str = "", keys_paused: bool = False
+) -> dict[str, Any]:
     """One participant as the panel shows them. Their talk time is that of their finished
     spurts, and ``talking_since`` (the bridge's clock) when they talk now: the page runs
     the clock. So a row changes when something happens to its participant, not on every
     version while they talk; with 40 talking in a room of 400, every version carried 40
     rows for their clocks alone."""
     return {
-        **render.participant(person, now),
+        **render.participant(person, now, name, keys_paused),
         "talk_time": round(person.talk_time, 2),
         "talking_since": person.talking_since if person.talking else None,
     }
@@ -42,7 +44,15 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
             "speaking_time_limit": view.spec.speaking_time_limit,
             "count": view.count,
         },
-        "participants": [roster_row(person, view.now) for person in view.participants],
+        "participants": [
+            roster_row(
+                person,
+                view.now,
+                view.names.get(person.channel, ""),
+                person.channel in view.keys_paused,
+            )
+            for person in view.participants
+        ],
         "stack": view.stack,
         "poll": view.poll,
         "audit": [audit_entry(record) for record in trail],

@@ -16,6 +16,11 @@ export function who(person) {
   return person.caller_id || person.channel;
 }
 
+/** Who, as a facilitator says it: the label moderators gave, then the number. */
+export function named(person) {
+  return person.name ? `${person.name} (${who(person)})` : who(person);
+}
+
 /** 75 -> "1:15", 3725 -> "1:02:05". */
 export function clock(seconds) {
   const s = Math.max(0, Math.floor(seconds));

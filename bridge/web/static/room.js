@@ -37,7 +37,10 @@ function button(name, args, { label, whom = "", icon = "", className = "", confi
     b.append(label);
     b.title = actions[name].summary;
   }
-  if (whom) b.append(el("span", "visually-hidden", ` ${whom}`));
+  if (whom) {
+    b.append(el("span", "visually-hidden", ` ${whom}`));
+    b.dataset.whom = whom;
+  }
   if (confirm) {
     b.dataset.confirm = confirm;
     b.dataset.confirmLabel = confirmLabel || label;
@@ -61,6 +64,24 @@ const poll = new Poll({
 });
 
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
+/** Ask for a caller's label (their name and place); resolves to the text, or null. */
+function askLabel(whom, current) {
+  const box = $("label-dialog");
+  const input = $("label-input");
+  const opener = document.activeElement;
+  $("label-for").textContent = `Label for ${whom}`;
+  input.value = current;
+  box.returnValue = "";
+  box.showModal();
+  input.select();
+  return new Promise((resolve) => {
+    box.addEventListener("close", () => {
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
+      resolve(box.returnValue === "save" ? input.value : null);
+    }, { once: true });
+  });
+}
+
 function argumentsOf(target) {
   if (target.dataset.action === "poll-open") return poll.fields();
   if (target.dataset.action === "play") return [$("cue-select").value];
@@ -79,12 +100,21 @@ function drawRoom(state) {
   $("room-recording").hidden = !state.recording;
   const pbx = $("pbx-state");
   if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
+  const unmuteAll = `Unmute all ${state.count} people in ${config.title}? Every microphone opens at once.`;
   const key = JSON.stringify([state.live, state.locked, state.recording]);
-  if (key === roomKey) return;
+  if (key === roomKey) {
+    const shown = document.querySelector('#room-buttons button[data-action="unmute-all"]');
+    if (shown) shown.dataset.confirm = unmuteAll;
+    return;
+  }
   roomKey = key;
   const buttons = [
     button("mute-all", [], { label: "Mute all" }),
-    button("unmute-all", [], { label: "Unmute all" }),
+    button("unmute-all", [], {
+      label: "Unmute all",
+      confirm: unmuteAll,
+      confirmLabel: "Unmute all",
+    }),
     state.locked ? button("unlock", [], { label: "Unlock the room" })
       : button("lock", [], { label: "Lock the room" }),
     state.recording ? button("stop-record", [], { label: "Stop recording" })
@@ -192,12 +222,23 @@ connect();
 
 // ---- buttons and keys ---------------------------------------------------------------------
 
+main.addEventListener("click", (event) => {
+  const shown = event.target instanceof Element ? event.target.closest("[data-show]") : null;
+  if (shown) roster.highlight(shown.dataset.show);
+});
+
 main.addEventListener("click", async (event) => {
   const target = event.target instanceof Element ? event.target.closest("button[data-action]") : null;
   if (!target || target.disabled) return;
   const name = target.dataset.action;
   if (target.dataset.confirm && !(await confirmFirst(target.dataset.confirm, target.dataset.confirmLabel))) {
     return;
+  }
+  if (name === "label") {
+    const [channel, current] = JSON.parse(target.dataset.args);
+    const text = await askLabel(target.dataset.whom, current);
+    if (text === null) return;
+    target.dataset.args = JSON.stringify([channel, text]);
   }
   target.setAttribute("aria-busy", "true");
   const done = await act(room, name, actions[name].arguments, argumentsOf(target));
@@ -212,7 +253,7 @@ function typing(target) {
 
 document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-  if (typing(event.target) || $("confirm")?.open) return;
+  if (typing(event.target) || $("confirm")?.open || $("label-dialog")?.open) return;
   if (event.key === "n") {
     const next = document.querySelector('#floor-buttons button[data-action="next"]');
     if (next && !next.disabled) {

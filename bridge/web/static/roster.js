@@ -64,6 +64,7 @@ export class Roster {
     const caller = el("th");
     caller.scope = "row";
     const cells = {
+      tag: el("span", "caller-label"),
       label: el("span", "caller"),
       name: el("span", "caller-name"),
       channel: el("span", "channel"),
@@ -78,7 +79,7 @@ export class Roster {
       buttons: el("div", "row-buttons"),
     };
     cells.actions.append(cells.buttons);
-    caller.append(cells.label, cells.name, cells.channel);
+    caller.append(cells.tag, cells.label, cells.name, cells.channel);
     // Role and audio read for themselves ("Moderator", "Muted"): no label on a phone's card.
     cells.inRoom.dataset.label = "In room";
     cells.talk.dataset.label = "Talk time";
@@ -92,6 +93,7 @@ export class Roster {
     const { cells } = row;
     row.person = person;
     const label = who(person);
+    setText(cells.tag, person.name ?? "");
     setText(cells.label, label);
     setText(cells.name, person.caller_name && person.caller_name !== label ? person.caller_name : "");
     setText(cells.channel, person.channel !== label ? person.channel : "");
@@ -102,7 +104,7 @@ export class Roster {
     row.tr.classList.toggle("is-talking", person.talking);
     setText(cells.turns, String(person.turns));
     this.tickRow(row, this.snapshotAt);
-    const key = `${label}|${person.muted}`;
+    const key = `${label}|${person.muted}|${person.name}|${person.keys_paused}`;
     if (row.buttonsKey !== key) {
       row.buttonsKey = key;
       this.fillButtons(row, person, label);
@@ -117,6 +119,17 @@ export class Roster {
         ? this.button("unmute", [person.channel], { label: "Unmute", whom: label })
         : this.button("mute", [person.channel], { label: "Mute", whom: label }),
       this.button("call", [person.channel], { label: "Call on", whom: label }),
+      this.button("add", [person.channel, "stack"], { label: "Add to stack", whom: label }),
+      this.button("add", [person.channel, "direct"], { label: "Add to direct response", whom: label }),
+      this.button("label", [person.channel, person.name ?? ""], { label: "Label", whom: label }),
+      person.keys_paused
+        ? this.button("keys", [person.channel, "on"], { label: "Resume keys", whom: label })
+        : this.button("keys", [person.channel, "off"], { label: "Pause keys", whom: label }),
+      this.button("bar", [person.channel], {
+        label: "Kick and bar", whom: label, className: "danger",
+        confirm: `Kick ${label} out and keep them out of this call? They cannot dial back in until it ends.`,
+        confirmLabel: "Kick and bar",
+      }),
       this.button("kick", [person.channel], {
         label: "Kick", whom: label, className: "danger",
         confirm: `Kick ${label} out of the call? Their phone is hung up.`, confirmLabel: "Kick",
@@ -143,6 +156,20 @@ export class Roster {
     setText(cells.talk, clock(person.talk_time + Math.max(0, now - since)));
   }
 
+  /** Bring a caller's row into view and mark it, as a stack entry asks. */
+  highlight(channel) {
+    const row = this.rows.get(channel);
+    if (!row) return;
+    for (const marked of this.body.querySelectorAll("tr.highlighted")) marked.classList.remove("highlighted");
+    if (row.tr.hidden) {
+      this.search.value = "";
+      this.arrange();
+    }
+    row.tr.classList.add("highlighted");
+    row.tr.scrollIntoView({ block: "nearest" });
+    row.cells.buttons.querySelector("button")?.focus({ preventScroll: true });
+  }
+
   arrange() {
     const query = this.search.value.trim().toLowerCase();
     const compare = SORTS[this.sort.value] ?? SORTS.joined;
@@ -150,7 +177,7 @@ export class Roster {
     let shown = 0;
     for (const person of people) {
       const row = this.rows.get(person.channel);
-      const text = `${person.caller_id} ${person.caller_name} ${person.channel}`.toLowerCase();
+      const text = `${person.name} ${person.caller_id} ${person.caller_name} ${person.channel}`.toLowerCase();
       const visible = !query || text.includes(query);
       if (row.tr.hidden === visible) row.tr.hidden = !visible;
       if (visible) shown += 1;

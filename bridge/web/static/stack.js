@@ -3,7 +3,7 @@
 //    queue: [{place, channel, caller_id, lane, reason, priority}]}  (serving order)
 // Every button is an action of the shared table; one that the table lacks is not shown.
 
-import { clock, el, who } from "./common.js";
+import { clock, el, named, who } from "./common.js";
 
 export const LANES = [
   ["process", "Point of process"],
@@ -50,7 +50,7 @@ export class Stack {
     const channel = speaker ? speaker.channel : null;
     if (this.current !== undefined && channel !== this.current) {
       this.announcer.textContent = speaker
-        ? `Now speaking: ${who(speaker)}`
+        ? `Now speaking: ${named(speaker)}`
         : "Nobody has the floor now.";
     }
     this.current = channel;
@@ -71,7 +71,7 @@ export class Stack {
     clockLine.append(this.clockText, this.limitText);
     box.replaceChildren(
       el("p", "speaker-label", "Speaking"),
-      el("p", "speaker-name", who(speaker)),
+      el("p", "speaker-name", named(speaker)),
       el("p", "speaker-lane", lane),
       clockLine,
     );
@@ -161,7 +161,12 @@ export class Stack {
     const item = el("li", "entry");
     item.dataset.channel = entry.channel;
     const text = el("div", "entry-text");
-    text.append(el("span", "place", `${entry.place}.`), el("span", "entry-name", label));
+    // The name shows the caller's row in the roster (however long the roster is).
+    const name = el("button", "entry-name link-button", named(entry));
+    name.type = "button";
+    name.dataset.show = entry.channel;
+    name.title = "Show in the roster";
+    text.append(el("span", "place", `${entry.place}.`), name);
     if (entry.priority) text.append(el("span", "badge priority", "Priority"));
     if (!(entry.priority && entry.reason === "priority")) {
       text.append(el("span", "reason", entry.reason)); // the badge says it already
