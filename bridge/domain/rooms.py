@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bridge.domain.cues import Cue
+from bridge.domain.schedule import Schedule
 from bridge.domain.trunks import TrunkSpec
 
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
@@ -75,6 +76,12 @@ class RoomSpec:
     # after wrong PINs but never refused or held, and while their address is over its budget
     # only this room's PINs open anything (bridge.domain.guard, docs/admin.md).
     allow_sources: tuple[str, ...] = ()
+    # When the room's calls are (bridge.domain.schedule); None: any time.
+    schedule: Schedule | None = None
+    public: bool = False  # listed on the directory (/calls, /calls.ics), without login
+    show_pin: bool = False  # the directory shows the participant PIN (from the rooms file)
+    # False: outside its scheduled calls the room tells callers when the next begins.
+    admit_outside_schedule: bool = True
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.
@@ -85,6 +92,7 @@ class RoomSpec:
         values = asdict(self)
         del values["name"]
         values["queue"] = str(self.queue.value)
+        values["schedule"] = self.schedule  # a value of its own (asdict made it a dict)
         return values
 
 

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    InstanceOf,
     StrictBool,
     StrictInt,
     StrictStr,
@@ -35,6 +36,7 @@ from bridge.domain.rooms import (
     RoomGrant,
     RoomSpec,
 )
+from bridge.domain.schedule import Schedule
 
 _SLUG = ROOM_NAME
 _PIN = re.compile(r"[0-9]{4,12}")
@@ -70,6 +72,11 @@ class RoomEntry(BaseModel):
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
     allow_sources: list[StrictStr] = []
+    # Read from its mapping by bridge.roomsfile.schedule (each problem on its own line).
+    schedule: InstanceOf[Schedule] | None = None
+    public: StrictBool = False
+    show_pin: StrictBool = False
+    admit_outside_schedule: StrictBool = True
 
     @field_validator("name")
     @classmethod
@@ -183,6 +190,10 @@ EXPECTED = {
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',
+    "schedule": '{rrule: "FREQ=WEEKLY;BYDAY=TH;BYHOUR=20", tz: America/New_York, minutes: 90}',
+    "public": "true or false",
+    "show_pin": "true or false",
+    "admit_outside_schedule": "true or false",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }
@@ -223,6 +234,7 @@ def room_spec(entry: RoomEntry) -> RoomSpec:
     if values["title"] is None:
         values["title"] = entry.name
     values["allow_sources"] = tuple(values["allow_sources"])
+    values["schedule"] = entry.schedule  # the value itself, not model_dump's dict of it
     return RoomSpec(**values)
 
 

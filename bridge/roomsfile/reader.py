@@ -41,6 +41,7 @@ from bridge.roomsfile.nodes import (
     unknown_key,
 )
 from bridge.roomsfile.problems import Problem
+from bridge.roomsfile.schedule import listing_problems, schedule_of
 from bridge.roomsfile.trunks import LONG_PINS_REASON, check_trunks, read_trunks, trunk_specs
 
 # --- walking the document ------------------------------------------------------------------
@@ -193,6 +194,13 @@ class Reader:
     def value(self, node: yaml.Node, where: str) -> Any:
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, where)
+        if isinstance(node, yaml.MappingNode) and where.endswith(".schedule"):
+            found = schedule_of(
+                node,
+                lambda line, message: self.add(line, where, message),
+                self.loader.construct_object,
+            )
+            return _UNREADABLE if found is None else found
         if isinstance(node, yaml.SequenceNode):  # only one level: lists of room names
             return [self.item(item, where) for item in node.value]
         return _Shape()
@@ -288,6 +296,8 @@ class Reader:
                     self.add(room.line("name"), f"{room.path}.name", message)
                 else:
                     names[name] = room.line("name")
+            for key, message in listing_problems(room.good, "schedule" in room.fields):
+                self.add(room.line(key), f"{room.path}.{key}", message)
             for key in PIN_FIELDS:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):

@@ -5,7 +5,8 @@ and the moderators' actions. Typed SQLAlchemy 2 models; alembic owns the schema
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,8 +27,10 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bridge.domain.pins import HASH_LENGTH
 from bridge.domain.rooms import TITLE_LIMIT
+from bridge.domain.schedule import Schedule
 
 NETWORKS_LIMIT = 1000  # characters of a room's allowed networks
+SCHEDULE_LIMIT = 1000  # characters of a room's schedule (its rule, zone, length, start)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -71,6 +74,28 @@ class NetworkList(TypeDecorator[tuple[str, ...]]):
         return tuple(value.split(",")) if value else ()
 
 
+class ScheduleText(TypeDecorator[Schedule | None]):
+    """A room's schedule as one JSON text: {"rrule", "tz", "minutes", "start"}."""
+
+    impl = String(SCHEDULE_LIMIT)
+    cache_ok = True
+
+    def process_bind_param(self, value: Schedule | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        start = value.start.isoformat() if value.start else None
+        return json.dumps(
+            {"rrule": value.rrule, "tz": value.tz, "minutes": value.minutes, "start": start}
+        )
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Schedule | None:
+        if not value:
+            return None
+        found = json.loads(value)
+        start = date.fromisoformat(found["start"]) if found.get("start") else None
+        return Schedule(found["rrule"], found["tz"], int(found["minutes"]), start)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -99,6 +124,12 @@ class Room(Base):
     rejoin_grace: Mapped[int] = mapped_column(Integer, default=120)
     allow_sources: Mapped[tuple[str, ...]] = mapped_column(
         NetworkList, default=(), server_default=""
+    )
+    schedule: Mapped[Schedule | None] = mapped_column(ScheduleText)
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    show_pin: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    admit_outside_schedule: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true")
     )
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A room opened on demand (``iobridge rooms open``, the panel) rather than from the

@@ -4,7 +4,7 @@ PINs are stored as keyed hashes: what a row holds is compared with ``hashed(...)
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import argon2
@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bridge.domain.accounts import Right, Via
 from bridge.domain.events import Role
 from bridge.domain.rooms import ModeratorSpec, QueuePolicy, RoomsConfig, RoomSpec
+from bridge.domain.schedule import Schedule
 from bridge.store.accounts import account_of
 from bridge.store.db import Database
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room
@@ -147,6 +148,20 @@ async def test_every_room_setting_is_stored(db: Database) -> None:
     await sync(db, config(spec))
     async with db.sessions() as session:
         assert await find_room(session, "plenary") == as_stored(spec)
+
+
+async def test_a_schedule_and_the_directory_settings_are_stored_and_changes_named(
+    db: Database,
+) -> None:
+    weekly = Schedule("FREQ=WEEKLY;BYDAY=TH;BYHOUR=20", "America/New_York", 90, date(2026, 12, 3))
+    spec = room("thursday", "42424242", schedule=weekly, public=True, show_pin=True)
+    spec = replace(spec, admit_outside_schedule=False)
+    await sync(db, config(spec))
+    async with db.sessions() as session:
+        assert await find_room(session, "thursday") == as_stored(spec)
+    assert await sync(db, config(spec)) == ["nothing to change"]
+    later = replace(spec, schedule=replace(weekly, minutes=60), public=False, show_pin=False)
+    assert await sync(db, config(later)) == ["~ room thursday: schedule, public, show_pin"]
 
 
 async def test_second_identical_sync_changes_nothing(db: Database) -> None:
