@@ -96,6 +96,31 @@ def _read_rooms(path: Path) -> RoomsConfig:
         raise StartupError(f"{exc.problems[0]} (run: iobridge rooms check {path})") from exc
 
 
+class FilePins:
+    """The participant PINs the directory may show (rooms with ``public`` and ``show_pin``),
+    read from the rooms file: the one place the digits are. Read again only when the file
+    changed; a file that does not read gives none (the directory shows no PIN then)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._seen: tuple[int, int] | None = None
+        self._pins: dict[str, str] = {}
+
+    def __call__(self) -> dict[str, str]:
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return {}
+        if (stat.st_mtime_ns, stat.st_size) != self._seen:
+            try:
+                config = load_rooms_file(self.path)
+            except RoomsFileError:
+                return {}  # the admin hears of it from rooms check and sync; never the PINs
+            self._pins = {r.name: r.pin for r in config.rooms if r.public and r.show_pin}
+            self._seen = (stat.st_mtime_ns, stat.st_size)
+        return dict(self._pins)
+
+
 def _examples_line(config: RoomsConfig) -> str:
     pins = ", ".join(
         f"{room.name} {room.pin}" + (f"/{room.moderator_pin}" if room.moderator_pin else "")

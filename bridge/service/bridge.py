@@ -22,6 +22,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
 | the push feed for scripts (SSE and webhooks read it) | ``bridge.service.feed`` |
 | rooms opened on demand, closed when their time is up | ``bridge.service.rooms_on_demand`` |
+| the directory of public calls (``/calls``, ``/calls.ics``) | ``bridge.service.directory`` |
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
+from bridge.service.directory import CallDirectory, FilePins
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
 from bridge.service.holders import RoomHolders
@@ -75,7 +77,7 @@ log = logging.getLogger(__name__)
 
 
 class BridgeService:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, file_pins: FilePins | None = None) -> None:
         self.settings = settings
         self.db = db
         self.history = HistoryWriter(db.sessions)
@@ -149,6 +151,7 @@ class BridgeService:
         self.on_demand = RoomsOnDemand(
             db, self.desk.rooms, self.switchboard, self._find_room, self.accounts.rights_changed
         )
+        self.directory = CallDirectory(db, self.desk.rooms, file_pins)
         self.holders = RoomHolders(self.switchboard, self._file_role)
         self.labels = CallerLabels(self.switchboard, self._publish_label)
         self.roster.add_listener(self.holders.on_event)

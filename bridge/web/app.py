@@ -10,7 +10,7 @@ from aiohttp import web
 
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.web import api, ops, reports, webhooks
+from bridge.web import api, calls, ops, reports, webhooks
 from bridge.web.bodies import BODY_SECONDS
 from bridge.web.errors import answer_errors
 from bridge.web.keys import ADMIN_TOKEN, METRICS_TOKEN, PUBLIC_ORIGIN, SERVICE
@@ -32,6 +32,7 @@ def create_app(settings: Settings, service: BridgeService) -> web.Application:
     ops.add_routes(app.router)
     api.add_routes(app.router)
     reports.add_routes(app.router)
+    calls.add_routes(app.router)
     setup_panel(app)
     app.cleanup_ctx.append(webhooks.deliver)
     return app
