@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from panoramisk.fast_agi import Request
@@ -69,6 +70,15 @@ class AgiChannel:
         for prompt in prompts:
             self.played.append(prompt)
             await self.command(f'STREAM FILE {prompt} ""')
+
+    async def say_datetime(self, when: datetime, zone: str, form: str) -> None:
+        """Say a moment with Asterisk's SayUnixTime rules (``SAY DATETIME``): in the
+        channel's language, the wall-clock time in ``zone`` (an IANA name Asterisk's own
+        time zone database knows), ``form`` as in say.conf (``A`` weekday, ``B`` month,
+        ``d`` day, ``IMp`` the hour in 12-hour form)."""
+        seconds = int(when.timestamp())
+        self.played.append(f"time:{seconds}@{zone}")
+        await self.command(f'SAY DATETIME {seconds} "" "{form}" {zone}')
 
     async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
         self.played.append(prompt)

@@ -15,6 +15,7 @@ import asyncio
 import ipaddress
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
@@ -23,6 +24,7 @@ from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
 from bridge.domain.sources import host_of
 from bridge.domain.trunks import TrunkNumber
+from bridge.settings import DATA_FILES
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,14 @@ ONE_MOMENT = "one-moment-please"  # before a wait the guard imposes, if it is a 
 SAY_WHEN_WAITING = 3.0  # seconds: a shorter wait is silence alone
 PIN_TIMEOUT_MS = 8000
 MAX_PIN_DIGITS = 12
+# io-bridge's own prompts (asterisk-config/sounds), played from ``sounds``:
+NOT_STARTED = "call-not-started"  # "This call has not started yet. It begins"
+NOT_SCHEDULED = "call-not-scheduled"  # "There is no call scheduled in this room."
+SHIPPED_SOUNDS = DATA_FILES / "asterisk-config" / "sounds"
+# How SayUnixTime says when a call begins ("Thursday, December tenth, at 8 PM"), in the
+# caller's channel language: say.conf's format letters (the same in every language Asterisk
+# says dates in).
+BEGINS_FORMAT = "ABd 'digits/at' IMp"
 
 # What a caller hears for each refusal, in Asterisk's stock English prompts.
 REFUSAL_PROMPTS: dict[Refusal, tuple[str, ...]] = {
@@ -40,10 +50,11 @@ REFUSAL_PROMPTS: dict[Refusal, tuple[str, ...]] = {
     Refusal.ROOM_FULL: ("conf-full",),
     Refusal.ROOM_LOCKED: ("conf-locked",),
     Refusal.LOCKED_OUT: ("im-sorry", "please-try-call-later"),
+    # Refusal.NOT_STARTED: io-bridge's own prompts and the time (``tell_refusal``).
 }
 # A retired room's PIN is never told apart (the desk answers it as a wrong PIN); refusals
 # after which typing another PIN cannot help:
-FINAL = frozenset({Refusal.ROOM_FULL, Refusal.ROOM_LOCKED, Refusal.LOCKED_OUT})
+FINAL = frozenset({Refusal.ROOM_FULL, Refusal.ROOM_LOCKED, Refusal.LOCKED_OUT, Refusal.NOT_STARTED})
 
 
 class EntryDesk(Protocol):
@@ -77,7 +88,7 @@ class EntryDesk(Protocol):
 
     async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None: ...
 
-    async def enter_room(self, room: str) -> Admission | Refusal: ...
+    async def enter_room(self, room: str) -> PinOutcome: ...
 
 
 async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
@@ -139,11 +150,12 @@ def parsed_address(remote_address: str) -> str:
     return remote_address
 
 
-def entry_route(desk: EntryDesk, attempts: int) -> Route[CallOrigin]:
-    """The ``entry`` script: up to ``attempts`` PINs per call."""
+def entry_route(desk: EntryDesk, attempts: int, sounds: Path = SHIPPED_SOUNDS) -> Route[CallOrigin]:
+    """The ``entry`` script: up to ``attempts`` PINs per call; ``sounds``: where
+    io-bridge's own prompts are (``Settings.sounds_dir``)."""
 
     async def dialogue(agi: AgiChannel, origin: CallOrigin) -> None:
-        await _entry(agi, origin, desk, attempts)
+        await _entry(agi, origin, desk, attempts, sounds)
 
     return Route("entry", CallOrigin.of, dialogue)
 
@@ -160,7 +172,11 @@ async def source_of(agi: AgiChannel, origin: CallOrigin) -> Source:
 
 
 async def entry_dialogue(
-    agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int
+    agi: AgiChannel,
+    origin: CallOrigin,
+    desk: EntryDesk,
+    attempts: int,
+    sounds: Path = SHIPPED_SOUNDS,
 ) -> Admission | Refusal:
     """Ask for a PIN up to ``attempts`` times, each time when the guard lets the prompt
     play; set the room up on success. A trunk's number that names a room (``called_for``)
@@ -172,46 +188,66 @@ async def entry_dialogue(
         await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
         return Refusal.LOCKED_OUT
     if number is not None and number.room is not None and not number.pin_required:
-        return await _enter_without_pin(agi, desk, number.room)
+        return await _enter_without_pin(agi, desk, number.room, sounds)
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
         if not await _prompt_allowed(agi, desk, source, agi.channel, called_for):
             await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
             return Refusal.LOCKED_OUT
         answered = False
+        outcome = PinOutcome(Refusal.NO_PIN)
         try:
             digits = await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
             answered = True
             if not digits:
                 desk.no_pin(source, called_for)
-                last = Refusal.NO_PIN
             else:
-                last = (
-                    await desk.try_pin(
-                        source, digits, called_for, caller_id=agi.caller_id, channel=agi.channel
-                    )
-                ).decision
+                outcome = await desk.try_pin(
+                    source, digits, called_for, caller_id=agi.caller_id, channel=agi.channel
+                )
         finally:
             if not answered:
                 desk.abandon(source, called_for)  # hung up during the prompt: no guess made
+        last = outcome.decision
         if isinstance(last, Admission):
             await admit_to_room(agi, last)
             return last
-        await agi.play(*REFUSAL_PROMPTS[last])
+        await tell_refusal(agi, outcome, sounds)
         if last in FINAL:
             break
     await agi.play(GOODBYE)
     return last
 
 
-async def _enter_without_pin(agi: AgiChannel, desk: EntryDesk, room: str) -> Admission | Refusal:
+async def _enter_without_pin(
+    agi: AgiChannel, desk: EntryDesk, room: str, sounds: Path
+) -> Admission | Refusal:
     """A trunk's public number: straight into its room, no PIN asked (and none guessed)."""
-    decision = await desk.enter_room(room)
+    outcome = await desk.enter_room(room)
+    decision = outcome.decision
     if isinstance(decision, Admission):
         await admit_to_room(agi, decision)
         return decision
+    if decision is Refusal.NOT_STARTED:
+        await tell_refusal(agi, outcome, sounds)
+        await agi.play(GOODBYE)
+        return decision
     await agi.play(*REFUSAL_PROMPTS.get(decision, REFUSAL_PROMPTS[Refusal.ROOM_LOCKED]), GOODBYE)
     return decision
+
+
+async def tell_refusal(agi: AgiChannel, outcome: PinOutcome, sounds: Path) -> None:
+    """Why the caller is not let in; outside a room's schedule, when its next call begins
+    (the time in the room's zone), or that none is scheduled."""
+    refusal = outcome.decision
+    assert isinstance(refusal, Refusal)
+    if refusal is not Refusal.NOT_STARTED:
+        await agi.play(*REFUSAL_PROMPTS[refusal])
+    elif outcome.begins_at is None or outcome.begins_at.tzinfo is None:
+        await agi.play(str(sounds / NOT_SCHEDULED))
+    else:
+        await agi.play(str(sounds / NOT_STARTED))
+        await agi.say_datetime(outcome.begins_at, str(outcome.begins_at.tzinfo), BEGINS_FORMAT)
 
 
 async def _prompt_allowed(
@@ -242,9 +278,11 @@ async def _prompt_allowed(
     return True
 
 
-async def _entry(agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int) -> None:
+async def _entry(
+    agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int, sounds: Path
+) -> None:
     try:
-        outcome = await entry_dialogue(agi, origin, desk, attempts)
+        outcome = await entry_dialogue(agi, origin, desk, attempts, sounds)
         agi.hand_back()  # the caller goes on to their room (or hangs up) before we log
     except CallerGone:
         log.info("agi.entry caller_hung_up channel=%s", agi.channel)

@@ -4,6 +4,7 @@ dialogue asks, this answers. How guessing is slowed and stopped is ``bridge.doma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bridge.domain.events import Role
@@ -31,6 +32,9 @@ class Refusal(StrEnum):
     ROOM_LOCKED = "room-locked"
     ROOM_RETIRED = "room-retired"  # the caller hears WRONG_PIN (guard.caller_hears)
     LOCKED_OUT = "locked-out"  # the caller's source has used its budget of guesses
+    # A right PIN outside the room's scheduled calls (admit_outside_schedule: false): the
+    # caller hears when the next call begins; nothing is counted against them.
+    NOT_STARTED = "not-started"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,9 @@ class PinOutcome:
     PIN here)."""
 
     decision: Admission | Refusal
+    # With NOT_STARTED: when the room's next call begins, in the room's zone (None: the
+    # schedule has no call left).
+    begins_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -70,16 +77,37 @@ class LiveRoomFacts:
     locked: bool = False
 
 
+def outside_schedule(room: RoomSpec, now: datetime, early: timedelta) -> bool:
+    """Whether the room turns participants away now: it has a schedule, does not admit
+    outside it, and no call of it is on (from ``early`` before its start to its end)."""
+    if room.admit_outside_schedule or room.schedule is None:
+        return False
+    return room.schedule.current(now, early) is None
+
+
+def next_call_begins(room: RoomSpec, now: datetime) -> datetime | None:
+    """When the room's next scheduled call starts, in its zone; None: none is left."""
+    upcoming = room.schedule.next_start(now) if room.schedule else None
+    return upcoming.start if upcoming else None
+
+
 def admit(
-    room: RoomSpec | None, role: Role | None, retired: bool, live: LiveRoomFacts
+    room: RoomSpec | None,
+    role: Role | None,
+    retired: bool,
+    live: LiveRoomFacts,
+    closed: bool = False,
 ) -> Admission | Refusal:
-    """Decide for a PIN that matched ``room`` as ``role`` (``room`` None: matched nothing)."""
+    """Decide for a PIN that matched ``room`` as ``role`` (``room`` None: matched nothing).
+    ``closed``: the room is outside its scheduled calls (``outside_schedule``)."""
     if room is None or role is None:
         return Refusal.WRONG_PIN
     if retired:
         return Refusal.ROOM_RETIRED
     if role is Role.MODERATOR:
-        return Admission(room, role)  # moderators get in to a locked or full room
+        return Admission(room, role)  # moderators get in to a locked, full or closed room
+    if closed:
+        return Refusal.NOT_STARTED
     if live.locked:
         return Refusal.ROOM_LOCKED
     if live.participants >= room.max_participants:

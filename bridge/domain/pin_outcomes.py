@@ -17,6 +17,7 @@ class Outcome(StrEnum):
     ROOM_LOCKED = "room-locked"
     ROOM_FULL = "room-full"
     NO_PIN = "no-pin"
+    NOT_STARTED = "not-started"  # a right PIN outside the room's schedule: no failure
 
     @property
     def is_failure(self) -> bool:
@@ -39,6 +40,7 @@ def outcome_of(decision: Admission | Refusal) -> Outcome:
         Refusal.ROOM_FULL: Outcome.ROOM_FULL,
         Refusal.NO_PIN: Outcome.NO_PIN,
         Refusal.LOCKED_OUT: Outcome.NO_PIN,  # no PIN was tried
+        Refusal.NOT_STARTED: Outcome.NOT_STARTED,
     }[decision]
 
 

@@ -21,7 +21,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
-from bridge.domain.entry import Admission, LiveRoomFacts, PinOutcome, Refusal, admit
+from bridge.domain.entry import (
+    Admission,
+    LiveRoomFacts,
+    PinOutcome,
+    Refusal,
+    admit,
+    next_call_begins,
+    outside_schedule,
+)
 from bridge.domain.events import Role
 from bridge.domain.guard import (
     Gate,
@@ -110,6 +118,7 @@ class EntryDesk:
         self._clock = clock  # wall time: the failures outlive the process
         self.guard = Guard(guard_policy(settings))
         self.dialogues_per_source = settings.guard_dialogues_per_source
+        self.early = timedelta(minutes=settings.schedule_early_minutes)
         self.max_held = settings.guard_max_held_dialogues
         self._revision = revision_probe(db.url)
         self.rooms = RoomCache(install_pin_key(settings), self._revision)
@@ -237,11 +246,13 @@ class EntryDesk:
             match = None  # past its budget, a venue's address opens only its own rooms
         live = self.switchboard.room(match.room.name) if match else None
         facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
+        at = _at(now)
         decision = admit(
             match.room if match else None,
             match.role if match else None,
             match.retired if match else False,
             facts,
+            closed=match is not None and outside_schedule(match.room, at, self.early),
         )
         own_source = str(source) if source.attributable else None
         if isinstance(decision, Admission):
@@ -269,6 +280,9 @@ class EntryDesk:
             )
         else:
             log.debug("entry.pin_matched source=%s", source)
+        if heard is Refusal.NOT_STARTED and match is not None:
+            log.info("entry.not_started room=%s source=%s", match.room.name, source)
+            return PinOutcome(heard, next_call_begins(match.room, at))
         return PinOutcome(heard)
 
     def no_pin(self, source: Source, called_for: str | None = None) -> None:
@@ -291,18 +305,20 @@ class EntryDesk:
         async with self.db.sessions() as session:
             return await number_of(session, source.trunk, number)
 
-    async def enter_room(self, room: str) -> Admission | Refusal:
+    async def enter_room(self, room: str) -> PinOutcome:
         """A trunk's public number (``pin_required: false``): its room, as a participant."""
         spec = (await self.rooms.current(self.db.sessions)).active.get(room)
         if spec is None:
             self._count(Refusal.ROOM_LOCKED)
-            return Refusal.ROOM_LOCKED
+            return PinOutcome(Refusal.ROOM_LOCKED)
         live = self.switchboard.room(room)
         facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
-        decision = admit(spec, Role.PARTICIPANT, False, facts)
+        at = _at(self._clock())
+        closed = outside_schedule(spec, at, self.early)
+        decision = admit(spec, Role.PARTICIPANT, False, facts, closed=closed)
         self._count(decision)
         log.info("entry.public_number room=%s admitted=%s", room, isinstance(decision, Admission))
-        return decision
+        return PinOutcome(decision, next_call_begins(spec, at) if closed else None)
 
     # ---- what an admin sees and does ------------------------------------------------------
 

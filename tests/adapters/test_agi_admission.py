@@ -9,6 +9,9 @@ integration tests run the same dialogue against a real Asterisk)."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
@@ -20,11 +23,12 @@ from bridge.domain.trunks import TrunkNumber
 from tests.adapters.test_agi_server import AGI_SECRET
 
 BIG = RoomSpec(name="ga-national", title="GA", pin="424242", max_participants=900)
+SOUNDS = Path("/srv/iobridge/sounds")
 
 
 class AdmittingDesk:
-    def __init__(self, admission: Admission) -> None:
-        self.admission = admission
+    def __init__(self, admission: Admission | PinOutcome) -> None:
+        self.outcome = admission if isinstance(admission, PinOutcome) else PinOutcome(admission)
 
     def call_entered(self, channel: str, source: Source) -> bool:
         return True
@@ -50,7 +54,7 @@ class AdmittingDesk:
         caller_id: str = "",
         channel: str = "",
     ) -> PinOutcome:
-        return PinOutcome(self.admission)
+        return self.outcome
 
     def no_pin(self, source: Source, called_for: str | None = None) -> None:
         return None
@@ -61,13 +65,14 @@ class AdmittingDesk:
     async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None:
         return None
 
-    async def enter_room(self, room: str) -> Admission | Refusal:
-        return Refusal.ROOM_LOCKED
+    async def enter_room(self, room: str) -> PinOutcome:
+        return PinOutcome(Refusal.ROOM_LOCKED)
 
 
-async def commands_after_the_pin(admission: Admission) -> list[str]:
+async def commands_after_the_pin(admission: Admission | PinOutcome) -> list[str]:
+    route = entry_route(AdmittingDesk(admission), 3, SOUNDS)
     server = await asyncio.start_server(
-        FastAgiServer([entry_route(AdmittingDesk(admission), 3)], secret=AGI_SECRET).handle,
+        FastAgiServer([route], secret=AGI_SECRET).handle,
         "127.0.0.1",
         0,
     )
@@ -101,3 +106,21 @@ async def test_an_admitted_caller_costs_one_command_after_the_pin() -> None:
 async def test_a_quiet_admission_asks_confbridge_for_no_join_or_leave_sound() -> None:
     (sent,) = await commands_after_the_pin(Admission(BIG, Role.PARTICIPANT, quiet=True))
     assert "CONFBRIDGE(user,quiet)=yes" in sent
+
+
+async def test_outside_its_schedule_a_room_says_when_its_next_call_begins_in_its_zone() -> None:
+    begins = datetime(2026, 12, 10, 20, 0, tzinfo=ZoneInfo("America/New_York"))
+    sent = await commands_after_the_pin(PinOutcome(Refusal.NOT_STARTED, begins))
+    assert sent == [
+        'STREAM FILE /srv/iobridge/sounds/call-not-started ""',
+        f'SAY DATETIME {int(begins.timestamp())} "" "ABd \'digits/at\' IMp" America/New_York',
+        'STREAM FILE vm-goodbye ""',
+    ]
+
+
+async def test_a_room_whose_schedule_has_ended_says_no_call_is_scheduled() -> None:
+    sent = await commands_after_the_pin(PinOutcome(Refusal.NOT_STARTED, None))
+    assert sent == [
+        'STREAM FILE /srv/iobridge/sounds/call-not-scheduled ""',
+        'STREAM FILE vm-goodbye ""',
+    ]

@@ -17,7 +17,7 @@ import pytest
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
-from bridge.domain.entry import Admission, PinOutcome, Refusal
+from bridge.domain.entry import PinOutcome
 from bridge.domain.guard import Gate, Source
 from bridge.domain.trunks import TrunkNumber
 
@@ -67,7 +67,7 @@ class NobodyAtTheDesk:
     async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None:
         return None
 
-    async def enter_room(self, room: str) -> Admission | Refusal:
+    async def enter_room(self, room: str) -> PinOutcome:
         raise AssertionError("no room can have been entered")
 
 

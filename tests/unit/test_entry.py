@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import configparser
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,13 @@ from bridge.domain.entry import (
     LiveRoomFacts,
     Refusal,
     admit,
+    next_call_begins,
+    outside_schedule,
 )
 from bridge.domain.events import Role
+from bridge.domain.pin_outcomes import caller_hears, outcome_of
 from bridge.domain.rooms import RoomSpec
+from bridge.domain.schedule import Schedule
 
 PROJECT = Path(__file__).resolve().parents[2]
 OPEN = RoomSpec(name="ga", title="General assembly", pin="1111", max_participants=10)
@@ -179,3 +185,39 @@ def test_a_moderator_keeps_the_join_sound_in_a_big_room() -> None:
     big = RoomSpec(name="big", title="Big", pin="3333", moderator_pin="3334", max_participants=900)
     admission = admit(big, Role.MODERATOR, False, LiveRoomFacts(participants=400))
     assert isinstance(admission, Admission) and not admission.quiet
+
+
+# ---- a room closed outside its schedule ---------------------------------------------------
+
+THURSDAYS = Schedule("FREQ=WEEKLY;BYDAY=TH;BYHOUR=20", "America/New_York", 90)
+CLOSED_ROOM = RoomSpec("thu", "Thursday", pin="3333", schedule=THURSDAYS)
+CLOSED_ROOM = replace(CLOSED_ROOM, admit_outside_schedule=False)
+TEN_MINUTES = timedelta(minutes=10)
+
+
+def test_a_participant_is_told_the_call_has_not_started_and_a_moderator_gets_in() -> None:
+    assert admit(CLOSED_ROOM, Role.PARTICIPANT, False, EMPTY, closed=True) is Refusal.NOT_STARTED
+    assert isinstance(admit(CLOSED_ROOM, Role.MODERATOR, False, EMPTY, closed=True), Admission)
+
+
+def test_a_right_pin_outside_the_schedule_is_no_failure_for_the_guard() -> None:
+    assert not outcome_of(Refusal.NOT_STARTED).is_failure
+    assert caller_hears(Refusal.NOT_STARTED, failed_before=3) is Refusal.NOT_STARTED
+
+
+def test_the_room_is_closed_outside_its_window_and_open_from_the_grace_before_it() -> None:
+    start = datetime(2026, 12, 11, 1, tzinfo=UTC)
+    assert outside_schedule(CLOSED_ROOM, start - timedelta(minutes=11), TEN_MINUTES)
+    assert not outside_schedule(CLOSED_ROOM, start - timedelta(minutes=10), TEN_MINUTES)
+    assert not outside_schedule(CLOSED_ROOM, start + timedelta(minutes=89), TEN_MINUTES)
+    assert outside_schedule(CLOSED_ROOM, start + timedelta(minutes=90), TEN_MINUTES)
+
+
+def test_a_room_that_admits_outside_its_schedule_is_never_closed() -> None:
+    open_room = replace(CLOSED_ROOM, admit_outside_schedule=True)
+    assert not outside_schedule(open_room, datetime(2026, 12, 7, tzinfo=UTC), TEN_MINUTES)
+
+
+def test_the_next_call_is_told_in_the_rooms_zone() -> None:
+    begins = next_call_begins(CLOSED_ROOM, datetime(2026, 12, 7, tzinfo=UTC))
+    assert begins is not None and (begins.hour, str(begins.tzinfo)) == (20, "America/New_York")
