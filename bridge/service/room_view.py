@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Participant
+from bridge.domain.schedule import Occurrence
 
 if TYPE_CHECKING:
     from bridge.service import BridgeService
@@ -36,6 +38,9 @@ class RoomView:
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
     keys_paused: frozenset[str]  # channels whose keys a moderator paused
+    # The room's schedule (bridge.domain.schedule): the call on now, and the next one.
+    call_now: Occurrence | None = None
+    next_call: Occurrence | None = None
 
     @property
     def name(self) -> str:
@@ -84,7 +89,15 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         poll=_poll(service, spec.name),
         names=names,
         keys_paused=service.keys.paused(spec.name),
+        **_scheduled(spec, now),
     )
+
+
+def _scheduled(spec: RoomSpec, now: float) -> dict[str, Occurrence | None]:
+    if spec.schedule is None:
+        return {}
+    at = datetime.fromtimestamp(now, UTC)
+    return {"call_now": spec.schedule.current(at), "next_call": spec.schedule.next_start(at)}
 
 
 def _with_names(stack: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:

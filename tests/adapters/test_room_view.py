@@ -67,7 +67,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
     assert snapshot["stack"] == view.stack and snapshot["now"] == 200.0
     assert overview_row(view) == {
         "name": ROOM, "title": view.spec.title, "live": True, "count": 2, "speaker": None,
-        "hands": 0, "locked": True, "recording": False,
+        "hands": 0, "locked": True, "recording": False, "schedule": "Any time",
     }  # fmt: skip
 
 

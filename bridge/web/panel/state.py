@@ -89,7 +89,19 @@ def overview_row(view: RoomView) -> dict[str, Any]:
         "hands": view.hands_raised,
         "locked": view.locked,
         "recording": view.recording,
+        "schedule": schedule_text(view),
     }
+
+
+def schedule_text(view: RoomView) -> str:
+    """The room's scheduled call on now, or its next one, in the room's own zone."""
+    if view.call_now is not None:
+        end = view.call_now.end
+        return f"Call on now, until {end:%H:%M} ({end.tzinfo})"
+    if view.next_call is not None:
+        start = view.next_call.start
+        return f"Next call {start:%a %d %b, %H:%M} ({start.tzinfo})"
+    return "Any time" if view.spec.schedule is None else "No call scheduled"
 
 
 # ---- the audit trail ---------------------------------------------------------------------

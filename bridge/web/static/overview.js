@@ -43,6 +43,7 @@ async function refresh() {
       setText(row, "count", room.live ? String(room.count) : "nobody");
       setText(row, "speaker", room.speaker ?? "—");
       setText(row, "hands", String(room.hands));
+      setText(row, "schedule", room.schedule);
       setState(row, room);
     }
   } catch { /* offline for a moment: the next refresh tries again */ }
