@@ -95,8 +95,18 @@ class RoomsOnDemand:
             pin, moderator_pin = fresh_pins(
                 await taken_pin_hashes(session), key.hash, self._randbelow
             )
+            # Another room's call settings, not its calendar: a room on demand has no
+            # schedule and is never in the directory (its PINs are in no rooms file).
             spec = replace(
-                base, name=name, title=request.title, pin=pin, moderator_pin=moderator_pin
+                base,
+                name=name,
+                title=request.title,
+                pin=pin,
+                moderator_pin=moderator_pin,
+                schedule=None,
+                public=False,
+                show_pin=False,
+                admit_outside_schedule=True,
             )
             await add_room_on_demand(
                 session, spec, key, closes_at=closes_at, opened_by=principal.username

@@ -61,3 +61,16 @@ async def test_the_panel_refuses_a_form_without_its_csrf_token(web_app: Web) -> 
     )
     assert response.status == 403
     assert "x" not in [s.title for s in await web_app.service.room_specs()]
+
+
+async def test_a_room_copied_from_a_scheduled_public_one_takes_neither_schedule_nor_listing(
+    web_app: Web,
+) -> None:
+    headers = bearer(web_app.admin_token)
+    body = {"title": "Borrowed calendar", "copy_settings_from": "e2e-directory"}
+    response = await web_app.client.post("/api/v1/rooms", json=body, headers=headers)
+    assert response.status == 200, await response.text()
+    spec = await web_app.service.find_room((await response.json())["name"])
+    assert (spec.schedule, spec.public, spec.show_pin) == (None, False, False)
+    assert spec.admit_outside_schedule
+    assert "Borrowed calendar" not in await (await web_app.client.get("/calls")).text()
