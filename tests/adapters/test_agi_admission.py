@@ -124,3 +124,40 @@ async def test_a_room_whose_schedule_has_ended_says_no_call_is_scheduled() -> No
         'STREAM FILE /srv/iobridge/sounds/call-not-scheduled ""',
         'STREAM FILE vm-goodbye ""',
     ]
+
+
+class PublicNumberDesk(AdmittingDesk):
+    """A trunk's number straight into a room (no PIN) while the room is between calls."""
+
+    async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None:
+        return TrunkNumber("+15557770001", "ga-national", pin_required=False)
+
+    async def enter_room(self, room: str) -> PinOutcome:
+        return self.outcome
+
+
+async def test_a_public_number_into_a_room_between_calls_says_when_the_next_begins() -> None:
+    begins = datetime(2026, 12, 10, 20, 0, tzinfo=ZoneInfo("America/New_York"))
+    desk = PublicNumberDesk(PinOutcome(Refusal.NOT_STARTED, begins))
+    server = await asyncio.start_server(
+        FastAgiServer([entry_route(desk, 3, SOUNDS)], secret=AGI_SECRET).handle, "127.0.0.1", 0
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    writer.write(
+        b"agi_network: yes\nagi_network_script: " + AGI_SECRET.encode() + b"/entry\n"
+        b"agi_channel: PJSIP/carrier-00000001\nagi_callerid: +15550100\n"
+        b"agi_arg_1: 203.0.113.10:5060\nagi_arg_2: carrier\nagi_arg_3: +15550100\n"
+        b"agi_arg_4: +15557770001\n\n"
+    )
+    seen: list[str] = []
+    while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():
+        seen.append(line)
+        writer.write(b"200 result=0\n")
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    assert seen == [
+        'STREAM FILE /srv/iobridge/sounds/call-not-started ""',
+        f'SAY DATETIME {int(begins.timestamp())} "" "ABd \'digits/at\' IMp" America/New_York',
+        'STREAM FILE vm-goodbye ""',
+    ]
