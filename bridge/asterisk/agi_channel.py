@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 # What MSet passes through unharmed: it splits on commas outside parentheses and on '=',
 # and strips quotes.
-_MSET_NAME = re.compile(r"[A-Z_]+(\([a-z_]+,[a-z_]+\))?")
+_MSET_NAME = re.compile(r"[A-Z_]+(\([a-z_]+(,[a-z_]+)?\))?")
 _MSET_VALUE = re.compile(r"[A-Za-z0-9_-]*")
 
 

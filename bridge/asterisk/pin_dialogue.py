@@ -102,6 +102,8 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
     elif room.announce_names:
         # ConfBridge asks for the name, records it and announces it on join and leave.
         values["CONFBRIDGE(user,announce_join_leave)"] = "yes"
+    # Every prompt from here on (Asterisk's and io-bridge's) in the room's language.
+    values["CHANNEL(language)"] = room.language
     values["IOBRIDGE_ROLE"] = str(admission.role)
     values["IOBRIDGE_MENU"] = admission.menu
     values["IOBRIDGE_ROOM"] = room.name

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bridge.domain.cues import Cue
+from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.trunks import TrunkSpec
 
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
@@ -75,6 +76,8 @@ class RoomSpec:
     # after wrong PINs but never refused or held, and while their address is over its budget
     # only this room's PINs open anything (bridge.domain.guard, docs/admin.md).
     allow_sources: tuple[str, ...] = ()
+    # What callers hear, Asterisk's prompts and io-bridge's (bridge.domain.languages).
+    language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.

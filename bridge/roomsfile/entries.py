@@ -20,6 +20,7 @@ from pydantic import (
 
 from bridge.domain.guard import GuardPolicy
 from bridge.domain.guessing import duration, expected_hours_to_find
+from bridge.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, unknown_language
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
@@ -70,6 +71,7 @@ class RoomEntry(BaseModel):
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
     allow_sources: list[StrictStr] = []
+    language: StrictStr = DEFAULT_LANGUAGE
 
     @field_validator("name")
     @classmethod
@@ -95,6 +97,14 @@ class RoomEntry(BaseModel):
     def _pin(cls, value: str | None) -> str | None:
         if value is not None and not _PIN.fullmatch(value):
             raise ValueError(f"must be 4-12 digits, got {quote(value)}")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        problem = unknown_language(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("allow_sources")
@@ -183,6 +193,7 @@ EXPECTED = {
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',
+    "language": f"a language code: {', '.join(LANGUAGES)}",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }

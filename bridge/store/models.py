@@ -100,6 +100,7 @@ class Room(Base):
     allow_sources: Mapped[tuple[str, ...]] = mapped_column(
         NetworkList, default=(), server_default=""
     )
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A room opened on demand (``iobridge rooms open``, the panel) rather than from the
     # rooms file: a sync never touches it; it retires itself after ``closes_at``.

@@ -9,6 +9,7 @@ integration tests run the same dialogue against a real Asterisk)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.pin_dialogue import entry_route
@@ -93,7 +94,7 @@ async def test_an_admitted_caller_costs_one_command_after_the_pin() -> None:
     assert sent == [
         'EXEC MSet "CONFBRIDGE(bridge,template)=iobridge_room,'
         "CONFBRIDGE(bridge,max_members)=900,CONFBRIDGE(user,template)=iobridge_participant,"
-        "CONFBRIDGE(user,startmuted)=no,IOBRIDGE_ROLE=participant,"
+        "CONFBRIDGE(user,startmuted)=no,CHANNEL(language)=en,IOBRIDGE_ROLE=participant,"
         'IOBRIDGE_MENU=iobridge_participant_menu,IOBRIDGE_ROOM=ga-national"'
     ]
 
@@ -101,3 +102,9 @@ async def test_an_admitted_caller_costs_one_command_after_the_pin() -> None:
 async def test_a_quiet_admission_asks_confbridge_for_no_join_or_leave_sound() -> None:
     (sent,) = await commands_after_the_pin(Admission(BIG, Role.PARTICIPANT, quiet=True))
     assert "CONFBRIDGE(user,quiet)=yes" in sent
+
+
+async def test_an_admitted_caller_hears_everything_after_in_the_rooms_language() -> None:
+    spanish = replace(BIG, language="es")
+    (sent,) = await commands_after_the_pin(Admission(spanish, Role.PARTICIPANT))
+    assert "CHANNEL(language)=es," in sent
