@@ -91,7 +91,7 @@ def render_config(
         make_private_dir(settings.recordings_dir)
     values = template_values(settings, install)
     # Asterisk's data through a folder of links: the tree's, plus each language's prompts.
-    values["data_dir"] = lay_out_data_dir(run_dir / "data", install.data_dir)
+    values["data_dir"] = lay_out_data_dir(run_dir / "data", install.data_dir, settings.sounds_dir)
     for template in templates(settings):
         try:
             text = render(template, values)

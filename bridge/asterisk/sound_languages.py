@@ -47,9 +47,11 @@ def installed_languages(data_dirs: list[Path]) -> frozenset[str]:
     return frozenset(found | {DEFAULT_LANGUAGE})
 
 
-def lay_out_data_dir(target: Path, install_data_dir: Path) -> Path:
+def lay_out_data_dir(target: Path, install_data_dir: Path, own_sounds: Path | None = None) -> Path:
     """Make ``target`` Asterisk's data folder: links to everything in ``install_data_dir``,
-    and in ``sounds/`` links to its sounds plus each installed language under its code.
+    and in ``sounds/`` links to its sounds plus a folder for each installed language under
+    its code, holding links to the package's prompts and to those of Asterisk's prompts the
+    package lacks that io-bridge renders itself (``own_sounds/<code>/asterisk-prompts.txt``).
     Rebuilt whole on every start (only links: nothing is lost)."""
     staging = target.with_name(target.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
@@ -66,8 +68,31 @@ def lay_out_data_dir(target: Path, install_data_dir: Path) -> Path:
     data_dirs = [install_data_dir, SYSTEM_DATA_DIR]
     for code in LANGUAGES:
         found = core_sounds(code, data_dirs)
-        if found is not None and not (sounds / code).exists():
-            (sounds / code).symlink_to(found)
+        fill_ins = _fill_ins(own_sounds / code) if own_sounds is not None else []
+        if found is None:
+            continue
+        if (sounds / code).is_symlink():
+            (sounds / code).unlink()  # the tree's own link (en): made a folder like the others
+        folder = sounds / code
+        folder.mkdir(mode=0o755)
+        for entry in sorted(found.iterdir()):
+            (folder / entry.name).symlink_to(entry)
+        for wav in fill_ins:
+            if not any(folder.glob(f"{wav.stem}.*")):
+                (folder / wav.name).symlink_to(wav)
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return target
+
+
+def _fill_ins(folder: Path) -> list[Path]:
+    """The WAVs of the Asterisk prompts ``folder/asterisk-prompts.txt`` lists."""
+    listing = folder / "asterisk-prompts.txt"
+    if not listing.is_file():
+        return []
+    names = [
+        line.partition("|")[0].strip()
+        for line in listing.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    return [folder / f"{name}.wav" for name in names if (folder / f"{name}.wav").is_file()]

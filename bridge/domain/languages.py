@@ -46,3 +46,15 @@ def missing_sounds(code: str) -> str:
         f"Asterisk's {language.name} prompts are not installed: install Debian's package "
         f"{language.package} (apt-get install {language.package})"
     )
+
+
+def entry_languages_problem(codes: tuple[str, ...]) -> str | None:
+    """Why ``codes`` cannot be the shared number's choice of languages, or None."""
+    for code in codes:
+        if (problem := unknown_language(code)) is not None:
+            return problem
+    if len(set(codes)) != len(codes):
+        return f"a language is listed twice: {', '.join(codes)}"
+    if len(codes) > 9:
+        return "at most 9 languages: one key each"
+    return None

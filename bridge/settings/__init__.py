@@ -19,11 +19,11 @@ from bridge.settings.files import PRIVATE_DIR as PRIVATE_DIR
 from bridge.settings.files import PRIVATE_FILE as PRIVATE_FILE
 from bridge.settings.files import make_private_dir as make_private_dir
 from bridge.settings.files import make_tree_private as make_tree_private
+from bridge.settings.languages import EntryLanguages
 from bridge.settings.webhooks import Webhook as Webhook
 
-# What the program reads at run time (Asterisk's configuration, the dialplan, migrations,
-# the example rooms): inside the installed package; in a checkout, links to the top-level
-# folders of the same names.
+# What the program reads at run time (Asterisk's configuration, the dialplan, migrations, the
+# example rooms): inside the installed package; in a checkout, links to the top-level folders.
 DATA_FILES = Path(str(resources.files("bridge"))) / "data-files"
 EXAMPLE_ROOMS_FILE = DATA_FILES / "examples" / "rooms.yaml"
 
@@ -132,6 +132,7 @@ class Settings(BaseSettings):
     agi_dialogues_per_second: float = Field(default=50.0, gt=0)
 
     pin_attempts_per_call: int = 3
+    entry_languages: EntryLanguages = ()  # a choice before the PIN prompt: docs/admin.md
     # The guard against PIN guessing (docs/admin.md, "Guessing a PIN"; the defaults are
     # bridge.domain.guard.GuardPolicy's): wrong PINs a source may type in the window, the
     # same during an attack (all sources together past guard_global_alarm), failures naming

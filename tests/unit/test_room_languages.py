@@ -84,10 +84,25 @@ def test_the_data_folder_shows_the_trees_data_and_each_language_under_its_code(
     (tmp_path / "run").mkdir()
     data = lay_out_data_dir(tmp_path / "run" / "data", tree)
     assert (data / "moh").resolve() == (tree / "moh").resolve()
-    assert (data / "sounds" / "en").resolve() == english.resolve()
+    assert (data / "sounds" / "en" / "conf-getpin.gsm").resolve() == english / "conf-getpin.gsm"
     assert (data / "sounds" / "en_US_f_Allison" / "conf-getpin.gsm").is_file()
     # Laid out again (every start): the same, nothing left over from before.
     (tree / "moh").rmdir()
     data = lay_out_data_dir(tmp_path / "run" / "data", tree)
     assert not (data / "moh").exists()
     assert (data / "sounds" / "en" / "conf-getpin.gsm").is_file()
+
+
+def test_asterisk_prompts_a_languages_package_lacks_come_from_io_bridges_own(
+    tmp_path: Path,
+) -> None:
+    tree = tmp_path / "tree"
+    debian_sounds(tree, "es")
+    own = tmp_path / "sounds" / "es"
+    own.mkdir(parents=True)
+    (own / "asterisk-prompts.txt").write_text("# lacking\nconf-full | La conferencia...\n")
+    (own / "conf-full.wav").write_bytes(b"RIFF")
+    (own / "hand-raised.wav").write_bytes(b"RIFF")  # io-bridge's own: played by its path
+    (tmp_path / "run").mkdir()
+    spanish = lay_out_data_dir(tmp_path / "run" / "data", tree, tmp_path / "sounds") / "sounds/es"
+    assert sorted(p.name for p in spanish.iterdir()) == ["conf-full.wav", "conf-getpin.gsm"]
