@@ -18,6 +18,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.domain.breakouts import split_conference
 from bridge.domain.channels import names_whole_room
 from bridge.domain.events import PbxSnapshot, SeenRoom
+from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant, NoSuchRoom, NotRecording
 
 LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
@@ -116,15 +117,18 @@ class ConferenceBridge:
         if not recorder.hung_up_any(await self.ami.send(recorder.stop_action(room))):
             raise NotRecording(room)
 
-    async def announce(self, room: str, what: str) -> None:
-        """Play announcement ``what`` to everyone in ``room`` (see ``announcer``)."""
-        await self.ami.send(announcer.announce_action(room, what))
+    async def announce(self, room: str, what: str, language: str = DEFAULT_LANGUAGE) -> None:
+        """Play announcement ``what`` to everyone in ``room``, in ``language`` (see
+        ``announcer``)."""
+        await self.ami.send(announcer.announce_action(room, what, language))
 
-    async def play_cue(self, room: str, file: str, loops: bool) -> None:
+    async def play_cue(
+        self, room: str, file: str, loops: bool, language: str = DEFAULT_LANGUAGE
+    ) -> None:
         """Play ``file`` (a path without its extension) to everyone in ``room``, after
         stopping whatever cue still plays there (see ``announcer``)."""
         await self.ami.send(announcer.silence_action(room))
-        await self.ami.send(announcer.cue_action(room, file, loops))
+        await self.ami.send(announcer.cue_action(room, file, loops, language))
 
     async def move(self, room: str, channel: str, group: str | None) -> None:
         """Take ``channel`` out of its conference into breakout ``group``'s (None: back to its

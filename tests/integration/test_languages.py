@@ -137,9 +137,13 @@ async def test_a_spanish_room_plays_asterisks_and_io_bridges_prompts_in_spanish(
     # Key 1: English for the PIN prompt; then the Spanish room's PIN; then, in the room
     # (after ConfBridge's "you are the only person", in Spanish), *9: a raised hand.
     async with files_opened(stack) as seen:
-        caller = await call(stack, "1,,,,60606060#,,,,,,*9", tmp_path, stay=8.0)
+        caller = await call(stack, "1,,,,60606060#,,,,,,*9", tmp_path, stay=15.0)
         await until(lambda s: "hand-raised.wav" in names(s, own), seen, timeout=30.0)
         await until(lambda s: "digits/1.gsm" in names(s, core), seen, timeout=5.0)
+        # A moderator's cue to the whole room: the announcer speaks the room's language too.
+        assert stack.service is not None
+        await stack.service.cues.play("asamblea", "starting")
+        await until(lambda s: "cue-starting.wav" in names(s, own), seen, timeout=10.0)
         await caller.hangup()
     assert "conf-onlyperson.gsm" in names(seen, core)  # ConfBridge's own prompt, in Spanish
     assert (
