@@ -18,7 +18,7 @@ from aiohttp import web
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
 from bridge.asterisk.keypad import keys_route
-from bridge.asterisk.pin_dialogue import entry_route
+from bridge.asterisk.pin_dialogue import LanguageChoice, entry_route
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortInUse, busy_ports
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
@@ -163,7 +163,10 @@ class Runtime:
             fastagi = FastAgiServer(
                 [
                     entry_route(
-                        self.service.desk, settings.pin_attempts_per_call, settings.sounds_dir
+                        self.service.desk,
+                        settings.pin_attempts_per_call,
+                        settings.sounds_dir,
+                        LanguageChoice(settings.entry_languages, settings.sounds_dir),
                     ),
                     keys_route(PhoneKeypad(self.service), settings.sounds_dir),
                 ],

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 
 # What MSet passes through unharmed: it splits on commas outside parentheses and on '=',
 # and strips quotes.
-_MSET_NAME = re.compile(r"[A-Z_]+(\([a-z_]+,[a-z_]+\))?")
+_MSET_NAME = re.compile(r"[A-Z_]+(\([a-z_]+(,[a-z_]+)?\))?")
 _MSET_VALUE = re.compile(r"[A-Za-z0-9_-]*")
 
 
@@ -80,6 +80,17 @@ class AgiChannel:
         self.played.append(f"time:{seconds}@{zone}")
         await self.command(f'SAY DATETIME {seconds} "" "{form}" {zone}')
 
+    async def ask_key(self, prompts: list[str], keys: str, timeout_ms: int) -> str:
+        """Play ``prompts`` until the caller presses one of ``keys``, then wait up to
+        ``timeout_ms`` for one; the key, or "" for none."""
+        for prompt in prompts:
+            self.played.append(prompt)
+            key = _key_of(await self.command(f'STREAM FILE {prompt} "{keys}"'))
+            if key:
+                return key
+        key = _key_of(await self.command(f"WAIT FOR DIGIT {timeout_ms}"))
+        return key if key in keys else ""
+
     async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
         self.played.append(prompt)
         result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")
@@ -116,3 +127,9 @@ class AgiChannel:
                 raise ValueError(f"cannot pass {name}={value!r} through MSet")
         pairs = ",".join(f"{name}={value}" for name, value in values.items())
         await self.command(f'EXEC MSet "{pairs}"')
+
+
+def _key_of(result: dict[str, Any]) -> str:
+    """The key an AGI answer names (the character's code; 0 for none)."""
+    value = str(result.get("result", ("0", ""))[0])
+    return chr(int(value)) if value.isdigit() and int(value) > 0 else ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from bridge.domain.languages import DEFAULT_LANGUAGE, LANGUAGES
 from bridge.errors import BadField
 
 CONTEXT = "iobridge-announce"
@@ -37,23 +38,38 @@ def is_announcer(channel: str) -> bool:
     return _CHANNEL.match(channel) is not None
 
 
-def announce_action(room: str, what: str) -> dict[str, str]:
-    """Originate the announcer into ``room`` to play the announcement ``what``."""
+def announce_action(room: str, what: str, language: str = DEFAULT_LANGUAGE) -> dict[str, str]:
+    """Originate the announcer into ``room`` to play the announcement ``what`` in
+    ``language`` (the room's)."""
     _check_room(room)
     if what not in ANNOUNCEMENTS:
         raise BadField(f"no announcement named {what!r}")
-    return _originate(room, what)
+    action = _originate(room, what)
+    action["Variable"] = _language_variable(language)
+    return action
 
 
-def cue_action(room: str, file: str, loops: bool) -> dict[str, str]:
+def cue_action(
+    room: str, file: str, loops: bool, language: str = DEFAULT_LANGUAGE
+) -> dict[str, str]:
     """Originate the announcer into ``room`` to play ``file`` (a path without its
-    extension) once, or over and over while anyone else is in the room (``loops``)."""
+    extension) once, or over and over while anyone else is in the room (``loops``); a
+    built-in cue's speech in ``language`` (the room's: ``sounds/<language>/<cue>``)."""
     _check_room(room)
     if not file.startswith("/") or _UNSAFE & set(file):
         raise BadField(f"not a file Asterisk can play safely: {file!r}")
     action = _originate(room, CUE_LOOP if loops else CUE)
-    action["Variable"] = f"IOBRIDGE_CUE={file},IOBRIDGE_CUE_ROOM={room}"
+    action["Variable"] = (
+        f"IOBRIDGE_CUE={file},IOBRIDGE_CUE_ROOM={room},{_language_variable(language)}"
+    )
     return action
+
+
+def _language_variable(language: str) -> str:
+    """The announcer's language (the half that plays, ;1): Asterisk picks each prompt by it."""
+    if language not in LANGUAGES:
+        raise BadField(f"not a language: {language!r}")
+    return f"CHANNEL(language)={language}"
 
 
 def silence_action(room: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ gives each room the instance of the node it is pinned to.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,12 +18,14 @@ from bridge.asterisk.ami import AmiClient
 from bridge.domain.breakouts import split_conference
 from bridge.domain.channels import names_whole_room
 from bridge.domain.events import PbxSnapshot, SeenRoom
-from bridge.errors import ActionRefused, NoSuchParticipant, NoSuchRoom, NotRecording
+from bridge.domain.languages import DEFAULT_LANGUAGE
+from bridge.errors import ActionRefused, BridgeError, NoSuchParticipant, NoSuchRoom, NotRecording
 
 LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
 
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
+_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")  # what passes into Originate
 GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
 
 
@@ -45,17 +48,34 @@ class ConferenceBridge:
     async def whisper(self, channel: str, prompt: str) -> None:
         """Play one of io-bridge's prompts to ``channel`` alone, while it stays in its room:
         a Local channel spies on it in whisper mode and plays the prompt into the whisper.
-        ConfBridge has no AMI action that plays to one member; this keeps them in the mix."""
+        ConfBridge has no AMI action that plays to one member; this keeps them in the mix.
+        The prompt plays in the member's own language (``CHANNEL(language)``, set when they
+        were admitted), so Asterisk picks ``sounds/<language>/<prompt>``."""
+        variables = f"IOBRIDGE_TARGET={channel}"
+        language = await self._language_of(channel)
+        if language:
+            variables += f",CHANNEL(language)={language}"
         await self.ami.send(
             {
                 "Action": "Originate",
                 "Channel": WHISPER,
                 "Application": "Playback",
                 "Data": str(self.sounds / prompt),
-                "Variable": f"IOBRIDGE_TARGET={channel}",
+                "Variable": variables,
                 "Async": "true",
             }
         )
+
+    async def _language_of(self, channel: str) -> str:
+        """The channel's language, or "" when Asterisk does not say (it left meanwhile)."""
+        try:
+            reply = await self.ami.send(
+                {"Action": "Getvar", "Channel": channel, "Variable": "CHANNEL(language)"}
+            )
+        except BridgeError:
+            return ""
+        value = str(reply[0].get("Value", ""))
+        return value if _LANGUAGE.fullmatch(value) else ""
 
     async def _on_participant(self, action: str, room: str, channel: str) -> None:
         if names_whole_room(channel):
@@ -97,15 +117,18 @@ class ConferenceBridge:
         if not recorder.hung_up_any(await self.ami.send(recorder.stop_action(room))):
             raise NotRecording(room)
 
-    async def announce(self, room: str, what: str) -> None:
-        """Play announcement ``what`` to everyone in ``room`` (see ``announcer``)."""
-        await self.ami.send(announcer.announce_action(room, what))
+    async def announce(self, room: str, what: str, language: str = DEFAULT_LANGUAGE) -> None:
+        """Play announcement ``what`` to everyone in ``room``, in ``language`` (see
+        ``announcer``)."""
+        await self.ami.send(announcer.announce_action(room, what, language))
 
-    async def play_cue(self, room: str, file: str, loops: bool) -> None:
+    async def play_cue(
+        self, room: str, file: str, loops: bool, language: str = DEFAULT_LANGUAGE
+    ) -> None:
         """Play ``file`` (a path without its extension) to everyone in ``room``, after
         stopping whatever cue still plays there (see ``announcer``)."""
         await self.ami.send(announcer.silence_action(room))
-        await self.ami.send(announcer.cue_action(room, file, loops))
+        await self.ami.send(announcer.cue_action(room, file, loops, language))
 
     async def move(self, room: str, channel: str, group: str | None) -> None:
         """Take ``channel`` out of its conference into breakout ``group``'s (None: back to its

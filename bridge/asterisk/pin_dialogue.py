@@ -29,6 +29,8 @@ from bridge.settings import DATA_FILES
 log = logging.getLogger(__name__)
 
 PIN_PROMPT = "conf-getpin"
+LANGUAGE_CHOICE = "language-choice"  # io-bridge's: "For English, press" (then the key)
+CHOICE_TIMEOUT_MS = 3000  # after the last language is offered
 GOODBYE = "vm-goodbye"
 ONE_MOMENT = "one-moment-please"  # before a wait the guard imposes, if it is a long one
 SAY_WHEN_WAITING = 3.0  # seconds: a shorter wait is silence alone
@@ -113,6 +115,8 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
     elif room.announce_names:
         # ConfBridge asks for the name, records it and announces it on join and leave.
         values["CONFBRIDGE(user,announce_join_leave)"] = "yes"
+    # Every prompt from here on (Asterisk's and io-bridge's) in the room's language.
+    values["CHANNEL(language)"] = room.language
     values["IOBRIDGE_ROLE"] = str(admission.role)
     values["IOBRIDGE_MENU"] = admission.menu
     values["IOBRIDGE_ROOM"] = room.name
@@ -150,12 +154,45 @@ def parsed_address(remote_address: str) -> str:
     return remote_address
 
 
-def entry_route(desk: EntryDesk, attempts: int, sounds: Path = SHIPPED_SOUNDS) -> Route[CallOrigin]:
+@dataclass(frozen=True)
+class LanguageChoice:
+    """The shared number's offer before the PIN prompt: key 1 for the first language, ...
+    Each offer is io-bridge's ``language-choice`` in that language, then the key, said by
+    Asterisk's own digit prompt in that language (``<code>/digits/<key>``)."""
+
+    languages: tuple[str, ...]
+    sounds: Path  # io-bridge's own prompts (asterisk-config/sounds)
+
+    def prompts(self) -> list[str]:
+        return [
+            prompt
+            for key, code in enumerate(self.languages, 1)
+            for prompt in (str(self.sounds / code / LANGUAGE_CHOICE), f"{code}/digits/{key}")
+        ]
+
+    async def ask(self, agi: AgiChannel) -> str:
+        """The caller's language (the first one when no key is pressed), set on the
+        channel: the PIN prompt and everything after it play in that language."""
+        keys = "".join(str(key) for key in range(1, len(self.languages) + 1))
+        # One language is no choice: the shared number simply speaks it.
+        key = await agi.ask_key(self.prompts(), keys, CHOICE_TIMEOUT_MS) if keys != "1" else ""
+        language = self.languages[int(key) - 1] if key else self.languages[0]
+        await agi.set_all({"CHANNEL(language)": language})
+        return language
+
+
+def entry_route(
+    desk: EntryDesk,
+    attempts: int,
+    sounds: Path = SHIPPED_SOUNDS,
+    choice: LanguageChoice | None = None,
+) -> Route[CallOrigin]:
     """The ``entry`` script: up to ``attempts`` PINs per call; ``sounds``: where
-    io-bridge's own prompts are (``Settings.sounds_dir``)."""
+    io-bridge's own prompts are (``Settings.sounds_dir``); with ``choice``, the caller
+    picks a language first (one language: the prompts are in it, nothing is asked)."""
 
     async def dialogue(agi: AgiChannel, origin: CallOrigin) -> None:
-        await _entry(agi, origin, desk, attempts, sounds)
+        await _entry(agi, origin, desk, attempts, sounds, choice)
 
     return Route("entry", CallOrigin.of, dialogue)
 
@@ -177,6 +214,7 @@ async def entry_dialogue(
     desk: EntryDesk,
     attempts: int,
     sounds: Path = SHIPPED_SOUNDS,
+    choice: LanguageChoice | None = None,
 ) -> Admission | Refusal:
     """Ask for a PIN up to ``attempts`` times, each time when the guard lets the prompt
     play; set the room up on success. A trunk's number that names a room (``called_for``)
@@ -189,6 +227,8 @@ async def entry_dialogue(
         return Refusal.LOCKED_OUT
     if number is not None and number.room is not None and not number.pin_required:
         return await _enter_without_pin(agi, desk, number.room, sounds)
+    if choice is not None and choice.languages:
+        await choice.ask(agi)
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
         if not await _prompt_allowed(agi, desk, source, agi.channel, called_for):
@@ -279,10 +319,15 @@ async def _prompt_allowed(
 
 
 async def _entry(
-    agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int, sounds: Path
+    agi: AgiChannel,
+    origin: CallOrigin,
+    desk: EntryDesk,
+    attempts: int,
+    sounds: Path,
+    choice: LanguageChoice | None,
 ) -> None:
     try:
-        outcome = await entry_dialogue(agi, origin, desk, attempts, sounds)
+        outcome = await entry_dialogue(agi, origin, desk, attempts, sounds, choice)
         agi.hand_back()  # the caller goes on to their room (or hangs up) before we log
     except CallerGone:
         log.info("agi.entry caller_hung_up channel=%s", agi.channel)

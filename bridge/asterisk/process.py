@@ -23,6 +23,7 @@ from pathlib import Path
 from bridge.asterisk.config_files import AsteriskConfigError, render, template_values, templates
 from bridge.asterisk.install import AsteriskInstall
 from bridge.asterisk.release import record_started
+from bridge.asterisk.sound_languages import lay_out_data_dir
 from bridge.asterisk.users import ASTERISK_UMASK, Owners, give_asterisk_dirs
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 
@@ -89,6 +90,8 @@ def render_config(
     if owners is None:
         make_private_dir(settings.recordings_dir)
     values = template_values(settings, install)
+    # Asterisk's data through a folder of links: the tree's, plus each language's prompts.
+    values["data_dir"] = lay_out_data_dir(run_dir / "data", install.data_dir, settings.sounds_dir)
     for template in templates(settings):
         try:
             text = render(template, values)

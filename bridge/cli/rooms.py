@@ -22,13 +22,16 @@ def rooms_group() -> None:
 def _load(path: Path, *, warn: bool = True) -> Any:
     """The rooms file, or its problems printed one a line and exit 1; its warnings (a short
     PIN) are printed and do not stop anything. With a trunk or IPv6 configured, a PIN
-    shorter than 8 digits is a problem (``bridge.asterisk.exposure``)."""
+    shorter than 8 digits is a problem (``bridge.asterisk.exposure``); so is a room in a
+    language whose Asterisk prompts are not installed."""
     from bridge.asterisk.exposure import long_pins_reason
+    from bridge.asterisk.sound_languages import data_dirs_of, installed_languages
     from bridge.roomsfile import Problem, RoomsFileError, load_rooms_file
 
     warnings: list[Problem] = []
+    languages = installed_languages(data_dirs_of(settings()))
     try:
-        config = load_rooms_file(path, warnings, long_pins_reason(settings()))
+        config = load_rooms_file(path, warnings, long_pins_reason(settings()), languages)
     except RoomsFileError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bridge.domain.cues import Cue
+from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.schedule import Schedule
 from bridge.domain.trunks import TrunkSpec
 
@@ -82,6 +83,8 @@ class RoomSpec:
     show_pin: bool = False  # the directory shows the participant PIN (from the rooms file)
     # False: outside its scheduled calls the room tells callers when the next begins.
     admit_outside_schedule: bool = True
+    # What callers hear, Asterisk's prompts and io-bridge's (bridge.domain.languages).
+    language: str = DEFAULT_LANGUAGE
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.

@@ -34,10 +34,15 @@ __all__ = [
 
 
 def load_rooms_file(
-    path: Path, warnings: list[Problem] | None = None, long_pins: str | None = None
+    path: Path,
+    warnings: list[Problem] | None = None,
+    long_pins: str | None = None,
+    languages: frozenset[str] | None = None,
 ) -> RoomsConfig:
     """``long_pins``: why PINs must have LONG_PIN_DIGITS digits here (a trunk or IPv6 is
-    configured: ``bridge.asterisk.exposure``), or None."""
+    configured: ``bridge.asterisk.exposure``), or None. ``languages``: those whose Asterisk
+    prompts are installed (``bridge.asterisk.sound_languages``): a room in another is a
+    problem naming the Debian package to install; None leaves that unchecked."""
     filename = str(path)
     try:
         raw = path.read_bytes()
@@ -52,7 +57,7 @@ def load_rooms_file(
         line = raw.count(b"\n", 0, exc.start) + 1
         message = f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the file as UTF-8"
         raise RoomsFileError([Problem(filename, line, "file", message)]) from None
-    return parse_rooms_text(text, filename, warnings, long_pins)
+    return parse_rooms_text(text, filename, warnings, long_pins, languages)
 
 
 def parse_rooms_text(
@@ -60,6 +65,7 @@ def parse_rooms_text(
     filename: str,
     warnings: list[Problem] | None = None,
     long_pins: str | None = None,
+    languages: frozenset[str] | None = None,
 ) -> RoomsConfig:
     problems: list[Problem] = []
     noted: list[Problem] = []
@@ -67,7 +73,7 @@ def parse_rooms_text(
     try:
         loader = yaml.SafeLoader(text)  # refuses control characters right away
         try:
-            reader = Reader(loader, filename, problems, noted, long_pins)
+            reader = Reader(loader, filename, problems, noted, long_pins, languages)
             config = reader.read(loader.get_single_node())
         finally:
             loader.dispose()

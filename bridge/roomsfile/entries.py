@@ -21,6 +21,7 @@ from pydantic import (
 
 from bridge.domain.guard import GuardPolicy
 from bridge.domain.guessing import duration, expected_hours_to_find
+from bridge.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, unknown_language
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
@@ -77,6 +78,7 @@ class RoomEntry(BaseModel):
     public: StrictBool = False
     show_pin: StrictBool = False
     admit_outside_schedule: StrictBool = True
+    language: StrictStr = DEFAULT_LANGUAGE
 
     @field_validator("name")
     @classmethod
@@ -102,6 +104,14 @@ class RoomEntry(BaseModel):
     def _pin(cls, value: str | None) -> str | None:
         if value is not None and not _PIN.fullmatch(value):
             raise ValueError(f"must be 4-12 digits, got {quote(value)}")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        problem = unknown_language(value)
+        if problem is not None:
+            raise ValueError(problem)
         return value
 
     @field_validator("allow_sources")
@@ -194,6 +204,7 @@ EXPECTED = {
     "public": "true or false",
     "show_pin": "true or false",
     "admit_outside_schedule": "true or false",
+    "language": f"a language code: {', '.join(LANGUAGES)}",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }

@@ -9,6 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from bridge.domain.languages import missing_sounds
 from bridge.domain.rooms import ALL_ROOMS, RoomsConfig
 from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED
 from bridge.roomsfile.cues import CueEntry, cue_of, resolve, wav_problem
@@ -68,9 +69,12 @@ class Reader:
         problems: list[Problem],
         warnings: list[Problem] | None = None,
         long_pins: str | None = None,
+        languages: frozenset[str] | None = None,
     ) -> None:
         self.loader = loader
         self.long_pins = long_pins  # why PINs need LONG_PIN_DIGITS here, if they do
+        # The languages whose Asterisk prompts are installed; None: not checked here.
+        self.languages = languages
         self.filename = filename
         self.problems = problems
         self.warnings = [] if warnings is None else warnings
@@ -298,6 +302,11 @@ class Reader:
                     names[name] = room.line("name")
             for key, message in listing_problems(room.good, "schedule" in room.fields):
                 self.add(room.line(key), f"{room.path}.{key}", message)
+            language = room.good.get("language")
+            installed = self.languages
+            if isinstance(language, str) and installed is not None and language not in installed:
+                where = f"{room.path}.language"
+                self.add(room.line("language"), where, missing_sounds(language))
             for key in PIN_FIELDS:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):

@@ -141,7 +141,11 @@ class BridgeService:
         self.keys = RoomKeys(self.speakers, self.polls, self.switchboard, self._publish_label)
         self.roster.add_listener(self.keys.on_event)
         self.cues = RoomCues(
-            self.pbx_directory, self.switchboard, self._own_cues, settings.sounds_dir
+            self.pbx_directory,
+            self.switchboard,
+            self._own_cues,
+            settings.sounds_dir,
+            self._find_room,
         )
         self.roster.add_listener(self.metrics.on_event)
         self.accounts = Accounts(settings, db)

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from bridge.domain.cues import Cue, cue_names, find_cue
+from bridge.domain.languages import DEFAULT_LANGUAGE
+from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.errors import NoSuchCue, NoSuchRoom
 from bridge.service.pbx_directory import PbxDirectory
@@ -22,11 +24,13 @@ class RoomCues:
         switchboard: Switchboard,
         own_cues: Callable[[], Awaitable[dict[str, Cue]]],
         sounds: Path,
+        find_room: Callable[[str], Awaitable[RoomSpec | None]],
     ) -> None:
         self._pbxs = pbxs
         self.switchboard = switchboard
         self._own_cues = own_cues
         self.sounds = sounds  # io-bridge's own prompts, the built-in cues among them
+        self._find_room = find_room  # the room's language: a built-in cue's speech in it
 
     async def names(self) -> list[str]:
         return cue_names(await self._own_cues())
@@ -40,6 +44,8 @@ class RoomCues:
         if self.switchboard.pbx_connected and self.switchboard.room(room) is None:
             raise NoSuchRoom(room)
         file = self.sounds / cue.file if cue.built_in else Path(cue.file).with_suffix("")
-        await self._pbxs.bridge_for(room).play_cue(room, str(file), cue.loops)
+        spec = await self._find_room(room)
+        language = spec.language if spec is not None else DEFAULT_LANGUAGE
+        await self._pbxs.bridge_for(room).play_cue(room, str(file), cue.loops, language)
         log.info("cue.played room=%s cue=%s", room, name)
         return cue.name

@@ -29,6 +29,7 @@ from bridge.domain.events import (
     Resynced,
     RoomEnded,
 )
+from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.errors import (
@@ -151,7 +152,8 @@ class Moderation:
         pbx = self._pbx(room)  # the recorder and the announcer go to the room's own node
         await pbx.start_recording(room, path)
         try:
-            await pbx.announce(room, RECORDING_STARTED)
+            spec = await self._find_room(room)
+            await pbx.announce(room, RECORDING_STARTED, spec.language if spec else DEFAULT_LANGUAGE)
         except BridgeError as exc:
             log.error("recording.not_announced room=%s reason=%s (stopping it)", room, exc)
             with contextlib.suppress(BridgeError):

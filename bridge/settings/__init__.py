@@ -13,17 +13,18 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from bridge.settings.files import PRIVATE_DIR as PRIVATE_DIR
 from bridge.settings.files import PRIVATE_FILE as PRIVATE_FILE
 from bridge.settings.files import make_private_dir as make_private_dir
 from bridge.settings.files import make_tree_private as make_tree_private
+from bridge.settings.languages import EntryLanguages
+from bridge.settings.limits import Limits
 from bridge.settings.webhooks import Webhook as Webhook
 
-# What the program reads at run time (Asterisk's configuration, the dialplan, migrations,
-# the example rooms): inside the installed package; in a checkout, links to the top-level
-# folders of the same names.
+# What the program reads at run time (Asterisk's configuration, the dialplan, migrations, the
+# example rooms): inside the installed package; in a checkout, links to the top-level folders.
 DATA_FILES = Path(str(resources.files("bridge"))) / "data-files"
 EXAMPLE_ROOMS_FILE = DATA_FILES / "examples" / "rooms.yaml"
 
@@ -49,7 +50,7 @@ def _default_state_dir() -> Path:
     return (Path(xdg) if xdg else Path.home() / ".local" / "state") / "iobridge"
 
 
-class Settings(BaseSettings):
+class Settings(Limits):
     """Everything a running stack needs; defaults suit a laptop (all on loopback)."""
 
     model_config = SettingsConfigDict(env_prefix="IOBRIDGE_", extra="ignore")
@@ -119,37 +120,7 @@ class Settings(BaseSettings):
     ami_action_timeout: float = 5.0
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
-    # Connection limits (docs/admin.md): the panel's HTTP server, and the FastAGI server,
-    # which callers need and which only Asterisk on this machine talks to.
-    http_max_connections: int = 256
-    # About ten panels behind one address (an office's NAT): a browser holds the room's
-    # websocket and up to six keep-alive connections.
-    http_max_connections_per_client: int = 64
-    http_keepalive_seconds: float = 15.0
-    agi_max_dialogues: int = 500
-    # New FastAGI dialogues a second (PIN prompts and stack keys, all callers together);
-    # one second's worth may come at once.
-    agi_dialogues_per_second: float = Field(default=50.0, gt=0)
-
-    pin_attempts_per_call: int = 3
-    # The guard against PIN guessing (docs/admin.md, "Guessing a PIN"; the defaults are
-    # bridge.domain.guard.GuardPolicy's): wrong PINs a source may type in the window, the
-    # same during an attack (all sources together past guard_global_alarm), failures naming
-    # a trunk's shared budget, all prompts per minute during an attack, and the growing
-    # delay before a source's next prompt.
-    guard_window_seconds: float = Field(default=3600.0, gt=0)
-    guard_source_threshold: int = Field(default=10, ge=1)
-    guard_alarm_source_threshold: int = Field(default=4, ge=1)
-    guard_global_alarm: int = Field(default=100, ge=1)
-    guard_trunk_threshold: int = Field(default=60, ge=1)
-    guard_alarm_prompts_per_minute: float = Field(default=30.0, gt=0)
-    guard_first_delay_seconds: float = Field(default=2.0, ge=0)
-    guard_max_delay_seconds: float = Field(default=60.0, ge=0)
-    # Calls from one source in the PIN dialogue at once (over it: refused at once), and
-    # calls held (waiting for a prompt) at once from all sources (over it: refused).
-    guard_dialogues_per_source: int = Field(default=20, ge=1)
-    guard_max_held_dialogues: int = Field(default=100, ge=1)
-
+    entry_languages: EntryLanguages = ()  # a choice before the PIN prompt: docs/admin.md
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0
     # Caller IDs in the call history are kept this many days after a call ends, then

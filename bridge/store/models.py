@@ -131,6 +131,7 @@ class Room(Base):
     admit_outside_schedule: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=text("true")
     )
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A room opened on demand (``iobridge rooms open``, the panel) rather than from the
     # rooms file: a sync never touches it; it retires itself after ``closes_at``.

@@ -9,6 +9,7 @@ integration tests run the same dialogue against a real Asterisk)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -98,7 +99,7 @@ async def test_an_admitted_caller_costs_one_command_after_the_pin() -> None:
     assert sent == [
         'EXEC MSet "CONFBRIDGE(bridge,template)=iobridge_room,'
         "CONFBRIDGE(bridge,max_members)=900,CONFBRIDGE(user,template)=iobridge_participant,"
-        "CONFBRIDGE(user,startmuted)=no,IOBRIDGE_ROLE=participant,"
+        "CONFBRIDGE(user,startmuted)=no,CHANNEL(language)=en,IOBRIDGE_ROLE=participant,"
         'IOBRIDGE_MENU=iobridge_participant_menu,IOBRIDGE_ROOM=ga-national"'
     ]
 
@@ -161,3 +162,9 @@ async def test_a_public_number_into_a_room_between_calls_says_when_the_next_begi
         f'SAY DATETIME {int(begins.timestamp())} "" "ABd \'digits/at\' IMp" America/New_York',
         'STREAM FILE vm-goodbye ""',
     ]
+
+
+async def test_an_admitted_caller_hears_everything_after_in_the_rooms_language() -> None:
+    spanish = replace(BIG, language="es")
+    (sent,) = await commands_after_the_pin(Admission(spanish, Role.PARTICIPANT))
+    assert "CHANNEL(language)=es," in sent

@@ -117,7 +117,7 @@ def test_every_file_is_private_the_prompts_are_copied_and_the_readme_names_each_
         path = out / f"iobridge-{name}.conf"
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         assert f'#include "{path}"' in readme
-    assert (out / "sounds" / "hand-raised.wav").is_file()
+    assert (out / "sounds" / "en" / "hand-raised.wav").is_file()
     assert f"IOBRIDGE_ASTERISK_SOUNDS_DIR={out / 'sounds'}" in readme
 
 

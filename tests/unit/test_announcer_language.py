@@ -1,0 +1,26 @@
+"""The announcer plays in the room's language: its playing half gets CHANNEL(language)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.asterisk.announcer import RECORDING_STARTED, announce_action, cue_action
+from bridge.errors import BadField
+
+
+def test_an_announcement_plays_in_the_rooms_language() -> None:
+    action = announce_action("asamblea", RECORDING_STARTED, "es")
+    assert action["Variable"] == "CHANNEL(language)=es"
+
+
+def test_a_cue_keeps_its_variables_and_adds_the_language() -> None:
+    action = cue_action("asamblea", "/sounds/cue-starting", loops=False, language="fr")
+    assert action["Variable"] == (
+        "IOBRIDGE_CUE=/sounds/cue-starting,IOBRIDGE_CUE_ROOM=asamblea,CHANNEL(language)=fr"
+    )
+
+
+def test_english_unless_told_and_no_language_that_is_not_one() -> None:
+    assert announce_action("lobby", RECORDING_STARTED)["Variable"] == "CHANNEL(language)=en"
+    with pytest.raises(BadField):
+        cue_action("lobby", "/sounds/cue-chime", loops=False, language="es,X=1")
