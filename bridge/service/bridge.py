@@ -42,7 +42,7 @@ from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import StackChanged, StackView
 from bridge.errors import NoSuchRoom
-from bridge.service import health
+from bridge.service import health, heap
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.cues import RoomCues
@@ -221,6 +221,7 @@ class BridgeService:
                 self.on_demand.keep_closing(self.settings.on_demand_close_check_seconds),
                 name="rooms-on-demand",
             )
+            group.create_task(heap.keep_trimming(), name="heap-trim")
 
     async def _checkpoint_talk_time(self) -> None:
         while True:
