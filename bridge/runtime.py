@@ -28,8 +28,10 @@ from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
 from bridge.service import BridgeService
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
+from bridge.standby import wait_as_standby
 from bridge.store.db import Database, DatabaseUnusable, upgrade
 from bridge.store.pin_key import check_pin_key, install_pin_key
+from bridge.store.service_lock import ServiceLock, takes_service_lock
 from bridge.web.app import create_app
 from bridge.web.auth import session_in_head
 from bridge.web.limits import ConnectionCounter, HttpLimits
@@ -48,6 +50,8 @@ class PidFile:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
+        if self._handle is not None:
+            return  # ours already (``Runtime.take_turn`` took it before ``start``)
         make_private_dir(self.path.parent)
         handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE), "r+")
         try:
@@ -94,6 +98,8 @@ class Runtime:
 
     ``provision``: check the rooms (an empty database needs the admin's rooms file; a full
     one is compared with it). Off under ``up``, which has done it before starting Asterisk.
+    ``exclusive``: on PostgreSQL, be the one active service of the database
+    (``bridge.store.service_lock``): ``take_turn`` waits as the standby until then.
     """
 
     def __init__(
@@ -102,8 +108,12 @@ class Runtime:
         progress: Callable[[str], None] = print,
         *,
         provision: bool = True,
+        exclusive: bool = False,
     ) -> None:
         self.settings = settings
+        self.exclusive = exclusive
+        self.lock: ServiceLock | None = None
+        self._lock_watch: asyncio.Task[None] | None = None
         self.progress = progress
         self.provision = provision
         self.pidfile = PidFile(settings.service_pid_file, "the io-bridge service")
@@ -117,6 +127,34 @@ class Runtime:
         self.http_connections: ConnectionCounter | None = None
         self._service_task: asyncio.Task[None] | None = None
         self._pbx_watch: asyncio.Task[None] | None = None
+
+    async def take_turn(self) -> None:
+        """Hold the state folder; then, when ``exclusive`` on PostgreSQL, wait as the
+        standby until this process holds the service lock. A standby answers only
+        ``/healthz`` and ``/readyz`` (``bridge.web.standby``): no FastAGI listener, no AMI
+        login, no migration, until its turn."""
+        settings = self.settings
+        settings.secure_state_dir()
+        self.pidfile.acquire()
+        url = settings.effective_database_url
+        if not self.exclusive or not takes_service_lock(url):
+            return
+        self.lock = ServiceLock(url)
+        await wait_as_standby(settings, self.lock, self.progress)
+
+    @property
+    def lock_watch(self) -> asyncio.Task[None] | None:
+        """Ends (ServiceLockLost) if the service lock's connection is lost: stop driving."""
+        return self._lock_watch
+
+    async def fence(self) -> None:
+        """Stop driving Asterisk at once (the lock is lost: another service may be active):
+        no FastAGI dialogue starts, the AMI link closes; ``stop`` does the rest."""
+        if self._agi_server is not None:
+            self._agi_server.close()
+            self._agi_server = None
+        if self.service is not None:
+            await self.service.ami.close()
 
     async def start(self, *, with_pbx: bool = True) -> None:
         try:
@@ -145,6 +183,10 @@ class Runtime:
             except AsteriskProcessError as exc:
                 raise StartupError(str(exc)) from exc
         await self.start_service()
+        if self.lock is not None:
+            self._lock_watch = asyncio.get_running_loop().create_task(
+                self.lock.watch(), name="service-lock"
+            )
         if with_pbx:
             assert self.asterisk is not None
             await self.wait_connected()
@@ -261,6 +303,14 @@ class Runtime:
         if self.db is not None:
             await self.db.dispose()
             self.db = None
+        if self._lock_watch is not None:
+            self._lock_watch.cancel()
+            with contextlib.suppress(BaseException):
+                await self._lock_watch
+            self._lock_watch = None
+        if self.lock is not None:  # last: the next service may drive once we have stopped
+            await self.lock.release()
+            self.lock = None
         self.pidfile.release()
 
 

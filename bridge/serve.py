@@ -5,6 +5,7 @@ lifeline (stdin) closing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -30,14 +31,25 @@ async def serve(
     supervisor's lifeline closes (``up`` is stopping with its Asterisk: the calls end), or
     until the service's own work fails (StackError: the supervisor restarts it). Under
     ``up`` (``lifeline``) the rooms were checked before Asterisk started."""
-    if not lifeline:  # under ``up``, the Asterisk is ours, configured from the same files
-        await check_asterisk(settings, progress)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stopped.set)
+    # Alone, on PostgreSQL, one service of the database is active; the others wait as its
+    # standby. Under ``up`` the Asterisk is the supervisor's own: no standby there.
+    stack = Runtime(settings, progress, provision=not lifeline, exclusive=not lifeline)
     try:
-        await _serve(Runtime(settings, progress, provision=not lifeline), stopped, lifeline)
+        try:
+            active = await _take_turn(stack, stopped)
+            if active and not lifeline:  # under ``up``, the Asterisk is ours, from our files
+                await check_asterisk(settings, progress)
+        except BaseException:
+            await stack.stop()
+            raise
+        if not active:  # stopped while standby
+            await stack.stop()
+            return
+        await _serve(stack, stopped, lifeline)
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
@@ -65,6 +77,24 @@ async def check_asterisk(settings: Settings, progress: Callable[[str], None]) ->
         )
 
 
+async def _take_turn(stack: Runtime, stopped: asyncio.Event) -> bool:
+    """Wait for this service's turn (``Runtime.take_turn``); False if stopped first."""
+    loop = asyncio.get_running_loop()
+    turn = loop.create_task(stack.take_turn(), name="take-turn")
+    signalled = loop.create_task(stopped.wait(), name="signal")
+    try:
+        await asyncio.wait({turn, signalled}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        signalled.cancel()
+    if not turn.done():
+        turn.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await turn
+        return False
+    turn.result()  # its failure, if it failed
+    return True
+
+
 async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None:
     settings, progress, loop = stack.settings, stack.progress, asyncio.get_running_loop()
     await stack.start(with_pbx=False)
@@ -76,7 +106,8 @@ async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None
     assert work is not None
     signalled = loop.create_task(stopped.wait(), name="signal")
     closed = loop.create_task(_until_eof(), name="lifeline") if lifeline else None
-    waits: set[asyncio.Future[Any]] = {work, signalled, *([closed] if closed else [])}
+    lock = stack.lock_watch
+    waits: set[asyncio.Future[Any]] = {work, signalled, *(t for t in (closed, lock) if t)}
     try:
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -84,6 +115,9 @@ async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None
         if closed is not None:
             closed.cancel()
     cause = _failure(work) if work.done() else None
+    if lock is not None and lock.done() and not lock.cancelled():
+        cause = lock.exception() or RuntimeError("the service lock's watch ended")
+        await stack.fence()  # first, at once: another service may be driving already
     if cause is not None:
         log.error("service.failed reason=%r", cause, exc_info=cause)
     if not lifeline:

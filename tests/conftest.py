@@ -147,3 +147,15 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     finally:
         await connection.close()
     return server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@pytest.fixture
+async def postgres_database(postgres_url: str) -> str:
+    """A fresh database on the session's PostgreSQL (for what only PostgreSQL has)."""
+    name = f"pg_{uuid.uuid4().hex[:12]}"
+    connection = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"

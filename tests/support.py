@@ -294,3 +294,24 @@ def roster_rows(switchboard: Switchboard, room: str) -> list[dict[str, Any]]:
 def is_recording(switchboard: Switchboard, room: str) -> bool:
     live = switchboard.room(room)
     return live is not None and live.recording
+
+
+async def cut_service_lock_holder(url: str) -> int:
+    """End the PostgreSQL session that holds io-bridge's service lock, as a network cut
+    would; how many sessions were ended."""
+    import asyncpg
+
+    from bridge.store.service_lock import LOCK_KEY
+
+    server = await asyncpg.connect(url.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        return int(
+            await server.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks "
+                "WHERE locktype = 'advisory' AND granted "
+                "AND (classid::bigint << 32 | objid::bigint) = $1",
+                LOCK_KEY,
+            )
+        )
+    finally:
+        await server.close()

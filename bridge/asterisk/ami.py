@@ -260,11 +260,20 @@ class AmiClient:
             raise PbxUnavailable(
                 f"no answer to {action.get('Action')} within {timeout or self.action_timeout} s"
             ) from None
+        finally:
+            if future.cancelled():  # timed out, or our caller gave up: forget it
+                _forget(manager, future)
         messages = reply if isinstance(reply, list) else [reply]
         first = messages[0]
         if first.get("Response") == "Error" or not first.success:
             raise error_for(action, str(first.get("Message", "")))
         return messages
+
+    def actions_in_flight(self) -> int:
+        """Actions sent on the current link and not yet answered (panoramisk's table)."""
+        manager = self._manager
+        protocol = getattr(manager, "protocol", None)
+        return len({id(a) for a in getattr(protocol, "responses", {}).values()})
 
     async def close(self) -> None:
         """Stop for good: no reconnect, no more events."""
@@ -275,3 +284,12 @@ class AmiClient:
         if manager is not None:
             with contextlib.suppress(Exception):
                 manager.close()
+
+
+def _forget(manager: Manager, future: asyncio.Future[Any]) -> None:
+    """Drop an action nobody waits for from panoramisk's table of actions in flight: it
+    removes an action only when a reply completes its future, and a cancelled future is
+    never completed, so a late (or missing) reply would keep it for the link's lifetime."""
+    responses: dict[str, Any] = getattr(getattr(manager, "protocol", None), "responses", {})
+    for key in [key for key, sent in responses.items() if sent.future is future]:
+        del responses[key]

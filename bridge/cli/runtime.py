@@ -91,18 +91,29 @@ def serve(lifeline: bool) -> None:
     help="One JSON document: the service, and the Asterisk it runs with its version and age.",
 )
 def health(as_json: bool) -> None:
-    """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK)."""
+    """Exit 0 when the running stack answers and is connected to Asterisk (HEALTHCHECK),
+    or is a standby service waiting for its turn (docs/admin.md, "A standby service")."""
     import json
 
     from bridge.asterisk.release import running_asterisk
 
     config = settings()
     state = call_api(config, "GET", "/healthz")
+    role = state.get("role", "active")
+    waiting = role == "standby"
     if as_json:
         connected = state.get("pbx") == "connected"
-        facts = {"ok": connected, "pbx": state.get("pbx"), "asterisk": running_asterisk(config)}
+        facts = {
+            "ok": connected or waiting,
+            "pbx": state.get("pbx"),
+            "role": role,
+            "asterisk": running_asterisk(config),
+        }
         click.echo(json.dumps(facts))
-        sys.exit(0 if connected else 1)
+        sys.exit(0 if connected or waiting else 1)
+    if waiting:
+        click.echo("ok: standby: the bridge service answers and waits for the active one")
+        return
     if state.get("pbx") != "connected":
         fail(f"the bridge service answers but Asterisk's AMI is {state.get('pbx', 'unknown')}")
     click.echo("ok: the bridge service answers and is connected to Asterisk")

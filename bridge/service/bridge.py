@@ -45,7 +45,7 @@ from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import StackChanged, StackView
 from bridge.errors import NoSuchModerator, NoSuchRoom
-from bridge.service import health
+from bridge.service import health, heap
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
@@ -254,6 +254,7 @@ class BridgeService:
                 self.on_demand.keep_closing(self.settings.on_demand_close_check_seconds),
                 name="rooms-on-demand",
             )
+            group.create_task(heap.keep_trimming(), name="heap-trim")
 
     async def _checkpoint_talk_time(self) -> None:
         while True:

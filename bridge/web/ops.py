@@ -20,7 +20,8 @@ from bridge.web.keys import METRICS_TOKEN, SERVICE
 async def healthz(request: web.Request) -> web.Response:
     """The process answers; says whether the PBX is reachable, but never fails on it."""
     switchboard = request.app[SERVICE].switchboard
-    return web.json_response({"ok": True, "pbx": render.pbx_state(switchboard)})
+    # A service that answers here is the active one: a standby answers from bridge.web.standby.
+    return web.json_response({"ok": True, "pbx": render.pbx_state(switchboard), "role": "active"})
 
 
 def check_metrics_token(request: web.Request) -> None:
@@ -40,7 +41,8 @@ async def readyz(request: web.Request) -> web.Response:
     """Ready to take calls: the database answers and the AMI link is up (else 503)."""
     check_metrics_token(request)
     readiness = await request.app[SERVICE].readiness()
-    return web.json_response(readiness.as_dict(), status=200 if readiness.ready else 503)
+    answer = {**readiness.as_dict(), "role": "active"}
+    return web.json_response(answer, status=200 if readiness.ready else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -35,4 +35,6 @@ async def test_the_metrics_token_reads_the_metrics(web_app: Web) -> None:
 async def test_healthz_needs_no_token(web_app: Web) -> None:
     async with web_app.client.get("/healthz") as response:
         assert response.status == 200
-        assert set(await response.json()) == {"ok", "pbx"}
+        answer = await response.json()
+        assert set(answer) == {"ok", "pbx", "role"}
+        assert answer["role"] == "active"  # a standby answers from bridge.web.standby
