@@ -102,3 +102,20 @@ def _examples_line(config: RoomsConfig) -> str:
         for room in config.rooms
     )
     return f"no rooms yet: loaded the example rooms (PIN/moderator PIN): {pins}"
+
+
+def practice_pins(settings: Settings) -> Callable[[str], str | None]:
+    """A practice room's participant PIN, read from the rooms file when a practice starts
+    (the database keeps only its hash): the admin's file, or the example rooms where the
+    service took them. None for a room the file does not mark ``practice: true``."""
+
+    def pin_of(room: str) -> str | None:
+        source = settings.rooms_file or EXAMPLE_ROOMS_FILE
+        try:
+            config = load_rooms_file(source)
+        except RoomsFileError:
+            return None
+        spec = next((r for r in config.rooms if r.name == room and r.practice), None)
+        return None if spec is None else spec.pin
+
+    return pin_of

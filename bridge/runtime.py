@@ -23,7 +23,7 @@ from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortI
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.phone_keys import PhoneKeypad
-from bridge.provision import provision_rooms
+from bridge.provision import practice_pins, provision_rooms
 from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
 from bridge.service import BridgeService
@@ -156,7 +156,7 @@ class Runtime:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
         assert self.db is not None
         settings = self.settings
-        self.service = BridgeService(settings, self.db)
+        self.service = BridgeService(settings, self.db, practice_pins(settings))
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
         try:
             fastagi = FastAgiServer(

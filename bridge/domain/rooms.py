@@ -75,6 +75,9 @@ class RoomSpec:
     # after wrong PINs but never refused or held, and while their address is over its budget
     # only this room's PINs open anything (bridge.domain.guard, docs/admin.md).
     allow_sources: tuple[str, ...] = ()
+    # A room for rehearsing: a host may fill it with simulated callers (bridge.domain.practice);
+    # its calls stay out of the real calls' list and the metrics.
+    practice: bool = False
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.

@@ -36,6 +36,7 @@ class RoomView:
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
     keys_paused: frozenset[str]  # channels whose keys a moderator paused
+    practice: dict[str, Any] | None = None  # the room's practice (running or last), as JSON
 
     @property
     def name(self) -> str:
@@ -84,6 +85,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         poll=_poll(service, spec.name),
         names=names,
         keys_paused=service.keys.paused(spec.name),
+        practice=_practice(service, spec.name),
     )
 
 
@@ -103,6 +105,11 @@ def _with_names(stack: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def _poll(service: BridgeService, room: str) -> dict[str, Any] | None:
     tally = service.polls.tally(room)
     return None if tally is None else tally.as_json(service.polls.present(room))
+
+
+def _practice(service: BridgeService, room: str) -> dict[str, Any] | None:
+    run = service.practice.status(room)
+    return None if run is None else run.as_json()
 
 
 def _joined(person: Participant) -> float:
