@@ -227,6 +227,7 @@ class ActionDone(BaseModel):
     cue: str | None = Field(None, description="play: the cue now playing")
     holder: str | None = Field(None, description="hand-over: the host who now holds the room")
     label: str | None = Field(None, description="label: the caller's label as kept")
+    practice: PracticeState | None = Field(None, description="practice, practice-stop: its state")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------
