@@ -114,7 +114,9 @@ async def test_thirty_simulated_callers_join_raise_hands_talk_drop_back_and_stop
     assert not stopped["running"] and stopped["on_the_line"] == 0
 
 
-async def test_only_a_practice_room_takes_simulated_callers(runtime_settings: Settings) -> None:
+async def test_only_a_practice_room_takes_simulated_callers(
+    service: BridgeService, runtime_settings: Settings
+) -> None:
     out = await cli(runtime_settings, "practice", "e2e-poll", code=1)
     assert "not a practice room" in out
 
