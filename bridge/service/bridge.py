@@ -106,7 +106,9 @@ class BridgeService:
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
-        self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
+        self.metrics = Metrics(
+            lambda: self.switchboard, self.ami.connected.is_set, self._practice_rooms
+        )
         self.bars = CallerBars(self.switchboard)
         self.roster.add_listener(self.bars.on_event)
         self.desk = EntryDesk(
@@ -224,6 +226,10 @@ class BridgeService:
 
     async def _find_room(self, name: str) -> RoomSpec | None:
         return (await self.desk.rooms.current(self.db.sessions)).active.get(name)
+
+    def _practice_rooms(self) -> set[str]:
+        """Practice rooms, as the room cache last read them (for the metrics)."""
+        return {name for name, spec in self.desk.rooms.index.active.items() if spec.practice}
 
     async def _pin_opens(self, room: str, pin: str) -> bool:
         match = await self.desk.rooms.match(self.db.sessions, pin)
