@@ -37,7 +37,7 @@ from bridge.domain.practice import (
 )
 from bridge.domain.rooms import RoomSpec
 from bridge.errors import ActionRefused, BadField, NoSuchRoom
-from bridge.scenarios import BadScenario, read_scenario, shipped_scenario
+from bridge.scenarios import BadScenario, read_scenario, shipped, shipped_scenario
 from bridge.sipcaller import SIPP, Caller, CallPlan
 
 log = logging.getLogger(__name__)
@@ -118,6 +118,10 @@ class RoomPractice:
     def simulated(self) -> int:
         """Simulated callers of running practices, planned (the cap counts these)."""
         return sum(len(r.plan.callers) for r in self.runs.values() if r.running)
+
+    def scenarios(self) -> list[str]:
+        """The shipped scenarios' names, for the panel's choice."""
+        return list(shipped())
 
     async def is_practice(self, room: str) -> bool:
         spec = await self._find_room(room)

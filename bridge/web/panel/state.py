@@ -91,6 +91,7 @@ def overview_row(view: RoomView) -> dict[str, Any]:
         "hands": view.hands_raised,
         "locked": view.locked,
         "recording": view.recording,
+        "practice": view.spec.practice,
     }
 
 
