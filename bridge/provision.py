@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge.domain.pins import PinKey
-from bridge.domain.rooms import RoomsConfig
+from bridge.domain.rooms import RoomsConfig, RoomSpec
 from bridge.errors import StartupError
 from bridge.roomsfile import RoomsFileError, load_rooms_file
 from bridge.settings import EXAMPLE_ROOMS_FILE, Settings
@@ -96,13 +96,24 @@ def _read_rooms(path: Path) -> RoomsConfig:
         raise StartupError(f"{exc.problems[0]} (run: iobridge rooms check {path})") from exc
 
 
+def shown_in_directory(room: RoomSpec) -> bool:
+    return room.public and room.show_pin
+
+
+def practice_room(room: RoomSpec) -> bool:
+    """A practice room's simulated callers dial its participant PIN."""
+    return room.practice
+
+
 class FilePins:
-    """The participant PINs the directory may show (rooms with ``public`` and ``show_pin``),
-    read from the rooms file: the one place the digits are. Read again only when the file
+    """The participant PINs of the rooms ``wanted`` picks (the directory shows those with
+    ``public`` and ``show_pin``; practice rooms' callers dial theirs), read from the rooms
+    file: the one place the digits are. Read again only when the file
     changed; a file that does not read gives none (the directory shows no PIN then)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wanted: Callable[[RoomSpec], bool] = shown_in_directory) -> None:
         self.path = path
+        self.wanted = wanted
         self._seen: tuple[int, int] | None = None
         self._pins: dict[str, str] = {}
 
@@ -116,7 +127,7 @@ class FilePins:
                 config = load_rooms_file(self.path)
             except RoomsFileError:
                 return {}  # the admin hears of it from rooms check and sync; never the PINs
-            self._pins = {r.name: r.pin for r in config.rooms if r.public and r.show_pin}
+            self._pins = {r.name: r.pin for r in config.rooms if self.wanted(r)}
             self._seen = (stat.st_mtime_ns, stat.st_size)
         return dict(self._pins)
 

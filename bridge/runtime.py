@@ -23,11 +23,11 @@ from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortI
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.phone_keys import PhoneKeypad
-from bridge.provision import FilePins, provision_rooms
+from bridge.provision import FilePins, practice_room, provision_rooms
 from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
 from bridge.service import BridgeService
-from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
+from bridge.settings import EXAMPLE_ROOMS_FILE, PRIVATE_FILE, Settings, make_private_dir
 from bridge.standby import wait_as_standby
 from bridge.store.db import Database, DatabaseUnusable, upgrade
 from bridge.store.pin_key import check_pin_key, install_pin_key
@@ -199,7 +199,10 @@ class Runtime:
         assert self.db is not None
         settings = self.settings
         file_pins = FilePins(settings.rooms_file) if settings.rooms_file else None
-        self.service = BridgeService(settings, self.db, file_pins)
+        # A practice room's callers dial its PIN: from the admin's file, or the example
+        # rooms where the service took them.
+        practice_pins = FilePins(settings.rooms_file or EXAMPLE_ROOMS_FILE, practice_room)
+        self.service = BridgeService(settings, self.db, file_pins, practice_pins)
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
         try:
             fastagi = FastAgiServer(

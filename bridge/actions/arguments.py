@@ -12,8 +12,13 @@ from bridge.domain.bars import MAX_BAR_MINUTES
 from bridge.domain.channels import CHANNEL, channel_problem
 from bridge.domain.labels import MAX_LABEL, BadLabel, check_label
 from bridge.domain.polls import DEFAULT_OPTIONS, MAX_OPTIONS, MAX_QUESTION, check_options
+from bridge.domain.practice import MAX_SCENARIO_CALLERS, MAX_SPEED, MIN_SPEED
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers import Lane
+
+MAX_SCENARIO_TEXT = (
+    12_000  # characters of a scenario file sent with an action (under its body limit)
+)
 
 
 def _channel(value: str) -> str:
@@ -162,3 +167,15 @@ class Keys(BaseModel):
         Literal["on", "off"],
         Field(description="off: the caller's keys do nothing (they hear why); on: they work"),
     ]
+
+
+class PracticeStart(BaseModel):
+    """A practice: a shipped scenario by name, or a scenario file's text (the CLI sends the
+    file it was given, checked first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,60}$")] = "general-assembly"
+    scenario_text: Annotated[str | None, Field(max_length=MAX_SCENARIO_TEXT)] = None
+    callers: Annotated[int | None, Field(ge=1, le=MAX_SCENARIO_CALLERS)] = None
+    speed: Annotated[float, Field(ge=MIN_SPEED, le=MAX_SPEED)] = 1.0

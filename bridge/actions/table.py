@@ -29,6 +29,7 @@ from bridge.actions.arguments import (
     PlayCue,
     Policy,
     PollOpen,
+    PracticeStart,
     Priority,
 )
 from bridge.domain.accounts import Right
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from bridge.service.labels import CallerLabels
     from bridge.service.moderation import Moderation
     from bridge.service.polls import RoomPolls
+    from bridge.service.practice import RoomPractice
     from bridge.service.speakers import SpeakerFloor
 
 Result = dict[str, Any]
@@ -72,6 +74,7 @@ class Context:
     labels: CallerLabels
     bars: CallerBars
     keys: RoomKeys
+    practice: RoomPractice
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,22 @@ async def _poll_open(at: Context, args: PollOpen) -> Result:
     return {"poll": tally.as_json(at.polls.present(at.room))}
 
 
+async def _practice(at: Context, args: PracticeStart) -> Result:
+    run = await at.practice.start(
+        at.room,
+        at.actor,
+        scenario=args.scenario,
+        scenario_text=args.scenario_text,
+        callers=args.callers,
+        speed=args.speed,
+    )
+    return {"practice": run.as_json()}
+
+
+async def _practice_stop(at: Context, _: NoArguments) -> Result:
+    return {"practice": (await at.practice.stop(at.room)).as_json()}
+
+
 async def _poll_close(at: Context, _: NoArguments) -> Result:
     tally = await at.polls.close_poll(at.room)
     return {"poll": tally.as_json(at.polls.present(at.room))}
@@ -245,6 +264,10 @@ ACTIONS: dict[str, Action[Any]] = {
                ASSISTANT, "opened a poll", _poll_open),
         Action("poll-close", ROOM, "close the room's poll and keep its tally", NoArguments,
                ASSISTANT, "closed the poll", _poll_close),
+        Action("practice", ROOM, "fill a practice room with simulated callers on a scenario",
+               PracticeStart, HOST, "started a practice", _practice),
+        Action("practice-stop", ROOM, "hang up every simulated caller of the practice",
+               NoArguments, HOST, "stopped the practice", _practice_stop),
         Action("next", STACK, "give the floor to the head of the stack", NoArguments, ASSISTANT,
                "called on the next speaker", _next),
         Action("call", STACK, "give the floor to anyone in the room", OnParticipant, ASSISTANT,

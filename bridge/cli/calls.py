@@ -39,11 +39,14 @@ def calls() -> None:
 @click.option("--room", default=None, help="Only this room's calls.")
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object: {'calls': [...]}.")
-def calls_list(room: str | None, limit: int, as_json: bool) -> None:
-    """List calls, newest first."""
+@click.option("--practice", is_flag=True, help="Only practice rooms' calls (left out otherwise).")
+def calls_list(room: str | None, limit: int, as_json: bool, practice: bool) -> None:
+    """List calls, newest first (practice rooms' calls only with --practice or --room)."""
     from bridge.reports.text import clock, duration
 
-    items = _with_reports(lambda reports: reports.list_calls(room, max(1, limit)))
+    items = _with_reports(
+        lambda reports: reports.list_calls(room, max(1, limit), practice=practice)
+    )
     if as_json:
         click.echo('{"calls": [' + ", ".join(i.model_dump_json() for i in items) + "]}")
         return

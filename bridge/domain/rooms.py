@@ -85,6 +85,9 @@ class RoomSpec:
     admit_outside_schedule: bool = True
     # What callers hear, Asterisk's prompts and io-bridge's (bridge.domain.languages).
     language: str = DEFAULT_LANGUAGE
+    # A room for rehearsing: a host may fill it with simulated callers (bridge.domain.practice);
+    # its calls stay out of the real calls' list and the metrics.
+    practice: bool = False
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.

@@ -16,6 +16,7 @@ from bridge.domain.events import LeaveReason
 from bridge.domain.polls import BLOCK_KEY
 from bridge.domain.privacy import mask_caller_id
 from bridge.recordings import recording_started_at
+from bridge.reports.debrief import debrief
 from bridge.reports.model import (
     CallerIds,
     CallInfo,
@@ -91,6 +92,12 @@ def build_report(
     caller_of = {leg.channel: leg.caller_id for leg in history.legs}
     turns = sorted(history.turns, key=lambda t: t.started_at)
     people = _people(history.legs, turns)
+    talk = _talk_shares(people, has_turns=bool(turns), show=show, hide_names=hide_names)
+    lines = _turn_lines(turns, people, show, hide_names)
+    events = [
+        StackEventLine(at=e.at, kind=e.kind, who=show(e.caller_id), lane=e.lane, detail=e.detail)
+        for e in sorted(history.stack_events, key=lambda e: e.at)
+    ]
     return Report(
         call=call_info(call, now),
         caller_ids=caller_ids,
@@ -109,14 +116,9 @@ def build_report(
             )
             for leg in history.legs
         ],
-        talk=_talk_shares(people, has_turns=bool(turns), show=show, hide_names=hide_names),
-        turns=_turn_lines(turns, people, show, hide_names),
-        stack_events=[
-            StackEventLine(
-                at=e.at, kind=e.kind, who=show(e.caller_id), lane=e.lane, detail=e.detail
-            )
-            for e in sorted(history.stack_events, key=lambda e: e.at)
-        ],
+        talk=talk,
+        turns=lines,
+        stack_events=events,
         moderator_actions=[
             ModeratorAction(
                 at=a.at,
@@ -129,6 +131,8 @@ def build_report(
         ],
         recordings=_recordings(history, files, now),
         polls=[_poll_line(p) for p in sorted(history.polls, key=lambda p: p.opened_at)],
+        practice=call.practice,
+        debrief=debrief(events, lines, talk) if call.practice else None,
     )
 
 

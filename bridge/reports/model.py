@@ -135,6 +135,30 @@ class PollLine(BaseModel):
     )
 
 
+PROCESS_ANSWER_SECONDS = 30.0  # a point of process is meant to jump the stack
+
+
+class HandWait(BaseModel):
+    who: str
+    lane: str = Field(description="stack, direct or process")
+    raised_at: datetime
+    waited: float | None = Field(description="seconds until called on; null: never called on")
+
+
+class Debrief(BaseModel):
+    hands: list[HandWait] = Field(description="every hand raised, in the order raised")
+    called: int = Field(description="hands called on")
+    never_called: int = Field(description="hands lowered or still up when the call ended")
+    median_wait: float | None = Field(description="seconds, over the hands called on")
+    longest_wait: float | None
+    first_time_share: float | None = Field(description="of all talk, to first-time speakers")
+    overruns: int = Field(description="turns ended by the speaking time limit")
+    points_of_process: int
+    points_of_process_answered: int = Field(
+        description=f"called on within {PROCESS_ANSWER_SECONDS:g} s of being raised"
+    )
+
+
 class Report(BaseModel):
     call: CallInfo
     caller_ids: CallerIds
@@ -145,6 +169,10 @@ class Report(BaseModel):
     moderator_actions: list[ModeratorAction]
     recordings: list[RecordingLine]
     polls: list[PollLine] = Field(default_factory=list, description="oldest first")
+    practice: bool = Field(False, description="a practice room's call (simulated callers)")
+    debrief: Debrief | None = Field(
+        None, description="practice calls: how the stack was run (bridge.reports.debrief)"
+    )
 
 
 class CallListItem(BaseModel):

@@ -20,6 +20,7 @@ class CallRow:
     redacted: bool = False  # the retention purge replaced its caller IDs by pseudonyms
     purged_at: datetime | None = None  # a host purged its history ("purge this call")
     recordings_purged_at: datetime | None = None  # its recordings were deleted
+    practice: bool = False  # a practice room's call: simulated callers, a debrief
 
 
 @dataclass(frozen=True)

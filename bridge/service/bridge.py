@@ -23,6 +23,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the push feed for scripts (SSE and webhooks read it) | ``bridge.service.feed`` |
 | rooms opened on demand, closed when their time is up | ``bridge.service.rooms_on_demand`` |
 | the directory of public calls (``/calls``, ``/calls.ics``) | ``bridge.service.directory`` |
+| practice rooms: simulated callers on a scenario's script | ``bridge.service.practice`` |
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
 from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged, Tally
+from bridge.domain.practice import PracticeChanged
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import StackChanged, StackView
@@ -60,6 +62,7 @@ from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.polls import RoomPolls
+from bridge.service.practice import RoomPractice
 from bridge.service.reports import CallReports
 from bridge.service.rooms_on_demand import RoomsOnDemand
 from bridge.service.roster import Change, LiveRoster
@@ -77,7 +80,13 @@ log = logging.getLogger(__name__)
 
 
 class BridgeService:
-    def __init__(self, settings: Settings, db: Database, file_pins: FilePins | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        file_pins: FilePins | None = None,
+        practice_pins: FilePins | None = None,
+    ) -> None:
         self.settings = settings
         self.db = db
         self.history = HistoryWriter(db.sessions)
@@ -103,7 +112,9 @@ class BridgeService:
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
-        self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
+        self.metrics = Metrics(
+            lambda: self.switchboard, self.ami.connected.is_set, self._practice_rooms
+        )
         self.bars = CallerBars(self.switchboard)
         self.roster.add_listener(self.bars.on_event)
         self.desk = EntryDesk(
@@ -159,6 +170,16 @@ class BridgeService:
         self.holders = RoomHolders(self.switchboard, self._file_role)
         self.labels = CallerLabels(self.switchboard, self._publish_label)
         self.roster.add_listener(self.holders.on_event)
+        self.practice = RoomPractice(
+            self._find_room,
+            practice_pins or dict,
+            self._pin_opens,
+            target=(settings.local_host, settings.sip_port),
+            extension=settings.entry_extension,
+            workdir=settings.state_dir / "practice",
+            max_callers=settings.practice_max_callers,
+            changed=lambda room: self.roster.changes.publish(Change(room, PracticeChanged(room))),
+        )
 
     @property
     def switchboard(self) -> Switchboard:
@@ -217,6 +238,14 @@ class BridgeService:
     async def _find_room(self, name: str) -> RoomSpec | None:
         return (await self.desk.rooms.current(self.db.sessions)).active.get(name)
 
+    def _practice_rooms(self) -> set[str]:
+        """Practice rooms, as the room cache last read them (for the metrics)."""
+        return {name for name, spec in self.desk.rooms.index.active.items() if spec.practice}
+
+    async def _pin_opens(self, room: str, pin: str) -> bool:
+        match = await self.desk.rooms.match(self.db.sessions, pin)
+        return match is not None and match.room.name == room and not match.retired
+
     async def find_room(self, name: str) -> RoomSpec:
         """The active room of that name; ``NoSuchRoom`` when the rooms file has none."""
         spec = await self._find_room(name)
@@ -265,6 +294,7 @@ class BridgeService:
         """Stop; ``ending_calls`` when Asterisk stops too, so every call ends here and now
         (its leave events would never reach us). Otherwise the calls go on without us and
         the next start resyncs and carries on their history."""
+        await self.practice.close()  # simulated callers hang up while we still hear it
         await self.ami.close()  # first: no event may land after what we write below
         now = time.time()
         if ending_calls:

@@ -24,7 +24,7 @@ is its number in ``IOBRIDGE_WEBHOOKS`` (1, 2 ...), never its URL (it may hold a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 
 from prometheus_client import (
     CollectorRegistry,
@@ -61,13 +61,20 @@ LANES = (ROSTER_LANE, "process", "direct", "stack", "called")  # the stack's, as
 class _LiveState(Collector):
     """Figures read from the live roster at scrape time."""
 
-    def __init__(self, switchboard: Callable[[], Switchboard], ami_up: Callable[[], bool]):
+    def __init__(
+        self,
+        switchboard: Callable[[], Switchboard],
+        ami_up: Callable[[], bool],
+        practice_rooms: Callable[[], Collection[str]],
+    ):
         self._switchboard = switchboard
         self._ami_up = ami_up
+        self._practice_rooms = practice_rooms
 
     def collect(self) -> Iterator[Metric]:
         board = self._switchboard()
-        rooms = list(board.rooms.values())
+        practice = self._practice_rooms()  # simulated callers are not the service's load
+        rooms = [room for room in board.rooms.values() if room.name not in practice]
         yield GaugeMetricFamily("iobridge_rooms_live", "Rooms with a call going on", len(rooms))
         yield GaugeMetricFamily(
             "iobridge_participants", "People in rooms", sum(room.count for room in rooms)
@@ -88,9 +95,18 @@ class _LiveState(Collector):
 
 
 class Metrics:
-    def __init__(self, switchboard: Callable[[], Switchboard], ami_up: Callable[[], bool]):
+    """Practice rooms (``practice_rooms``: their names now) are left out of every figure
+    that counts rooms, people, PINs, hands or turns."""
+
+    def __init__(
+        self,
+        switchboard: Callable[[], Switchboard],
+        ami_up: Callable[[], bool],
+        practice_rooms: Callable[[], Collection[str]] = frozenset,
+    ):
         self.registry = CollectorRegistry()
-        self.registry.register(_LiveState(switchboard, ami_up))
+        self._practice_rooms = practice_rooms
+        self.registry.register(_LiveState(switchboard, ami_up, practice_rooms))
         # The process itself: process_resident_memory_bytes, process_cpu_seconds_total,
         # process_open_fds ..., and python_info.
         ProcessCollector(registry=self.registry)
@@ -156,6 +172,8 @@ class Metrics:
 
     def pin_outcome(self, decision: Admission | Refusal) -> None:
         if isinstance(decision, Admission):
+            if decision.room.name in self._practice_rooms():
+                return
             self.pin_admissions.labels(str(decision.role)).inc()
         else:
             self.pin_refusals.labels(decision.value).inc()
@@ -166,13 +184,15 @@ class Metrics:
     def webhook_outcome(self, number: int, outcome: str) -> None:
         self.webhook_events.labels(str(number), outcome).inc()
 
-    def turn_started(self, lane: str) -> None:
+    def turn_started(self, room: str, lane: str) -> None:
         """A speaker got the floor (the stack: its lane; process, direct, stack, called)."""
+        if room in self._practice_rooms():
+            return
         self.speaker_turns.labels(lane).inc()
 
     def set_hands_raised(self, room: str, count: int) -> None:
         """The speaker stack: how many wait in ``room`` now (0 when its call ends)."""
-        if count > 0:
+        if count > 0 and room not in self._practice_rooms():
             self._hands[room] = count
         else:
             self._hands.pop(room, None)
@@ -188,7 +208,7 @@ class Metrics:
                 for room in self._switchboard().rooms.values():
                     for member in room.participants.values():
                         self._turns_seen.setdefault(member.channel, member.turns)
-            case TalkingChanged(talking=True):
+            case TalkingChanged(talking=True) if event.room not in self._practice_rooms():
                 live = self._switchboard().room(event.room)
                 person = live.participants.get(event.channel) if live else None
                 if person is not None:

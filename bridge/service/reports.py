@@ -75,11 +75,18 @@ class CallReports:
         self.recording_retention_days = recording_retention_days
 
     async def list_calls(
-        self, room: str | None = None, limit: int = 50, rooms: Collection[str] | None = None
+        self,
+        room: str | None = None,
+        limit: int = 50,
+        rooms: Collection[str] | None = None,
+        practice: bool = False,
     ) -> list[CallListItem]:
-        """The newest calls first; only those in ``rooms`` when given."""
+        """The newest calls first; only those in ``rooms`` when given. Practice rooms'
+        calls only when their room is named, or ``practice`` (then only them)."""
         async with self.db.sessions() as session:
-            rows = await reports.list_calls(session, room=room, limit=limit, rooms=rooms)
+            rows = await reports.list_calls(
+                session, room=room, limit=limit, rooms=rooms, practice=practice
+            )
         now = datetime.now(UTC)
         return [call_list_item(row, now) for row in rows]
 

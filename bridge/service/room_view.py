@@ -41,6 +41,7 @@ class RoomView:
     # The room's schedule (bridge.domain.schedule): the call on now, and the next one.
     call_now: Occurrence | None = None
     next_call: Occurrence | None = None
+    practice: dict[str, Any] | None = None  # the room's practice (running or last), as JSON
 
     @property
     def name(self) -> str:
@@ -90,6 +91,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         names=names,
         keys_paused=service.keys.paused(spec.name),
         **_scheduled(spec, now),
+        practice=_practice(service, spec.name),
     )
 
 
@@ -116,6 +118,11 @@ def _with_names(stack: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def _poll(service: BridgeService, room: str) -> dict[str, Any] | None:
     tally = service.polls.tally(room)
     return None if tally is None else tally.as_json(service.polls.present(room))
+
+
+def _practice(service: BridgeService, room: str) -> dict[str, Any] | None:
+    run = service.practice.status(room)
+    return None if run is None else run.as_json()
 
 
 def _joined(person: Participant) -> float:

@@ -96,7 +96,8 @@ class RoomsOnDemand:
                 await taken_pin_hashes(session), key.hash, self._randbelow
             )
             # Another room's call settings, not its calendar: a room on demand has no
-            # schedule and is never in the directory (its PINs are in no rooms file).
+            # schedule, is never in the directory and is no practice room (its PINs are in
+            # no rooms file).
             spec = replace(
                 base,
                 name=name,
@@ -107,6 +108,7 @@ class RoomsOnDemand:
                 public=False,
                 show_pin=False,
                 admit_outside_schedule=True,
+                practice=False,
             )
             await add_room_on_demand(
                 session, spec, key, closes_at=closes_at, opened_by=principal.username

@@ -25,6 +25,7 @@ from bridge.domain.events import (
 )
 from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged
+from bridge.domain.practice import PracticeChanged
 from bridge.domain.roster import Effect, Switchboard
 from bridge.domain.speakers import StackChanged
 from bridge.hub import Hub
@@ -44,10 +45,10 @@ Watcher = Callable[[DomainEvent, list[Effect]], None]  # an event and what the r
 @dataclass(frozen=True)
 class Change:
     """What subscribers hear: which room changed (None: the whole switchboard) and why:
-    an event from Asterisk, the room's speaker stack or its poll changed."""
+    an event from Asterisk, the room's speaker stack, its poll or its practice changed."""
 
     room: str | None
-    event: DomainEvent | StackChanged | PollChanged | CallerMarked
+    event: DomainEvent | StackChanged | PollChanged | CallerMarked | PracticeChanged
 
 
 class LiveRoster:

@@ -178,7 +178,9 @@ class StackCourier:
                 case domain.YouAreNext():
                     await self._whisper(effect.room, effect.channel, "next")
                 case domain.TurnStarted():
-                    self._metrics.turn_started("called" if effect.lane is None else effect.lane)
+                    self._metrics.turn_started(
+                        effect.room, "called" if effect.lane is None else effect.lane
+                    )
                     await self._turns.started(effect)
                     await self._whisper(effect.room, effect.channel, "floor")
                 case domain.TurnEnded():

@@ -129,6 +129,7 @@ class Settings(Limits):
     history_purge_every_seconds: float = Field(default=3600.0, gt=0)
     on_demand_close_check_seconds: float = Field(default=30.0, gt=0)  # rooms opened on demand
     schedule_early_minutes: int = Field(default=10, ge=0, le=120)  # admitted before a call
+    practice_max_callers: int = Field(default=100, ge=0)  # simulated callers, all rooms at once
     # Recording files are deleted this many days after they were last written, by the
     # same purge (0: at its next round).
     recording_retention_days: int = Field(default=90, ge=0)

@@ -23,11 +23,19 @@ from bridge.reports.rows import (
     StackEventRow,
     TurnRow,
 )
-from bridge.store.models import Call, Leg, ModeratorAction, RecordingStart, StackEvent, Turn
+from bridge.store.models import (
+    Call,
+    Leg,
+    ModeratorAction,
+    RecordingStart,
+    Room,
+    StackEvent,
+    Turn,
+)
 from bridge.store.polls import polls_of_call
 
 
-def _call_row(call: Call) -> CallRow:
+def _call_row(call: Call, practice: bool = False) -> CallRow:
     return CallRow(
         id=call.id,
         room=call.room_name,
@@ -36,6 +44,7 @@ def _call_row(call: Call) -> CallRow:
         redacted=call.redacted_at is not None,
         purged_at=call.purged_at,
         recordings_purged_at=call.recordings_purged_at,
+        practice=practice,
     )
 
 
@@ -45,9 +54,11 @@ async def list_calls(
     room: str | None = None,
     limit: int = 50,
     rooms: Collection[str] | None = None,
+    practice: bool = False,
 ) -> list[CallListRow]:
     """The newest calls first, each with its number of legs and its total talk time;
-    only calls in ``rooms`` when given (a moderator's rooms)."""
+    only calls in ``rooms`` when given (a moderator's rooms). Practice rooms' calls are
+    left out unless their room is asked for by name (or ``practice``: only them)."""
     totals = (
         select(
             Leg.call_id,
@@ -63,8 +74,13 @@ async def list_calls(
         .order_by(Call.started_at.desc(), Call.id.desc())
         .limit(limit)
     )
+    practice_rooms = select(Room.name).where(Room.practice.is_(True))
     if room is not None:
         query = query.where(Call.room_name == room)
+    elif practice:
+        query = query.where(Call.room_name.in_(practice_rooms))
+    else:
+        query = query.where(Call.room_name.not_in(practice_rooms))
     if rooms is not None:
         query = query.where(Call.room_name.in_(sorted(rooms)))
     rows = await session.execute(query)
@@ -95,6 +111,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
     call = await session.get(Call, call_id)
     if call is None:
         return None
+    practice = await session.scalar(select(Room.practice).where(Room.name == call.room_name))
     legs = await session.scalars(
         select(Leg).where(Leg.call_id == call_id).order_by(Leg.joined_at, Leg.id)
     )
@@ -115,7 +132,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
         .order_by(RecordingStart.started_at)
     )
     return CallHistory(
-        call=_call_row(call),
+        call=_call_row(call, bool(practice)),
         legs=tuple(
             LegRow(
                 leg.channel,

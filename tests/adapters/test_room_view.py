@@ -30,9 +30,10 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     shown = await (await web_app.client.get(f"/api/v1/rooms/{ROOM}", headers=admin)).json()
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
-        "stack", "poll",
+        "stack", "poll", "practice_room", "practice",
     }  # fmt: skip
     assert shown["poll"] is None  # no poll in this call yet
+    assert (shown["practice_room"], shown["practice"]) == (False, None)
     assert (shown["room"], shown["live"], shown["locked"], shown["recording"]) == (
         ROOM, True, True, False,
     )  # fmt: skip
@@ -48,6 +49,7 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
         "name": ROOM, "title": shown["title"], "live": True, "participants": 2,
         "hands_raised": 0, "speaker": None, "locked": True, "recording": False,
         "queue": "fifo", "max_participants": summary["max_participants"], "on_demand": False,
+        "practice": False,
     }  # fmt: skip
 
 
@@ -60,6 +62,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
         "name": ROOM, "title": view.spec.title, "live": True, "locked": True,
         "recording": False, "pbx": "disconnected",
         "speaking_time_limit": view.spec.speaking_time_limit, "count": 2,
+        "practice_room": False, "practice": None,
     }  # fmt: skip
     rows = snapshot["participants"]
     assert [row["channel"] for row in rows] == ["PJSIP/a-1", "PJSIP/b-2"]
@@ -68,6 +71,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
     assert overview_row(view) == {
         "name": ROOM, "title": view.spec.title, "live": True, "count": 2, "speaker": None,
         "hands": 0, "locked": True, "recording": False, "schedule": "Any time",
+        "practice": False,
     }  # fmt: skip
 
 

@@ -97,6 +97,8 @@ LAYERS: dict[str, Layer] = {
             "bridge.reports",
             "bridge.hub",
             "bridge.recordings",
+            "bridge.sipcaller",
+            "bridge.scenarios",
             *COMMON,
         ),
         never=("aiohttp",),

@@ -16,7 +16,15 @@ from bridge.reports import build_report
 from bridge.store.audit import ActionRecord, add_action
 from bridge.store.db import Database
 from bridge.store.history import apply_effects
-from bridge.store.models import Call, Leg, ModeratorAction, PinFailure, StackEvent, Turn
+from bridge.store.models import (
+    Call,
+    Leg,
+    ModeratorAction,
+    PinFailure,
+    Room,
+    StackEvent,
+    Turn,
+)
 from bridge.store.reports import list_calls, load_call
 from bridge.store.retention import purge_history
 from bridge.store.turns import record_recording_start, record_stack_event, record_turn
@@ -122,6 +130,27 @@ async def test_the_list_of_calls_is_newest_first_with_legs_and_talk(db: Database
         (older, 1, 10.0),
     ]
     assert [c.call.id for c in only_ga] == [older]
+
+
+async def test_a_practice_rooms_calls_stay_out_of_the_list_and_get_a_debrief(db: Database) -> None:
+    async with db.sessions.begin() as session:
+        session.add(Room(name="drill", title="Drill", pin_hash="x" * 64, practice=True))
+    real = await a_call(db, "ga", RECENT, ["5550101"])
+    drill = await a_call(db, "drill", RECENT + 100, ["practice001", "practice002"])
+    async with db.sessions() as session:
+        listed = [c.call.id for c in await list_calls(session)]
+        practice = [c.call.id for c in await list_calls(session, practice=True)]
+        named = [c.call.id for c in await list_calls(session, room="drill")]
+        history = await load_call(session, drill)
+        real_history = await load_call(session, real)
+    assert (listed, practice, named) == ([real], [drill], [drill])
+    assert history is not None and real_history is not None
+    report = build_report(history, redact_caller_ids=False, now=NOW)
+    assert report.practice and report.debrief is not None
+    # Each hand raised 2 s in and called on 3 s later (the turn began at +5 s).
+    assert [h.waited for h in report.debrief.hands] == [3.0, 3.0]
+    assert (report.debrief.called, report.debrief.never_called) == (2, 0)
+    assert build_report(real_history, redact_caller_ids=False, now=NOW).debrief is None
 
 
 async def test_the_purge_redacts_caller_ids_past_retention_and_nothing_newer(db: Database) -> None:

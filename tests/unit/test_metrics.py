@@ -87,6 +87,27 @@ def test_hands_raised_add_up_over_rooms_and_go_when_a_call_ends() -> None:
     assert values(metrics)[("iobridge_hands_raised", ())] == 2
 
 
+def test_practice_rooms_stay_out_of_the_figures() -> None:
+    board = Switchboard()
+    metrics = Metrics(lambda: board, lambda: True, practice_rooms=lambda: {"drill"})
+    for event in (
+        ParticipantJoined("ga", "PJSIP/a-1", "5550101", Role.PARTICIPANT, False, T),
+        ParticipantJoined("drill", "PJSIP/p-1", "practice001", Role.PARTICIPANT, False, T),
+        TalkingChanged("drill", "PJSIP/p-1", True, T + 1),
+    ):
+        board.apply(event)
+        metrics.on_event(event)
+    metrics.set_hands_raised("drill", 7)
+    metrics.set_hands_raised("ga", 1)
+    metrics.turn_started("drill", "stack")
+    found = values(metrics)
+    assert found[("iobridge_rooms_live", ())] == 1
+    assert found[("iobridge_participants", ())] == 1
+    assert found[("iobridge_hands_raised", ())] == 1
+    assert found[("iobridge_speaker_turns_total", (("lane", "stack"),))] == 0
+    assert found[("iobridge_speaker_turns_total", (("lane", "open"),))] == 0
+
+
 def test_two_services_in_one_process_keep_their_own_counts() -> None:
     first, _ = fed()
     second, _ = fed()

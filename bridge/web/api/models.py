@@ -84,6 +84,7 @@ class RoomSummary(BaseModel):
     queue: QueuePolicy
     max_participants: int
     on_demand: bool = Field(False, description="opened by a host, not from the rooms file")
+    practice: bool = Field(False, description="a practice room (simulated callers allowed)")
 
 
 class OpenRoomBody(Inputs):
@@ -175,6 +176,24 @@ class PollState(BaseModel):
     blocks: list[Blocker] = Field(description="who blocks (moderators only see this)")
 
 
+class PracticeState(BaseModel):
+    """A practice with simulated callers, running or the room's last one."""
+
+    room: str
+    scenario: str
+    running: bool
+    callers: int = Field(description="simulated callers in the plan")
+    speed: float = Field(description="2.0: the scenario's times run twice as fast")
+    started_by: str
+    started_at: float
+    ends_at: float = Field(description="when the scenario's last caller hangs up")
+    stopped_at: float | None = Field(description="null while it runs")
+    on_the_line: int = Field(description="simulated callers on a call now")
+    placed: int = Field(description="calls placed so far (a caller who called back: two)")
+    failed: int = Field(description="calls that could not be placed")
+    parts: dict[str, int] = Field(description="how many callers play each part")
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -190,6 +209,10 @@ class RoomState(BaseModel):
     poll: PollState | None = Field(
         None, description="the open poll, or the last closed one; null: none in this call"
     )
+    practice_room: bool = Field(False, description="simulated callers may be started here")
+    practice: PracticeState | None = Field(
+        None, description="the room's practice, running or its last; null: none"
+    )
 
 
 # ---- actions -----------------------------------------------------------------------------
@@ -204,6 +227,7 @@ class ActionDone(BaseModel):
     cue: str | None = Field(None, description="play: the cue now playing")
     holder: str | None = Field(None, description="hand-over: the host who now holds the room")
     label: str | None = Field(None, description="label: the caller's label as kept")
+    practice: PracticeState | None = Field(None, description="practice, practice-stop: its state")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

@@ -30,6 +30,7 @@ from bridge.web.api.models import (
     OpenRoomBody,
     Participant,
     PollState,
+    PracticeState,
     RoomList,
     RoomPath,
     RoomState,
@@ -91,6 +92,7 @@ def _summary(view: RoomView, on_demand_names: Collection[str]) -> RoomSummary:
         queue=view.spec.queue,
         max_participants=view.spec.max_participants,
         on_demand=view.name in on_demand_names,
+        practice=view.spec.practice,
     )
 
 
@@ -117,6 +119,8 @@ async def room(api: ApiRequest) -> RoomState:
         ],
         stack=StackState.model_validate(view.stack),
         poll=None if view.poll is None else PollState.model_validate(view.poll),
+        practice_room=view.spec.practice,
+        practice=None if view.practice is None else PracticeState.model_validate(view.practice),
     )
 
 

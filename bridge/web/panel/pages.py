@@ -197,6 +197,7 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "actions": action_table(acting, room),
         "speaking_time_limit": spec.speaking_time_limit,
         "cues": await request.app[SERVICE].cues.names(),
+        "practice_scenarios": service.practice.scenarios() if spec.practice else [],
     }
     context = {"spec": spec, "config": json.dumps(config), **await page_frame(request)}
     return aiohttp_jinja2.render_template("room.html", request, context)

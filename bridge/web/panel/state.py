@@ -43,6 +43,8 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
             "pbx": render.pbx_link(view.pbx_connected),
             "speaking_time_limit": view.spec.speaking_time_limit,
             "count": view.count,
+            "practice_room": view.spec.practice,
+            "practice": view.practice,
         },
         "participants": [
             roster_row(
@@ -90,6 +92,7 @@ def overview_row(view: RoomView) -> dict[str, Any]:
         "locked": view.locked,
         "recording": view.recording,
         "schedule": schedule_text(view),
+        "practice": view.spec.practice,
     }
 
 

@@ -5,6 +5,8 @@
 import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
 import { Roster } from "./roster.js";
 import { Poll } from "./poll.js";
+import { Practice } from "./practice.js";
+import { Practice } from "./practice.js";
 import { Stack } from "./stack.js";
 
 const main = document.getElementById("main");
@@ -63,6 +65,18 @@ const poll = new Poll({
   buttons: $("poll-buttons"), cues: $("cue-select"), cueButtons: $("cue-buttons"), button,
 });
 
+const practice = new Practice({
+  box: $("practice"), state: $("practice-state"), form: $("practice-form"),
+  scenario: $("practice-scenario"), callers: $("practice-callers"), speed: $("practice-speed"),
+  buttons: $("practice-buttons"), scenarios: config.practice_scenarios, button,
+});
+
+const practice = new Practice({
+  box: $("practice"), state: $("practice-state"), form: $("practice-form"),
+  scenario: $("practice-scenario"), callers: $("practice-callers"), speed: $("practice-speed"),
+  buttons: $("practice-buttons"), scenarios: config.practice_scenarios, button,
+});
+
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
 /** Ask for a caller's label (their name and place); resolves to the text, or null. */
 function askLabel(whom, current) {
@@ -85,6 +99,8 @@ function askLabel(whom, current) {
 function argumentsOf(target) {
   if (target.dataset.action === "poll-open") return poll.fields();
   if (target.dataset.action === "play") return [$("cue-select").value];
+  if (target.dataset.action === "practice") return practice.fields();
+  if (target.dataset.action === "practice") return practice.fields();
   return JSON.parse(target.dataset.args);
 }
 
@@ -160,6 +176,8 @@ function draw(message) {
   stack.update(held.stack, message.now, { live: held.room.live });
   poll.update(held.poll, { live: held.room.live });
   poll.drawCues(config.cues, held.room.live);
+  practice.update(held.room.practice ?? null);
+  practice.update(held.room.practice ?? null);
   if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
   main.dataset.version = String(version);
 }
