@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     guard_dialogues_per_source: int = Field(default=20, ge=1)
     guard_max_held_dialogues: int = Field(default=100, ge=1)
 
+    # Dial-out (docs/moderator.md, "Calling people in"): numbers each moderator may have
+    # dialled per day (UTC), and how long a callee may take to pick up, then to press 1.
+    dialout_daily_limit: int = Field(default=200, ge=0)
+    dialout_ring_seconds: float = Field(default=30.0, gt=0)
+    dialout_key_seconds: float = Field(default=15.0, gt=0)
+    dialout_retry_seconds: float = Field(default=60.0, gt=0)
+
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0
     # Caller IDs in the call history are kept this many days after a call ends, then
