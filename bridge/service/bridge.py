@@ -22,6 +22,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
 | the push feed for scripts (SSE and webhooks read it) | ``bridge.service.feed`` |
 | rooms opened on demand, closed when their time is up | ``bridge.service.rooms_on_demand`` |
+| calling phones into a room through a trunk (dial-out) | ``bridge.service.dialout`` |
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
+from bridge.domain.dialout import DialOutChanged
 from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
@@ -49,6 +51,7 @@ from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
+from bridge.service.dialout import DialOut
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
 from bridge.service.holders import RoomHolders
@@ -152,6 +155,15 @@ class BridgeService:
         self.holders = RoomHolders(self.switchboard, self._file_role)
         self.labels = CallerLabels(self.switchboard, self._publish_label)
         self.roster.add_listener(self.holders.on_event)
+        self.dialout = DialOut(
+            settings,
+            db,
+            self.pbx_directory,
+            self._find_room,
+            self.desk.enter_room,
+            self._publish_dialout,
+        )
+        self.roster.add_listener(self.dialout.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -165,6 +177,9 @@ class BridgeService:
             self.feed.on_stack_changed(change.room)
 
     def _publish_poll(self, room: str, change: PollChanged) -> None:
+        self.roster.changes.publish(Change(room, change))
+
+    def _publish_dialout(self, room: str, change: DialOutChanged) -> None:
         self.roster.changes.publish(Change(room, change))
 
     def _publish_label(self, room: str, change: CallerMarked) -> None:
@@ -184,6 +199,7 @@ class BridgeService:
 
     def _on_ami_event(self, message: Message) -> None:
         self.metrics.ami_events.inc()
+        self.dialout.on_ami(message)
         event = ami_events.to_domain(message)
         if event is not None:
             self.roster.receive(event)
@@ -239,6 +255,7 @@ class BridgeService:
             group.create_task(self.history.run(), name="history")
             group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
             group.create_task(self.speakers.run(), name="speaker-stack")
+            group.create_task(self.dialout.run(), name="dialout")
             group.create_task(
                 self.reports.keep_retention(self.settings.history_purge_every_seconds),
                 name="history-retention",

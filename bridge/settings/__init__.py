@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bridge.settings.database import async_database_url as async_database_url
 from bridge.settings.files import PRIVATE_DIR as PRIVATE_DIR
 from bridge.settings.files import PRIVATE_FILE as PRIVATE_FILE
 from bridge.settings.files import make_private_dir as make_private_dir
@@ -150,8 +151,8 @@ class Settings(BaseSettings):
     guard_dialogues_per_source: int = Field(default=20, ge=1)
     guard_max_held_dialogues: int = Field(default=100, ge=1)
 
-    # Dial-out (docs/moderator.md, "Calling people in"): numbers each moderator may have
-    # dialled per day (UTC), and how long a callee may take to pick up, then to press 1.
+    # Dial-out (docs/moderator.md): numbers a moderator may have dialled a day (UTC); seconds
+    # a callee may ring, then take to press 1; seconds between two attempts of a number.
     dialout_daily_limit: int = Field(default=200, ge=0)
     dialout_ring_seconds: float = Field(default=30.0, gt=0)
     dialout_key_seconds: float = Field(default=15.0, gt=0)
@@ -383,23 +384,6 @@ def unread_variables(environ: Mapping[str, str]) -> list[str]:
         hint = f" (did you mean IOBRIDGE_{close[0]}?)" if close else ""
         warnings.append(f"{variable} is set but no setting reads it{hint}; it is ignored")
     return warnings
-
-
-# The URL an admin types, mapped to the async driver the project ships for it.
-_ASYNC_DRIVERS = {
-    "postgres": "postgresql+asyncpg",
-    "postgresql": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-}
-
-
-def async_database_url(url: str) -> str:
-    """``postgresql://`` and ``postgres://`` mean asyncpg, ``sqlite://`` aiosqlite; a URL
-    that names its driver (``postgresql+asyncpg://``) is kept as it is."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    return f"{_ASYNC_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
 
 
 def _split(value: str) -> list[str]:

@@ -8,6 +8,7 @@ from bridge.domain.dialout.calls import (
     CallOut,
     CallState,
     DialBook,
+    DialOutChanged,
     state_for_cause,
 )
 from bridge.domain.dialout.limits import (
@@ -27,6 +28,7 @@ __all__ = [
     "CallState",
     "Callee",
     "DialBook",
+    "DialOutChanged",
     "DialRefused",
     "TrunkPacer",
     "check_daily",

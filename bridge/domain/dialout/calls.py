@@ -89,7 +89,8 @@ class CallOut:
 
 
 class DialBook:
-    def __init__(self, trunks: dict[str, TrunkSpec]) -> None:
+    def __init__(self, trunks: dict[str, TrunkSpec], retry_seconds: float = RETRY_SECONDS) -> None:
+        self.retry_seconds = retry_seconds
         self.calls: dict[str, CallOut] = {}  # by id, in the order asked
         self.pacers: dict[str, TrunkPacer] = {}
         self.trunks = trunks
@@ -117,7 +118,7 @@ class DialBook:
         confirm: bool,
         retries: int,
         now: float,
-        prefix: str = "dial",
+        prefix: str = "dial",  # the ids' start: the service's own, unique per run
     ) -> list[CallOut]:
         """Queue each (callee, trunk); a number already queued or up in the room is kept
         as it is, not called twice."""
@@ -127,7 +128,7 @@ class DialBook:
             if callee.number in busy:
                 continue
             call = CallOut(
-                f"{prefix}-{int(now)}-{next(self._ids)}",
+                f"{prefix}-{next(self._ids)}",
                 room,
                 callee.number,
                 callee.name,
@@ -191,7 +192,11 @@ class DialBook:
             return self._set(call, call.state, now, up=False)
         retry = outcome in RETRIED and call.attempts <= call.retries
         return self._set(
-            call, outcome, now, up=False, next_try=now + RETRY_SECONDS if retry else call.next_try
+            call,
+            outcome,
+            now,
+            up=False,
+            next_try=now + self.retry_seconds if retry else call.next_try,
         )
 
     def cancel(self, room: str, number: str | None, now: float) -> list[CallOut]:
@@ -228,3 +233,10 @@ def _pending(call: CallOut) -> bool:
 
 def _sooner(a: float | None, b: float) -> float:
     return b if a is None else min(a, b)
+
+
+@dataclass(frozen=True)
+class DialOutChanged:
+    """A call out of ``room`` changed state: panels redraw its list."""
+
+    room: str

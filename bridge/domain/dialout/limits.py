@@ -17,7 +17,6 @@ caller can type a number that gets dialled.
 from __future__ import annotations
 
 import csv
-import io
 from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import NoReturn
@@ -49,7 +48,7 @@ def read_callees(lines: list[str], where: str = "line") -> list[Callee]:
         text = line.strip()
         if not text or text.startswith("#"):
             continue
-        fields = next(csv.reader(io.StringIO(text), skipinitialspace=True))
+        fields = next(csv.reader([text], skipinitialspace=True))
         raw = fields[0] if fields else ""
         name = ",".join(fields[1:]).strip()
         try:

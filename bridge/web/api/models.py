@@ -121,6 +121,7 @@ class Participant(BaseModel):
     talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
     turns: int
     keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
+    dialed_out: bool = Field(False, description="called into the room by a moderator")
 
 
 class Speaker(BaseModel):
@@ -175,6 +176,19 @@ class PollState(BaseModel):
     blocks: list[Blocker] = Field(description="who blocks (moderators only see this)")
 
 
+class CallOut(BaseModel):
+    """One number called into a room, as ``iobridge dialout ROOM show --json`` prints it."""
+
+    number: str = Field(description="E.164")
+    name: str = Field(description="the name the moderator gave it ('' if none)")
+    state: Literal[
+        "queued", "ringing", "answered", "joined", "declined", "busy", "no-answer", "failed",
+        "cancelled",
+    ]  # fmt: skip
+    attempts: int
+    updated_at: float
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -190,6 +204,9 @@ class RoomState(BaseModel):
     poll: PollState | None = Field(
         None, description="the open poll, or the last closed one; null: none in this call"
     )
+    calls_out: list[CallOut] = Field(
+        default_factory=list, description="the numbers called into the room, in order asked"
+    )
 
 
 # ---- actions -----------------------------------------------------------------------------
@@ -204,6 +221,9 @@ class ActionDone(BaseModel):
     cue: str | None = Field(None, description="play: the cue now playing")
     holder: str | None = Field(None, description="hand-over: the host who now holds the room")
     label: str | None = Field(None, description="label: the caller's label as kept")
+    calls: list[CallOut] | None = Field(
+        None, description="dialout-start: the calls queued; dialout-cancel: those cancelled"
+    )
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------
