@@ -7,124 +7,22 @@ logged, call by call."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
-import os
-import string
-import subprocess
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from bridge.actions import ACTIONS, perform
-from bridge.asterisk.trunk_config import RELOAD, write_trunks
 from bridge.cli import main
 from bridge.domain.accounts import Principal
-from bridge.domain.rooms import RoomSpec
-from bridge.domain.trunks import Outbound, TrunkKind, TrunkSpec
 from bridge.errors import DialOutRefused
-from bridge.roomsfile import load_rooms_file
-from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from bridge.sipp_streams import dtmf_pcap
-from bridge.store.pin_key import install_pin_key
-from bridge.store.rooms import sync_rooms
-from bridge.store.trunks import sync_trunks
-from tests.conftest import E2E_ROOMS
-from tests.support import AmiWatcher, eventually, free_udp_and_tcp_port
-
-ROOM = RoomSpec(name="e2e-dialout", title="Dial-out", pin="70707070")
-SCENARIO = Path(__file__).parent / "sipp" / "carrier.xml"
-# The carrier's address: one per xdist worker (each worker has its own Asterisk).
-WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
-CARRIER_ADDRESS = f"127.0.0.{70 + WORKER}"
-JOINS, BUSY, NEVER, SILENT = "+15558881001", "+15558882001", "+15558883001", "+15558884001"
-
-
-@dataclasses.dataclass
-class Carrier:
-    trunk: TrunkSpec
-    log: Path
-
-    def lines(self) -> list[str]:
-        text = self.log.read_text() if self.log.exists() else ""
-        return [line.strip() for line in text.splitlines() if line.startswith("CARRIER")]
-
-    def outcomes(self) -> dict[str, str]:
-        return {
-            parts[2]: parts[3]
-            for parts in (line.split() for line in self.lines())
-            if parts[1] == "end"
-        }
-
-    def most_at_once(self) -> int:
-        up = most = 0
-        for line in self.lines():
-            up += {"start": 1, "end": -1}.get(line.split()[1], 0)
-            most = max(most, up)
-        return most
-
-
-async def _reload(runtime: Runtime) -> None:
-    assert runtime.asterisk is not None
-    code, output = await runtime.asterisk.cli(RELOAD)
-    assert code == 0, output
-    await asyncio.sleep(1.0)  # PJSIP applies the reload on its own threads
-
-
-@pytest.fixture
-async def carrier(
-    runtime: Runtime, runtime_settings: Settings, service: BridgeService, tmp_path: Path
-) -> AsyncIterator[Carrier]:
-    port = free_udp_and_tcp_port()
-    trunk = TrunkSpec(
-        name="e2e-dialer",
-        kind=TrunkKind.IP,
-        host=CARRIER_ADDRESS,
-        port=port,
-        match=(f"{CARRIER_ADDRESS}/32",),
-        outbound=Outbound(("+1555888",), max_concurrent=3, calls_per_second=20.0,
-                          caller_id="+15558880000"),
-    )  # fmt: skip
-    pcap, _ = await asyncio.to_thread(dtmf_pcap, "1", tmp_path / "pcap")
-    scenario = tmp_path / "carrier.xml"
-    scenario.write_text(string.Template(SCENARIO.read_text()).safe_substitute(dtmf_pcap=str(pcap)))
-    log = tmp_path / "carrier-log.txt"
-    sipp = await asyncio.create_subprocess_exec(
-        "sipp", "-sf", str(scenario), "-i", CARRIER_ADDRESS, "-p", str(port),
-        "-mi", CARRIER_ADDRESS, "-mp", str(free_udp_and_tcp_port()), "-nostdin",
-        "-trace_logs", "-log_file", str(log), "-trace_err",
-        "-error_file", str(tmp_path / "carrier-errors.txt"),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
-    )  # fmt: skip
-    config = load_rooms_file(E2E_ROOMS)
-    config = dataclasses.replace(config, rooms=(*config.rooms, ROOM), trunks=(trunk,))
-    async with service.db.sessions.begin() as session:
-        await sync_rooms(session, config, pin_key=install_pin_key(runtime_settings))
-    write_trunks(runtime_settings, config.trunks)
-    await _reload(runtime)
-    quick = runtime_settings.model_copy(
-        update={"dialout_ring_seconds": 2.5, "dialout_key_seconds": 4.0}
-    )
-    dialout = service.dialout
-    settings_before, dialout.settings = dialout.settings, quick
-    try:
-        yield Carrier(trunk, log)
-    finally:
-        dialout.settings = settings_before
-        await dialout.cancel(ROOM.name, None)
-        if sipp.returncode is None:
-            sipp.terminate()
-        await sipp.wait()
-        async with service.db.sessions.begin() as session:
-            await sync_trunks(session, ())
-        write_trunks(runtime_settings, ())
-        await _reload(runtime)
+from tests.integration.carrier import BUSY, JOINS, NEVER, ROOM, SILENT, Carrier
+from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.support import AmiWatcher, eventually
 
 
 async def start(service: BridgeService, numbers: list[str], **options: Any) -> Any:
@@ -133,14 +31,16 @@ async def start(service: BridgeService, numbers: list[str], **options: Any) -> A
     return await perform(service, Principal.admin(), ROOM.name, action, arguments)
 
 
-async def show(settings: Settings) -> dict[str, Any]:
+async def iobridge(settings: Settings, *args: str) -> Any:
     env = {
         "IOBRIDGE_STATE_DIR": str(settings.state_dir),
         "IOBRIDGE_HTTP_PORT": str(settings.http_port),
     }
-    result = await asyncio.to_thread(
-        CliRunner().invoke, main, ["dialout", ROOM.name, "show", "--json"], env=env
-    )
+    return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
+
+
+async def show(settings: Settings) -> dict[str, Any]:
+    result = await iobridge(settings, "dialout", ROOM.name, "show", "--json")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip(), (result.output, result.exception, result.stdout_bytes)
     return dict(json.loads(result.stdout.splitlines()[-1]))
@@ -159,6 +59,25 @@ async def test_a_number_outside_the_allowed_prefixes_refuses_the_list_before_any
     assert service.dialout.calls_of(ROOM.name) == []
     assert carrier.lines() == []
     assert not ami.saw(lambda e: str(e.get("Uniqueid", "")).startswith("dial-"), since=mark)
+
+
+async def test_the_command_refuses_bad_input_in_one_line_and_dials_nothing(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier
+) -> None:
+    cases = {
+        ("+15558881001", "--trunk", "e2e-dialr"): "--trunk e2e-dialr: no such trunk "
+        "(did you mean e2e-dialer?); trunks: e2e-dialer",
+        (
+            "+15558881001",
+            "5558881002",
+        ): "line 2: '5558881002': a number needs its country code, like +15557770000",
+        ("+33612345678",): "+33612345678: outside the allowed prefixes (+1555888)",
+    }
+    for numbers, message in cases.items():
+        result = await iobridge(runtime_settings, "dialout", ROOM.name, "start", *numbers)
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().splitlines() == [f"iobridge: {message}"]
+    assert service.dialout.calls_of(ROOM.name) == [] and carrier.lines() == []
 
 
 async def test_confirm_joins_only_the_callee_who_pressed_1_and_show_says_what_the_carrier_saw(

@@ -4,6 +4,7 @@
 
 import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
 import { Roster } from "./roster.js";
+import { CallOut } from "./callout.js";
 import { Poll } from "./poll.js";
 import { Stack } from "./stack.js";
 
@@ -63,6 +64,11 @@ const poll = new Poll({
   buttons: $("poll-buttons"), cues: $("cue-select"), cueButtons: $("cue-buttons"), button,
 });
 
+const callOut = new CallOut({
+  section: $("callout"), form: $("callout-form"), buttons: $("callout-buttons"),
+  table: $("callout-table"), rows: $("callout-rows"), button,
+});
+
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
 /** Ask for a caller's label (their name and place); resolves to the text, or null. */
 function askLabel(whom, current) {
@@ -85,6 +91,7 @@ function askLabel(whom, current) {
 function argumentsOf(target) {
   if (target.dataset.action === "poll-open") return poll.fields();
   if (target.dataset.action === "play") return [$("cue-select").value];
+  if (target.dataset.action === "dialout-start") return callOut.fields();
   return JSON.parse(target.dataset.args);
 }
 
@@ -149,10 +156,13 @@ let held = null; // the room, stack and audit as last drawn
 function draw(message) {
   offset = message.now - Date.now() / 1000;
   if (message.type === "snapshot") {
-    held = { room: message.room, stack: message.stack, poll: message.poll, audit: message.audit };
+    held = {
+      room: message.room, stack: message.stack, poll: message.poll,
+      calls_out: message.calls_out, audit: message.audit,
+    };
     roster.replace(message.participants, message.now);
   } else {
-    held = { ...held, ...pick(message, ["room", "stack", "poll", "audit"]) };
+    held = { ...held, ...pick(message, ["room", "stack", "poll", "calls_out", "audit"]) };
     roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
   }
   version = message.version;
@@ -160,6 +170,7 @@ function draw(message) {
   stack.update(held.stack, message.now, { live: held.room.live });
   poll.update(held.poll, { live: held.room.live });
   poll.drawCues(config.cues, held.room.live);
+  callOut.update(held.calls_out ?? []);
   if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
   main.dataset.version = String(version);
 }
@@ -244,6 +255,7 @@ main.addEventListener("click", async (event) => {
   const done = await act(room, name, actions[name].arguments, argumentsOf(target));
   target.removeAttribute("aria-busy");
   if (done) $("message").hidden = true;
+  if (done && name === "dialout-start") callOut.clear();
 });
 
 function typing(target) {
