@@ -55,3 +55,15 @@ async def dialled_since(session: AsyncSession, asked_by: str, since: datetime) -
         .where(DialoutRow.asked_by == asked_by, DialoutRow.asked_at >= since)
     )
     return int(count or 0)
+
+
+async def channels_called_in(session: AsyncSession, room: str, channels: list[str]) -> set[str]:
+    """Which of ``channels`` joined ``room`` from a call out (for the call's report)."""
+    if not channels:
+        return set()
+    found = await session.scalars(
+        select(DialoutRow.channel).where(
+            DialoutRow.room == room, DialoutRow.state == "joined", DialoutRow.channel.in_(channels)
+        )
+    )
+    return set(found)

@@ -23,6 +23,7 @@ from bridge.reports.rows import (
     StackEventRow,
     TurnRow,
 )
+from bridge.store.dialouts import channels_called_in
 from bridge.store.models import Call, Leg, ModeratorAction, RecordingStart, StackEvent, Turn
 from bridge.store.polls import polls_of_call
 
@@ -95,8 +96,10 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
     call = await session.get(Call, call_id)
     if call is None:
         return None
-    legs = await session.scalars(
-        select(Leg).where(Leg.call_id == call_id).order_by(Leg.joined_at, Leg.id)
+    legs = list(
+        await session.scalars(
+            select(Leg).where(Leg.call_id == call_id).order_by(Leg.joined_at, Leg.id)
+        )
     )
     turns = await session.scalars(
         select(Turn).where(Turn.call_id == call_id).order_by(Turn.started_at, Turn.id)
@@ -114,6 +117,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
         )
         .order_by(RecordingStart.started_at)
     )
+    called_in = await channels_called_in(session, call.room_name, [leg.channel for leg in legs])
     return CallHistory(
         call=_call_row(call),
         legs=tuple(
@@ -127,6 +131,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
                 leg.talk_time,
                 leg.turns,
                 leg.leave_reason,
+                leg.channel in called_in,
             )
             for leg in legs
         ),

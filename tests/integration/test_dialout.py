@@ -20,6 +20,8 @@ from bridge.domain.accounts import Principal
 from bridge.errors import DialOutRefused
 from bridge.service import BridgeService
 from bridge.settings import Settings
+from bridge.store.dialouts import channels_called_in
+from bridge.store.reports import list_calls, load_call
 from tests.integration.carrier import BUSY, JOINS, NEVER, ROOM, SILENT, Carrier
 from tests.integration.carrier import carrier as carrier  # the fixture
 from tests.support import AmiWatcher, eventually
@@ -107,6 +109,18 @@ async def test_confirm_joins_only_the_callee_who_pressed_1_and_show_says_what_th
     dialled = service.dialout.dialled_in(ROOM.name)
     assert len(dialled) == 1 and next(iter(dialled)) in room.participants
     assert all(p.channel in dialled for p in room.participants.values())
+    await service.history.flushed()
+    await eventually(lambda: _written(service, next(iter(dialled))), timeout=10)
+    async with service.db.sessions() as session:
+        (newest,) = await list_calls(session, room=ROOM.name, limit=1)
+        history = await load_call(session, newest.call.id)
+    assert history is not None
+    assert [leg.dialed_out for leg in history.legs] == [True]  # the report marks them
+
+
+async def _written(service: BridgeService, channel: str) -> bool:
+    async with service.db.sessions() as session:
+        return bool(await channels_called_in(session, ROOM.name, [channel]))
 
 
 async def test_the_trunk_never_has_more_calls_up_than_its_cap(
