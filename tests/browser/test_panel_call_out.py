@@ -1,14 +1,15 @@
 """Calling people in from the panel, against the real stack and the simulated carrier
 (tests/integration/carrier.py): a host pastes numbers into the "Call out" form, each
 number's state follows live (the callee who pressed 1 joins, the busy one is busy), and the
-one who joined is in the roster as "Participant, dialed out". An assistant has no form."""
+one who joined is in the roster as "Participant, dialed out". An assistant has no form, and
+the action forged with an assistant's session is refused (403)."""
 
 from __future__ import annotations
 
 from playwright.async_api import expect
 
 from bridge.service import BridgeService
-from tests.browser.conftest import ROOM, SCREENSHOTS, OpenPanel
+from tests.browser.conftest import ROOM, SCREENSHOTS, HttpLogin, OpenPanel
 from tests.integration.carrier import Carrier
 from tests.integration.carrier import carrier as carrier  # the fixture
 
@@ -38,6 +39,12 @@ async def test_a_host_calls_numbers_in_and_sees_each_ones_state_live(
     assert joined and joined[0].asked_by == "alice"
 
 
-async def test_an_assistant_has_no_call_out_form(open_panel: OpenPanel) -> None:
-    page = await open_panel("dana")
+async def test_an_assistant_has_no_call_out_form_and_a_forged_one_is_refused(
+    open_panel: OpenPanel, http_login: HttpLogin, service: BridgeService
+) -> None:
+    page = await open_panel("dana")  # an assistant of the room (tests/data/rooms-e2e.yaml)
     await expect(page.get_by_role("region", name="Call out")).to_have_count(0)
+    forger = await http_login("dana")
+    response = await forger.post_action(ROOM, "dialout-start", {"numbers": ["+15558881003"]})
+    assert response.status == 403
+    assert not [c for c in service.dialout.calls_of(ROOM) if c.number == "+15558881003"]
