@@ -7,8 +7,10 @@ One private Asterisk runs the shipped configuration (or ``--config-dir``), the b
 runs as ``iobridge serve`` beside it, and SIPp places the calls (bench/sipp_load.py). Steps:
 join storms at each N through the bridge and through a bare dialplan generated from the same
 rooms file; then one room of P participants for steady state, moderator actions, a resync
-after the service is killed, and a mass leave. Prints a progress line per step and one table;
-writes bench/results/<date>.json and .png. Figures only: nothing is asserted.
+after the service is killed, and a mass leave; then dial-out to a simulated carrier (its
+pace, and the service's CPU while 50 calls ring: bench/dialout_bench.py). Prints a progress
+line per step and one table; writes bench/results/<date>.json and .png. Figures only:
+nothing is asserted.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 
 from bench import report
 from bench.api_bench import api_step
+from bench.dialout_bench import dialout_step
 from bench.medians import join_medians, path_order
 from bench.population import population
 from bench.rig import PROJECT_ROOT, Rig, RigOptions
@@ -49,11 +52,15 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--steady", type=float, help="seconds of steady state (60)")
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
     ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
-    ap.add_argument("--steps", default="storm,population,api", help="storm, population and/or api")
+    ap.add_argument(
+        "--steps", default="storm,population,api,dialout",
+        help="storm, population, api and/or dialout",
+    )  # fmt: skip
     ap.add_argument(
         "--repeats", type=int, help="runs of each storm size, paths alternating (3; quick: 1)"
     )
     ap.add_argument("--posts", type=int, help="the API step's mute/unmute POSTs (200)")
+    ap.add_argument("--dialout", type=int, help="numbers the dialout step calls (200)")
     ap.add_argument("--py-spy", type=Path, help="record the service during the API step here")
     ap.add_argument("--config-dir", type=Path, default=PROJECT_ROOT / "asterisk-config")
     ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
@@ -70,6 +77,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.panels = args.panels or (5 if quick else 20)
     args.posts = args.posts or (50 if quick else 200)
     args.repeats = args.repeats or (1 if quick else 3)
+    args.dialout = args.dialout or (50 if quick else 200)
     return args
 
 
@@ -143,6 +151,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 except Exception as exc:
                     failed(results, "api", exc)
+            if "dialout" in steps:
+                try:
+                    results["dialout"] = await dialout_step(rig, args.dialout, 50, say)
+                except Exception as exc:
+                    failed(results, "dialout", exc)
         finally:
             results["machine_load_after"] = round(os.getloadavg()[0], 1)
             await rig.stop()

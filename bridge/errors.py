@@ -198,3 +198,11 @@ class NoSuchRecording(BridgeError):
 class StartupError(Exception):
     """The stack or the service cannot start; the message is one line that names the cause
     and what to do (the CLI prints it as it is)."""
+
+
+class DialOutRefused(BridgeError):
+    """A dial-out refused before anything was dialled: a malformed number, one outside its
+    trunk's allowed prefixes, an unknown trunk, the daily cap (the message says which)."""
+
+    status = 400
+    code = "dialout_refused"

@@ -179,3 +179,49 @@ class PracticeStart(BaseModel):
     scenario_text: Annotated[str | None, Field(max_length=MAX_SCENARIO_TEXT)] = None
     callers: Annotated[int | None, Field(ge=1, le=MAX_SCENARIO_CALLERS)] = None
     speed: Annotated[float, Field(ge=MIN_SPEED, le=MAX_SPEED)] = 1.0
+
+
+def _lines(value: object) -> object:
+    """One text of numbers (the panel's box, ``iobridge room ROOM dialout-start``): a line
+    each; a list is taken as it is."""
+    if isinstance(value, str):
+        return value.splitlines()
+    return value
+
+
+class DialOutStart(BaseModel):
+    """Numbers to call into the room; each is checked (E.164, its trunk's prefixes, the daily
+    cap) before any is dialled."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    numbers: Annotated[
+        list[Annotated[str, Field(max_length=200)]],
+        BeforeValidator(_lines),
+        Field(
+            min_length=1,
+            max_length=1000,
+            description="one number a line, E.164 (+15557770001), an optional name after a "
+            "comma: '+15557770001, Alex'",
+        ),
+    ]
+    trunk: Annotated[
+        str | None,
+        Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="the trunk; null: the first "
+              "whose allowed prefixes take the number"),
+    ] = None  # fmt: skip
+    confirm: bool = Field(
+        True, description='the callee hears "press 1 to join" and joins only on 1'
+    )
+    retries: Annotated[
+        int, Field(ge=0, le=5, description="more attempts for busy or unanswered, 60 s apart")
+    ] = 1
+
+
+class DialOutCancel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    number: Annotated[
+        str | None,
+        Field(max_length=40, description="the number to stop calling; null: every call out"),
+    ] = None

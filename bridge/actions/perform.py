@@ -44,6 +44,7 @@ async def perform(
         service.bars,
         service.keys,
         service.practice,
+        service.dialout,
     )
 
     async def run() -> Result:

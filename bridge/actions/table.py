@@ -20,6 +20,8 @@ from bridge.actions.arguments import (
     Add,
     Bar,
     Clear,
+    DialOutCancel,
+    DialOutStart,
     HandOver,
     Keys,
     LabelCaller,
@@ -33,10 +35,13 @@ from bridge.actions.arguments import (
     Priority,
 )
 from bridge.domain.accounts import Right
+from bridge.domain.trunks import NotANumber, e164
+from bridge.errors import DialOutRefused
 
 if TYPE_CHECKING:
     from bridge.service.bars import CallerBars
     from bridge.service.cues import RoomCues
+    from bridge.service.dialout import DialOut
     from bridge.service.holders import RoomHolders
     from bridge.service.keys import RoomKeys
     from bridge.service.labels import CallerLabels
@@ -75,6 +80,7 @@ class Context:
     bars: CallerBars
     keys: RoomKeys
     practice: RoomPractice
+    dialout: DialOut
 
 
 @dataclass(frozen=True)
@@ -157,6 +163,27 @@ async def _label(at: Context, args: LabelCaller) -> Result:
 
 async def _play(at: Context, args: PlayCue) -> Result:
     return {"cue": await at.cues.play(at.room, args.cue)}
+
+
+# ---- calling phones in ---------------------------------------------------------------------
+
+
+async def _dialout_start(at: Context, args: DialOutStart) -> Result:
+    calls = await at.dialout.start(
+        at.room, at.actor, args.numbers, args.trunk, args.confirm, args.retries
+    )
+    return {"calls": [call.as_json() for call in calls]}
+
+
+async def _dialout_cancel(at: Context, args: DialOutCancel) -> Result:
+    number = None
+    if args.number is not None:
+        try:
+            number = e164(args.number)
+        except NotANumber as exc:
+            raise DialOutRefused(str(exc)) from None
+    calls = await at.dialout.cancel(at.room, number)
+    return {"calls": [call.as_json() for call in calls]}
 
 
 # ---- temperature checks ------------------------------------------------------------------
@@ -260,6 +287,10 @@ ACTIONS: dict[str, Action[Any]] = {
                LabelCaller, ASSISTANT, "labelled", _label),
         Action("play", ROOM, "play a cue to everyone in the room", PlayCue, ASSISTANT,
                "played the cue", _play),
+        Action("dialout-start", ROOM, "call phone numbers into the room through a trunk",
+               DialOutStart, HOST, "called out to", _dialout_start),
+        Action("dialout-cancel", ROOM, "stop calling one number, or every number not yet in",
+               DialOutCancel, HOST, "cancelled calling out", _dialout_cancel),
         Action("poll-open", ROOM, "ask the room a question, answered on the keypad", PollOpen,
                ASSISTANT, "opened a poll", _poll_open),
         Action("poll-close", ROOM, "close the room's poll and keep its tally", NoArguments,

@@ -245,15 +245,22 @@ class AmiClient:
         if manager is self._manager:
             self._on_event(message)
 
-    async def send(self, action: dict[str, str], timeout: float | None = None) -> list[Message]:
-        """Send one action; return its reply (and any list events), or raise a named BridgeError."""
+    async def send(
+        self, action: dict[str, str], timeout: float | None = None, *, queued: bool = False
+    ) -> list[Message]:
+        """Send one action; return its reply (and any list events), or raise a named BridgeError.
+
+        ``queued``: an asynchronous Originate's reply is "successfully queued", at once;
+        panoramisk would otherwise hold the reply until the call is answered or fails (its
+        OriginateResponse), which for a call out is half a minute of ringing. With it, the
+        OriginateResponse reaches ``on_event`` like any event."""
         for key, value in action.items():
             if "\r" in value or "\n" in value:
                 raise BadField(f"{key} may not contain a line break")
         manager = self._manager
         if manager is None or not self.connected.is_set():
             raise PbxUnavailable()
-        future = manager.send_action(dict(action))
+        future = manager.send_action(dict(action), as_list=False if queued else None)
         try:
             reply = await asyncio.wait_for(future, timeout or self.action_timeout)
         except TimeoutError:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from panoramisk.message import Message
 
-from bridge.asterisk import ami_events, announcer, recorder
+from bridge.asterisk import ami_events, announcer, dialout, recorder
 from bridge.asterisk.ami import AmiClient
 from bridge.domain.breakouts import split_conference
 from bridge.domain.channels import names_whole_room
@@ -76,6 +76,18 @@ class ConferenceBridge:
             return ""
         value = str(reply[0].get("Value", ""))
         return value if _LANGUAGE.fullmatch(value) else ""
+
+    async def dial_out(
+        self, call_id: str, trunk: str, number: str, caller_id: str | None, ring_seconds: float
+    ) -> None:
+        """Ring ``number`` through ``trunk``; the callee, once answered, runs the offer."""
+        await self.ami.send(
+            dialout.originate(call_id, trunk, number, caller_id, ring_seconds), queued=True
+        )
+
+    async def hang_up(self, channel: str) -> None:
+        """End a channel that is not in a room yet (a call out still ringing)."""
+        await self.ami.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
 
     async def _on_participant(self, action: str, room: str, channel: str) -> None:
         if names_whole_room(channel):

@@ -36,6 +36,7 @@ CONTEXTS = (
     "iobridge-announce-play",
     "iobridge-recorder",
     "iobridge-recorder-watch",
+    "iobridge-dialout",
 )
 # Function modules the dialplan uses: (what Getvar reads, what it gives when the module is
 # loaded (nothing when it is not), the module, what fails without it).

@@ -169,6 +169,7 @@ COMMAND_MODULES = {
     "tokens": "tokens",
     "poll": "polls",
     "practice": "practice",
+    "dialout": "dialout",
 }
 
 

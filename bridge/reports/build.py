@@ -113,6 +113,7 @@ def build_report(
                 talk_time=round(leg.talk_time, 2),
                 turns=leg.turns,
                 leave_reason=_reason(leg.leave_reason),
+                dialed_out=leg.dialed_out,
             )
             for leg in history.legs
         ],

@@ -54,6 +54,7 @@ class Presence(BaseModel):
         description="why they left: hung up, timed out, kicked, moved; null: still "
         "there, or not known",
     )
+    dialed_out: bool = Field(False, description="a moderator called them in (dial-out)")
 
 
 class SpeakerShare(BaseModel):

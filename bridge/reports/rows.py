@@ -45,6 +45,7 @@ class LegRow:
     talk_time: float  # seconds Asterisk's talk detector heard them
     turns: int
     leave_reason: str | None = None  # LeaveReason's value; None: not known
+    dialed_out: bool = False  # a moderator called them in (dial-out)
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,7 @@ def report_lines(report: Report) -> list[str]:
             left += f" ({p.leave_reason})"
         lines.append(
             f"  {who(p.who, p.name):<32} {p.role:<11} {clock(p.joined_at)} to {left}"
-            f"  talk {duration(p.talk_time)}"
+            f"  talk {duration(p.talk_time)}" + ("  dialed out" if p.dialed_out else "")
         )
     if report.turns:
         lines += ["", "Turns:"]

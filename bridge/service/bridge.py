@@ -24,6 +24,7 @@ and the roster changes only when Asterisk reports that they happened.
 | rooms opened on demand, closed when their time is up | ``bridge.service.rooms_on_demand`` |
 | the directory of public calls (``/calls``, ``/calls.ics``) | ``bridge.service.directory`` |
 | practice rooms: simulated callers on a scenario's script | ``bridge.service.practice`` |
+| calling phones into a room through a trunk (dial-out) | ``bridge.service.dialout`` |
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
+from bridge.domain.dialout import DialOutChanged
 from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.practice import PracticeChanged
@@ -52,6 +54,7 @@ from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
+from bridge.service.dialout import DialOut
 from bridge.service.directory import CallDirectory, FilePins
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
@@ -180,6 +183,15 @@ class BridgeService:
             max_callers=settings.practice_max_callers,
             changed=lambda room: self.roster.changes.publish(Change(room, PracticeChanged(room))),
         )
+        self.dialout = DialOut(
+            settings,
+            db,
+            self.pbx_directory,
+            self._find_room,
+            self.desk.enter_room,
+            self._publish_dialout,
+        )
+        self.roster.add_listener(self.dialout.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -193,6 +205,9 @@ class BridgeService:
             self.feed.on_stack_changed(change.room)
 
     def _publish_poll(self, room: str, change: PollChanged) -> None:
+        self.roster.changes.publish(Change(room, change))
+
+    def _publish_dialout(self, room: str, change: DialOutChanged) -> None:
         self.roster.changes.publish(Change(room, change))
 
     def _publish_label(self, room: str, change: CallerMarked) -> None:
@@ -212,6 +227,7 @@ class BridgeService:
 
     def _on_ami_event(self, message: Message) -> None:
         self.metrics.ami_events.inc()
+        self.dialout.on_ami(message)
         event = ami_events.to_domain(message)
         if event is not None:
             self.roster.receive(event)
@@ -275,6 +291,7 @@ class BridgeService:
             group.create_task(self.history.run(), name="history")
             group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
             group.create_task(self.speakers.run(), name="speaker-stack")
+            group.create_task(self.dialout.run(), name="dialout")
             group.create_task(
                 self.reports.keep_retention(self.settings.history_purge_every_seconds),
                 name="history-retention",

@@ -1,6 +1,6 @@
 """What a room looks like now, built once from the service's live state: the roster in the
 order people joined, the speaker stack and who has the floor, the room's poll, the room's
-flags and counts.
+flags and counts, and the numbers called into it.
 The panel's feed and overview, ``GET /api/v1/rooms[/ROOM]`` and, through the API,
 ``iobridge room ROOM status --json`` all serialize a ``RoomView``; none reads the live state
 on its own. Built from memory only (the room's settings come in as a ``RoomSpec``, from the
@@ -38,6 +38,8 @@ class RoomView:
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
     keys_paused: frozenset[str]  # channels whose keys a moderator paused
+    dialed_out: frozenset[str]  # channels a moderator called into the room
+    calls_out: list[dict[str, Any]]  # as ``dialout ROOM show --json``'s "calls"
     # The room's schedule (bridge.domain.schedule): the call on now, and the next one.
     call_now: Occurrence | None = None
     next_call: Occurrence | None = None
@@ -92,6 +94,8 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         keys_paused=service.keys.paused(spec.name),
         **_scheduled(spec, now),
         practice=_practice(service, spec.name),
+        dialed_out=service.dialout.dialled_in(spec.name),
+        calls_out=[call.as_json() for call in service.dialout.calls_of(spec.name)],
     )
 
 

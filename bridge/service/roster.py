@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
+from bridge.domain.dialout import DialOutChanged
 from bridge.domain.events import (
     DomainEvent,
     LockChanged,
@@ -48,7 +49,9 @@ class Change:
     an event from Asterisk, the room's speaker stack, its poll or its practice changed."""
 
     room: str | None
-    event: DomainEvent | StackChanged | PollChanged | CallerMarked | PracticeChanged
+    event: (
+        DomainEvent | StackChanged | PollChanged | CallerMarked | PracticeChanged | DialOutChanged
+    )
 
 
 class LiveRoster:

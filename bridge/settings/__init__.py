@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from bridge.settings.database import async_database_url as async_database_url
 from bridge.settings.files import PRIVATE_DIR as PRIVATE_DIR
 from bridge.settings.files import PRIVATE_FILE as PRIVATE_FILE
 from bridge.settings.files import make_private_dir as make_private_dir
@@ -121,6 +122,12 @@ class Settings(Limits):
     ami_ping_seconds: float = 10.0  # a link unanswered for this long (+5 s) is dropped
 
     entry_languages: EntryLanguages = ()  # a choice before the PIN prompt: docs/admin.md
+    # Dial-out (docs/moderator.md): numbers a moderator may have dialled a day (UTC); seconds
+    # a callee may ring, then take to press 1; seconds between two attempts of a number.
+    dialout_daily_limit: int = Field(default=200, ge=0)
+    dialout_ring_seconds: float = Field(default=30.0, gt=0)
+    dialout_key_seconds: float = Field(default=15.0, gt=0)
+    dialout_retry_seconds: float = Field(default=60.0, gt=0)
     # How often the talk time of people talking is written to history (a crash loses less).
     talk_checkpoint_seconds: float = 5.0
     # Caller IDs in the call history are kept this many days after a call ends, then
@@ -349,23 +356,6 @@ def unread_variables(environ: Mapping[str, str]) -> list[str]:
         hint = f" (did you mean IOBRIDGE_{close[0]}?)" if close else ""
         warnings.append(f"{variable} is set but no setting reads it{hint}; it is ignored")
     return warnings
-
-
-# The URL an admin types, mapped to the async driver the project ships for it.
-_ASYNC_DRIVERS = {
-    "postgres": "postgresql+asyncpg",
-    "postgresql": "postgresql+asyncpg",
-    "sqlite": "sqlite+aiosqlite",
-}
-
-
-def async_database_url(url: str) -> str:
-    """``postgresql://`` and ``postgres://`` mean asyncpg, ``sqlite://`` aiosqlite; a URL
-    that names its driver (``postgresql+asyncpg://``) is kept as it is."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    return f"{_ASYNC_DRIVERS.get(scheme.lower(), scheme)}://{rest}"
 
 
 def _split(value: str) -> list[str]:

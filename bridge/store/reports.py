@@ -23,6 +23,7 @@ from bridge.reports.rows import (
     StackEventRow,
     TurnRow,
 )
+from bridge.store.dialouts import channels_called_in
 from bridge.store.models import (
     Call,
     Leg,
@@ -112,8 +113,10 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
     if call is None:
         return None
     practice = await session.scalar(select(Room.practice).where(Room.name == call.room_name))
-    legs = await session.scalars(
-        select(Leg).where(Leg.call_id == call_id).order_by(Leg.joined_at, Leg.id)
+    legs = list(
+        await session.scalars(
+            select(Leg).where(Leg.call_id == call_id).order_by(Leg.joined_at, Leg.id)
+        )
     )
     turns = await session.scalars(
         select(Turn).where(Turn.call_id == call_id).order_by(Turn.started_at, Turn.id)
@@ -131,6 +134,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
         )
         .order_by(RecordingStart.started_at)
     )
+    called_in = await channels_called_in(session, call.room_name, [leg.channel for leg in legs])
     return CallHistory(
         call=_call_row(call, bool(practice)),
         legs=tuple(
@@ -144,6 +148,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
                 leg.talk_time,
                 leg.turns,
                 leg.leave_reason,
+                leg.channel in called_in,
             )
             for leg in legs
         ),

@@ -174,7 +174,7 @@ def test_the_secret_is_split_off_the_script_in_constant_time_comparison() -> Non
     assert split_script(f"{AGI_SECRET.upper()}/keys", AGI_SECRET) is None
 
 
-def test_both_routes_in_the_rendered_dialplan_carry_the_secret(tmp_path: Path) -> None:
+def test_every_route_in_the_rendered_dialplan_carries_the_secret(tmp_path: Path) -> None:
     settings = Settings(state_dir=tmp_path / "state")
     root = tmp_path / "tree"
     (root / "usr/lib/asterisk/modules").mkdir(parents=True)
@@ -191,6 +191,7 @@ def test_both_routes_in_the_rendered_dialplan_carry_the_secret(tmp_path: Path) -
     assert {call.split("AGI(")[1].split(",")[0] for call in agi_calls} == {
         "${IOBRIDGE_AGI}/entry",
         "${IOBRIDGE_AGI}/keys",
+        "${IOBRIDGE_AGI}/dialout",
     }
 
 

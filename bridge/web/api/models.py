@@ -122,6 +122,7 @@ class Participant(BaseModel):
     talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
     turns: int
     keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
+    dialed_out: bool = Field(False, description="called into the room by a moderator")
 
 
 class Speaker(BaseModel):
@@ -194,6 +195,19 @@ class PracticeState(BaseModel):
     parts: dict[str, int] = Field(description="how many callers play each part")
 
 
+class CallOut(BaseModel):
+    """One number called into a room, as ``iobridge dialout ROOM show --json`` prints it."""
+
+    number: str = Field(description="E.164")
+    name: str = Field(description="the name the moderator gave it ('' if none)")
+    state: Literal[
+        "queued", "ringing", "answered", "joined", "declined", "busy", "no-answer", "failed",
+        "cancelled",
+    ]  # fmt: skip
+    attempts: int
+    updated_at: float
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -213,6 +227,9 @@ class RoomState(BaseModel):
     practice: PracticeState | None = Field(
         None, description="the room's practice, running or its last; null: none"
     )
+    calls_out: list[CallOut] = Field(
+        default_factory=list, description="the numbers called into the room, in order asked"
+    )
 
 
 # ---- actions -----------------------------------------------------------------------------
@@ -228,6 +245,9 @@ class ActionDone(BaseModel):
     holder: str | None = Field(None, description="hand-over: the host who now holds the room")
     label: str | None = Field(None, description="label: the caller's label as kept")
     practice: PracticeState | None = Field(None, description="practice, practice-stop: its state")
+    calls: list[CallOut] | None = Field(
+        None, description="dialout-start: the calls queued; dialout-cancel: those cancelled"
+    )
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

@@ -25,6 +25,7 @@ from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
     ActionDone,
+    CallOut,
     Me,
     OpenedRoom,
     OpenRoomBody,
@@ -112,7 +113,11 @@ async def room(api: ApiRequest) -> RoomState:
         participants=[
             Participant.model_validate(
                 render.participant(
-                    p, view.now, view.names.get(p.channel, ""), p.channel in view.keys_paused
+                    p,
+                    view.now,
+                    view.names.get(p.channel, ""),
+                    p.channel in view.keys_paused,
+                    p.channel in view.dialed_out,
                 )
             )
             for p in view.participants
@@ -121,6 +126,7 @@ async def room(api: ApiRequest) -> RoomState:
         poll=None if view.poll is None else PollState.model_validate(view.poll),
         practice_room=view.spec.practice,
         practice=None if view.practice is None else PracticeState.model_validate(view.practice),
+        calls_out=[CallOut.model_validate(call) for call in view.calls_out],
     )
 
 

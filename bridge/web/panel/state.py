@@ -14,7 +14,11 @@ from bridge.web import render
 
 
 def roster_row(
-    person: Participant, now: float, name: str = "", keys_paused: bool = False
+    person: Participant,
+    now: float,
+    name: str = "",
+    keys_paused: bool = False,
+    dialed_out: bool = False,
 ) -> dict[str, Any]:
     """One participant as the panel shows them. Their talk time is that of their finished
     spurts, and ``talking_since`` (the bridge's clock) when they talk now: the page runs
@@ -22,7 +26,7 @@ def roster_row(
     version while they talk; with 40 talking in a room of 400, every version carried 40
     rows for their clocks alone."""
     return {
-        **render.participant(person, now, name, keys_paused),
+        **render.participant(person, now, name, keys_paused, dialed_out),
         "talk_time": round(person.talk_time, 2),
         "talking_since": person.talking_since if person.talking else None,
     }
@@ -52,11 +56,13 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
                 view.now,
                 view.names.get(person.channel, ""),
                 person.channel in view.keys_paused,
+                person.channel in view.dialed_out,
             )
             for person in view.participants
         ],
         "stack": view.stack,
         "poll": view.poll,
+        "calls_out": view.calls_out,
         "audit": [audit_entry(record) for record in trail],
     }
 
@@ -66,7 +72,7 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     participants added or changed (``upsert``) or gone (``remove``, by channel). None when
     nothing did. In a room of hundreds, a burst of talk events changes a few rows."""
     delta: dict[str, Any] = {}
-    for part in ("room", "stack", "poll", "audit"):
+    for part in ("room", "stack", "poll", "calls_out", "audit"):
         if old.get(part) != new.get(part):
             delta[part] = new[part]
     before = {p["channel"]: p for p in old["participants"]}

@@ -4,8 +4,8 @@
 
 import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
 import { Roster } from "./roster.js";
+import { CallOut } from "./callout.js";
 import { Poll } from "./poll.js";
-import { Practice } from "./practice.js";
 import { Practice } from "./practice.js";
 import { Stack } from "./stack.js";
 
@@ -71,10 +71,9 @@ const practice = new Practice({
   buttons: $("practice-buttons"), scenarios: config.practice_scenarios, button,
 });
 
-const practice = new Practice({
-  box: $("practice"), state: $("practice-state"), form: $("practice-form"),
-  scenario: $("practice-scenario"), callers: $("practice-callers"), speed: $("practice-speed"),
-  buttons: $("practice-buttons"), scenarios: config.practice_scenarios, button,
+const callOut = new CallOut({
+  section: $("callout"), form: $("callout-form"), buttons: $("callout-buttons"),
+  table: $("callout-table"), rows: $("callout-rows"), button,
 });
 
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
@@ -100,7 +99,7 @@ function argumentsOf(target) {
   if (target.dataset.action === "poll-open") return poll.fields();
   if (target.dataset.action === "play") return [$("cue-select").value];
   if (target.dataset.action === "practice") return practice.fields();
-  if (target.dataset.action === "practice") return practice.fields();
+  if (target.dataset.action === "dialout-start") return callOut.fields();
   return JSON.parse(target.dataset.args);
 }
 
@@ -165,10 +164,13 @@ let held = null; // the room, stack and audit as last drawn
 function draw(message) {
   offset = message.now - Date.now() / 1000;
   if (message.type === "snapshot") {
-    held = { room: message.room, stack: message.stack, poll: message.poll, audit: message.audit };
+    held = {
+      room: message.room, stack: message.stack, poll: message.poll,
+      calls_out: message.calls_out, audit: message.audit,
+    };
     roster.replace(message.participants, message.now);
   } else {
-    held = { ...held, ...pick(message, ["room", "stack", "poll", "audit"]) };
+    held = { ...held, ...pick(message, ["room", "stack", "poll", "calls_out", "audit"]) };
     roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
   }
   version = message.version;
@@ -177,7 +179,7 @@ function draw(message) {
   poll.update(held.poll, { live: held.room.live });
   poll.drawCues(config.cues, held.room.live);
   practice.update(held.room.practice ?? null);
-  practice.update(held.room.practice ?? null);
+  callOut.update(held.calls_out ?? []);
   if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
   main.dataset.version = String(version);
 }
@@ -262,6 +264,7 @@ main.addEventListener("click", async (event) => {
   const done = await act(room, name, actions[name].arguments, argumentsOf(target));
   target.removeAttribute("aria-busy");
   if (done) $("message").hidden = true;
+  if (done && name === "dialout-start") callOut.clear();
 });
 
 function typing(target) {

@@ -97,7 +97,8 @@ export class Roster {
     setText(cells.label, label);
     setText(cells.name, person.caller_name && person.caller_name !== label ? person.caller_name : "");
     setText(cells.channel, person.channel !== label ? person.channel : "");
-    setText(cells.role, person.role === "moderator" ? "Moderator" : "Participant");
+    const role = person.role === "moderator" ? "Moderator" : "Participant";
+    setText(cells.role, person.dialed_out ? `${role}, dialed out` : role);
     setText(cells.muted, person.muted ? "Muted" : "Open");
     cells.muted.dataset.kind = person.muted ? "muted" : "open";
     setText(cells.talking, person.talking ? "Talking" : "");

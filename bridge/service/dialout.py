@@ -1,0 +1,301 @@
+"""Dial-out, live: moderators' numbers checked and queued, dialled at each trunk's pace
+through the PBX that holds the room, and each call followed from Asterisk's events to its
+end (``bridge.domain.dialout`` decides; this module carries it out).
+
+A request is checked whole before anything is dialled (``DialOutRefused`` names the first
+problem): each number E.164 and allowed by its trunk's prefixes, a trunk named by
+``--trunk`` known, the moderator's daily cap. Then the dialler (``run``) originates what
+the book says is due, sleeping until the next call may start or something ends.
+
+How an unanswered attempt ended comes from two events that arrive in either order: the
+callee channel's ``Hangup`` (its cause: busy, rejected, no answer) and the
+``OriginateResponse`` (its reason: still ringing at the timeout, busy, congestion). The
+first is kept for ``PAIRING_SECONDS`` while the other comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.asterisk.dialout import (
+    CALL_ID_PREFIX,
+    CalleeChannel,
+    CalleeHungUp,
+    Offer,
+    OriginateEnded,
+    dial_event,
+)
+from bridge.domain.dialout import (
+    CallOut,
+    CallState,
+    DialBook,
+    DialOutChanged,
+    DialRefused,
+    check_daily,
+    choose_trunk,
+    read_callees,
+    state_for_cause,
+)
+from bridge.domain.entry import Admission, PinOutcome, Refusal
+from bridge.domain.events import DomainEvent, ParticipantJoined
+from bridge.domain.rooms import RoomSpec
+from bridge.domain.trunks import TrunkSpec
+from bridge.errors import BridgeError, DialOutRefused, NoSuchRoom
+from bridge.service.pbx_directory import PbxDirectory
+from bridge.settings import Settings
+from bridge.store.db import Database
+from bridge.store.dialouts import dialled_since, keep_calls
+from bridge.store.trunks import stored_trunks
+
+log = logging.getLogger(__name__)
+
+PAIRING_SECONDS = 1.0
+
+
+class DialOut:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        directory: PbxDirectory,
+        find_room: Callable[[str], Awaitable[RoomSpec | None]],
+        enter_room: Callable[[str], Awaitable[PinOutcome]],
+        publish: Callable[[str, DialOutChanged], None],
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.directory = directory
+        self._find_room = find_room
+        self._enter_room = enter_room
+        self._publish = publish
+        self.clock = clock
+        self.book = DialBook({}, settings.dialout_retry_seconds)
+        self._prefix = f"{CALL_ID_PREFIX}{secrets.token_hex(4)}"
+        self._titles: dict[str, str] = {}  # room -> title, for the offer
+        self._channels: dict[str, str] = {}  # call id -> the callee's channel
+        self._answered: dict[str, str] = {}  # the callee's channel -> call id
+        self._outcomes: dict[str, CallState] = {}  # how an offer was refused
+        self._halves: dict[str, tuple[int | None, int | None]] = {}  # (cause, reason) so far
+        self._pairing: set[str] = set()  # calls with one of their two ending events
+        self._asking = asyncio.Lock()  # one request at a time: the daily cap counts rows
+        self._wake = asyncio.Event()
+        self._unwritten: asyncio.Queue[tuple[list[CallOut], float]] = asyncio.Queue()
+
+    # ---- what moderators ask -----------------------------------------------------------
+
+    async def start(
+        self,
+        room: str,
+        actor: str,
+        lines: list[str],
+        trunk: str | None,
+        confirm: bool,
+        retries: int,
+    ) -> list[CallOut]:
+        """Queue the numbers of ``lines`` (``NUMBER[, NAME]`` each) to be called into
+        ``room``; refused whole, with nothing dialled, at the first problem."""
+        spec = await self._find_room(room)
+        if spec is None:
+            raise NoSuchRoom(room, "there is no such room")
+        async with self._asking:
+            return await self._queue(spec, actor, lines, trunk, confirm, retries)
+
+    async def _queue(
+        self,
+        spec: RoomSpec,
+        actor: str,
+        lines: list[str],
+        trunk: str | None,
+        confirm: bool,
+        retries: int,
+    ) -> list[CallOut]:
+        room, now = spec.name, self.clock()
+        trunks = await self._trunks()
+        try:
+            callees = read_callees(lines)
+            if not callees:
+                raise DialRefused("no number to dial")
+            chosen = [(c, choose_trunk(trunks, c.number, trunk).name) for c in callees]
+            check_daily(
+                actor, len(callees), await self._dialled_today(actor, now),
+                self.settings.dialout_daily_limit,
+            )  # fmt: skip
+        except DialRefused as exc:
+            raise DialOutRefused(str(exc)) from None
+        self._titles[room] = spec.title
+        added = self.book.add(
+            room, chosen, asked_by=actor, confirm=confirm, retries=retries, now=now,
+            prefix=self._prefix,
+        )  # fmt: skip
+        self._unwritten.put_nowait((added, now))
+        await self._unwritten.join()  # counted before the next request is checked
+        log.info("dialout.queued room=%s by=%s numbers=%d", room, actor, len(added))
+        self._changed(room)
+        self._wake.set()
+        return added
+
+    async def cancel(self, room: str, number: str | None) -> list[CallOut]:
+        cancelled = self.book.cancel(room, number, self.clock())
+        for call in cancelled:
+            channel = self._channels.get(call.id)
+            if call.up and channel:
+                try:
+                    await self.directory.bridge_for(room).hang_up(channel)
+                except BridgeError as exc:  # gone already: its Hangup event ends it
+                    log.info("dialout.cancel_hangup call=%s detail=%s", call.id, exc)
+        self._keep(cancelled)
+        self._wake.set()
+        return cancelled
+
+    def calls_of(self, room: str) -> list[CallOut]:
+        return self.book.calls_of(room)
+
+    def dialled_in(self, room: str) -> frozenset[str]:
+        """The channels in ``room`` that were called in."""
+        return frozenset(
+            c.channel for c in self.book.calls_of(room) if c.state is CallState.JOINED and c.up
+        )
+
+    # ---- the callee's dialogue (the ``dialout`` FastAGI route) -------------------------
+
+    def answered(self, call_id: str, channel: str) -> Offer | None:
+        call = self.book.answered(call_id, channel, self.clock())
+        if call is None:
+            return None
+        self._answered[channel] = call_id
+        self._keep([call])
+        title = self._titles.get(call.room, call.room)
+        return Offer(call.room, title, call.confirm, self.settings.dialout_key_seconds)
+
+    def refused_offer(self, call_id: str, outcome: CallState) -> None:
+        self._outcomes.setdefault(call_id, outcome)
+
+    async def enter_room(self, room: str) -> Admission | Refusal:
+        return (await self._enter_room(room)).decision
+
+    # ---- Asterisk's events -------------------------------------------------------------
+
+    def on_ami(self, message: Any) -> None:
+        event = dial_event(message)
+        if event is None or event.call_id not in self.book.calls:
+            return
+        if isinstance(event, CalleeChannel):
+            self._channels[event.call_id] = event.channel
+            return
+        call = self.book.calls[event.call_id]
+        if isinstance(event, CalleeHungUp) and call.state is not CallState.RINGING:
+            outcome = self._outcomes.pop(call.id, CallState.DECLINED)
+            self._ended(call.id, outcome)
+            return
+        if isinstance(event, OriginateEnded) and event.success:
+            return  # answered: the dialogue takes it from here
+        cause, reason = self._halves.pop(call.id, (None, None))
+        if isinstance(event, CalleeHungUp):
+            cause = event.cause
+        else:
+            reason = event.reason
+        if call.id in self._pairing:
+            self._pairing.discard(call.id)
+            self._ended(call.id, state_for_cause(cause, reason))
+            return
+        self._halves[call.id] = (cause, reason)
+        self._pairing.add(call.id)
+        asyncio.get_running_loop().call_later(PAIRING_SECONDS, self._paired, call.id)
+
+    def on_event(self, event: DomainEvent) -> None:
+        """The roster's events: a callee who reached the room has joined."""
+        if isinstance(event, ParticipantJoined) and event.channel in self._answered:
+            call = self.book.joined(self._answered[event.channel], self.clock())
+            if call is not None:
+                self._keep([call])
+
+    def _paired(self, call_id: str) -> None:
+        if call_id in self._pairing:
+            self._pairing.discard(call_id)
+            cause, reason = self._halves.pop(call_id, (None, None))
+            self._ended(call_id, state_for_cause(cause, reason))
+
+    def _ended(self, call_id: str, outcome: CallState) -> None:
+        call = self.book.ended(call_id, outcome, self.clock())
+        channel = self._channels.pop(call_id, "")
+        self._answered.pop(channel, None)
+        self._outcomes.pop(call_id, None)
+        if call is not None:
+            log.info("dialout.ended call=%s state=%s", call_id, call.state)
+            self._keep([call])
+            self._wake.set()  # a slot of its trunk is free
+
+    # ---- the dialler -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Dial what is due, and write the calls' rows, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._dial_forever(), name="dialout-dialler")
+            group.create_task(self._write_forever(), name="dialout-rows")
+
+    async def _dial_forever(self) -> None:
+        while True:
+            self._wake.clear()
+            started, wake = self.book.due(self.clock())
+            for call in started:
+                await self._dial(call)
+            if started:
+                continue  # the next may be due at once (another trunk)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wake)
+
+    async def _dial(self, call: CallOut) -> None:
+        trunk = self.book.trunks[call.trunk]
+        self._keep([call])
+        try:
+            await self.directory.bridge_for(call.room).dial_out(
+                call.id, trunk.name, call.number, trunk.outbound.caller_id,
+                self.settings.dialout_ring_seconds,
+            )  # fmt: skip
+        except BridgeError as exc:
+            log.warning("dialout.originate_failed call=%s detail=%s", call.id, exc)
+            self._ended(call.id, CallState.FAILED)
+            return
+        log.info("dialout.dialled call=%s room=%s trunk=%s", call.id, call.room, trunk.name)
+
+    async def _write_forever(self) -> None:
+        while True:
+            calls, asked_at = await self._unwritten.get()
+            try:
+                async with self.db.sessions.begin() as session:
+                    await keep_calls(session, calls, asked_at)
+            except Exception:
+                log.exception("dialout.write_failed calls=%d", len(calls))
+            finally:
+                self._unwritten.task_done()
+
+    # ---- helpers -----------------------------------------------------------------------
+
+    def _keep(self, calls: list[CallOut]) -> None:
+        if calls:
+            self._unwritten.put_nowait((calls, self.clock()))
+            for room in {c.room for c in calls}:
+                self._changed(room)
+
+    def _changed(self, room: str) -> None:
+        self._publish(room, DialOutChanged(room))
+
+    async def _trunks(self) -> list[TrunkSpec]:
+        async with self.db.sessions() as session:
+            trunks = await stored_trunks(session)
+        self.book.set_trunks({t.name: t for t in trunks})
+        return trunks
+
+    async def _dialled_today(self, actor: str, now: float) -> int:
+        day = datetime.fromtimestamp(now, UTC)
+        midnight = day.replace(hour=0, minute=0, second=0, microsecond=0)
+        async with self.db.sessions() as session:
+            return await dialled_since(session, actor, midnight)

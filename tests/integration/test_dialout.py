@@ -1,0 +1,145 @@
+"""Dial-out end to end: the session's real Asterisk calls out through a trunk to a simulated
+carrier (SIPp as a UAS on a loopback address of this worker's own, tests/integration/sipp/
+carrier.xml) whose numbers answer and press 1, are busy, never answer, or answer and press
+nothing. What `iobridge dialout ROOM show --json` prints is checked against what the carrier
+logged, call by call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bridge.actions import ACTIONS, perform
+from bridge.cli import main
+from bridge.domain.accounts import Principal
+from bridge.errors import DialOutRefused
+from bridge.service import BridgeService
+from bridge.settings import Settings
+from bridge.store.dialouts import channels_called_in
+from bridge.store.reports import list_calls, load_call
+from tests.integration.carrier import BUSY, JOINS, NEVER, ROOM, SILENT, Carrier
+from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.support import AmiWatcher, eventually
+
+
+async def start(service: BridgeService, numbers: list[str], **options: Any) -> Any:
+    action = ACTIONS["dialout-start"]
+    arguments = action.arguments.model_validate({"numbers": numbers, **options})
+    return await perform(service, Principal.admin(), ROOM.name, action, arguments)
+
+
+async def iobridge(settings: Settings, *args: str) -> Any:
+    env = {
+        "IOBRIDGE_STATE_DIR": str(settings.state_dir),
+        "IOBRIDGE_HTTP_PORT": str(settings.http_port),
+    }
+    return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
+
+
+async def show(settings: Settings) -> dict[str, Any]:
+    result = await iobridge(settings, "dialout", ROOM.name, "show", "--json")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip(), (result.output, result.exception, result.stdout_bytes)
+    return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+FINAL = {"joined", "declined", "busy", "no-answer", "failed", "cancelled"}
+
+
+async def test_a_number_outside_the_allowed_prefixes_refuses_the_list_before_any_is_dialled(
+    service: BridgeService, carrier: Carrier, ami: AmiWatcher
+) -> None:
+    mark = ami.mark()
+    with pytest.raises(DialOutRefused, match=r"\+442071234567: outside the allowed prefixes"):
+        await start(service, [JOINS, "+442071234567"], retries=0)
+    await asyncio.sleep(1.0)
+    assert service.dialout.calls_of(ROOM.name) == []
+    assert carrier.lines() == []
+    assert not ami.saw(lambda e: str(e.get("Uniqueid", "")).startswith("dial-"), since=mark)
+
+
+async def test_the_command_refuses_bad_input_in_one_line_and_dials_nothing(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier
+) -> None:
+    cases = {
+        ("+15558881001", "--trunk", "e2e-dialr"): "--trunk e2e-dialr: no such trunk "
+        "(did you mean e2e-dialer?); trunks: e2e-dialer",
+        (
+            "+15558881001",
+            "5558881002",
+        ): "line 2: '5558881002': a number needs its country code, like +15557770000",
+        ("+33612345678",): "+33612345678: outside the allowed prefixes (+1555888)",
+    }
+    for numbers, message in cases.items():
+        result = await iobridge(runtime_settings, "dialout", ROOM.name, "start", *numbers)
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().splitlines() == [f"iobridge: {message}"]
+    assert service.dialout.calls_of(ROOM.name) == [] and carrier.lines() == []
+
+
+async def test_confirm_joins_only_the_callee_who_pressed_1_and_show_says_what_the_carrier_saw(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier
+) -> None:
+    await start(service, [f"{JOINS}, Ana", BUSY, NEVER, SILENT], confirm=True, retries=0)
+
+    async def settled() -> bool:
+        calls = (await show(runtime_settings))["calls"]
+        return len(calls) == 4 and all(c["state"] in FINAL for c in calls)
+
+    try:
+        await eventually(settled, timeout=40, every=0.5)
+    except TimeoutError:
+        pytest.fail(f"calls {service.dialout.calls_of(ROOM.name)}; carrier {carrier.lines()}")
+    shown = await show(runtime_settings)
+    states = {c["number"]: c["state"] for c in shown["calls"]}
+    assert shown["room"] == ROOM.name
+    assert states == {JOINS: "joined", BUSY: "busy", NEVER: "no-answer", SILENT: "no-answer"}
+    assert next(c for c in shown["calls"] if c["number"] == JOINS)["name"] == "Ana"
+    assert all(c["attempts"] == 1 for c in shown["calls"])
+    seen = carrier.outcomes()
+    assert seen[BUSY] == "busy" and seen[NEVER] == "no-answer" and seen[SILENT] == "answered"
+    assert any(line.startswith(f"CARRIER pressed {JOINS}") for line in carrier.lines())
+    room = service.switchboard.room(ROOM.name)
+    assert room is not None
+    dialled = service.dialout.dialled_in(ROOM.name)
+    assert len(dialled) == 1 and next(iter(dialled)) in room.participants
+    assert all(p.channel in dialled for p in room.participants.values())
+    await service.history.flushed()
+    await eventually(lambda: _written(service, next(iter(dialled))), timeout=10)
+    async with service.db.sessions() as session:
+        (newest,) = await list_calls(session, room=ROOM.name, limit=1)
+        history = await load_call(session, newest.call.id)
+    assert history is not None
+    assert [leg.dialed_out for leg in history.legs] == [True]  # the report marks them
+
+
+async def _written(service: BridgeService, channel: str) -> bool:
+    async with service.db.sessions() as session:
+        return bool(await channels_called_in(session, ROOM.name, [channel]))
+
+
+async def test_the_trunk_never_has_more_calls_up_than_its_cap(
+    service: BridgeService, carrier: Carrier
+) -> None:
+    numbers = [f"+1555888300{n}" for n in range(10)]
+    started = time.monotonic()
+    await start(service, numbers, confirm=True, retries=0)
+
+    def these() -> list[Any]:
+        return [c for c in service.dialout.calls_of(ROOM.name) if c.number in numbers]
+
+    most = 0
+    while time.monotonic() - started < 60:
+        most = max(most, service.dialout.book.up_on(carrier.trunk.name))
+        if all(c.state in FINAL for c in these()):
+            break
+        await asyncio.sleep(0.05)
+    assert {str(c.state) for c in these()} == {"no-answer"}
+    assert most == 3
+    assert carrier.most_at_once() <= 3
+    assert len(carrier.outcomes()) == 10
