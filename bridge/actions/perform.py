@@ -43,6 +43,7 @@ async def perform(
         service.labels,
         service.bars,
         service.keys,
+        service.breakouts,
     )
 
     async def run() -> Result:

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from bridge.domain.breakouts.model import Latecomers
 from bridge.domain.cues import Cue
 from bridge.domain.trunks import TrunkSpec
 
@@ -75,16 +76,20 @@ class RoomSpec:
     # after wrong PINs but never refused or held, and while their address is over its budget
     # only this room's PINs open anything (bridge.domain.guard, docs/admin.md).
     allow_sources: tuple[str, ...] = ()
+    # Who enters the PIN while a breakout runs: into the smallest group, or the main room.
+    breakout_latecomers: Latecomers = Latecomers.SMALLEST
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.
         object.__setattr__(self, "queue", QueuePolicy(self.queue))
+        object.__setattr__(self, "breakout_latecomers", Latecomers(self.breakout_latecomers))
 
     def settings(self) -> dict[str, Any]:
         """Every setting but the name, as plain values (enums as their text)."""
         values = asdict(self)
         del values["name"]
         values["queue"] = str(self.queue.value)
+        values["breakout_latecomers"] = str(self.breakout_latecomers.value)
         return values
 
 

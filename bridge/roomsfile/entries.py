@@ -18,6 +18,7 @@ from pydantic import (
     field_validator,
 )
 
+from bridge.domain.breakouts.model import Latecomers
 from bridge.domain.guard import GuardPolicy
 from bridge.domain.guessing import duration, expected_hours_to_find
 from bridge.domain.rooms import (
@@ -70,6 +71,7 @@ class RoomEntry(BaseModel):
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
     allow_sources: list[StrictStr] = []
+    breakout_latecomers: Latecomers = Latecomers.SMALLEST
 
     @field_validator("name")
     @classmethod
@@ -183,6 +185,7 @@ EXPECTED = {
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',
+    "breakout_latecomers": "smallest (into the smallest group) or main (the main room)",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }

@@ -1,6 +1,7 @@
 """Every key a caller presses in a room, to the feature it belongs to: ``poll1``..``poll9``
-(the digits alone) to the room's poll, the rest (``hand``, ``direct``, ``process``,
-``place``, ``mute``) to the speaker stack. The ``keys`` FastAGI route asks this."""
+(the digits alone) to the room's poll, ``moderator`` (*0) to the room's breakout, the rest
+(``hand``, ``direct``, ``process``, ``place``, ``mute``) to the speaker stack. The ``keys``
+FastAGI route asks this."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import BLOCK_KEY
 from bridge.domain.roster import Switchboard
 from bridge.errors import NoSuchParticipant
+from bridge.service.breakouts import RoomBreakouts
 from bridge.service.polls import RoomPolls
 from bridge.service.speakers import SpeakerFloor
 
 log = logging.getLogger(__name__)
 
 POLL_KEY = "poll"  # the menu's name for digit N is pollN
+MODERATOR_KEY = "moderator"  # *0: a caller in a breakout group asks for a moderator
 
 
 class RoomKeys:
@@ -26,11 +29,13 @@ class RoomKeys:
         self,
         speakers: SpeakerFloor,
         polls: RoomPolls,
+        breakouts: RoomBreakouts,
         switchboard: Switchboard,
         publish: Callable[[str, CallerMarked], None],
     ) -> None:
         self.speakers = speakers
         self.polls = polls
+        self.breakouts = breakouts
         self.switchboard = switchboard
         self._publish = publish
         self._paused: dict[str, set[str]] = {}  # room -> channels whose keys do nothing
@@ -62,6 +67,10 @@ class RoomKeys:
         if channel in self._paused.get(room, ()):
             log.info("keys.paused room=%s channel=%s key=%s", room, channel, key)
             return Answer("keys_paused")
+        if key == MODERATOR_KEY:
+            if self.breakouts.ask_moderator(room, channel) is None:
+                return Answer("key_not_available")  # in no group: nobody to call
+            return Answer("moderator_asked")
         digit = key.removeprefix(POLL_KEY)
         if digit == key:
             return await self.speakers.key_pressed(room, channel, caller_id, key)

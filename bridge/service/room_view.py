@@ -36,6 +36,8 @@ class RoomView:
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
     keys_paused: frozenset[str]  # channels whose keys a moderator paused
+    # as ``breakout show --json``, with "broadcast"; None: no breakout runs
+    breakout: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -84,6 +86,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         poll=_poll(service, spec.name),
         names=names,
         keys_paused=service.keys.paused(spec.name),
+        breakout=service.breakouts.show(spec.name),
     )
 
 

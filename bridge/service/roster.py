@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
+from bridge.domain.breakouts import BreakoutChanged
 from bridge.domain.events import (
     DomainEvent,
     LockChanged,
@@ -47,7 +48,7 @@ class Change:
     an event from Asterisk, the room's speaker stack or its poll changed."""
 
     room: str | None
-    event: DomainEvent | StackChanged | PollChanged | CallerMarked
+    event: DomainEvent | StackChanged | PollChanged | CallerMarked | BreakoutChanged
 
 
 class LiveRoster:

@@ -100,6 +100,9 @@ class Room(Base):
     allow_sources: Mapped[tuple[str, ...]] = mapped_column(
         NetworkList, default=(), server_default=""
     )
+    breakout_latecomers: Mapped[str] = mapped_column(
+        String(16), default="smallest", server_default="smallest"
+    )
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A room opened on demand (``iobridge rooms open``, the panel) rather than from the
     # rooms file: a sync never touches it; it retires itself after ``closes_at``.

@@ -36,6 +36,7 @@ def participant(
         "talk_time": round(p.talk_time_at(now), 2),
         "turns": p.turns,
         "keys_paused": keys_paused,
+        "group": p.group,
     }
 
 

@@ -121,6 +121,7 @@ class Participant(BaseModel):
     talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
     turns: int
     keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
+    group: str | None = Field(None, description="the breakout group they are in; null: main")
 
 
 class Speaker(BaseModel):
@@ -175,6 +176,30 @@ class PollState(BaseModel):
     blocks: list[Blocker] = Field(description="who blocks (moderators only see this)")
 
 
+class GroupMember(BaseModel):
+    channel: str
+    caller_id: str
+    name: str = Field(description="the label moderators gave, else the caller's name")
+
+
+class BreakoutGroup(BaseModel):
+    name: str = Field(description="group-1, group-2, ... (or a list file's names)")
+    members: list[GroupMember]
+    wants_moderator: bool = Field(description="someone in it pressed *0; cleared when a "
+                                  "moderator joins")  # fmt: skip
+
+
+class BreakoutState(BaseModel):
+    """A room's breakout while it runs, as ``iobridge breakout ROOM show --json`` prints it
+    (and ``broadcast``)."""
+
+    room: str
+    started_at: float
+    ends_at: float = Field(description="when everyone goes back to the main room")
+    groups: list[BreakoutGroup]
+    broadcast: bool | None = Field(None, description="the main room heard in every group")
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -190,6 +215,7 @@ class RoomState(BaseModel):
     poll: PollState | None = Field(
         None, description="the open poll, or the last closed one; null: none in this call"
     )
+    breakout: BreakoutState | None = Field(None, description="null: no breakout runs")
 
 
 # ---- actions -----------------------------------------------------------------------------
@@ -204,6 +230,7 @@ class ActionDone(BaseModel):
     cue: str | None = Field(None, description="play: the cue now playing")
     holder: str | None = Field(None, description="hand-over: the host who now holds the room")
     label: str | None = Field(None, description="label: the caller's label as kept")
+    breakout: BreakoutState | None = Field(None, description="breakout-*: the groups now")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

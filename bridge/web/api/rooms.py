@@ -25,6 +25,7 @@ from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
     ActionDone,
+    BreakoutState,
     Me,
     OpenedRoom,
     OpenRoomBody,
@@ -117,6 +118,7 @@ async def room(api: ApiRequest) -> RoomState:
         ],
         stack=StackState.model_validate(view.stack),
         poll=None if view.poll is None else PollState.model_validate(view.poll),
+        breakout=None if view.breakout is None else BreakoutState.model_validate(view.breakout),
     )
 
 
