@@ -62,6 +62,9 @@ class Keypad(Protocol):
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer: ...
 
+    def answered(self, channel: str) -> None:
+        """The caller heard the answer (or hung up): their key dialogue is over."""
+
 
 @dataclass(frozen=True)
 class KeyPress:
@@ -111,6 +114,7 @@ async def keys_dialogue(agi: AgiChannel, press: KeyPress, keypad: Keypad, sounds
     except CallerGone:
         log.debug("keypad.caller_gone channel=%s", agi.channel)
     finally:
+        keypad.answered(agi.channel)
         log.debug(
             "keypad.answered channel=%s key=%s heard=%s seconds=%.2f",
             agi.channel,

@@ -52,6 +52,9 @@ from bridge.service.pbx_directory import PbxDirectory
 log = logging.getLogger(__name__)
 
 MOVES_AT_ONCE = 25  # AMI Redirects in flight per breakout: 300 callers move in about a second
+# When a move that has not landed by then is sent again (once): one that reached a caller in
+# a key's dialplan leaves them where they were (dialplan/extensions.conf, [iobridge-group]).
+LANDING = 10.0  # seconds
 StintLog = Callable[[list[StintEnded]], Awaitable[None]]
 RoomLookup = Callable[[str], Awaitable[RoomSpec | None]]
 
@@ -67,6 +70,7 @@ class RoomBreakouts:
         find_room: RoomLookup,
         stack_order: Callable[[str], list[str]],
         name_of: Callable[[str, str, str], str],
+        settled: Callable[[str], Awaitable[None]],
     ) -> None:
         self.pbxs = pbxs
         self.switchboard = switchboard
@@ -76,9 +80,11 @@ class RoomBreakouts:
         self._find_room = find_room
         self._stack_order = stack_order
         self._name_of = name_of
+        self._settled = settled  # a channel out of its key dialogue (bridge.service.keys)
         self.breakouts: dict[str, Breakout] = {}
         self._clocks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._checks: set[asyncio.Task[None]] = set()  # moves looked at again (``_landed``)
 
     def _pbx(self, room: str) -> ConferenceBridge:
         return self.pbxs.bridge_for(room)
@@ -257,6 +263,10 @@ class RoomBreakouts:
         limit = asyncio.Semaphore(MOVES_AT_ONCE)
         moves = [e for e in effects if isinstance(e, Move)]
         failed = await asyncio.gather(*(self._moved(pbx, limit, m) for m in moves))
+        if moves:
+            check = asyncio.get_running_loop().create_task(self._landed(room, moves))
+            self._checks.add(check)
+            check.add_done_callback(self._checks.discard)
         for effect in effects:
             if isinstance(effect, Warn):
                 await asyncio.gather(*(self._warned(pbx, effect, g) for g in effect.groups))
@@ -272,6 +282,7 @@ class RoomBreakouts:
 
     async def _moved(self, pbx: ConferenceBridge, limit: asyncio.Semaphore, move: Move) -> bool:
         """One move; True when Asterisk refused it (the caller hung up on the way, say)."""
+        await self._settled(move.channel)  # a Redirect inside a key's dialplan ends the call
         async with limit:
             self._order_removal(
                 RemovalOrdered(move.room, move.channel, LeaveReason.MOVED, time.time())
@@ -288,6 +299,27 @@ class RoomBreakouts:
                 )
                 return True
         return False
+
+    async def _landed(self, room: str, moves: list[Move]) -> None:
+        """Moves that did not land within ``LANDING``: sent again, to where the breakout
+        wants each person now (their group, or the main room once it ended)."""
+        await asyncio.sleep(LANDING)
+        live = self.switchboard.room(room)
+        if live is None:
+            return
+        breakout = self.breakouts.get(room)
+        again = []
+        for move in moves:
+            person = live.participants.get(move.channel)
+            if person is None or person.moving:
+                continue
+            wanted = breakout.group_of(move.channel) if breakout else None
+            if person.group != wanted:
+                again.append(Move(room, move.channel, wanted))
+        if again:
+            log.warning("breakout.moves_again room=%s count=%d", room, len(again))
+            limit = asyncio.Semaphore(MOVES_AT_ONCE)
+            await asyncio.gather(*(self._moved(self._pbx(room), limit, m) for m in again))
 
     async def _warned(self, pbx: ConferenceBridge, warn: Warn, group: str) -> None:
         try:
@@ -317,7 +349,7 @@ class RoomBreakouts:
             await asyncio.gather(*self._background, return_exceptions=True)
 
     def stop(self) -> None:
-        for task in [*self._clocks.values(), *self._background]:
+        for task in [*self._clocks.values(), *self._background, *self._checks]:
             task.cancel()
 
 

@@ -150,6 +150,7 @@ class BridgeService:
             self._find_room,
             self._stack_order,
             self.labels.name_of,
+            lambda channel: self.keys.settled(channel),  # the keys are wired just below
         )
         self.roster.add_listener(self.breakouts.on_event)
         self.keys = RoomKeys(

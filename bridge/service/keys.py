@@ -5,6 +5,8 @@ FastAGI route asks this."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -22,6 +24,8 @@ log = logging.getLogger(__name__)
 
 POLL_KEY = "poll"  # the menu's name for digit N is pollN
 MODERATOR_KEY = "moderator"  # *0: a caller in a breakout group asks for a moderator
+# Longest a breakout move waits for a caller's key dialogue to end: the answer is short.
+DIALOGUE_WAIT = 6.0  # seconds
 
 
 class RoomKeys:
@@ -39,6 +43,9 @@ class RoomKeys:
         self.switchboard = switchboard
         self._publish = publish
         self._paused: dict[str, set[str]] = {}  # room -> channels whose keys do nothing
+        # Channels in a key dialogue: ConfBridge runs it as a dialplan inside the caller's
+        # channel, and an AMI Redirect landing there would end the call (``settled``).
+        self._answering: dict[str, asyncio.Event] = {}
 
     def set_keys(self, room: str, channel: str, on: bool) -> None:
         """A moderator pauses one caller's keys (``on=False``: their hand, point of process,
@@ -63,7 +70,20 @@ class RoomKeys:
             case RoomEnded():
                 self._paused.pop(event.room, None)
 
+    def answered(self, channel: str) -> None:
+        done = self._answering.pop(channel, None)
+        if done is not None:
+            done.set()
+
+    async def settled(self, channel: str, timeout: float = DIALOGUE_WAIT) -> None:
+        """Once ``channel`` is out of its key dialogue (at once when in none)."""
+        done = self._answering.get(channel)
+        if done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout)
+
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
+        self._answering.setdefault(channel, asyncio.Event())
         if channel in self._paused.get(room, ()):
             log.info("keys.paused room=%s channel=%s key=%s", room, channel, key)
             return Answer("keys_paused")

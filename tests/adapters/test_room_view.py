@@ -11,7 +11,7 @@ from tests.adapters.conftest import Web
 ROOM = "e2e-open"
 PARTICIPANT_FIELDS = {
     "channel", "caller_id", "name", "caller_name", "role", "muted", "talking", "joined_at",
-    "talk_time", "turns", "keys_paused",
+    "talk_time", "turns", "keys_paused", "group",
 }  # fmt: skip
 
 
@@ -30,9 +30,10 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     shown = await (await web_app.client.get(f"/api/v1/rooms/{ROOM}", headers=admin)).json()
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
-        "stack", "poll",
+        "stack", "poll", "breakout",
     }  # fmt: skip
     assert shown["poll"] is None  # no poll in this call yet
+    assert shown["breakout"] is None  # no breakout running
     assert (shown["room"], shown["live"], shown["locked"], shown["recording"]) == (
         ROOM, True, True, False,
     )  # fmt: skip
