@@ -3,6 +3,7 @@
 // their effect shows when Asterisk reports it, through the next snapshot.
 
 import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
+import { Breakout } from "./breakout.js";
 import { Roster } from "./roster.js";
 import { Poll } from "./poll.js";
 import { Stack } from "./stack.js";
@@ -63,6 +64,12 @@ const poll = new Poll({
   buttons: $("poll-buttons"), cues: $("cue-select"), cueButtons: $("cue-buttons"), button,
 });
 
+const breakout = new Breakout({
+  form: $("breakout-form"), running: $("breakout-running"), clockLine: $("breakout-clock"),
+  groups: $("breakout-groups"), phone: $("breakout-phone"), whoSelect: $("breakout-who"),
+  to: $("breakout-to"), more: $("breakout-more"), buttons: $("breakout-buttons"), button,
+});
+
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
 /** Ask for a caller's label (their name and place); resolves to the text, or null. */
 function askLabel(whom, current) {
@@ -85,6 +92,9 @@ function askLabel(whom, current) {
 function argumentsOf(target) {
   if (target.dataset.action === "poll-open") return poll.fields();
   if (target.dataset.action === "play") return [$("cue-select").value];
+  if (target.dataset.action === "breakout-start") return breakout.startFields();
+  if (target.dataset.action === "breakout-move") return breakout.moveFields(target);
+  if (target.dataset.action === "breakout-extend") return breakout.extendFields();
   return JSON.parse(target.dataset.args);
 }
 
@@ -149,10 +159,13 @@ let held = null; // the room, stack and audit as last drawn
 function draw(message) {
   offset = message.now - Date.now() / 1000;
   if (message.type === "snapshot") {
-    held = { room: message.room, stack: message.stack, poll: message.poll, audit: message.audit };
+    held = {
+      room: message.room, stack: message.stack, poll: message.poll,
+      breakout: message.breakout, audit: message.audit,
+    };
     roster.replace(message.participants, message.now);
   } else {
-    held = { ...held, ...pick(message, ["room", "stack", "poll", "audit"]) };
+    held = { ...held, ...pick(message, ["room", "stack", "poll", "breakout", "audit"]) };
     roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
   }
   version = message.version;
@@ -160,6 +173,8 @@ function draw(message) {
   stack.update(held.stack, message.now, { live: held.room.live });
   poll.update(held.poll, { live: held.room.live });
   poll.drawCues(config.cues, held.room.live);
+  breakout.update(held.breakout, roster.people(), { live: held.room.live });
+  breakout.tick(message.now);
   if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
   main.dataset.version = String(version);
 }
@@ -172,6 +187,7 @@ setInterval(() => {
   const now = bridgeNow();
   roster.tick(now);
   stack.tick(now);
+  breakout.tick(now);
 }, 1000);
 
 // ---- the websocket, reconnecting ---------------------------------------------------------
