@@ -52,9 +52,12 @@ from bridge.service.pbx_directory import PbxDirectory
 log = logging.getLogger(__name__)
 
 MOVES_AT_ONCE = 25  # AMI Redirects in flight per breakout: 300 callers move in about a second
-# When a move that has not landed by then is sent again (once): one that reached a caller in
-# a key's dialplan leaves them where they were (dialplan/extensions.conf, [iobridge-group]).
-LANDING = 10.0  # seconds
+# When a move that has not landed by then is sent again (twice at most): one that reached a
+# caller in a key's dialplan leaves them where they were (dialplan/extensions.conf,
+# [iobridge-group]), and under load a few Redirects of 300 were lost (bench/README.md). A
+# move on its way (the caller left their conference) is never sent again.
+LANDING = 4.0  # seconds
+RESENDS = 2
 StintLog = Callable[[list[StintEnded]], Awaitable[None]]
 RoomLookup = Callable[[str], Awaitable[RoomSpec | None]]
 
@@ -303,23 +306,28 @@ class RoomBreakouts:
     async def _landed(self, room: str, moves: list[Move]) -> None:
         """Moves that did not land within ``LANDING``: sent again, to where the breakout
         wants each person now (their group, or the main room once it ended)."""
-        await asyncio.sleep(LANDING)
-        live = self.switchboard.room(room)
-        if live is None:
-            return
-        breakout = self.breakouts.get(room)
-        again = []
-        for move in moves:
-            person = live.participants.get(move.channel)
-            if person is None or person.moving:
-                continue
-            wanted = breakout.group_of(move.channel) if breakout else None
-            if person.group != wanted:
-                again.append(Move(room, move.channel, wanted))
-        if again:
-            log.warning("breakout.moves_again room=%s count=%d", room, len(again))
+        for _ in range(RESENDS):
+            await asyncio.sleep(LANDING)
+            live = self.switchboard.room(room)
+            if live is None:
+                return
+            breakout = self.breakouts.get(room)
+            moves = [
+                Move(room, move.channel, breakout.group_of(move.channel) if breakout else None)
+                for move in moves
+                if move.channel in live.participants
+            ]
+            moves = [
+                m
+                for m in moves
+                if not live.participants[m.channel].moving
+                and live.participants[m.channel].group != m.group
+            ]
+            if not moves:
+                return
+            log.warning("breakout.moves_again room=%s count=%d", room, len(moves))
             limit = asyncio.Semaphore(MOVES_AT_ONCE)
-            await asyncio.gather(*(self._moved(self._pbx(room), limit, m) for m in again))
+            await asyncio.gather(*(self._moved(self._pbx(room), limit, m) for m in moves))
 
     async def _warned(self, pbx: ConferenceBridge, warn: Warn, group: str) -> None:
         try:
