@@ -135,6 +135,18 @@ class PollLine(BaseModel):
     )
 
 
+class BreakoutStint(BaseModel):
+    """Someone's time in a breakout group (a caller moved between groups has several)."""
+
+    group: str = Field(description="group-1, group-2, ...")
+    who: str = Field(description="caller ID as the reader may see it")
+    name: str = Field(description="the label moderators gave, where one was given")
+    channel: str
+    started_at: datetime
+    ended_at: datetime
+    seconds: float
+
+
 class Report(BaseModel):
     call: CallInfo
     caller_ids: CallerIds
@@ -145,6 +157,9 @@ class Report(BaseModel):
     moderator_actions: list[ModeratorAction]
     recordings: list[RecordingLine]
     polls: list[PollLine] = Field(default_factory=list, description="oldest first")
+    breakouts: list[BreakoutStint] = Field(
+        default_factory=list, description="who was in which breakout group, by group then time"
+    )
 
 
 class CallListItem(BaseModel):
