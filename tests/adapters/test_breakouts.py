@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from bridge.asterisk.keypad import Answer
+from bridge.domain.breakouts import SplitBy
 from bridge.domain.events import ParticipantJoined, ParticipantLeft, Role, RoomStarted
 from tests.adapters.conftest import Web
 
@@ -164,7 +165,12 @@ async def test_latecomers_go_to_the_smallest_group_and_a_caller_back_to_their_ow
     web_app.service.roster.receive(
         ParticipantJoined(ROOM, late, "5559", Role.PARTICIPANT, False, 200.0)
     )
-    web_app.service.roster.receive(ParticipantLeft(ROOM, CALLERS[0], 201.0))
+    # The move Asterisk reports (its leave and join), then the caller hangs up in their group.
+    web_app.service.roster.receive(ParticipantLeft(ROOM, CALLERS[0], 150.0))
+    web_app.service.roster.receive(
+        ParticipantJoined(ROOM, CALLERS[0], "5551", Role.PARTICIPANT, False, 151.0, group=home)
+    )
+    web_app.service.roster.receive(ParticipantLeft(ROOM, CALLERS[0], 201.0, group=home))
     again = "PJSIP/anonymous-00000021"
     web_app.service.roster.receive(
         ParticipantJoined(ROOM, again, "5551", Role.PARTICIPANT, False, 202.0)
@@ -202,3 +208,20 @@ async def test_when_the_time_is_up_everyone_goes_back_to_the_main_room(
     assert await shown(web_app) is None
     assert redirects(sent) == {c: "main" for c in CALLERS[:4]}
     assert not [a for a in sent if a["Action"] == "Originate"]  # no warning in 36 s
+
+
+async def test_a_room_that_keeps_latecomers_in_the_main_room_moves_nobody_new(
+    web_app: Web, sent: list[dict[str, str]]
+) -> None:
+    room = "e2e-breakouts"  # breakout_latecomers: main
+    board = web_app.service.switchboard
+    board.apply(RoomStarted(room, 100.0))
+    for n, channel in enumerate(CALLERS[:2]):
+        board.apply(ParticipantJoined(room, channel, f"555{n}", Role.PARTICIPANT, False, 101.0))
+    await web_app.service.breakouts.start(room, groups=2, size=None, minutes=5, by=SplitBy.RANDOM)
+    sent.clear()
+    late = ParticipantJoined(room, "PJSIP/anonymous-00000030", "5557", Role.PARTICIPANT, False, 200)
+    web_app.service.roster.receive(late)
+    await web_app.service.breakouts.flushed()
+    assert sent == []
+    assert web_app.service.breakouts.running(room).group_of(late.channel) is None
