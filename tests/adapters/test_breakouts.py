@@ -225,3 +225,24 @@ async def test_a_room_that_keeps_latecomers_in_the_main_room_moves_nobody_new(
     await web_app.service.breakouts.flushed()
     assert sent == []
     assert web_app.service.breakouts.running(room).group_of(late.channel) is None
+
+
+async def test_a_moderator_mutes_and_kicks_a_caller_in_their_groups_conference(
+    web_app: Web, sent: list[dict[str, str]]
+) -> None:
+    a_live_room(web_app, CALLERS[:2])
+    await post(web_app, "breakout-start", {"groups": 2})
+    group = web_app.service.breakouts.running(ROOM).group_of(CALLERS[0])
+    roster = web_app.service.roster
+    roster.receive(ParticipantLeft(ROOM, CALLERS[0], 150.0))  # the move Asterisk reports
+    roster.receive(
+        ParticipantJoined(ROOM, CALLERS[0], "5551", Role.PARTICIPANT, False, 151.0, group=group)
+    )
+    sent.clear()
+    for action in ("mute", "kick"):
+        status, answer = await post(web_app, action, {"channel": CALLERS[0]})
+        assert status == 200, answer
+    assert [(a["Action"], a["Conference"]) for a in sent] == [
+        ("ConfbridgeMute", f"{ROOM}~{group}"),
+        ("ConfbridgeKick", f"{ROOM}~{group}"),
+    ]
