@@ -164,10 +164,27 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", *population_rows(results["population"])]
     if results.get("api"):
         lines += ["", *api_rows(results["api"])]
+    if results.get("breakouts"):
+        lines += ["", *breakout_rows(results["breakouts"])]
     for error in results.get("errors", []):
         lines.append(f"FAILED: {error}")
     lines += ["", "targets (issues 13 and 23): " + "; ".join(TARGETS)]
     return "\n".join(lines)
+
+
+def breakout_rows(step: dict[str, Any]) -> list[str]:
+    """Seconds from the POST to each caller's join in their group, then back (issue 20:
+    every caller within 10 s each way, none dropped)."""
+    rows = [f"breakouts: {step['size']} callers into {step['groups']} groups"]
+    for label, key in (("moved", "moved_s"), ("back", "back_s")):
+        phase = step[key]
+        joined = phase["joined"]
+        rows.append(
+            f"  {label:<6} p50 {fmt(joined['p50'])} s, last {phase['last_s']} s, "
+            f"missing {phase['missing']} (the API answered in {phase['answered_s']} s)"
+        )
+    rows.append(f"  dropped calls: {step['dropped']}")
+    return rows
 
 
 def write(results: dict[str, Any], out_dir: Path, stem: str) -> tuple[Path, Path | None]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from bench import report
 from bench.api_bench import api_step
+from bench.breakouts_bench import breakouts_step
 from bench.dialout_bench import dialout_step
 from bench.medians import join_medians, path_order
 from bench.population import population
@@ -53,9 +54,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
     ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
     ap.add_argument(
-        "--steps", default="storm,population,api,dialout",
-        help="storm, population, api and/or dialout",
+        "--steps", default="storm,population,api,dialout,breakouts",
+        help="storm, population, api, dialout and/or breakouts",
     )  # fmt: skip
+    ap.add_argument("--breakout-size", type=int, help="callers split into groups (300)")
+    ap.add_argument("--breakout-groups", type=int, help="groups they are split into (30)")
     ap.add_argument(
         "--repeats", type=int, help="runs of each storm size, paths alternating (3; quick: 1)"
     )
@@ -78,6 +81,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.posts = args.posts or (50 if quick else 200)
     args.repeats = args.repeats or (1 if quick else 3)
     args.dialout = args.dialout or (50 if quick else 200)
+    args.breakout_size = args.breakout_size or (60 if quick else 300)
+    args.breakout_groups = args.breakout_groups or (6 if quick else 30)
     return args
 
 
@@ -156,6 +161,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     results["dialout"] = await dialout_step(rig, args.dialout, 50, say)
                 except Exception as exc:
                     failed(results, "dialout", exc)
+            if "breakouts" in steps:
+                size, groups = args.breakout_size, args.breakout_groups
+                say(f"breakouts: a room of {size} into {groups} groups and back")
+                try:
+                    results["breakouts"] = await breakouts_step(
+                        rig, ROOM, size, groups, args.rate, say
+                    )
+                except Exception as exc:
+                    failed(results, "breakouts", exc)
         finally:
             results["machine_load_after"] = round(os.getloadavg()[0], 1)
             await rig.stop()

@@ -37,6 +37,9 @@ class PhoneKeypad:
     def __init__(self, service: BridgeService) -> None:
         self.service = service
 
+    def answered(self, channel: str) -> None:
+        self.service.keys.answered(channel)
+
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
         if key not in MODERATOR_KEYS:
             return await self.service.keys.key_pressed(room, channel, caller_id, key)

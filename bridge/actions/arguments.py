@@ -6,9 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 
 from bridge.domain.bars import MAX_BAR_MINUTES
+from bridge.domain.breakouts import MAIN_ROOM, MAX_MINUTES, SplitBy
+from bridge.domain.breakouts.model import GROUP_NAME, MAX_GROUPS
 from bridge.domain.channels import CHANNEL, channel_problem
 from bridge.domain.labels import MAX_LABEL, BadLabel, check_label
 from bridge.domain.polls import DEFAULT_OPTIONS, MAX_OPTIONS, MAX_QUESTION, check_options
@@ -225,3 +234,71 @@ class DialOutCancel(BaseModel):
         str | None,
         Field(max_length=40, description="the number to stop calling; null: every call out"),
     ] = None
+
+
+# ---- breakouts ---------------------------------------------------------------------------
+
+Minutes = Annotated[
+    float,
+    Field(gt=0, le=MAX_MINUTES, description=f"minutes, more than 0 and at most {MAX_MINUTES}"),
+]
+GroupName = Annotated[
+    str,
+    Field(
+        pattern=f"^{GROUP_NAME.pattern}$",
+        description=f"a group's name (group-1, group-2, ...), or {MAIN_ROOM}: the main room",
+    ),
+]
+
+
+class BreakoutStart(BaseModel):
+    """``--groups N`` or ``--size K`` (one of them; neither with ``--by list``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groups: Annotated[int | None, Field(ge=1, le=MAX_GROUPS)] = None
+    size: Annotated[int | None, Field(ge=1, le=10_000)] = None
+    minutes: Minutes = 10.0
+    by: SplitBy = SplitBy.RANDOM
+    listed: Annotated[
+        dict[GroupName, Annotated[list[Annotated[str, Field(min_length=1, max_length=200)]],
+                                  Field(max_length=10_000)]] | None,
+        Field(
+            max_length=MAX_GROUPS,
+            description="with by=list: each group's name and whom it holds (caller IDs or "
+            "channels); callers it leaves out fill the smallest groups",
+        ),
+    ] = None  # fmt: skip
+
+    @model_validator(mode="after")
+    def _one_way(self) -> BreakoutStart:
+        if self.by is SplitBy.LIST:
+            if self.listed is None:
+                raise ValueError("by list needs the list (--file FILE.yaml)")
+        elif (self.groups is None) == (self.size is None):
+            raise ValueError("give the number of groups or their size, one of them")
+        elif self.listed is not None:
+            raise ValueError("a list is for by list only")
+        return self
+
+
+class BreakoutExtend(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    minutes: Minutes
+
+
+class BreakoutMove(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    group: GroupName
+
+
+class BreakoutBroadcast(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Annotated[
+        Literal["on", "off"],
+        Field(description="on: the main room's moderators heard in every group; off: not"),
+    ]

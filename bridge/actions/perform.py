@@ -45,6 +45,7 @@ async def perform(
         service.keys,
         service.practice,
         service.dialout,
+        service.breakouts,
     )
 
     async def run() -> Result:

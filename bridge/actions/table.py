@@ -19,6 +19,10 @@ from pydantic import BaseModel
 from bridge.actions.arguments import (
     Add,
     Bar,
+    BreakoutBroadcast,
+    BreakoutExtend,
+    BreakoutMove,
+    BreakoutStart,
     Clear,
     DialOutCancel,
     DialOutStart,
@@ -40,6 +44,7 @@ from bridge.errors import DialOutRefused
 
 if TYPE_CHECKING:
     from bridge.service.bars import CallerBars
+    from bridge.service.breakouts import RoomBreakouts
     from bridge.service.cues import RoomCues
     from bridge.service.dialout import DialOut
     from bridge.service.holders import RoomHolders
@@ -81,6 +86,7 @@ class Context:
     keys: RoomKeys
     practice: RoomPractice
     dialout: DialOut
+    breakouts: RoomBreakouts
 
 
 @dataclass(frozen=True)
@@ -215,6 +221,37 @@ async def _poll_close(at: Context, _: NoArguments) -> Result:
     return {"poll": tally.as_json(at.polls.present(at.room))}
 
 
+# ---- breakouts ---------------------------------------------------------------------------
+
+
+async def _breakout_start(at: Context, args: BreakoutStart) -> Result:
+    breakout = await at.breakouts.start(
+        at.room,
+        groups=args.groups,
+        size=args.size,
+        minutes=args.minutes,
+        by=args.by,
+        listed=args.listed,
+    )
+    return {"breakout": breakout}
+
+
+async def _breakout_extend(at: Context, args: BreakoutExtend) -> Result:
+    return {"breakout": await at.breakouts.extend(at.room, args.minutes)}
+
+
+async def _breakout_move(at: Context, args: BreakoutMove) -> Result:
+    return {"breakout": await at.breakouts.move(at.room, args.channel, args.group)}
+
+
+async def _breakout_broadcast(at: Context, args: BreakoutBroadcast) -> Result:
+    return {"breakout": await at.breakouts.set_broadcast(at.room, args.state == "on")}
+
+
+async def _breakout_end(at: Context, _: NoArguments) -> Result:
+    return {"breakout": await at.breakouts.end(at.room)}
+
+
 # ---- the speaker stack -------------------------------------------------------------------
 
 
@@ -299,6 +336,16 @@ ACTIONS: dict[str, Action[Any]] = {
                PracticeStart, HOST, "started a practice", _practice),
         Action("practice-stop", ROOM, "hang up every simulated caller of the practice",
                NoArguments, HOST, "stopped the practice", _practice_stop),
+        Action("breakout-start", ROOM, "split the room into timed groups", BreakoutStart,
+               ASSISTANT, "started breakouts", _breakout_start),
+        Action("breakout-extend", ROOM, "give the groups more minutes", BreakoutExtend,
+               ASSISTANT, "extended the breakouts", _breakout_extend),
+        Action("breakout-move", ROOM, "move someone to a group, or main (a moderator joins a "
+               "group so)", BreakoutMove, ASSISTANT, "moved to a group", _breakout_move),
+        Action("breakout-broadcast", ROOM, "the main room's moderators heard in every group, "
+               "or not", BreakoutBroadcast, ASSISTANT, "set the broadcast", _breakout_broadcast),
+        Action("breakout-end", ROOM, "bring everyone back to the main room", NoArguments,
+               ASSISTANT, "ended the breakouts", _breakout_end),
         Action("next", STACK, "give the floor to the head of the stack", NoArguments, ASSISTANT,
                "called on the next speaker", _next),
         Action("call", STACK, "give the floor to anyone in the room", OnParticipant, ASSISTANT,

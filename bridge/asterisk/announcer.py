@@ -23,13 +23,18 @@ from bridge.errors import BadField
 
 CONTEXT = "iobridge-announce"
 PLAY_CONTEXT = "iobridge-announce-play"
+# A breakout's broadcast: one Local channel per group, ;2 in the group as the announcer, ;1 a
+# muted listener in the main room (dialplan [iobridge-broadcast], [iobridge-broadcast-listen]).
+BROADCAST_CONTEXT = "iobridge-broadcast"
+LISTEN_CONTEXT = "iobridge-broadcast-listen"
 # What can be announced: an extension of [iobridge-announce-play] each.
 RECORDING_STARTED = "recording"
 ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
 CUE, CUE_LOOP = "cue", "cue-loop"  # a cue's file is in the variable IOBRIDGE_CUE
 _UNSAFE = set(",|;&\"'`$\\{}()\n\r\t ")
-_ROOM = re.compile("[a-z0-9][a-z0-9-]*")
-_CHANNEL = re.compile(rf"^Local/[a-z0-9-]+@{CONTEXT}-[0-9a-f]+;[12]$")
+# A room, or a breakout group's conference (``ROOM~group-1``): "~" is no regex metacharacter.
+_ROOM = re.compile("[a-z0-9][a-z0-9-]*(~[a-z0-9][a-z0-9-]*)?")
+_CHANNEL = re.compile(rf"^Local/[a-z0-9~-]+@({CONTEXT}|{BROADCAST_CONTEXT})-[0-9a-f]+;[12]$")
 ANSWER_TIMEOUT_MS = 5000  # the announcer joins at once, or the dialplan refused the room
 
 
@@ -76,6 +81,30 @@ def silence_action(room: str) -> dict[str, str]:
     """Hang up whatever the room's announcers are playing (both halves of each)."""
     _check_room(room)
     return {"Action": "Hangup", "Channel": f"/^Local\\/{room}@{CONTEXT}-/"}
+
+
+def broadcast_action(room: str, conference: str) -> dict[str, str]:
+    """The main room ``room`` heard in the group's ``conference``, one way."""
+    _check_room(room)
+    _check_room(conference)
+    return {
+        "Action": "Originate",
+        "Channel": f"Local/{conference}@{BROADCAST_CONTEXT}/n",
+        "Context": LISTEN_CONTEXT,
+        "Exten": room,
+        "Priority": "1",
+        "Async": "true",  # thirty groups at once: the bridge does not wait for each
+        "CallerID": "io-bridge <broadcast>",
+    }
+
+
+def broadcast_stop_action(room: str) -> dict[str, str]:
+    """Hang up every group's broadcast channel of ``room``."""
+    _check_room(room)
+    return {
+        "Action": "Hangup",
+        "Channel": f"/^Local\\/{room}~[a-z0-9-]+@{BROADCAST_CONTEXT}-/",
+    }
 
 
 def _check_room(room: str) -> None:

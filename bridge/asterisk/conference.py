@@ -15,7 +15,7 @@ from panoramisk.message import Message
 
 from bridge.asterisk import ami_events, announcer, dialout, recorder
 from bridge.asterisk.ami import AmiClient
-from bridge.domain.breakouts import split_conference
+from bridge.domain.breakouts import conference_name, split_conference
 from bridge.domain.channels import names_whole_room
 from bridge.domain.events import PbxSnapshot, SeenRoom
 from bridge.domain.languages import DEFAULT_LANGUAGE
@@ -156,6 +156,21 @@ class ConferenceBridge:
                 "Priority": "1",
             }
         )
+
+    async def play_to_group(self, room: str, group: str, prompt: str) -> None:
+        """Play one of io-bridge's prompts to everyone in breakout ``group`` (the announcer,
+        as a cue is played to a room)."""
+        conference = conference_name(room, group)
+        await self.ami.send(announcer.cue_action(conference, str(self.sounds / prompt), False))
+
+    async def broadcast(self, room: str, groups: list[str], on: bool) -> None:
+        """The main room heard in every group (``on``), or no longer: one Local channel per
+        group (see ``announcer.broadcast_action``)."""
+        if not on:
+            await self.ami.send(announcer.broadcast_stop_action(room))
+            return
+        for group in groups:
+            await self.ami.send(announcer.broadcast_action(room, conference_name(room, group)))
 
     async def _act(self, action: str, room: str, **fields: str) -> None:
         await self.ami.send({"Action": action, "Conference": room, **fields})

@@ -34,6 +34,7 @@ PROMPTS: dict[str, str] = {
     "poll_answer": "your-answer",
     "poll_block": "you-block",
     "keys_paused": "keys-paused",
+    "moderator_asked": "moderator-asked",  # *0 in a breakout group
     # A moderator's keys (bridge.phone_keys):
     "next_called": "next-called",
     "nobody_waiting": "nobody-waiting",
@@ -60,6 +61,9 @@ class Keypad(Protocol):
     """What the keys ask of the service."""
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer: ...
+
+    def answered(self, channel: str) -> None:
+        """The caller heard the answer (or hung up): their key dialogue is over."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,7 @@ async def keys_dialogue(agi: AgiChannel, press: KeyPress, keypad: Keypad, sounds
     except CallerGone:
         log.debug("keypad.caller_gone channel=%s", agi.channel)
     finally:
+        keypad.answered(agi.channel)
         log.debug(
             "keypad.answered channel=%s key=%s heard=%s seconds=%.2f",
             agi.channel,

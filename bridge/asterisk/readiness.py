@@ -34,6 +34,8 @@ CONTEXTS = (
     "iobridge-whisper",
     "iobridge-announce",
     "iobridge-announce-play",
+    "iobridge-broadcast",
+    "iobridge-broadcast-listen",
     "iobridge-recorder",
     "iobridge-recorder-watch",
     "iobridge-dialout",

@@ -170,6 +170,7 @@ COMMAND_MODULES = {
     "poll": "polls",
     "practice": "practice",
     "dialout": "dialout",
+    "breakout": "breakouts",
 }
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
+from bridge.domain.breakouts.model import Latecomers
 from bridge.domain.cues import Cue
 from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.schedule import Schedule
@@ -88,10 +89,13 @@ class RoomSpec:
     # A room for rehearsing: a host may fill it with simulated callers (bridge.domain.practice);
     # its calls stay out of the real calls' list and the metrics.
     practice: bool = False
+    # Who enters the PIN while a breakout runs: into the smallest group, or the main room.
+    breakout_latecomers: Latecomers = Latecomers.SMALLEST
 
     def __post_init__(self) -> None:
         # The database and the file hand the policy over as text.
         object.__setattr__(self, "queue", QueuePolicy(self.queue))
+        object.__setattr__(self, "breakout_latecomers", Latecomers(self.breakout_latecomers))
 
     def settings(self) -> dict[str, Any]:
         """Every setting but the name, as plain values (enums as their text)."""
@@ -99,6 +103,7 @@ class RoomSpec:
         del values["name"]
         values["queue"] = str(self.queue.value)
         values["schedule"] = self.schedule  # a value of its own (asdict made it a dict)
+        values["breakout_latecomers"] = str(self.breakout_latecomers.value)
         return values
 
 

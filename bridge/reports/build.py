@@ -18,6 +18,7 @@ from bridge.domain.privacy import mask_caller_id
 from bridge.recordings import recording_started_at
 from bridge.reports.debrief import debrief
 from bridge.reports.model import (
+    BreakoutStint,
     CallerIds,
     CallInfo,
     CallListItem,
@@ -134,6 +135,18 @@ def build_report(
         polls=[_poll_line(p) for p in sorted(history.polls, key=lambda p: p.opened_at)],
         practice=call.practice,
         debrief=debrief(events, lines, talk) if call.practice else None,
+        breakouts=[
+            BreakoutStint(
+                group=s.group,
+                who=show(s.caller_id),
+                name="" if hide_names else s.name,
+                channel="" if hide_channels else s.channel,
+                started_at=s.started_at,
+                ended_at=s.ended_at,
+                seconds=_seconds(s.started_at, s.ended_at),
+            )
+            for s in sorted(history.stints, key=lambda s: (s.group, s.started_at))
+        ],
     )
 
 

@@ -4,7 +4,7 @@ Sections: call, presence, talk (one row per speaker: the chart's figures), first
 chart's summary), turn, stack_event, moderator_action, recording, poll (voters in ``count``
 out of ``present``, the question in ``detail``) and its poll_option rows (the key in
 ``kind``, the label in ``name``, the count; a block is key 9, present only when the poll
-allowed one). Times are ISO 8601 UTC,
+allowed one), breakout (one stint in a group: the group in ``kind``). Times are ISO 8601 UTC,
 durations seconds, shares fractions of 1. A cell a spreadsheet would run as a formula
 (a caller's name can be anything) is prefixed with an apostrophe: one that starts with a
 formula's first character once spaces and invisible characters before it are passed over
@@ -149,6 +149,18 @@ def _rows(report: Report) -> list[dict[str, Any]]:
             "detail": r.file,
         }
         for r in report.recordings
+    ]
+    rows += [
+        {
+            "section": "breakout",
+            "at": s.started_at,
+            "until": s.ended_at,
+            "who": s.who,
+            "name": s.name,
+            "kind": s.group,
+            "seconds": s.seconds,
+        }
+        for s in report.breakouts
     ]
     for poll in report.polls:
         rows.append(

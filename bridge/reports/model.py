@@ -160,6 +160,18 @@ class Debrief(BaseModel):
     )
 
 
+class BreakoutStint(BaseModel):
+    """Someone's time in a breakout group (a caller moved between groups has several)."""
+
+    group: str = Field(description="group-1, group-2, ...")
+    who: str = Field(description="caller ID as the reader may see it")
+    name: str = Field(description="the label moderators gave, where one was given")
+    channel: str
+    started_at: datetime
+    ended_at: datetime
+    seconds: float
+
+
 class Report(BaseModel):
     call: CallInfo
     caller_ids: CallerIds
@@ -173,6 +185,9 @@ class Report(BaseModel):
     practice: bool = Field(False, description="a practice room's call (simulated callers)")
     debrief: Debrief | None = Field(
         None, description="practice calls: how the stack was run (bridge.reports.debrief)"
+    )
+    breakouts: list[BreakoutStint] = Field(
+        default_factory=list, description="who was in which breakout group, by group then time"
     )
 
 

@@ -113,6 +113,18 @@ class PollRow:
 
 
 @dataclass(frozen=True)
+class StintRow:
+    """One person's time in one breakout group: from ``breakout_stints``."""
+
+    group: str
+    channel: str
+    caller_id: str
+    name: str
+    started_at: datetime
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
 class CallHistory:
     call: CallRow
     legs: tuple[LegRow, ...] = ()
@@ -121,3 +133,4 @@ class CallHistory:
     audit: tuple[AuditRow, ...] = ()
     recording_starts: tuple[RecordingStartRow, ...] = field(default=())
     polls: tuple[PollRow, ...] = ()
+    stints: tuple[StintRow, ...] = ()  # breakout groups

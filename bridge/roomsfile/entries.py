@@ -19,6 +19,7 @@ from pydantic import (
     field_validator,
 )
 
+from bridge.domain.breakouts.model import Latecomers
 from bridge.domain.guard import GuardPolicy
 from bridge.domain.guessing import duration, expected_hours_to_find
 from bridge.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, unknown_language
@@ -80,6 +81,7 @@ class RoomEntry(BaseModel):
     show_pin: StrictBool = False
     admit_outside_schedule: StrictBool = True
     language: StrictStr = DEFAULT_LANGUAGE
+    breakout_latecomers: Latecomers = Latecomers.SMALLEST
 
     @field_validator("name")
     @classmethod
@@ -207,6 +209,7 @@ EXPECTED = {
     "show_pin": "true or false",
     "admit_outside_schedule": "true or false",
     "language": f"a language code: {', '.join(LANGUAGES)}",
+    "breakout_latecomers": "smallest (into the smallest group) or main (the main room)",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }

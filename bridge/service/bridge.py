@@ -12,6 +12,7 @@ and the roster changes only when Asterisk reports that they happened.
 | which Asterisk holds a room | ``bridge.service.pbx_directory`` |
 | the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
 | temperature checks (polls) | ``bridge.service.polls`` |
+| breakouts: the room split into timed groups and brought back | ``bridge.service.breakouts`` |
 | cues played to a whole room | ``bridge.service.cues`` |
 | every key pressed in a room, to its feature | ``bridge.service.keys`` |
 | post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
@@ -40,6 +41,7 @@ from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.accounts import Right, Via
+from bridge.domain.breakouts import BreakoutChanged, StintEnded
 from bridge.domain.cues import Cue
 from bridge.domain.dialout import DialOutChanged
 from bridge.domain.labels import CallerMarked
@@ -53,6 +55,7 @@ from bridge.service import health, heap
 from bridge.service.accounts import Accounts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
+from bridge.service.breakouts import RoomBreakouts
 from bridge.service.cues import RoomCues
 from bridge.service.dialout import DialOut
 from bridge.service.directory import CallDirectory, FilePins
@@ -73,6 +76,7 @@ from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
 from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
+from bridge.store.breakouts import record_stints
 from bridge.store.cues import own_cues
 from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, open_leg_totals
@@ -152,7 +156,22 @@ class BridgeService:
         self.roster.add_listener(self.speakers.on_event)
         self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
         self.roster.add_listener(self.polls.on_event)
-        self.keys = RoomKeys(self.speakers, self.polls, self.switchboard, self._publish_label)
+        self.labels = CallerLabels(self.switchboard, self._publish_label)
+        self.breakouts = RoomBreakouts(
+            self.pbx_directory,
+            self.switchboard,
+            self.roster.receive,
+            self._publish_breakout,
+            self._keep_stints,
+            self._find_room,
+            self._stack_order,
+            self.labels.name_of,
+            lambda channel: self.keys.settled(channel),  # the keys are wired just below
+        )
+        self.roster.add_listener(self.breakouts.on_event)
+        self.keys = RoomKeys(
+            self.speakers, self.polls, self.breakouts, self.switchboard, self._publish_label
+        )
         self.roster.add_listener(self.keys.on_event)
         self.cues = RoomCues(
             self.pbx_directory,
@@ -171,7 +190,6 @@ class BridgeService:
         )
         self.directory = CallDirectory(db, self.desk.rooms, file_pins)
         self.holders = RoomHolders(self.switchboard, self._file_role)
-        self.labels = CallerLabels(self.switchboard, self._publish_label)
         self.roster.add_listener(self.holders.on_event)
         self.practice = RoomPractice(
             self._find_room,
@@ -212,6 +230,21 @@ class BridgeService:
 
     def _publish_label(self, room: str, change: CallerMarked) -> None:
         self.roster.changes.publish(Change(room, change))
+
+    def _publish_breakout(self, room: str, change: BreakoutChanged) -> None:
+        self.roster.changes.publish(Change(room, change))
+
+    async def _keep_stints(self, stints: list[StintEnded]) -> None:
+        async with self.db.sessions.begin() as session:
+            await record_stints(session, stints)
+
+    def _stack_order(self, room: str) -> list[str]:
+        """The channels on the room's speaker stack, speaker first, in their order."""
+        stack = self.speakers.snapshot(room)
+        if stack is None:
+            return []
+        ahead = [stack["speaker"]] if stack["speaker"] else []
+        return [str(entry["channel"]) for entry in [*ahead, *stack["queue"]]]
 
     async def _keep_poll(self, tally: Tally, present: int) -> None:
         async with self.db.sessions.begin() as session:
@@ -328,6 +361,10 @@ class BridgeService:
         except TimeoutError:
             log.error("polls.unwritten_at_stop")
         try:
+            await asyncio.wait_for(self.breakouts.flushed(), timeout=10)
+        except TimeoutError:
+            log.error("breakouts.unwritten_at_stop")
+        try:
             await asyncio.wait_for(self.desk.flushed(), timeout=10)
         except TimeoutError:
             log.error("entry.failures_unwritten_at_stop")
@@ -343,4 +380,5 @@ class BridgeService:
         self.moderation.close()
         self.speakers.close()
         self.polls.stop()
+        self.breakouts.stop()
         self.desk.close()

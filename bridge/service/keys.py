@@ -1,9 +1,12 @@
 """Every key a caller presses in a room, to the feature it belongs to: ``poll1``..``poll9``
-(the digits alone) to the room's poll, the rest (``hand``, ``direct``, ``process``,
-``place``, ``mute``) to the speaker stack. The ``keys`` FastAGI route asks this."""
+(the digits alone) to the room's poll, ``moderator`` (*0) to the room's breakout, the rest
+(``hand``, ``direct``, ``process``, ``place``, ``mute``) to the speaker stack. The ``keys``
+FastAGI route asks this."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -13,12 +16,16 @@ from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import BLOCK_KEY
 from bridge.domain.roster import Switchboard
 from bridge.errors import NoSuchParticipant
+from bridge.service.breakouts import RoomBreakouts
 from bridge.service.polls import RoomPolls
 from bridge.service.speakers import SpeakerFloor
 
 log = logging.getLogger(__name__)
 
 POLL_KEY = "poll"  # the menu's name for digit N is pollN
+MODERATOR_KEY = "moderator"  # *0: a caller in a breakout group asks for a moderator
+# Longest a breakout move waits for a caller's key dialogue to end: the answer is short.
+DIALOGUE_WAIT = 6.0  # seconds
 
 
 class RoomKeys:
@@ -26,14 +33,19 @@ class RoomKeys:
         self,
         speakers: SpeakerFloor,
         polls: RoomPolls,
+        breakouts: RoomBreakouts,
         switchboard: Switchboard,
         publish: Callable[[str, CallerMarked], None],
     ) -> None:
         self.speakers = speakers
         self.polls = polls
+        self.breakouts = breakouts
         self.switchboard = switchboard
         self._publish = publish
         self._paused: dict[str, set[str]] = {}  # room -> channels whose keys do nothing
+        # Channels in a key dialogue: ConfBridge runs it as a dialplan inside the caller's
+        # channel, and an AMI Redirect landing there would end the call (``settled``).
+        self._answering: dict[str, asyncio.Event] = {}
 
     def set_keys(self, room: str, channel: str, on: bool) -> None:
         """A moderator pauses one caller's keys (``on=False``: their hand, point of process,
@@ -58,10 +70,27 @@ class RoomKeys:
             case RoomEnded():
                 self._paused.pop(event.room, None)
 
+    def answered(self, channel: str) -> None:
+        done = self._answering.pop(channel, None)
+        if done is not None:
+            done.set()
+
+    async def settled(self, channel: str, timeout: float = DIALOGUE_WAIT) -> None:
+        """Once ``channel`` is out of its key dialogue (at once when in none)."""
+        done = self._answering.get(channel)
+        if done is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), timeout)
+
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
+        self._answering.setdefault(channel, asyncio.Event())
         if channel in self._paused.get(room, ()):
             log.info("keys.paused room=%s channel=%s key=%s", room, channel, key)
             return Answer("keys_paused")
+        if key == MODERATOR_KEY:
+            if self.breakouts.ask_moderator(room, channel) is None:
+                return Answer("key_not_available")  # in no group: nobody to call
+            return Answer("moderator_asked")
         digit = key.removeprefix(POLL_KEY)
         if digit == key:
             return await self.speakers.key_pressed(room, channel, caller_id, key)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bridge.asterisk.announcer import RECORDING_STARTED
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.breakouts import conference_name
 from bridge.domain.events import (
     DomainEvent,
     LeaveReason,
@@ -84,17 +85,24 @@ class Moderation:
         if self.switchboard.pbx_connected and (live is None or channel not in live.participants):
             raise NoSuchParticipant(room, channel)
 
+    def _conference(self, room: str, channel: str) -> str:
+        """The conference ``channel`` is in: the room's, or its breakout group's."""
+        live = self.switchboard.room(room)
+        person = live.participants.get(channel) if live else None
+        return conference_name(room, person.group if person else None)
+
     async def mute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self._pbx(room).mute(room, channel)
+        await self._pbx(room).mute(self._conference(room, channel), channel)
 
     async def unmute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self._pbx(room).unmute(room, channel)
+        await self._pbx(room).unmute(self._conference(room, channel), channel)
 
     async def kick(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self._remove(room, channel, self._pbx(room).kick(room, channel))
+        conference = self._conference(room, channel)
+        await self._remove(room, channel, self._pbx(room).kick(conference, channel))
 
     async def _remove(
         self, room: str, channel: str | None, action: Coroutine[None, None, None]

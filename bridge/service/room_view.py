@@ -44,6 +44,8 @@ class RoomView:
     call_now: Occurrence | None = None
     next_call: Occurrence | None = None
     practice: dict[str, Any] | None = None  # the room's practice (running or last), as JSON
+    # as ``breakout show --json``, with "broadcast"; None: no breakout runs
+    breakout: dict[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -96,6 +98,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         practice=_practice(service, spec.name),
         dialed_out=service.dialout.dialled_in(spec.name),
         calls_out=[call.as_json() for call in service.dialout.calls_of(spec.name)],
+        breakout=service.breakouts.show(spec.name),
     )
 
 

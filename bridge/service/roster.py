@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
+from bridge.domain.breakouts import BreakoutChanged
 from bridge.domain.dialout import DialOutChanged
 from bridge.domain.events import (
     DomainEvent,
@@ -50,7 +51,13 @@ class Change:
 
     room: str | None
     event: (
-        DomainEvent | StackChanged | PollChanged | CallerMarked | PracticeChanged | DialOutChanged
+        DomainEvent
+        | StackChanged
+        | PollChanged
+        | CallerMarked
+        | PracticeChanged
+        | DialOutChanged
+        | BreakoutChanged
     )
 
 

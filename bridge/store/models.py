@@ -133,6 +133,9 @@ class Room(Base):
         Boolean, default=True, server_default=text("true")
     )
     language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
+    breakout_latecomers: Mapped[str] = mapped_column(
+        String(16), default="smallest", server_default="smallest"
+    )
     retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # A room opened on demand (``iobridge rooms open``, the panel) rather than from the
     # rooms file: a sync never touches it; it retires itself after ``closes_at``.

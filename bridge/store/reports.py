@@ -21,8 +21,10 @@ from bridge.reports.rows import (
     PollRow,
     RecordingStartRow,
     StackEventRow,
+    StintRow,
     TurnRow,
 )
+from bridge.store.breakouts import stints_of_call
 from bridge.store.dialouts import channels_called_in
 from bridge.store.models import (
     Call,
@@ -166,6 +168,10 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
             RecordingStartRow(s.file_name, s.started_at, s.started_by) for s in starts
         ),
         polls=await poll_rows(session, call_id),
+        stints=tuple(
+            StintRow(s.group_name, s.channel, s.caller_id, s.name, s.started_at, s.ended_at)
+            for s in await stints_of_call(session, call_id)
+        ),
     )
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bridge.domain.privacy import pseudonyms
 from bridge.reports.build import RECORDING_SLACK
+from bridge.store.breakouts import BreakoutStint
 from bridge.store.models import (
     Call,
     Leg,
@@ -130,17 +131,23 @@ async def _redact_call(session: AsyncSession, call: Call, now: datetime) -> Reda
             select(StackEvent).where(StackEvent.call_id == call.id).order_by(StackEvent.id)
         )
     ).all()
+    stints = (
+        await session.scalars(select(BreakoutStint).where(BreakoutStint.call_id == call.id))
+    ).all()
     # Numbered in the order people joined; a caller ID seen only in the stack comes after.
     names = pseudonyms(
         [leg.caller_id for leg in legs]
         + [turn.caller_id for turn in turns]
         + [event.caller_id for event in events]
+        + [stint.caller_id for stint in stints]
     )
-    rows: list[Leg | Turn | StackEvent] = [*legs, *turns, *events]
+    rows: list[Leg | Turn | StackEvent | BreakoutStint] = [*legs, *turns, *events, *stints]
     for row in rows:
         row.caller_id = names.get(row.caller_id, row.caller_id)
     for leg in legs:
         leg.caller_name = ""
+    for stint in stints:
+        stint.name = ""  # a moderator's label of the caller: a name
     await _redact_audit(session, call, names)
     await session.execute(delete(SavedStack).where(SavedStack.call_id == call.id))
     call.redacted_at = now
@@ -190,7 +197,11 @@ async def purge_call(session: AsyncSession, call: Call, now: datetime) -> Purged
     that says who did it, and commits. The call must have ended."""
     assert call.ended_at is not None
     counts = []
-    for model in (Leg, Turn, StackEvent, ModeratorAction, RecordingStart, SavedStack, PollResult):
+    models = (
+        Leg, Turn, StackEvent, ModeratorAction, RecordingStart, SavedStack, PollResult,
+        BreakoutStint,
+    )  # fmt: skip
+    for model in models:
         column = model.call_id
         counts.append(_count(await session.execute(delete(model).where(column == call.id))))
     call.purged_at = now

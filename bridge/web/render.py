@@ -41,6 +41,7 @@ def participant(
         "turns": p.turns,
         "keys_paused": keys_paused,
         "dialed_out": dialed_out,
+        "group": p.group,
     }
 
 

@@ -54,6 +54,9 @@ class NoKeyExpected:
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
         raise AssertionError("a request the route cannot read must not reach the service")
 
+    def answered(self, channel: str) -> None:
+        raise AssertionError("nor be answered")
+
 
 async def closed_at_once(reader: asyncio.StreamReader) -> bool:
     """Closed within a second, unanswered (a reset counts: the request was never read)."""

@@ -11,7 +11,7 @@ from tests.adapters.conftest import Web
 ROOM = "e2e-open"
 PARTICIPANT_FIELDS = {
     "channel", "caller_id", "name", "caller_name", "role", "muted", "talking", "joined_at",
-    "talk_time", "turns", "keys_paused", "dialed_out",
+    "talk_time", "turns", "keys_paused", "dialed_out", "group",
 }  # fmt: skip
 
 
@@ -30,11 +30,12 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     shown = await (await web_app.client.get(f"/api/v1/rooms/{ROOM}", headers=admin)).json()
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
-        "stack", "poll", "practice_room", "practice", "calls_out",
+        "stack", "poll", "practice_room", "practice", "calls_out", "breakout",
     }  # fmt: skip
     assert shown["calls_out"] == []  # nobody called out
     assert shown["poll"] is None  # no poll in this call yet
     assert (shown["practice_room"], shown["practice"]) == (False, None)
+    assert shown["breakout"] is None  # no breakout running
     assert (shown["room"], shown["live"], shown["locked"], shown["recording"]) == (
         ROOM, True, True, False,
     )  # fmt: skip

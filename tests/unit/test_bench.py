@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bench.analysis import SEGMENTS, entry_segments, events_per_second, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan
+from bench.report import breakout_rows, table
 from bench.sipp_load import ENDED, HANGUP, LoadPlan, Talk, injection_csv, render_scenario
 from bench.stats import Summary, percentile, ratio
 from bridge.domain.rooms import RoomsConfig, RoomSpec
@@ -247,3 +248,24 @@ def test_the_added_latency_is_the_difference_of_each_paths_median_run() -> None:
     assert row["bare"]["p50"] == 9.5 and row["bare"]["p99"] == 29.0
     assert row["added_p50"] == pytest.approx(0.7) and row["met_p50"] is False
     assert row["added_p99"] == pytest.approx(1.5) and row["met_p99"] is True
+
+
+# ---- the breakouts step's table -----------------------------------------------------------
+
+
+def test_the_breakouts_rows_say_each_phase_its_last_join_what_is_missing_and_drops() -> None:
+    def phase(p50: float, last: float, missing: int) -> dict[str, object]:
+        joined = Summary.of([p50, last]).as_dict()
+        return {"answered_s": 0.7, "joined": {**joined, "p50": p50}, "last_s": last,
+                "missing": missing}  # fmt: skip
+
+    step = {"size": 300, "groups": 30, "moved_s": phase(2.4, 14.25, 0),
+            "back_s": phase(0.6, 2.05, 1), "dropped": 0}  # fmt: skip
+    assert breakout_rows(step) == [
+        "breakouts: 300 callers into 30 groups",
+        "  moved  p50 2.4 s, last 14.25 s, missing 0 (the API answered in 0.7 s)",
+        "  back   p50 0.6 s, last 2.05 s, missing 1 (the API answered in 0.7 s)",
+        "  dropped calls: 0",
+    ]
+    shown = table({"started": "now", "machine": "m", "command": "c", "breakouts": step})
+    assert "dropped calls: 0" in shown

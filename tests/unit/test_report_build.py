@@ -17,6 +17,7 @@ from bridge.reports.rows import (
     RecordingFile,
     RecordingStartRow,
     StackEventRow,
+    StintRow,
     TurnRow,
 )
 
@@ -260,3 +261,24 @@ def test_shares_never_exceed_the_whole_and_add_up_to_it(
         assert abs(sum(s.share for s in talk.speakers) - 1) < 0.01
     if talk.first_time_share is not None:
         assert 0 <= talk.first_time_share <= 1
+
+
+def test_breakout_stints_say_who_was_in_which_group_for_how_long_masked_for_outsiders() -> None:
+    history = CallHistory(
+        CALL,
+        legs=(leg("5550101", 0, 900), leg("5550102", 0, 900)),
+        stints=(
+            StintRow("group-2", "PJSIP/b-2", "5550102", "Bo", at(60), at(660)),
+            StintRow("group-1", "PJSIP/a-1", "5550101", "", at(60), at(300)),
+            StintRow("group-2", "PJSIP/a-1", "5550101", "", at(300), at(660)),
+        ),
+    )
+    built = report(history)
+    assert [(s.group, s.who, s.name, s.seconds) for s in built.breakouts] == [
+        ("group-1", "5550101", "", 240.0),
+        ("group-2", "5550102", "Bo", 600.0),  # by group, then from when
+        ("group-2", "5550101", "", 360.0),
+    ]
+    outsider = report(history, redact=True).breakouts
+    assert {s.name for s in outsider} == {""} and {s.channel for s in outsider} == {""}
+    assert all(s.who.endswith(("01", "02")) and "55501" not in s.who for s in outsider)

@@ -965,3 +965,13 @@ def test_a_room_may_allow_a_venues_networks_each_checked_with_its_line() -> None
     ok = parse_rooms_text(wide.replace('"10.0.0.0/8"', '"203.0.113.0/28"'), "rooms.yaml")
     assert ok.rooms[0].allow_sources == ("198.51.100.0/24", "2001:db8:5::/48")
     assert ok.rooms[1].allow_sources == ("203.0.113.0/28",)
+
+
+def test_breakout_latecomers_is_smallest_or_main_and_says_so() -> None:
+    rooms = parse('rooms:\n  - {name: ga, pin: "424242", breakout_latecomers: main}\n').rooms
+    assert rooms[0].breakout_latecomers == "main"
+    assert parse('rooms:\n  - {name: ga, pin: "424242"}\n').rooms[0].breakout_latecomers == (
+        "smallest"
+    )
+    message = problem('rooms:\n  - {name: ga, pin: "424242", breakout_latecomers: last}\n')
+    assert message.startswith("rooms.yaml:2: rooms[0].breakout_latecomers: must be smallest")

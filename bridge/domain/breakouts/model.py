@@ -118,3 +118,11 @@ class StintEnded:
 
 
 Effect = Move | Warn | Broadcast | StintEnded
+
+
+@dataclass(frozen=True)
+class BreakoutChanged:
+    """A room's breakout changed (started, someone moved, ``*0``, broadcast, ended): for the
+    panels, as a poll's ``PollChanged`` is."""
+
+    room: str

@@ -124,6 +124,8 @@ class Participant(BaseModel):
     keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
     dialed_out: bool = Field(False, description="called into the room by a moderator")
 
+    group: str | None = Field(None, description="the breakout group they are in; null: main")
+
 
 class Speaker(BaseModel):
     channel: str
@@ -208,6 +210,30 @@ class CallOut(BaseModel):
     updated_at: float
 
 
+class GroupMember(BaseModel):
+    channel: str
+    caller_id: str
+    name: str = Field(description="the label moderators gave, else the caller's name")
+
+
+class BreakoutGroup(BaseModel):
+    name: str = Field(description="group-1, group-2, ... (or a list file's names)")
+    members: list[GroupMember]
+    wants_moderator: bool = Field(description="someone in it pressed *0; cleared when a "
+                                  "moderator joins")  # fmt: skip
+
+
+class BreakoutState(BaseModel):
+    """A room's breakout while it runs, as ``iobridge breakout ROOM show --json`` prints it
+    (and ``broadcast``)."""
+
+    room: str
+    started_at: float
+    ends_at: float = Field(description="when everyone goes back to the main room")
+    groups: list[BreakoutGroup]
+    broadcast: bool | None = Field(None, description="the main room heard in every group")
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -230,6 +256,7 @@ class RoomState(BaseModel):
     calls_out: list[CallOut] = Field(
         default_factory=list, description="the numbers called into the room, in order asked"
     )
+    breakout: BreakoutState | None = Field(None, description="null: no breakout runs")
 
 
 # ---- actions -----------------------------------------------------------------------------
@@ -248,6 +275,7 @@ class ActionDone(BaseModel):
     calls: list[CallOut] | None = Field(
         None, description="dialout-start: the calls queued; dialout-cancel: those cancelled"
     )
+    breakout: BreakoutState | None = Field(None, description="breakout-*: the groups now")
 
 
 # ---- calls, reports, the audit trail -----------------------------------------------------

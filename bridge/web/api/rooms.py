@@ -25,6 +25,7 @@ from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
     ActionDone,
+    BreakoutState,
     CallOut,
     Me,
     OpenedRoom,
@@ -127,6 +128,7 @@ async def room(api: ApiRequest) -> RoomState:
         practice_room=view.spec.practice,
         practice=None if view.practice is None else PracticeState.model_validate(view.practice),
         calls_out=[CallOut.model_validate(call) for call in view.calls_out],
+        breakout=None if view.breakout is None else BreakoutState.model_validate(view.breakout),
     )
 
 

@@ -63,6 +63,7 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
         "stack": view.stack,
         "poll": view.poll,
         "calls_out": view.calls_out,
+        "breakout": view.breakout,
         "audit": [audit_entry(record) for record in trail],
     }
 
@@ -72,7 +73,7 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     participants added or changed (``upsert``) or gone (``remove``, by channel). None when
     nothing did. In a room of hundreds, a burst of talk events changes a few rows."""
     delta: dict[str, Any] = {}
-    for part in ("room", "stack", "poll", "calls_out", "audit"):
+    for part in ("room", "stack", "poll", "calls_out", "breakout", "audit"):
         if old.get(part) != new.get(part):
             delta[part] = new[part]
     before = {p["channel"]: p for p in old["participants"]}

@@ -3,6 +3,7 @@
 // their effect shows when Asterisk reports it, through the next snapshot.
 
 import { act, confirmFirst, el, loginAgain, showMessage, timeAt } from "./common.js";
+import { Breakout } from "./breakout.js";
 import { Roster } from "./roster.js";
 import { CallOut } from "./callout.js";
 import { Poll } from "./poll.js";
@@ -76,6 +77,12 @@ const callOut = new CallOut({
   table: $("callout-table"), rows: $("callout-rows"), button,
 });
 
+const breakout = new Breakout({
+  form: $("breakout-form"), running: $("breakout-running"), clockLine: $("breakout-clock"),
+  groups: $("breakout-groups"), phone: $("breakout-phone"), whoSelect: $("breakout-who"),
+  to: $("breakout-to"), more: $("breakout-more"), buttons: $("breakout-buttons"), button,
+});
+
 /** What a button sends: its own arguments, or what the moderator typed or chose. */
 /** Ask for a caller's label (their name and place); resolves to the text, or null. */
 function askLabel(whom, current) {
@@ -100,6 +107,9 @@ function argumentsOf(target) {
   if (target.dataset.action === "play") return [$("cue-select").value];
   if (target.dataset.action === "practice") return practice.fields();
   if (target.dataset.action === "dialout-start") return callOut.fields();
+  if (target.dataset.action === "breakout-start") return breakout.startFields();
+  if (target.dataset.action === "breakout-move") return breakout.moveFields(target);
+  if (target.dataset.action === "breakout-extend") return breakout.extendFields();
   return JSON.parse(target.dataset.args);
 }
 
@@ -166,11 +176,11 @@ function draw(message) {
   if (message.type === "snapshot") {
     held = {
       room: message.room, stack: message.stack, poll: message.poll,
-      calls_out: message.calls_out, audit: message.audit,
+      calls_out: message.calls_out, breakout: message.breakout, audit: message.audit,
     };
     roster.replace(message.participants, message.now);
   } else {
-    held = { ...held, ...pick(message, ["room", "stack", "poll", "calls_out", "audit"]) };
+    held = { ...held, ...pick(message, ["room", "stack", "poll", "calls_out", "breakout", "audit"]) };
     roster.patch(message.upsert ?? [], message.remove ?? [], message.now);
   }
   version = message.version;
@@ -180,6 +190,8 @@ function draw(message) {
   poll.drawCues(config.cues, held.room.live);
   practice.update(held.room.practice ?? null);
   callOut.update(held.calls_out ?? []);
+  breakout.update(held.breakout, roster.people(), { live: held.room.live });
+  breakout.tick(message.now);
   if (message.type === "snapshot" || message.audit) drawAudit(held.audit);
   main.dataset.version = String(version);
 }
@@ -192,6 +204,7 @@ setInterval(() => {
   const now = bridgeNow();
   roster.tick(now);
   stack.tick(now);
+  breakout.tick(now);
 }, 1000);
 
 // ---- the websocket, reconnecting ---------------------------------------------------------

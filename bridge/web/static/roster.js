@@ -34,6 +34,11 @@ export class Roster {
   }
 
   /** The whole roster (a snapshot): rows not in it go. */
+  /** Everyone in the room as the last snapshot or delta had them, in the order they joined. */
+  people() {
+    return [...this.rows.values()].map((row) => row.person);
+  }
+
   replace(participants, snapshotAt) {
     const present = new Set(participants.map((p) => p.channel));
     const gone = [...this.rows.keys()].filter((channel) => !present.has(channel));
