@@ -8,7 +8,7 @@ PYTHON ?= python3
 BIN := $(VENV)/bin
 # SIPp places test calls (iobridge call); PostgreSQL and Chromium are for the tests alone.
 UP_PACKAGES := sip-tester
-TEST_PACKAGES := sip-tester postgresql chromium nginx
+TEST_PACKAGES := sip-tester postgresql chromium nginx kamailio
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: up test system venv asterisk lint typecheck audit unit integration bench bench-quick bench-deps soak clean

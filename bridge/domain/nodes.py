@@ -98,3 +98,23 @@ def place_room(
     if not live:
         raise NoLiveNode("no node is up to take a new room")
     return min(live, key=lambda node: load.get(node.name, 0) / node.weight).name
+
+
+def nodes_on_one_machine(
+    count: int, network: str, sip_port: int, ami_port: int, rtp: PortRange
+) -> tuple[NodeSpec, ...]:
+    """``iobridge up --nodes N``: N nodes on loopback addresses ``NETWORK.2``, ``.3`` ... (the
+    proxy has ``.1``), each with the same ports on its own address and an even share of
+    ``rtp`` (a call takes an even port and the odd one above it)."""
+    share = ((rtp.last - rtp.first + 1) // count) & ~1
+    if count < 1 or share < 2:
+        raise ValueError(f"cannot split RTP ports {rtp} among {count} nodes")
+    return tuple(
+        NodeSpec(
+            f"node-{i + 1}",
+            Address(f"{network}.{i + 2}", sip_port),
+            Address(f"{network}.{i + 2}", ami_port),
+            PortRange(rtp.first + i * share, rtp.first + (i + 1) * share - 1),
+        )
+        for i in range(count)
+    )
