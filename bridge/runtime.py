@@ -20,8 +20,10 @@ from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensur
 from bridge.asterisk.keypad import keys_route
 from bridge.asterisk.pin_dialogue import entry_route
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortInUse, busy_ports
+from bridge.domain.nodes import NodeSpec
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
+from bridge.nodesfile import NodesFileError, load_nodes_file
 from bridge.provision import provision_rooms
 from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
@@ -155,7 +157,7 @@ class Runtime:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
         assert self.db is not None
         settings = self.settings
-        self.service = BridgeService(settings, self.db)
+        self.service = BridgeService(settings, self.db, read_nodes(settings))
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
         try:
             fastagi = FastAgiServer(
@@ -283,6 +285,16 @@ def pin_key_mismatch_message(settings: Settings) -> str:
         f"(IOBRIDGE_PIN_KEY), or, if that key is lost, hash them again from the rooms "
         f"file: iobridge rooms sync --new-pin-key FILE"
     )
+
+
+def read_nodes(settings: Settings) -> tuple[NodeSpec, ...]:
+    """The nodes file's nodes (several Asterisk nodes), or none: one Asterisk."""
+    if settings.nodes_file is None:
+        return ()
+    try:
+        return load_nodes_file(settings.nodes_file)
+    except NodesFileError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 async def ensure_asterisk_async(

@@ -10,6 +10,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the shared number: PIN decisions, the guard against guessing | ``bridge.service.entry`` |
 | moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
 | which Asterisk holds a room | ``bridge.service.pbx_directory`` |
+| several nodes: their AMI links, where a new room goes | ``bridge.service.nodes`` |
 | the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
 | temperature checks (polls) | ``bridge.service.polls`` |
 | cues played to a whole room | ``bridge.service.cues`` |
@@ -29,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from panoramisk.message import Message
@@ -37,6 +39,7 @@ from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.cues import Cue
+from bridge.domain.nodes import NodeSpec
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
@@ -51,6 +54,7 @@ from bridge.service.feed import EventFeed
 from bridge.service.keys import RoomKeys
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
+from bridge.service.nodes import NodeLinks
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.polls import RoomPolls
 from bridge.service.reports import CallReports
@@ -70,7 +74,7 @@ log = logging.getLogger(__name__)
 
 
 class BridgeService:
-    def __init__(self, settings: Settings, db: Database) -> None:
+    def __init__(self, settings: Settings, db: Database, nodes: Sequence[NodeSpec] = ()) -> None:
         self.settings = settings
         self.db = db
         self.history = HistoryWriter(db.sessions)
@@ -91,15 +95,29 @@ class BridgeService:
             action_timeout=settings.ami_action_timeout,
             ping_every=settings.ami_ping_seconds,
         )
-        # Which Asterisk holds a room: every feature asks it (today one node holds them all).
-        self.pbx_directory = PbxDirectory.single(ConferenceBridge(self.ami, settings.sounds_dir))
+        # Which Asterisk holds a room: every feature asks it. One node holds them all, or
+        # (the nodes file) each room is placed on one of several nodes, each with its link.
+        self.node_links: NodeLinks | None = None
+        self._node_resync = asyncio.Lock()
+        if nodes:
+            self.node_links = NodeLinks(
+                settings, nodes, lambda: self.switchboard, self._on_ami_event, self._on_node_link
+            )
+            self.ami = self.node_links.links[nodes[0].name]
+            self.pbx_directory = self.node_links.directory
+        else:
+            self.pbx_directory = PbxDirectory.single(
+                ConferenceBridge(self.ami, settings.sounds_dir)
+            )
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
-        self.metrics = Metrics(lambda: self.switchboard, self.ami.connected.is_set)
+        self.metrics = Metrics(lambda: self.switchboard, self._pbx_up)
         self.desk = EntryDesk(
             settings, db, self.switchboard, self.roster.notify, self.metrics.pin_outcome
         )
+        if self.node_links is not None:
+            self.desk.placement = self.node_links.place
         self.moderation = Moderation(
             self.pbx_directory,
             self.switchboard,
@@ -172,6 +190,20 @@ class BridgeService:
     async def _on_ami_link(self, up: bool) -> None:
         await self.roster.on_pbx_link(up)
 
+    async def _on_node_link(self, node: str, up: bool) -> None:
+        """One node's link of several: the roster is lost only when every link is."""
+        log.warning("nodes.link node=%s up=%s", node, up)
+        async with self._node_resync:  # one resync at a time: it holds the events meanwhile
+            if up or not self._pbx_up():
+                await self.roster.on_pbx_link(up)
+            else:
+                await self.roster.resync()  # that node's rooms are gone from the lists
+
+    def _pbx_up(self) -> bool:
+        if self.node_links is not None:
+            return self.node_links.any_up()
+        return self.ami.connected.is_set()
+
     async def _earlier_totals(
         self, wanted: set[tuple[str, str]]
     ) -> dict[tuple[str, str], tuple[float, int]]:
@@ -200,7 +232,7 @@ class BridgeService:
         return (await self.desk.rooms.current(self.db.sessions)).on_demand
 
     async def readiness(self) -> health.Readiness:
-        pbx_up = self.ami.connected.is_set() and self.switchboard.pbx_connected
+        pbx_up = self._pbx_up() and self.switchboard.pbx_connected
         return await health.check(self.db, pbx_up)
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -209,7 +241,10 @@ class BridgeService:
         """Run the AMI link and the history writer until cancelled; a part that fails
         takes the whole service down with its cause (the caller decides what then)."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.ami.run(), name="ami")
+            if self.node_links is not None:
+                group.create_task(self.node_links.run(), name="ami-nodes")
+            else:
+                group.create_task(self.ami.run(), name="ami")
             group.create_task(self.history.run(), name="history")
             group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
             group.create_task(self.speakers.run(), name="speaker-stack")
@@ -231,7 +266,8 @@ class BridgeService:
         """Stop; ``ending_calls`` when Asterisk stops too, so every call ends here and now
         (its leave events would never reach us). Otherwise the calls go on without us and
         the next start resyncs and carries on their history."""
-        await self.ami.close()  # first: no event may land after what we write below
+        # First: no event may land after what we write below.
+        await (self.node_links.close() if self.node_links else self.ami.close())
         now = time.time()
         if ending_calls:
             self.history.submit(self.switchboard.shut_down(now))

@@ -19,6 +19,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.entry import Admission, LiveRoomFacts, PinOutcome, Refusal, admit
@@ -118,6 +119,9 @@ class EntryDesk:
         self._unwritten: list[FailureRow] = []
         self._writer: asyncio.Task[None] | None = None
         self._swept_at = clock()
+        # Several nodes: the node a room lives on (placed at its first admission), which the
+        # entry script hands the caller over to; None with one Asterisk.
+        self.placement: Callable[[str], str | None] = lambda room: None
 
     async def restore(self) -> None:
         """At start: the failures still in the guard's window, from the database."""
@@ -233,6 +237,8 @@ class EntryDesk:
             match.retired if match else False,
             facts,
         )
+        if isinstance(decision, Admission):
+            decision = replace(decision, node=self.placement(decision.room.name))
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
         # A locked or full room says so only to a source that has not failed.
@@ -283,6 +289,8 @@ class EntryDesk:
         live = self.switchboard.room(room)
         facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
         decision = admit(spec, Role.PARTICIPANT, False, facts)
+        if isinstance(decision, Admission):
+            decision = replace(decision, node=self.placement(room))
         self._count(decision)
         log.info("entry.public_number room=%s admitted=%s", room, isinstance(decision, Admission))
         return decision

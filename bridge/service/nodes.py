@@ -1,0 +1,152 @@
+"""Several Asterisk nodes (docs/admin.md, "More than one machine"): one AMI link and one
+``ConferenceBridge`` per node, in the PBX directory; which node a new room goes to (the
+least-loaded live one, ``bridge.domain.nodes.place_room``), and a room's node freed once the
+room has been empty for a while. Every node's events reach the one roster; the caller who
+answered on another node than their room's is handed over there by the dialplan
+(dialplan/nodes/extensions-nodes.conf) when the entry script sets ``IOBRIDGE_NODE``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+
+from panoramisk.message import Message
+from pydantic import SecretStr
+
+from bridge.asterisk.ami import AmiClient
+from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.nodes import NodeSpec, NodeState, NoLiveNode, place_room
+from bridge.domain.roster import Switchboard
+from bridge.service.pbx_directory import PbxDirectory
+from bridge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMPTY_ROOM_KEPT_SECONDS = 60.0  # a room empty this long is no longer placed anywhere
+
+
+class NodeSecretMissing(Exception):
+    """A node's AMI secret cannot be read; the message names where, never a value."""
+
+
+def secret_of(node: NodeSpec) -> SecretStr:
+    if node.secret_file:
+        try:
+            return SecretStr(Path(node.secret_file).read_text().strip())
+        except OSError as exc:
+            raise NodeSecretMissing(
+                f"node {node.name}: cannot read secret_file {node.secret_file}: {exc.strerror}"
+            ) from None
+    value = os.environ.get(node.secret_env or "", "")
+    if not value:
+        raise NodeSecretMissing(
+            f"node {node.name}: the environment variable {node.secret_env} is not set"
+        )
+    return SecretStr(value)
+
+
+class NodeLinks:
+    def __init__(
+        self,
+        settings: Settings,
+        nodes: Sequence[NodeSpec],
+        switchboard: Callable[[], Switchboard],
+        on_event: Callable[[Message], None],
+        on_link: Callable[[str, bool], Awaitable[None]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.nodes = tuple(nodes)
+        self._switchboard = switchboard
+        self._clock = clock
+        self.links: dict[str, AmiClient] = {}
+        for node in self.nodes:
+            self.links[node.name] = AmiClient(
+                host=node.ami.host,
+                port=node.ami.port,
+                username=settings.ami_username,
+                secret=secret_of(node),
+                on_event=on_event,
+                on_connected=_for_node(on_link, node.name),
+                action_timeout=settings.ami_action_timeout,
+                ping_every=settings.ami_ping_seconds,
+            )
+        bridges = {
+            name: ConferenceBridge(ami, settings.sounds_dir) for name, ami in self.links.items()
+        }
+        self.directory = PbxDirectory(bridges, default=self.nodes[0].name, is_up=self.is_up)
+        self.draining: set[str] = set()
+        self._empty_since: dict[str, float] = {}
+
+    def is_up(self, name: str) -> bool:
+        return self.links[name].connected.is_set()
+
+    def any_up(self) -> bool:
+        return any(ami.connected.is_set() for ami in self.links.values())
+
+    def state(self, name: str) -> NodeState:
+        if not self.is_up(name):
+            return NodeState.DOWN
+        return NodeState.DRAINING if name in self.draining else NodeState.UP
+
+    def rooms_on(self, name: str) -> list[str]:
+        return sorted(room for room, node in self.directory.placed().items() if node == name)
+
+    def calls_on(self, name: str) -> int:
+        board = self._switchboard()
+        return sum(
+            live.count for room in self.rooms_on(name) if (live := board.room(room)) is not None
+        )
+
+    def place(self, room: str) -> str | None:
+        """The node of ``room``: where it is, or, for a room nobody is in, the least-loaded
+        live node (stored until the room has been empty for EMPTY_ROOM_KEPT_SECONDS). None
+        when every node is down: the caller joins where they are."""
+        self._forget_empty_rooms()
+        placed = self.directory.placed().get(room)
+        if placed is not None and self.is_up(placed):
+            return placed
+        states = {node.name: self.state(node.name) for node in self.nodes}
+        load = {node.name: self.calls_on(node.name) for node in self.nodes}
+        try:
+            node = place_room(self.nodes, states, load)
+        except NoLiveNode:
+            log.error("nodes.none_up room=%s", room)
+            return None
+        self.directory.place(room, node)
+        self._empty_since.pop(room, None)
+        log.info("nodes.room_placed room=%s node=%s", room, node)
+        return node
+
+    def _forget_empty_rooms(self) -> None:
+        board, now = self._switchboard(), self._clock()
+        for room in list(self.directory.placed()):
+            live = board.room(room)
+            if live is not None and live.count:
+                self._empty_since.pop(room, None)
+                continue
+            since = self._empty_since.setdefault(room, now)
+            if now - since >= EMPTY_ROOM_KEPT_SECONDS:
+                self.directory.unplace(room)
+                del self._empty_since[room]
+                log.info("nodes.room_freed room=%s", room)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for name, ami in self.links.items():
+                group.create_task(ami.run(), name=f"ami-{name}")
+
+    async def close(self) -> None:
+        await asyncio.gather(*(ami.close() for ami in self.links.values()))
+
+
+def _for_node(
+    on_link: Callable[[str, bool], Awaitable[None]], name: str
+) -> Callable[[bool], Awaitable[None]]:
+    async def changed(up: bool) -> None:
+        await on_link(name, up)
+
+    return changed
