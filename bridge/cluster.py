@@ -78,12 +78,14 @@ class NodesOnOneMachine:
         owners: Owners | None = None,
     ) -> None:
         self.nodes = nodes
-        self.proxy = KamailioProcess(
-            settings.state_dir / "kamailio", Address(settings.bind_host, settings.sip_port), nodes
-        )
+        proxy = Address(settings.bind_host, settings.sip_port)
+        self.proxy = KamailioProcess(settings.state_dir / "kamailio", proxy, nodes)
         self.asterisks = {
             node.name: AsteriskProcess(
-                node_settings(settings, node), install, owners, NodeLayout.of(node.name, nodes)
+                node_settings(settings, node),
+                install,
+                owners,
+                NodeLayout.of(node.name, nodes, proxy),
             )
             for node in nodes
         }

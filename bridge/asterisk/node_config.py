@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.asterisk.config_files import render
-from bridge.domain.nodes import NodeSpec
+from bridge.domain.nodes import Address, NodeSpec
 from bridge.settings import Settings
 
 NODE_FILES = {"pjsip-nodes.conf": "asterisk-config", "extensions-nodes.conf": "dialplan"}
@@ -20,15 +20,16 @@ NODE_FILES = {"pjsip-nodes.conf": "asterisk-config", "extensions-nodes.conf": "d
 
 @dataclass(frozen=True)
 class NodeLayout:
-    """A node and the others of the same io-bridge (its peers)."""
+    """A node, the others of the same io-bridge (its peers), and Kamailio's address."""
 
     node: NodeSpec
     peers: tuple[NodeSpec, ...]
+    proxy: Address
 
     @classmethod
-    def of(cls, name: str, nodes: Sequence[NodeSpec]) -> NodeLayout:
+    def of(cls, name: str, nodes: Sequence[NodeSpec], proxy: Address) -> NodeLayout:
         node = next(n for n in nodes if n.name == name)
-        return cls(node, tuple(n for n in nodes if n.name != name))
+        return cls(node, tuple(n for n in nodes if n.name != name), proxy)
 
 
 def nodes_dir(settings: Settings) -> Path:
@@ -55,6 +56,7 @@ def node_values(layout: NodeLayout) -> dict[str, object]:
     return {
         "node": layout.node,
         "peers": layout.peers,
+        "proxy": layout.proxy,
         "ami_host": layout.node.ami.host,
         "rewrite_contact": "no",  # behind Kamailio: see pjsip.conf
     }

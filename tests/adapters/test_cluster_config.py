@@ -17,6 +17,7 @@ from bridge.kamailio import render_proxy
 from bridge.settings import Settings
 
 NODES = nodes_on_one_machine(3, "127.0.0", 5060, 5038, PortRange(20000, 23999))
+PROXY = Address("127.0.0.1", 5060)
 
 
 def install_in(folder: Path) -> AsteriskInstall:
@@ -46,19 +47,24 @@ def test_three_nodes_on_one_machine_share_the_rtp_range_without_overlap() -> Non
 
 def test_a_node_knows_its_peers_by_address_into_their_own_context(tmp_path: Path) -> None:
     settings = node_settings(Settings(state_dir=tmp_path), NODES[0])
-    etc = render_config(settings, install_in(tmp_path), layout=NodeLayout.of("node-1", NODES))
+    etc = render_config(
+        settings, install_in(tmp_path), layout=NodeLayout.of("node-1", NODES, PROXY)
+    )
     etc = etc.parent
     assert etc == tmp_path / "nodes" / "node-1" / "etc"
     peers = (etc / "pjsip-nodes.conf").read_text()
-    assert "node-1" not in peers.split("rendered for node node-1")[1]  # itself: no endpoint
+    assert "iobridge-node-1-node-1" not in peers  # itself: no endpoint
     for peer, host in (("node-2", "127.0.0.3"), ("node-3", "127.0.0.4")):
-        endpoint, identify = settings_lines(peers, f"iobridge-node-{peer}")[1:]
+        endpoint, identify = settings_lines(peers, f"iobridge-node-1-{peer}")[1:]
         assert "context = iobridge-fromnode" in endpoint
         assert identify == [
             "type = identify",
-            f"endpoint = iobridge-node-{peer}",
+            f"endpoint = iobridge-node-1-{peer}",
             f"match = {host}",
         ]
+    proxy, identify = settings_lines(peers, "iobridge-node-1-proxy")
+    assert "context = iobridge-from-proxy" in proxy
+    assert identify[-1] == "match = 127.0.0.1"
     pjsip = (etc / "pjsip.conf").read_text()
     assert "#tryinclude pjsip-nodes.conf" in pjsip
     assert "bind = 127.0.0.2:5060" in pjsip
@@ -67,7 +73,8 @@ def test_a_node_knows_its_peers_by_address_into_their_own_context(tmp_path: Path
     assert "rtpstart = 20000\nrtpend = 21331" in (etc / "rtp.conf").read_text()
     dialplan = (etc / "extensions-nodes.conf").read_text()
     assert "[iobridge-fromnode]\nexten => iobridge-join,1," in dialplan
-    assert "Dial(PJSIP/iobridge-join@iobridge-node-${IOBRIDGE_NODE}" in dialplan
+    assert "Dial(PJSIP/iobridge-join@iobridge-node-1-${IOBRIDGE_NODE}" in dialplan
+    assert "AGI(${IOBRIDGE_AGI}/entry,${IOBRIDGE_SOURCE},anonymous)" in dialplan
 
 
 def test_one_asterisk_alone_has_no_node_files_and_keeps_its_contact_rewriting(
@@ -93,6 +100,7 @@ def test_the_proxy_lists_every_node_and_stays_in_the_dialog(tmp_path: Path) -> N
     text = config.read_text()
     assert "listen=udp:127.0.0.1:5060" in text
     assert "record_route();" in text
+    assert 'append_hf("X-IOBridge-Source: $si:$sp\\r\\n");' in text
     assert 'modparam("dispatcher", "ds_probing_mode", 1)' in text
     assert 'ds_select_dst("1", "0")' in text.split("route[WITHINDLG]")[1]  # Call-ID fallback
 
