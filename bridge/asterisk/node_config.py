@@ -59,6 +59,7 @@ def node_values(layout: NodeLayout) -> dict[str, object]:
         "proxy": layout.proxy,
         "ami_host": layout.node.ami.host,
         "rewrite_contact": "no",  # behind Kamailio: see pjsip.conf
+        "strict_rtp": "no",  # hand-overs join without dropped audio: see rtp.conf
     }
 
 

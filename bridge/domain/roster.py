@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from bridge.domain import group_moves
 from bridge.domain.events import (
     CallArrived,
+    CallHandedOver,
     CallHungUp,
     DomainEvent,
     HangupRequested,
@@ -180,6 +181,9 @@ class Switchboard:
                 self.entry_calls[event.channel] = EntryCall(
                     event.channel, event.caller_id, event.at
                 )
+                return []
+            case CallHandedOver():
+                self.entry_calls.pop(event.channel, None)
                 return []
             case CallHungUp():
                 self.entry_calls.pop(event.channel, None)

@@ -70,7 +70,9 @@ def test_a_node_knows_its_peers_by_address_into_their_own_context(tmp_path: Path
     assert "bind = 127.0.0.2:5060" in pjsip
     assert "rewrite_contact = no" in settings_lines(pjsip, "anonymous")[0]
     assert "bindaddr = 127.0.0.2" in (etc / "manager.conf").read_text()
-    assert "rtpstart = 20000\nrtpend = 21331" in (etc / "rtp.conf").read_text()
+    rtp = (etc / "rtp.conf").read_text()
+    assert "rtpstart = 20000\nrtpend = 21331" in rtp
+    assert "\nstrictrtp = no\n" in rtp  # a hand-over's first packets are not dropped
     dialplan = (etc / "extensions-nodes.conf").read_text()
     assert "[iobridge-fromnode]\nexten => iobridge-join,1," in dialplan
     assert "Dial(PJSIP/iobridge-join@iobridge-node-1-${IOBRIDGE_NODE}" in dialplan
@@ -87,6 +89,7 @@ def test_one_asterisk_alone_has_no_node_files_and_keeps_its_contact_rewriting(
         "rewrite_contact = yes" in settings_lines((etc / "pjsip.conf").read_text(), "anonymous")[0]
     )
     assert "bindaddr = 127.0.0.1" in (etc / "manager.conf").read_text()
+    assert "\nstrictrtp = yes\n" in (etc / "rtp.conf").read_text()
 
 
 def test_the_proxy_lists_every_node_and_stays_in_the_dialog(tmp_path: Path) -> None:
