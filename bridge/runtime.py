@@ -159,6 +159,8 @@ class Runtime:
         settings = self.settings
         self.service = BridgeService(settings, self.db, read_nodes(settings))
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
+        if self.service.node_links is not None:
+            await self.service.node_links.restore()  # rooms stay on their nodes
         try:
             fastagi = FastAgiServer(
                 [

@@ -6,7 +6,7 @@ the service's placement call these."""
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -118,3 +118,28 @@ def nodes_on_one_machine(
         )
         for i in range(count)
     )
+
+
+def checked_placements(
+    stored: Mapping[str, str], seen: Mapping[str, Collection[str]]
+) -> dict[str, str]:
+    """The placements once the nodes' live conferences were read (``seen``: each node that
+    answered, with its live rooms). A room live on its node stays; a room live elsewhere is
+    placed where it is live (the first such node, if it is split); a room placed on a node
+    that answered without it, and live nowhere, is placed nowhere; a room placed on a node
+    that did not answer keeps its place (nothing says otherwise)."""
+    live_on: dict[str, str] = {}
+    for node, rooms in seen.items():
+        for room in rooms:
+            live_on.setdefault(room, node)
+    placed: dict[str, str] = {}
+    for room, node in stored.items():
+        if node in seen and room in seen[node]:
+            placed[room] = node
+        elif room in live_on:
+            placed[room] = live_on[room]
+        elif node not in seen:
+            placed[room] = node
+    for room, node in live_on.items():
+        placed.setdefault(room, node)
+    return placed

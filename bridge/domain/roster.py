@@ -177,12 +177,10 @@ class Switchboard:
 
     def apply(self, event: DomainEvent) -> list[Effect]:
         match event:
-            case CallArrived():
-                self.entry_calls[event.channel] = EntryCall(
-                    event.channel, event.caller_id, event.at
-                )
+            case CallArrived(channel=channel, caller_id=number, at=at):
+                self.entry_calls[channel] = EntryCall(channel, number, at)
                 return []
-            case CallHandedOver():
+            case CallHandedOver():  # the call only relays the caller to their room's node
                 self.entry_calls.pop(event.channel, None)
                 return []
             case CallHungUp():

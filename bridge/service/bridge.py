@@ -101,7 +101,12 @@ class BridgeService:
         self._node_resync = asyncio.Lock()
         if nodes:
             self.node_links = NodeLinks(
-                settings, nodes, lambda: self.switchboard, self._on_ami_event, self._on_node_link
+                settings,
+                db.sessions,
+                nodes,
+                lambda: self.switchboard,
+                self._on_ami_event,
+                self._on_node_link,
             )
             self.ami = self.node_links.links[nodes[0].name]
             self.pbx_directory = self.node_links.directory

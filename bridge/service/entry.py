@@ -18,7 +18,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -121,7 +121,7 @@ class EntryDesk:
         self._swept_at = clock()
         # Several nodes: the node a room lives on (placed at its first admission), which the
         # entry script hands the caller over to; None with one Asterisk.
-        self.placement: Callable[[str], str | None] = lambda room: None
+        self.placement: Callable[[str], Awaitable[str | None]] = _nowhere
 
     async def restore(self) -> None:
         """At start: the failures still in the guard's window, from the database."""
@@ -238,7 +238,7 @@ class EntryDesk:
             facts,
         )
         if isinstance(decision, Admission):
-            decision = replace(decision, node=self.placement(decision.room.name))
+            decision = replace(decision, node=await self.placement(decision.room.name))
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
         # A locked or full room says so only to a source that has not failed.
@@ -290,7 +290,7 @@ class EntryDesk:
         facts = LiveRoomFacts(live.count, live.locked) if live else LiveRoomFacts()
         decision = admit(spec, Role.PARTICIPANT, False, facts)
         if isinstance(decision, Admission):
-            decision = replace(decision, node=self.placement(room))
+            decision = replace(decision, node=await self.placement(room))
         self._count(decision)
         log.info("entry.public_number room=%s admitted=%s", room, isinstance(decision, Admission))
         return decision
@@ -342,3 +342,8 @@ class EntryDesk:
 
 def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+async def _nowhere(room: str) -> str | None:
+    """One Asterisk: no room is placed, every caller joins where they are."""
+    return None

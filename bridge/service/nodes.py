@@ -1,9 +1,11 @@
 """Several Asterisk nodes (docs/admin.md, "More than one machine"): one AMI link and one
 ``ConferenceBridge`` per node, in the PBX directory; which node a new room goes to (the
 least-loaded live one, ``bridge.domain.nodes.place_room``), and a room's node freed once the
-room has been empty for a while. Every node's events reach the one roster; the caller who
-answered on another node than their room's is handed over there by the dialplan
-(dialplan/nodes/extensions-nodes.conf) when the entry script sets ``IOBRIDGE_NODE``."""
+room has been empty for a while; placements are stored (``bridge.store.placements``), read
+back at start and checked against the nodes' live conferences at every resync. Every node's
+events reach the one roster; the caller who answered on another node than their room's is
+handed over there by the dialplan (dialplan/nodes/extensions-nodes.conf) when the entry
+script sets ``IOBRIDGE_NODE``."""
 
 from __future__ import annotations
 
@@ -11,18 +13,21 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from panoramisk.message import Message
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
-from bridge.domain.nodes import NodeSpec, NodeState, NoLiveNode, place_room
+from bridge.domain.nodes import NodeSpec, NodeState, NoLiveNode, checked_placements, place_room
 from bridge.domain.roster import Switchboard
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.settings import Settings
+from bridge.store.placements import drop_placements, load_placements, save_placement
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ class NodeLinks:
     def __init__(
         self,
         settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
         nodes: Sequence[NodeSpec],
         switchboard: Callable[[], Switchboard],
         on_event: Callable[[Message], None],
@@ -60,6 +66,7 @@ class NodeLinks:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.nodes = tuple(nodes)
+        self._sessions = sessions
         self._switchboard = switchboard
         self._clock = clock
         self.links: dict[str, AmiClient] = {}
@@ -77,7 +84,9 @@ class NodeLinks:
         bridges = {
             name: ConferenceBridge(ami, settings.sounds_dir) for name, ami in self.links.items()
         }
-        self.directory = PbxDirectory(bridges, default=self.nodes[0].name, is_up=self.is_up)
+        self.directory = PbxDirectory(
+            bridges, default=self.nodes[0].name, is_up=self.is_up, on_seen=self.check_placements
+        )
         self.draining: set[str] = set()
         self._empty_since: dict[str, float] = {}
 
@@ -101,13 +110,38 @@ class NodeLinks:
             live.count for room in self.rooms_on(name) if (live := board.room(room)) is not None
         )
 
-    def place(self, room: str) -> str | None:
+    async def restore(self) -> None:
+        """At start: the placements a previous run stored (checked at the first resync)."""
+        async with self._sessions() as session:
+            stored = await load_placements(session)
+        for room, node in stored.items():
+            if node in self.directory.nodes:
+                self.directory.place(room, node)
+        log.info("nodes.placements_restored rooms=%d", len(stored))
+
+    async def check_placements(self, seen: Mapping[str, set[str]]) -> None:
+        """After reading the live nodes' conferences (``seen``: node -> live rooms): each
+        room placed where it is live (``bridge.domain.nodes.checked_placements``)."""
+        before = self.directory.placed()
+        after = checked_placements(before, seen)
+        if after == before:
+            return
+        for room in before.keys() - after.keys():
+            self.directory.unplace(room)
+        moved = {room: node for room, node in after.items() if before.get(room) != node}
+        for room, node in moved.items():
+            self.directory.place(room, node)
+        log.info("nodes.placements_checked moved=%s freed=%s", moved, sorted(before - after.keys()))
+        await self._store(moved, set(before) - set(after))
+
+    async def place(self, room: str) -> str | None:
         """The node of ``room``: where it is, or, for a room nobody is in, the least-loaded
         live node (stored until the room has been empty for EMPTY_ROOM_KEPT_SECONDS). None
         when every node is down: the caller joins where they are."""
-        self._forget_empty_rooms()
+        freed = self._forget_empty_rooms()
         placed = self.directory.placed().get(room)
         if placed is not None and self.is_up(placed):
+            await self._store({}, freed)
             return placed
         states = {node.name: self.state(node.name) for node in self.nodes}
         load = {node.name: self.calls_on(node.name) for node in self.nodes}
@@ -116,13 +150,25 @@ class NodeLinks:
         except NoLiveNode:
             log.error("nodes.none_up room=%s", room)
             return None
+        # In memory first, before any wait: a second caller of the room finds it placed.
         self.directory.place(room, node)
         self._empty_since.pop(room, None)
         log.info("nodes.room_placed room=%s node=%s", room, node)
+        await self._store({room: node}, freed)
         return node
 
-    def _forget_empty_rooms(self) -> None:
+    async def _store(self, placed: Mapping[str, str], freed: set[str]) -> None:
+        if not placed and not freed:
+            return
+        at = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            for room, node in placed.items():
+                await save_placement(session, room, node, at)
+            await drop_placements(session, freed - placed.keys())
+
+    def _forget_empty_rooms(self) -> set[str]:
         board, now = self._switchboard(), self._clock()
+        freed: set[str] = set()
         for room in list(self.directory.placed()):
             live = board.room(room)
             if live is not None and live.count:
@@ -132,7 +178,9 @@ class NodeLinks:
             if now - since >= EMPTY_ROOM_KEPT_SECONDS:
                 self.directory.unplace(room)
                 del self._empty_since[room]
+                freed.add(room)
                 log.info("nodes.room_freed room=%s", room)
+        return freed
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:

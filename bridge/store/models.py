@@ -358,3 +358,14 @@ class ApiToken(Base):
     read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     rooms: Mapped[str | None] = mapped_column(Text)
     moderator: Mapped[Moderator] = relationship(lazy="joined")
+
+
+class RoomPlacement(Base):
+    """Several nodes: the node a room lives on, from its first admission until it has been
+    empty a while (``bridge.service.nodes``); read back when the service starts again."""
+
+    __tablename__ = "room_placements"
+
+    room_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    node: Mapped[str] = mapped_column(String(40))
+    placed_at: Mapped[datetime] = mapped_column(UtcDateTime)
