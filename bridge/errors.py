@@ -198,3 +198,13 @@ class NoSuchRecording(BridgeError):
 class StartupError(Exception):
     """The stack or the service cannot start; the message is one line that names the cause
     and what to do (the CLI prints it as it is)."""
+
+
+class NoSuchNode(BridgeError):
+    status = 404
+    code = "no_such_node"
+
+    def __init__(self, node: str, known: list[str]) -> None:
+        among = ", ".join(known) if known else "none: this io-bridge drives one Asterisk"
+        super().__init__(f"no node '{node}' (the nodes file's: {among})")
+        self.node = node

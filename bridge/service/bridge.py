@@ -204,6 +204,14 @@ class BridgeService:
             else:
                 await self.roster.resync()  # that node's rooms are gone from the lists
 
+    def nodes_of(self, room: str) -> tuple[str, ...]:
+        """Several nodes: the nodes ``room`` is on, its home node first (none while it is
+        placed nowhere); none with one Asterisk."""
+        if self.node_links is None:
+            return ()
+        home = self.pbx_directory.placed().get(room)
+        return () if home is None else (home,)
+
     def _pbx_up(self) -> bool:
         if self.node_links is not None:
             return self.node_links.any_up()

@@ -25,6 +25,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.nodes import NodeSpec, NodeState, NoLiveNode, checked_placements, place_room
 from bridge.domain.roster import Switchboard
+from bridge.errors import NoSuchNode
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.settings import Settings
 from bridge.store.placements import drop_placements, load_placements, save_placement
@@ -100,6 +101,27 @@ class NodeLinks:
         if not self.is_up(name):
             return NodeState.DOWN
         return NodeState.DRAINING if name in self.draining else NodeState.UP
+
+    def drain(self, name: str) -> None:
+        """No new room goes to node ``name``; its live rooms finish there."""
+        if name not in self.links:
+            raise NoSuchNode(name, [node.name for node in self.nodes])
+        self.draining.add(name)
+        log.warning("nodes.draining node=%s rooms=%s", name, self.rooms_on(name))
+
+    def listing(self) -> list[dict[str, object]]:
+        """Every node as ``iobridge nodes list --json`` shows it."""
+        return [
+            {
+                "name": node.name,
+                "sip": str(node.sip),
+                "ami": str(node.ami),
+                "state": str(self.state(node.name)),
+                "calls": self.calls_on(node.name),
+                "rooms": self.rooms_on(node.name),
+            }
+            for node in self.nodes
+        ]
 
     def rooms_on(self, name: str) -> list[str]:
         return sorted(room for room, node in self.directory.placed().items() if node == name)

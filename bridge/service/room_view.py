@@ -34,6 +34,7 @@ class RoomView:
     participants: tuple[Participant, ...]  # in the order they joined
     stack: dict[str, Any]  # as ``stack show --json``; an empty one while nobody is in
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
+    nodes: tuple[str, ...] = ()  # several nodes: the room's, its home node first
 
     @property
     def name(self) -> str:
@@ -72,6 +73,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         participants=tuple(sorted(live.participants.values(), key=_joined)) if live else (),
         stack=stack,
         poll=_poll(service, spec.name),
+        nodes=service.nodes_of(spec.name),
     )
 
 

@@ -30,8 +30,9 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     shown = await (await web_app.client.get(f"/api/v1/rooms/{ROOM}", headers=admin)).json()
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
-        "stack", "poll",
+        "stack", "poll", "nodes",
     }  # fmt: skip
+    assert shown["nodes"] == []  # one Asterisk
     assert shown["poll"] is None  # no poll in this call yet
     assert (shown["room"], shown["live"], shown["locked"], shown["recording"]) == (
         ROOM, True, True, False,

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bridge.asterisk.install import ensure_asterisk
+from bridge.cli import main
 from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
 from bridge.domain.nodes import NodeSpec
 from bridge.runtime import Runtime
@@ -33,6 +36,16 @@ class Cluster:
         self.settings, self.nodes, self.machine = settings, nodes, machine
         self.runtime: Runtime | None = None
         self.callers: list[Caller] = []
+
+    async def cli(self, *args: str) -> str:
+        """``iobridge ARGS`` against this stack, as a script runs it; its output."""
+        env = {
+            "IOBRIDGE_STATE_DIR": str(self.settings.state_dir),
+            "IOBRIDGE_HTTP_PORT": str(self.settings.http_port),
+        }
+        result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return result.stdout
 
     @property
     def service(self) -> BridgeService:
@@ -152,6 +165,23 @@ async def test_callers_of_one_room_on_every_node_meet_once_in_one_room_and_keys_
         return [entry["channel"] for entry in queue] == [channel]
 
     await eventually(in_stack, timeout=15)
+
+    # What scripts read: the room's node, and every node with its calls and rooms.
+    status = json.loads(await cluster.cli("room", ROOM, "status", "--json"))
+    assert status["nodes"] == [home]
+    listed = {
+        node["name"]: node for node in json.loads(await cluster.cli("nodes", "list", "--json"))
+    }
+    assert list(listed) == [node.name for node in cluster.nodes]
+    spec = next(node for node in cluster.nodes if node.name == home)
+    assert listed[home] == {
+        "name": home,
+        "sip": str(spec.sip),
+        "ami": str(spec.ami),
+        "state": "up",
+        "calls": 4,
+        "rooms": [ROOM],
+    }
     for caller in callers:
         await caller.hangup()
     await eventually(lambda: roster() == [], timeout=15)
@@ -178,3 +208,20 @@ async def test_the_node_to_node_join_cannot_be_dialled_from_outside(
     assert live is None or not any(
         p.caller_id in {c.plan.caller_id for c in callers} for p in live.participants.values()
     )
+
+
+async def test_a_drained_node_takes_no_new_room(cluster: Cluster, tmp_path: Path) -> None:
+    drained = cluster.nodes[0].name
+    said = await cluster.cli("nodes", "drain", drained)
+    assert said.startswith(f"node {drained} drains")
+    listed = json.loads(await cluster.cli("nodes", "list", "--json"))
+    assert [node["state"] for node in listed] == ["draining", "up", "up"]
+    links = cluster.service.node_links
+    assert links is not None
+    await cluster.dial(tmp_path, cluster.settings.bind_host, "1111#")  # e2e-lobby
+
+    def placed() -> str | None:
+        return links.directory.placed().get("e2e-lobby")
+
+    await eventually(lambda: placed() is not None, timeout=20)
+    assert placed() != drained

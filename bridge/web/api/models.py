@@ -177,6 +177,11 @@ class RoomState(BaseModel):
     room: str
     title: str
     live: bool = Field(description="false: a known room with nobody in it")
+    nodes: list[str] = Field(
+        default_factory=list,
+        description="several nodes: the nodes the room is on, its home node first; "
+        "empty with one Asterisk or while the room is placed nowhere",
+    )
     pbx: PbxState
     locked: bool
     recording: bool
@@ -310,3 +315,36 @@ class CallPurged(BaseModel):
     stack_events: int
     audit_rows: int = Field(description="the call's audit rows deleted (the purge's own stays)")
     recordings: list[str] = Field(description="recording files deleted")
+
+
+# ---- nodes (several Asterisk nodes) ------------------------------------------------------
+
+
+NodeName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"), Field(description="a node")
+]
+
+
+class NodePath(Inputs):
+    node: NodeName
+
+
+class NodeEntry(BaseModel):
+    name: str
+    sip: str = Field(description="its SIP address, HOST:PORT")
+    ami: str = Field(description="its AMI address, HOST:PORT")
+    state: Literal["up", "down", "draining"] = Field(
+        description="up: takes new rooms; down: no AMI link; draining: its rooms finish, "
+        "no new one goes there"
+    )
+    calls: int = Field(description="people in the rooms placed on it")
+    rooms: list[str] = Field(description="the rooms placed on it")
+
+
+class NodeList(BaseModel):
+    nodes: list[NodeEntry] = Field(description="empty: one Asterisk, no nodes file")
+
+
+class NodeDrained(BaseModel):
+    node: str
+    rooms: list[str] = Field(description="its live rooms, which finish there")

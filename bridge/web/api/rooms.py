@@ -103,6 +103,7 @@ async def room(api: ApiRequest) -> RoomState:
         room=view.name,
         title=view.spec.title,
         live=view.live,
+        nodes=list(view.nodes),
         pbx=render.pbx_link(view.pbx_connected),
         locked=view.locked,
         recording=view.recording,
