@@ -198,6 +198,8 @@ class BridgeService:
     async def _on_node_link(self, node: str, up: bool) -> None:
         """One node's link of several: the roster is lost only when every link is."""
         log.warning("nodes.link node=%s up=%s", node, up)
+        if not up and self.node_links is not None:
+            await self.node_links.node_lost(node)
         async with self._node_resync:  # one resync at a time: it holds the events meanwhile
             if up or not self._pbx_up():
                 await self.roster.on_pbx_link(up)
@@ -211,6 +213,13 @@ class BridgeService:
             return ()
         home = self.pbx_directory.placed().get(room)
         return () if home is None else (home,)
+
+    def nodes_down(self) -> tuple[str, ...]:
+        """Several nodes: those whose AMI link is down (their rooms' calls are lost)."""
+        links = self.node_links
+        return (
+            () if links is None else tuple(n.name for n in links.nodes if not links.is_up(n.name))
+        )
 
     def _pbx_up(self) -> bool:
         if self.node_links is not None:

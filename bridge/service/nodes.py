@@ -102,6 +102,16 @@ class NodeLinks:
             return NodeState.DOWN
         return NodeState.DRAINING if name in self.draining else NodeState.UP
 
+    async def node_lost(self, name: str) -> None:
+        """Node ``name``'s link is down: its calls are lost, and its rooms are placed
+        anew for the next callers (on a live node)."""
+        lost = set(self.rooms_on(name))
+        for room in lost:
+            self.directory.unplace(room)
+            self._empty_since.pop(room, None)
+        log.warning("nodes.lost node=%s rooms=%s", name, sorted(lost))
+        await self._store({}, lost)
+
     def drain(self, name: str) -> None:
         """No new room goes to node ``name``; its live rooms finish there."""
         if name not in self.links:

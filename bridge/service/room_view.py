@@ -35,6 +35,7 @@ class RoomView:
     stack: dict[str, Any]  # as ``stack show --json``; an empty one while nobody is in
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     nodes: tuple[str, ...] = ()  # several nodes: the room's, its home node first
+    nodes_down: tuple[str, ...] = ()  # several nodes: those without an AMI link now
 
     @property
     def name(self) -> str:
@@ -74,6 +75,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         stack=stack,
         poll=_poll(service, spec.name),
         nodes=service.nodes_of(spec.name),
+        nodes_down=service.nodes_down(),
     )
 
 

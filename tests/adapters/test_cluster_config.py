@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,11 @@ from bridge.asterisk.install import AsteriskInstall
 from bridge.asterisk.node_config import NodeLayout, node_settings
 from bridge.asterisk.process import render_config
 from bridge.domain.nodes import Address, PortRange, nodes_on_one_machine
+from bridge.errors import StartupError
 from bridge.kamailio import render_proxy
+from bridge.serve import check_nodes
 from bridge.settings import Settings
+from tests.support import free_port
 
 NODES = nodes_on_one_machine(3, "127.0.0", 5060, 5038, PortRange(20000, 23999))
 PROXY = Address("127.0.0.1", 5060)
@@ -117,3 +121,28 @@ def test_kamailio_loads_the_rendered_configuration(tmp_path: Path) -> None:
         ["kamailio", "-c", "-f", str(config)], capture_output=True, text=True, check=False
     )
     assert checked.returncode == 0, checked.stderr[-2000:]
+
+
+async def test_serve_checks_every_node_and_names_the_unreachable_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NODE_SECRET", "not-used: nothing listens")
+    nodes = [
+        replace(node, ami=Address("127.0.0.1", free_port()), secret_env="NODE_SECRET")
+        for node in NODES
+    ]
+    said: list[str] = []
+    await check_nodes(Settings(state_dir=tmp_path), nodes, said.append)
+    assert said[:3] == [
+        f"node {node.name}: no AMI login on {node.ami} yet (the service starts on the other "
+        "nodes and keeps trying)"
+        for node in nodes
+    ]
+    assert said[3] == "io-bridge service drives 3 nodes: node-1, node-2, node-3"
+
+
+async def test_serve_refuses_a_node_whose_secret_cannot_be_read(tmp_path: Path) -> None:
+
+    nodes = [replace(NODES[0], secret_file=str(tmp_path / "missing"))]
+    with pytest.raises(StartupError, match=r"^node node-1: cannot read secret_file .*missing"):
+        await check_nodes(Settings(state_dir=tmp_path), nodes, print)

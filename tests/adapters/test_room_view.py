@@ -59,7 +59,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
     snapshot = room_snapshot(view, [])
     assert snapshot["room"] == {
         "name": ROOM, "title": view.spec.title, "live": True, "locked": True,
-        "recording": False, "pbx": "disconnected",
+        "recording": False, "pbx": "disconnected", "nodes_down": [],
         "speaking_time_limit": view.spec.speaking_time_limit, "count": 2,
     }  # fmt: skip
     rows = snapshot["participants"]

@@ -9,6 +9,9 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
+import signal
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,8 +24,10 @@ from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
 from bridge.domain.nodes import NodeSpec
 from bridge.runtime import Runtime
 from bridge.service import BridgeService
+from bridge.service.room_view import room_view
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
+from bridge.web.panel.state import room_snapshot
 from tests.conftest import E2E_ROOMS
 from tests.integration.conftest import unique_caller_id
 from tests.support import eventually, free_port, free_port_range, free_udp_and_tcp_port
@@ -127,8 +132,10 @@ async def test_callers_of_one_room_on_every_node_meet_once_in_one_room_and_keys_
     cluster: Cluster, tmp_path: Path
 ) -> None:
     service = cluster.service
+    started = time.monotonic()
     through_proxy = await cluster.dial(tmp_path, cluster.settings.bind_host)
     await eventually(lambda: (room := service.switchboard.room(ROOM)) and room.count == 1, 20)
+    print(f"a caller through Kamailio in the room in {time.monotonic() - started:.2f} s")
     links = service.node_links
     assert links is not None
     home = links.directory.node_of(ROOM)
@@ -225,3 +232,39 @@ async def test_a_drained_node_takes_no_new_room(cluster: Cluster, tmp_path: Path
 
     await eventually(lambda: placed() is not None, timeout=20)
     assert placed() != drained
+
+
+async def test_a_node_killed_is_seen_within_5_s_and_new_callers_of_its_room_get_in_within_10_s(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    service, room = cluster.service, "e2e-live"
+    links = service.node_links
+    assert links is not None
+    first = await cluster.dial(tmp_path, cluster.settings.bind_host, "3333#")
+    await eventually(lambda: (live := service.switchboard.room(room)) and live.count == 1, 20)
+    home = links.directory.node_of(room)
+    pid = cluster.machine.asterisks[home].pid
+    assert pid is not None
+
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    await eventually(lambda: not links.is_up(home), timeout=5, every=0.05)
+    print(f"node {home} seen down after {time.monotonic() - killed:.2f} s")  # reported
+    # The panel names it, /readyz stays ready on the others, its calls are gone.
+    spec = await service.find_room(room)
+    assert room_snapshot(room_view(service, spec), [])["room"]["nodes_down"] == [home]
+    assert (await service.readiness()).ready
+    assert first.plan.caller_id not in roster_of(service, room)
+    assert room not in links.directory.placed()  # placed anew for the next caller
+
+    newcomer = await cluster.dial(tmp_path, cluster.settings.bind_host, "3333#")
+    await eventually(
+        lambda: newcomer.plan.caller_id in roster_of(service, room), timeout=10, every=0.1
+    )
+    print(f"a new caller in {time.monotonic() - killed:.2f} s after the kill")  # reported
+    assert time.monotonic() - killed <= 10
+
+
+def roster_of(service: BridgeService, room: str) -> list[str]:
+    live = service.switchboard.room(room)
+    return [p.caller_id for p in live.participants.values()] if live else []
