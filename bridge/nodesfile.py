@@ -44,7 +44,8 @@ class NodesFileError(RoomsFileError):
     """The nodes file's problems, one line each (the rooms file's shape)."""
 
 
-def _address(value: str) -> Address:
+def address_of(value: str) -> Address:
+    """``HOST:PORT`` as an address; ValueError saying what was expected."""
     host, _, port = value.rpartition(":")
     try:
         ipaddress.ip_address(host.strip("[]"))
@@ -86,7 +87,7 @@ class NodeEntry(BaseModel):
     @field_validator("sip", "ami")
     @classmethod
     def _addresses(cls, value: str) -> str:
-        _address(value)
+        address_of(value)
         return value
 
     @field_validator("rtp")
@@ -112,8 +113,8 @@ class NodeEntry(BaseModel):
             secret_file = str(Path(nodes_file).parent / secret_file)
         return NodeSpec(
             self.name,
-            _address(self.sip),
-            _address(self.ami),
+            address_of(self.sip),
+            address_of(self.ami),
             PortRange(first, last),
             self.weight,
             secret_file,

@@ -5,10 +5,11 @@ draining one (no new room goes there; its rooms finish)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from bridge.cli.base import call_api, main, settings
+from bridge.cli.base import call_api, fail, main, settings
 
 
 @main.group("nodes")
@@ -41,3 +42,27 @@ def nodes_drain(name: str) -> None:
     answer = call_api(settings(), "POST", f"/api/v1/nodes/{name}/drain", {})
     rooms = ", ".join(answer["rooms"]) or "none"
     click.echo(f"node {answer['node']} drains: no new room goes there (its rooms: {rooms})")
+
+
+@nodes_group.command("proxy-config")
+@click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--listen",
+    required=True,
+    metavar="HOST:PORT",
+    help="Kamailio's address: the shared number's (e.g. 203.0.113.5:5060).",
+)
+def nodes_proxy_config(folder: Path, listen: str) -> None:
+    """Write Kamailio's kamailio.cfg and dispatcher.list for the nodes file into FOLDER."""
+    from bridge.kamailio import KamailioError, render_proxy
+    from bridge.nodesfile import NodesFileError, address_of, load_nodes_file
+
+    config = settings()
+    if config.nodes_file is None:
+        fail('no nodes file: set IOBRIDGE_NODES_FILE (docs/admin.md, "More than one machine")')
+    try:
+        nodes = load_nodes_file(config.nodes_file)
+        written = render_proxy(folder.absolute(), address_of(listen), nodes)
+    except (NodesFileError, KamailioError, ValueError) as exc:
+        fail(f"--listen: {exc}" if isinstance(exc, ValueError) else str(exc))
+    click.echo(f"wrote {written} and {written.with_name('dispatcher.list')} ({len(nodes)} nodes)")

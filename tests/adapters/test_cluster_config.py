@@ -9,10 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from bridge.asterisk.install import AsteriskInstall
 from bridge.asterisk.node_config import NodeLayout, node_settings
 from bridge.asterisk.process import render_config
+from bridge.cli import main
 from bridge.domain.nodes import Address, PortRange, nodes_on_one_machine
 from bridge.errors import StartupError
 from bridge.kamailio import render_proxy
@@ -146,3 +148,20 @@ async def test_serve_refuses_a_node_whose_secret_cannot_be_read(tmp_path: Path) 
     nodes = [replace(NODES[0], secret_file=str(tmp_path / "missing"))]
     with pytest.raises(StartupError, match=r"^node node-1: cannot read secret_file .*missing"):
         await check_nodes(Settings(state_dir=tmp_path), nodes, print)
+
+
+def test_the_proxy_configuration_is_written_for_the_nodes_file(tmp_path: Path) -> None:
+    nodes_file = tmp_path / "nodes.yaml"
+    nodes_file.write_text(
+        "nodes:\n  - name: a\n    sip: 10.0.0.11:5060\n    ami: 10.0.0.11:5038\n"
+        "    secret_env: A_AMI\n    rtp: 20000-23999\n"
+    )
+    env = {"IOBRIDGE_NODES_FILE": str(nodes_file), "IOBRIDGE_STATE_DIR": str(tmp_path / "s")}
+    args = ["nodes", "proxy-config", str(tmp_path / "proxy"), "--listen"]
+    result = CliRunner().invoke(main, [*args, "203.0.113.5:5060"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "listen=udp:203.0.113.5:5060" in (tmp_path / "proxy" / "kamailio.cfg").read_text()
+    assert "1 sip:10.0.0.11:5060 0 0 name=a" in (tmp_path / "proxy/dispatcher.list").read_text()
+    result = CliRunner().invoke(main, [*args, "nowhere"], env=env)
+    assert result.exit_code == 1
+    assert "--listen: must be an address and a port like 10.0.0.11:5060" in result.output
