@@ -118,6 +118,8 @@ class BridgeService:
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
         self.metrics = Metrics(lambda: self.switchboard, self._pbx_up)
+        if self.node_links is not None:
+            self.metrics.watch_nodes(self.node_links.listing)
         self.desk = EntryDesk(
             settings, db, self.switchboard, self.roster.notify, self.metrics.pin_outcome
         )

@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from panoramisk.message import Message
 from pydantic import SecretStr
@@ -119,7 +120,7 @@ class NodeLinks:
         self.draining.add(name)
         log.warning("nodes.draining node=%s rooms=%s", name, self.rooms_on(name))
 
-    def listing(self) -> list[dict[str, object]]:
+    def listing(self) -> list[dict[str, Any]]:
         """Every node as ``iobridge nodes list --json`` shows it."""
         return [
             {

@@ -10,6 +10,7 @@ import pytest
 from bridge.domain.events import ParticipantJoined, Role
 from bridge.domain.nodes import PortRange, nodes_on_one_machine
 from bridge.domain.roster import Switchboard
+from bridge.service.metrics import Metrics
 from bridge.service.nodes import NodeLinks
 from bridge.settings import Settings
 from bridge.store.db import Database
@@ -62,3 +63,26 @@ async def test_a_restarted_service_keeps_rooms_on_the_nodes_they_are_live_on(
     assert again.directory.placed() == {"ga": "node-3"}
     async with db.sessions() as session:
         assert await load_placements(session) == {"ga": "node-3"}
+
+
+async def test_the_metrics_give_each_nodes_state_calls_and_rooms(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    board = Switchboard()
+    links = node_links(db, monkeypatch, board)
+    await links.place("ga")
+    board.apply(ParticipantJoined("ga", "PJSIP/a-1", "5551234", Role.PARTICIPANT, False, 1.0))
+    links.drain("node-2")
+    links.links["node-3"].connected.clear()  # its AMI link lost
+    metrics = Metrics(lambda: board, lambda: True)
+    metrics.watch_nodes(links.listing)
+    text = metrics.render().decode()
+    for line in (
+        'iobridge_node_up{node="node-1"} 1.0',
+        'iobridge_node_up{node="node-3"} 0.0',
+        'iobridge_node_draining{node="node-2"} 1.0',
+        'iobridge_node_calls{node="node-1"} 1.0',
+        'iobridge_node_rooms{node="node-1"} 1.0',
+        'iobridge_node_rooms{node="node-2"} 0.0',
+    ):
+        assert line in text
