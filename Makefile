@@ -94,6 +94,7 @@ bench: system asterisk bench-deps
 	$(BIN)/python -m bench.panel_echo
 	$(BIN)/python -m bench.entry_bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.cluster
 
 # `make soak`: two hours of churn on the real stack (the stack, polls and panels open),
 # reporting memory, CPU, history consistency and panel/service/Asterisk agreement; not in
