@@ -153,6 +153,7 @@ async def test_callers_of_one_room_on_every_node_meet_once_in_one_room_and_keys_
         return sorted(p.caller_id for p in live.participants.values()) if live else []
 
     await eventually(lambda: roster() == ids, timeout=30)
+    print(f"three callers straight to the nodes in the room in {time.monotonic() - started:.2f} s")
     assert links.directory.node_of(ROOM) == home
     assert not service.switchboard.entry_calls  # handed over: nobody left "typing a PIN"
 
