@@ -28,6 +28,7 @@ from bridge.provision import provision_rooms
 from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
 from bridge.service import BridgeService
+from bridge.service.nodes import NodeSecretMissing
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
 from bridge.store.db import Database, DatabaseUnusable, upgrade
 from bridge.store.pin_key import check_pin_key, install_pin_key
@@ -157,7 +158,10 @@ class Runtime:
         """The bridge itself: service, FastAGI server and web app (Asterisk may be down)."""
         assert self.db is not None
         settings = self.settings
-        self.service = BridgeService(settings, self.db, read_nodes(settings))
+        try:
+            self.service = BridgeService(settings, self.db, read_nodes(settings))
+        except NodeSecretMissing as exc:  # a node's AMI secret: its file or variable
+            raise StartupError(str(exc)) from exc
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
         if self.service.node_links is not None:
             await self.service.node_links.restore()  # rooms stay on their nodes

@@ -18,8 +18,10 @@ from bridge.cli import main
 from bridge.domain.nodes import Address, PortRange, nodes_on_one_machine
 from bridge.errors import StartupError
 from bridge.kamailio import render_proxy
+from bridge.runtime import Runtime
 from bridge.serve import check_nodes
 from bridge.settings import Settings
+from tests.conftest import E2E_ROOMS
 from tests.support import free_port
 
 NODES = nodes_on_one_machine(3, "127.0.0", 5060, 5038, PortRange(20000, 23999))
@@ -165,3 +167,26 @@ def test_the_proxy_configuration_is_written_for_the_nodes_file(tmp_path: Path) -
     result = CliRunner().invoke(main, [*args, "nowhere"], env=env)
     assert result.exit_code == 1
     assert "--listen: must be an address and a port like 10.0.0.11:5060" in result.output
+
+
+async def test_the_service_does_not_start_without_a_nodes_ami_secret_and_says_whose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NOPE_AMI", raising=False)
+    nodes_file = tmp_path / "nodes.yaml"
+    nodes_file.write_text(
+        "nodes:\n  - name: a\n    sip: 10.0.0.11:5060\n    ami: 10.0.0.11:5038\n"
+        "    secret_env: NOPE_AMI\n    rtp: 20000-23999\n"
+    )
+    settings = Settings(
+        state_dir=tmp_path / "state",
+        nodes_file=nodes_file,
+        rooms_file=E2E_ROOMS,
+        http_port=free_port(),
+        agi_port=free_port(),
+    )
+    runtime = Runtime(settings, progress=lambda _: None)
+    with pytest.raises(
+        StartupError, match=r"^node a: the environment variable NOPE_AMI is not set$"
+    ):
+        await runtime.start(with_pbx=False)
