@@ -199,7 +199,7 @@ class BridgeService:
 
     async def _on_node_link(self, node: str, up: bool) -> None:
         """One node's link of several: the roster is lost only when every link is."""
-        log.warning("nodes.link node=%s up=%s", node, up)
+        (log.info if up else log.warning)("nodes.link node=%s up=%s", node, up)
         if not up and self.node_links is not None:
             await self.node_links.node_lost(node)
         async with self._node_resync:  # one resync at a time: it holds the events meanwhile
