@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 # Asterisk; docs/admin.md, "Languages").
 LANGUAGE_PACKAGES := asterisk-core-sounds-es-gsm asterisk-core-sounds-fr-gsm
 UP_PACKAGES := sip-tester $(LANGUAGE_PACKAGES)
-TEST_PACKAGES := sip-tester postgresql chromium nginx $(LANGUAGE_PACKAGES)
+TEST_PACKAGES := sip-tester postgresql chromium nginx kamailio $(LANGUAGE_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: up test system venv asterisk lint typecheck audit unit integration bench bench-quick bench-deps soak clean
@@ -97,6 +97,7 @@ bench: system asterisk bench-deps
 	$(BIN)/python -m bench.panel_echo
 	$(BIN)/python -m bench.entry_bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.cluster
 
 # `make soak`: two hours of churn on the real stack (the stack, polls and panels open),
 # reporting memory, CPU, history consistency and panel/service/Asterisk agreement; not in

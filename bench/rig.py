@@ -70,6 +70,21 @@ def free_rtp_range(size: int, first: int = 20000, last: int = 60000) -> int:
     raise RuntimeError(f"no {size} free consecutive UDP ports for RTP")
 
 
+def bench_manager_user(secret: str) -> str:
+    """manager.conf's section for the benchmark's own AMI user."""
+    return (
+        "\n; io-bridge benchmark only: its own AMI user, reading every class (DTMF),\n"
+        "; but only the events the benchmark reads: formatting all of them for it\n"
+        "; (VarSet, Newexten, RTCP ...) was load the measurement put on Asterisk.\n"
+        f"[{BENCH_USER}]\nsecret = {secret}\ndeny = 0.0.0.0/0.0.0.0\n"
+        "permit = 127.0.0.1/255.255.255.255\nread = all\n"
+        "write = system,call,reporting\n"
+        + "".join(f"eventfilter(action(include),name({name})) =\n" for name in BENCH_EVENTS)
+        + "eventfilter(action(include),name(Newexten),header(Application),method(exact))"
+        " = ConfBridge\n"
+    )
+
+
 class Rig:
     def __init__(self, options: RigOptions, progress: Progress) -> None:
         self.options, self.progress = options, progress
@@ -121,17 +136,7 @@ class Rig:
             shutil.rmtree(target, ignore_errors=True)
             shutil.copytree(source, target)
         with (s.config_dir / "manager.conf").open("a") as manager:
-            manager.write(
-                f"\n; io-bridge benchmark only: its own AMI user, reading every class (DTMF),\n"
-                "; but only the events the benchmark reads: formatting all of them for it\n"
-                "; (VarSet, Newexten, RTCP ...) was load the measurement put on Asterisk.\n"
-                f"[{BENCH_USER}]\nsecret = {self._bench_secret}\ndeny = 0.0.0.0/0.0.0.0\n"
-                "permit = 127.0.0.1/255.255.255.255\nread = all\n"
-                "write = system,call,reporting\n"
-                + "".join(f"eventfilter(action(include),name({name})) =\n" for name in BENCH_EVENTS)
-                + "eventfilter(action(include),name(Newexten),header(Application),method(exact))"
-                " = ConfBridge\n"
-            )
+            manager.write(bench_manager_user(self._bench_secret))
         with (s.dialplan_dir / "extensions.conf").open("a") as dialplan:
             dialplan.write(render_bare_dialplan(load_rooms_file(opts.rooms_file)))
 

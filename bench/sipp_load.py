@@ -78,6 +78,9 @@ class LoadPlan:
     stay: float = 110.0  # longest stay after the keys; then the caller hangs up by itself
     talk: Talk | None = None
     answer_timeout: float = 32.0  # SIPp's own INVITE retransmits give up about then
+    # Silence after the keys' pcap before the first turn's: a new play cuts the last key's
+    # end packets short if it starts too soon (no RTP at all meanwhile, unlike a phone).
+    after_keys: float = 0.3
 
     @property
     def calls(self) -> int:
@@ -113,7 +116,7 @@ def render_scenario(
 
     wait(plan.key_delay)
     play(dtmf[0])
-    wait(dtmf[1] + 0.3)
+    wait(dtmf[1] + plan.after_keys)
     left = plan.stay
     if turns and plan.talk is not None:
         # One pcap a turn: SIPp plays a long silence inside a pcap as no pause at all.

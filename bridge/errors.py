@@ -206,3 +206,13 @@ class DialOutRefused(BridgeError):
 
     status = 400
     code = "dialout_refused"
+
+
+class NoSuchNode(BridgeError):
+    status = 404
+    code = "no_such_node"
+
+    def __init__(self, node: str, known: list[str]) -> None:
+        among = ", ".join(known) if known else "none: this io-bridge drives one Asterisk"
+        super().__init__(f"no node '{node}' (the nodes file's: {among})")
+        self.node = node

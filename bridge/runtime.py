@@ -6,12 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
 from collections.abc import Callable
-from pathlib import Path
-from typing import IO
 
 from aiohttp import web
 
@@ -21,14 +17,19 @@ from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensur
 from bridge.asterisk.keypad import keys_route
 from bridge.asterisk.pin_dialogue import LanguageChoice, entry_route
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortInUse, busy_ports
+from bridge.domain.nodes import NodeSpec
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
+from bridge.nodesfile import NodesFileError, load_nodes_file
 from bridge.phone_keys import PhoneKeypad
+from bridge.pidfile import PidFile as PidFile
+from bridge.pidfile import holder as holder
 from bridge.provision import FilePins, practice_room, provision_rooms
 from bridge.runtime_file import read_runtime_file as read_runtime_file
 from bridge.runtime_file import write_runtime_file
 from bridge.service import BridgeService
-from bridge.settings import EXAMPLE_ROOMS_FILE, PRIVATE_FILE, Settings, make_private_dir
+from bridge.service.nodes import NodeSecretMissing
+from bridge.settings import EXAMPLE_ROOMS_FILE, Settings
 from bridge.standby import wait_as_standby
 from bridge.store.db import Database, DatabaseUnusable, upgrade
 from bridge.store.pin_key import check_pin_key, install_pin_key
@@ -39,59 +40,6 @@ from bridge.web.limits import ConnectionCounter, HttpLimits
 from bridge.web.limits import serve as serve_with_limits
 
 log = logging.getLogger(__name__)
-
-
-class PidFile:
-    """An exclusive lock on the state folder: one running stack per state folder. The
-    kernel drops the lock with the process, however it dies."""
-
-    def __init__(self, path: Path, what: str = "io-bridge") -> None:
-        self.path = path
-        self.what = what
-        self._handle: IO[str] | None = None
-
-    def acquire(self) -> None:
-        if self._handle is not None:
-            return  # ours already (``Runtime.take_turn`` took it before ``start``)
-        make_private_dir(self.path.parent)
-        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE), "r+")
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            other = handle.read().strip() or "?"
-            handle.close()
-            raise StartupError(
-                f"{self.what} is already running from {self.path.parent} (pid {other}); "
-                "stop it first"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"{os.getpid()}\n")
-        handle.flush()
-        self._handle = handle
-
-    def release(self) -> None:
-        if self._handle is not None:
-            with contextlib.suppress(OSError):
-                self.path.unlink()
-            self._handle.close()
-            self._handle = None
-
-
-def holder(path: Path) -> str | None:
-    """The pid written in a ``PidFile`` whose lock a running process holds; None when no
-    process holds it (or there is no such file)."""
-    try:
-        handle = path.open()
-    except OSError:
-        return None
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return handle.read().strip() or "?"
-        return None
 
 
 class Runtime:
@@ -203,8 +151,15 @@ class Runtime:
         # A practice room's callers dial its PIN: from the admin's file, or the example
         # rooms where the service took them.
         practice_pins = FilePins(settings.rooms_file or EXAMPLE_ROOMS_FILE, practice_room)
-        self.service = BridgeService(settings, self.db, file_pins, practice_pins)
+        try:
+            self.service = BridgeService(
+                settings, self.db, file_pins, practice_pins, nodes=read_nodes(settings)
+            )
+        except NodeSecretMissing as exc:  # a node's AMI secret: its file or variable
+            raise StartupError(str(exc)) from exc
         await self.service.desk.restore()  # holds on guessing sources outlive a restart
+        if self.service.node_links is not None:
+            await self.service.node_links.restore()  # rooms stay on their nodes
         try:
             fastagi = FastAgiServer(
                 [
@@ -345,6 +300,16 @@ def pin_key_mismatch_message(settings: Settings) -> str:
         f"(IOBRIDGE_PIN_KEY), or, if that key is lost, hash them again from the rooms "
         f"file: iobridge rooms sync --new-pin-key FILE"
     )
+
+
+def read_nodes(settings: Settings) -> tuple[NodeSpec, ...]:
+    """The nodes file's nodes (several Asterisk nodes), or none: one Asterisk."""
+    if settings.nodes_file is None:
+        return ()
+    try:
+        return load_nodes_file(settings.nodes_file)
+    except NodesFileError as exc:
+        raise StartupError(str(exc)) from exc
 
 
 async def ensure_asterisk_async(

@@ -9,12 +9,14 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bridge.asterisk.readiness import check_own_asterisk
+from bridge.domain.nodes import NodeSpec
 from bridge.errors import StartupError
-from bridge.runtime import Runtime
+from bridge.runtime import Runtime, read_nodes
+from bridge.service.nodes import NodeSecretMissing, secret_of
 from bridge.settings import Settings
 from bridge.systemd import notify
 
@@ -57,7 +59,12 @@ async def serve(
 
 async def check_asterisk(settings: Settings, progress: Callable[[str], None]) -> None:
     """Say what the Asterisk this service drives lacks (``bridge.asterisk.readiness``), one
-    line each; refuse to start (StartupError) if callers could not use the rooms."""
+    line each; refuse to start (StartupError) if callers could not use the rooms. With a
+    nodes file, each node's (``check_nodes``)."""
+    nodes = read_nodes(settings)
+    if nodes:
+        await check_nodes(settings, nodes, progress)
+        return
     missing = await check_own_asterisk(settings)
     if missing is None:
         progress(
@@ -93,6 +100,46 @@ async def _take_turn(stack: Runtime, stopped: asyncio.Event) -> bool:
         return False
     turn.result()  # its failure, if it failed
     return True
+
+
+async def check_nodes(
+    settings: Settings, nodes: Sequence[NodeSpec], progress: Callable[[str], None]
+) -> None:
+    """Every node checked at once; one line per node that is unreachable (the service
+    starts on the others and keeps trying) or lacks something; StartupError naming the
+    nodes whose Asterisk callers could not use."""
+    try:
+        secrets = [secret_of(node) for node in nodes]
+    except NodeSecretMissing as exc:
+        raise StartupError(str(exc)) from exc
+    found = await asyncio.gather(
+        *(
+            check_own_asterisk(settings, ami=(node.ami.host, node.ami.port), secret=secret)
+            for node, secret in zip(nodes, secrets, strict=True)
+        )
+    )
+    refusing: list[str] = []
+    for node, missing in zip(nodes, found, strict=True):
+        if missing is None:
+            log.warning("nodes.unreachable node=%s ami=%s", node.name, node.ami)
+            progress(
+                f"node {node.name}: no AMI login on {node.ami} yet (the service starts on "
+                "the other nodes and keeps trying)"
+            )
+            continue
+        for item in missing:
+            line = f"node {node.name}: {item.line}"
+            if item.refuses:
+                refusing.append(line)
+            else:
+                log.warning("asterisk.lacks node=%s what=%r", node.name, item.line)
+                progress(f"asterisk: {line}")
+    if refusing:
+        raise StartupError(
+            "these nodes' Asterisk lack what io-bridge needs (docs/admin.md, \"More than one "
+            'machine"):\n' + "\n".join(refusing)
+        )
+    progress(f"io-bridge service drives {len(nodes)} nodes: {', '.join(n.name for n in nodes)}")
 
 
 async def _serve(stack: Runtime, stopped: asyncio.Event, lifeline: bool) -> None:

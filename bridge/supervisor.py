@@ -24,8 +24,11 @@ from collections.abc import Callable
 
 import aiohttp
 
+from bridge.asterisk.install import AsteriskInstall
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, busy_ports
 from bridge.asterisk.users import Owners, give_state_dir, owners_of
+from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
+from bridge.domain.nodes import NodeSpec
 from bridge.errors import StartupError
 from bridge.provision import provision_rooms
 from bridge.runtime import (
@@ -52,11 +55,15 @@ class ServiceDidNotStart(StartupError):
 
 
 class Supervisor:
-    def __init__(self, settings: Settings, progress: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, settings: Settings, progress: Callable[[str], None] = print, node_count: int = 0
+    ) -> None:
         self.settings = settings
         self.progress = progress
+        self.node_count = node_count  # up --nodes N: N nodes behind Kamailio (bridge.cluster)
         self.pidfile = PidFile(settings.pid_file)
         self.asterisk: AsteriskProcess | None = None
+        self.cluster: NodesOnOneMachine | None = None
         self.service: asyncio.subprocess.Process | None = None
         self.owners: Owners | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -86,16 +93,27 @@ class Supervisor:
         settings.ensure_ami_secret()
         settings.ensure_agi_secret()
         settings.ensure_admin_token()
-        self.asterisk = AsteriskProcess(settings, install, self.owners)
+        loop = asyncio.get_running_loop()
+        if self.node_count:
+            nodes = loopback_nodes(settings, self.node_count)
+            settings.nodes_file = write_nodes_file(settings, nodes)  # the service reads it
+            self.cluster = NodesOnOneMachine(settings, install, nodes, self.owners)
+            await self.cluster.start()
+            self.progress(f"Kamailio and {len(nodes)} Asterisk nodes are up: {describe(nodes)}")
+        else:
+            await self._start_asterisk(install)
+        self.service = await self._spawn_service(first=True)
+        await self._wait_ready(self.service)
+        self._tasks.append(loop.create_task(self._keep_service_running(), name="service"))
+
+    async def _start_asterisk(self, install: AsteriskInstall) -> None:
+        self.asterisk = AsteriskProcess(self.settings, install, self.owners)
         try:
             await self.asterisk.start()
         except AsteriskProcessError as exc:
             raise StartupError(str(exc)) from exc
         loop = asyncio.get_running_loop()
         self._tasks.append(loop.create_task(keep_asterisk_running(self.asterisk), name="asterisk"))
-        self.service = await self._spawn_service(first=True)
-        await self._wait_ready(self.service)
-        self._tasks.append(loop.create_task(self._keep_service_running(), name="service"))
 
     async def _spawn_service(self, first: bool = False) -> asyncio.subprocess.Process:
         argv = [sys.executable, "-m", "bridge", "serve", "--lifeline"]
@@ -167,6 +185,9 @@ class Supervisor:
         if self.asterisk is not None:
             await self.asterisk.stop()
             self.asterisk = None
+        if self.cluster is not None:
+            await self.cluster.stop()
+            self.cluster = None
         self.pidfile.release()
 
 
@@ -180,6 +201,10 @@ async def _stop_service(process: asyncio.subprocess.Process) -> None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         await process.wait()
+
+
+def describe(nodes: tuple[NodeSpec, ...]) -> str:
+    return ", ".join(f"{node.name} {node.sip.host}" for node in nodes)
 
 
 def child_environment(settings: Settings) -> dict[str, str]:

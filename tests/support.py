@@ -112,10 +112,12 @@ class AmiWatcher:
     """A second AMI connection that keeps every event, so tests assert on Asterisk's own
     words (ConfbridgeJoin, ConfbridgeMute ...) rather than on the service's belief."""
 
-    def __init__(self, port: int, username: str, secret: SecretStr) -> None:
+    def __init__(
+        self, port: int, username: str, secret: SecretStr, host: str = "127.0.0.1"
+    ) -> None:
         self.events: list[dict[str, Any]] = []
         self._changed = asyncio.Event()
-        self.client = AmiClient("127.0.0.1", port, username, secret, self._keep, self._state)
+        self.client = AmiClient(host, port, username, secret, self._keep, self._state)
         self._task: asyncio.Task[None] | None = None
 
     def _keep(self, message: Any) -> None:

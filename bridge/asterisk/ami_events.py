@@ -14,6 +14,7 @@ from bridge.asterisk.announcer import is_announcer
 from bridge.domain.breakouts import split_conference
 from bridge.domain.events import (
     CallArrived,
+    CallHandedOver,
     CallHungUp,
     DomainEvent,
     HangupRequested,
@@ -29,13 +30,16 @@ from bridge.domain.events import (
     TalkingChanged,
 )
 
-ENTRY_CONTEXT = "iobridge-entry"
+# Where a caller on the shared number lands: with one Asterisk, or (several nodes) relayed by
+# Kamailio (dialplan/nodes/extensions-nodes.conf).
+ENTRY_CONTEXTS = frozenset({"iobridge-entry", "iobridge-from-proxy"})
 
 # The events ``to_domain`` reads, and the two the AMI link itself waits for (Asterisk's
 # FullyBooted; OriginateResponse, the answer to an asynchronous Originate). manager.conf
 # lets the service's AMI user hear these alone (``config_files`` renders the filters).
 ROSTER_EVENTS = (
     "Newchannel",
+    "DialBegin",
     "HangupRequest",
     "Hangup",
     "ConfbridgeStart",
@@ -115,9 +119,11 @@ def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
         return _recorder_event(name, room, at)
     match name:
         case "Newchannel":
-            if message.get("Context") != ENTRY_CONTEXT:
+            if message.get("Context") not in ENTRY_CONTEXTS:
                 return None
             return CallArrived(channel, _caller_id(message), at)
+        case "DialBegin":  # only the hand-over to the room's node dials (several nodes)
+            return CallHandedOver(channel, at)
         case "HangupRequest":  # comes before the channel leaves its room
             return HangupRequested(channel, leave_reason(message), at)
         case "Hangup":

@@ -36,8 +36,11 @@ def template_values(
         "external_signaling_address": settings.external_signaling_address,
         "local_nets": settings.local_nets,
         "session_timer_seconds": settings.sip_session_timer_seconds,
+        "rewrite_contact": "yes",  # behind Kamailio "no" (node_config)
+        "strict_rtp": "yes",  # a node of several: "no" (node_config, rtp.conf)
         "rtp_port_start": settings.rtp_port_start,
         "rtp_port_end": settings.rtp_port_end,
+        "ami_host": "127.0.0.1",  # a node of several: its own address (node_config)
         "ami_port": settings.ami_port,
         "ami_username": settings.ami_username,
         "ami_secret": settings.ensure_ami_secret().get_secret_value(),

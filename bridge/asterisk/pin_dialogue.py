@@ -119,6 +119,15 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
     values["CHANNEL(language)"] = room.language
     values["IOBRIDGE_ROLE"] = str(admission.role)
     values["IOBRIDGE_MENU"] = admission.menu
+    if admission.node is not None:
+        # Several nodes: the room's node, and what its side of the hand-over needs to set
+        # the same ConfBridge options (dialplan/nodes/extensions-nodes.conf).
+        values["IOBRIDGE_NODE"] = admission.node
+        values["IOBRIDGE_PROFILE"] = admission.user_profile
+        values["IOBRIDGE_STARTMUTED"] = values["CONFBRIDGE(user,startmuted)"]
+        values["IOBRIDGE_MAX"] = str(room.max_participants)
+        values["IOBRIDGE_QUIET"] = "yes" if admission.quiet else "no"
+        values["IOBRIDGE_NAMES"] = "yes" if room.announce_names and not admission.quiet else "no"
     values["IOBRIDGE_ROOM"] = room.name
     await agi.set_all(values)
 

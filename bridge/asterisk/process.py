@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bridge.asterisk.config_files import AsteriskConfigError, render, template_values, templates
 from bridge.asterisk.install import AsteriskInstall
+from bridge.asterisk.node_config import NodeLayout, node_values, render_node_files
 from bridge.asterisk.release import record_started
 from bridge.asterisk.sound_languages import lay_out_data_dir
 from bridge.asterisk.users import ASTERISK_UMASK, Owners, give_asterisk_dirs
@@ -80,10 +81,14 @@ def _port_free(port: int, protocol: str, host: str) -> bool:
 
 
 def render_config(
-    settings: Settings, install: AsteriskInstall, owners: Owners | None = None
+    settings: Settings,
+    install: AsteriskInstall,
+    owners: Owners | None = None,
+    layout: NodeLayout | None = None,
 ) -> Path:
     """Write Asterisk's configuration into its folder; return asterisk.conf's path. With
-    ``owners`` (root rendering for Asterisk's own user), its folders are then handed to it."""
+    ``owners`` (root rendering for Asterisk's own user), its folders are then handed to it;
+    with ``layout``, it is one node of several (``bridge.asterisk.node_config``)."""
     run_dir = settings.asterisk_dir
     for folder in (run_dir, *(run_dir / sub for sub in RUN_SUBDIRS)):
         make_private_dir(folder)
@@ -92,12 +97,16 @@ def render_config(
     values = template_values(settings, install)
     # Asterisk's data through a folder of links: the tree's, plus each language's prompts.
     values["data_dir"] = lay_out_data_dir(run_dir / "data", install.data_dir, settings.sounds_dir)
-    for template in templates(settings):
-        try:
-            text = render(template, values)
-        except AsteriskConfigError as exc:
-            raise AsteriskProcessError(str(exc)) from exc
-        target = run_dir / "etc" / template.name
+    if layout is not None:
+        values |= node_values(layout)
+    try:
+        rendered = {template.name: render(template, values) for template in templates(settings)}
+        if layout is not None:
+            rendered |= render_node_files(settings, values)
+    except AsteriskConfigError as exc:
+        raise AsteriskProcessError(str(exc)) from exc
+    for name, text in rendered.items():
+        target = run_dir / "etc" / name
         # manager.conf holds the AMI secret: every rendered file is private to us,
         # also one that an earlier run or a hand left with a looser mode.
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
@@ -139,11 +148,16 @@ class AsteriskProcess:
     """One Asterisk process, owned by the stack (or by the test session)."""
 
     def __init__(
-        self, settings: Settings, install: AsteriskInstall, owners: Owners | None = None
+        self,
+        settings: Settings,
+        install: AsteriskInstall,
+        owners: Owners | None = None,
+        layout: NodeLayout | None = None,
     ) -> None:
         self.settings = settings
         self.install = install
         self.owners = owners  # root started us: Asterisk runs as owners.asterisk
+        self.layout = layout  # one node of several (settings: node_config.node_settings)
         self.conf = settings.asterisk_dir / "etc" / "asterisk.conf"
         self.console_log = settings.asterisk_dir / "log" / "console.log"
         self.process: asyncio.subprocess.Process | None = None
@@ -154,7 +168,7 @@ class AsteriskProcess:
         return self.install.command("-C", str(self.conf), "-r", *command)
 
     async def start(self, timeout: float = 60.0) -> None:
-        render_config(self.settings, self.install, self.owners)
+        render_config(self.settings, self.install, self.owners, self.layout)
         record_started(self.settings, self.install)
         log = self.console_log.open("ab")  # appended: a crash's last words survive a restart
         owner = self.owners.asterisk.subprocess_options() if self.owners else {}

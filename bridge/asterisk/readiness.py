@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import SecretStr
+
 from bridge.asterisk.ami import AmiClient
 from bridge.errors import BridgeError, PbxUnavailable
 from bridge.settings import Settings
@@ -163,13 +165,19 @@ async def _events_arrive(send: Send, events: asyncio.Queue[Mapping[str, Any]]) -
     return seen == {"Newchannel", "Hangup"}
 
 
-async def check_own_asterisk(settings: Settings, timeout: float = 10.0) -> list[Missing] | None:
+async def check_own_asterisk(
+    settings: Settings,
+    timeout: float = 10.0,
+    *,
+    ami: tuple[str, int] | None = None,
+    secret: SecretStr | None = None,
+) -> list[Missing] | None:
     """Log in once with the service's AMI user and check; None when no login succeeded
-    within ``timeout`` (Asterisk not up yet: the service keeps trying on its own)."""
+    within ``timeout`` (Asterisk not up yet: the service keeps trying on its own). ``ami``
+    and ``secret``: one node's of several (the nodes file), else the settings' own."""
+    host, port = ami or ("127.0.0.1", settings.ami_port)  # as the service's own link
     try:  # nothing listening: say so at once, without the AMI link's retries and warnings
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", settings.ami_port), 2
-        )
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
         writer.close()
     except (OSError, TimeoutError):
         return None
@@ -183,10 +191,10 @@ async def check_own_asterisk(settings: Settings, timeout: float = 10.0) -> list[
             events.put_nowait(message)
 
     client = AmiClient(
-        "127.0.0.1",  # as the service's own link
-        settings.ami_port,
+        host,
+        port,
         settings.ami_username,
-        settings.ensure_ami_secret(),
+        secret or settings.ensure_ami_secret(),
         on_event=hear,
         on_connected=nothing,
         action_timeout=settings.ami_action_timeout,

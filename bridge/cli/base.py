@@ -171,6 +171,7 @@ COMMAND_MODULES = {
     "practice": "practice",
     "dialout": "dialout",
     "breakout": "breakouts",
+    "nodes": "nodes",
 }
 
 

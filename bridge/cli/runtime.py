@@ -22,7 +22,14 @@ if TYPE_CHECKING:
 @click.option(
     "--host", help="Address for SIP and the panel (default 127.0.0.1; 0.0.0.0 in a container)."
 )
-def up(host: str | None) -> None:
+@click.option(
+    "--nodes",
+    "node_count",
+    type=click.IntRange(1, 20),
+    default=None,
+    help="Run N Asterisk nodes behind Kamailio on this machine (127.0.0.2, .3 ...).",
+)
+def up(host: str | None, node_count: int | None) -> None:
     """Bring the whole stack up: Asterisk, and the bridge service supervised beside it."""
     import asyncio
     import signal
@@ -38,7 +45,9 @@ def up(host: str | None) -> None:
     setup_logging(config.log_level)
 
     async def supervise() -> None:
-        supervisor = Supervisor(config, progress=lambda line: click.echo(line))
+        supervisor = Supervisor(
+            config, progress=lambda line: click.echo(line), node_count=node_count or 0
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

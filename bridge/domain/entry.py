@@ -42,6 +42,7 @@ class Admission:
     room: RoomSpec
     role: Role
     quiet: bool = False  # no join/leave sound for this caller (see QUIET_FROM_PARTICIPANTS)
+    node: str | None = None  # several nodes: the node the room lives on (the hand-over's)
 
     @property
     def start_muted(self) -> bool:

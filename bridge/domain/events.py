@@ -34,6 +34,15 @@ class CallArrived:
 
 
 @dataclass(frozen=True)
+class CallHandedOver:
+    """A caller on the shared number was handed over to their room's node (several nodes):
+    their call here only relays now; their join on that node is theirs."""
+
+    channel: str
+    at: float
+
+
+@dataclass(frozen=True)
 class CallHungUp:
     channel: str
     at: float
@@ -206,6 +215,7 @@ class PbxLost:
 
 DomainEvent = (
     CallArrived
+    | CallHandedOver
     | CallHungUp
     | HangupRequested
     | RemovalOrdered

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from bridge.domain import group_moves
 from bridge.domain.events import (
     CallArrived,
+    CallHandedOver,
     CallHungUp,
     DomainEvent,
     HangupRequested,
@@ -176,10 +177,11 @@ class Switchboard:
 
     def apply(self, event: DomainEvent) -> list[Effect]:
         match event:
-            case CallArrived():
-                self.entry_calls[event.channel] = EntryCall(
-                    event.channel, event.caller_id, event.at
-                )
+            case CallArrived(channel=channel, caller_id=number, at=at):
+                self.entry_calls[channel] = EntryCall(channel, number, at)
+                return []
+            case CallHandedOver():  # the call only relays the caller to their room's node
+                self.entry_calls.pop(event.channel, None)
                 return []
             case CallHungUp():
                 self.entry_calls.pop(event.channel, None)

@@ -4,28 +4,8 @@ Data flows one way: AMI event -> domain event -> live roster -> history and subs
 Commands come back through the feature modules (entry desk, moderation) as AMI actions,
 and the roster changes only when Asterisk reports that they happened.
 
-| feature | module |
-| --- | --- |
-| the live roster: AMI events in, resync, subscribers | ``bridge.service.roster`` |
-| the shared number: PIN decisions, the guard against guessing | ``bridge.service.entry`` |
-| moderation: mute, kick, lock, end, recording | ``bridge.service.moderation`` |
-| which Asterisk holds a room | ``bridge.service.pbx_directory`` |
-| the speaker stack: keys, floor control, time limits | ``bridge.service.speakers`` |
-| temperature checks (polls) | ``bridge.service.polls`` |
-| breakouts: the room split into timed groups and brought back | ``bridge.service.breakouts`` |
-| cues played to a whole room | ``bridge.service.cues`` |
-| every key pressed in a room, to its feature | ``bridge.service.keys`` |
-| post-call reports, who started a recording, the retention purge | ``bridge.service.reports`` |
-| metrics for Prometheus | ``bridge.service.metrics`` |
-| readiness: database and AMI | ``bridge.service.health`` |
-| accounts: passwords, panel sessions, who may moderate what | ``bridge.service.accounts`` |
-| scripts' API tokens | ``bridge.service.tokens`` |
-| the audit trail: every moderator action, run and recorded | ``bridge.service.audit`` |
-| the push feed for scripts (SSE and webhooks read it) | ``bridge.service.feed`` |
-| rooms opened on demand, closed when their time is up | ``bridge.service.rooms_on_demand`` |
-| the directory of public calls (``/calls``, ``/calls.ics``) | ``bridge.service.directory`` |
-| practice rooms: simulated callers on a scenario's script | ``bridge.service.practice`` |
-| calling phones into a room through a trunk (dial-out) | ``bridge.service.dialout`` |
+Each feature is a module of ``bridge.service``; docs/architecture.md ("Where each thing
+is") says which module holds what.
 """
 
 from __future__ import annotations
@@ -33,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 from datetime import datetime
 
 from panoramisk.message import Message
@@ -45,6 +26,7 @@ from bridge.domain.breakouts import BreakoutChanged, StintEnded
 from bridge.domain.cues import Cue
 from bridge.domain.dialout import DialOutChanged
 from bridge.domain.labels import CallerMarked
+from bridge.domain.nodes import NodeSpec
 from bridge.domain.polls import PollChanged, Tally
 from bridge.domain.practice import PracticeChanged
 from bridge.domain.rooms import RoomSpec
@@ -66,6 +48,7 @@ from bridge.service.keys import RoomKeys
 from bridge.service.labels import CallerLabels
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
+from bridge.service.nodes import NodeLinks
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.polls import RoomPolls
 from bridge.service.practice import RoomPractice
@@ -93,6 +76,7 @@ class BridgeService:
         db: Database,
         file_pins: FilePins | None = None,
         practice_pins: FilePins | None = None,
+        nodes: Sequence[NodeSpec] = (),
     ) -> None:
         self.settings = settings
         self.db = db
@@ -114,16 +98,32 @@ class BridgeService:
             action_timeout=settings.ami_action_timeout,
             ping_every=settings.ami_ping_seconds,
         )
-        # Which Asterisk holds a room: every feature asks it (today one node holds them all).
-        self.pbx_directory = PbxDirectory.single(ConferenceBridge(self.ami, settings.sounds_dir))
+        # Which Asterisk holds a room: every feature asks it. One node holds them all, or
+        # (the nodes file) each room is placed on one of several nodes, each with its link.
+        self.node_links: NodeLinks | None = None
+        self._node_resync = asyncio.Lock()
+        if nodes:
+            self.node_links = NodeLinks(
+                settings,
+                db.sessions,
+                nodes,
+                lambda: self.switchboard,
+                self._on_ami_event,
+                self._on_node_link,
+            )
+            self.ami = self.node_links.links[nodes[0].name]
+            self.pbx_directory = self.node_links.directory
+        else:
+            self.pbx_directory = PbxDirectory.single(
+                ConferenceBridge(self.ami, settings.sounds_dir)
+            )
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
         )
-        self.metrics = Metrics(
-            lambda: self.switchboard, self.ami.connected.is_set, self._practice_rooms
-        )
+        self.metrics = Metrics(lambda: self.switchboard, self._pbx_up, self._practice_rooms)
+        if self.node_links is not None:
+            self.metrics.watch_nodes(self.node_links.listing)
         self.bars = CallerBars(self.switchboard)
-        self.roster.add_listener(self.bars.on_event)
         self.desk = EntryDesk(
             settings,
             db,
@@ -132,6 +132,8 @@ class BridgeService:
             self.metrics.pin_outcome,
             bars=self.bars,
         )
+        if self.node_links is not None:
+            self.desk.placement = self.node_links.place
         self.moderation = Moderation(
             self.pbx_directory,
             self.switchboard,
@@ -141,7 +143,6 @@ class BridgeService:
             self.reports.recording_started,
             order_removal=self.roster.receive,
         )
-        self.roster.add_listener(self.moderation.on_event)
         self.feed = EventFeed(self._stack_view)
         self.roster.watch(self.feed.on_roster)
         self.speakers = SpeakerFloor(
@@ -153,26 +154,22 @@ class BridgeService:
             HistoryTurns(db.sessions, self._talk_time_of),
             self.metrics,
         )
-        self.roster.add_listener(self.speakers.on_event)
-        self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
-        self.roster.add_listener(self.polls.on_event)
-        self.labels = CallerLabels(self.switchboard, self._publish_label)
+        self.polls = RoomPolls(self.switchboard, self._publish_room, self._keep_poll)
+        self.labels = CallerLabels(self.switchboard, self._publish_room)
         self.breakouts = RoomBreakouts(
             self.pbx_directory,
             self.switchboard,
             self.roster.receive,
-            self._publish_breakout,
+            self._publish_room,
             self._keep_stints,
             self._find_room,
             self._stack_order,
             self.labels.name_of,
             lambda channel: self.keys.settled(channel),  # the keys are wired just below
         )
-        self.roster.add_listener(self.breakouts.on_event)
         self.keys = RoomKeys(
-            self.speakers, self.polls, self.breakouts, self.switchboard, self._publish_label
+            self.speakers, self.polls, self.breakouts, self.switchboard, self._publish_room
         )
-        self.roster.add_listener(self.keys.on_event)
         self.cues = RoomCues(
             self.pbx_directory,
             self.switchboard,
@@ -180,7 +177,6 @@ class BridgeService:
             settings.sounds_dir,
             self._find_room,
         )
-        self.roster.add_listener(self.metrics.on_event)
         self.accounts = Accounts(settings, db)
         self._credentials = revision_probe(db.url, "credentials_revision")
         self.tokens = ApiTokens(db, revision_now=self._credentials)
@@ -190,7 +186,6 @@ class BridgeService:
         )
         self.directory = CallDirectory(db, self.desk.rooms, file_pins)
         self.holders = RoomHolders(self.switchboard, self._file_role)
-        self.roster.add_listener(self.holders.on_event)
         self.practice = RoomPractice(
             self._find_room,
             practice_pins or dict,
@@ -199,7 +194,7 @@ class BridgeService:
             extension=settings.entry_extension,
             workdir=settings.state_dir / "practice",
             max_callers=settings.practice_max_callers,
-            changed=lambda room: self.roster.changes.publish(Change(room, PracticeChanged(room))),
+            changed=lambda room: self._publish_room(room, PracticeChanged(room)),
         )
         self.dialout = DialOut(
             settings,
@@ -207,9 +202,14 @@ class BridgeService:
             self.pbx_directory,
             self._find_room,
             self.desk.enter_room,
-            self._publish_dialout,
+            self._publish_room,
         )
-        self.roster.add_listener(self.dialout.on_event)
+        # Every feature hears the roster's events, in this order.
+        for feature in (
+            self.bars, self.moderation, self.speakers, self.polls, self.breakouts, self.keys,
+            self.metrics, self.holders, self.dialout,
+        ):  # fmt: skip
+            self.roster.add_listener(feature.on_event)
 
     @property
     def switchboard(self) -> Switchboard:
@@ -222,16 +222,13 @@ class BridgeService:
         if isinstance(change.event, StackChanged) and change.room is not None:
             self.feed.on_stack_changed(change.room)
 
-    def _publish_poll(self, room: str, change: PollChanged) -> None:
-        self.roster.changes.publish(Change(room, change))
-
-    def _publish_dialout(self, room: str, change: DialOutChanged) -> None:
-        self.roster.changes.publish(Change(room, change))
-
-    def _publish_label(self, room: str, change: CallerMarked) -> None:
-        self.roster.changes.publish(Change(room, change))
-
-    def _publish_breakout(self, room: str, change: BreakoutChanged) -> None:
+    def _publish_room(
+        self,
+        room: str,
+        change: PollChanged | DialOutChanged | CallerMarked | BreakoutChanged | PracticeChanged,
+    ) -> None:
+        """A room's feature changed (its poll, calls out, a label, breakouts, practice):
+        to the panels."""
         self.roster.changes.publish(Change(room, change))
 
     async def _keep_stints(self, stints: list[StintEnded]) -> None:
@@ -267,6 +264,22 @@ class BridgeService:
 
     async def _on_ami_link(self, up: bool) -> None:
         await self.roster.on_pbx_link(up)
+
+    async def _on_node_link(self, node: str, up: bool) -> None:
+        """One node's link of several: the roster is lost only when every link is."""
+        (log.info if up else log.warning)("nodes.link node=%s up=%s", node, up)
+        if not up and self.node_links is not None:
+            await self.node_links.node_lost(node)
+        async with self._node_resync:  # one resync at a time: it holds the events meanwhile
+            if up or not self._pbx_up():
+                await self.roster.on_pbx_link(up)
+            else:
+                await self.roster.resync()  # that node's rooms are gone from the lists
+
+    def _pbx_up(self) -> bool:
+        if self.node_links is not None:
+            return self.node_links.any_up()
+        return self.ami.connected.is_set()
 
     async def _earlier_totals(
         self, wanted: set[tuple[str, str]]
@@ -311,7 +324,7 @@ class BridgeService:
         return (await self.desk.rooms.current(self.db.sessions)).on_demand
 
     async def readiness(self) -> health.Readiness:
-        pbx_up = self.ami.connected.is_set() and self.switchboard.pbx_connected
+        pbx_up = self._pbx_up() and self.switchboard.pbx_connected
         return await health.check(self.db, pbx_up)
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -320,7 +333,10 @@ class BridgeService:
         """Run the AMI link and the history writer until cancelled; a part that fails
         takes the whole service down with its cause (the caller decides what then)."""
         async with asyncio.TaskGroup() as group:
-            group.create_task(self.ami.run(), name="ami")
+            if self.node_links is not None:
+                group.create_task(self.node_links.run(), name="ami-nodes")
+            else:
+                group.create_task(self.ami.run(), name="ami")
             group.create_task(self.history.run(), name="history")
             group.create_task(self._checkpoint_talk_time(), name="talk-checkpoint")
             group.create_task(self.speakers.run(), name="speaker-stack")
@@ -345,33 +361,26 @@ class BridgeService:
         (its leave events would never reach us). Otherwise the calls go on without us and
         the next start resyncs and carries on their history."""
         await self.practice.close()  # simulated callers hang up while we still hear it
-        await self.ami.close()  # first: no event may land after what we write below
+        # Then: no event may land after what we write below.
+        await (self.node_links.close() if self.node_links else self.ami.close())
         now = time.time()
         if ending_calls:
             self.history.submit(self.switchboard.shut_down(now))
         else:
             self.history.submit(self.switchboard.checkpoint(now))
         await self.history.flushed(timeout=10)
-        try:
-            await asyncio.wait_for(self.speakers.flushed(), timeout=10)
-        except TimeoutError:
-            log.error("stack.unsaved_at_stop")
-        try:
-            await asyncio.wait_for(self.polls.flushed(), timeout=10)
-        except TimeoutError:
-            log.error("polls.unwritten_at_stop")
-        try:
-            await asyncio.wait_for(self.breakouts.flushed(), timeout=10)
-        except TimeoutError:
-            log.error("breakouts.unwritten_at_stop")
-        try:
-            await asyncio.wait_for(self.desk.flushed(), timeout=10)
-        except TimeoutError:
-            log.error("entry.failures_unwritten_at_stop")
-        try:
-            await asyncio.wait_for(self.audit.flushed(), timeout=10)
-        except TimeoutError:
-            log.error("audit.unwritten_at_stop")
+        waits = {
+            "stack.unsaved_at_stop": self.speakers.flushed,
+            "polls.unwritten_at_stop": self.polls.flushed,
+            "breakouts.unwritten_at_stop": self.breakouts.flushed,
+            "entry.failures_unwritten_at_stop": self.desk.flushed,
+            "audit.unwritten_at_stop": self.audit.flushed,
+        }
+        for unwritten, flushed in waits.items():
+            try:
+                await asyncio.wait_for(flushed(), timeout=10)
+            except TimeoutError:
+                log.error(unwritten)
         self.audit.stop()
         if self._credentials is not None:
             self._credentials.close()

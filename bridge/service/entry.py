@@ -18,7 +18,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bridge.domain.entry import (
@@ -130,6 +131,9 @@ class EntryDesk:
         self._unwritten: list[FailureRow] = []
         self._writer: asyncio.Task[None] | None = None
         self._swept_at = clock()
+        # Several nodes: the node a room lives on (placed at its first admission), which the
+        # entry script hands the caller over to; None with one Asterisk.
+        self.placement: Callable[[str], Awaitable[str | None]] = _nowhere
 
     async def restore(self) -> None:
         """At start: the failures still in the guard's window, from the database."""
@@ -259,8 +263,10 @@ class EntryDesk:
             if self.bars.barred(decision.room.name, caller_id, own_source):
                 log.info("entry.barred room=%s source=%s", decision.room.name, source)
                 decision = Refusal.ROOM_LOCKED
-            elif channel:
-                self.bars.admitted(channel, own_source)
+            else:
+                if channel:
+                    self.bars.admitted(channel, own_source)
+                decision = replace(decision, node=await self.placement(decision.room.name))
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
         # A locked or full room says so only to a source that has not failed.
@@ -316,6 +322,8 @@ class EntryDesk:
         at = _at(self._clock())
         closed = outside_schedule(spec, at, self.early)
         decision = admit(spec, Role.PARTICIPANT, False, facts, closed=closed)
+        if isinstance(decision, Admission):
+            decision = replace(decision, node=await self.placement(room))
         self._count(decision)
         log.info("entry.public_number room=%s admitted=%s", room, isinstance(decision, Admission))
         return PinOutcome(decision, next_call_begins(spec, at) if closed else None)
@@ -367,3 +375,8 @@ class EntryDesk:
 
 def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
+
+
+async def _nowhere(room: str) -> str | None:
+    """One Asterisk: no room is placed, every caller joins where they are."""
+    return None

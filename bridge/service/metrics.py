@@ -25,6 +25,7 @@ is its number in ``IOBRIDGE_WEBHOOKS`` (1, 2 ...), never its URL (it may hold a 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -92,6 +93,34 @@ class _LiveState(Collector):
             "1 while the bridge is logged in to Asterisk's AMI and resynced",
             1 if self._ami_up() and board.pbx_connected else 0,
         )
+
+
+class _NodeState(Collector):
+    """Several nodes: each node's state, calls and rooms, read at scrape time."""
+
+    def __init__(self, listing: Callable[[], list[dict[str, Any]]]) -> None:
+        self._listing = listing
+
+    def collect(self) -> Iterator[Metric]:
+        nodes = self._listing()
+        figures = {
+            "iobridge_node_up": ("1 while the service's AMI link to the node is up", "state"),
+            "iobridge_node_draining": ("1 while the node takes no new room", "state"),
+            "iobridge_node_calls": ("People in the rooms placed on the node", "calls"),
+            "iobridge_node_rooms": ("Rooms placed on the node", "rooms"),
+        }
+        for name, (text, field) in figures.items():
+            family = GaugeMetricFamily(name, text, labels=["node"])
+            for node in nodes:
+                value = node[field]
+                if name == "iobridge_node_up":
+                    value = value != "down"
+                elif name == "iobridge_node_draining":
+                    value = value == "draining"
+                elif name == "iobridge_node_rooms":
+                    value = len(value)
+                family.add_metric([node["name"]], float(value))
+            yield family
 
 
 class Metrics:
@@ -164,6 +193,10 @@ class Metrics:
             self.speaker_turns.labels(lane)
         self._hands: dict[str, int] = {}
         self._turns_seen: dict[str, int] = {}
+
+    def watch_nodes(self, listing: Callable[[], list[dict[str, Any]]]) -> None:
+        """Several nodes: their figures, per node (``NodeLinks.listing``)."""
+        self.registry.register(_NodeState(listing))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -9,7 +9,7 @@ placed on one node. Today the service drives one node and every room is on it, s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.events import PbxSnapshot
@@ -22,11 +22,19 @@ class UnknownNode(ValueError):
 
 
 class PbxDirectory:
-    def __init__(self, nodes: Mapping[str, ConferenceBridge], default: str = LOCAL) -> None:
+    def __init__(
+        self,
+        nodes: Mapping[str, ConferenceBridge],
+        default: str = LOCAL,
+        is_up: Callable[[str], bool] = lambda node: True,
+        on_seen: Callable[[dict[str, set[str]]], Awaitable[None]] | None = None,
+    ) -> None:
         if default not in nodes:
             raise UnknownNode(f"the default node {default!r} is not among {sorted(nodes)}")
         self.nodes: dict[str, ConferenceBridge] = dict(nodes)
         self.default = default  # where a room nobody placed is
+        self._is_up = is_up  # a node whose AMI link is down has no lists to read
+        self._on_seen = on_seen  # told each live node's rooms at every snapshot
         self._placement: dict[str, str] = {}  # room -> node
 
     @classmethod
@@ -40,6 +48,13 @@ class PbxDirectory:
             raise UnknownNode(f"room {room!r} placed on {node!r}, not among {sorted(self.nodes)}")
         self._placement[room] = node
 
+    def unplace(self, room: str) -> None:
+        self._placement.pop(room, None)
+
+    def placed(self) -> dict[str, str]:
+        """Every placed room, with its node."""
+        return dict(self._placement)
+
     def node_of(self, room: str) -> str:
         return self._placement.get(room, self.default)
 
@@ -48,8 +63,16 @@ class PbxDirectory:
         return self.nodes[self.node_of(room)]
 
     async def snapshot(self) -> PbxSnapshot:
-        """Every node's live rooms and channels, read at once (the roster's resync)."""
-        seen = await asyncio.gather(*(bridge.snapshot() for bridge in self.nodes.values()))
+        """Every live node's rooms and channels, read at once (the roster's resync)."""
+        live = [name for name in self.nodes if self._is_up(name)]
+        seen = await asyncio.gather(*(self.nodes[name].snapshot() for name in live))
+        if self._on_seen is not None:
+            await self._on_seen(
+                {
+                    name: {room.room for room in one.rooms}
+                    for name, one in zip(live, seen, strict=True)
+                }
+            )
         return PbxSnapshot(
             tuple(room for one in seen for room in one.rooms),
             tuple(channel for one in seen for channel in one.channels),

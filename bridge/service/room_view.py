@@ -46,6 +46,8 @@ class RoomView:
     practice: dict[str, Any] | None = None  # the room's practice (running or last), as JSON
     # as ``breakout show --json``, with "broadcast"; None: no breakout runs
     breakout: dict[str, Any] | None = None
+    nodes: tuple[str, ...] = ()  # several nodes: the room's, its home node first
+    nodes_down: tuple[str, ...] = ()  # several nodes: those without an AMI link now
 
     @property
     def name(self) -> str:
@@ -99,6 +101,8 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         dialed_out=service.dialout.dialled_in(spec.name),
         calls_out=[call.as_json() for call in service.dialout.calls_of(spec.name)],
         breakout=service.breakouts.show(spec.name),
+        nodes=_nodes_of(service, spec.name),
+        nodes_down=_nodes_down(service),
     )
 
 
@@ -134,3 +138,18 @@ def _practice(service: BridgeService, room: str) -> dict[str, Any] | None:
 
 def _joined(person: Participant) -> float:
     return person.joined_at
+
+
+def _nodes_of(service: BridgeService, room: str) -> tuple[str, ...]:
+    """Several nodes: the nodes ``room`` is on, its home node first (none while it is placed
+    nowhere); none with one Asterisk."""
+    if service.node_links is None:
+        return ()
+    home = service.pbx_directory.placed().get(room)
+    return () if home is None else (home,)
+
+
+def _nodes_down(service: BridgeService) -> tuple[str, ...]:
+    """Several nodes: those whose AMI link is down (their rooms' calls are lost)."""
+    links = service.node_links
+    return () if links is None else tuple(n.name for n in links.nodes if not links.is_up(n.name))

@@ -70,8 +70,8 @@ class Settings(Limits):
 
     bind_host: str = "127.0.0.1"
     sip_port: int = 5060
-    # Two ports a call (RTP and RTCP): 2,000 calls, for a night of 1,000 callers with room to
-    # spare. ``iobridge rooms check`` warns when the rooms' max_participants add up to more.
+    # Two ports a call (RTP and RTCP): 2,000 calls, for a night of 1,000 callers with room
+    # to spare (``iobridge rooms check`` warns when the rooms' max_participants need more).
     rtp_port_start: int = 20000
     rtp_port_end: int = 23999
     ami_port: int = 5038
@@ -85,8 +85,10 @@ class Settings(Limits):
     sip_session_timer_seconds: int = Field(default=1800, ge=90)
 
     database_url: str | None = None
-    # The admin's rooms file: loaded into an empty database, compared with a full one.
+    # The admin's rooms file: loaded into an empty database, compared with a full one; the
+    # nodes file: several Asterisk nodes behind Kamailio (docs/admin.md, "More than one machine").
     rooms_file: Path | None = None
+    nodes_file: Path | None = None
     config_dir: Path = DATA_FILES / "asterisk-config"
     dialplan_dir: Path = DATA_FILES / "dialplan"
     # An Asterisk of the admin's own plays io-bridge's prompts from here (a copy of
@@ -175,7 +177,7 @@ class Settings(Limits):
 
     @field_validator(
         "state_dir", "cache_dir", "asterisk_dir", "recordings_dir", "rooms_file", "config_dir",
-        "dialplan_dir", "asterisk_sounds_dir",
+        "dialplan_dir", "asterisk_sounds_dir", "nodes_file",
     )  # fmt: skip
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
@@ -271,8 +273,7 @@ class Settings(Limits):
         return self.state_dir / "service.pid"
 
     @property
-    def runtime_file(self) -> Path:
-        """Where the running service says how to reach it (the CLI reads it)."""
+    def runtime_file(self) -> Path:  # where the running service says how to reach it
         return self.state_dir / "runtime.json"
 
     @property
@@ -285,8 +286,7 @@ class Settings(Limits):
     def dial_target(self) -> str:
         return f"sip:{self.entry_extension}@{self.bind_host}:{self.sip_port}"
 
-    def secure_state_dir(self) -> None:
-        """At start: the state folder private, including what is already in it."""
+    def secure_state_dir(self) -> None:  # at start, including what is already in it
         make_tree_private(self.state_dir)
 
     def ensure_ami_secret(self) -> SecretStr:

@@ -30,9 +30,10 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     shown = await (await web_app.client.get(f"/api/v1/rooms/{ROOM}", headers=admin)).json()
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
-        "stack", "poll", "practice_room", "practice", "calls_out", "breakout",
+        "stack", "poll", "practice_room", "practice", "calls_out", "breakout", "nodes",
     }  # fmt: skip
     assert shown["calls_out"] == []  # nobody called out
+    assert shown["nodes"] == []  # one Asterisk
     assert shown["poll"] is None  # no poll in this call yet
     assert (shown["practice_room"], shown["practice"]) == (False, None)
     assert shown["breakout"] is None  # no breakout running
@@ -62,7 +63,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
     snapshot = room_snapshot(view, [])
     assert snapshot["room"] == {
         "name": ROOM, "title": view.spec.title, "live": True, "locked": True,
-        "recording": False, "pbx": "disconnected",
+        "recording": False, "pbx": "disconnected", "nodes_down": [],
         "speaking_time_limit": view.spec.speaking_time_limit, "count": 2,
         "practice_room": False, "practice": None,
     }  # fmt: skip

@@ -9,7 +9,6 @@ import pytest
 from panoramisk.message import Message
 
 from bridge.asterisk.ami_events import (
-    ENTRY_CONTEXT,
     has_recorder,
     seen_participants,
     seen_rooms,
@@ -17,6 +16,7 @@ from bridge.asterisk.ami_events import (
 )
 from bridge.domain.events import (
     CallArrived,
+    CallHandedOver,
     CallHungUp,
     LeaveReason,
     MuteChanged,
@@ -59,7 +59,7 @@ CHANNEL_STATE = {
     "ConnectedLineName": "<unknown>",
     "Language": "en",
     "AccountCode": "",
-    "Context": ENTRY_CONTEXT,
+    "Context": "iobridge-entry",
     "Exten": "1000",
     "Priority": "6",
     "Uniqueid": "1764099990.7",
@@ -184,6 +184,24 @@ def test_a_new_channel_in_the_entry_context_is_a_call_on_the_shared_number() -> 
         "Priority": "1",
     }
     assert to_domain(message) == CallArrived(CHANNEL, "5551234", AT)
+
+
+def test_a_caller_kamailio_relayed_to_a_node_is_a_call_on_the_shared_number() -> None:
+    message = {"Event": "Newchannel", "Timestamp": STAMP, **CHANNEL_STATE}
+    message["Context"] = "iobridge-from-proxy"
+    assert to_domain(message) == CallArrived(CHANNEL, "5551234", AT)
+
+
+def test_the_hand_over_to_the_rooms_node_dials_and_ends_the_call_on_the_shared_number() -> None:
+    message = {
+        "Event": "DialBegin",
+        "Privilege": "call,all",
+        "Timestamp": STAMP,
+        **CHANNEL_STATE,
+        "DestChannel": "PJSIP/iobridge-node-1-node-2-00000004",
+        "DialString": "iobridge-join@iobridge-node-1-node-2",
+    }
+    assert to_domain(message) == CallHandedOver(CHANNEL, AT)
 
 
 @pytest.mark.parametrize("context", ["default", "iobridge-entry-test", "", "from-internal"])

@@ -21,6 +21,7 @@ from hypothesis.stateful import (
 
 from bridge.domain.events import (
     CallArrived,
+    CallHandedOver,
     CallHungUp,
     DomainEvent,
     LeaveReason,
@@ -406,6 +407,13 @@ def test_an_entry_call_that_hangs_up_is_gone() -> None:
     board = board_after(CallArrived(ALICE, "5551234", T), CallArrived(BOB, "5556789", T))
     assert board.apply(CallHungUp(ALICE, T + 3)) == []
     assert list(board.entry_calls) == [BOB]
+
+
+def test_an_entry_call_handed_over_to_its_rooms_node_is_no_longer_on_the_shared_number() -> None:
+    board = board_after(CallArrived(ALICE, "5551234", T), CallArrived(BOB, "5556789", T))
+    assert board.apply(CallHandedOver(ALICE, T + 3)) == []
+    assert list(board.entry_calls) == [BOB]
+    assert board.room_of(ALICE) is None
 
 
 def test_a_join_moves_the_caller_from_the_shared_number_into_the_room() -> None:

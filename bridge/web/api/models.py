@@ -18,6 +18,7 @@ from bridge.domain.events import Role
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers import Lane
 from bridge.reports import CallListItem
+from bridge.web.api.room_features import BreakoutState, CallOut, PracticeState
 from bridge.web.render import PbxState
 
 # Ids are database integers: PostgreSQL's are 32-bit.
@@ -179,67 +180,17 @@ class PollState(BaseModel):
     blocks: list[Blocker] = Field(description="who blocks (moderators only see this)")
 
 
-class PracticeState(BaseModel):
-    """A practice with simulated callers, running or the room's last one."""
-
-    room: str
-    scenario: str
-    running: bool
-    callers: int = Field(description="simulated callers in the plan")
-    speed: float = Field(description="2.0: the scenario's times run twice as fast")
-    started_by: str
-    started_at: float
-    ends_at: float = Field(description="when the scenario's last caller hangs up")
-    stopped_at: float | None = Field(description="null while it runs")
-    on_the_line: int = Field(description="simulated callers on a call now")
-    placed: int = Field(description="calls placed so far (a caller who called back: two)")
-    failed: int = Field(description="calls that could not be placed")
-    parts: dict[str, int] = Field(description="how many callers play each part")
-
-
-class CallOut(BaseModel):
-    """One number called into a room, as ``iobridge dialout ROOM show --json`` prints it."""
-
-    number: str = Field(description="E.164")
-    name: str = Field(description="the name the moderator gave it ('' if none)")
-    state: Literal[
-        "queued", "ringing", "answered", "joined", "declined", "busy", "no-answer", "failed",
-        "cancelled",
-    ]  # fmt: skip
-    attempts: int
-    updated_at: float
-
-
-class GroupMember(BaseModel):
-    channel: str
-    caller_id: str
-    name: str = Field(description="the label moderators gave, else the caller's name")
-
-
-class BreakoutGroup(BaseModel):
-    name: str = Field(description="group-1, group-2, ... (or a list file's names)")
-    members: list[GroupMember]
-    wants_moderator: bool = Field(description="someone in it pressed *0; cleared when a "
-                                  "moderator joins")  # fmt: skip
-
-
-class BreakoutState(BaseModel):
-    """A room's breakout while it runs, as ``iobridge breakout ROOM show --json`` prints it
-    (and ``broadcast``)."""
-
-    room: str
-    started_at: float
-    ends_at: float = Field(description="when everyone goes back to the main room")
-    groups: list[BreakoutGroup]
-    broadcast: bool | None = Field(None, description="the main room heard in every group")
-
-
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
     room: str
     title: str
     live: bool = Field(description="false: a known room with nobody in it")
+    nodes: list[str] = Field(
+        default_factory=list,
+        description="several nodes: the nodes the room is on, its home node first; "
+        "empty with one Asterisk or while the room is placed nowhere",
+    )
     pbx: PbxState
     locked: bool
     recording: bool
@@ -388,3 +339,36 @@ class CallPurged(BaseModel):
     stack_events: int
     audit_rows: int = Field(description="the call's audit rows deleted (the purge's own stays)")
     recordings: list[str] = Field(description="recording files deleted")
+
+
+# ---- nodes (several Asterisk nodes) ------------------------------------------------------
+
+
+NodeName = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"), Field(description="a node")
+]
+
+
+class NodePath(Inputs):
+    node: NodeName
+
+
+class NodeEntry(BaseModel):
+    name: str
+    sip: str = Field(description="its SIP address, HOST:PORT")
+    ami: str = Field(description="its AMI address, HOST:PORT")
+    state: Literal["up", "down", "draining"] = Field(
+        description="up: takes new rooms; down: no AMI link; draining: its rooms finish, "
+        "no new one goes there"
+    )
+    calls: int = Field(description="people in the rooms placed on it")
+    rooms: list[str] = Field(description="the rooms placed on it")
+
+
+class NodeList(BaseModel):
+    nodes: list[NodeEntry] = Field(description="empty: one Asterisk, no nodes file")
+
+
+class NodeDrained(BaseModel):
+    node: str
+    rooms: list[str] = Field(description="its live rooms, which finish there")

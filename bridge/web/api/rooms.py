@@ -25,20 +25,18 @@ from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
     ActionDone,
-    BreakoutState,
-    CallOut,
     Me,
     OpenedRoom,
     OpenRoomBody,
     Participant,
     PollState,
-    PracticeState,
     RoomList,
     RoomPath,
     RoomState,
     RoomSummary,
     StackState,
 )
+from bridge.web.api.room_features import BreakoutState, CallOut, PracticeState
 from bridge.web.door import act
 from bridge.web.openapi import Operation
 
@@ -107,6 +105,7 @@ async def room(api: ApiRequest) -> RoomState:
         room=view.name,
         title=view.spec.title,
         live=view.live,
+        nodes=list(view.nodes),
         pbx=render.pbx_link(view.pbx_connected),
         locked=view.locked,
         recording=view.recording,

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from bridge.web.api import docs, events, guard, history, rooms
+from bridge.web.api import docs, events, guard, history, nodes, rooms
 from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import parse
 from bridge.web.api.models import ErrorAnswer
@@ -52,6 +52,7 @@ OPERATIONS: list[Operation] = [
     *rooms.OPERATIONS,
     *history.OPERATIONS,
     *guard.OPERATIONS,
+    *nodes.OPERATIONS,
     *events.OPERATIONS,
     _public("/api/v1/openapi.json", "openapi", "this document", openapi_json, "application/json"),
     _public("/api/v1/docs", "docs", "this document, to read", docs_page, "text/html"),

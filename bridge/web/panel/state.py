@@ -45,6 +45,7 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
             "locked": view.locked,
             "recording": view.recording,
             "pbx": render.pbx_link(view.pbx_connected),
+            "nodes_down": list(view.nodes_down),
             "speaking_time_limit": view.spec.speaking_time_limit,
             "count": view.count,
             "practice_room": view.spec.practice,

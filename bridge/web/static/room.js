@@ -117,6 +117,16 @@ function argumentsOf(target) {
 
 let roomKey = "";
 
+// Several nodes: a node whose link is lost is named, until it is back.
+function drawNodesDown(names) {
+  const banner = $("nodes-down");
+  const text = names.length === 0 ? ""
+    : `${names.length === 1 ? "Node" : "Nodes"} ${names.join(", ")} ${names.length === 1 ? "is" : "are"} down: `
+      + "the calls on it were lost; new callers go to the other nodes.";
+  banner.hidden = names.length === 0;
+  if (banner.textContent !== text) banner.textContent = text;
+}
+
 function drawRoom(state) {
   const count = state.count === 0 ? "Nobody in the room"
     : `${state.count} ${state.count === 1 ? "person" : "people"} in the room`;
@@ -125,6 +135,7 @@ function drawRoom(state) {
   $("room-recording").hidden = !state.recording;
   const pbx = $("pbx-state");
   if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
+  drawNodesDown(state.nodes_down || []);
   const unmuteAll = `Unmute all ${state.count} people in ${config.title}? Every microphone opens at once.`;
   const key = JSON.stringify([state.live, state.locked, state.recording]);
   if (key === roomKey) {

@@ -1,0 +1,223 @@
+"""``make bench`` step ``cluster``: a join storm through Kamailio into one room, on three nodes
+and then the same storm on one node behind the same Kamailio (``iobridge up --nodes N``'s
+layout on loopback, the service in this process).
+
+What it reports, per layout:
+
+* the join latency from the caller's last PIN key (``#``, DTMFEnd on the node that answered)
+  to their ConfbridgeJoin on the room's node, p50/p99, for callers who landed on the room's
+  node (local joins) and for callers handed over from another node; the hand-over's added
+  latency is the difference of the two;
+* Kamailio's own CPU (user + system, every process of its session) per 100 joins.
+
+    python -m bench.cluster [--callers 200] [--rate 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import SecretStr
+
+from bench.rig import BENCH_USER, PROJECT_ROOT, bench_manager_user, free_rtp_range
+from bench.sipp_load import LoadPlan, SippLoad, Talk, raise_open_files
+from bench.stats import Summary
+from bridge.asterisk.install import ensure_asterisk
+from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
+from bridge.runtime import Runtime
+from bridge.settings import Settings
+from tests.support import AmiWatcher, free_port, free_udp_and_tcp_port
+
+ROOMS = Path(__file__).parent / "rooms.yaml"
+ROOM, PIN = "bench-assembly", "2468"
+RESULTS = Path(__file__).parent / "results"
+
+
+def say(line: str) -> None:
+    print(f"{datetime.now():%H:%M:%S} {line}", flush=True)
+
+
+def session_cpu_seconds(leader: int) -> float:
+    """User + system CPU of every process in ``leader``'s session (Kamailio forks)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == leader:  # field 6, the session id (fields here start at 3)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def latencies(
+    events: list[dict[str, Any]], callers: frozenset[str]
+) -> tuple[list[float], list[float]]:
+    """Milliseconds from each caller's last ``#`` to their join: (local, handed over). The
+    first in the room is left out (ConfBridge plays them the "only person" prompt)."""
+    hashes: dict[str, float] = {}
+    joins: list[tuple[float, str, str]] = []
+    for event in events:
+        caller = str(event.get("CallerIDNum", ""))
+        if caller not in callers:
+            continue
+        at = float(event.get("Timestamp", 0))
+        if event.get("Event") == "DTMFEnd" and event.get("Digit") == "#":
+            if event.get("Direction") == "Received":
+                hashes[caller] = at
+        elif event.get("Event") == "ConfbridgeJoin":
+            joins.append((at, caller, str(event.get("Channel", ""))))
+    local: list[float] = []
+    handed: list[float] = []
+    for at, caller, channel in sorted(joins)[1:]:
+        if caller in hashes:
+            # A handed-over caller joins on the node-to-node endpoint (iobridge-HOME-PEER).
+            kind = local if "-proxy-" in channel else handed
+            kind.append(1000 * (at - hashes[caller]))
+    return local, handed
+
+
+async def storm(
+    workdir: Path, nodes_count: int, callers: int, rate: float, after_keys: float
+) -> dict[str, Any]:
+    secret = secrets.token_urlsafe(16)
+    config, dialplan = workdir / "asterisk-config", workdir / "dialplan"
+    shutil.copytree(PROJECT_ROOT / "asterisk-config", config)
+    shutil.copytree(PROJECT_ROOT / "dialplan", dialplan)
+    with (config / "manager.conf").open("a") as manager:
+        manager.write(bench_manager_user(secret))
+    rtp = free_rtp_range(4 * callers + 200)
+    settings = Settings(
+        state_dir=workdir / "state",
+        sip_port=free_udp_and_tcp_port(),
+        ami_port=free_port(),
+        agi_port=free_port(),
+        http_port=free_port(),
+        rtp_port_start=rtp,
+        rtp_port_end=rtp + 4 * callers + 199,
+        rooms_file=ROOMS,
+        config_dir=config,
+        dialplan_dir=dialplan,
+        log_level="WARNING",
+    )
+    settings.secure_state_dir()
+    settings.ensure_ami_secret()
+    settings.ensure_agi_secret()
+    settings.ensure_admin_token()
+    install = await asyncio.to_thread(ensure_asterisk, settings.cache_dir, progress=say)
+    nodes = loopback_nodes(settings, nodes_count)
+    settings.nodes_file = write_nodes_file(settings, nodes)
+    machine = NodesOnOneMachine(settings, install, nodes)
+    await machine.start()
+    runtime = Runtime(settings, progress=lambda _: None)
+    watchers = [
+        AmiWatcher(node.ami.port, BENCH_USER, SecretStr(secret), host=node.ami.host)
+        for node in nodes
+    ]
+    try:
+        await runtime.start(with_pbx=False)
+        for watcher in watchers:
+            await watcher.start()
+        ids = tuple(f"c{nodes_count}x{i:05d}" for i in range(callers))
+        wanted = frozenset(ids)
+        # As a phone does, every caller sends audio frames from the keys on (half a second
+        # of speech a minute, silence frames between), after the shortest gap that keeps the
+        # last key whole: the room's node answers a handed-over caller once a first frame
+        # comes (Asterisk's Answer() waits up to 500 ms for one), and a silent SIPp caller
+        # would send none.
+        plan = LoadPlan(
+            ids,
+            f"{PIN}#",
+            rate,
+            settings.entry_extension,
+            stay=120,
+            talk=Talk(0.5, 60.0),
+            after_keys=after_keys,
+        )
+        assert machine.proxy.pid is not None
+        cpu_before = session_cpu_seconds(machine.proxy.pid)
+        load = SippLoad(plan, workdir / "sipp", (settings.bind_host, settings.sip_port))
+        await load.start()
+        deadline = time.monotonic() + callers / rate + 40
+        joined = 0
+        while time.monotonic() < deadline:
+            events = [e for w in watchers for e in w.events]
+            joined = sum(
+                1
+                for e in events
+                if e.get("Event") == "ConfbridgeJoin" and e.get("CallerIDNum") in wanted
+            )
+            if joined >= callers:
+                break
+            await asyncio.sleep(0.5)
+        cpu = session_cpu_seconds(machine.proxy.pid) - cpu_before
+        local, handed = latencies([e for w in watchers for e in w.events], wanted)
+        await load.stop()
+        result = {
+            "nodes": nodes_count,
+            "callers": callers,
+            "rate": rate,
+            "after_keys_s": after_keys,
+            "joined": joined,
+            "local_ms": Summary.of(local).as_dict(),
+            "handed_over_ms": Summary.of(handed).as_dict(),
+            "kamailio_cpu_s_per_100_joins": round(100 * cpu / max(joined, 1), 4),
+        }
+        say(json.dumps(result))
+        return result
+    finally:
+        for watcher in watchers:
+            await watcher.stop()
+        await runtime.stop()
+        await machine.stop()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    raise_open_files()
+    results: dict[str, Any] = {
+        "started": datetime.now().isoformat(timespec="seconds"),
+        "machine": f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}",
+        "storms": [],
+    }
+    for count in (3, 1):
+        say(
+            f"join storm: {args.callers} callers at {args.rate:g}/s through Kamailio, {count} nodes"
+        )
+        with tempfile.TemporaryDirectory(prefix="iobridge-cluster-") as tmp:
+            found = await storm(Path(tmp), count, args.callers, args.rate, args.after_keys)
+            results["storms"].append(found)
+    three = results["storms"][0]
+    local, handed = three["local_ms"], three["handed_over_ms"]
+    if local["n"] and handed["n"]:
+        results["hand_over_added_ms"] = {
+            key: round(handed[key] - local[key], 1) for key in ("p50", "p99")
+        }
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--callers", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument(
+        "--after-keys", type=float, default=0.06, help="seconds without RTP after the '#'"
+    )
+    found = asyncio.run(main(parser.parse_args()))
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / f"cluster-{datetime.now():%Y-%m-%d-%H%M}.json"
+    out.write_text(json.dumps(found, indent=2) + "\n")
+    say(f"wrote {out}")
+    print(json.dumps(found.get("hand_over_added_ms", {})))
