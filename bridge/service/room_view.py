@@ -64,7 +64,14 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
     live = switchboard.room(spec.name)
     stack = service.speakers.snapshot(spec.name)
     if stack is None:  # nobody in the room: an empty stack with the room's policy
-        stack = {"room": spec.name, "policy": str(spec.queue), "speaker": None, "queue": []}
+        stack = {
+            "room": spec.name,
+            "policy": str(spec.queue),
+            "speaking_time_limit": spec.speaking_time_limit,
+            "auto_advance": spec.auto_advance,
+            "speaker": None,
+            "queue": [],
+        }
     people = tuple(sorted(live.participants.values(), key=_joined)) if live else ()
     names = {
         p.channel: name

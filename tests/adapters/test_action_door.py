@@ -38,7 +38,8 @@ async def test_every_action_of_the_table_is_reachable_from_the_api_the_panel_and
     panel = action_table(Principal.admin(), "e2e-panel")
     admin = {"Authorization": f"Bearer {web_app.admin_token}"}
     session = await panel_session(web_app, "tester", "test-moderator")
-    assert len(ACTIONS) == 26  # the room (17: polls, play, hand-over, label, bar, keys), stack (9)
+    # the room (17: polls, play, hand-over, label, bar, keys), the stack (11: limit, auto-advance)
+    assert len(ACTIONS) == 28
     for name, action in ACTIONS.items():
         path = f"/api/v1/rooms/{{room}}/{action.group.path}/{name}"
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]

@@ -40,7 +40,10 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     assert [p["channel"] for p in shown["participants"]] == ["PJSIP/a-1", "PJSIP/b-2"]
     assert all(set(p) == PARTICIPANT_FIELDS for p in shown["participants"])
     assert shown["participants"][1]["muted"] and shown["participants"][0]["role"] == "moderator"
-    assert shown["stack"] == {"room": ROOM, "policy": "fifo", "speaker": None, "queue": []}
+    assert shown["stack"] == {
+        "room": ROOM, "policy": "fifo", "speaking_time_limit": 0, "auto_advance": False,
+        "speaker": None, "queue": [],
+    }  # fmt: skip
 
     listed = await (await web_app.client.get("/api/v1/rooms", headers=admin)).json()
     (summary,) = [room for room in listed["rooms"] if room["name"] == ROOM]

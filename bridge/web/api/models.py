@@ -140,6 +140,7 @@ class StackEntry(BaseModel):
     lane: Lane
     reason: str = Field(description="why here: 'has not spoken yet', '2 turns' ...")
     priority: bool
+    raised_at: float = Field(description="when they asked for this lane (seconds since the epoch)")
 
 
 class StackState(BaseModel):
@@ -147,6 +148,8 @@ class StackState(BaseModel):
 
     room: str
     policy: QueuePolicy
+    speaking_time_limit: int = Field(0, description="seconds a turn may last now; 0: no limit")
+    auto_advance: bool = Field(False, description="the next is called on when a turn ends")
     speaker: Speaker | None
     queue: list[StackEntry] = Field(description="in the order they will speak")
 

@@ -1,0 +1,58 @@
+"""The speaker stack's rules that the panel of a big room relies on, through the real
+service (roster, stack, courier, audit trail, SQLite history): ``bench.big_room``, whose
+Asterisk node confirms every mute and unmute at once, as Asterisk's own events would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bench.big_room import BigRoom, big_room
+from tests.support import eventually
+
+
+@pytest.fixture
+async def room() -> AsyncIterator[BigRoom]:
+    async with big_room(participants=40, hands=3) as opened:
+        yield opened
+
+
+def stack(room: BigRoom) -> dict:  # type: ignore[type-arg]
+    shown = room.service.speakers.snapshot(room.room)
+    assert shown is not None
+    return shown
+
+
+async def test_muting_the_speaker_ends_their_turn_so_no_clock_runs_on_a_muted_speaker(
+    room: BigRoom,
+) -> None:
+    speaker = room.channels[5]
+    assert stack(room)["speaker"]["channel"] == speaker
+    await room.service.moderation.mute(room.room, speaker)
+    await eventually(lambda: stack(room)["speaker"] is None, timeout=3)
+    assert len(stack(room)["queue"]) == 3, "nobody was called on by themselves"
+
+
+async def test_muting_someone_else_leaves_the_speakers_turn_alone(room: BigRoom) -> None:
+    await room.service.moderation.mute(room.room, room.channels[0])  # the moderator
+    await room.service.moderation.unmute(room.room, room.channels[7])
+    await room.service.moderation.mute(room.room, room.channels[7])
+    await room.service.speakers.flushed()
+    assert stack(room)["speaker"]["channel"] == room.channels[5]
+
+
+async def test_the_limit_set_during_the_call_ends_the_turn_and_auto_advance_calls_the_next(
+    room: BigRoom,
+) -> None:
+    floor = room.service.speakers
+    await floor.set_auto_advance(room.room, True)
+    assert stack(room)["auto_advance"] is True
+    await floor.set_limit(room.room, 1)  # the turn under way ends within a second
+    head = stack(room)["queue"][0]["channel"]
+    await eventually(lambda: (stack(room)["speaker"] or {}).get("channel") == head, timeout=3)
+    assert stack(room)["speaking_time_limit"] == 1
+    await floor.set_limit(room.room, 0)
+    await floor.flushed()
+    assert stack(room)["speaker"]["channel"] == head, "no limit: the new turn goes on"
+    assert stack(room)["speaker"]["seconds_left"] is None
