@@ -123,7 +123,7 @@ async def big_room(participants: int = 300, hands: int = 40) -> AsyncIterator[Bi
     await service.speakers.show(ROOM)  # the stack is loaded
     # Some have spoken already: a turn each (unmuted, talked, muted again).
     for channel in channels[1:25]:
-        await _speak(service, channel, seconds=20.0)
+        await speak(service, channel, seconds=20.0)
     lanes = [Lane.PROCESS] * 2 + [Lane.DIRECT] * 4
     waiting = channels[30 : 30 + hands]
     for n, channel in enumerate(waiting):
@@ -142,7 +142,7 @@ async def big_room(participants: int = 300, hands: int = 40) -> AsyncIterator[Bi
         await db.dispose()
 
 
-async def _speak(service: Any, channel: str, seconds: float) -> None:
+async def speak(service: Any, channel: str, seconds: float) -> None:
     """One stretch of talk, as Asterisk reports it: unmuted, talking, silent, muted."""
     from bridge.domain.events import MuteChanged, TalkingChanged
 

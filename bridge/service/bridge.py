@@ -51,6 +51,7 @@ from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
+from bridge.service.first_time import FirstTimeShares
 from bridge.service.holders import RoomHolders
 from bridge.service.keys import RoomKeys
 from bridge.service.labels import CallerLabels
@@ -124,15 +125,18 @@ class BridgeService:
         self.roster.add_listener(self.moderation.on_event)
         self.feed = EventFeed(self._stack_view)
         self.roster.watch(self.feed.on_roster)
+        history_turns = HistoryTurns(db.sessions, self._talk_time_of)
+        self.first_time = FirstTimeShares(history_turns, self.switchboard, self._talk_time_of)
         self.speakers = SpeakerFloor(
             self.switchboard,
             self._publish_change,
             self.pbx_directory,
             self._find_room,
             StackStorage(db.sessions),
-            HistoryTurns(db.sessions, self._talk_time_of),
+            self.first_time,  # each turn on to history
             self.metrics,
         )
+        self.roster.add_listener(self.first_time.on_event)
         self.roster.add_listener(self.speakers.on_event)
         self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
         self.roster.add_listener(self.polls.on_event)

@@ -36,6 +36,7 @@ class RoomView:
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
     keys_paused: frozenset[str]  # channels whose keys a moderator paused
+    first_time_share: float | None = None  # of the talk so far; None: no turn yet
 
     @property
     def name(self) -> str:
@@ -91,6 +92,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         poll=_poll(service, spec.name),
         names=names,
         keys_paused=service.keys.paused(spec.name),
+        first_time_share=service.first_time.share(spec.name, now),
     )
 
 

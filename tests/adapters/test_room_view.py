@@ -30,9 +30,10 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     shown = await (await web_app.client.get(f"/api/v1/rooms/{ROOM}", headers=admin)).json()
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
-        "stack", "poll",
+        "stack", "poll", "first_time_share",
     }  # fmt: skip
     assert shown["poll"] is None  # no poll in this call yet
+    assert shown["first_time_share"] is None  # no turn yet
     assert (shown["room"], shown["live"], shown["locked"], shown["recording"]) == (
         ROOM, True, True, False,
     )  # fmt: skip
@@ -63,6 +64,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
         "name": ROOM, "title": view.spec.title, "live": True, "locked": True,
         "recording": False, "pbx": "disconnected",
         "speaking_time_limit": view.spec.speaking_time_limit, "count": 2,
+        "first_time_share": None,
     }  # fmt: skip
     rows = snapshot["participants"]
     assert [row["channel"] for row in rows] == ["PJSIP/a-1", "PJSIP/b-2"]

@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bench.big_room import BigRoom, big_room
+from bench.big_room import ROOM, BigRoom, big_room, speak
+from bridge.service.room_view import room_view
+from bridge.web.panel.state import room_snapshot
 from tests.support import eventually
 
 
@@ -56,3 +58,20 @@ async def test_the_limit_set_during_the_call_ends_the_turn_and_auto_advance_call
     await floor.flushed()
     assert stack(room)["speaker"]["channel"] == head, "no limit: the new turn goes on"
     assert stack(room)["speaker"]["seconds_left"] is None
+
+
+async def test_the_first_time_speakers_share_counts_first_turns_over_all_the_talk(
+    room: BigRoom,
+) -> None:
+    service = room.service
+    assert service.first_time.share(ROOM) == 0.0  # a first turn under way, silent so far
+    await service.speakers.end_turn(ROOM)
+    await service.speakers.call(ROOM, room.channels[8])  # a first turn on the floor
+    # As long as all the others together; the mute at its end ends the turn.
+    await speak(service, room.channels[8], seconds=24 * 20.0)
+    await eventually(lambda: stack(room)["speaker"] is None, timeout=3)
+    await service.speakers.flushed()
+    share = service.first_time.share(ROOM)
+    assert share is not None and 0.45 < share < 0.55
+    view = room_view(service, await service.find_room(ROOM))
+    assert room_snapshot(view, [])["room"]["first_time_share"] == round(share, 2)

@@ -40,6 +40,10 @@ async def test_a_room_of_300_keeps_the_speaker_and_the_head_of_the_stack_in_view
     stack = page.locator("section.stack")
     head = caller_id_of(30)  # the first point of process
     await expect(page.locator("#up-next")).to_have_text(f"Up next: {head} · Point of process")
+    # The speaker's first turn is under way, silent so far: 0% of the talk is first-timers'.
+    await expect(page.locator("#first-time")).to_have_text(
+        "First-time speakers so far: 0% of the talk"
+    )
     await expect(page.locator("#lanes li.entry .waited").first).to_have_text(
         re.compile(r"^waiting \d+:\d\d$")
     )

@@ -193,6 +193,11 @@ class RoomState(BaseModel):
     poll: PollState | None = Field(
         None, description="the open poll, or the last closed one; null: none in this call"
     )
+    first_time_share: float | None = Field(
+        None,
+        description="the first-time speakers' share of the talk so far (0 to 1: the talk in "
+        "each person's first turn on the floor, over all the talk); null: no turn yet",
+    )
 
 
 # ---- actions -----------------------------------------------------------------------------

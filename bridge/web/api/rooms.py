@@ -117,6 +117,7 @@ async def room(api: ApiRequest) -> RoomState:
         ],
         stack=StackState.model_validate(view.stack),
         poll=None if view.poll is None else PollState.model_validate(view.poll),
+        first_time_share=view.first_time_share,
     )
 
 

@@ -43,6 +43,10 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
             "pbx": render.pbx_link(view.pbx_connected),
             "speaking_time_limit": view.spec.speaking_time_limit,
             "count": view.count,
+            # Rounded to the percent: the room part of a delta changes when the figure shown does.
+            "first_time_share": None
+            if view.first_time_share is None
+            else round(view.first_time_share, 2),
         },
         "participants": [
             roster_row(

@@ -98,6 +98,11 @@ function drawRoom(state) {
   $("room-count").textContent = count;
   $("room-locked").hidden = !state.locked;
   $("room-recording").hidden = !state.recording;
+  const share = state.first_time_share;
+  const firstTime = share === null || share === undefined
+    ? "First-time speakers: no turn yet"
+    : `First-time speakers so far: ${Math.round(share * 100)}% of the talk`;
+  if ($("first-time").textContent !== firstTime) $("first-time").textContent = firstTime;
   const pbx = $("pbx-state");
   if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
   const unmuteAll = `Unmute all ${state.count} people in ${config.title}? Every microphone opens at once.`;
@@ -147,14 +152,17 @@ let version = 0; // the version of the room this page holds; 0: none yet
 let held = null; // the room, stack and audit as last drawn
 
 // User timing for `make bench` (bench/room_page.py): "iobridge:draw" is each message's
-// drawing (the script's share), "iobridge:shown" the same up to the next frame after it
-// (style and layout included), only the last of each kept (a call lasts hours);
-// "iobridge:first-view" marks the first room drawn.
+// drawing (the script's share), "iobridge:laid-out" that and the style and layout it
+// causes, "iobridge:shown" up to the next frame after it (painted), only the last of each
+// kept (a call lasts hours); "iobridge:first-view" marks the first room drawn.
 function draw(message) {
   const began = performance.now();
   drawMessage(message);
   performance.clearMeasures("iobridge:draw");
-  performance.measure("iobridge:draw", { start: began, detail: message.type });
+  performance.measure("iobridge:draw", { start: began, detail: message.version });
+  void main.offsetHeight; // the layout the frame would do anyway, done now to be measured
+  performance.clearMeasures("iobridge:laid-out");
+  performance.measure("iobridge:laid-out", { start: began, detail: message.version });
   if (performance.getEntriesByName("iobridge:first-view").length === 0) {
     performance.mark("iobridge:first-view");
   }
