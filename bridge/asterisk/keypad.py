@@ -34,6 +34,7 @@ PROMPTS: dict[str, str] = {
     "poll_answer": "your-answer",
     "poll_block": "you-block",
     "keys_paused": "keys-paused",
+    "process_held_back": "process-held-back",
     # A moderator's keys (bridge.phone_keys):
     "next_called": "next-called",
     "nobody_waiting": "nobody-waiting",

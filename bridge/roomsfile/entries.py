@@ -23,8 +23,10 @@ from bridge.domain.guessing import duration, expected_hours_to_find
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
+    DEFAULT_PROCESS_KEY_INTERVAL,
     DEFAULT_REJOIN_GRACE,
     MAX_PARTICIPANTS,
+    MAX_PROCESS_KEY_INTERVAL,
     MAX_REJOIN_GRACE,
     MIN_PARTICIPANTS,
     ROOM_NAME,
@@ -69,6 +71,9 @@ class RoomEntry(BaseModel):
     announce_names: StrictBool = False
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
+    process_key_interval: Annotated[StrictInt, Field(ge=0, le=MAX_PROCESS_KEY_INTERVAL)] = (
+        DEFAULT_PROCESS_KEY_INTERVAL
+    )
     allow_sources: list[StrictStr] = []
 
     @field_validator("name")
@@ -182,6 +187,8 @@ EXPECTED = {
     "announce_names": "true or false",
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
+    "process_key_interval": f"a whole number of seconds from 0 to {MAX_PROCESS_KEY_INTERVAL}"
+    " (0: no limit)",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',

@@ -140,7 +140,9 @@ class BridgeService:
         self.roster.add_listener(self.speakers.on_event)
         self.polls = RoomPolls(self.switchboard, self._publish_poll, self._keep_poll)
         self.roster.add_listener(self.polls.on_event)
-        self.keys = RoomKeys(self.speakers, self.polls, self.switchboard, self._publish_label)
+        self.keys = RoomKeys(
+            self.speakers, self.polls, self.switchboard, self._publish_label, self._find_room
+        )
         self.roster.add_listener(self.keys.on_event)
         self.cues = RoomCues(
             self.pbx_directory, self.switchboard, self._own_cues, settings.sounds_dir

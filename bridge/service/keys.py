@@ -5,13 +5,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 
 from bridge.asterisk.keypad import SILENCE, Answer
 from bridge.domain.events import DomainEvent, ParticipantLeft, RoomEnded
 from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import BLOCK_KEY
+from bridge.domain.rooms import DEFAULT_PROCESS_KEY_INTERVAL, RoomSpec
 from bridge.domain.roster import Switchboard
+from bridge.domain.speakers import person_of
+from bridge.domain.speakers.throttle import ProcessThrottle
 from bridge.errors import NoSuchParticipant
 from bridge.service.polls import RoomPolls
 from bridge.service.speakers import SpeakerFloor
@@ -19,6 +23,7 @@ from bridge.service.speakers import SpeakerFloor
 log = logging.getLogger(__name__)
 
 POLL_KEY = "poll"  # the menu's name for digit N is pollN
+PROCESS_KEY = "process"  # *7
 
 
 class RoomKeys:
@@ -28,12 +33,15 @@ class RoomKeys:
         polls: RoomPolls,
         switchboard: Switchboard,
         publish: Callable[[str, CallerMarked], None],
+        find_room: Callable[[str], Awaitable[RoomSpec | None]],
     ) -> None:
         self.speakers = speakers
         self.polls = polls
         self.switchboard = switchboard
         self._publish = publish
         self._paused: dict[str, set[str]] = {}  # room -> channels whose keys do nothing
+        self._find_room = find_room
+        self._process = ProcessThrottle()
 
     def set_keys(self, room: str, channel: str, on: bool) -> None:
         """A moderator pauses one caller's keys (``on=False``: their hand, point of process,
@@ -57,11 +65,14 @@ class RoomKeys:
                 self._paused.get(event.room, set()).discard(event.channel)
             case RoomEnded():
                 self._paused.pop(event.room, None)
+                self._process.forget(event.room)
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
         if channel in self._paused.get(room, ()):
             log.info("keys.paused room=%s channel=%s key=%s", room, channel, key)
             return Answer("keys_paused")
+        if key == PROCESS_KEY:
+            return await self._point_of_process(room, channel, caller_id)
         digit = key.removeprefix(POLL_KEY)
         if digit == key:
             return await self.speakers.key_pressed(room, channel, caller_id, key)
@@ -72,3 +83,24 @@ class RoomKeys:
         if digit == BLOCK_KEY:
             return Answer("poll_block")
         return Answer("poll_answer", int(digit))
+
+    async def _point_of_process(self, room: str, channel: str, caller_id: str) -> Answer:
+        """*7, at most once per the room's ``process_key_interval`` for one caller (a caller
+        who presses it again and again to jump the stack hears why nothing happens);
+        withdrawing one is never held back. Each press held back goes into the call's
+        history beside the stack's events."""
+        room = self.switchboard.room_of(channel) or room
+        person, at = person_of(channel, caller_id), time.time()
+        stack = self.speakers.snapshot(room)
+        queued = [e["lane"] for e in stack["queue"] if e["channel"] == channel] if stack else []
+        if queued != [PROCESS_KEY]:
+            spec = await self._find_room(room)
+            interval = spec.process_key_interval if spec else DEFAULT_PROCESS_KEY_INTERVAL
+            if (wait := self._process.wait(room, person, at, interval)) > 0:
+                log.info("keys.process_held_back room=%s channel=%s wait=%d", room, channel, wait)
+                await self.speakers.note(room, "held back", channel, PROCESS_KEY, f"{wait} s")
+                return Answer("process_held_back")
+        answer = await self.speakers.key_pressed(room, channel, caller_id, PROCESS_KEY)
+        if answer.heard == "point_of_process":
+            self._process.raised(room, person, at)
+        return answer

@@ -298,6 +298,10 @@ class SpeakerFloor:
         detail = "on" if on else "off"
         await self._command(room, lambda at: stack.set_rules(rules, at), "auto-advance", "", detail)
 
+    async def note(self, room: str, kind: str, channel: str, lane: str, detail: str) -> None:
+        """Something a caller did, into the call's history beside the stack's events."""
+        await self._carry_out(room, [self._noted(room, time.time(), kind, channel, lane, detail)])
+
     async def _stack(self, room: str) -> SpeakerStack:
         await self._ready(room)
         stack = self.stacks.get(room)

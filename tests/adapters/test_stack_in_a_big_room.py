@@ -75,3 +75,19 @@ async def test_the_first_time_speakers_share_counts_first_turns_over_all_the_tal
     assert share is not None and 0.45 < share < 0.55
     view = room_view(service, await service.find_room(ROOM))
     assert room_snapshot(view, [])["room"]["first_time_share"] == round(share, 2)
+
+
+async def test_a_point_of_process_pressed_again_and_again_is_held_back_and_noted(
+    room: BigRoom,
+) -> None:
+    keys, caller = room.service.keys, room.channels[20]
+
+    async def press() -> str:
+        return (await keys.key_pressed(ROOM, caller, "5551020", "process")).heard
+
+    assert await press() == "point_of_process"
+    assert await press() == "hand_lowered"  # withdrawn: never held back
+    assert await press() == "process_held_back"  # raised again within the minute
+    assert caller not in [entry["channel"] for entry in stack(room)["queue"]]
+    other = (await keys.key_pressed(ROOM, room.channels[21], "5551021", "process")).heard
+    assert other == "point_of_process", "each caller has their own minute"
