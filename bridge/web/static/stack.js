@@ -190,6 +190,7 @@ export class Stack {
 
   drawLanes(queue) {
     this.waits = [];
+    const drawn = new Map(); // channel -> {key, item}: this drawing's items, for the next
     const sections = LANES.map(([lane, title]) => {
       const entries = queue.filter((entry) => entry.lane === lane);
       const section = el("section", "lane");
@@ -208,11 +209,24 @@ export class Stack {
       section.append(head);
       if (!entries.length) return section; // "(0)" says it; an empty stack stays short
       const list = el("ol", "entries");
-      entries.forEach((entry, i) => list.append(this.entry(entry, i, entries.length)));
+      list.append(...entries.map((entry, i) => this.reused(entry, i, entries.length, drawn)));
       section.append(list);
       return section;
     });
+    this.drawn = drawn;
     this.lanesBox.replaceChildren(...sections);
+  }
+
+  /** An entry's item: the one drawn last time when nothing it shows changed (a hand
+   * raised at the back of a stack of 40 builds one item, not 40). */
+  reused(entry, index, count, drawn) {
+    const key = JSON.stringify([entry, index === 0, index === count - 1]);
+    const before = this.drawn?.get(entry.channel);
+    const item = before?.key === key ? before.item : this.entry(entry, index, count);
+    const waited = item.querySelector(".waited");
+    this.waits.push([waited, entry.raised_at]);
+    drawn.set(entry.channel, { key, item });
+    return item;
   }
 
   entry(entry, index, count) {
@@ -230,9 +244,7 @@ export class Stack {
     if (!(entry.priority && entry.reason === "priority")) {
       text.append(el("span", "reason", entry.reason)); // the badge says it already
     }
-    const waited = el("span", "waited");
-    this.waits.push([waited, entry.raised_at]);
-    text.append(waited);
+    text.append(el("span", "waited"));
     const up = this.button("move", [entry.channel, entry.place - 1], {
       label: "Move up", whom: label, icon: "↑",
     });
