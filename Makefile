@@ -95,6 +95,7 @@ bench: system asterisk bench-deps
 	$(BIN)/python -m bench.cli_start
 	$(BIN)/python -m bench.roster_bench
 	$(BIN)/python -m bench.panel_echo
+	$(BIN)/python -m bench.room_page
 	$(BIN)/python -m bench.entry_bench
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.cluster

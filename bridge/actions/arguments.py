@@ -91,6 +91,36 @@ class Policy(BaseModel):
     policy: QueuePolicy
 
 
+MAX_LIMIT_SECONDS = 3600
+
+
+def _limit(value: object) -> object:
+    """``iobridge stack ROOM limit off`` (or 0): no limit."""
+    if isinstance(value, str) and value.strip().lower() == "off":
+        return 0
+    return value
+
+
+class Limit(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: Annotated[
+        int,
+        BeforeValidator(_limit),
+        Field(
+            ge=0,
+            le=MAX_LIMIT_SECONDS,
+            description="the speaking time limit in seconds, from this turn on; 0 or off: none",
+        ),
+    ]
+
+
+class Switch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["on", "off"]
+
+
 class PlayCue(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -29,6 +29,7 @@ from bridge.actions.arguments import (
     HandOver,
     Keys,
     LabelCaller,
+    Limit,
     Move,
     NoArguments,
     OnParticipant,
@@ -37,6 +38,7 @@ from bridge.actions.arguments import (
     PollOpen,
     PracticeStart,
     Priority,
+    Switch,
 )
 from bridge.domain.accounts import Right
 from bridge.domain.trunks import NotANumber, e164
@@ -291,6 +293,14 @@ async def _policy(at: Context, args: Policy) -> None:
     await at.speakers.set_policy(at.room, args.policy)
 
 
+async def _limit(at: Context, args: Limit) -> None:
+    await at.speakers.set_limit(at.room, args.seconds)
+
+
+async def _auto_advance(at: Context, args: Switch) -> None:
+    await at.speakers.set_auto_advance(at.room, args.state == "on")
+
+
 ROOM, STACK = Group.ROOM, Group.STACK
 HOST, ASSISTANT = Right.HOST, Right.ASSISTANT
 ACTIONS: dict[str, Action[Any]] = {
@@ -364,6 +374,11 @@ ACTIONS: dict[str, Action[Any]] = {
                ASSISTANT, "set the priority of", _priority),
         Action("policy", STACK, "order the stack fifo or progressive", Policy, ASSISTANT,
                "switched the policy", _policy),
+        Action("limit", STACK, "set the speaking time limit in seconds for this call (off: none)",
+               Limit, ASSISTANT, "set the speaking time limit", _limit),
+        Action("auto-advance", STACK, "call on the next speaker by themselves when a turn ends "
+               "(on) or not (off), for this call", Switch, ASSISTANT, "set auto-advance",
+               _auto_advance),
     )
 }  # fmt: skip
 

@@ -35,6 +35,7 @@ PROMPTS: dict[str, str] = {
     "poll_block": "you-block",
     "keys_paused": "keys-paused",
     "moderator_asked": "moderator-asked",  # *0 in a breakout group
+    "process_held_back": "process-held-back",
     # A moderator's keys (bridge.phone_keys):
     "next_called": "next-called",
     "nobody_waiting": "nobody-waiting",

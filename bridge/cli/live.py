@@ -23,8 +23,16 @@ def _room_action_names() -> list[str]:
 @click.argument("action", type=click.Choice(_room_action_names()))
 @click.argument("arguments", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="status: one JSON document, for scripts.")
-def room_command(room: str, action: str, arguments: tuple[str, ...], as_json: bool) -> None:
-    """Act on a live room: status, mute/unmute/kick CHANNEL, mute-all, lock, record, end ..."""
+@click.option(
+    "--minutes",
+    type=click.IntRange(min=1),
+    help="bar: for this long (default: until the call ends).",
+)
+def room_command(
+    room: str, action: str, arguments: tuple[str, ...], as_json: bool, minutes: int | None
+) -> None:
+    """Act on a live room: status, mute/unmute/kick CHANNEL, mute-all, lock, record, end,
+    bar CHANNEL [--minutes N], keys CHANNEL on|off ..."""
     from bridge.actions import ROOM_ACTIONS
 
     config = settings()
@@ -44,7 +52,13 @@ def room_command(room: str, action: str, arguments: tuple[str, ...], as_json: bo
             for name, field in fields.items()
         )
         fail(f"'{action}' takes {needs or 'nothing more'} (see: iobridge room {room} status)")
-    body = dict(zip(wanted, arguments, strict=False))
+    body: dict[str, Any] = dict(zip(wanted, arguments, strict=False))
+    if minutes is not None:
+        if "minutes" not in fields:
+            fail(f"'{action}' takes no --minutes")
+        if "minutes" in body:
+            fail("give the minutes once: as MINUTES or as --minutes")
+        body["minutes"] = minutes
     result = call_api(config, "POST", f"/api/v1/rooms/{room}/actions/{action}", body)
     click.echo(f"{room}: {action} done" + (f" ({result['file']})" if "file" in result else ""))
 

@@ -28,7 +28,8 @@ def stack_command(
 ) -> None:
     """Run a room's speaker stack: show [--json], next, call CHANNEL, end-turn,
     move CHANNEL PLACE, remove CHANNEL, add CHANNEL [--lane LANE], clear [LANE],
-    priority CHANNEL on|off, policy fifo|progressive."""
+    priority CHANNEL on|off, policy fifo|progressive, limit SECONDS|off (the speaking time
+    limit for the rest of this call), auto-advance on|off."""
     from bridge.actions import STACK_ACTIONS
 
     config = settings()
@@ -58,6 +59,9 @@ def stack_command(
 def _print_stack(state: dict[str, Any]) -> None:
     click.echo(f"{state['room']}: {state['policy']} stack")
     speaker = state.get("speaker")
+    limit = state.get("speaking_time_limit")
+    rules = f"limit {limit} s" if limit else "no limit"
+    click.echo(f"  {rules}, auto-advance {'on' if state.get('auto_advance') else 'off'}")
     if speaker:
         left = speaker.get("seconds_left")
         clock = f", {left} s left" if left is not None else ""

@@ -54,6 +54,10 @@ class QueuePolicy(StrEnum):
 SECRET = {"secret": True}  # field metadata: never shown in reports, reprs or logs
 
 
+DEFAULT_PROCESS_KEY_INTERVAL = 60  # seconds
+MAX_PROCESS_KEY_INTERVAL = 3600
+
+
 @dataclass(frozen=True)
 class RoomSpec:
     """A room's settings: the one definition the rooms file, the database and the sync
@@ -74,6 +78,8 @@ class RoomSpec:
     announce_names: bool = False
     auto_advance: bool = False  # a turn that ends by itself calls the next speaker
     rejoin_grace: int = DEFAULT_REJOIN_GRACE  # seconds a caller who dropped keeps their place
+    # Seconds between two points of process (*7) raised by one caller; 0: no limit.
+    process_key_interval: int = DEFAULT_PROCESS_KEY_INTERVAL
     # Networks a venue calls from (its Wi-Fi's public address): callers from there are slowed
     # after wrong PINs but never refused or held, and while their address is over its budget
     # only this room's PINs open anything (bridge.domain.guard, docs/admin.md).

@@ -26,8 +26,10 @@ from bridge.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, unknown_languag
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
+    DEFAULT_PROCESS_KEY_INTERVAL,
     DEFAULT_REJOIN_GRACE,
     MAX_PARTICIPANTS,
+    MAX_PROCESS_KEY_INTERVAL,
     MAX_REJOIN_GRACE,
     MIN_PARTICIPANTS,
     ROOM_NAME,
@@ -74,6 +76,9 @@ class RoomEntry(BaseModel):
     practice: StrictBool = False
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
+    process_key_interval: Annotated[StrictInt, Field(ge=0, le=MAX_PROCESS_KEY_INTERVAL)] = (
+        DEFAULT_PROCESS_KEY_INTERVAL
+    )
     allow_sources: list[StrictStr] = []
     # Read from its mapping by bridge.roomsfile.schedule (each problem on its own line).
     schedule: InstanceOf[Schedule] | None = None
@@ -203,6 +208,8 @@ EXPECTED = {
     "practice": "true or false",
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
+    "process_key_interval": f"a whole number of seconds from 0 to {MAX_PROCESS_KEY_INTERVAL}"
+    " (0: no limit)",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',
     "schedule": '{rrule: "FREQ=WEEKLY;BYDAY=TH;BYHOUR=20", tz: America/New_York, minutes: 90}',
     "public": "true or false",

@@ -43,6 +43,7 @@ from bridge.service.dialout import DialOut
 from bridge.service.directory import CallDirectory, FilePins
 from bridge.service.entry import EntryDesk
 from bridge.service.feed import EventFeed
+from bridge.service.first_time import FirstTimeShares
 from bridge.service.holders import RoomHolders
 from bridge.service.keys import RoomKeys
 from bridge.service.labels import CallerLabels
@@ -145,13 +146,15 @@ class BridgeService:
         )
         self.feed = EventFeed(self._stack_view)
         self.roster.watch(self.feed.on_roster)
+        history_turns = HistoryTurns(db.sessions, self._talk_time_of)
+        self.first_time = FirstTimeShares(history_turns, self.switchboard, self._talk_time_of)
         self.speakers = SpeakerFloor(
             self.switchboard,
             self._publish_change,
             self.pbx_directory,
             self._find_room,
             StackStorage(db.sessions),
-            HistoryTurns(db.sessions, self._talk_time_of),
+            self.first_time,  # each turn on to history
             self.metrics,
         )
         self.polls = RoomPolls(self.switchboard, self._publish_room, self._keep_poll)
@@ -168,7 +171,12 @@ class BridgeService:
             lambda channel: self.keys.settled(channel),  # the keys are wired just below
         )
         self.keys = RoomKeys(
-            self.speakers, self.polls, self.breakouts, self.switchboard, self._publish_room
+            self.speakers,
+            self.polls,
+            self.breakouts,
+            self.switchboard,
+            self._publish_room,
+            self._find_room,
         )
         self.cues = RoomCues(
             self.pbx_directory,
@@ -206,8 +214,8 @@ class BridgeService:
         )
         # Every feature hears the roster's events, in this order.
         for feature in (
-            self.bars, self.moderation, self.speakers, self.polls, self.breakouts, self.keys,
-            self.metrics, self.holders, self.dialout,
+            self.bars, self.moderation, self.first_time, self.speakers, self.polls,
+            self.breakouts, self.keys, self.metrics, self.holders, self.dialout,
         ):  # fmt: skip
             self.roster.add_listener(feature.on_event)
 
@@ -237,9 +245,7 @@ class BridgeService:
 
     def _stack_order(self, room: str) -> list[str]:
         """The channels on the room's speaker stack, speaker first, in their order."""
-        stack = self.speakers.snapshot(room)
-        if stack is None:
-            return []
+        stack = self.speakers.snapshot(room) or {"speaker": None, "queue": []}
         ahead = [stack["speaker"]] if stack["speaker"] else []
         return [str(entry["channel"]) for entry in [*ahead, *stack["queue"]]]
 

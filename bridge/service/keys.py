@@ -8,13 +8,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 
 from bridge.asterisk.keypad import SILENCE, Answer
 from bridge.domain.events import DomainEvent, ParticipantLeft, RoomEnded
 from bridge.domain.labels import CallerMarked
 from bridge.domain.polls import BLOCK_KEY
+from bridge.domain.rooms import DEFAULT_PROCESS_KEY_INTERVAL, RoomSpec
 from bridge.domain.roster import Switchboard
+from bridge.domain.speakers import person_of
+from bridge.domain.speakers.throttle import ProcessThrottle
 from bridge.errors import NoSuchParticipant
 from bridge.service.breakouts import RoomBreakouts
 from bridge.service.polls import RoomPolls
@@ -26,6 +30,7 @@ POLL_KEY = "poll"  # the menu's name for digit N is pollN
 MODERATOR_KEY = "moderator"  # *0: a caller in a breakout group asks for a moderator
 # Longest a breakout move waits for a caller's key dialogue to end: the answer is short.
 DIALOGUE_WAIT = 6.0  # seconds
+PROCESS_KEY = "process"  # *7
 
 
 class RoomKeys:
@@ -36,6 +41,7 @@ class RoomKeys:
         breakouts: RoomBreakouts,
         switchboard: Switchboard,
         publish: Callable[[str, CallerMarked], None],
+        find_room: Callable[[str], Awaitable[RoomSpec | None]],
     ) -> None:
         self.speakers = speakers
         self.polls = polls
@@ -46,6 +52,8 @@ class RoomKeys:
         # Channels in a key dialogue: ConfBridge runs it as a dialplan inside the caller's
         # channel, and an AMI Redirect landing there would end the call (``settled``).
         self._answering: dict[str, asyncio.Event] = {}
+        self._find_room = find_room
+        self._process = ProcessThrottle()
 
     def set_keys(self, room: str, channel: str, on: bool) -> None:
         """A moderator pauses one caller's keys (``on=False``: their hand, point of process,
@@ -69,6 +77,7 @@ class RoomKeys:
                 self._paused.get(event.room, set()).discard(event.channel)
             case RoomEnded():
                 self._paused.pop(event.room, None)
+                self._process.forget(event.room)
 
     def answered(self, channel: str) -> None:
         done = self._answering.pop(channel, None)
@@ -91,6 +100,8 @@ class RoomKeys:
             if self.breakouts.ask_moderator(room, channel) is None:
                 return Answer("key_not_available")  # in no group: nobody to call
             return Answer("moderator_asked")
+        if key == PROCESS_KEY:
+            return await self._point_of_process(room, channel, caller_id)
         digit = key.removeprefix(POLL_KEY)
         if digit == key:
             return await self.speakers.key_pressed(room, channel, caller_id, key)
@@ -101,3 +112,24 @@ class RoomKeys:
         if digit == BLOCK_KEY:
             return Answer("poll_block")
         return Answer("poll_answer", int(digit))
+
+    async def _point_of_process(self, room: str, channel: str, caller_id: str) -> Answer:
+        """*7, at most once per the room's ``process_key_interval`` for one caller (a caller
+        who presses it again and again to jump the stack hears why nothing happens);
+        withdrawing one is never held back. Each press held back goes into the call's
+        history beside the stack's events."""
+        room = self.switchboard.room_of(channel) or room
+        person, at = person_of(channel, caller_id), time.time()
+        stack = self.speakers.snapshot(room)
+        queued = [e["lane"] for e in stack["queue"] if e["channel"] == channel] if stack else []
+        if queued != [PROCESS_KEY]:
+            spec = await self._find_room(room)
+            interval = spec.process_key_interval if spec else DEFAULT_PROCESS_KEY_INTERVAL
+            if (wait := self._process.wait(room, person, at, interval)) > 0:
+                log.info("keys.process_held_back room=%s channel=%s wait=%d", room, channel, wait)
+                await self.speakers.note(room, "held back", channel, PROCESS_KEY, f"{wait} s")
+                return Answer("process_held_back")
+        answer = await self.speakers.key_pressed(room, channel, caller_id, PROCESS_KEY)
+        if answer.heard == "point_of_process":
+            self._process.raised(room, person, at)
+        return answer

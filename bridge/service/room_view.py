@@ -48,6 +48,7 @@ class RoomView:
     breakout: dict[str, Any] | None = None
     nodes: tuple[str, ...] = ()  # several nodes: the room's, its home node first
     nodes_down: tuple[str, ...] = ()  # several nodes: those without an AMI link now
+    first_time_share: float | None = None  # of the talk so far; None: no turn yet
 
     @property
     def name(self) -> str:
@@ -76,7 +77,14 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
     live = switchboard.room(spec.name)
     stack = service.speakers.snapshot(spec.name)
     if stack is None:  # nobody in the room: an empty stack with the room's policy
-        stack = {"room": spec.name, "policy": str(spec.queue), "speaker": None, "queue": []}
+        stack = {
+            "room": spec.name,
+            "policy": str(spec.queue),
+            "speaking_time_limit": spec.speaking_time_limit,
+            "auto_advance": spec.auto_advance,
+            "speaker": None,
+            "queue": [],
+        }
     people = tuple(sorted(live.participants.values(), key=_joined)) if live else ()
     names = {
         p.channel: name
@@ -103,6 +111,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         breakout=service.breakouts.show(spec.name),
         nodes=_nodes_of(service, spec.name),
         nodes_down=_nodes_down(service),
+        first_time_share=service.first_time.share(spec.name, now),
     )
 
 

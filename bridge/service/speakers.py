@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -92,6 +93,8 @@ class SpeakerFloor:
                 self._keep_left(event.channel, event.at)
             case MuteChanged() | TalkingChanged():
                 self._note_speech(event.room, event.channel, event.at)
+                if isinstance(event, MuteChanged) and event.muted:
+                    self._muted(event.room, event.channel, event.at)
             case RoomEnded():
                 self._close(event.room)
                 self._forget_talk_times()
@@ -176,6 +179,14 @@ class SpeakerFloor:
             talked = person.talk_time_at(at)
             self._talk_time[channel] = talked
             self._apply(stack.note_speech(channel, person.turns, talked, at))
+
+    def _muted(self, room: str, channel: str, at: float) -> None:
+        """Asterisk muted the speaker (a moderator's mute, mute all, their own *6): their
+        turn ends there, so its clock never runs on a muted speaker. No one is called on
+        next by themselves, as when a moderator ends a turn."""
+        stack = self.stacks.get(room)
+        if stack is not None and stack.speaker == channel:
+            self._apply(stack.end_turn(at, domain.TurnEnd.MUTED))
 
     def talk_time_of(self, channel: str, at: float) -> float:
         """The roster's talk time for ``channel`` so far (the last known, once it left)."""
@@ -273,6 +284,23 @@ class SpeakerFloor:
         await self._command(
             room, lambda at: stack.set_policy(policy, at), "policy", "", str(policy)
         )
+
+    async def set_limit(self, room: str, seconds: int) -> None:
+        """For the rest of this call (the turn under way included); 0: no limit."""
+        stack = await self._stack(room)
+        rules = dataclasses.replace(stack.rules, speaking_time_limit=float(seconds))
+        detail = f"{seconds} s" if seconds else "off"
+        await self._command(room, lambda at: stack.set_rules(rules, at), "limit", "", detail)
+
+    async def set_auto_advance(self, room: str, on: bool) -> None:
+        stack = await self._stack(room)
+        rules = dataclasses.replace(stack.rules, auto_advance=on)
+        detail = "on" if on else "off"
+        await self._command(room, lambda at: stack.set_rules(rules, at), "auto-advance", "", detail)
+
+    async def note(self, room: str, kind: str, channel: str, lane: str, detail: str) -> None:
+        """Something a caller did, into the call's history beside the stack's events."""
+        await self._carry_out(room, [self._noted(room, time.time(), kind, channel, lane, detail)])
 
     async def _stack(self, room: str) -> SpeakerStack:
         await self._ready(room)

@@ -123,6 +123,7 @@ class Room(Base):
     practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False)
     rejoin_grace: Mapped[int] = mapped_column(Integer, default=120)
+    process_key_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     allow_sources: Mapped[tuple[str, ...]] = mapped_column(
         NetworkList, default=(), server_default=""
     )

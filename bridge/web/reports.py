@@ -106,6 +106,20 @@ async def report_page_csv(request: web.Request) -> web.Response:
     return render_report((await _readable_report(request))[0], "csv")
 
 
+async def recording_download(request: web.Request) -> web.StreamResponse:
+    """A recording as the WAV file Asterisk wrote, for a moderator of its room (the room
+    page's past calls link here); no session: to the login page first."""
+    room, path = request.app[SERVICE].reports.recording_file(request.match_info["file"])
+    await check_page_reader(request, room)
+    return web.FileResponse(
+        path,
+        headers={
+            "Content-Type": "audio/wav",
+            "Content-Disposition": f'attachment; filename="{path.name}"',
+        },
+    )
+
+
 async def purge_call(request: web.Request) -> web.Response:
     """The page's "Purge this call": a host of the room, the box ticked; then the report
     again, which says the call was purged."""
@@ -124,6 +138,7 @@ async def purge_call(request: web.Request) -> web.Response:
 
 
 def add_routes(router: web.UrlDispatcher) -> None:
+    router.add_get("/recordings/{file}", recording_download)
     router.add_get("/calls/{call_id}", report_page)
     router.add_get("/calls/{call_id}/report.csv", report_page_csv)
     router.add_post("/calls/{call_id}/purge", purge_call)

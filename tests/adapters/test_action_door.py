@@ -39,8 +39,8 @@ async def test_every_action_of_the_table_is_reachable_from_the_api_the_panel_and
     admin = {"Authorization": f"Bearer {web_app.admin_token}"}
     session = await panel_session(web_app, "tester", "test-moderator")
     # the room (26: polls, play, hand-over, label, bar, keys, practice, dial-out, 5 breakout-*),
-    # the stack (9)
-    assert len(ACTIONS) == 35
+    # the stack (11: limit, auto-advance)
+    assert len(ACTIONS) == 37
     for name, action in ACTIONS.items():
         path = f"/api/v1/rooms/{{room}}/{action.group.path}/{name}"
         body = document["paths"][path]["post"]["requestBody"]["content"]["application/json"]

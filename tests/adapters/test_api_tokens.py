@@ -55,7 +55,8 @@ async def test_an_unknown_room_is_404_and_an_empty_one_is_not_live(web_app: Web)
     assert state["live"] is False and state["participants"] == []
     assert state["title"] == "Muted on entry" and state["started_at"] is None
     assert state["stack"] == {
-        "room": "e2e-muted", "policy": "progressive", "speaker": None, "queue": []
+        "room": "e2e-muted", "policy": "progressive", "speaking_time_limit": 0,
+        "auto_advance": False, "speaker": None, "queue": []
     }  # fmt: skip
 
 

@@ -31,12 +31,14 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
         "stack", "poll", "practice_room", "practice", "calls_out", "breakout", "nodes",
+        "first_time_share",
     }  # fmt: skip
     assert shown["calls_out"] == []  # nobody called out
     assert shown["nodes"] == []  # one Asterisk
     assert shown["poll"] is None  # no poll in this call yet
     assert (shown["practice_room"], shown["practice"]) == (False, None)
     assert shown["breakout"] is None  # no breakout running
+    assert shown["first_time_share"] is None  # no turn yet
     assert (shown["room"], shown["live"], shown["locked"], shown["recording"]) == (
         ROOM, True, True, False,
     )  # fmt: skip
@@ -44,7 +46,10 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     assert [p["channel"] for p in shown["participants"]] == ["PJSIP/a-1", "PJSIP/b-2"]
     assert all(set(p) == PARTICIPANT_FIELDS for p in shown["participants"])
     assert shown["participants"][1]["muted"] and shown["participants"][0]["role"] == "moderator"
-    assert shown["stack"] == {"room": ROOM, "policy": "fifo", "speaker": None, "queue": []}
+    assert shown["stack"] == {
+        "room": ROOM, "policy": "fifo", "speaking_time_limit": 0, "auto_advance": False,
+        "speaker": None, "queue": [],
+    }  # fmt: skip
 
     listed = await (await web_app.client.get("/api/v1/rooms", headers=admin)).json()
     (summary,) = [room for room in listed["rooms"] if room["name"] == ROOM]
@@ -66,6 +71,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
         "recording": False, "pbx": "disconnected", "nodes_down": [],
         "speaking_time_limit": view.spec.speaking_time_limit, "count": 2,
         "practice_room": False, "practice": None,
+        "first_time_share": None,
     }  # fmt: skip
     rows = snapshot["participants"]
     assert [row["channel"] for row in rows] == ["PJSIP/a-1", "PJSIP/b-2"]

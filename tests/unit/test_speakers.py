@@ -726,6 +726,8 @@ def test_show_gives_the_cli_object_in_serving_order() -> None:
     assert json.loads(json.dumps(stack.show(T + 30).as_json())) == {
         "room": GA,
         "policy": "fifo",
+        "speaking_time_limit": 120,
+        "auto_advance": False,
         "speaker": {
             "channel": CAROL,
             "caller_id": cid(CAROL),
@@ -741,6 +743,7 @@ def test_show_gives_the_cli_object_in_serving_order() -> None:
                 "lane": "direct",
                 "reason": "direct response",
                 "priority": False,
+                "raised_at": T + 2,
             },
             {
                 "place": 2,
@@ -749,6 +752,7 @@ def test_show_gives_the_cli_object_in_serving_order() -> None:
                 "lane": "stack",
                 "reason": "raised first",
                 "priority": False,
+                "raised_at": T + 1,
             },
         ],
     }

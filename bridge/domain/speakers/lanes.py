@@ -61,6 +61,7 @@ class Lanes:
                     e, self.policy, self._records.get(e.person), raised_rank.get(e.channel, 0)
                 ),
                 e.priority,
+                e.raised_at,
             )
             for place, e in enumerate(order, start=1)
         )

@@ -61,6 +61,7 @@ class TurnEnd(StrEnum):
     LEFT = "left"
     TIME_LIMIT = "time_limit"
     REPLACED = "replaced"  # someone else was given the floor
+    MUTED = "muted"  # Asterisk muted the speaker (a moderator, mute all, their own *6)
 
 
 @dataclass(frozen=True)

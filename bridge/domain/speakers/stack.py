@@ -1,6 +1,6 @@
-"""``SpeakerStack``: the stack and the floor of one room's call. The lanes (``Lanes``) keep
-who waits; this keeps who is in the room, what each person has said, who has the floor and
-for how long, and turns every change into effects (see the package's docstring)."""
+"""``SpeakerStack``: the stack and the floor of one room's call. The lanes keep who waits;
+this keeps who is in the room, what each said, who has the floor and for how long, and turns
+every change into effects (see the package's docstring)."""
 
 from __future__ import annotations
 
@@ -140,11 +140,12 @@ class SpeakerStack:
             raise AlreadySpeaking(channel)
         return self._done(self._give_floor(member, at))
 
-    def end_turn(self, at: float) -> list[Effect]:
+    def end_turn(self, at: float, why: TurnEnd = TurnEnd.MODERATOR) -> list[Effect]:
+        """A moderator ends the turn, or (``MUTED``) Asterisk muted the speaker."""
         self._expire(at)
         if self._speaker is None:
             raise NoSpeaker()
-        return self._done(self._end_turn(at, TurnEnd.MODERATOR))
+        return self._done(self._end_turn(at, why))
 
     def move(self, channel: str, place: int, at: float) -> list[Effect]:
         """To ``place`` in the serving order, which must be within the entry's lane."""
@@ -231,12 +232,12 @@ class SpeakerStack:
     # -- views --------------------------------------------------------------------------------
 
     def show(self, at: float) -> StackView:
-        speaker = None
+        speaker, limit = None, self.rules.speaking_time_limit
         if (turn := self._speaker) is not None:
-            limit = self.rules.speaking_time_limit
             left = math.ceil(max(0.0, turn.started_at + limit - at)) if limit > 0 else None
             speaker = SpeakerView(turn.channel, turn.caller_id, turn.lane, turn.started_at, left)
-        return StackView(self.room, self.policy, speaker, self._lanes.places())
+        rules, places = self.rules, self._lanes.places()
+        return StackView(self.room, self.policy, speaker, places, limit, rules.auto_advance)
 
     def place_of(self, channel: str) -> int | None:
         """1-based place in the serving order; None: not queued."""

@@ -26,6 +26,7 @@ class PlaceView:
     lane: Lane
     reason: str
     priority: bool
+    raised_at: float  # when they asked for this lane: how long they have waited
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class StackView:
     policy: QueuePolicy
     speaker: SpeakerView | None
     queue: tuple[PlaceView, ...]  # in serving order
+    speaking_time_limit: float = 0.0  # seconds, as set now (the room's, or a moderator's)
+    auto_advance: bool = False
 
     def as_json(self) -> dict[str, Any]:
         """The ``stack show --json`` object."""
@@ -41,6 +44,8 @@ class StackView:
         return {
             "room": self.room,
             "policy": str(self.policy),
+            "speaking_time_limit": round(self.speaking_time_limit),
+            "auto_advance": self.auto_advance,
             "speaker": None
             if speaker is None
             else {
@@ -58,6 +63,7 @@ class StackView:
                     "lane": str(p.lane),
                     "reason": p.reason,
                     "priority": p.priority,
+                    "raised_at": p.raised_at,
                 }
                 for p in self.queue
             ],

@@ -145,6 +145,7 @@ class StackEntry(BaseModel):
     lane: Lane
     reason: str = Field(description="why here: 'has not spoken yet', '2 turns' ...")
     priority: bool
+    raised_at: float = Field(description="when they asked for this lane (seconds since the epoch)")
 
 
 class StackState(BaseModel):
@@ -152,6 +153,8 @@ class StackState(BaseModel):
 
     room: str
     policy: QueuePolicy
+    speaking_time_limit: int = Field(0, description="seconds a turn may last now; 0: no limit")
+    auto_advance: bool = Field(False, description="the next is called on when a turn ends")
     speaker: Speaker | None
     queue: list[StackEntry] = Field(description="in the order they will speak")
 
@@ -208,6 +211,11 @@ class RoomState(BaseModel):
         default_factory=list, description="the numbers called into the room, in order asked"
     )
     breakout: BreakoutState | None = Field(None, description="null: no breakout runs")
+    first_time_share: float | None = Field(
+        None,
+        description="the first-time speakers' share of the talk so far (0 to 1: the talk in "
+        "each person's first turn on the floor, over all the talk); null: no turn yet",
+    )
 
 
 # ---- actions -----------------------------------------------------------------------------

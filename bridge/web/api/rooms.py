@@ -128,6 +128,7 @@ async def room(api: ApiRequest) -> RoomState:
         practice=None if view.practice is None else PracticeState.model_validate(view.practice),
         calls_out=[CallOut.model_validate(call) for call in view.calls_out],
         breakout=None if view.breakout is None else BreakoutState.model_validate(view.breakout),
+        first_time_share=view.first_time_share,
     )
 
 

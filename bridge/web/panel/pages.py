@@ -70,7 +70,8 @@ async def page_frame(request: web.Request) -> dict[str, Any]:
     return {
         "user": session.principal.username if session else None,
         "csrf": session.csrf if session else "",
-        "pbx": render.pbx_state(request.app[SERVICE].switchboard),
+        # Nothing about the PBX to someone not logged in (the login page included).
+        "pbx": render.pbx_state(request.app[SERVICE].switchboard) if session else "",
     }
 
 
@@ -182,6 +183,9 @@ async def rooms_json(request: web.Request) -> web.StreamResponse:
     return web.json_response({"pbx": pbx, "rooms": await _overview(request, session)})
 
 
+PAST_CALLS = 10  # on the room page; the rest: iobridge calls list ROOM
+
+
 @html_errors
 async def room_page(request: web.Request) -> web.StreamResponse:
     session = await page_session(request)
@@ -199,5 +203,12 @@ async def room_page(request: web.Request) -> web.StreamResponse:
         "cues": await request.app[SERVICE].cues.names(),
         "practice_scenarios": service.practice.scenarios() if spec.practice else [],
     }
-    context = {"spec": spec, "config": json.dumps(config), **await page_frame(request)}
+    context = {
+        "spec": spec,
+        "config": json.dumps(config),
+        # Past calls and recordings: read once, when the page opens.
+        "past_calls": await service.reports.list_calls(room=room, limit=PAST_CALLS),
+        "recordings": await service.reports.recordings(lambda of: of == room),
+        **await page_frame(request),
+    }
     return aiohttp_jinja2.render_template("room.html", request, context)

@@ -50,6 +50,10 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
             "count": view.count,
             "practice_room": view.spec.practice,
             "practice": view.practice,
+            # Rounded to the percent: the room part of a delta changes when the figure shown does.
+            "first_time_share": None
+            if view.first_time_share is None
+            else round(view.first_time_share, 2),
         },
         "participants": [
             roster_row(

@@ -56,7 +56,7 @@ const roster = new Roster({
   sort: $("roster-sort"), shown: $("roster-shown"), button,
 });
 const stack = new Stack({
-  speaker: $("speaker"), floor: $("floor-buttons"), lanes: $("lanes"),
+  speaker: $("speaker"), upNext: $("up-next"), summary: $("floor-summary"), floor: $("floor-buttons"), lanes: $("lanes"),
   announcer: $("speaker-announcer"), button,
 });
 
@@ -133,6 +133,11 @@ function drawRoom(state) {
   $("room-count").textContent = count;
   $("room-locked").hidden = !state.locked;
   $("room-recording").hidden = !state.recording;
+  const share = state.first_time_share;
+  const firstTime = share === null || share === undefined
+    ? "First-time speakers: no turn yet"
+    : `First-time speakers so far: ${Math.round(share * 100)}% of the talk`;
+  if ($("first-time").textContent !== firstTime) $("first-time").textContent = firstTime;
   const pbx = $("pbx-state");
   if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
   drawNodesDown(state.nodes_down || []);
@@ -182,7 +187,28 @@ function drawAudit(entries) {
 let version = 0; // the version of the room this page holds; 0: none yet
 let held = null; // the room, stack and audit as last drawn
 
+// User timing for `make bench` (bench/room_page.py): "iobridge:draw" is each message's
+// drawing (the script's share), "iobridge:laid-out" that and the style and layout it
+// causes, "iobridge:shown" up to the next frame after it (painted), only the last of each
+// kept (a call lasts hours); "iobridge:first-view" marks the first room drawn.
 function draw(message) {
+  const began = performance.now();
+  drawMessage(message);
+  performance.clearMeasures("iobridge:draw");
+  performance.measure("iobridge:draw", { start: began, detail: message.version });
+  void main.offsetHeight; // the layout the frame would do anyway, done now to be measured
+  performance.clearMeasures("iobridge:laid-out");
+  performance.measure("iobridge:laid-out", { start: began, detail: message.version });
+  if (performance.getEntriesByName("iobridge:first-view").length === 0) {
+    performance.mark("iobridge:first-view");
+  }
+  requestAnimationFrame(() => setTimeout(() => {
+    performance.clearMeasures("iobridge:shown");
+    performance.measure("iobridge:shown", { start: began, detail: message.version });
+  }, 0));
+}
+
+function drawMessage(message) {
   offset = message.now - Date.now() / 1000;
   if (message.type === "snapshot") {
     held = {
@@ -197,6 +223,7 @@ function draw(message) {
   version = message.version;
   drawRoom(held.room);
   stack.update(held.stack, message.now, { live: held.room.live });
+  roster.markStack(held.stack);
   poll.update(held.poll, { live: held.room.live });
   poll.drawCues(config.cues, held.room.live);
   practice.update(held.room.practice ?? null);
@@ -289,6 +316,18 @@ main.addEventListener("click", async (event) => {
   target.removeAttribute("aria-busy");
   if (done) $("message").hidden = true;
   if (done && name === "dialout-start") callOut.clear();
+});
+
+// A choice that is an action (the speaking time limit): sent when it changes.
+main.addEventListener("change", async (event) => {
+  const target = event.target instanceof HTMLSelectElement && event.target.dataset.action
+    ? event.target : null;
+  if (!target) return;
+  const name = target.dataset.action;
+  target.setAttribute("aria-busy", "true");
+  const done = await act(room, name, actions[name].arguments, [Number(target.value)]);
+  target.removeAttribute("aria-busy");
+  if (done) $("message").hidden = true;
 });
 
 function typing(target) {

@@ -3,6 +3,9 @@
 
 import { clock, el, who } from "./common.js";
 
+// What a row says of someone on the stack, by lane.
+const HAND = { process: "Point of process", direct: "Direct response", stack: "Hand up" };
+
 const SORTS = {
   joined: (a, b) => a.joined_at - b.joined_at,
   name: (a, b) => who(a).localeCompare(who(b), undefined, { numeric: true }),
@@ -11,6 +14,9 @@ const SORTS = {
   talking: (a, b) => Number(b.talking) - Number(a.talking) || a.joined_at - b.joined_at,
   muted: (a, b) => Number(a.muted) - Number(b.muted) || a.joined_at - b.joined_at,
 };
+// Speaking first, then the stack in serving order, then the others as they joined.
+const onStack = (marks) => (a, b) => (marks.get(a.channel)?.rank ?? Infinity)
+  - (marks.get(b.channel)?.rank ?? Infinity) || a.joined_at - b.joined_at;
 
 function setText(node, text) {
   if (node.textContent !== text) node.textContent = text;
@@ -29,6 +35,7 @@ export class Roster {
     this.rows = new Map(); // channel -> { tr, cells, person }
     this.order = [];
     this.snapshotAt = 0;
+    this.marks = new Map(); // channel -> {text, kind, rank}: speaking, or their place on the stack
     search.addEventListener("input", () => this.arrange());
     sort.addEventListener("change", () => this.arrange());
   }
@@ -77,6 +84,7 @@ export class Roster {
       audio: el("td", "audio"),
       muted: el("span", "badge"),
       talking: el("span", "talking"),
+      floor: el("span", "floor-mark"),
       inRoom: el("td", "num"),
       talk: el("td", "num"),
       turns: el("td", "num"),
@@ -89,7 +97,7 @@ export class Roster {
     cells.inRoom.dataset.label = "In room";
     cells.talk.dataset.label = "Talk time";
     cells.turns.dataset.label = "Turns";
-    cells.audio.append(cells.muted, cells.talking);
+    cells.audio.append(cells.muted, cells.talking, cells.floor);
     tr.append(caller, cells.role, cells.audio, cells.inRoom, cells.talk, cells.turns, cells.actions);
     return { tr, cells, person, buttonsKey: "" };
   }
@@ -109,6 +117,7 @@ export class Roster {
     setText(cells.talking, person.talking ? "Talking" : "");
     row.tr.classList.toggle("is-talking", person.talking);
     setText(cells.turns, String(person.turns));
+    this.drawMark(row);
     this.tickRow(row, this.snapshotAt);
     const key = `${label}|${person.muted}|${person.name}|${person.keys_paused}`;
     if (row.buttonsKey !== key) {
@@ -149,6 +158,36 @@ export class Roster {
     }
   }
 
+  /** Who speaks and who has a hand up (and in which lane), from the stack: only the rows
+   * whose mark changed are touched. */
+  markStack(stack) {
+    const marks = new Map();
+    if (stack.speaker) marks.set(stack.speaker.channel, { text: "Speaking", kind: "speaking", rank: 0 });
+    for (const entry of stack.queue) {
+      const text = `${HAND[entry.lane] ?? entry.lane} · ${ordinal(entry.place)}`;
+      marks.set(entry.channel, { text, kind: entry.lane, rank: entry.place });
+    }
+    const touched = new Set([...this.marks.keys(), ...marks.keys()]);
+    const before = this.marks;
+    this.marks = marks;
+    let changed = false;
+    for (const channel of touched) {
+      if (before.get(channel)?.text === marks.get(channel)?.text) continue;
+      changed = true;
+      const row = this.rows.get(channel);
+      if (row) this.drawMark(row);
+    }
+    if (changed && this.sort.value === "stack") this.arrange();
+  }
+
+  drawMark(row) {
+    const mark = this.marks.get(row.person.channel);
+    setText(row.cells.floor, mark?.text ?? "");
+    if (row.cells.floor.dataset.kind !== (mark?.kind ?? "")) row.cells.floor.dataset.kind = mark?.kind ?? "";
+    row.tr.classList.toggle("is-speaking", mark?.kind === "speaking");
+    row.tr.classList.toggle("has-hand", Boolean(mark) && mark.kind !== "speaking");
+  }
+
   /** Clocks move between snapshots: time in room, and talk time while talking. */
   tick(now) {
     for (const row of this.rows.values()) this.tickRow(row, now);
@@ -178,7 +217,7 @@ export class Roster {
 
   arrange() {
     const query = this.search.value.trim().toLowerCase();
-    const compare = SORTS[this.sort.value] ?? SORTS.joined;
+    const compare = this.sort.value === "stack" ? onStack(this.marks) : SORTS[this.sort.value] ?? SORTS.joined;
     const people = [...this.rows.values()].map((r) => r.person).sort(compare);
     let shown = 0;
     for (const person of people) {
@@ -200,4 +239,11 @@ export class Roster {
     this.empty.hidden = total > 0;
     setText(this.shown, query ? `Showing ${shown} of ${total}` : `${total} in the room`);
   }
+}
+
+/** 1 -> "1st", 2 -> "2nd", 11 -> "11th", 23 -> "23rd". */
+function ordinal(n) {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? "th" : ({ 1: "st", 2: "nd", 3: "rd" }[n % 10] ?? "th");
+  return `${n}${suffix}`;
 }

@@ -1,6 +1,6 @@
 // The speaker and the stack, drawn from the stack snapshot:
 //   {room, policy, speaker: null | {channel, caller_id, lane, started_at, seconds_left},
-//    queue: [{place, channel, caller_id, lane, reason, priority}]}  (serving order)
+//    queue: [{place, channel, caller_id, lane, reason, priority, raised_at}]}  (serving order)
 // Every button is an action of the shared table; one that the table lacks is not shown.
 
 import { clock, el, named, who } from "./common.js";
@@ -17,10 +17,15 @@ const FLOOR_FROM = {
   stack: "From the stack",
 };
 const WARN_SECONDS = 15;
+// What the roster and the "Up next" line say of a lane.
+export const LANE_NAMES = Object.fromEntries(LANES);
 
 export class Stack {
-  constructor({ speaker, floor, lanes, announcer, button }) {
+  constructor({ speaker, upNext, summary, floor, lanes, announcer, button }) {
     this.speakerBox = speaker;
+    this.upNext = upNext; // "Up next: ..." under the speaker
+    this.summary = summary; // the one line a phone keeps in view while the roster scrolls
+    this.waits = []; // [node, raised_at] of the entries drawn: their waits tick
     this.floorBox = floor;
     this.lanesBox = lanes;
     this.announcer = announcer;
@@ -40,6 +45,7 @@ export class Stack {
     this.key = key;
     keepFocus(() => {
       this.drawSpeaker(stack.speaker);
+      this.drawUpNext(stack);
       this.drawFloor(stack, live);
       this.drawLanes(stack.queue);
     });
@@ -77,8 +83,22 @@ export class Stack {
     );
   }
 
-  /** The turn clock and the time left, between snapshots too. */
+  /** Who the next "Call on next" gives the floor to: the head of the serving order. */
+  drawUpNext(stack) {
+    const head = stack.queue[0];
+    const text = head ? `Up next: ${named(head)} · ${LANE_NAMES[head.lane] ?? head.lane}` : "Up next: nobody is waiting";
+    this.upNext.textContent = text;
+    this.upNext.dataset.state = head ? "waiting" : "empty";
+    const speaking = stack.speaker ? `Speaking: ${named(stack.speaker)}` : "Nobody has the floor";
+    this.summary.textContent = `${speaking} · ${head ? `Up next: ${named(head)}` : "Nobody waiting"}`;
+  }
+
+  /** The turn clock and the time left, and how long each entry has waited. */
   tick(now) {
+    for (const [node, since] of this.waits) {
+      const text = `waiting ${clock(now - since)}`;
+      if (node.textContent !== text) node.textContent = text;
+    }
     const speaker = this.speaker;
     if (!speaker || !this.clockText) return;
     this.clockText.textContent = `for ${clock(now - speaker.started_at)}`;
@@ -118,6 +138,8 @@ export class Stack {
         return b;
       })
       .filter(Boolean);
+    const rules = this.rules(stack, live);
+    if (rules) items.push(rules);
     if (policies.length) {
       const group = el("div", "policy");
       group.setAttribute("role", "group");
@@ -130,7 +152,45 @@ export class Stack {
     this.floorBox.replaceChildren(...items);
   }
 
+  /** The speaking time limit and auto-advance, for the rest of this call. */
+  rules(stack, live) {
+    const parts = [];
+    if (this.button("limit", [0], { label: "Limit" })) {
+      const select = el("select", "limit-select");
+      select.dataset.action = "limit";
+      select.setAttribute("aria-label", "Speaking time limit");
+      select.title = "Speaking time limit, from this turn on";
+      const current = Math.round(stack.speaking_time_limit ?? 0);
+      const choices = [...new Set([0, 60, 90, 120, 180, 300, current])].sort((a, b) => a - b);
+      for (const seconds of choices) {
+        const option = el("option", "", seconds ? `${clock(seconds)} limit` : "No limit");
+        option.value = String(seconds);
+        option.selected = seconds === current;
+        select.append(option);
+      }
+      select.disabled = !live;
+      parts.push(select);
+    }
+    const auto = this.button("auto-advance", [stack.auto_advance ? "off" : "on"], {
+      label: "Auto-advance",
+    });
+    if (auto) {
+      auto.setAttribute("aria-pressed", String(Boolean(stack.auto_advance)));
+      auto.title = "Call on the next speaker by themselves when a turn ends";
+      auto.disabled = !live;
+      parts.push(auto);
+    }
+    if (!parts.length) return null;
+    const group = el("div", "rules");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Turns");
+    group.append(...parts);
+    return group;
+  }
+
   drawLanes(queue) {
+    this.waits = [];
+    const drawn = new Map(); // channel -> {key, item}: this drawing's items, for the next
     const sections = LANES.map(([lane, title]) => {
       const entries = queue.filter((entry) => entry.lane === lane);
       const section = el("section", "lane");
@@ -149,11 +209,24 @@ export class Stack {
       section.append(head);
       if (!entries.length) return section; // "(0)" says it; an empty stack stays short
       const list = el("ol", "entries");
-      entries.forEach((entry, i) => list.append(this.entry(entry, i, entries.length)));
+      list.append(...entries.map((entry, i) => this.reused(entry, i, entries.length, drawn)));
       section.append(list);
       return section;
     });
+    this.drawn = drawn;
     this.lanesBox.replaceChildren(...sections);
+  }
+
+  /** An entry's item: the one drawn last time when nothing it shows changed (a hand
+   * raised at the back of a stack of 40 builds one item, not 40). */
+  reused(entry, index, count, drawn) {
+    const key = JSON.stringify([entry, index === 0, index === count - 1]);
+    const before = this.drawn?.get(entry.channel);
+    const item = before?.key === key ? before.item : this.entry(entry, index, count);
+    const waited = item.querySelector(".waited");
+    this.waits.push([waited, entry.raised_at]);
+    drawn.set(entry.channel, { key, item });
+    return item;
   }
 
   entry(entry, index, count) {
@@ -171,6 +244,7 @@ export class Stack {
     if (!(entry.priority && entry.reason === "priority")) {
       text.append(el("span", "reason", entry.reason)); // the badge says it already
     }
+    text.append(el("span", "waited"));
     const up = this.button("move", [entry.channel, entry.place - 1], {
       label: "Move up", whom: label, icon: "↑",
     });
@@ -201,7 +275,7 @@ function keepFocus(draw) {
   draw();
   if (key && !active.isConnected) {
     const [action, args] = key.split("|");
-    const again = [...document.querySelectorAll("button[data-action]")]
+    const again = [...document.querySelectorAll("[data-action]")]
       .find((b) => b.dataset.action === action && b.dataset.args === args);
     again?.focus();
   }
