@@ -161,7 +161,9 @@ class Runtime:
         try:
             fastagi = FastAgiServer(
                 [
-                    entry_route(self.service.desk, settings.pin_attempts_per_call),
+                    entry_route(
+                        self.service.desk, settings.pin_attempts_per_call, self.service.names
+                    ),
                     keys_route(PhoneKeypad(self.service), settings.sounds_dir),
                 ],
                 secret=settings.ensure_agi_secret().get_secret_value(),

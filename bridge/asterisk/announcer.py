@@ -26,6 +26,7 @@ PLAY_CONTEXT = "iobridge-announce-play"
 RECORDING_STARTED = "recording"
 ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
 CUE, CUE_LOOP = "cue", "cue-loop"  # a cue's file is in the variable IOBRIDGE_CUE
+NAME_JOINED, NAME_LEFT = "name-joined", "name-left"  # a caller's name, in IOBRIDGE_CUE too
 _UNSAFE = set(",|;&\"'`$\\{}()\n\r\t ")
 _ROOM = re.compile("[a-z0-9][a-z0-9-]*")
 _CHANNEL = re.compile(rf"^Local/[a-z0-9-]+@{CONTEXT}-[0-9a-f]+;[12]$")
@@ -49,11 +50,26 @@ def cue_action(room: str, file: str, loops: bool) -> dict[str, str]:
     """Originate the announcer into ``room`` to play ``file`` (a path without its
     extension) once, or over and over while anyone else is in the room (``loops``)."""
     _check_room(room)
-    if not file.startswith("/") or _UNSAFE & set(file):
-        raise BadField(f"not a file Asterisk can play safely: {file!r}")
+    _check_file(file)
     action = _originate(room, CUE_LOOP if loops else CUE)
     action["Variable"] = f"IOBRIDGE_CUE={file},IOBRIDGE_CUE_ROOM={room}"
     return action
+
+
+def name_action(room: str, file: str, joined: bool) -> dict[str, str]:
+    """Originate the announcer into ``room`` to play a caller's name (``file``, a path
+    without its extension) and "has joined" (``joined``) or "has left". It does not stop
+    a cue that plays: both are heard."""
+    _check_room(room)
+    _check_file(file)
+    action = _originate(room, NAME_JOINED if joined else NAME_LEFT)
+    action["Variable"] = f"IOBRIDGE_CUE={file}"
+    return action
+
+
+def _check_file(file: str) -> None:
+    if not file.startswith("/") or _UNSAFE & set(file):
+        raise BadField(f"not a file Asterisk can play safely: {file!r}")
 
 
 def silence_action(room: str) -> dict[str, str]:

@@ -14,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
 from bridge.asterisk.fastagi import BadArguments, Route
+from bridge.asterisk.name_recording import record_name
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
 from bridge.domain.sources import host_of
@@ -80,6 +83,17 @@ class EntryDesk(Protocol):
     async def enter_room(self, room: str) -> Admission | Refusal: ...
 
 
+class NameDesk(Protocol):
+    """Where a caller's recorded name goes (``bridge.service.names.CallerNames``)."""
+
+    folder: Path  # where Asterisk writes the recordings
+    sounds: Path  # io-bridge's own prompts
+
+    def name_recorded(self, room: str, channel: str, file: Path) -> None: ...
+
+    def key_before_join(self, room: str, channel: str, caller_id: str, key: str) -> None: ...
+
+
 async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
     """Give the dialplan what ConfBridge needs for this caller's room and role.
 
@@ -99,9 +113,8 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
         # No join/leave sound on the room's playback queue for this caller; see
         # QUIET_FROM_PARTICIPANTS in bridge/domain/entry.py and confbridge.conf.
         values["CONFBRIDGE(user,quiet)"] = "yes"
-    elif room.announce_names:
-        # ConfBridge asks for the name, records it and announces it on join and leave.
-        values["CONFBRIDGE(user,announce_join_leave)"] = "yes"
+    # A name (ask_name, announce_names) is recorded by this dialogue (``record_name``),
+    # never by ConfBridge's announce_join_leave, which keeps a silent caller ~20 s.
     values["IOBRIDGE_ROLE"] = str(admission.role)
     values["IOBRIDGE_MENU"] = admission.menu
     values["IOBRIDGE_ROOM"] = room.name
@@ -139,11 +152,13 @@ def parsed_address(remote_address: str) -> str:
     return remote_address
 
 
-def entry_route(desk: EntryDesk, attempts: int) -> Route[CallOrigin]:
-    """The ``entry`` script: up to ``attempts`` PINs per call."""
+def entry_route(desk: EntryDesk, attempts: int, names: NameDesk | None = None) -> Route[CallOrigin]:
+    """The ``entry`` script: up to ``attempts`` PINs per call, then the caller's name
+    where their room asks for it (``names``: the service's; the runtime always gives it,
+    a test of the PIN alone may not)."""
 
     async def dialogue(agi: AgiChannel, origin: CallOrigin) -> None:
-        await _entry(agi, origin, desk, attempts)
+        await _entry(agi, origin, desk, attempts, names)
 
     return Route("entry", CallOrigin.of, dialogue)
 
@@ -242,9 +257,45 @@ async def _prompt_allowed(
     return True
 
 
-async def _entry(agi: AgiChannel, origin: CallOrigin, desk: EntryDesk, attempts: int) -> None:
+_UNIQUE_ID = re.compile(r"[0-9]+\.[0-9]+")
+
+
+async def take_name(agi: AgiChannel, room: str, names: NameDesk) -> None:
+    """Record the name of a caller admitted to ``room``; hand over the recording and any
+    room key pressed meanwhile."""
+    unique_id = agi.headers.get("agi_uniqueid", "")
+    if not _UNIQUE_ID.fullmatch(unique_id):
+        raise BadArguments(f"not a channel's unique id: {unique_id[:40]!r}")
+    file = names.folder / f"{room}-{unique_id}"
+    started = asyncio.get_running_loop().time()
+    key = await record_name(agi, names.sounds, file)
+    log.info(
+        "agi.name_taken channel=%s room=%s seconds=%.1f key=%s",
+        agi.channel,
+        room,
+        asyncio.get_running_loop().time() - started,
+        key,
+    )
+    names.name_recorded(room, agi.channel, file.with_name(f"{file.name}.wav"))
+    if key is not None:
+        names.key_before_join(room, agi.channel, agi.caller_id, key)
+
+
+async def _entry(
+    agi: AgiChannel,
+    origin: CallOrigin,
+    desk: EntryDesk,
+    attempts: int,
+    names: NameDesk | None,
+) -> None:
     try:
         outcome = await entry_dialogue(agi, origin, desk, attempts)
+        if isinstance(outcome, Admission) and (
+            outcome.room.ask_name or outcome.room.announce_names
+        ):
+            if names is None:
+                raise RuntimeError("the entry route was built without a name desk")
+            await take_name(agi, outcome.room.name, names)
         agi.hand_back()  # the caller goes on to their room (or hangs up) before we log
     except CallerGone:
         log.info("agi.entry caller_hung_up channel=%s", agi.channel)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bridge.asterisk.config_files import AsteriskConfigError, render, template_values, templates
 from bridge.asterisk.install import AsteriskInstall
+from bridge.asterisk.name_recording import names_folder
 from bridge.asterisk.release import record_started
 from bridge.asterisk.users import ASTERISK_UMASK, Owners, give_asterisk_dirs
 from bridge.settings import PRIVATE_FILE, Settings, make_private_dir
@@ -88,6 +89,7 @@ def render_config(
         make_private_dir(folder)
     if owners is None:
         make_private_dir(settings.recordings_dir)
+        make_private_dir(names_folder(settings.recordings_dir))
     values = template_values(settings, install)
     for template in templates(settings):
         try:

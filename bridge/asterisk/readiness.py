@@ -32,6 +32,7 @@ CONTEXTS = (
     "iobridge-keys",
     "iobridge-group",
     "iobridge-whisper",
+    "iobridge-whisper-say",
     "iobridge-announce",
     "iobridge-announce-play",
     "iobridge-recorder",

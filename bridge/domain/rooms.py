@@ -68,7 +68,9 @@ class RoomSpec:
     queue: QueuePolicy = QueuePolicy.FIFO
     speaking_time_limit: int = 0  # seconds; 0 means no limit
     record: bool = False
-    announce_names: bool = False
+    announce_names: bool = False  # callers record their name; the room hears it on join
+    # Callers record their name and place at entry, for the room's moderators alone.
+    ask_name: bool = False
     auto_advance: bool = False  # a turn that ends by itself calls the next speaker
     rejoin_grace: int = DEFAULT_REJOIN_GRACE  # seconds a caller who dropped keeps their place
     # Networks a venue calls from (its Wi-Fi's public address): callers from there are slowed

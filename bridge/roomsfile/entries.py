@@ -67,6 +67,7 @@ class RoomEntry(BaseModel):
     speaking_time_limit: Annotated[StrictInt, Field(ge=0)] = 0
     record: StrictBool = False
     announce_names: StrictBool = False
+    ask_name: StrictBool = False
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
     allow_sources: list[StrictStr] = []
@@ -180,6 +181,7 @@ EXPECTED = {
     "speaking_time_limit": "a whole number of seconds, 0 for no limit",
     "record": "true or false",
     "announce_names": "true or false",
+    "ask_name": "true or false",
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',

@@ -36,6 +36,7 @@ from panoramisk.message import Message
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.asterisk.name_recording import names_folder
 from bridge.domain.accounts import Right, Via
 from bridge.domain.cues import Cue
 from bridge.domain.labels import CallerMarked
@@ -56,6 +57,7 @@ from bridge.service.keys import RoomKeys
 from bridge.service.labels import CallerLabels
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
+from bridge.service.names import CallerNames
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.polls import RoomPolls
 from bridge.service.reports import CallReports
@@ -138,6 +140,14 @@ class BridgeService:
         self.roster.add_listener(self.polls.on_event)
         self.keys = RoomKeys(self.speakers, self.polls, self.switchboard, self._publish_label)
         self.roster.add_listener(self.keys.on_event)
+        self.names = CallerNames(
+            names_folder(settings.recordings_dir),
+            settings.sounds_dir,
+            self.keys,
+            self.pbx_directory,
+            self._find_room,
+        )
+        self.roster.add_listener(self.names.on_event)
         self.cues = RoomCues(
             self.pbx_directory, self.switchboard, self._own_cues, settings.sounds_dir
         )
@@ -287,5 +297,6 @@ class BridgeService:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()
         self.speakers.close()
+        self.names.close()
         self.polls.stop()
         self.desk.close()
