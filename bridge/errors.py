@@ -198,3 +198,11 @@ class NoSuchRecording(BridgeError):
 class StartupError(Exception):
     """The stack or the service cannot start; the message is one line that names the cause
     and what to do (the CLI prints it as it is)."""
+
+
+class NoRecordedName(BridgeError):
+    status = 404
+    code = "no_recorded_name"
+
+    def __init__(self, room: str, channel: str) -> None:
+        super().__init__(f"'{channel}' in room '{room}' said no name (or has left)")

@@ -206,6 +206,25 @@ class WeakHash(ValueError):
         )
 
 
+# announce_names: each name goes to the whole room, one at a time: the pause, the name (at
+# most 6 s, 3 s said on average), "has joined" or "has left" (bridge.service.names).
+SECONDS_PER_NAME = 5
+ANNOUNCED_NAMES_UP_TO = 40  # callers: past this a room spends minutes hearing names
+
+
+def announce_names_warning(max_participants: int) -> str | None:
+    """What announcing every name costs a room this size, or None when it is small."""
+    if max_participants <= ANNOUNCED_NAMES_UP_TO:
+        return None
+    return (
+        f"every caller's name is played to the whole room, one at a time, about "
+        f"{SECONDS_PER_NAME} s each: {max_participants} callers joining are about "
+        f"{round(max_participants * SECONDS_PER_NAME / 60)} minutes of names (as long again "
+        f"as they leave); for a room over {ANNOUNCED_NAMES_UP_TO} callers use ask_name "
+        "(moderators play names on demand) instead"
+    )
+
+
 def short_pin_warning(pin: str) -> str | None:
     """What a PIN shorter than SAFE_PIN_DIGITS costs, in the guard's defaults' numbers."""
     if len(pin) >= SAFE_PIN_DIGITS:

@@ -9,7 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from bridge.domain.rooms import ALL_ROOMS, RoomsConfig
+from bridge.domain.rooms import ALL_ROOMS, DEFAULT_MAX_PARTICIPANTS, RoomsConfig
 from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED
 from bridge.roomsfile.cues import CueEntry, cue_of, resolve, wav_problem
 from bridge.roomsfile.entries import (
@@ -21,6 +21,7 @@ from bridge.roomsfile.entries import (
     ModeratorEntry,
     RoomEntry,
     WeakHash,
+    announce_names_warning,
     grant_of_item,
     moderator_spec,
     quote,
@@ -288,6 +289,10 @@ class Reader:
                     self.add(room.line("name"), f"{room.path}.name", message)
                 else:
                     names[name] = room.line("name")
+            size = room.good.get("max_participants", DEFAULT_MAX_PARTICIPANTS)
+            announces = room.good.get("announce_names") is True and isinstance(size, int)
+            if announces and (costly := announce_names_warning(size)) is not None:
+                self.warn(room.line("announce_names"), f"{room.path}.announce_names", costly)
             for key in PIN_FIELDS:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):

@@ -76,6 +76,10 @@ class CallerNames:
         """The name ``channel`` recorded on entering ``room``, while they are in it."""
         return self._files.get((room, channel))
 
+    def recorded_in(self, room: str) -> frozenset[str]:
+        """The channels in ``room`` with a recorded name."""
+        return frozenset(channel for (where, channel) in self._files if where == room)
+
     # ---- the roster's events -------------------------------------------------------------
 
     def on_event(self, event: DomainEvent) -> None:

@@ -36,6 +36,7 @@ class RoomView:
     poll: dict[str, Any] | None  # as ``poll show --json``; None: no poll in this call
     names: dict[str, str]  # channel -> the label moderators gave the caller, if any
     keys_paused: frozenset[str]  # channels whose keys a moderator paused
+    names_recorded: frozenset[str] = frozenset()  # channels that said their name at entry
 
     @property
     def name(self) -> str:
@@ -84,6 +85,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         poll=_poll(service, spec.name),
         names=names,
         keys_paused=service.keys.paused(spec.name),
+        names_recorded=service.names.recorded_in(spec.name),
     )
 
 

@@ -22,7 +22,11 @@ def pbx_link(connected: bool) -> PbxState:
 
 
 def participant(
-    p: Participant, now: float, name: str = "", keys_paused: bool = False
+    p: Participant,
+    now: float,
+    name: str = "",
+    keys_paused: bool = False,
+    name_recorded: bool = False,
 ) -> dict[str, Any]:
     return {
         "channel": p.channel,
@@ -36,6 +40,7 @@ def participant(
         "talk_time": round(p.talk_time_at(now), 2),
         "turns": p.turns,
         "keys_paused": keys_paused,
+        "name_recorded": name_recorded,
     }
 
 

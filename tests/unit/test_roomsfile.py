@@ -965,3 +965,22 @@ def test_a_room_may_allow_a_venues_networks_each_checked_with_its_line() -> None
     ok = parse_rooms_text(wide.replace('"10.0.0.0/8"', '"203.0.113.0/28"'), "rooms.yaml")
     assert ok.rooms[0].allow_sources == ("198.51.100.0/24", "2001:db8:5::/48")
     assert ok.rooms[1].allow_sources == ("203.0.113.0/28",)
+
+
+def test_announcing_every_name_in_a_big_room_is_a_warning_naming_its_line() -> None:
+    text = (
+        'rooms:\n  - name: ga\n    pin: "424242"\n    max_participants: 300\n'
+        "    announce_names: true\n"
+        '  - name: wg\n    pin: "515151"\n    max_participants: 25\n    announce_names: true\n'
+        '  - name: big\n    pin: "616161"\n    ask_name: true\n'
+    )
+    warnings: list[Problem] = []
+    config = parse_rooms_text(text, "rooms.yaml", warnings)
+    assert [room.announce_names for room in config.rooms] == [True, True, False]
+    assert config.rooms[2].ask_name
+    assert [w.as_warning() for w in warnings] == [
+        "rooms.yaml:5: rooms[0].announce_names: warning: every caller's name is played to the"
+        " whole room, one at a time, about 5 s each: 300 callers joining are about 25 minutes"
+        " of names (as long again as they leave); for a room over 40 callers use ask_name"
+        " (moderators play names on demand) instead"
+    ]

@@ -121,6 +121,9 @@ class Participant(BaseModel):
     talk_time: float = Field(description="seconds Asterisk heard them talk, so far")
     turns: int
     keys_paused: bool = Field(False, description="a moderator paused this caller's keys")
+    name_recorded: bool = Field(
+        False, description="the caller said their name at entry (ask_name): the panel plays it"
+    )
 
 
 class Speaker(BaseModel):

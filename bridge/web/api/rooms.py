@@ -110,7 +110,11 @@ async def room(api: ApiRequest) -> RoomState:
         participants=[
             Participant.model_validate(
                 render.participant(
-                    p, view.now, view.names.get(p.channel, ""), p.channel in view.keys_paused
+                    p,
+                    view.now,
+                    view.names.get(p.channel, ""),
+                    p.channel in view.keys_paused,
+                    p.channel in view.names_recorded,
                 )
             )
             for p in view.participants

@@ -14,7 +14,11 @@ from bridge.web import render
 
 
 def roster_row(
-    person: Participant, now: float, name: str = "", keys_paused: bool = False
+    person: Participant,
+    now: float,
+    name: str = "",
+    keys_paused: bool = False,
+    name_recorded: bool = False,
 ) -> dict[str, Any]:
     """One participant as the panel shows them. Their talk time is that of their finished
     spurts, and ``talking_since`` (the bridge's clock) when they talk now: the page runs
@@ -22,7 +26,7 @@ def roster_row(
     version while they talk; with 40 talking in a room of 400, every version carried 40
     rows for their clocks alone."""
     return {
-        **render.participant(person, now, name, keys_paused),
+        **render.participant(person, now, name, keys_paused, name_recorded),
         "talk_time": round(person.talk_time, 2),
         "talking_since": person.talking_since if person.talking else None,
     }
@@ -50,6 +54,7 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
                 view.now,
                 view.names.get(person.channel, ""),
                 person.channel in view.keys_paused,
+                person.channel in view.names_recorded,
             )
             for person in view.participants
         ],
