@@ -168,6 +168,7 @@ COMMAND_MODULES = {
     "moderators": "rooms",
     "tokens": "tokens",
     "poll": "polls",
+    "directory": "directory",
 }
 
 

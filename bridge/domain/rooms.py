@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from bridge.domain.cues import Cue
+from bridge.domain.directory import KnownCaller
 from bridge.domain.trunks import TrunkSpec
 
 ROOM_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")  # a slug: also the ConfBridge conference
@@ -113,10 +114,12 @@ class RoomsConfig:
     moderators: tuple[ModeratorSpec, ...] = ()
     cues: tuple[Cue, ...] = ()  # the admins' own (the built-in ones are not listed)
     trunks: tuple[TrunkSpec, ...] = ()
+    directory: tuple[KnownCaller, ...] = ()  # known numbers, labelled at entry
 
     def summary(self) -> str:
         summary = f"{_count(len(self.rooms), 'room')}, {_count(len(self.moderators), 'moderator')}"
         summary += f", {_count(len(self.cues), 'cue')}" if self.cues else ""
+        summary += f", {_count(len(self.directory), 'known number')}" if self.directory else ""
         return summary + (f", {_count(len(self.trunks), 'trunk')}" if self.trunks else "")
 
 

@@ -12,6 +12,7 @@ from pydantic_core import ErrorDetails
 from bridge.domain.rooms import ALL_ROOMS, DEFAULT_MAX_PARTICIPANTS, RoomsConfig
 from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED
 from bridge.roomsfile.cues import CueEntry, cue_of, resolve, wav_problem
+from bridge.roomsfile.directory import DirectoryEntry, check_directory
 from bridge.roomsfile.entries import (
     EXPECTED,
     LONG_PIN_DIGITS,
@@ -46,7 +47,7 @@ from bridge.roomsfile.trunks import LONG_PINS_REASON, check_trunks, read_trunks,
 
 # --- walking the document ------------------------------------------------------------------
 
-_TOP_KEYS = ("rooms", "moderators", "cues", "trunks")
+_TOP_KEYS = ("rooms", "moderators", "cues", "trunks", "directory")
 
 
 class _Unreadable:
@@ -99,6 +100,7 @@ class Reader:
         moderators = self.entries(top.get("moderators"), "moderators", ModeratorEntry)
         cues = self.entries(top.get("cues"), "cues", CueEntry)
         trunks = read_trunks(self, top.get("trunks"))
+        directory = self.entries(top.get("directory"), "directory", DirectoryEntry)
         if trunks and not self.long_pins:
             self.long_pins = LONG_PINS_REASON  # its callers share budgets per trunk
         self.check_rooms(rooms)
@@ -107,6 +109,7 @@ class Reader:
         )
         self.check_moderators(moderators, rooms)
         self.check_cues(cues)
+        known = check_directory(self, directory)
         if self.problems:
             return None
         return RoomsConfig(
@@ -118,6 +121,7 @@ class Reader:
                 cue_of(e.parsed, self.filename) for e in cues if isinstance(e.parsed, CueEntry)
             ),
             trunks=trunk_specs(trunks, self.filename),
+            directory=known,
         )
 
     def fields(self, node: yaml.MappingNode, path: str) -> Fields:

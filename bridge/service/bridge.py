@@ -69,6 +69,7 @@ from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
 from bridge.store.cues import own_cues
 from bridge.store.db import Database
+from bridge.store.directory import known_labels
 from bridge.store.history import HistoryWriter, open_leg_totals
 from bridge.store.polls import record_poll
 from bridge.store.room_cache import revision_probe
@@ -160,7 +161,8 @@ class BridgeService:
             db, self.desk.rooms, self.switchboard, self._find_room, self.accounts.rights_changed
         )
         self.holders = RoomHolders(self.switchboard, self._file_role)
-        self.labels = CallerLabels(self.switchboard, self._publish_label)
+        self.labels = CallerLabels(self.switchboard, self._publish_label, self._known_labels)
+        self.roster.add_listener(self.labels.on_event)
         self.roster.add_listener(self.holders.on_event)
 
     @property
@@ -183,6 +185,10 @@ class BridgeService:
     async def _keep_poll(self, tally: Tally, present: int) -> None:
         async with self.db.sessions.begin() as session:
             await record_poll(session, tally, present)
+
+    async def _known_labels(self) -> dict[str, str]:
+        async with self.db.sessions() as session:
+            return await known_labels(session)
 
     async def _own_cues(self) -> dict[str, Cue]:
         async with self.db.sessions() as session:
@@ -298,5 +304,6 @@ class BridgeService:
         self.moderation.close()
         self.speakers.close()
         self.names.close()
+        self.labels.close()
         self.polls.stop()
         self.desk.close()

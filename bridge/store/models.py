@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from bridge.domain.labels import MAX_LABEL
 from bridge.domain.pins import HASH_LENGTH
 from bridge.domain.rooms import TITLE_LIMIT
 
@@ -362,3 +363,17 @@ class ApiToken(Base):
     read_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     rooms: Mapped[str | None] = mapped_column(Text)
     moderator: Mapped[Moderator] = relationship(lazy="joined")
+
+
+class KnownCallerRow(Base):
+    """A number in the directory of known callers (``bridge.domain.directory``): from the
+    rooms file's ``directory:`` (``source`` "file", replaced by each sync) or from
+    ``iobridge directory import`` ("import", kept by syncs)."""
+
+    __tablename__ = "known_callers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)  # normalised
+    name: Mapped[str] = mapped_column(String(MAX_LABEL))
+    place: Mapped[str] = mapped_column(String(MAX_LABEL), default="")
+    source: Mapped[str] = mapped_column(String(8))

@@ -193,7 +193,7 @@ def test_unknown_top_level_key() -> None:
           - username: u
     """) == [
         "rooms.yaml:3: moderator: unknown key 'moderator'"
-        " (expected one of: rooms, moderators, cues, trunks);"
+        " (expected one of: rooms, moderators, cues, trunks, directory);"
         " did you mean 'moderators'?"
     ]
 
