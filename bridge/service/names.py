@@ -91,11 +91,13 @@ class CallerNames:
                 file = self._files.get((event.room, event.channel))
                 if file is not None:
                     self._start(self._announce(event.room, file, joined=True))
-            case ParticipantLeft(group=None):
+            case ParticipantLeft():  # a move between conferences is a ParticipantMoved
                 self._held.pop(event.channel, None)
                 file = self._files.pop((event.room, event.channel), None)
-                if file is not None:
+                if file is not None and event.group is None:
                     self._start(self._announce(event.room, file, joined=False))
+                elif file is not None:  # hung up in a breakout group: the room never hears it
+                    file.unlink(missing_ok=True)
             case RoomEnded():
                 self._turns.pop(event.room, None)
                 for key in [key for key in self._files if key[0] == event.room]:
