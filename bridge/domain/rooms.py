@@ -72,6 +72,7 @@ class RoomSpec:
     announce_names: bool = False  # callers record their name; the room hears it on join
     # Callers record their name and place at entry, for the room's moderators alone.
     ask_name: bool = False
+    show_numbers_to_assistants: bool = False  # assistants see "+1 555 *** **23" unless true
     auto_advance: bool = False  # a turn that ends by itself calls the next speaker
     rejoin_grace: int = DEFAULT_REJOIN_GRACE  # seconds a caller who dropped keeps their place
     # Networks a venue calls from (its Wi-Fi's public address): callers from there are slowed

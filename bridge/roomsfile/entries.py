@@ -68,6 +68,7 @@ class RoomEntry(BaseModel):
     record: StrictBool = False
     announce_names: StrictBool = False
     ask_name: StrictBool = False
+    show_numbers_to_assistants: StrictBool = False
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
     allow_sources: list[StrictStr] = []
@@ -182,6 +183,7 @@ EXPECTED = {
     "record": "true or false",
     "announce_names": "true or false",
     "ask_name": "true or false",
+    "show_numbers_to_assistants": "true or false",
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "allow_sources": 'a list of networks in quotes, like ["198.51.100.0/24"]',

@@ -97,6 +97,7 @@ class Room(Base):
     record: Mapped[bool] = mapped_column(Boolean, default=False)
     announce_names: Mapped[bool] = mapped_column(Boolean, default=False)
     ask_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_numbers_to_assistants: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False)
     rejoin_grace: Mapped[int] = mapped_column(Integer, default=120)
     allow_sources: Mapped[tuple[str, ...]] = mapped_column(

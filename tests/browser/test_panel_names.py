@@ -9,6 +9,7 @@ from pathlib import Path
 
 from playwright.async_api import expect
 
+from bridge.domain.privacy import mask_number
 from bridge.service import BridgeService
 from tests.browser.conftest import ROOM, Join, OpenPanel
 
@@ -24,9 +25,11 @@ async def test_play_name_on_the_roster_plays_the_caller_s_recording(
     service.names.name_recorded(ROOM, named.channel, file)
 
     page = await open_panel("dana")  # an assistant of the room
-    play = page.get_by_role("button", name=f"Play name {named.caller_id}")
+    play = page.get_by_role("button", name=f"Play name {mask_number(named.caller_id)}")
     await expect(play).to_be_visible()
-    await expect(page.get_by_role("button", name=f"Play name {unnamed.caller_id}")).to_have_count(0)
+    await expect(
+        page.get_by_role("button", name=f"Play name {mask_number(unnamed.caller_id)}")
+    ).to_have_count(0)
     async with page.expect_response(lambda r: "/name?channel=" in r.url) as answered:
         await play.click()
     response = await answered.value

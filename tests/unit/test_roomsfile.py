@@ -237,7 +237,8 @@ def test_unknown_key_names_the_expected_ones() -> None:
     """) == (
         "rooms.yaml:7: rooms[1].recrod: unknown key 'recrod' (expected one of: name, title, pin,"
         " moderator_pin, max_participants, muted_on_entry, queue, speaking_time_limit, record,"
-        " announce_names, ask_name, auto_advance, rejoin_grace, allow_sources);"
+        " announce_names, ask_name, show_numbers_to_assistants, auto_advance, rejoin_grace,"
+        " allow_sources);"
         " did you mean 'record'?"
     )
 
@@ -822,7 +823,8 @@ def test_all_problems_are_reported_at_once_in_line_order(tmp_path: Path) -> None
     assert [line.removeprefix(f"{path}:") for line in lines] == [
         "8: rooms[1].recrod: unknown key 'recrod' (expected one of: name, title, pin,"
         " moderator_pin, max_participants, muted_on_entry, queue, speaking_time_limit, record,"
-        " announce_names, ask_name, auto_advance, rejoin_grace, allow_sources);"
+        " announce_names, ask_name, show_numbers_to_assistants, auto_advance, rejoin_grace,"
+        " allow_sources);"
         " did you mean 'record'?",
         "9: rooms[2].name: duplicate room name 'ga-national' (first at line 2)",
         "10: rooms[2].pin: must be 4-12 digits, got 'abc1'",
