@@ -216,3 +216,11 @@ class NoSuchNode(BridgeError):
         among = ", ".join(known) if known else "none: this io-bridge drives one Asterisk"
         super().__init__(f"no node '{node}' (the nodes file's: {among})")
         self.node = node
+
+
+class NoRecordedName(BridgeError):
+    status = 404
+    code = "no_recorded_name"
+
+    def __init__(self, room: str, channel: str) -> None:
+        super().__init__(f"'{channel}' in room '{room}' said no name (or has left)")

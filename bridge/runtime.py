@@ -168,6 +168,7 @@ class Runtime:
                         settings.pin_attempts_per_call,
                         settings.sounds_dir,
                         LanguageChoice(settings.entry_languages, settings.sounds_dir),
+                        names=self.service.names,
                     ),
                     keys_route(PhoneKeypad(self.service), settings.sounds_dir),
                     dialout_route(self.service.dialout, settings.sounds_dir),

@@ -31,6 +31,7 @@ LISTEN_CONTEXT = "iobridge-broadcast-listen"
 RECORDING_STARTED = "recording"
 ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
 CUE, CUE_LOOP = "cue", "cue-loop"  # a cue's file is in the variable IOBRIDGE_CUE
+NAME_JOINED, NAME_LEFT = "name-joined", "name-left"  # a caller's name, in IOBRIDGE_CUE too
 _UNSAFE = set(",|;&\"'`$\\{}()\n\r\t ")
 # A room, or a breakout group's conference (``ROOM~group-1``): "~" is no regex metacharacter.
 _ROOM = re.compile("[a-z0-9][a-z0-9-]*(~[a-z0-9][a-z0-9-]*)?")
@@ -61,8 +62,7 @@ def cue_action(
     extension) once, or over and over while anyone else is in the room (``loops``); a
     built-in cue's speech in ``language`` (the room's: ``sounds/<language>/<cue>``)."""
     _check_room(room)
-    if not file.startswith("/") or _UNSAFE & set(file):
-        raise BadField(f"not a file Asterisk can play safely: {file!r}")
+    _check_file(file)
     action = _originate(room, CUE_LOOP if loops else CUE)
     action["Variable"] = (
         f"IOBRIDGE_CUE={file},IOBRIDGE_CUE_ROOM={room},{_language_variable(language)}"
@@ -75,6 +75,22 @@ def _language_variable(language: str) -> str:
     if language not in LANGUAGES:
         raise BadField(f"not a language: {language!r}")
     return f"CHANNEL(language)={language}"
+
+
+def name_action(room: str, file: str, joined: bool) -> dict[str, str]:
+    """Originate the announcer into ``room`` to play a caller's name (``file``, a path
+    without its extension) and "has joined" (``joined``) or "has left". It does not stop
+    a cue that plays: both are heard."""
+    _check_room(room)
+    _check_file(file)
+    action = _originate(room, NAME_JOINED if joined else NAME_LEFT)
+    action["Variable"] = f"IOBRIDGE_CUE={file}"
+    return action
+
+
+def _check_file(file: str) -> None:
+    if not file.startswith("/") or _UNSAFE & set(file):
+        raise BadField(f"not a file Asterisk can play safely: {file!r}")
 
 
 def silence_action(room: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")  # what passes into Originate
+WHISPER_SAY = "iobridge-whisper-say"  # its prompt, then a number (a caller's place)
 GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
 
 
@@ -45,9 +46,10 @@ class ConferenceBridge:
     async def kick(self, room: str, channel: str) -> None:
         await self._on_participant("ConfbridgeKick", room, channel)
 
-    async def whisper(self, channel: str, prompt: str) -> None:
+    async def whisper(self, channel: str, prompt: str, place: int | None = None) -> None:
         """Play one of io-bridge's prompts to ``channel`` alone, while it stays in its room:
-        a Local channel spies on it in whisper mode and plays the prompt into the whisper.
+        a Local channel spies on it in whisper mode and plays the prompt into the whisper
+        (followed by ``place`` said as a number, when given).
         ConfBridge has no AMI action that plays to one member; this keeps them in the mix.
         The prompt plays in the member's own language (``CHANNEL(language)``, set when they
         were admitted), so Asterisk picks ``sounds/<language>/<prompt>``."""
@@ -55,16 +57,19 @@ class ConferenceBridge:
         language = await self._language_of(channel)
         if language:
             variables += f",CHANNEL(language)={language}"
-        await self.ami.send(
-            {
-                "Action": "Originate",
-                "Channel": WHISPER,
-                "Application": "Playback",
-                "Data": str(self.sounds / prompt),
-                "Variable": variables,
-                "Async": "true",
-            }
-        )
+        action = {
+            "Action": "Originate",
+            "Channel": WHISPER,
+            "Application": "Playback",
+            "Data": str(self.sounds / prompt),
+            "Variable": variables,
+            "Async": "true",
+        }
+        if place is not None:
+            del action["Application"], action["Data"]
+            action |= {"Context": WHISPER_SAY, "Exten": str(int(place)), "Priority": "1"}
+            action["Variable"] += f",IOBRIDGE_PROMPT={self.sounds / prompt}"
+        await self.ami.send(action)
 
     async def _language_of(self, channel: str) -> str:
         """The channel's language, or "" when Asterisk does not say (it left meanwhile)."""
@@ -141,6 +146,11 @@ class ConferenceBridge:
         stopping whatever cue still plays there (see ``announcer``)."""
         await self.ami.send(announcer.silence_action(room))
         await self.ami.send(announcer.cue_action(room, file, loops, language))
+
+    async def announce_name(self, room: str, file: str, joined: bool) -> None:
+        """Play a caller's recorded name (``file``, a path without its extension) to
+        everyone in ``room``, followed by "has joined" or "has left" (see ``announcer``)."""
+        await self.ami.send(announcer.name_action(room, file, joined))
 
     async def move(self, room: str, channel: str, group: str | None) -> None:
         """Take ``channel`` out of its conference into breakout ``group``'s (None: back to its

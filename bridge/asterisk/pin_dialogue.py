@@ -20,6 +20,7 @@ from typing import Protocol
 
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
 from bridge.asterisk.fastagi import BadArguments, Route
+from bridge.asterisk.name_recording import NameDesk, take_name
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.guard import Gate, Hold, Refuse, Source, caller_source
 from bridge.domain.sources import host_of
@@ -112,9 +113,8 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
         # No join/leave sound on the room's playback queue for this caller; see
         # QUIET_FROM_PARTICIPANTS in bridge/domain/entry.py and confbridge.conf.
         values["CONFBRIDGE(user,quiet)"] = "yes"
-    elif room.announce_names:
-        # ConfBridge asks for the name, records it and announces it on join and leave.
-        values["CONFBRIDGE(user,announce_join_leave)"] = "yes"
+    # A name (ask_name, announce_names) is recorded by this dialogue (``record_name``),
+    # never by ConfBridge's announce_join_leave, which keeps a silent caller ~20 s.
     # Every prompt from here on (Asterisk's and io-bridge's) in the room's language.
     values["CHANNEL(language)"] = room.language
     values["IOBRIDGE_ROLE"] = str(admission.role)
@@ -195,13 +195,16 @@ def entry_route(
     attempts: int,
     sounds: Path = SHIPPED_SOUNDS,
     choice: LanguageChoice | None = None,
+    names: NameDesk | None = None,
 ) -> Route[CallOrigin]:
-    """The ``entry`` script: up to ``attempts`` PINs per call; ``sounds``: where
-    io-bridge's own prompts are (``Settings.sounds_dir``); with ``choice``, the caller
-    picks a language first (one language: the prompts are in it, nothing is asked)."""
+    """The ``entry`` script: up to ``attempts`` PINs per call, then the caller's name
+    where their room asks for it. ``sounds``: where io-bridge's own prompts are
+    (``Settings.sounds_dir``); with ``choice``, the caller picks a language first (one
+    language: the prompts are in it, nothing is asked); ``names``: the service's (the
+    runtime always gives it, a test of the PIN alone may not)."""
 
     async def dialogue(agi: AgiChannel, origin: CallOrigin) -> None:
-        await _entry(agi, origin, desk, attempts, sounds, choice)
+        await _entry(agi, origin, desk, attempts, sounds, choice, names)
 
     return Route("entry", CallOrigin.of, dialogue)
 
@@ -334,9 +337,16 @@ async def _entry(
     attempts: int,
     sounds: Path,
     choice: LanguageChoice | None,
+    names: NameDesk | None,
 ) -> None:
     try:
         outcome = await entry_dialogue(agi, origin, desk, attempts, sounds, choice)
+        if isinstance(outcome, Admission) and (
+            outcome.room.ask_name or outcome.room.announce_names
+        ):
+            if names is None:
+                raise RuntimeError("the entry route was built without a name desk")
+            await take_name(agi, outcome.room.name, names)
         agi.hand_back()  # the caller goes on to their room (or hangs up) before we log
     except CallerGone:
         log.info("agi.entry caller_hung_up channel=%s", agi.channel)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from bridge.asterisk.config_files import AsteriskConfigError, render, template_values, templates
 from bridge.asterisk.install import AsteriskInstall
+from bridge.asterisk.name_recording import names_folder
 from bridge.asterisk.node_config import NodeLayout, node_values, render_node_files
 from bridge.asterisk.release import record_started
 from bridge.asterisk.sound_languages import lay_out_data_dir
@@ -94,6 +95,7 @@ def render_config(
         make_private_dir(folder)
     if owners is None:
         make_private_dir(settings.recordings_dir)
+        make_private_dir(names_folder(settings.recordings_dir))
     values = template_values(settings, install)
     # Asterisk's data through a folder of links: the tree's, plus each language's prompts.
     values["data_dir"] = lay_out_data_dir(run_dir / "data", install.data_dir, settings.sounds_dir)

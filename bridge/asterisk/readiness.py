@@ -34,6 +34,7 @@ CONTEXTS = (
     "iobridge-keys",
     "iobridge-group",
     "iobridge-whisper",
+    "iobridge-whisper-say",
     "iobridge-announce",
     "iobridge-announce-play",
     "iobridge-broadcast",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bridge.asterisk.name_recording import names_folder
 from bridge.errors import StartupError
 from bridge.settings import Settings, make_private_dir
 
@@ -100,7 +101,7 @@ def give_asterisk_dirs(settings: Settings, owners: Owners) -> None:
     service's group, setgid, each recording readable by that group."""
     make_private_dir(settings.asterisk_dir)
     _give_tree(settings.asterisk_dir, owners.asterisk.uid, owners.asterisk.gid)
-    settings.recordings_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    names_folder(settings.recordings_dir).mkdir(mode=0o700, parents=True, exist_ok=True)
     _give_tree(
         settings.recordings_dir,
         owners.asterisk.uid,

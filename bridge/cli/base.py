@@ -172,6 +172,7 @@ COMMAND_MODULES = {
     "dialout": "dialout",
     "breakout": "breakouts",
     "nodes": "nodes",
+    "directory": "directory",
 }
 
 

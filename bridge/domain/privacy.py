@@ -51,3 +51,17 @@ def mask_caller_id(caller_id: str) -> str:
     if len(caller_id) <= 2 * SHOWN_WHEN_MASKED:
         return MASK
     return MASK + caller_id[-SHOWN_WHEN_MASKED:]
+
+
+def mask_number(caller_id: str) -> str:
+    """A caller's number as a room's assistant sees it: its first digits and its last two,
+    "+1 555 *** **23" (a facilitator can still tell callers apart and say "the caller
+    ending in 23"). A withheld number, a pseudonym or a name shows as it is; a short
+    number shows its last two alone."""
+    digits = caller_id.removeprefix("+")
+    if not digits.isdigit() or is_pseudonym(caller_id):
+        return caller_id
+    if len(digits) < 7:
+        return f"*** **{digits[-2:]}" if len(digits) > 2 else "***"
+    head = f"+{digits[0]} {digits[1:4]}" if caller_id.startswith("+") else digits[:3]
+    return f"{head} *** **{digits[-2:]}"

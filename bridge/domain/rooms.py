@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.domain.breakouts.model import Latecomers
 from bridge.domain.cues import Cue
+from bridge.domain.known_callers import KnownCaller
 from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.schedule import Schedule
 from bridge.domain.trunks import TrunkSpec
@@ -75,7 +76,10 @@ class RoomSpec:
     queue: QueuePolicy = QueuePolicy.FIFO
     speaking_time_limit: int = 0  # seconds; 0 means no limit
     record: bool = False
-    announce_names: bool = False
+    announce_names: bool = False  # callers record their name; the room hears it on join
+    # Callers record their name and place at entry, for the room's moderators alone.
+    ask_name: bool = False
+    show_numbers_to_assistants: bool = False  # assistants see "+1 555 *** **23" unless true
     auto_advance: bool = False  # a turn that ends by itself calls the next speaker
     rejoin_grace: int = DEFAULT_REJOIN_GRACE  # seconds a caller who dropped keeps their place
     # Seconds between two points of process (*7) raised by one caller; 0: no limit.
@@ -136,10 +140,12 @@ class RoomsConfig:
     moderators: tuple[ModeratorSpec, ...] = ()
     cues: tuple[Cue, ...] = ()  # the admins' own (the built-in ones are not listed)
     trunks: tuple[TrunkSpec, ...] = ()
+    directory: tuple[KnownCaller, ...] = ()  # known numbers, labelled at entry
 
     def summary(self) -> str:
         summary = f"{_count(len(self.rooms), 'room')}, {_count(len(self.moderators), 'moderator')}"
         summary += f", {_count(len(self.cues), 'cue')}" if self.cues else ""
+        summary += f", {_count(len(self.directory), 'known number')}" if self.directory else ""
         return summary + (f", {_count(len(self.trunks), 'trunk')}" if self.trunks else "")
 
 

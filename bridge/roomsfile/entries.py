@@ -74,6 +74,8 @@ class RoomEntry(BaseModel):
     record: StrictBool = False
     announce_names: StrictBool = False
     practice: StrictBool = False
+    ask_name: StrictBool = False
+    show_numbers_to_assistants: StrictBool = False
     auto_advance: StrictBool = False
     rejoin_grace: Annotated[StrictInt, Field(ge=0, le=MAX_REJOIN_GRACE)] = DEFAULT_REJOIN_GRACE
     process_key_interval: Annotated[StrictInt, Field(ge=0, le=MAX_PROCESS_KEY_INTERVAL)] = (
@@ -206,6 +208,8 @@ EXPECTED = {
     "record": "true or false",
     "announce_names": "true or false",
     "practice": "true or false",
+    "ask_name": "true or false",
+    "show_numbers_to_assistants": "true or false",
     "auto_advance": "true or false",
     "rejoin_grace": f"a whole number of seconds from 0 to {MAX_REJOIN_GRACE}",
     "process_key_interval": f"a whole number of seconds from 0 to {MAX_PROCESS_KEY_INTERVAL}"
@@ -236,6 +240,25 @@ class WeakHash(ValueError):
             f"OWASP's minimum is {MIN_ARGON2_MEMORY_KIB} KiB (19 MiB) with time cost "
             f"{MIN_ARGON2_TIME_COST}; make a new hash with: iobridge moderators hash-password"
         )
+
+
+# announce_names: each name goes to the whole room, one at a time: the pause, the name (at
+# most 6 s, 3 s said on average), "has joined" or "has left" (bridge.service.names).
+SECONDS_PER_NAME = 5
+ANNOUNCED_NAMES_UP_TO = 40  # callers: past this a room spends minutes hearing names
+
+
+def announce_names_warning(max_participants: int) -> str | None:
+    """What announcing every name costs a room this size, or None when it is small."""
+    if max_participants <= ANNOUNCED_NAMES_UP_TO:
+        return None
+    return (
+        f"every caller's name is played to the whole room, one at a time, about "
+        f"{SECONDS_PER_NAME} s each: {max_participants} callers joining are about "
+        f"{round(max_participants * SECONDS_PER_NAME / 60)} minutes of names (as long again "
+        f"as they leave); for a room over {ANNOUNCED_NAMES_UP_TO} callers use ask_name "
+        "(moderators play names on demand) instead"
+    )
 
 
 def short_pin_warning(pin: str) -> str | None:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from bridge.domain.languages import missing_sounds
-from bridge.domain.rooms import ALL_ROOMS, RoomsConfig
+from bridge.domain.rooms import ALL_ROOMS, DEFAULT_MAX_PARTICIPANTS, RoomsConfig
 from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED
 from bridge.roomsfile.cues import CueEntry, cue_of, resolve, wav_problem
 from bridge.roomsfile.entries import (
@@ -22,6 +22,7 @@ from bridge.roomsfile.entries import (
     ModeratorEntry,
     RoomEntry,
     WeakHash,
+    announce_names_warning,
     grant_of_item,
     moderator_spec,
     quote,
@@ -29,6 +30,7 @@ from bridge.roomsfile.entries import (
     short_pin_warning,
 )
 from bridge.roomsfile.grants import grant_of
+from bridge.roomsfile.known_callers import DirectoryEntry, check_directory
 from bridge.roomsfile.nodes import (
     INT_TAG,
     Entry,
@@ -47,7 +49,7 @@ from bridge.roomsfile.trunks import LONG_PINS_REASON, check_trunks, read_trunks,
 
 # --- walking the document ------------------------------------------------------------------
 
-_TOP_KEYS = ("rooms", "moderators", "cues", "trunks")
+_TOP_KEYS = ("rooms", "moderators", "cues", "trunks", "directory")
 
 
 class _Unreadable:
@@ -103,6 +105,7 @@ class Reader:
         moderators = self.entries(top.get("moderators"), "moderators", ModeratorEntry)
         cues = self.entries(top.get("cues"), "cues", CueEntry)
         trunks = read_trunks(self, top.get("trunks"))
+        directory = self.entries(top.get("directory"), "directory", DirectoryEntry)
         if trunks and not self.long_pins:
             self.long_pins = LONG_PINS_REASON  # its callers share budgets per trunk
         self.check_rooms(rooms)
@@ -111,6 +114,7 @@ class Reader:
         )
         self.check_moderators(moderators, rooms)
         self.check_cues(cues)
+        known = check_directory(self, directory)
         if self.problems:
             return None
         return RoomsConfig(
@@ -122,6 +126,7 @@ class Reader:
                 cue_of(e.parsed, self.filename) for e in cues if isinstance(e.parsed, CueEntry)
             ),
             trunks=trunk_specs(trunks, self.filename),
+            directory=known,
         )
 
     def fields(self, node: yaml.MappingNode, path: str) -> Fields:
@@ -307,6 +312,10 @@ class Reader:
             if isinstance(language, str) and installed is not None and language not in installed:
                 where = f"{room.path}.language"
                 self.add(room.line("language"), where, missing_sounds(language))
+            size = room.good.get("max_participants", DEFAULT_MAX_PARTICIPANTS)
+            announces = room.good.get("announce_names") is True and isinstance(size, int)
+            if announces and (costly := announce_names_warning(size)) is not None:
+                self.warn(room.line("announce_names"), f"{room.path}.announce_names", costly)
             for key in PIN_FIELDS:
                 pin = room.good.get(key)
                 if not isinstance(pin, str):

@@ -21,13 +21,13 @@ from panoramisk.message import Message
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.asterisk.name_recording import names_folder
 from bridge.domain.accounts import Right, Via
-from bridge.domain.breakouts import BreakoutChanged, StintEnded
-from bridge.domain.cues import Cue
+from bridge.domain.breakouts import BreakoutChanged
 from bridge.domain.dialout import DialOutChanged
 from bridge.domain.labels import CallerMarked
 from bridge.domain.nodes import NodeSpec
-from bridge.domain.polls import PollChanged, Tally
+from bridge.domain.polls import PollChanged
 from bridge.domain.practice import PracticeChanged
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
@@ -49,6 +49,7 @@ from bridge.service.keys import RoomKeys
 from bridge.service.labels import CallerLabels
 from bridge.service.metrics import Metrics
 from bridge.service.moderation import Moderation
+from bridge.service.names import CallerNames
 from bridge.service.nodes import NodeLinks
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.polls import RoomPolls
@@ -56,6 +57,7 @@ from bridge.service.practice import RoomPractice
 from bridge.service.reports import CallReports
 from bridge.service.rooms_on_demand import RoomsOnDemand
 from bridge.service.roster import Change, LiveRoster
+from bridge.service.sessions import reading, writing
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
 from bridge.service.tokens import ApiTokens
@@ -64,6 +66,7 @@ from bridge.store.breakouts import record_stints
 from bridge.store.cues import own_cues
 from bridge.store.db import Database
 from bridge.store.history import HistoryWriter, open_leg_totals
+from bridge.store.known_callers import known_labels
 from bridge.store.polls import record_poll
 from bridge.store.room_cache import revision_probe
 
@@ -119,7 +122,7 @@ class BridgeService:
                 ConferenceBridge(self.ami, settings.sounds_dir)
             )
         self.roster = LiveRoster(
-            self.pbx_directory.snapshot, self._earlier_totals, self.history.submit
+            self.pbx_directory.snapshot, reading(db.sessions, open_leg_totals), self.history.submit
         )
         self.metrics = Metrics(lambda: self.switchboard, self._pbx_up, self._practice_rooms)
         if self.node_links is not None:
@@ -157,14 +160,18 @@ class BridgeService:
             self.first_time,  # each turn on to history
             self.metrics,
         )
-        self.polls = RoomPolls(self.switchboard, self._publish_room, self._keep_poll)
-        self.labels = CallerLabels(self.switchboard, self._publish_room)
+        self.polls = RoomPolls(
+            self.switchboard, self._publish_room, writing(db.sessions, record_poll)
+        )
+        self.labels = CallerLabels(
+            self.switchboard, self._publish_room, reading(db.sessions, known_labels)
+        )
         self.breakouts = RoomBreakouts(
             self.pbx_directory,
             self.switchboard,
             self.roster.receive,
             self._publish_room,
-            self._keep_stints,
+            writing(db.sessions, record_stints),
             self._find_room,
             self._stack_order,
             self.labels.name_of,
@@ -178,10 +185,17 @@ class BridgeService:
             self._publish_room,
             self._find_room,
         )
+        self.names = CallerNames(
+            names_folder(settings.recordings_dir),
+            settings.sounds_dir,
+            self.keys,
+            self.pbx_directory,
+            self._find_room,
+        )
         self.cues = RoomCues(
             self.pbx_directory,
             self.switchboard,
-            self._own_cues,
+            reading(db.sessions, own_cues),
             settings.sounds_dir,
             self._find_room,
         )
@@ -215,7 +229,8 @@ class BridgeService:
         # Every feature hears the roster's events, in this order.
         for feature in (
             self.bars, self.moderation, self.first_time, self.speakers, self.polls,
-            self.breakouts, self.keys, self.metrics, self.holders, self.dialout,
+            self.breakouts, self.keys, self.names, self.metrics, self.labels, self.holders,
+            self.dialout,
         ):  # fmt: skip
             self.roster.add_listener(feature.on_event)
 
@@ -239,23 +254,11 @@ class BridgeService:
         to the panels."""
         self.roster.changes.publish(Change(room, change))
 
-    async def _keep_stints(self, stints: list[StintEnded]) -> None:
-        async with self.db.sessions.begin() as session:
-            await record_stints(session, stints)
-
     def _stack_order(self, room: str) -> list[str]:
         """The channels on the room's speaker stack, speaker first, in their order."""
         stack = self.speakers.snapshot(room) or {"speaker": None, "queue": []}
         ahead = [stack["speaker"]] if stack["speaker"] else []
         return [str(entry["channel"]) for entry in [*ahead, *stack["queue"]]]
-
-    async def _keep_poll(self, tally: Tally, present: int) -> None:
-        async with self.db.sessions.begin() as session:
-            await record_poll(session, tally, present)
-
-    async def _own_cues(self) -> dict[str, Cue]:
-        async with self.db.sessions() as session:
-            return await own_cues(session)
 
     def _stack_view(self, room: str) -> StackView | None:
         stack = self.speakers.stacks.get(room)
@@ -286,12 +289,6 @@ class BridgeService:
         if self.node_links is not None:
             return self.node_links.any_up()
         return self.ami.connected.is_set()
-
-    async def _earlier_totals(
-        self, wanted: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], tuple[float, int]]:
-        async with self.db.sessions() as session:
-            return await open_leg_totals(session, wanted)
 
     async def _file_role(self, username: str, room: str) -> Right | None:
         """A moderator's role in ``room`` as the rooms file gives it."""
@@ -394,6 +391,8 @@ class BridgeService:
             log.error("history.unwritten_at_stop effects=%d", self.history.pending)
         self.moderation.close()
         self.speakers.close()
+        self.names.close()
+        self.labels.close()
         self.polls.stop()
         self.breakouts.stop()
         self.desk.close()

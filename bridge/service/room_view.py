@@ -12,11 +12,14 @@ The view holds the roster's own ``Participant`` objects: serialize it when it is
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bridge.domain.rooms import RoomSpec
+from bridge.domain.accounts import Principal
+from bridge.domain.privacy import mask_number
+from bridge.domain.rooms import Right, RoomSpec
 from bridge.domain.roster import Participant
 from bridge.domain.schedule import Occurrence
 
@@ -49,6 +52,7 @@ class RoomView:
     nodes: tuple[str, ...] = ()  # several nodes: the room's, its home node first
     nodes_down: tuple[str, ...] = ()  # several nodes: those without an AMI link now
     first_time_share: float | None = None  # of the talk so far; None: no turn yet
+    names_recorded: frozenset[str] = frozenset()  # channels that said their name at entry
 
     @property
     def name(self) -> str:
@@ -61,10 +65,14 @@ class RoomView:
     @property
     def speaker(self) -> str | None:
         """Who has the floor, in the words a moderator reads (label, caller ID, channel)."""
+        return self.speaker_as(whole_numbers)
+
+    def speaker_as(self, shown: NumberShown) -> str | None:
+        """``speaker``, with the number as a reader sees it (``numbers_for``)."""
         speaker = self.stack["speaker"]
         if not speaker:
             return None
-        return str(speaker["name"] or speaker["caller_id"] or speaker["channel"])
+        return str(speaker["name"] or shown(speaker["caller_id"]) or speaker["channel"])
 
     @property
     def hands_raised(self) -> int:
@@ -112,6 +120,7 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         nodes=_nodes_of(service, spec.name),
         nodes_down=_nodes_down(service),
         first_time_share=service.first_time.share(spec.name, now),
+        names_recorded=service.names.recorded_in(spec.name),
     )
 
 
@@ -162,3 +171,43 @@ def _nodes_down(service: BridgeService) -> tuple[str, ...]:
     """Several nodes: those whose AMI link is down (their rooms' calls are lost)."""
     links = service.node_links
     return () if links is None else tuple(n.name for n in links.nodes if not links.is_up(n.name))
+
+
+NumberShown = Callable[[str], str]  # a caller's number as one reader of a room sees it
+
+
+def whole_numbers(caller_id: str) -> str:
+    return caller_id
+
+
+def numbers_for(principal: Principal, spec: RoomSpec) -> NumberShown:
+    """How ``principal`` sees callers' numbers in room ``spec``: whole for its hosts (and
+    the admin), masked for its assistants ("+1 555 *** **23") unless the room's
+    ``show_numbers_to_assistants`` says otherwise. Every door that shows a room to a
+    moderator (the panel's feed, the API) serializes through this; nothing is left to
+    the browser."""
+    if spec.show_numbers_to_assistants or principal.role_in(spec.name) is not Right.ASSISTANT:
+        return whole_numbers
+    return mask_number
+
+
+def shown_row(row: dict[str, Any], shown: NumberShown) -> dict[str, Any]:
+    """A participant's row (``render.participant``) with their number as the reader sees
+    it; the name their phone sent is masked too when it is the number."""
+    if shown is whole_numbers:
+        return row
+    return {**row, "caller_id": shown(row["caller_id"]), "caller_name": shown(row["caller_name"])}
+
+
+def shown_stack(stack: dict[str, Any], shown: NumberShown) -> dict[str, Any]:
+    """The stack (``stack show --json``) with numbers as the reader sees them."""
+    if shown is whole_numbers:
+        return stack
+    speaker = stack["speaker"]
+    return {
+        **stack,
+        "speaker": None
+        if speaker is None
+        else {**speaker, "caller_id": shown(speaker["caller_id"])},
+        "queue": [{**entry, "caller_id": shown(entry["caller_id"])} for entry in stack["queue"]],
+    }

@@ -5,8 +5,7 @@ and the moderators' actions. Typed SQLAlchemy 2 models; alembic owns the schema
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -28,9 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from bridge.domain.pins import HASH_LENGTH
 from bridge.domain.rooms import TITLE_LIMIT
 from bridge.domain.schedule import Schedule
+from bridge.store.schedule_text import ScheduleText
 
 NETWORKS_LIMIT = 1000  # characters of a room's allowed networks
-SCHEDULE_LIMIT = 1000  # characters of a room's schedule (its rule, zone, length, start)
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -74,28 +73,6 @@ class NetworkList(TypeDecorator[tuple[str, ...]]):
         return tuple(value.split(",")) if value else ()
 
 
-class ScheduleText(TypeDecorator[Schedule | None]):
-    """A room's schedule as one JSON text: {"rrule", "tz", "minutes", "start"}."""
-
-    impl = String(SCHEDULE_LIMIT)
-    cache_ok = True
-
-    def process_bind_param(self, value: Schedule | None, dialect: Dialect) -> str | None:
-        if value is None:
-            return None
-        start = value.start.isoformat() if value.start else None
-        return json.dumps(
-            {"rrule": value.rrule, "tz": value.tz, "minutes": value.minutes, "start": start}
-        )
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Schedule | None:
-        if not value:
-            return None
-        found = json.loads(value)
-        start = date.fromisoformat(found["start"]) if found.get("start") else None
-        return Schedule(found["rrule"], found["tz"], int(found["minutes"]), start)
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -121,6 +98,8 @@ class Room(Base):
     record: Mapped[bool] = mapped_column(Boolean, default=False)
     announce_names: Mapped[bool] = mapped_column(Boolean, default=False)
     practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    ask_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    show_numbers_to_assistants: Mapped[bool] = mapped_column(Boolean, default=False)
     auto_advance: Mapped[bool] = mapped_column(Boolean, default=False)
     rejoin_grace: Mapped[int] = mapped_column(Integer, default=120)
     process_key_interval: Mapped[int] = mapped_column(Integer, default=60, server_default="60")

@@ -22,6 +22,7 @@ from bridge.domain.rooms import (
 )
 from bridge.store.accounts import end_sessions_of
 from bridge.store.cues import sync_cues
+from bridge.store.known_callers import FROM_FILE, store_known
 from bridge.store.models import Call, Moderator, ModeratorRoom, Room, RoomsRevision
 from bridge.store.pin_key import check_pin_key, replace_pin_key
 from bridge.store.tokens import revoke_tokens_of
@@ -145,6 +146,7 @@ async def sync_rooms(
     for added, changed, removed in (
         await sync_cues(session, config.cues),
         await sync_trunks(session, config.trunks),
+        await store_known(session, config.directory, FROM_FILE, replace=True),
     ):
         report.added += added
         report.changed += changed

@@ -27,6 +27,7 @@ def participant(
     name: str = "",
     keys_paused: bool = False,
     dialed_out: bool = False,
+    name_recorded: bool = False,
 ) -> dict[str, Any]:
     return {
         "channel": p.channel,
@@ -42,6 +43,7 @@ def participant(
         "keys_paused": keys_paused,
         "dialed_out": dialed_out,
         "group": p.group,
+        "name_recorded": name_recorded,
     }
 
 

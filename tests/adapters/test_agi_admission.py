@@ -168,3 +168,78 @@ async def test_an_admitted_caller_hears_everything_after_in_the_rooms_language()
     spanish = replace(BIG, language="es")
     (sent,) = await commands_after_the_pin(Admission(spanish, Role.PARTICIPANT))
     assert "CHANNEL(language)=es," in sent
+
+
+class NameTaker:
+    """Where the dialogue hands a recorded name and a key pressed during it."""
+
+    folder = Path("/var/names")
+    sounds = Path("/var/sounds")
+
+    def __init__(self) -> None:
+        self.names: list[tuple[str, str, Path]] = []
+        self.keys: list[tuple[str, str, str, str]] = []
+
+    def name_recorded(self, room: str, channel: str, file: Path) -> None:
+        self.names.append((room, channel, file))
+
+    def key_before_join(self, room: str, channel: str, caller_id: str, key: str) -> None:
+        self.keys.append((room, channel, caller_id, key))
+
+
+async def name_dialogue(room: RoomSpec, answers: dict[str, bytes]) -> tuple[list[str], NameTaker]:
+    names = NameTaker()
+    route = entry_route(AdmittingDesk(Admission(room, Role.PARTICIPANT)), 3, names=names)
+    server = await asyncio.start_server(
+        FastAgiServer([route], secret=AGI_SECRET).handle, "127.0.0.1", 0
+    )
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        b"agi_network: yes\nagi_network_script: " + AGI_SECRET.encode() + b"/entry\n"
+        b"agi_channel: PJSIP/anonymous-00000002\nagi_uniqueid: 1765000000.42\n"
+        b"agi_callerid: 5550123\nagi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
+    )
+    seen: list[str] = []
+    while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():
+        seen.append(line)
+        command = " ".join(line.split()[:2])
+        writer.write(answers.get(command, b"200 result=0\n"))
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    return seen[seen.index(next(c for c in seen if c.startswith("EXEC MSet"))) + 1 :], names
+
+
+async def test_a_room_that_asks_names_records_a_few_seconds_ended_by_hash() -> None:
+    room = RoomSpec(name="ga-national", title="GA", pin="424242", ask_name=True)
+    sent, names = await name_dialogue(
+        room,
+        {"GET DATA": b"200 result=424242\n", "RECORD FILE": b"200 result=0 (timeout)\n"},
+    )
+    assert sent == [
+        'STREAM FILE /var/sounds/name-prompt ""',
+        "RECORD FILE /var/names/ga-national-1765000000.42 wav #* 6000 BEEP s=4",
+    ]
+    file = Path("/var/names/ga-national-1765000000.42.wav")
+    assert names.names == [("ga-national", "PJSIP/anonymous-00000002", file)]
+    assert names.keys == []
+
+
+async def test_star_nine_during_the_name_is_kept_for_after_the_join() -> None:
+    room = RoomSpec(name="ga-national", title="GA", pin="424242", announce_names=True)
+    sent, names = await name_dialogue(
+        room,
+        {
+            "GET DATA": b"200 result=424242\n",
+            "RECORD FILE": b"200 result=42 (dtmf) endpos=8000\n",  # * ended the recording
+            "WAIT FOR": b"200 result=57\n",  # then 9
+        },
+    )
+    assert sent[-1] == "WAIT FOR DIGIT 2000"
+    assert names.keys == [("ga-national", "PJSIP/anonymous-00000002", "5550123", "hand")]
+
+
+async def test_a_room_without_names_records_nothing() -> None:
+    sent, names = await name_dialogue(BIG, {"GET DATA": b"200 result=424242\n"})
+    assert sent == [] and names.names == []

@@ -11,7 +11,7 @@ from tests.adapters.conftest import Web
 ROOM = "e2e-open"
 PARTICIPANT_FIELDS = {
     "channel", "caller_id", "name", "caller_name", "role", "muted", "talking", "joined_at",
-    "talk_time", "turns", "keys_paused", "dialed_out", "group",
+    "talk_time", "turns", "keys_paused", "dialed_out", "group", "name_recorded",
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 from playwright.async_api import expect
 
+from bridge.domain.privacy import mask_number
 from bridge.service import BridgeService
 from tests.browser.conftest import ROOM, HttpLogin, Join, OpenPanel, press
 from tests.support import keypad_answers
@@ -23,23 +24,20 @@ async def test_a_label_given_on_the_roster_shows_in_roster_stack_and_speaker_box
     open_panel: OpenPanel, join: Join, service: BridgeService, http_login: HttpLogin
 ) -> None:
     caller = await join()
+    seen_as = mask_number(caller.caller_id)  # as an assistant sees the number
     page = await open_panel("dana")  # an assistant may label and run the stack
-    await page.get_by_role("button", name=f"Label {caller.caller_id}").click()
-    await page.get_by_role("textbox", name=f"Label for {caller.caller_id}").fill(LABEL)
+    await page.get_by_role("button", name=f"Label {seen_as}").click()
+    await page.get_by_role("textbox", name=f"Label for {seen_as}").fill(LABEL)
     await page.get_by_role("button", name="Save label").click()
-    row = page.get_by_role("row", name=caller.caller_id)
+    row = page.get_by_role("row", name=seen_as)
     await expect(row.locator(".caller-label")).to_have_text(LABEL)
     assert await page.locator("#roster-rows b").count() == 0
-    await expect(page.locator("#audit li").first).to_contain_text(
-        f"dana labelled {caller.caller_id}"
-    )
+    await expect(page.locator("#audit li").first).to_contain_text(f"dana labelled {seen_as}")
 
-    await page.get_by_role("button", name=f"Add to stack {caller.caller_id}").click()
-    await expect(page.locator("#lanes .entry-name")).to_have_text(f"{LABEL} ({caller.caller_id})")
+    await page.get_by_role("button", name=f"Add to stack {seen_as}").click()
+    await expect(page.locator("#lanes .entry-name")).to_have_text(f"{LABEL} ({seen_as})")
     await page.get_by_role("button", name="Call on next").click()
-    await expect(page.locator("#speaker .speaker-name")).to_have_text(
-        f"{LABEL} ({caller.caller_id})"
-    )
+    await expect(page.locator("#speaker .speaker-name")).to_have_text(f"{LABEL} ({seen_as})")
     # Searching the roster finds the caller by label.
     await page.get_by_label("Search").fill("oakland")
     await expect(row).to_be_visible()
@@ -87,9 +85,10 @@ async def test_pause_keys_makes_a_callers_keys_do_nothing_until_resumed(
     open_panel: OpenPanel, join: Join, service: BridgeService
 ) -> None:
     caller = await join(later_keys=("*9", "*9"))
+    seen_as = mask_number(caller.caller_id)  # as an assistant sees the number
     page = await open_panel("dana")
-    await page.get_by_role("button", name=f"Pause keys {caller.caller_id}").click()
-    resume = page.get_by_role("button", name=f"Resume keys {caller.caller_id}")
+    await page.get_by_role("button", name=f"Pause keys {seen_as}").click()
+    resume = page.get_by_role("button", name=f"Resume keys {seen_as}")
     await expect(resume).to_be_visible()
 
     answers = keypad_answers()
@@ -99,14 +98,12 @@ async def test_pause_keys_makes_a_callers_keys_do_nothing_until_resumed(
     assert caller.channel not in queue(await service.speakers.show(ROOM))
 
     await resume.click()
-    await expect(page.get_by_role("button", name=f"Pause keys {caller.caller_id}")).to_be_visible()
+    await expect(page.get_by_role("button", name=f"Pause keys {seen_as}")).to_be_visible()
     mark = answers.mark()
     await press(service, caller, "*9")
     assert answers.said(caller.channel, since=mark) == "hand_raised"
     assert caller.channel in queue(await service.speakers.show(ROOM))
-    await expect(page.locator("#audit li").first).to_contain_text(
-        f"dana set the keys of {caller.caller_id}"
-    )
+    await expect(page.locator("#audit li").first).to_contain_text(f"dana set the keys of {seen_as}")
 
 
 def queue(shown: dict[str, Any]) -> list[str]:

@@ -9,7 +9,6 @@ import time
 from bridge.domain.guard import internet_source
 from bridge.runtime import Runtime
 from bridge.service import BridgeService
-from bridge.settings import Settings
 from bridge.sipcaller import Caller
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.support import AmiWatcher, event
@@ -158,19 +157,3 @@ async def test_star_six_mutes_a_participant_in_an_open_room(ami: AmiWatcher, dia
     await dial(f"2468#{NEXT_TRY}*6", caller_id=caller_id)
     joined = await join_of(ami, caller_id, mark)
     await ami.wait_for(event("ConfbridgeMute", Channel=joined["Channel"]), since=mark)
-
-
-async def test_a_room_that_announces_names_asks_for_one_before_the_join(
-    ami: AmiWatcher, dial: Dial, runtime_settings: Settings
-) -> None:
-    caller_id = unique_caller_id("named")
-    mark = ami.mark()
-    # The PIN, then ConfBridge's "state your name" prompt and tone, then # ends the name.
-    await dial("5252#,,,,,,#", caller_id=caller_id)
-    joined = await ami.wait_for(
-        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=30
-    )
-    assert joined["Conference"] == "e2e-names"
-    # ConfBridge keeps the recorded name (to announce the leave) while the caller is in.
-    names = runtime_settings.asterisk_dir / "spool" / "confbridge"
-    assert any(p.name.startswith("confbridge-name-e2e-names-") for p in names.iterdir())

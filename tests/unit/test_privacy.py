@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.domain.entry import WITHHELD_CALLER_IDS
-from bridge.domain.privacy import is_pseudonym, mask_caller_id, pseudonyms, retention_cutoff
+from bridge.domain.privacy import (
+    is_pseudonym,
+    mask_caller_id,
+    mask_number,
+    pseudonyms,
+    retention_cutoff,
+)
 
 
 def test_a_masked_caller_id_shows_only_its_last_two_characters() -> None:
@@ -55,3 +62,17 @@ def test_pseudonyms_are_distinct_and_recognised_as_such(caller_ids: list[str]) -
 def test_a_masked_caller_id_never_holds_more_than_two_of_its_characters(caller_id: str) -> None:
     masked = mask_caller_id(caller_id)
     assert masked == "…" + caller_id[-2:]
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("+15550123423", "+1 555 *** **23"),
+        ("5550123", "555 *** **23"),
+        ("12345", "*** **45"),
+        ("anonymous", "anonymous"),
+        ("alice", "alice"),
+    ],
+)
+def test_an_assistant_sees_a_number_s_first_digits_and_last_two(number: str, shown: str) -> None:
+    assert mask_number(number) == shown

@@ -197,7 +197,7 @@ def test_unknown_top_level_key() -> None:
           - username: u
     """) == [
         "rooms.yaml:3: moderator: unknown key 'moderator'"
-        " (expected one of: rooms, moderators, cues, trunks);"
+        " (expected one of: rooms, moderators, cues, trunks, directory);"
         " did you mean 'moderators'?"
     ]
 
@@ -975,3 +975,22 @@ def test_breakout_latecomers_is_smallest_or_main_and_says_so() -> None:
     )
     message = problem('rooms:\n  - {name: ga, pin: "424242", breakout_latecomers: last}\n')
     assert message.startswith("rooms.yaml:2: rooms[0].breakout_latecomers: must be smallest")
+
+
+def test_announcing_every_name_in_a_big_room_is_a_warning_naming_its_line() -> None:
+    text = (
+        'rooms:\n  - name: ga\n    pin: "424242"\n    max_participants: 300\n'
+        "    announce_names: true\n"
+        '  - name: wg\n    pin: "515151"\n    max_participants: 25\n    announce_names: true\n'
+        '  - name: big\n    pin: "616161"\n    ask_name: true\n'
+    )
+    warnings: list[Problem] = []
+    config = parse_rooms_text(text, "rooms.yaml", warnings)
+    assert [room.announce_names for room in config.rooms] == [True, True, False]
+    assert config.rooms[2].ask_name
+    assert [w.as_warning() for w in warnings] == [
+        "rooms.yaml:5: rooms[0].announce_names: warning: every caller's name is played to the"
+        " whole room, one at a time, about 5 s each: 300 callers joining are about 25 minutes"
+        " of names (as long again as they leave); for a room over 40 callers use ask_name"
+        " (moderators play names on demand) instead"
+    ]

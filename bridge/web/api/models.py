@@ -126,6 +126,9 @@ class Participant(BaseModel):
     dialed_out: bool = Field(False, description="called into the room by a moderator")
 
     group: str | None = Field(None, description="the breakout group they are in; null: main")
+    name_recorded: bool = Field(
+        False, description="the caller said their name at entry (ask_name): the panel plays it"
+    )
 
 
 class Speaker(BaseModel):

@@ -19,7 +19,14 @@ from typing import Any
 from aiohttp import web
 
 from bridge.actions import ROOM_ACTIONS, STACK_ACTIONS, Action, Group, of_group
-from bridge.service.room_view import RoomView, room_view
+from bridge.service.room_view import (
+    NumberShown,
+    RoomView,
+    numbers_for,
+    room_view,
+    shown_row,
+    shown_stack,
+)
 from bridge.web import render
 from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import ApiRequest
@@ -59,7 +66,10 @@ async def rooms(api: ApiRequest) -> RoomList:
     on_demand = await service.rooms_opened_on_demand()
     return RoomList(
         pbx=render.pbx_state(service.switchboard),
-        rooms=[_summary(room_view(service, spec), on_demand) for spec in specs],
+        rooms=[
+            _summary(room_view(service, spec), on_demand, numbers_for(api.principal, spec))
+            for spec in specs
+        ],
     )
 
 
@@ -79,14 +89,14 @@ async def open_room(api: ApiRequest) -> OpenedRoom:
     )
 
 
-def _summary(view: RoomView, on_demand_names: Collection[str]) -> RoomSummary:
+def _summary(view: RoomView, on_demand_names: Collection[str], shown: NumberShown) -> RoomSummary:
     return RoomSummary(
         name=view.name,
         title=view.spec.title,
         live=view.live,
         participants=view.count,
         hands_raised=view.hands_raised,
-        speaker=view.speaker,
+        speaker=view.speaker_as(shown),
         locked=view.locked,
         recording=view.recording,
         queue=view.spec.queue,
@@ -101,6 +111,7 @@ async def room(api: ApiRequest) -> RoomState:
     nobody in it is ``live: false``; a room not in it is a 404."""
     api.check_room(api.path.room)
     view = room_view(api.service, await api.service.find_room(api.path.room))
+    shown = numbers_for(api.principal, view.spec)
     return RoomState(
         room=view.name,
         title=view.spec.title,
@@ -112,17 +123,21 @@ async def room(api: ApiRequest) -> RoomState:
         started_at=view.started_at,
         participants=[
             Participant.model_validate(
-                render.participant(
-                    p,
-                    view.now,
-                    view.names.get(p.channel, ""),
-                    p.channel in view.keys_paused,
-                    p.channel in view.dialed_out,
+                shown_row(
+                    render.participant(
+                        p,
+                        view.now,
+                        view.names.get(p.channel, ""),
+                        p.channel in view.keys_paused,
+                        p.channel in view.dialed_out,
+                        p.channel in view.names_recorded,
+                    ),
+                    shown,
                 )
             )
             for p in view.participants
         ],
-        stack=StackState.model_validate(view.stack),
+        stack=StackState.model_validate(shown_stack(view.stack, shown)),
         poll=None if view.poll is None else PollState.model_validate(view.poll),
         practice_room=view.spec.practice,
         practice=None if view.practice is None else PracticeState.model_validate(view.practice),

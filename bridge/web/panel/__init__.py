@@ -7,6 +7,7 @@
 | Open a room: its PINs shown once | ``bridge.web.panel.rooms_on_demand`` |
 | the one action route (the shared table, audited) | ``bridge.web.panel.actions`` |
 | the room page's websocket and its coalesced snapshots | ``bridge.web.panel.live`` |
+| a caller's recorded name, played to the room's moderators | ``bridge.web.panel.names`` |
 | the snapshot itself; where the speaker stack plugs in | ``bridge.web.panel.state`` |
 | templates, the ES module and the stylesheet | ``bridge/web/templates``, ``bridge/web/static`` |
 """
@@ -19,7 +20,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bridge.web.panel import actions, live, pages, rooms_on_demand
+from bridge.web.panel import actions, live, names, pages, rooms_on_demand
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -67,4 +68,5 @@ def setup_panel(app: web.Application) -> None:
     router.add_post("/rooms/open", rooms_on_demand.open_room)
     router.add_get("/rooms/{room}", pages.room_page)
     router.add_get("/rooms/{room}/live", live.live)
+    router.add_get("/rooms/{room}/name", names.recorded_name)
     router.add_post("/rooms/{room}/actions/{action}", actions.run_action)

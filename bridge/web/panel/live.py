@@ -50,7 +50,7 @@ from bridge.domain.speakers import StackChanged
 from bridge.errors import BadField
 from bridge.hub import Hub, SubscriberDropped
 from bridge.service.accounts import PanelSession, token_hash
-from bridge.service.room_view import room_view
+from bridge.service.room_view import NumberShown, numbers_for, room_view, whole_numbers
 from bridge.service.roster import Change
 from bridge.web.auth import check_same_origin, json_session, room_of_request
 from bridge.web.keys import SERVICE
@@ -111,9 +111,12 @@ class Viewer:
 
 
 class RoomFeed:
-    def __init__(self, service: BridgeService, room: RoomSpec) -> None:
+    def __init__(
+        self, service: BridgeService, room: RoomSpec, shown: NumberShown = whole_numbers
+    ) -> None:
         self.service = service
         self.room = room
+        self.shown = shown  # callers' numbers as this feed's viewers see them (their role)
         self.viewers: set[Viewer] = set()
         self.version = 0
         self.state: dict[str, Any] | None = None
@@ -141,7 +144,7 @@ class RoomFeed:
         """Rebuild the room's state; offer what changed to every panel."""
         async with self._building:
             trail = await self.service.audit.recent(self.room.name)
-            new = room_snapshot(room_view(self.service, self.room), trail)
+            new = room_snapshot(room_view(self.service, self.room), trail, self.shown)
             reasons, self._leave_reasons = self._leave_reasons, {}
             if self.state is None:
                 self.state, self.version = new, 1
@@ -244,7 +247,9 @@ class LiveFeeds:
     """The feeds of the rooms someone is watching; a feed stops with its last viewer."""
 
     def __init__(self) -> None:
-        self._feeds: dict[str, RoomFeed] = {}
+        # One feed per room and way of showing numbers: its hosts' (whole) and, when
+        # someone assists, its assistants' (masked), each built once for all its viewers.
+        self._feeds: dict[tuple[str, NumberShown], RoomFeed] = {}
 
     async def watch(
         self,
@@ -253,9 +258,11 @@ class LiveFeeds:
         ws: web.WebSocketResponse,
         session: PanelSession,
     ) -> None:
-        feed = self._feeds.get(room.name)
+        shown = numbers_for(session.principal, room)
+        key = (room.name, shown)
+        feed = self._feeds.get(key)
         if feed is None:
-            feed = self._feeds[room.name] = RoomFeed(service, room)
+            feed = self._feeds[key] = RoomFeed(service, room, shown)
             feed.start()
         viewer = Viewer(ws, session)
         feed.viewers.add(viewer)
@@ -263,8 +270,8 @@ class LiveFeeds:
             await _serve(service, feed, viewer)
         finally:
             feed.viewers.discard(viewer)
-            if not feed.viewers and self._feeds.get(room.name) is feed:
-                del self._feeds[room.name]
+            if not feed.viewers and self._feeds.get(key) is feed:
+                del self._feeds[key]
                 await feed.stop()
 
     async def close(self) -> None:

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from bridge.errors import BridgeError, LoginRefused, LoginsBusy, TooManyLogins
 from bridge.service.accounts import PanelSession
-from bridge.service.room_view import room_view
+from bridge.service.room_view import numbers_for, room_view
 from bridge.web import render
 from bridge.web.auth import (
     COOKIE,
@@ -153,7 +153,10 @@ async def _overview(request: web.Request, session: PanelSession) -> list[dict[st
     on_demand = await service.rooms_opened_on_demand()
     allowed = [spec for spec in specs if session.principal.may_moderate(spec.name)]
     return [
-        {**overview_row(room_view(service, spec)), "closes_at": _closes(on_demand, spec.name)}
+        {
+            **overview_row(room_view(service, spec), numbers_for(session.principal, spec)),
+            "closes_at": _closes(on_demand, spec.name),
+        }
         for spec in allowed
     ]
 

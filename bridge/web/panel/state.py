@@ -8,7 +8,7 @@ from typing import Any
 
 from bridge.actions import ACTIONS
 from bridge.domain.roster import Participant
-from bridge.service.room_view import RoomView
+from bridge.service.room_view import NumberShown, RoomView, shown_row, shown_stack, whole_numbers
 from bridge.store.audit import ActionRecord
 from bridge.web import render
 
@@ -19,6 +19,7 @@ def roster_row(
     name: str = "",
     keys_paused: bool = False,
     dialed_out: bool = False,
+    name_recorded: bool = False,
 ) -> dict[str, Any]:
     """One participant as the panel shows them. Their talk time is that of their finished
     spurts, and ``talking_since`` (the bridge's clock) when they talk now: the page runs
@@ -26,15 +27,18 @@ def roster_row(
     version while they talk; with 40 talking in a room of 400, every version carried 40
     rows for their clocks alone."""
     return {
-        **render.participant(person, now, name, keys_paused, dialed_out),
+        **render.participant(person, now, name, keys_paused, dialed_out, name_recorded),
         "talk_time": round(person.talk_time, 2),
         "talking_since": person.talking_since if person.talking else None,
     }
 
 
-def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
-    """The whole room as the feed sends it. The stack is as ``stack show --json`` prints
-    it; its changes reach the panel as ``Change``s on ``service.roster.changes``."""
+def room_snapshot(
+    view: RoomView, trail: list[ActionRecord], shown: NumberShown = whole_numbers
+) -> dict[str, Any]:
+    """The whole room as the feed sends it, callers' numbers as ``shown`` (its readers'
+    role: ``numbers_for``). The stack is as ``stack show --json`` prints it; its changes
+    reach the panel as ``Change``s on ``service.roster.changes``."""
     return {
         "type": "snapshot",
         "now": view.now,
@@ -56,20 +60,24 @@ def room_snapshot(view: RoomView, trail: list[ActionRecord]) -> dict[str, Any]:
             else round(view.first_time_share, 2),
         },
         "participants": [
-            roster_row(
-                person,
-                view.now,
-                view.names.get(person.channel, ""),
-                person.channel in view.keys_paused,
-                person.channel in view.dialed_out,
+            shown_row(
+                roster_row(
+                    person,
+                    view.now,
+                    view.names.get(person.channel, ""),
+                    person.channel in view.keys_paused,
+                    person.channel in view.dialed_out,
+                    person.channel in view.names_recorded,
+                ),
+                shown,
             )
             for person in view.participants
         ],
-        "stack": view.stack,
+        "stack": shown_stack(view.stack, shown),
         "poll": view.poll,
         "calls_out": view.calls_out,
         "breakout": view.breakout,
-        "audit": [audit_entry(record) for record in trail],
+        "audit": [audit_entry(record, shown) for record in trail],
     }
 
 
@@ -92,14 +100,14 @@ def changes(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any] | None:
     return {"now": new["now"], **delta} if delta else None
 
 
-def overview_row(view: RoomView) -> dict[str, Any]:
+def overview_row(view: RoomView, shown: NumberShown = whole_numbers) -> dict[str, Any]:
     """One room on the rooms overview: title, live count, speaker, hands raised, state."""
     return {
         "name": view.name,
         "title": view.spec.title,
         "live": view.live,
         "count": view.count,
-        "speaker": view.speaker,
+        "speaker": view.speaker_as(shown),
         "hands": view.hands_raised,
         "locked": view.locked,
         "recording": view.recording,
@@ -122,8 +130,8 @@ def schedule_text(view: RoomView) -> str:
 # ---- the audit trail ---------------------------------------------------------------------
 
 
-def audit_entry(record: ActionRecord) -> dict[str, Any]:
-    target = record.target_caller_id or record.target_channel
+def audit_entry(record: ActionRecord, shown: NumberShown = whole_numbers) -> dict[str, Any]:
+    target = shown(record.target_caller_id) if record.target_caller_id else record.target_channel
     if record.result == "ok":
         action = ACTIONS.get(record.action)  # one no longer in the table: "did <name>"
         text = f"{record.actor} {action.done if action else f'did {record.action}'}"

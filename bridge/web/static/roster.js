@@ -38,6 +38,28 @@ export class Roster {
     this.marks = new Map(); // channel -> {text, kind, rank}: speaking, or their place on the stack
     search.addEventListener("input", () => this.arrange());
     sort.addEventListener("change", () => this.arrange());
+    body.addEventListener("click", (event) => {
+      const play = event.target instanceof Element ? event.target.closest("button[data-play]") : null;
+      if (play) this.playName(play.dataset.play);
+    });
+    this.nameAudio = null;
+  }
+
+  /** A caller's recorded name, from the bridge (it checks this moderator may hear it). */
+  playName(channel) {
+    this.nameAudio?.pause();
+    const url = `${location.pathname}/name?channel=${encodeURIComponent(channel)}`;
+    this.nameAudio = new Audio(url);
+    this.nameAudio.play().catch(() => {});
+  }
+
+  playButton(person, label) {
+    const b = el("button", "", "Play name");
+    b.type = "button";
+    b.dataset.play = person.channel;
+    b.title = "Hear the name and place they said at entry (only you hear it)";
+    b.append(el("span", "visually-hidden", ` ${label}`));
+    return b;
   }
 
   /** The whole roster (a snapshot): rows not in it go. */
@@ -119,7 +141,7 @@ export class Roster {
     setText(cells.turns, String(person.turns));
     this.drawMark(row);
     this.tickRow(row, this.snapshotAt);
-    const key = `${label}|${person.muted}|${person.name}|${person.keys_paused}`;
+    const key = `${label}|${person.muted}|${person.name}|${person.keys_paused}|${person.name_recorded}`;
     if (row.buttonsKey !== key) {
       row.buttonsKey = key;
       this.fillButtons(row, person, label);
@@ -136,6 +158,7 @@ export class Roster {
       this.button("call", [person.channel], { label: "Call on", whom: label }),
       this.button("add", [person.channel, "stack"], { label: "Add to stack", whom: label }),
       this.button("add", [person.channel, "direct"], { label: "Add to direct response", whom: label }),
+      person.name_recorded ? this.playButton(person, label) : null,
       this.button("label", [person.channel, person.name ?? ""], { label: "Label", whom: label }),
       person.keys_paused
         ? this.button("keys", [person.channel, "on"], { label: "Resume keys", whom: label })

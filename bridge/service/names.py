@@ -1,0 +1,144 @@
+"""Callers' names, live: the recording each caller made at entry in a room that asks for it
+(``ask_name``, ``announce_names``; ``bridge.asterisk.name_recording``), kept while they
+are in the room, announced to the whole room only where ``announce_names`` says so, and
+deleted when they leave; and the room key a caller pressed during the recording (``*9``),
+run once they are in the room, its answer whispered to them alone.
+
+Announcements go through the room's PBX's announcer one at a time per room (a name, then
+"has joined"), so two callers who join together are heard one after the other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bridge.asterisk.keypad import PROMPTS, SILENCE
+from bridge.domain.events import DomainEvent, ParticipantJoined, ParticipantLeft, RoomEnded
+from bridge.domain.rooms import RoomSpec
+from bridge.recordings import wav_duration
+from bridge.service.keys import RoomKeys
+from bridge.service.pbx_directory import PbxDirectory
+
+log = logging.getLogger(__name__)
+
+KEY_KEPT_FOR = 60.0  # seconds a key pressed during the recording waits for the join
+AROUND_A_NAME = 2.0  # seconds of an announcement besides the name: the pause, "has joined"
+
+
+@dataclass(frozen=True)
+class HeldKey:
+    room: str
+    caller_id: str
+    key: str
+    at: float
+
+
+class CallerNames:
+    def __init__(
+        self,
+        folder: Path,
+        sounds: Path,
+        keys: RoomKeys,
+        pbxs: PbxDirectory,
+        find_room: Callable[[str], Awaitable[RoomSpec | None]],
+    ) -> None:
+        self.folder = folder  # where Asterisk records the names (the recordings folder's names/)
+        self.sounds = sounds
+        self._keys = keys
+        self._pbxs = pbxs
+        self._find_room = find_room
+        self._files: dict[tuple[str, str], Path] = {}  # (room, channel) -> its name's file
+        self._held: dict[str, HeldKey] = {}  # channel -> the key pressed before the join
+        self._turns: dict[str, asyncio.Lock] = {}  # room -> one announcement at a time
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- from the entry dialogue ---------------------------------------------------------
+
+    def name_recorded(self, room: str, channel: str, file: Path) -> None:
+        self._files[(room, channel)] = file
+
+    def key_before_join(self, room: str, channel: str, caller_id: str, key: str) -> None:
+        now = time.monotonic()
+        for stale in [c for c, held in self._held.items() if now - held.at > KEY_KEPT_FOR]:
+            del self._held[stale]  # the caller hung up before joining
+        self._held[channel] = HeldKey(room, caller_id, key, now)
+
+    # ---- for moderators ------------------------------------------------------------------
+
+    def file_of(self, room: str, channel: str) -> Path | None:
+        """The name ``channel`` recorded on entering ``room``, while they are in it."""
+        return self._files.get((room, channel))
+
+    def recorded_in(self, room: str) -> frozenset[str]:
+        """The channels in ``room`` with a recorded name."""
+        return frozenset(channel for (where, channel) in self._files if where == room)
+
+    # ---- the roster's events -------------------------------------------------------------
+
+    def on_event(self, event: DomainEvent) -> None:
+        match event:
+            case ParticipantJoined(group=None):
+                held = self._held.pop(event.channel, None)
+                if held is not None and held.room == event.room:
+                    self._start(self._run_held_key(event.channel, held))
+                file = self._files.get((event.room, event.channel))
+                if file is not None:
+                    self._start(self._announce(event.room, file, joined=True))
+            case ParticipantLeft():  # a move between conferences is a ParticipantMoved
+                self._held.pop(event.channel, None)
+                file = self._files.pop((event.room, event.channel), None)
+                if file is not None and event.group is None:
+                    self._start(self._announce(event.room, file, joined=False))
+                elif file is not None:  # hung up in a breakout group: the room never hears it
+                    file.unlink(missing_ok=True)
+            case RoomEnded():
+                self._turns.pop(event.room, None)
+                for key in [key for key in self._files if key[0] == event.room]:
+                    self._files.pop(key).unlink(missing_ok=True)
+
+    async def _run_held_key(self, channel: str, held: HeldKey) -> None:
+        answer = await self._keys.key_pressed(held.room, channel, held.caller_id, held.key)
+        log.info("names.key_after_join room=%s key=%s heard=%s", held.room, held.key, answer.heard)
+        if answer.heard != SILENCE:
+            prompt = PROMPTS.get(answer.heard, PROMPTS["key_not_available"])
+            await self._pbxs.bridge_for(held.room).whisper(channel, prompt, answer.place)
+
+    async def _announce(self, room: str, file: Path, joined: bool) -> None:
+        """Announce the name where the room says so; a leaver's file goes afterwards."""
+        try:
+            spec = await self._find_room(room)
+            if spec is None or not spec.announce_names:
+                return
+            async with self._turns.setdefault(room, asyncio.Lock()):
+                seconds = await asyncio.to_thread(wav_duration, file)
+                await self._pbxs.bridge_for(room).announce_name(
+                    room, str(file.with_suffix("")), joined
+                )
+                await asyncio.sleep(seconds + AROUND_A_NAME)
+        finally:
+            if not joined:
+                await asyncio.to_thread(file.unlink, missing_ok=True)
+
+    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("names.failed", exc_info=task.exception())
+
+    def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        with contextlib.suppress(OSError):
+            for file in self._files.values():
+                file.unlink(missing_ok=True)
