@@ -170,6 +170,8 @@ COMMAND_MODULES = {
     "poll": "polls",
     "practice": "practice",
     "dialout": "dialout",
+    "alert": "alerts",
+    "alerts": "alerts",
 }
 
 

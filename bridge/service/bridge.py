@@ -25,6 +25,7 @@ and the roster changes only when Asterisk reports that they happened.
 | the directory of public calls (``/calls``, ``/calls.ics``) | ``bridge.service.directory`` |
 | practice rooms: simulated callers on a scenario's script | ``bridge.service.practice`` |
 | calling phones into a room through a trunk (dial-out) | ``bridge.service.dialout`` |
+| alerts: a recorded message rung out to a list of numbers | ``bridge.service.alerts`` |
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from bridge.domain.speakers import StackChanged, StackView
 from bridge.errors import NoSuchModerator, NoSuchRoom
 from bridge.service import health, heap
 from bridge.service.accounts import Accounts
+from bridge.service.alerts import Alerts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
 from bridge.service.cues import RoomCues
@@ -192,6 +194,7 @@ class BridgeService:
             self._publish_dialout,
         )
         self.roster.add_listener(self.dialout.on_event)
+        self.alerts = Alerts(db, self.dialout, self.audit, settings.recordings_dir, self._find_room)
 
     @property
     def switchboard(self) -> Switchboard:
