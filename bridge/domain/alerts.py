@@ -2,8 +2,9 @@
 call out of ``bridge.domain.dialout`` (the same trunks, limits and pace), with what became
 of it in the words of the alert's results. No I/O: the message arrives as bytes.
 
-A number's result: ``queued`` and ``ringing`` while it waits; then ``reached`` (answered,
-gone before the message's end), ``heard`` (the message played to its end), ``joined`` (it
+A number's result: ``queued`` and ``ringing`` while it waits, ``answered`` while its
+message plays; then ``reached`` (answered, gone before the message's end), ``heard`` (the
+message played to its end: still on the line while the room is offered), ``joined`` (it
 pressed 1 and is in the alert's room), or, unanswered, ``busy``, ``no-answer``,
 ``declined`` (refused the call) or ``failed``; ``cancelled`` when the service stopped first.
 """
@@ -74,6 +75,7 @@ def _chunks(data: bytes) -> dict[bytes, bytes]:
 class AlertResult(StrEnum):
     QUEUED = "queued"
     RINGING = "ringing"
+    ANSWERED = "answered"
     REACHED = "reached"
     HEARD = "heard"
     JOINED = "joined"
@@ -90,7 +92,9 @@ def result_of(call: CallOut) -> AlertResult:
         return AlertResult.JOINED
     if call.heard:
         return AlertResult.HEARD
-    if call.state is CallState.ANSWERED or (call.channel and call.state is not CallState.CANCELLED):
+    if call.state is CallState.ANSWERED:
+        return AlertResult.ANSWERED
+    if call.channel and call.state is not CallState.CANCELLED:
         return AlertResult.REACHED
     return AlertResult(str(call.state))
 

@@ -61,7 +61,8 @@ def call(state: CallState, **changes: object) -> CallOut:
     [
         (call(CallState.QUEUED), AlertResult.QUEUED),
         (call(CallState.RINGING), AlertResult.RINGING),
-        (call(CallState.ANSWERED, channel="PJSIP/c-1"), AlertResult.REACHED),
+        (call(CallState.ANSWERED, channel="PJSIP/c-1"), AlertResult.ANSWERED),
+        (call(CallState.ANSWERED, channel="PJSIP/c-1", heard=True), AlertResult.HEARD),
         (call(CallState.DECLINED, channel="PJSIP/c-1"), AlertResult.REACHED),
         (call(CallState.DECLINED, channel="PJSIP/c-1", heard=True), AlertResult.HEARD),
         (call(CallState.JOINED, channel="PJSIP/c-1", heard=True), AlertResult.JOINED),

@@ -46,10 +46,12 @@ class AlertNumber(BaseModel):
     number: str = Field(description="E.164")
     name: str = Field(description="the name given with it ('' if none)")
     result: Literal[
-        "queued", "ringing", "reached", "heard", "joined", "busy", "no-answer", "declined",
+        "queued", "ringing", "answered", "reached", "heard", "joined", "busy", "no-answer",
+        "declined",
         "failed", "cancelled",
-    ] = Field(description="reached: answered, gone before the message's end; heard: the "
-              "message played to its end; joined: pressed 1 and is in the room")  # fmt: skip
+    ] = Field(description="answered: the message playing; reached: answered, gone before "
+              "the message's end; heard: the message played to its end; joined: pressed 1 "
+              "and is in the room")  # fmt: skip
     attempts: int
     updated_at: float
 
