@@ -11,9 +11,16 @@ from typing import Any
 from click.testing import CliRunner
 
 from bridge.cli import main
+from bridge.domain.alerts import Alert
+from bridge.domain.dialout import CallOut, CallState
+from bridge.store.alerts import add_alert
+from bridge.store.dialouts import keep_calls
 from tests.adapters.conftest import Web
 from tests.adapters.test_api_errors import bearer, error_of
+from tests.adapters.test_panel_front_door import log_in
 from tests.unit.test_alerts import wav
+
+T = 1_796_000_000.0
 
 
 def alert(message: bytes, room: str | None = None) -> dict[str, Any]:
@@ -103,3 +110,39 @@ def test_the_command_names_a_bad_file_and_its_line_before_it_asks_the_service(
         result = CliRunner().invoke(main, ["alert", *arguments], env=env)
         assert result.exit_code == 1, result.output
         assert result.output.strip().splitlines() == [f"iobridge: {message}"]
+
+
+async def keep_an_alert(web: Web, room: str | None) -> str:
+    """An alert as the database keeps it once its calls are over (no Asterisk here)."""
+    alert = Alert("alert-00000000000a", "admin", T, room, None, 1.0)
+    calls = [
+        CallOut("dial-x-1", room or "", "+15557770001", "Ana", "carrier", "admin", False, 0,
+                state=CallState.JOINED, attempts=1, updated_at=T + 9, channel="PJSIP/c-1",
+                alert=alert.id, heard=True),
+        CallOut("dial-x-2", room or "", "+15557770002", "", "carrier", "admin", False, 0,
+                state=CallState.BUSY, attempts=1, updated_at=T + 3, alert=alert.id),
+    ]  # fmt: skip
+    async with web.service.db.sessions.begin() as session:
+        await keep_calls(session, calls, T)
+        await add_alert(session, alert)
+    return alert.id
+
+
+async def test_a_kept_alert_is_shown_to_the_admin_and_its_room_s_hosts_only(web_app: Web) -> None:
+    alert_id = await keep_an_alert(web_app, "e2e-panel")
+    response = await web_app.client.get(
+        f"/api/v1/alerts/{alert_id}", headers=bearer(web_app.admin_token)
+    )
+    shown = await response.json()
+    assert [(n["number"], n["name"], n["result"]) for n in shown["numbers"]] == [
+        ("+15557770001", "Ana", "joined"),
+        ("+15557770002", "", "busy"),
+    ]
+    assert (shown["asked_by"], shown["room"], shown["seconds"]) == ("admin", "e2e-panel", 1.0)
+    assert (await log_in(web_app, "alice")).status == 303
+    page = await (await web_app.client.get(f"/alerts/{alert_id}")).text()
+    assert "+15557770001" in page and "joined" in page and "Ana" in page
+    assert alert_id in await (await web_app.client.get("/alerts")).text()
+    assert (await log_in(web_app, "dana")).status == 303  # e2e-panel's assistant
+    assert (await web_app.client.get(f"/alerts/{alert_id}")).status == 404
+    assert alert_id not in await (await web_app.client.get("/alerts")).text()
