@@ -224,3 +224,19 @@ class NoRecordedName(BridgeError):
 
     def __init__(self, room: str, channel: str) -> None:
         super().__init__(f"'{channel}' in room '{room}' said no name (or has left)")
+
+
+class AlertRefused(BridgeError):
+    """An alert refused before anything was dialled: its message is not a WAV Asterisk
+    plays as it is, or one of its numbers is refused as a dial-out's would be."""
+
+    status = 400
+    code = "alert_refused"
+
+
+class NoSuchAlert(BridgeError):
+    status = 404
+    code = "no_such_alert"
+
+    def __init__(self, alert_id: str) -> None:
+        super().__init__(f"no alert '{alert_id}'")

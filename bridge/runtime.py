@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from bridge.asterisk.alert import alert_route
 from bridge.asterisk.dialout import dialout_route
 from bridge.asterisk.fastagi import FastAgiServer
 from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensure_asterisk
@@ -172,6 +173,7 @@ class Runtime:
                     ),
                     keys_route(PhoneKeypad(self.service), settings.sounds_dir),
                     dialout_route(self.service.dialout, settings.sounds_dir),
+                    alert_route(self.service.alerts, settings.sounds_dir),
                 ],
                 secret=settings.ensure_agi_secret().get_secret_value(),
                 max_dialogues=settings.agi_max_dialogues,

@@ -220,7 +220,7 @@ class PracticeStart(BaseModel):
     speed: Annotated[float, Field(ge=MIN_SPEED, le=MAX_SPEED)] = 1.0
 
 
-def _lines(value: object) -> object:
+def one_a_line(value: object) -> object:
     """One text of numbers (the panel's box, ``iobridge room ROOM dialout-start``): a line
     each; a list is taken as it is."""
     if isinstance(value, str):
@@ -236,7 +236,7 @@ class DialOutStart(BaseModel):
 
     numbers: Annotated[
         list[Annotated[str, Field(max_length=200)]],
-        BeforeValidator(_lines),
+        BeforeValidator(one_a_line),
         Field(
             min_length=1,
             max_length=1000,

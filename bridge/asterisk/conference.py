@@ -83,11 +83,19 @@ class ConferenceBridge:
         return value if _LANGUAGE.fullmatch(value) else ""
 
     async def dial_out(
-        self, call_id: str, trunk: str, number: str, caller_id: str | None, ring_seconds: float
+        self,
+        call_id: str,
+        trunk: str,
+        number: str,
+        caller_id: str | None,
+        ring_seconds: float,
+        context: str = dialout.DIALOUT_CONTEXT,
     ) -> None:
-        """Ring ``number`` through ``trunk``; the callee, once answered, runs the offer."""
+        """Ring ``number`` through ``trunk``; the callee, once answered, runs ``context``
+        (the room's offer, or an alert's message)."""
         await self.ami.send(
-            dialout.originate(call_id, trunk, number, caller_id, ring_seconds), queued=True
+            dialout.originate(call_id, trunk, number, caller_id, ring_seconds, context),
+            queued=True,
         )
 
     async def hang_up(self, channel: str) -> None:

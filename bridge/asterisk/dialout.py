@@ -79,14 +79,20 @@ def dial_event(message: Mapping[str, Any]) -> DialEvent | None:
 
 
 def originate(
-    call_id: str, trunk: str, number: str, caller_id: str | None, ring_seconds: float
+    call_id: str,
+    trunk: str,
+    number: str,
+    caller_id: str | None,
+    ring_seconds: float,
+    context: str = DIALOUT_CONTEXT,
 ) -> dict[str, str]:
     """The AMI action that rings ``number`` through ``trunk``'s endpoint; once answered the
-    callee's channel runs ``[iobridge-dialout]``."""
+    callee's channel runs ``context``: ``[iobridge-dialout]`` (the offer of a room) or
+    ``[iobridge-alert]`` (an alert's message)."""
     action = {
         "Action": "Originate",
         "Channel": f"PJSIP/{number}@{trunk}",
-        "Context": DIALOUT_CONTEXT,
+        "Context": context,
         "Exten": "s",
         "Priority": "1",
         "Timeout": str(int(ring_seconds * 1000)),
@@ -120,7 +126,8 @@ class DialDesk(Protocol):
     async def enter_room(self, room: str) -> Admission | Refusal: ...
 
 
-def _call_id(agi: AgiChannel) -> str:
+def call_id_argument(agi: AgiChannel) -> str:
+    """The call out's id, the route's one argument (a dial-out's or an alert's)."""
     call_id = agi.argument(1) or ""
     if (
         not call_id.startswith(CALL_ID_PREFIX)
@@ -134,7 +141,7 @@ def dialout_route(desk: DialDesk, sounds: Path) -> Route[str]:
     async def dialogue(agi: AgiChannel, call_id: str) -> None:
         await offer_dialogue(agi, call_id, desk, sounds)
 
-    return Route("dialout", _call_id, dialogue)
+    return Route("dialout", call_id_argument, dialogue)
 
 
 async def offer_dialogue(agi: AgiChannel, call_id: str, desk: DialDesk, sounds: Path) -> None:

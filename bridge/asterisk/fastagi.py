@@ -9,6 +9,7 @@ The routes today, and the dialplan lines that call them (``dialplan/extensions.c
 | ``entry`` | the PIN on the shared number | ``bridge.asterisk.pin_dialogue`` |
 | ``keys`` | a speaker stack key inside a room | ``bridge.asterisk.keypad`` |
 | ``dialout`` | a callee called into a room: "press 1 to join" | ``bridge.asterisk.dialout`` |
+| ``alert`` | an alert's callee: the message, then "press 1 to join" | ``bridge.asterisk.alert`` |
 
 A new keypad dialogue is a ``Route`` (its script, how its arguments read, its dialogue)
 added to the table the service runs (``bridge.runtime``). Whatever the route, the same doors

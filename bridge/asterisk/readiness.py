@@ -42,6 +42,7 @@ CONTEXTS = (
     "iobridge-recorder",
     "iobridge-recorder-watch",
     "iobridge-dialout",
+    "iobridge-alert",
 )
 # Function modules the dialplan uses: (what Getvar reads, what it gives when the module is
 # loaded (nothing when it is not), the module, what fails without it).

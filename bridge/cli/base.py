@@ -173,6 +173,8 @@ COMMAND_MODULES = {
     "breakout": "breakouts",
     "nodes": "nodes",
     "directory": "directory",
+    "alert": "alerts",
+    "alerts": "alerts",
 }
 
 

@@ -35,6 +35,7 @@ from bridge.domain.speakers import StackChanged, StackView
 from bridge.errors import NoSuchModerator, NoSuchRoom
 from bridge.service import health, heap
 from bridge.service.accounts import Accounts
+from bridge.service.alerts import Alerts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
 from bridge.service.breakouts import RoomBreakouts
@@ -226,6 +227,7 @@ class BridgeService:
             self.desk.enter_room,
             self._publish_room,
         )
+        self.alerts = Alerts(db, self.dialout, self.audit, settings.recordings_dir, self._find_room)
         # Every feature hears the roster's events, in this order.
         for feature in (
             self.bars, self.moderation, self.first_time, self.speakers, self.polls,

@@ -24,8 +24,10 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bridge.asterisk.alert import ALERT_CONTEXT
 from bridge.asterisk.dialout import (
     CALL_ID_PREFIX,
+    DIALOUT_CONTEXT,
     CalleeChannel,
     CalleeHungUp,
     Offer,
@@ -105,19 +107,34 @@ class DialOut:
         spec = await self._find_room(room)
         if spec is None:
             raise NoSuchRoom(room, "there is no such room")
-        async with self._asking:
-            return await self._queue(spec, actor, lines, trunk, confirm, retries)
+        return await self.queue(spec, actor, lines, trunk, confirm, retries)
 
-    async def _queue(
+    async def queue(
         self,
-        spec: RoomSpec,
+        spec: RoomSpec | None,
         actor: str,
         lines: list[str],
         trunk: str | None,
         confirm: bool,
         retries: int,
+        alert: str = "",
     ) -> list[CallOut]:
-        room, now = spec.name, self.clock()
+        """Check ``lines`` whole and queue their numbers: into ``spec``'s room, or as
+        ``alert``'s numbers (``spec`` None: an alert with no room to join)."""
+        async with self._asking:
+            return await self._queue(spec, actor, lines, trunk, confirm, retries, alert)
+
+    async def _queue(
+        self,
+        spec: RoomSpec | None,
+        actor: str,
+        lines: list[str],
+        trunk: str | None,
+        confirm: bool,
+        retries: int,
+        alert: str,
+    ) -> list[CallOut]:
+        room, now = (spec.name if spec else ""), self.clock()
         trunks = await self._trunks()
         try:
             callees = read_callees(lines)
@@ -130,25 +147,32 @@ class DialOut:
             )  # fmt: skip
         except DialRefused as exc:
             raise DialOutRefused(str(exc)) from None
-        self._titles[room] = spec.title
+        if spec is not None:
+            self._titles[room] = spec.title
         added = self.book.add(
             room, chosen, asked_by=actor, confirm=confirm, retries=retries, now=now,
-            prefix=self._prefix,
+            prefix=self._prefix, alert=alert,
         )  # fmt: skip
         self._unwritten.put_nowait((added, now))
         await self._unwritten.join()  # counted before the next request is checked
-        log.info("dialout.queued room=%s by=%s numbers=%d", room, actor, len(added))
-        self._changed(room)
+        log.info("dialout.queued room=%s alert=%s by=%s numbers=%d", room, alert, actor, len(added))
+        if not alert:
+            self._changed(room)
         self._wake.set()
         return added
 
     async def cancel(self, room: str, number: str | None) -> list[CallOut]:
-        cancelled = self.book.cancel(room, number, self.clock())
+        return await self._hang_up(self.book.cancel(room, number, self.clock()))
+
+    async def cancel_alert(self, alert: str) -> list[CallOut]:
+        return await self._hang_up(self.book.cancel_alert(alert, self.clock()))
+
+    async def _hang_up(self, cancelled: list[CallOut]) -> list[CallOut]:
         for call in cancelled:
             channel = self._channels.get(call.id)
             if call.up and channel:
                 try:
-                    await self.directory.bridge_for(room).hang_up(channel)
+                    await self.directory.bridge_for(call.room).hang_up(channel)
                 except BridgeError as exc:  # gone already: its Hangup event ends it
                     log.info("dialout.cancel_hangup call=%s detail=%s", call.id, exc)
         self._keep(cancelled)
@@ -159,21 +183,36 @@ class DialOut:
         return self.book.calls_of(room)
 
     def dialled_in(self, room: str) -> frozenset[str]:
-        """The channels in ``room`` that were called in."""
+        """The channels in ``room`` that were called in (by a dial-out or an alert)."""
         return frozenset(
-            c.channel for c in self.book.calls_of(room) if c.state is CallState.JOINED and c.up
+            c.channel
+            for c in self.book.calls.values()
+            if c.room == room and c.state is CallState.JOINED and c.up
         )
 
     # ---- the callee's dialogue (the ``dialout`` FastAGI route) -------------------------
 
     def answered(self, call_id: str, channel: str) -> Offer | None:
+        call = self.picked_up(call_id, channel)
+        if call is None:
+            return None
+        title = self._titles.get(call.room, call.room)
+        return Offer(call.room, title, call.confirm, self.settings.dialout_key_seconds)
+
+    def picked_up(self, call_id: str, channel: str) -> CallOut | None:
+        """The callee answered (a dial-out's or an alert's): None when the call is no
+        longer one to go on with (cancelled meanwhile, or not ours)."""
         call = self.book.answered(call_id, channel, self.clock())
         if call is None:
             return None
         self._answered[channel] = call_id
         self._keep([call])
-        title = self._titles.get(call.room, call.room)
-        return Offer(call.room, title, call.confirm, self.settings.dialout_key_seconds)
+        return call
+
+    def heard(self, call_id: str) -> None:
+        call = self.book.heard(call_id, self.clock())
+        if call is not None:
+            self._keep([call])
 
     def refused_offer(self, call_id: str, outcome: CallState) -> None:
         self._outcomes.setdefault(call_id, outcome)
@@ -259,6 +298,7 @@ class DialOut:
             await self.directory.bridge_for(call.room).dial_out(
                 call.id, trunk.name, call.number, trunk.outbound.caller_id,
                 self.settings.dialout_ring_seconds,
+                ALERT_CONTEXT if call.alert else DIALOUT_CONTEXT,
             )  # fmt: skip
         except BridgeError as exc:
             log.warning("dialout.originate_failed call=%s detail=%s", call.id, exc)
@@ -282,7 +322,7 @@ class DialOut:
     def _keep(self, calls: list[CallOut]) -> None:
         if calls:
             self._unwritten.put_nowait((calls, self.clock()))
-            for room in {c.room for c in calls}:
+            for room in {c.room for c in calls if not c.alert}:
                 self._changed(room)
 
     def _changed(self, room: str) -> None:

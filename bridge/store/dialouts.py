@@ -1,16 +1,17 @@
 """Dial-outs in the database: every number a moderator had dialled, for the daily cap
 (``dialout_daily_limit`` counts a moderator's rows since midnight UTC) and for the rooms'
-history (who asked, how each call went, which channel joined)."""
+history (who asked, how each call went, which channel joined). An alert's numbers are rows
+here too (``alert``: its id), so the daily cap counts them with the rooms' calls out."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Index, Integer, String, func, select
+from sqlalchemy import Boolean, Index, Integer, String, false, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from bridge.domain.dialout import CallOut
+from bridge.domain.dialout import CallOut, CallState
 from bridge.store.models import Base, UtcDateTime
 
 
@@ -29,6 +30,8 @@ class DialoutRow(Base):
     attempts: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     channel: Mapped[str] = mapped_column(String(80))
+    alert: Mapped[str | None] = mapped_column(String(40), index=True)  # an alert's number
+    heard: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 def _at(seconds: float) -> datetime:
@@ -45,6 +48,17 @@ async def keep_calls(session: AsyncSession, calls: list[CallOut], asked_at: floa
         row.room, row.number, row.name, row.trunk = call.room, call.number, call.name, call.trunk
         row.asked_by, row.state, row.attempts = call.asked_by, str(call.state), call.attempts
         row.updated_at, row.channel = _at(call.updated_at), call.channel
+        row.alert, row.heard = call.alert or None, call.heard
+
+
+def call_of(row: DialoutRow) -> CallOut:
+    """The call out a row keeps, as far as a row keeps it (what a list shows)."""
+    return CallOut(
+        row.id, row.room, row.number, row.name, row.trunk, row.asked_by, confirm=False,
+        retries=0, state=CallState(row.state), attempts=row.attempts,
+        updated_at=row.updated_at.timestamp(), channel=row.channel, alert=row.alert or "",
+        heard=row.heard,
+    )  # fmt: skip
 
 
 async def dialled_since(session: AsyncSession, asked_by: str, since: datetime) -> int:

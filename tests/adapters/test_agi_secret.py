@@ -192,6 +192,7 @@ def test_every_route_in_the_rendered_dialplan_carries_the_secret(tmp_path: Path)
         "${IOBRIDGE_AGI}/entry",
         "${IOBRIDGE_AGI}/keys",
         "${IOBRIDGE_AGI}/dialout",
+        "${IOBRIDGE_AGI}/alert",
     }
 
 

@@ -37,8 +37,9 @@ SCENARIO = Path(__file__).parent / "sipp" / "carrier.xml"
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 CARRIER_ADDRESS = f"127.0.0.{70 + WORKER}"  # fresh_loopback() never gets here
 # What each number does, by its digits (carrier.xml): joins (answers, presses 1), busy
-# (486), never answers, answers and presses nothing.
+# (486), never answers, answers and presses nothing, answers and hangs up after 2.5 s.
 JOINS, BUSY, NEVER, SILENT = "+15558881001", "+15558882001", "+15558883001", "+15558884001"
+HANGS_UP = "+15558885001"
 
 
 @dataclasses.dataclass
@@ -114,6 +115,8 @@ async def carrier(
         dialout.settings = settings_before
         for room in {c.room for c in dialout.book.calls.values()}:
             await dialout.cancel(room, None)
+        for alert in {c.alert for c in dialout.book.calls.values() if c.alert}:
+            await dialout.cancel_alert(alert)  # a room's cancel leaves an alert's calls be
         # Callees who joined leave as a moderator would make them: the next file's rooms sync
         # may drop this room, and other tests count who is in theirs.
         for call in [c for c in dialout.book.calls.values() if c.up and c.channel]:

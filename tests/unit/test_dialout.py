@@ -52,7 +52,7 @@ def test_a_number_twice_is_called_once() -> None:
 def test_a_malformed_number_refuses_the_whole_list_naming_its_line() -> None:
     with pytest.raises(DialRefused, match=r"^line 2: '5557770002': a number needs its country"):
         read_callees(["+15557770001", "5557770002"])
-    with pytest.raises(DialRefused, match=r"^calls.csv 1: '\+1abc': not a phone number"):
+    with pytest.raises(DialRefused, match=r"^calls.csv:1: '\+1abc': not a phone number"):
         read_callees(["+1abc"], where="calls.csv")
 
 

@@ -10,6 +10,10 @@ the offer) -> ``joined`` (they pressed 1, or no offer was asked for: in the room
 attempt ends ``busy``, ``no-answer``, ``declined`` (refused, or hung up on the offer) or
 ``failed``; busy, no answer and failed are tried again ``RETRY_SECONDS`` later while
 attempts are left. ``cancelled`` by a moderator, before the callee joined.
+
+An alert's numbers (``bridge.domain.alerts``) are calls out too, marked with the alert's
+id: they share the trunks' pace and slots with the rooms' calls, but are not among a
+room's calls out (``calls_of``), and a room's cancel leaves them be.
 """
 
 from __future__ import annotations
@@ -77,6 +81,8 @@ class CallOut:
     next_try: float = 0.0
     up: bool = False  # holding one of its trunk's slots
     channel: str = ""  # the callee's channel once answered
+    alert: str = ""  # the alert this call rings out, "" for a room's call out
+    heard: bool = False  # an alert's message played to its end
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -119,10 +125,15 @@ class DialBook:
         retries: int,
         now: float,
         prefix: str = "dial",  # the ids' start: the service's own, unique per run
+        alert: str = "",
     ) -> list[CallOut]:
-        """Queue each (callee, trunk); a number already queued or up in the room is kept
-        as it is, not called twice."""
-        busy = {c.number for c in self.calls.values() if c.room == room and _pending(c)}
+        """Queue each (callee, trunk); a number already queued or up in the room (in the
+        alert) is kept as it is, not called twice."""
+        busy = {
+            c.number
+            for c in self.calls.values()
+            if c.room == room and c.alert == alert and _pending(c)
+        }
         added = []
         for callee, trunk in callees:
             if callee.number in busy:
@@ -138,6 +149,7 @@ class DialBook:
                 retries,
                 updated_at=now,
                 next_try=now,
+                alert=alert,
             )
             self.calls[call.id] = call
             added.append(call)
@@ -181,6 +193,13 @@ class DialBook:
             return None
         return self._set(call, CallState.JOINED, now)
 
+    def heard(self, call_id: str, now: float) -> CallOut | None:
+        """An alert's message played to its end on this call."""
+        call = self.calls.get(call_id)
+        if call is None or call.state is not CallState.ANSWERED:
+            return None
+        return self._set(call, call.state, now, heard=True)
+
     def ended(self, call_id: str, outcome: CallState, now: float) -> CallOut | None:
         """The callee's channel is gone. ``outcome`` is how the attempt ended if it had not
         joined (a joined call stays ``joined``; a cancelled one ``cancelled``)."""
@@ -202,17 +221,28 @@ class DialBook:
     def cancel(self, room: str, number: str | None, now: float) -> list[CallOut]:
         """Cancel the room's calls (or one number's) not yet joined: those up are returned
         with their channel to hang up (still holding their slot until ``ended``)."""
+        return self._cancel(
+            [c for c in self.calls_of(room) if number is None or c.number == number], now
+        )
+
+    def cancel_alert(self, alert: str, now: float) -> list[CallOut]:
+        """Cancel an alert's calls not yet over (as ``cancel``)."""
+        return self._cancel(self.calls_of_alert(alert), now)
+
+    def _cancel(self, calls: list[CallOut], now: float) -> list[CallOut]:
         cancelled = []
-        for call in list(self.calls.values()):
-            if call.room != room or (number is not None and call.number != number):
-                continue
+        for call in calls:
             waiting = call.state is CallState.QUEUED or _retry_waiting(call)
             if waiting or call.state in (CallState.RINGING, CallState.ANSWERED):
                 cancelled.append(self._set(call, CallState.CANCELLED, now))
         return cancelled
 
     def calls_of(self, room: str) -> list[CallOut]:
-        return [call for call in self.calls.values() if call.room == room]
+        """The room's calls out (an alert's are not among them)."""
+        return [call for call in self.calls.values() if call.room == room and not call.alert]
+
+    def calls_of_alert(self, alert: str) -> list[CallOut]:
+        return [call for call in self.calls.values() if call.alert == alert]
 
     def up_on(self, trunk: str) -> int:
         return self.pacers[trunk].up if trunk in self.pacers else 0

@@ -41,9 +41,11 @@ class Callee:
 
 def read_callees(lines: list[str], where: str = "line") -> list[Callee]:
     """Numbers, one a line, an optional name after a comma (``+15551230000, Alex``); blank
-    lines and ``#`` comments skipped. Every problem is ``WHERE N: ...``; the first refuses
-    the whole list. The same number twice is called once (the first name kept)."""
+    lines and ``#`` comments skipped. Every problem is ``line N: ...`` (a file's: ``FILE:N:
+    ...``); the first refuses the whole list. The same number twice is called once (the
+    first name kept)."""
     callees: dict[str, Callee] = {}
+    at = "{where} {index}" if where == "line" else "{where}:{index}"
     for index, line in enumerate(lines, start=1):
         text = line.strip()
         if not text or text.startswith("#"):
@@ -54,9 +56,12 @@ def read_callees(lines: list[str], where: str = "line") -> list[Callee]:
         try:
             number = e164(raw)
         except NotANumber as exc:
-            raise DialRefused(f"{where} {index}: {exc}") from None
+            raise DialRefused(f"{at.format(where=where, index=index)}: {exc}") from None
         if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
-            raise DialRefused(f"{where} {index}: name: at most {MAX_NAME} printable characters")
+            raise DialRefused(
+                f"{at.format(where=where, index=index)}: name: at most {MAX_NAME} printable "
+                "characters"
+            )
         callees.setdefault(number, Callee(number, name))
     if len(callees) > MAX_NUMBERS:
         raise DialRefused(f"{len(callees)} numbers: at most {MAX_NUMBERS} in one request")

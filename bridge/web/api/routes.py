@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from bridge.web.api import docs, events, guard, history, nodes, rooms
+from bridge.web.api import alerts, docs, events, guard, history, nodes, rooms
 from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import parse
 from bridge.web.api.models import ErrorAnswer
@@ -25,6 +25,7 @@ VERSION = "1"
 DESCRIPTION = """\
 The io-bridge JSON API: rooms and their live state, every moderator action of the panel
 (room and speaker stack), calls and their post-call reports, recordings, the audit trail,
+alerts (a recorded message rung out to a list of numbers),
 and the push feed of what happens (`GET /api/v1/events`, Server-Sent Events).
 
 Send `Authorization: Bearer TOKEN` with a moderator's token (`iobridge tokens create --user
@@ -54,6 +55,7 @@ OPERATIONS: list[Operation] = [
     *guard.OPERATIONS,
     *nodes.OPERATIONS,
     *events.OPERATIONS,
+    *alerts.OPERATIONS,
     _public("/api/v1/openapi.json", "openapi", "this document", openapi_json, "application/json"),
     _public("/api/v1/docs", "docs", "this document, to read", docs_page, "text/html"),
 ]

@@ -5,6 +5,7 @@
 | the session cookie, CSRF and Origin checks, room rights | ``bridge.web.auth`` |
 | pages: login, logout, rooms, a room | ``bridge.web.panel.pages`` |
 | Open a room: its PINs shown once | ``bridge.web.panel.rooms_on_demand`` |
+| alerts and each number's result (read only) | ``bridge.web.panel.alerts`` |
 | the one action route (the shared table, audited) | ``bridge.web.panel.actions`` |
 | the room page's websocket and its coalesced snapshots | ``bridge.web.panel.live`` |
 | a caller's recorded name, played to the room's moderators | ``bridge.web.panel.names`` |
@@ -20,7 +21,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bridge.web.panel import actions, live, names, pages, rooms_on_demand
+from bridge.web.panel import actions, alerts, live, names, pages, rooms_on_demand
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -70,3 +71,5 @@ def setup_panel(app: web.Application) -> None:
     router.add_get("/rooms/{room}/live", live.live)
     router.add_get("/rooms/{room}/name", names.recorded_name)
     router.add_post("/rooms/{room}/actions/{action}", actions.run_action)
+    router.add_get("/alerts", alerts.alerts_page)
+    router.add_get("/alerts/{alert_id}", alerts.alert_page)

@@ -1,0 +1,72 @@
+"""An alert end to end: the session's real Asterisk rings three numbers of the simulated
+carrier (tests/integration/carrier.py) with a one-second message and the offer of a room.
+One presses 1 and joins the room, one hangs up after the message, one is busy; what
+`iobridge alert show ID --json` prints is checked against what the carrier saw."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from bridge.cli import main
+from bridge.service import BridgeService
+from bridge.settings import Settings
+from tests.integration.carrier import BUSY, HANGS_UP, JOINS, ROOM, Carrier
+from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.support import eventually
+from tests.unit.test_alerts import wav
+
+EXPECTED = {JOINS: "joined", HANGS_UP: "heard", BUSY: "busy"}
+
+
+async def iobridge(settings: Settings, *args: str) -> dict[str, Any]:
+    env = {
+        "IOBRIDGE_STATE_DIR": str(settings.state_dir),
+        "IOBRIDGE_HTTP_PORT": str(settings.http_port),
+    }
+    result = await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout.splitlines()[-1]))
+
+
+async def test_an_alert_joins_who_pressed_1_and_show_says_what_the_carrier_saw(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+) -> None:
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    sent = await iobridge(
+        runtime_settings, "alert", f"{JOINS}, Ana", HANGS_UP, BUSY, "--message", str(message),
+        "--room", ROOM.name, "--json",
+    )  # fmt: skip
+    assert sent["asked_by"] == "admin" and sent["room"] == ROOM.name
+    assert (runtime_settings.recordings_dir / "alerts" / f"{sent['id']}.wav").exists()
+
+    async def results() -> dict[str, str]:
+        shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
+        return {n["number"]: n["result"] for n in shown["numbers"]}
+
+    async def settled() -> bool:
+        over = not any(c.up and c.state != "joined" for c in service.dialout.book.calls.values())
+        return over and await results() == EXPECTED
+
+    try:
+        await eventually(settled, timeout=30, every=0.5)
+    except TimeoutError:
+        pytest.fail(f"{await results()}; calls {service.dialout.book.calls}; {carrier.lines()}")
+    shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
+    assert shown["numbers"][0]["name"] == "Ana" and shown["seconds"] == 1.0
+    seen = carrier.outcomes()
+    assert seen[BUSY] == "busy" and seen[HANGS_UP] == "hung-up"
+    assert any(line.startswith(f"CARRIER pressed {JOINS}") for line in carrier.lines())
+    room = service.switchboard.room(ROOM.name)
+    assert room is not None
+    [joined] = service.dialout.dialled_in(ROOM.name)
+    assert joined in room.participants
+    assert service.dialout.calls_of(ROOM.name) == []  # the room's own calls out: none
+    listed = await iobridge(runtime_settings, "alerts", "list", "--json")
+    assert listed["alerts"][0]["id"] == sent["id"]
