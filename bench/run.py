@@ -33,6 +33,7 @@ from bench.breakouts_bench import breakouts_step
 from bench.dialout_bench import dialout_step
 from bench.medians import join_medians, path_order
 from bench.population import population
+from bench.practice_bench import practice_step
 from bench.rig import PROJECT_ROOT, Rig, RigOptions
 from bench.sipp_load import raise_open_files
 from bench.stats import fmt
@@ -54,8 +55,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
     ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
     ap.add_argument(
-        "--steps", default="storm,population,api,dialout,breakouts",
-        help="storm, population, api, dialout and/or breakouts",
+        "--steps", default="storm,population,api,practice,dialout,breakouts",
+        help="storm, population, api, practice, dialout and/or breakouts",
     )  # fmt: skip
     ap.add_argument("--breakout-size", type=int, help="callers split into groups (300)")
     ap.add_argument("--breakout-groups", type=int, help="groups they are split into (30)")
@@ -156,6 +157,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 except Exception as exc:
                     failed(results, "api", exc)
+            if "practice" in steps:
+                try:
+                    results["practice"] = await practice_step(rig, say)
+                except Exception as exc:
+                    failed(results, "practice", exc)
             if "dialout" in steps:
                 try:
                     results["dialout"] = await dialout_step(rig, args.dialout, 50, say)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -221,6 +222,8 @@ def child_environment(settings: Settings) -> dict[str, str]:
         key = f"IOBRIDGE_{name.upper()}"
         if value is None:
             env.pop(key, None)
+        elif isinstance(value, (list, tuple, dict)):  # as pydantic-settings reads them: JSON
+            env[key] = json.dumps(value)
         else:
             env[key] = str(value)
     return env

@@ -13,7 +13,7 @@ from bridge.domain.privacy import mask_number
 from bridge.service import BridgeService
 from tests.browser.conftest import ROOM, Join, OpenPanel
 
-SAID = Path(__file__).resolve().parents[2] / "asterisk-config" / "sounds" / "name-prompt.wav"
+SAID = Path(__file__).resolve().parents[2] / "asterisk-config" / "sounds" / "en" / "name-prompt.wav"
 
 
 async def test_play_name_on_the_roster_plays_the_caller_s_recording(

@@ -21,7 +21,7 @@ PROMPT_SECONDS = 3.5  # "after the tone, say your name and where you are calling
 async def test_a_silent_caller_is_in_the_room_a_few_seconds_after_the_name_prompt(
     ami: AmiWatcher, dial: Dial, service: BridgeService, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bridge.asterisk.pin_dialogue")
+    caplog.set_level(logging.INFO, logger="bridge.asterisk.name_recording")
     caller_id = unique_caller_id("silent")
     mark = ami.mark()
     await dial(PIN, caller_id=caller_id, local_ip=fresh_loopback(), stay=20)

@@ -91,7 +91,9 @@ async def test_readyz_is_503_while_the_ami_is_away_and_200_once_back(
     assert service is not None and runtime.asterisk is not None and runtime.asterisk.pid is not None
     async with http.get("/readyz") as response:
         assert response.status == 200
-        assert await response.json() == {"ready": True, "database": "ok", "pbx": "connected"}
+        assert await response.json() == {
+            "ready": True, "database": "ok", "pbx": "connected", "role": "active",
+        }  # fmt: skip
 
     pid = runtime.asterisk.pid
     os.kill(pid, signal.SIGSTOP)  # a hung Asterisk: its AMI answers nothing

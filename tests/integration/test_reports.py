@@ -225,7 +225,7 @@ async def test_after_a_call_its_report_shows_who_came_who_spoke_in_turn_and_how_
     page = await _page_as(runtime_settings, "tester", "test-moderator", f"/calls/{call['id']}")
     assert f"Talk time in call {call['id']} (room {ROOM})" in page
     assert "<svg" in page and all(p.caller_id in page for p in people)
-    assert f"{recording}: started" in page and "by tester" in page
+    assert f"{recording}</a>: started" in page and "by tester" in page  # a download link
     turns_section = page[page.index('id="turns-heading"') :].split("</section>")[0]
     assert turns_section.count("<td>stack</td>") == 2
     assert turns_section.index(first.caller_id) < turns_section.index(second.caller_id)
