@@ -279,7 +279,7 @@ async def test_a_service_started_without_asterisk_says_so_once_and_connects_late
         )
         async with relay:
             await eventually(lambda: _connected(http_port), timeout=10)
-            assert "PBX connected" in await _fetch(http_port, "/")
+            assert (await _fetch(http_port, "/healthz"))["pbx"] == "connected"
             proc.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(proc.wait(), 20) == 0
     finally:
