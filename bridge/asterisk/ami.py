@@ -34,6 +34,7 @@ from bridge.errors import (
     NotRecording,
     PbxUnavailable,
 )
+from bridge.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,22 @@ class AmiClient:
     ``on_connected(True)`` runs after each login (the service resyncs there);
     ``on_connected(False)`` after each loss.
     """
+
+    @classmethod
+    def of_settings(
+        cls, settings: Settings, on_event: EventSink, on_connected: StateSink
+    ) -> AmiClient:
+        """The link to the one Asterisk the settings name (on this machine)."""
+        return cls(
+            host="127.0.0.1",
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=settings.ensure_ami_secret(),
+            on_event=on_event,
+            on_connected=on_connected,
+            action_timeout=settings.ami_action_timeout,
+            ping_every=settings.ami_ping_seconds,
+        )
 
     def __init__(
         self,

@@ -105,7 +105,7 @@ def build_report(
         presence=[
             Presence(
                 who=show(leg.caller_id),
-                name="" if hide_names else leg.caller_name,
+                name="" if hide_names else leg.label or leg.caller_name,
                 role=leg.role,
                 channel="" if hide_channels else leg.channel,
                 joined_at=leg.joined_at,
@@ -209,7 +209,7 @@ def _people(legs: Sequence[LegRow], turns: Sequence[TurnRow]) -> dict[str, _Pers
             person_key(leg.caller_id, leg.channel), _Person(who=leg.caller_id)
         )
         person.stays.append(leg)
-        person.name = person.name or leg.caller_name
+        person.name = person.name or leg.label or leg.caller_name
         person.talk_time += leg.talk_time
         person.turns += leg.turns
         if leg.role == "moderator":

@@ -46,6 +46,7 @@ class LegRow:
     turns: int
     leave_reason: str | None = None  # LeaveReason's value; None: not known
     dialed_out: bool = False  # a moderator called them in (dial-out)
+    label: str = ""  # the name and place moderators gave them ("" if none)
 
 
 @dataclass(frozen=True)

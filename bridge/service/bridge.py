@@ -66,7 +66,7 @@ from bridge.settings import Settings
 from bridge.store.breakouts import record_stints
 from bridge.store.cues import own_cues
 from bridge.store.db import Database
-from bridge.store.history import HistoryWriter, open_leg_totals
+from bridge.store.history import HistoryWriter, label_open_leg, open_leg_totals
 from bridge.store.known_callers import known_labels
 from bridge.store.polls import record_poll
 from bridge.store.room_cache import revision_probe
@@ -93,16 +93,7 @@ class BridgeService:
             settings.recording_retention_days,
             audit_written=lambda: self.audit.flushed(),
         )
-        self.ami = AmiClient(
-            host="127.0.0.1",
-            port=settings.ami_port,
-            username=settings.ami_username,
-            secret=settings.ensure_ami_secret(),
-            on_event=self._on_ami_event,
-            on_connected=self._on_ami_link,
-            action_timeout=settings.ami_action_timeout,
-            ping_every=settings.ami_ping_seconds,
-        )
+        self.ami = AmiClient.of_settings(settings, self._on_ami_event, self._on_ami_link)
         # Which Asterisk holds a room: every feature asks it. One node holds them all, or
         # (the nodes file) each room is placed on one of several nodes, each with its link.
         self.node_links: NodeLinks | None = None
@@ -165,7 +156,10 @@ class BridgeService:
             self.switchboard, self._publish_room, writing(db.sessions, record_poll)
         )
         self.labels = CallerLabels(
-            self.switchboard, self._publish_room, reading(db.sessions, known_labels)
+            self.switchboard,
+            self._publish_room,
+            reading(db.sessions, known_labels),
+            writing(db.sessions, label_open_leg),
         )
         self.breakouts = RoomBreakouts(
             self.pbx_directory,
@@ -380,6 +374,7 @@ class BridgeService:
             "breakouts.unwritten_at_stop": self.breakouts.flushed,
             "entry.failures_unwritten_at_stop": self.desk.flushed,
             "audit.unwritten_at_stop": self.audit.flushed,
+            "labels.unkept_at_stop": self.labels.flushed,
         }
         for unwritten, flushed in waits.items():
             try:

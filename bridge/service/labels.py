@@ -29,6 +29,7 @@ class CallerLabels:
         switchboard: Switchboard,
         publish: Callable[[str, CallerMarked], None],
         load_known: Callable[[], Awaitable[dict[str, str]]],
+        keep: Callable[[str, str, str], Awaitable[object]] | None = None,
     ) -> None:
         self.switchboard = switchboard
         self._publish = publish
@@ -37,6 +38,8 @@ class CallerLabels:
         self.known: dict[str, str] = {}  # number_key -> "name, place"
         self._known_at = float("-inf")
         self._loading: asyncio.Task[None] | None = None
+        self._keep = keep  # (room, channel, label): on the caller's leg, for the report
+        self._keeping: set[asyncio.Task[object]] = set()
 
     def give(self, room: str, channel: str, text: str) -> str:
         """Label the caller on ``channel`` (an empty text takes the label away)."""
@@ -49,7 +52,19 @@ class CallerLabels:
         except BadLabel as exc:
             raise BadField(f"label: {exc}") from None
         self._publish(room, CallerMarked(room))
+        if self._keep is not None:
+            task = asyncio.get_running_loop().create_task(self._kept(room, channel, label))
+            self._keeping.add(task)
+            task.add_done_callback(self._keeping.discard)
         return label
+
+    async def _kept(self, room: str, channel: str, label: str) -> object:
+        assert self._keep is not None
+        try:
+            return await self._keep(room, channel, label)
+        except Exception:
+            log.exception("labels.unkept room=%s channel=%s", room, channel)
+            return None
 
     def name_of(self, room: str, caller_id: str, channel: str) -> str:
         labels = self._rooms.get(room)
@@ -74,6 +89,11 @@ class CallerLabels:
         self.known, self._known_at = known, time.monotonic()
         if changed:
             self._publish(room, CallerMarked(room))
+
+    async def flushed(self) -> None:
+        """The labels given so far are on their legs."""
+        if self._keeping:
+            await asyncio.gather(*self._keeping)
 
     def close(self) -> None:
         if self._loading is not None:

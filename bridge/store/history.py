@@ -240,3 +240,15 @@ class HistoryWriter:
         """Wait until every submitted effect is written (tests, shutdown)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._idle.wait(), timeout)
+
+
+async def label_open_leg(session: AsyncSession, room: str, channel: str, label: str) -> bool:
+    """Keep the label moderators gave the caller on ``channel`` on their open leg in
+    ``room``'s open call (for the report); False when there is none (yet)."""
+    open_call = select(Call.id).where(Call.room_name == room, Call.ended_at.is_(None))
+    done = await session.execute(
+        update(Leg)
+        .where(Leg.call_id.in_(open_call), Leg.channel == channel, Leg.left_at.is_(None))
+        .values(label=label[:80])
+    )
+    return bool(getattr(done, "rowcount", 0))

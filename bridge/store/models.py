@@ -244,6 +244,7 @@ class Leg(Base):
     channel: Mapped[str] = mapped_column(String(120), index=True)
     caller_id: Mapped[str] = mapped_column(String(80))
     caller_name: Mapped[str] = mapped_column(String(120), default="")
+    label: Mapped[str] = mapped_column(String(80), default="", server_default="")  # moderators'
     role: Mapped[str] = mapped_column(String(16))
     joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
     left_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

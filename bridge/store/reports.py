@@ -12,6 +12,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bridge.domain.known_callers import number_key
 from bridge.reports.rows import (
     AuditRow,
     CallHistory,
@@ -26,6 +27,7 @@ from bridge.reports.rows import (
 )
 from bridge.store.breakouts import stints_of_call
 from bridge.store.dialouts import channels_called_in
+from bridge.store.known_callers import known_labels
 from bridge.store.models import (
     Call,
     Leg,
@@ -137,6 +139,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
         .order_by(RecordingStart.started_at)
     )
     called_in = await channels_called_in(session, call.room_name, [leg.channel for leg in legs])
+    known = await known_labels(session)  # a known caller no moderator labelled: that label
     return CallHistory(
         call=_call_row(call, bool(practice)),
         legs=tuple(
@@ -151,6 +154,7 @@ async def load_call(session: AsyncSession, call_id: int) -> CallHistory | None:
                 leg.turns,
                 leg.leave_reason,
                 leg.channel in called_in,
+                leg.label or known.get(number_key(leg.caller_id), ""),
             )
             for leg in legs
         ),

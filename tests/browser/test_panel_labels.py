@@ -9,9 +9,11 @@ from typing import Any
 
 import aiohttp
 from playwright.async_api import expect
+from sqlalchemy import select
 
 from bridge.domain.privacy import mask_number
 from bridge.service import BridgeService
+from bridge.store.models import Leg
 from tests.browser.conftest import ROOM, HttpLogin, Join, OpenPanel, press
 from tests.support import keypad_answers
 
@@ -58,6 +60,11 @@ async def test_a_label_given_on_the_roster_shows_in_roster_stack_and_speaker_box
     (person,) = [p for p in state["participants"] if p["channel"] == caller.channel]
     assert person["name"] == LABEL
     assert state["stack"]["speaker"]["name"] == LABEL
+    # Kept on the caller's leg of this call: the call's report, CSV and chart show it.
+    await service.labels.flushed()
+    async with service.db.sessions() as session:
+        kept = set(await session.scalars(select(Leg.label).where(Leg.channel == caller.channel)))
+    assert kept == {LABEL}
 
 
 async def test_unmute_all_asks_first_and_a_stack_entry_shows_its_roster_row(

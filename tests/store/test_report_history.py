@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import select
 
 from bridge.domain.events import Role
+from bridge.domain.known_callers import KnownCaller
 from bridge.domain.privacy import retention_cutoff
 from bridge.domain.roster import CallClosed, CallOpened, LegClosed, LegOpened
-from bridge.reports import build_report
+from bridge.reports import build_report, report_csv, talk_chart_svg
 from bridge.store.audit import ActionRecord, add_action
 from bridge.store.db import Database
-from bridge.store.history import apply_effects
+from bridge.store.history import apply_effects, label_open_leg
+from bridge.store.known_callers import IMPORTED, store_known
 from bridge.store.models import (
     Call,
     Leg,
@@ -151,6 +153,36 @@ async def test_a_practice_rooms_calls_stay_out_of_the_list_and_get_a_debrief(db:
     assert [h.waited for h in report.debrief.hands] == [3.0, 3.0]
     assert (report.debrief.called, report.debrief.never_called) == (2, 0)
     assert build_report(real_history, redact_caller_ids=False, now=NOW).debrief is None
+
+
+async def test_a_label_given_in_the_call_and_a_known_caller_s_are_in_its_report(
+    db: Database,
+) -> None:
+    call_id = await a_call(db, "ga", RECENT, ["5550101", "5550102", "5550103"], end=False)
+    async with db.sessions.begin() as session:
+        assert await label_open_leg(session, "ga", "PJSIP/ga-0", "=Alex, Oakland <b>")
+        assert not await label_open_leg(session, "ga", "PJSIP/nobody-9", "Nobody")
+        await store_known(session, [KnownCaller("5550102", "Sam", "Detroit")], IMPORTED,
+                          replace=False)  # fmt: skip
+        await apply_effects(
+            session,
+            [LegClosed("ga", f"PJSIP/ga-{i}", RECENT + 60, 10.0, 1) for i in range(3)]
+            + [CallClosed("ga", RECENT + 61)],
+        )
+    async with db.sessions() as session:
+        history = await load_call(session, call_id)
+    assert history is not None
+    report = build_report(history, redact_caller_ids=False, now=NOW)
+    names = {p.who: p.name for p in report.presence}
+    assert names == {"5550101": "=Alex, Oakland <b>", "5550102": "Sam, Detroit", "5550103": "N"}
+    assert {s.name for s in report.talk.speakers} >= {"=Alex, Oakland <b>", "Sam, Detroit"}
+    # Escaped where they are shown: a formula is not run by a spreadsheet, markup not read.
+    assert "'=Alex, Oakland <b>" in report_csv(report)
+    chart = talk_chart_svg(report)
+    assert "Alex, Oakland &lt;b&gt;" in chart and "<b>" not in chart
+    # A reader without the room's rights sees no names at all.
+    hidden = build_report(history, redact_caller_ids=True, now=NOW)
+    assert {p.name for p in hidden.presence} == {""}
 
 
 async def test_the_purge_redacts_caller_ids_past_retention_and_nothing_newer(db: Database) -> None:
