@@ -134,7 +134,11 @@ def join(ami: AmiWatcher, dial: Dial, service: BridgeService) -> Join:  # noqa: 
         options.setdefault("local_ip", fresh_loopback())
         mark = ami.mark()
         caller = await dial(keys, caller_id=caller_id, **options)
-        joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+        # The PIN dialogue takes a few seconds; on a loaded CI box, with other workers' calls
+        # beside it, well over the watcher's default 15 s now and then.
+        joined = await ami.wait_for(
+            event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=40
+        )
         channel, room = str(joined["Channel"]), str(joined["Conference"])
         await service.roster.wait_until(lambda: channel in roster(service, room))
         await service.roster.wait_until(lambda: room in service.speakers.stacks)
