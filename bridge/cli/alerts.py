@@ -44,12 +44,16 @@ def alert_command(
     as_json: bool,
 ) -> None:
     """Ring NUMBER... with a recorded message: alert NUMBER... [--file FILE.csv] --message
-    FILE.wav [--room ROOM] [--trunk NAME]; alert show ID [--json]."""
+    FILE.wav [--room ROOM] [--trunk NAME]; alert show ID [--json]; alert cancel ID."""
     config = settings()
-    if numbers[:1] == ("show",):
+    if numbers[:1] in (("show",), ("cancel",)):
+        what = numbers[0]
         if len(numbers) != 2:
-            fail("alert show takes one alert's id: iobridge alert show ID")
-        shown = call_api(config, "GET", f"/api/v1/alerts/{numbers[1]}")
+            fail(f"alert {what} takes one alert's id: iobridge alert {what} ID")
+        if what == "cancel":
+            shown = call_api(config, "POST", f"/api/v1/alerts/{numbers[1]}/cancel", {})
+        else:
+            shown = call_api(config, "GET", f"/api/v1/alerts/{numbers[1]}")
         click.echo(json.dumps(shown) if as_json else alert_text(shown))
         return
     lines = list(numbers)

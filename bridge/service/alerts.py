@@ -49,6 +49,10 @@ class AlertAsked(BaseModel):
     seconds: float
 
 
+class AlertCancelled(BaseModel):
+    alert: str
+
+
 class Alerts:
     def __init__(
         self,
@@ -126,6 +130,25 @@ class Alerts:
         if found is None or not may_alert(principal, found[0].room):
             raise NoSuchAlert(alert_id)  # another's alert: as if there were none
         return found
+
+    async def cancel(self, principal: Principal, alert_id: str) -> tuple[Alert, list[CallOut]]:
+        """Stop an alert: its numbers not yet called are not called, and those ringing or
+        hearing the message are hung up (one who joined the room stays). Audited."""
+        alert, _ = await self.show(principal, alert_id)  # refused as show refuses
+
+        async def run() -> dict[str, Any]:
+            cancelled = await self.dialout.cancel_alert(alert_id)
+            log.info("alert.cancelled alert=%s calls=%d", alert_id, len(cancelled))
+            return {"cancelled": len(cancelled)}
+
+        await self.audit.perform(
+            principal.username,
+            alert.room or "",
+            "alert-cancel",
+            AlertCancelled(alert=alert_id),
+            run,
+        )
+        return await self.show(principal, alert_id)
 
     async def listed(self, principal: Principal) -> list[tuple[Alert, list[CallOut]]]:
         """The latest alerts this principal may see, newest first."""

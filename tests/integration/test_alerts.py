@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from bridge.cli import main
 from bridge.service import BridgeService
 from bridge.settings import Settings
-from tests.integration.carrier import BUSY, HANGS_UP, JOINS, ROOM, Carrier
+from tests.integration.carrier import BUSY, HANGS_UP, JOINS, NEVER, ROOM, Carrier
 from tests.integration.carrier import carrier as carrier  # the fixture
 from tests.support import eventually
 from tests.unit.test_alerts import wav
@@ -71,3 +71,22 @@ async def test_an_alert_joins_who_pressed_1_and_show_says_what_the_carrier_saw(
     assert not [c for c in service.dialout.calls_of(ROOM.name) if c.alert == sent["id"]]
     listed = await iobridge(runtime_settings, "alerts", "list", "--json")
     assert listed["alerts"][0]["id"] == sent["id"]
+
+
+async def test_a_cancelled_alert_hangs_up_the_ringing_and_calls_no_more(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+) -> None:
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    never = [NEVER[:-3] + f"{n:03d}" for n in range(2, 5)]  # the carrier never answers these
+    sent = await iobridge(runtime_settings, "alert", *never, "--message", str(message), "--json")
+
+    async def ringing() -> bool:
+        shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
+        return any(n["result"] == "ringing" for n in shown["numbers"])
+
+    await eventually(ringing, timeout=15, every=0.3)
+    cancelled = await iobridge(runtime_settings, "alert", "cancel", sent["id"], "--json")
+    assert {n["result"] for n in cancelled["numbers"]} == {"cancelled"}
+    await eventually(lambda: not [c for c in service.dialout.book.calls.values() if c.up])
+    assert all(not c.up for c in service.dialout.book.calls_of_alert(sent["id"]))

@@ -101,6 +101,11 @@ async def show(api: ApiRequest) -> AlertAnswer:
     return answer(*await api.service.alerts.show(api.principal, api.path.alert_id))
 
 
+async def cancel(api: ApiRequest) -> AlertAnswer:
+    """Stop an alert: numbers not yet called are not called; ringing ones are hung up."""
+    return answer(*await api.service.alerts.cancel(api.principal, api.path.alert_id))
+
+
 OPERATIONS = [
     Operation(
         "post", "/api/v1/alerts", "send_alert", "ring numbers with a recorded message",
@@ -114,5 +119,10 @@ OPERATIONS = [
     Operation(
         "get", "/api/v1/alerts/{alert_id}", "show_alert", "one alert and its numbers' results",
         "alerts", show, path_params=AlertPath, response=AlertAnswer, errors=(404,),
+    ),
+    Operation(
+        "post", "/api/v1/alerts/{alert_id}/cancel", "cancel_alert",
+        "stop an alert: no more calls, ringing ones hung up", "alerts", cancel,
+        path_params=AlertPath, response=AlertAnswer, errors=(403, 404),
     ),
 ]  # fmt: skip
