@@ -41,7 +41,13 @@ async def members(service: BridgeService, conference: str) -> set[str]:
     items = await service.pbx_directory.bridge_for(ROOM)._list(
         "ConfbridgeList", Conference=conference
     )
-    return {str(i["Channel"]) for i in items if i.get("Event") == "ConfbridgeList"}
+    # The bridge's own announcer (a Local channel in [iobridge-announce]) is in a group for
+    # the moment it plays "you are in group N" or a warning: a player, not a member.
+    return {
+        str(i["Channel"])
+        for i in items
+        if i.get("Event") == "ConfbridgeList" and "@iobridge-announce-" not in str(i["Channel"])
+    }
 
 
 def joins(conference: str, channel_prefix: str) -> Callable[[dict[str, Any]], bool]:
