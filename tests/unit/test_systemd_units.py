@@ -5,6 +5,7 @@ puts in place."""
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,3 +29,14 @@ def test_every_documentation_link_is_a_file_the_install_step_puts_there() -> Non
         path = link.removeprefix("file:///usr/share/doc/iobridge/")
         assert path != link, f"{link}: not installed by {INSTALLED_DOCS}"
         assert (ROOT / "docs" / path).is_file(), link
+
+
+def test_the_packages_links_are_the_installed_guides() -> None:
+    """``[project.urls]`` (what ``pip show`` and package indexes list): the same guides."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    links = project["urls"]
+    assert "Documentation" in links
+    for name, link in links.items():
+        path = link.removeprefix("file://localhost/usr/share/doc/iobridge/")
+        assert path != link, f"{name} = {link}: not installed by {INSTALLED_DOCS}"
+        assert (ROOT / "docs" / path).is_file(), f"{name} = {link}"
