@@ -11,6 +11,7 @@ its five minutes run side by side with the others."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import time
@@ -22,7 +23,8 @@ import pytest
 from sqlalchemy import select
 
 from bridge.asterisk.install import ensure_asterisk
-from bridge.domain.events import DomainEvent, LeaveReason, ParticipantLeft
+from bridge.domain.events import DomainEvent, LeaveReason
+from bridge.domain.roster_effects import Effect, LegClosed, LegReasonCorrected
 from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
@@ -43,7 +45,7 @@ pytestmark = pytest.mark.long
 class TimerStack:
     runtime: Runtime
     settings: Settings
-    leaves: dict[str, LeaveReason]  # channel -> why, as the roster's leave said it
+    leaves: dict[str, LeaveReason | None]  # channel -> why, as the roster wrote it for history
     workdir: Path
 
     @property
@@ -114,14 +116,17 @@ async def timers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Time
     ensure_asterisk(settings.cache_dir, progress=lambda _: None)
     runtime = Runtime(settings, progress=lambda _: None)
     await runtime.start()
-    leaves: dict[str, LeaveReason] = {}
+    leaves: dict[str, LeaveReason | None] = {}
 
-    def heard(event: DomainEvent) -> None:
-        if isinstance(event, ParticipantLeft):
-            leaves[event.channel] = event.reason
+    def heard(_event: DomainEvent, effects: list[Effect]) -> None:
+        # What the roster wrote for history: the leave, then (when Asterisk, busy, sent
+        # the hangup cause after ConfbridgeLeave: another event topic) its correction.
+        for effect in effects:
+            if isinstance(effect, LegClosed | LegReasonCorrected):
+                leaves[effect.channel] = effect.reason
 
     assert runtime.service is not None
-    runtime.service.roster.add_listener(heard)
+    runtime.service.roster.watch(heard)
     try:
         yield TimerStack(runtime, settings, leaves, tmp_path_factory.mktemp("timer-calls"))
     finally:
@@ -164,6 +169,10 @@ async def test_a_caller_whose_phone_vanished_is_removed_as_timed_out_within_the_
         lambda: not timers.present(channel), timeout=SESSION_TIMER + 32
     )
     print(f"removed {time.monotonic() - vanished:.0f} s after the phone vanished")
+    with contextlib.suppress(TimeoutError):  # the cause may follow the leave by a moment
+        await timers.service.roster.wait_until(
+            lambda: timers.leaves.get(channel) == LeaveReason.TIMED_OUT, timeout=10
+        )
     assert timers.leaves[channel] == LeaveReason.TIMED_OUT
     assert await timers.stored_reason(channel) == "timed out"
 
