@@ -115,6 +115,7 @@ class AmiClient:
         action_timeout: float = 5.0,
         max_backoff: float = 2.0,
         ping_every: float = 10.0,
+        ping_timeout: float = 5.0,
     ) -> None:
         self.host = host
         self.port = port
@@ -125,6 +126,7 @@ class AmiClient:
         self.action_timeout = action_timeout
         self.max_backoff = max_backoff
         self.ping_every = ping_every
+        self.ping_timeout = ping_timeout
         self._closed = False
         self.connected = asyncio.Event()
         self._lost = asyncio.Event()
@@ -178,7 +180,7 @@ class AmiClient:
                 await asyncio.wait_for(self._lost.wait(), every)
             except TimeoutError:
                 try:
-                    await self.send({"Action": "Ping"}, timeout=5)
+                    await self.send({"Action": "Ping"}, timeout=self.ping_timeout)
                 except BridgeError:
                     log.warning(
                         "ami.unresponsive host=%s port=%s (reconnecting)", self.host, self.port

@@ -81,7 +81,8 @@ class NodeLinks:
                 on_event=on_event,
                 on_connected=_for_node(on_link, node.name),
                 action_timeout=settings.ami_action_timeout,
-                ping_every=settings.ami_ping_seconds,
+                ping_every=settings.node_ping_seconds,
+                ping_timeout=settings.node_ping_seconds * 1.25,
             )
         bridges = {
             name: ConferenceBridge(ami, settings.sounds_dir) for name, ami in self.links.items()

@@ -99,7 +99,6 @@ async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Clu
         rooms_file=E2E_ROOMS,
         guard_source_threshold=50,
         guard_first_delay_seconds=0.0,
-        ami_ping_seconds=1.0,
         log_level="INFO",
     )
     settings.secure_state_dir()
@@ -233,6 +232,38 @@ async def test_a_drained_node_takes_no_new_room(cluster: Cluster, tmp_path: Path
 
     await eventually(lambda: placed() is not None, timeout=20)
     assert placed() != drained
+
+
+async def test_a_hung_node_is_seen_within_5_s_skipped_by_kamailio_and_back_when_it_wakes(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """A machine that stops answering keeps its TCP connections open: only the pings (the
+    service's on AMI, Kamailio's OPTIONS) find it. SIGSTOP is that machine."""
+    service, room = cluster.service, "e2e-small"
+    links = service.node_links
+    assert links is not None
+    first = await cluster.dial(tmp_path, cluster.settings.bind_host, "5555#")
+    await eventually(lambda: first.plan.caller_id in roster_of(service, room), timeout=20)
+    home = links.directory.node_of(room)
+    pid = cluster.machine.asterisks[home].pid
+    assert pid is not None
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        stopped = time.monotonic()
+        await eventually(lambda: not links.is_up(home), timeout=5, every=0.05)
+        print(f"hung node {home} seen down after {time.monotonic() - stopped:.2f} s")
+        # Kamailio skips it for new calls (its probe, or the INVITE's 2 s timer and the
+        # next node), and the room is placed anew on a live node for them.
+        newcomer = await cluster.dial(tmp_path, cluster.settings.bind_host, "5555#")
+        await eventually(
+            lambda: newcomer.plan.caller_id in roster_of(service, room), timeout=30, every=0.1
+        )
+        assert links.directory.node_of(room) != home
+        await first.hangup()  # its BYE waits in the hung node's socket
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    await eventually(lambda: links.is_up(home), timeout=20, every=0.1)
 
 
 async def test_a_node_killed_is_seen_within_5_s_and_new_callers_of_its_room_still_get_in(
