@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench.names_bench import names_rows
 from bench.stats import fmt, ratio
 
 TARGETS = [
@@ -166,6 +167,8 @@ def table(results: dict[str, Any]) -> str:
         lines += ["", *api_rows(results["api"])]
     if results.get("breakouts"):
         lines += ["", *breakout_rows(results["breakouts"])]
+    if results.get("names"):
+        lines += ["", *names_rows(results["names"])]
     for error in results.get("errors", []):
         lines.append(f"FAILED: {error}")
     lines += ["", "targets (issues 13 and 23): " + "; ".join(TARGETS)]

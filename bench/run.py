@@ -32,6 +32,7 @@ from bench.api_bench import api_step
 from bench.breakouts_bench import breakouts_step
 from bench.dialout_bench import dialout_step
 from bench.medians import join_medians, path_order
+from bench.names_bench import names_step
 from bench.population import population
 from bench.practice_bench import practice_step
 from bench.rig import PROJECT_ROOT, Rig, RigOptions
@@ -55,9 +56,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--actions", type=int, help="moderator actions (1000)")
     ap.add_argument("--panels", type=int, help="moderators with the room's page open (20)")
     ap.add_argument(
-        "--steps", default="storm,population,api,practice,dialout,breakouts",
-        help="storm, population, api, practice, dialout and/or breakouts",
+        "--steps", default="storm,population,api,practice,dialout,breakouts,names",
+        help="storm, population, api, practice, dialout, breakouts and/or names (last: "
+        "announce_names on and off)",
     )  # fmt: skip
+    ap.add_argument("--names-size", type=int, help="callers of the names step's storms (400)")
     ap.add_argument("--breakout-size", type=int, help="callers split into groups (300)")
     ap.add_argument("--breakout-groups", type=int, help="groups they are split into (30)")
     ap.add_argument(
@@ -82,6 +85,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.posts = args.posts or (50 if quick else 200)
     args.repeats = args.repeats or (1 if quick else 3)
     args.dialout = args.dialout or (50 if quick else 200)
+    args.names_size = args.names_size or (100 if quick else 400)
     args.breakout_size = args.breakout_size or (60 if quick else 300)
     args.breakout_groups = args.breakout_groups or (6 if quick else 30)
     return args
@@ -176,6 +180,12 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 except Exception as exc:
                     failed(results, "breakouts", exc)
+            if "names" in steps:  # last: the announced room's leaves play on
+                say(f"names: {args.names_size} callers, announce_names off then on")
+                try:
+                    results["names"] = await names_step(rig, args.names_size, args.rate, say)
+                except Exception as exc:
+                    failed(results, "names", exc)
         finally:
             results["machine_load_after"] = round(os.getloadavg()[0], 1)
             await rig.stop()

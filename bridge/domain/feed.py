@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -49,6 +49,20 @@ class FeedEvent:
             "at": datetime.fromtimestamp(self.at, UTC).isoformat(timespec="milliseconds"),
             "data": dict(self.data),
         }
+
+
+# The data fields that carry a caller's number (a phone's name may be the number too).
+NUMBER_FIELDS = ("caller_id", "caller_name")
+
+
+def shown_event(event: FeedEvent, shown: Callable[[str], str]) -> FeedEvent:
+    """``event`` with the callers' numbers in its data as ``shown`` gives them (a room's
+    assistant reads "+1 555 *** **23": ``bridge.service.room_view.numbers_for``)."""
+    data = {
+        key: shown(value) if key in NUMBER_FIELDS and isinstance(value, str) else value
+        for key, value in event.data.items()
+    }
+    return replace(event, data=data)
 
 
 def from_roster(event: DomainEvent, effects: Sequence[Effect]) -> list[FeedEvent]:

@@ -81,20 +81,25 @@ def build_report(
     *,
     redact_caller_ids: bool,
     now: datetime,
+    numbers: Callable[[str], str] | None = None,
 ) -> Report:
     """The report of one call. ``redact_caller_ids``: the reader has no rights to the
-    room, so caller IDs show only their last two characters and names not at all."""
+    room, so caller IDs show only their last two characters and names not at all.
+    ``numbers``: how a reader with rights sees callers' numbers, when not whole (a room's
+    assistant: ``bridge.service.room_view.numbers_for``); names stay, masked where a name
+    is the number."""
     call = history.call
-    show, caller_ids = _shown_as(call, redact_caller_ids)
+    show, caller_ids = _shown_as(call, redact_caller_ids, numbers)
     hide_names = redact_caller_ids and not call.redacted
+    named = _no_name if hide_names else show if numbers is not None else _as_is
     # A channel's name carries the SIP endpoint's, which may say who called: only a reader
     # who sees full caller IDs sees channels; others see whose channel it was.
     hide_channels = caller_ids != "full"
     caller_of = {leg.channel: leg.caller_id for leg in history.legs}
     turns = sorted(history.turns, key=lambda t: t.started_at)
     people = _people(history.legs, turns)
-    talk = _talk_shares(people, has_turns=bool(turns), show=show, hide_names=hide_names)
-    lines = _turn_lines(turns, people, show, hide_names)
+    talk = _talk_shares(people, has_turns=bool(turns), show=show, named=named)
+    lines = _turn_lines(turns, people, show, named)
     events = [
         StackEventLine(at=e.at, kind=e.kind, who=show(e.caller_id), lane=e.lane, detail=e.detail)
         for e in sorted(history.stack_events, key=lambda e: e.at)
@@ -105,7 +110,7 @@ def build_report(
         presence=[
             Presence(
                 who=show(leg.caller_id),
-                name="" if hide_names else leg.label or leg.caller_name,
+                name=named(leg.label or leg.caller_name),
                 role=leg.role,
                 channel="" if hide_channels else leg.channel,
                 joined_at=leg.joined_at,
@@ -139,7 +144,7 @@ def build_report(
             BreakoutStint(
                 group=s.group,
                 who=show(s.caller_id),
-                name="" if hide_names else s.name,
+                name=named(s.name),
                 channel="" if hide_channels else s.channel,
                 started_at=s.started_at,
                 ended_at=s.ended_at,
@@ -190,12 +195,24 @@ def call_list_item(row: CallListRow, now: datetime) -> CallListItem:
     )
 
 
-def _shown_as(call: CallRow, redact: bool) -> tuple[Callable[[str], str], CallerIds]:
+def _as_is(caller_id: str) -> str:
+    return caller_id
+
+
+def _no_name(name: str) -> str:
+    return ""
+
+
+def _shown_as(
+    call: CallRow, redact: bool, numbers: Callable[[str], str] | None
+) -> tuple[Callable[[str], str], CallerIds]:
     if call.redacted:
-        return (lambda caller_id: caller_id), "pseudonyms"
+        return _as_is, "pseudonyms"
     if redact:
         return mask_caller_id, "masked"
-    return (lambda caller_id: caller_id), "full"
+    if numbers is not None:
+        return numbers, "masked"
+    return _as_is, "full"
 
 
 def _seconds(start: datetime, end: datetime) -> float:
@@ -237,7 +254,11 @@ def _first_time_talk(people: Sequence[_Person], has_turns: bool) -> tuple[float 
 
 
 def _talk_shares(
-    people: dict[str, _Person], *, has_turns: bool, show: Callable[[str], str], hide_names: bool
+    people: dict[str, _Person],
+    *,
+    has_turns: bool,
+    show: Callable[[str], str],
+    named: Callable[[str], str],
 ) -> TalkShares:
     total = sum(p.talk_time for p in people.values())
     first, basis = _first_time_talk(list(people.values()), has_turns)
@@ -250,7 +271,7 @@ def _talk_shares(
         speakers=[
             SpeakerShare(
                 who=show(p.who),
-                name="" if hide_names else p.name,
+                name=named(p.name),
                 role=p.role,
                 talk_time=round(p.talk_time, 2),
                 share=_share(p.talk_time, total),
@@ -287,7 +308,7 @@ def _turn_lines(
     turns: Sequence[TurnRow],
     people: dict[str, _Person],
     show: Callable[[str], str],
-    hide_names: bool,
+    named: Callable[[str], str],
 ) -> list[TurnLine]:
     seen: set[str] = set()
     lines = []
@@ -296,7 +317,7 @@ def _turn_lines(
         lines.append(
             TurnLine(
                 who=show(turn.caller_id),
-                name="" if hide_names else people[key].name,
+                name=named(people[key].name),
                 lane=turn.lane,
                 started_at=turn.started_at,
                 length=_seconds(turn.started_at, turn.ended_at),

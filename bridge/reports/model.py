@@ -13,8 +13,9 @@ from pydantic import BaseModel, Field
 
 from bridge.domain.events import LeaveReason
 
-# How caller IDs appear: in full (someone with rights to the room), masked to their last
-# two characters (someone without), or as pseudonyms (the retention purge went past).
+# How caller IDs appear: in full (a host of the room), masked (a room's assistant:
+# "+1 555 *** **23"; someone without rights: their last two characters), or as pseudonyms
+# (the retention purge went past).
 CallerIds = Literal["full", "masked", "pseudonyms"]
 # How the first-time speakers' share was found: from the speaker stack's turns; from the
 # roster alone (every speaker spoke in a single turn, so all of it was a first time); or

@@ -98,9 +98,16 @@ class CallReports:
             raise NoSuchCall(call_id)
         return room
 
-    async def report(self, call_id: int, *, redact_caller_ids: bool) -> Report:
+    async def report(
+        self,
+        call_id: int,
+        *,
+        redact_caller_ids: bool,
+        numbers: Callable[[str], str] | None = None,
+    ) -> Report:
         """The report of call ``call_id``; ``redact_caller_ids`` unless the reader has
-        rights to the call's room (then caller IDs show only their last two digits)."""
+        rights to the call's room (then caller IDs show only their last two digits);
+        ``numbers``: how a reader with rights sees numbers when not whole (an assistant)."""
         await self._settled()
         async with self.db.sessions() as session:
             history = await reports.load_call(session, call_id)
@@ -108,7 +115,11 @@ class CallReports:
             raise NoSuchCall(call_id)
         files = await asyncio.to_thread(self._recordings_of, history.call.room)
         return build_report(
-            history, files, redact_caller_ids=redact_caller_ids, now=datetime.now(UTC)
+            history,
+            files,
+            redact_caller_ids=redact_caller_ids,
+            now=datetime.now(UTC),
+            numbers=numbers,
         )
 
     def _recordings_of(self, room: str) -> list[RecordingFile]:

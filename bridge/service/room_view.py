@@ -22,6 +22,7 @@ from bridge.domain.privacy import mask_number
 from bridge.domain.rooms import Right, RoomSpec
 from bridge.domain.roster import Participant
 from bridge.domain.schedule import Occurrence
+from bridge.errors import NoSuchRoom
 
 if TYPE_CHECKING:
     from bridge.service import BridgeService
@@ -184,9 +185,24 @@ def numbers_for(principal: Principal, spec: RoomSpec) -> NumberShown:
     """How ``principal`` sees callers' numbers in room ``spec``: whole for its hosts (and
     the admin), masked for its assistants ("+1 555 *** **23") unless the room's
     ``show_numbers_to_assistants`` says otherwise. Every door that shows a room to a
-    moderator (the panel's feed, the API) serializes through this; nothing is left to
-    the browser."""
-    if spec.show_numbers_to_assistants or principal.role_in(spec.name) is not Right.ASSISTANT:
+    moderator serializes through this: the panel's feed and overview, the API's rooms and
+    action answers, the push feed's stream, the calls' reports (page, CSV, chart, API) and
+    the audit trail; nothing is left to the browser. (The webhooks are the admin's: whole.)"""
+    return _numbers(principal, spec.name, spec.show_numbers_to_assistants)
+
+
+async def numbers_in(service: BridgeService, principal: Principal, room: str) -> NumberShown:
+    """``numbers_for`` a room named in the history (a past call's): a room no longer in the
+    rooms file shows its assistants masked numbers (no room says otherwise any more)."""
+    try:
+        spec = await service.find_room(room)
+    except NoSuchRoom:
+        return _numbers(principal, room, shown_to_assistants=False)
+    return numbers_for(principal, spec)
+
+
+def _numbers(principal: Principal, room: str, shown_to_assistants: bool) -> NumberShown:
+    if shown_to_assistants or principal.role_in(room) is not Right.ASSISTANT:
         return whole_numbers
     return mask_number
 
@@ -211,3 +227,29 @@ def shown_stack(stack: dict[str, Any], shown: NumberShown) -> dict[str, Any]:
         else {**speaker, "caller_id": shown(speaker["caller_id"])},
         "queue": [{**entry, "caller_id": shown(entry["caller_id"])} for entry in stack["queue"]],
     }
+
+
+def shown_calls_out(calls: list[dict[str, Any]], shown: NumberShown) -> list[dict[str, Any]]:
+    """The numbers called into a room (``dialout ROOM show --json``'s "calls") as the
+    reader sees them."""
+    if shown is whole_numbers:
+        return calls
+    return [{**call, "number": shown(call["number"])} for call in calls]
+
+
+def shown_breakout(breakout: dict[str, Any] | None, shown: NumberShown) -> dict[str, Any] | None:
+    """A breakout (``breakout show --json``) with its members' numbers as the reader sees
+    them; a member's name is masked too when it is the number."""
+    if breakout is None or shown is whole_numbers:
+        return breakout
+    groups = [
+        {
+            **group,
+            "members": [
+                {**m, "caller_id": shown(m["caller_id"]), "name": shown(m["name"])}
+                for m in group["members"]
+            ],
+        }
+        for group in breakout["groups"]
+    ]
+    return {**breakout, "groups": groups}

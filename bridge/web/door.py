@@ -23,7 +23,9 @@ from aiohttp import web
 
 from bridge.actions import Action, check_right, perform
 from bridge.domain.accounts import Principal
+from bridge.domain.rooms import RoomSpec
 from bridge.errors import NotAllowed, UnknownAction
+from bridge.service.room_view import numbers_for, shown_breakout, shown_calls_out
 from bridge.web.api.models import ActionDone, RoomPath
 from bridge.web.bodies import read_body, read_object, validate
 from bridge.web.keys import SERVICE
@@ -46,8 +48,19 @@ async def act(
         raise UnknownAction(name, list(offered))
     service = request.app[SERVICE]
     check_right(service.holders.acting(principal, room), action, room)
-    await service.find_room(room)
+    spec = await service.find_room(room)
     arguments = read_object(*await read_body(request, MAX_BODY), action.arguments)
-    result = await perform(service, principal, room, action, arguments)
+    result = _as_shown(await perform(service, principal, room, action, arguments), spec, principal)
     done = ActionDone(room=room, action=action.name, **result)
     return web.Response(text=done.model_dump_json(), content_type="application/json")
+
+
+def _as_shown(result: dict[str, Any], spec: RoomSpec, principal: Principal) -> dict[str, Any]:
+    """An action's answer with callers' numbers as the principal sees them in the room (a
+    breakout's groups, the calls out): an assistant's answer is masked as their panel is."""
+    shown = numbers_for(principal, spec)
+    if result.get("breakout") is not None:
+        result = {**result, "breakout": shown_breakout(result["breakout"], shown)}
+    if result.get("calls") is not None:
+        result = {**result, "calls": shown_calls_out(result["calls"], shown)}
+    return result

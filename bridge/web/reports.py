@@ -1,6 +1,7 @@
 """Post-call reports over HTTP: the page (``/calls/ID``, the chart inline, and its CSV),
-behind the panel's login: only a moderator of the call's room reads it, caller IDs in
-full; anyone else logged in gets a 403. A host of the room may purge an ended call from
+behind the panel's login: only a moderator of the call's room reads it, caller IDs as
+they see them in the room (whole for a host, masked for an assistant: ``numbers_for``);
+anyone else logged in gets a 403. A host of the room may purge an ended call from
 the page ("Purge this call", confirmed by a tick). ``render_report(report, fmt)`` is also what the
 API (``GET /api/v1/calls/ID/report``) answers with, under the same rule.
 """
@@ -19,6 +20,7 @@ from bridge.errors import BadField, NotAllowed
 from bridge.reports import Report, report_csv, talk_chart_svg
 from bridge.reports.text import clock, duration, poll_summary, share, who
 from bridge.service.accounts import PanelSession
+from bridge.service.room_view import numbers_in, whole_numbers
 from bridge.web.auth import CSRF_FIELD, page_session, state_changing_session
 from bridge.web.bodies import read_body
 from bridge.web.keys import SERVICE
@@ -30,7 +32,7 @@ MAX_CALL_ID = 2_147_483_647  # a 32-bit database integer (PostgreSQL)
 
 
 async def check_page_reader(request: web.Request, room: str) -> PanelSession:
-    """Only a moderator of ``room`` reads its calls' reports (and sees caller IDs in full).
+    """Only a moderator of ``room`` reads its calls' reports (caller IDs as ``numbers_for``).
     No session: to the login page, and back here after it; anyone else: 403."""
     session = await page_session(request)
     if not session.principal.may_moderate(room):
@@ -79,8 +81,11 @@ def _templates() -> jinja2.Environment:
 async def _readable_report(request: web.Request) -> tuple[Report, PanelSession]:
     reports = request.app[SERVICE].reports
     call_id = call_id_of(request)
-    session = await check_page_reader(request, await reports.room_of(call_id))
-    return await reports.report(call_id, redact_caller_ids=False), session
+    room = await reports.room_of(call_id)
+    session = await check_page_reader(request, room)
+    shown = await numbers_in(request.app[SERVICE], session.principal, room)
+    numbers = None if shown is whole_numbers else shown
+    return await reports.report(call_id, redact_caller_ids=False, numbers=numbers), session
 
 
 async def report_page(request: web.Request) -> web.Response:

@@ -169,3 +169,27 @@ async def test_a_hand_raised_at_the_back_of_40_redraws_only_what_changed(
         "Hand up · 41st"
     )
     await page.context.close()
+
+
+async def test_a_hand_raised_adds_one_entry_and_leaves_the_rest_of_the_stack_as_it_was(
+    browser: Browser, room: BigRoom
+) -> None:
+    """The update a hand raised makes is incremental (issue 21: under 50 ms with 40 up): the
+    entries already drawn, the lanes, the speaker's box and the floor's buttons are the same
+    nodes afterwards, and one entry is added to the stack's lane."""
+    from bridge.domain.speakers import Lane
+
+    page = await open_room(browser, room, LAPTOP)
+    await expect(page.locator("#lanes li.entry")).to_have_count(40)
+    await page.evaluate(
+        """() => {
+          window.kept = [...document.querySelectorAll(
+            '#lanes li.entry, #lanes section.lane, #lanes ol, #speaker > *, #floor-buttons > *')];
+        }"""
+    )
+    await room.service.speakers.add(room.room, room.channels[250], Lane.STACK)
+    await expect(page.locator("#lanes li.entry")).to_have_count(41)
+    still = await page.evaluate("() => window.kept.filter((node) => node.isConnected).length")
+    kept = await page.evaluate("() => window.kept.length")
+    # The stack's last entry before is drawn again (its "Move down" now goes somewhere).
+    assert still == kept - 1, f"{kept - still} of {kept} nodes were replaced"

@@ -21,7 +21,16 @@ from bridge.domain.events import (
     SeenParticipant,
     SeenRoom,
 )
-from bridge.domain.feed import Kind, from_roster, from_stack, signature, signature_holds
+from bridge.domain.feed import (
+    FeedEvent,
+    Kind,
+    from_roster,
+    from_stack,
+    shown_event,
+    signature,
+    signature_holds,
+)
+from bridge.domain.privacy import mask_number
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import Key, SpeakerStack
 
@@ -173,3 +182,19 @@ def test_a_signature_holds_for_its_body_and_time_only(body: bytes, at: int, extr
     assert not signature_holds(b"key", str(at + 1), body, signed)
     assert not signature_holds(b"other", str(at), body, signed)
     assert not signature_holds(b"key", "not a time", body, signed)
+
+
+def test_an_event_shown_to_an_assistant_masks_the_numbers_in_its_data_and_nothing_else() -> None:
+    event = FeedEvent(
+        Kind.PARTICIPANT_JOINED,
+        ROOM,
+        1.0,
+        {"channel": ALICE, "caller_id": "+15550100123", "caller_name": "+15550100123",
+         "role": "participant"},
+    )  # fmt: skip
+    shown = shown_event(event, mask_number)
+    assert shown.data == {
+        **event.data, "caller_id": "+1 555 *** **23", "caller_name": "+1 555 *** **23"
+    }  # fmt: skip
+    speaker = FeedEvent(Kind.SPEAKER_CHANGED, ROOM, 1.0, {"channel": None, "caller_id": None})
+    assert shown_event(speaker, mask_number) == speaker

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.domain.privacy import mask_number
 from bridge.recordings import recording_name
 from bridge.reports import build_report
 from bridge.reports.rows import (
@@ -185,6 +186,31 @@ def test_without_rights_caller_ids_show_their_last_two_digits_and_no_names() -> 
     assert built.moderator_actions[0].target == "…23"
     assert "5550123" not in built.model_dump_json()
     assert "Ana" not in built.model_dump_json()
+
+
+def test_an_assistant_reads_masked_numbers_and_names_but_a_name_that_is_a_number_masked() -> None:
+    history = CallHistory(
+        CALL,
+        legs=(
+            leg("+15550123499", 0, 60, talk=5, turns=1, name="Ana, Oakland"),
+            leg("+15550123477", 0, 60, talk=3, turns=1, name="+15550123477"),
+        ),
+        turns=(turn("+15550123499", 1, 9, talk=5),),
+        stack_events=(
+            StackEventRow(at(1), "hand_raised", "PJSIP/x-1", "+15550123499", "stack", ""),
+        ),
+        audit=(AuditRow(at(2), "alice", "mute", "PJSIP/+15550123499-1", "ok"),),
+    )
+    built = build_report(history, redact_caller_ids=False, now=NOW, numbers=mask_number)
+    assert built.caller_ids == "masked"
+    assert [(p.who, p.name) for p in built.presence] == [
+        ("+1 555 *** **99", "Ana, Oakland"),
+        ("+1 555 *** **77", "+1 555 *** **77"),
+    ]
+    assert built.turns[0].who == "+1 555 *** **99" and built.turns[0].name == "Ana, Oakland"
+    assert built.stack_events[0].who == "+1 555 *** **99"
+    assert built.moderator_actions[0].target == "+1 555 *** **99"
+    assert "0123499" not in built.model_dump_json() and "0123477" not in built.model_dump_json()
 
 
 def test_without_rights_a_channel_shows_as_whose_it_was() -> None:

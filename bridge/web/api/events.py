@@ -6,7 +6,8 @@ room), of one room or some kinds if it asks. The stream stays open; a comment ev
 every ``RECHECK`` seconds: a token revoked or a room taken away ends the stream. A script
 that reads too slowly is dropped (the hub's bounded queue): it hears a last ``dropped``
 event and reconnects (the ``retry`` field says after how long), then reads the rooms'
-state again (``GET /api/v1/rooms/{room}``): nothing is replayed.
+state again (``GET /api/v1/rooms/{room}``): nothing is replayed. Callers' numbers are
+as the token's moderator sees them in each room (``numbers_for``): masked for an assistant.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import time
 from aiohttp import web
 
 from bridge.domain.accounts import Principal
-from bridge.domain.feed import Kind
+from bridge.domain.feed import Kind, shown_event
 from bridge.errors import BadField, BridgeError
 from bridge.hub import SubscriberDropped
 from bridge.service.feed import Published
+from bridge.service.room_view import NumberShown, numbers_in, whole_numbers
 from bridge.web.api.auth import principal_of
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import EventsQuery
@@ -86,12 +88,14 @@ async def events(api: ApiRequest) -> web.StreamResponse:
         await response.prepare(api.request)
         await response.write(f": io-bridge push feed\nretry: {RETRY_MS}\n\n".encode())
         checked = time.monotonic()
+        numbers: dict[str, NumberShown] = {}  # room -> how this token sees its numbers
         while True:
             if time.monotonic() - checked >= RECHECK:
                 now = await _still(api)
                 if now is None or (room is not None and not now.may_moderate(room)):
                     break
                 principal = now
+                numbers.clear()  # a role (or a room's setting) may have changed
                 checked = time.monotonic()
             try:
                 item = await sub.get(timeout=min(KEEPALIVE, RECHECK))
@@ -104,8 +108,17 @@ async def events(api: ApiRequest) -> web.StreamResponse:
             event = item.event
             wanted = (room is None or event.room == room) and (kinds is None or event.kind in kinds)
             if wanted and principal.may_moderate(event.room):
-                await response.write(_frame(item))
+                if event.room not in numbers:
+                    numbers[event.room] = await numbers_in(api.service, principal, event.room)
+                await response.write(_frame(_as_shown(item, numbers[event.room])))
     return response
+
+
+def _as_shown(item: Published, shown: NumberShown) -> Published:
+    """The event with callers' numbers as this token sees them in its room."""
+    if shown is whole_numbers:
+        return item
+    return Published(item.id, shown_event(item.event, shown))
 
 
 async def _still(api: ApiRequest) -> Principal | None:

@@ -2,7 +2,8 @@
 per room), recordings (list and download), and a host's purge of one call. A token sees
 only its moderator's rooms: a call, a trail or a recording of another room is a 403, and
 lists leave them out; so a report never shows a caller ID to someone without rights to
-the room. A purge needs a host of the room."""
+the room, and a room's assistant reads numbers masked in reports and trails as on the
+panel (``numbers_for``). A purge needs a host of the room."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bridge.domain.accounts import Right
 from bridge.errors import NotAllowed
 from bridge.reports import Report
 from bridge.service.reports import CallPurge
+from bridge.service.room_view import NumberShown, numbers_for, numbers_in, whole_numbers
 from bridge.store.audit import ActionRecord
 from bridge.web.api.inputs import ApiRequest
 from bridge.web.api.models import (
@@ -52,9 +54,14 @@ async def _call_room(api: ApiRequest) -> str:
 
 
 async def report(api: ApiRequest) -> Report | web.Response:
-    """The post-call report, caller IDs in full (only a moderator of the room gets it)."""
-    await _call_room(api)
-    found = await api.service.reports.report(api.path.call_id, redact_caller_ids=False)
+    """The post-call report (only a moderator of the room gets it), caller IDs as they see
+    them in the room: whole for a host, masked for an assistant (`caller_ids: masked`)."""
+    shown = await numbers_in(api.service, api.principal, await _call_room(api))
+    found = await api.service.reports.report(
+        api.path.call_id,
+        redact_caller_ids=False,
+        numbers=None if shown is whole_numbers else shown,
+    )
     if api.query.format == "json":
         return found
     return render_report(found, api.query.format)
@@ -87,19 +94,20 @@ def purged_answer(done: CallPurge) -> CallPurged:
 
 async def call_audit(api: ApiRequest) -> AuditList:
     """Every moderator action taken during the call, oldest first."""
-    await _call_room(api)
-    return _audit(await api.service.audit.of_call(api.path.call_id))
+    shown = await numbers_in(api.service, api.principal, await _call_room(api))
+    return _audit(await api.service.audit.of_call(api.path.call_id), shown)
 
 
 async def room_audit(api: ApiRequest) -> AuditList:
     """The room's latest moderator actions, in any call, newest first."""
     room = api.path.room
     api.check_room(room)
-    await api.service.find_room(room)
-    return _audit(await api.service.audit.of_room(room, api.query.limit))
+    shown = numbers_for(api.principal, await api.service.find_room(room))
+    return _audit(await api.service.audit.of_room(room, api.query.limit), shown)
 
 
-def _audit(records: list[ActionRecord]) -> AuditList:
+def _audit(records: list[ActionRecord], shown: NumberShown) -> AuditList:
+    """The trail, each target's number as the reader sees it in the room."""
     return AuditList(
         actions=[
             AuditEntry(
@@ -109,7 +117,7 @@ def _audit(records: list[ActionRecord]) -> AuditList:
                 actor=r.actor,
                 action=r.action,
                 target_channel=r.target_channel,
-                target_caller_id=r.target_caller_id,
+                target_caller_id=shown(r.target_caller_id),
                 arguments=r.arguments,
                 result=r.result,
                 message=r.message,

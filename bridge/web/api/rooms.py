@@ -24,6 +24,8 @@ from bridge.service.room_view import (
     RoomView,
     numbers_for,
     room_view,
+    shown_breakout,
+    shown_calls_out,
     shown_row,
     shown_stack,
 )
@@ -141,8 +143,10 @@ async def room(api: ApiRequest) -> RoomState:
         poll=None if view.poll is None else PollState.model_validate(view.poll),
         practice_room=view.spec.practice,
         practice=None if view.practice is None else PracticeState.model_validate(view.practice),
-        calls_out=[CallOut.model_validate(call) for call in view.calls_out],
-        breakout=None if view.breakout is None else BreakoutState.model_validate(view.breakout),
+        calls_out=[CallOut.model_validate(c) for c in shown_calls_out(view.calls_out, shown)],
+        breakout=None
+        if view.breakout is None
+        else BreakoutState.model_validate(shown_breakout(view.breakout, shown)),
         first_time_share=view.first_time_share,
     )
 

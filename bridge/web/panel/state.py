@@ -8,7 +8,15 @@ from typing import Any
 
 from bridge.actions import ACTIONS
 from bridge.domain.roster import Participant
-from bridge.service.room_view import NumberShown, RoomView, shown_row, shown_stack, whole_numbers
+from bridge.service.room_view import (
+    NumberShown,
+    RoomView,
+    shown_breakout,
+    shown_calls_out,
+    shown_row,
+    shown_stack,
+    whole_numbers,
+)
 from bridge.store.audit import ActionRecord
 from bridge.web import render
 
@@ -75,8 +83,8 @@ def room_snapshot(
         ],
         "stack": shown_stack(view.stack, shown),
         "poll": view.poll,
-        "calls_out": view.calls_out,
-        "breakout": view.breakout,
+        "calls_out": shown_calls_out(view.calls_out, shown),
+        "breakout": shown_breakout(view.breakout, shown),
         "audit": [audit_entry(record, shown) for record in trail],
     }
 

@@ -33,22 +33,37 @@ export class Stack {
     this.current = undefined; // the speaker's channel; undefined before the first snapshot
     this.speaker = null;
     this.snapshotAt = 0;
-    this.key = "";
+    this.keys = null; // what each part was last drawn from
+    this.laneBoxes = null; // lane -> {section, heading, clear, list, count}: kept across drawings
   }
 
+  /** Each part is redrawn only when what it shows changed: a hand raised touches the
+   * lanes (one item added) and the "Up next" line at most, never the speaker's box or the
+   * floor's buttons. */
   update(stack, snapshotAt, { live }) {
     this.snapshotAt = snapshotAt;
     this.speaker = stack.speaker;
     this.announce(stack.speaker);
-    const key = JSON.stringify([stack, live]);
-    if (key === this.key) return this.tick(snapshotAt);
-    this.key = key;
-    keepFocus(() => {
-      this.drawSpeaker(stack.speaker);
-      this.drawUpNext(stack);
-      this.drawFloor(stack, live);
-      this.drawLanes(stack.queue);
-    });
+    const head = stack.queue[0] ?? null;
+    const keys = {
+      speaker: JSON.stringify(stack.speaker),
+      upNext: JSON.stringify([head, stack.speaker]),
+      floor: JSON.stringify([
+        stack.policy, stack.speaker?.channel, stack.speaker && named(stack.speaker),
+        stack.queue.length > 0, live, stack.speaking_time_limit, stack.auto_advance,
+      ]),
+      lanes: JSON.stringify(stack.queue),
+    };
+    const changed = Object.keys(keys).filter((part) => this.keys?.[part] !== keys[part]);
+    this.keys = keys;
+    if (changed.length) {
+      keepFocus(() => {
+        if (changed.includes("speaker")) this.drawSpeaker(stack.speaker);
+        if (changed.includes("upNext")) this.drawUpNext(stack);
+        if (changed.includes("floor")) this.drawFloor(stack, live);
+        if (changed.includes("lanes")) this.drawLanes(stack.queue);
+      });
+    }
     this.tick(snapshotAt);
   }
 
@@ -188,33 +203,49 @@ export class Stack {
     return group;
   }
 
+  /** The three lanes, kept across drawings: each lane's heading, its Clear button and its
+   * list are touched only when they change, and the list's items are moved, added or
+   * removed in place (a hand raised at the back of a stack of 40 adds one item). */
   drawLanes(queue) {
     this.waits = [];
     const drawn = new Map(); // channel -> {key, item}: this drawing's items, for the next
-    const sections = LANES.map(([lane, title]) => {
+    if (!this.laneBoxes) {
+      this.laneBoxes = new Map(LANES.map(([lane, title]) => [lane, this.laneBox(lane, title)]));
+      this.lanesBox.replaceChildren(...[...this.laneBoxes.values()].map((box) => box.section));
+    }
+    for (const [lane, title] of LANES) {
+      const box = this.laneBoxes.get(lane);
       const entries = queue.filter((entry) => entry.lane === lane);
-      const section = el("section", "lane");
-      section.dataset.lane = lane;
-      const head = el("div", "lane-head");
-      const heading = el("h3", "", `${title} (${entries.length})`);
-      head.append(heading);
-      const clear = entries.length
-        ? this.button("clear", [lane], {
-          label: "Clear", whom: `the ${title.toLowerCase()} lane`,
-          confirm: `Clear the ${title.toLowerCase()} lane? ${entries.length} will lose their place.`,
-          confirmLabel: "Clear",
-        })
-        : null;
-      if (clear) head.append(clear);
-      section.append(head);
-      if (!entries.length) return section; // "(0)" says it; an empty stack stays short
-      const list = el("ol", "entries");
-      list.append(...entries.map((entry, i) => this.reused(entry, i, entries.length, drawn)));
-      section.append(list);
-      return section;
-    });
+      if (box.count !== entries.length) {
+        box.count = entries.length;
+        box.heading.textContent = `${title} (${entries.length})`;
+        const clear = entries.length
+          ? this.button("clear", [lane], {
+            label: "Clear", whom: `the ${title.toLowerCase()} lane`,
+            confirm: `Clear the ${title.toLowerCase()} lane? ${entries.length} will lose their place.`,
+            confirmLabel: "Clear",
+          })
+          : null;
+        if (clear) box.head.replaceChildren(box.heading, clear);
+        else box.head.replaceChildren(box.heading);
+      }
+      const items = entries.map((entry, i) => this.reused(entry, i, entries.length, drawn));
+      // "(0)" says an empty lane: no list, so an empty stack stays short.
+      if (!items.length) box.list.remove();
+      else if (!box.list.isConnected) box.section.append(box.list);
+      placeInOrder(box.list, items);
+    }
     this.drawn = drawn;
-    this.lanesBox.replaceChildren(...sections);
+  }
+
+  laneBox(lane, title) {
+    const section = el("section", "lane");
+    section.dataset.lane = lane;
+    const head = el("div", "lane-head");
+    const heading = el("h3", "", `${title} (0)`);
+    head.append(heading);
+    section.append(head);
+    return { section, head, heading, list: el("ol", "entries"), count: 0 };
   }
 
   /** An entry's item: the one drawn last time when nothing it shows changed (a hand
@@ -266,6 +297,14 @@ export class Stack {
     item.append(text, buttons);
     return item;
   }
+}
+
+/** Make ``list``'s children exactly ``items``, in order, moving only what is out of place. */
+function placeInOrder(list, items) {
+  items.forEach((item, i) => {
+    if (list.children[i] !== item) list.insertBefore(item, list.children[i] ?? null);
+  });
+  while (list.children.length > items.length) list.lastElementChild.remove();
 }
 
 /** Redraw without losing the keyboard's place: refocus the same action afterwards. */
