@@ -1,6 +1,7 @@
 """The nodes file: the Asterisk servers one service drives (docs/admin.md, "More than one
 machine"), read like the rooms file (``FILE:LINE: field: message``, every problem at once)::
 
+    max_callers_per_node: 500   # optional: a big room spreads to a second node past this
     nodes:
       - name: node-1
         sip: 10.0.0.11:5060
@@ -24,16 +25,25 @@ from typing import Annotated, ClassVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
-from bridge.domain.nodes import NODE_NAME, Address, NodeSpec, PortRange, node_clashes
+from bridge.domain.nodes import (
+    DEFAULT_MAX_CALLERS_PER_NODE,
+    NODE_NAME,
+    Address,
+    NodesConfig,
+    NodeSpec,
+    PortRange,
+    node_clashes,
+)
 from bridge.roomsfile import _syntax_problem
-from bridge.roomsfile.nodes import describe, is_null, line_of, unknown_key
+from bridge.roomsfile.nodes import INT_TAG, describe, is_null, line_of, unknown_key
 from bridge.roomsfile.problems import Problem, RoomsFileError
 from bridge.roomsfile.reader import Reader
 from bridge.roomsfile.trunks import INLINE_SECRETS, readerline_of
 
 _ENV = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
 _RANGE = re.compile(r"([0-9]{1,5})-([0-9]{1,5})")
-_TOP_KEYS = ("nodes",)
+_TOP_KEYS = ("nodes", "max_callers_per_node")
+_MAX_CALLERS = (2, 100_000)
 INLINE_MESSAGE = (
     "the AMI secret is never written in the nodes file (the value is not shown here): put it "
     "in a file and name it with secret_file, or name an environment variable with secret_env"
@@ -123,22 +133,31 @@ class NodeEntry(BaseModel):
 
 
 def load_nodes_file(path: Path) -> tuple[NodeSpec, ...]:
+    return load_nodes_config(path).nodes
+
+
+def parse_nodes_text(text: str, filename: str) -> tuple[NodeSpec, ...]:
+    return parse_nodes_config(text, filename).nodes
+
+
+def load_nodes_config(path: Path) -> NodesConfig:
+    """The whole nodes file: its nodes and its settings."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or "not UTF-8 text"
         problem = Problem(str(path), 0, "file", f"cannot read the file: {reason}")
         raise NodesFileError([problem]) from None
-    return parse_nodes_text(text, str(path))
+    return parse_nodes_config(text, str(path))
 
 
-def parse_nodes_text(text: str, filename: str) -> tuple[NodeSpec, ...]:
+def parse_nodes_config(text: str, filename: str) -> NodesConfig:
     problems: list[Problem] = []
-    nodes: tuple[NodeSpec, ...] = ()
+    config = NodesConfig(())
     try:
         loader = yaml.SafeLoader(text)
         try:
-            nodes = _read(Reader(loader, filename, problems), loader.get_single_node())
+            config = _read(Reader(loader, filename, problems), loader.get_single_node())
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -147,10 +166,39 @@ def parse_nodes_text(text: str, filename: str) -> tuple[NodeSpec, ...]:
         problems.append(Problem(filename, 1, "file", "not a YAML text file"))
     if problems:
         raise NodesFileError(sorted(problems, key=lambda p: p.line))
-    return nodes
+    return config
 
 
-def _read(reader: Reader, root: yaml.Node | None) -> tuple[NodeSpec, ...]:
+def _read(reader: Reader, root: yaml.Node | None) -> NodesConfig:
+    nodes = _read_nodes(reader, root)
+    limit = DEFAULT_MAX_CALLERS_PER_NODE
+    if isinstance(root, yaml.MappingNode):  # duplicate keys: reported by _read_nodes
+        for key_node, value_node in root.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == "max_callers_per_node":
+                limit = _max_callers(reader, value_node)
+    return NodesConfig(nodes, limit)
+
+
+def _max_callers(reader: Reader, node: yaml.Node) -> int:
+    low, high = _MAX_CALLERS
+    value = node.value if isinstance(node, yaml.ScalarNode) else None
+    if (
+        node.tag != INT_TAG
+        or not isinstance(value, str)
+        or not value.isdigit()
+        or not low <= int(value) <= high
+    ):
+        reader.add(
+            line_of(node),
+            "max_callers_per_node",
+            f"must be a whole number from {low} to {high} (how many of one room's callers a "
+            f"node holds before the next go to a second node), got {describe(node)}",
+        )
+        return DEFAULT_MAX_CALLERS_PER_NODE
+    return int(value)
+
+
+def _read_nodes(reader: Reader, root: yaml.Node | None) -> tuple[NodeSpec, ...]:
     if root is None or is_null(root) or not isinstance(root, yaml.MappingNode):
         got = "nothing" if root is None else describe(root)
         reader.add(1 if root is None else line_of(root), "file", f"expected 'nodes:', got {got}")

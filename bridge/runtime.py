@@ -18,10 +18,10 @@ from bridge.asterisk.install import AsteriskInstall, AsteriskInstallError, ensur
 from bridge.asterisk.keypad import keys_route
 from bridge.asterisk.pin_dialogue import LanguageChoice, entry_route
 from bridge.asterisk.process import AsteriskProcess, AsteriskProcessError, PortInUse, busy_ports
-from bridge.domain.nodes import NodeSpec
+from bridge.domain.nodes import NodesConfig, NodeSpec
 from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
-from bridge.nodesfile import NodesFileError, load_nodes_file
+from bridge.nodesfile import NodesFileError, load_nodes_config
 from bridge.phone_keys import PhoneKeypad
 from bridge.pidfile import PidFile as PidFile
 from bridge.pidfile import holder as holder
@@ -153,8 +153,14 @@ class Runtime:
         # rooms where the service took them.
         practice_pins = FilePins(settings.rooms_file or EXAMPLE_ROOMS_FILE, practice_room)
         try:
+            nodes = read_nodes_config(settings)
             self.service = BridgeService(
-                settings, self.db, file_pins, practice_pins, nodes=read_nodes(settings)
+                settings,
+                self.db,
+                file_pins,
+                practice_pins,
+                nodes=nodes.nodes,
+                max_callers_per_node=nodes.max_callers_per_node,
             )
         except NodeSecretMissing as exc:  # a node's AMI secret: its file or variable
             raise StartupError(str(exc)) from exc
@@ -307,10 +313,15 @@ def pin_key_mismatch_message(settings: Settings) -> str:
 
 def read_nodes(settings: Settings) -> tuple[NodeSpec, ...]:
     """The nodes file's nodes (several Asterisk nodes), or none: one Asterisk."""
+    return read_nodes_config(settings).nodes
+
+
+def read_nodes_config(settings: Settings) -> NodesConfig:
+    """The nodes file (several Asterisk nodes), or no nodes: one Asterisk."""
     if settings.nodes_file is None:
-        return ()
+        return NodesConfig(())
     try:
-        return load_nodes_file(settings.nodes_file)
+        return load_nodes_config(settings.nodes_file)
     except NodesFileError as exc:
         raise StartupError(str(exc)) from exc
 

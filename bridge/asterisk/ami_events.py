@@ -33,6 +33,9 @@ from bridge.domain.events import (
 # Where a caller on the shared number lands: with one Asterisk, or (several nodes) relayed by
 # Kamailio (dialplan/nodes/extensions-nodes.conf).
 ENTRY_CONTEXTS = frozenset({"iobridge-entry", "iobridge-from-proxy"})
+# Where a big room's link between two nodes runs (dialplan/nodes/extensions-nodes.conf): a
+# link is never a participant, on either node (docs/admin.md, "Big rooms").
+LINK_CONTEXT = "iobridge-link"
 
 # The events ``to_domain`` reads, and the two the AMI link itself waits for (Asterisk's
 # FullyBooted; OriginateResponse, the answer to an asynchronous Originate). manager.conf
@@ -106,8 +109,15 @@ def leave_reason(message: Mapping[str, Any]) -> LeaveReason:
     return LeaveReason.HUNG_UP
 
 
+def is_link(message: Mapping[str, Any]) -> bool:
+    """An event or list line of a big room's link channel (on either of its nodes)."""
+    return message.get("Context") == LINK_CONTEXT
+
+
 def to_domain(message: Mapping[str, Any]) -> DomainEvent | None:
     """One AMI event as a domain event, or None when the roster has no use for it."""
+    if is_link(message):
+        return None
     name = str(message.get("Event", ""))
     at = event_time(message)
     # A breakout group's conference (``ROOM~group-1``) is part of its room.
@@ -190,6 +200,7 @@ def seen_participants(
         )
         for item in items
         if item.get("Event") == "ConfbridgeList"
+        and not is_link(item)
         and not is_announcer(str(item.get("Channel", "")))
         and not recorder.is_recorder(str(item.get("Channel", "")))
     )

@@ -27,6 +27,8 @@ LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")  # what passes into Originate
 WHISPER_SAY = "iobridge-whisper-say"  # its prompt, then a number (a caller's place)
+LINK_CONTEXT = ami_events.LINK_CONTEXT  # a big room's link
+LINK_EXTEN_PREFIX = "iobridge-link-"  # then the room's name
 GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
 
 
@@ -96,6 +98,25 @@ class ConferenceBridge:
         await self.ami.send(
             dialout.originate(call_id, trunk, number, caller_id, ring_seconds, context),
             queued=True,
+        )
+
+    async def link(self, room: str, endpoint: str) -> None:
+        """Join ``room`` here to the same room on the node behind the node-to-node
+        ``endpoint``: one call, both of its ends in ``[iobridge-link]`` (dialplan/nodes/
+        extensions-nodes.conf), which joins each to its node's conference as a quiet link
+        (a big room's cascade, docs/admin.md "Big rooms")."""
+        exten = f"{LINK_EXTEN_PREFIX}{room}"
+        await self.ami.send(
+            {
+                "Action": "Originate",
+                "Channel": f"PJSIP/{exten}@{endpoint}",
+                "Context": LINK_CONTEXT,
+                "Exten": exten,
+                "Priority": "1",
+                "CallerID": "io-bridge link <>",
+                "Timeout": "5000",
+                "Async": "true",
+            }
         )
 
     async def hang_up(self, channel: str) -> None:

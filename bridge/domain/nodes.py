@@ -1,7 +1,7 @@
 """Nodes: the Asterisk servers one service drives when there is more than one (docs/admin.md,
-"More than one machine"). What a node is, the checks across a list of them, and where a
-new room goes (``place_room``). Pure: the nodes file's reader (``bridge.nodesfile``) and
-the service's placement call these."""
+"More than one machine"). What a node is, the checks across a list of them, where a new
+room goes (``place_room``) and, in a big room, where its next caller goes (``place_caller``).
+Pure: the nodes file's reader (``bridge.nodesfile``) and the service's placement call these."""
 
 from __future__ import annotations
 
@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 NODE_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+# How many of one room's callers its home node holds before the next go to a second node
+# (a big room's cascade). The room profile's own limit (asterisk-config/confbridge.conf,
+# max_members) is 500, so a room of the default size never spreads.
+DEFAULT_MAX_CALLERS_PER_NODE = 500
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,23 @@ def node_clashes(nodes: Sequence[NodeSpec]) -> list[NodeClash]:
     return clashes
 
 
+@dataclass(frozen=True)
+class NodesConfig:
+    """The nodes file: its nodes, and how many of one room's callers a node holds."""
+
+    nodes: tuple[NodeSpec, ...]
+    max_callers_per_node: int = DEFAULT_MAX_CALLERS_PER_NODE
+
+
+@dataclass(frozen=True)
+class LinkChanged:
+    """A big room's link to ``node`` came up or dropped (the panels show it)."""
+
+    room: str
+    node: str
+    up: bool
+
+
 class NodeState(StrEnum):
     UP = "up"  # its AMI link is up: it takes new rooms
     DOWN = "down"  # no AMI link: no new room goes there
@@ -98,6 +119,34 @@ def place_room(
     if not live:
         raise NoLiveNode("no node is up to take a new room")
     return min(live, key=lambda node: load.get(node.name, 0) / node.weight).name
+
+
+def place_caller(
+    home: str,
+    nodes: Sequence[NodeSpec],
+    states: Mapping[str, NodeState],
+    load: Mapping[str, int],
+    room_callers: Mapping[str, int],
+    limit: int,
+) -> str:
+    """The node the next caller of a placed room joins (a big room's cascade, docs/admin.md
+    "Big rooms"). ``room_callers``: the room's callers on each node; ``load``: every call on
+    each node. The home node while it holds fewer than ``limit`` of the room's callers;
+    then a node the room already spread to with room to spare (the fewest of the room's
+    callers first: no new link while one will do); then the least-loaded live node the
+    room is not on yet (never the home node, which is full). When every live node holds
+    ``limit`` of the room's callers, the home node takes the caller anyway: a room over
+    its size is ConfBridge's to refuse, and a full node is better than none."""
+    if room_callers.get(home, 0) < limit:
+        return home
+    live = [n for n in nodes if n.name != home and states.get(n.name) is NodeState.UP]
+    spread = [n for n in live if 0 < room_callers.get(n.name, 0) < limit]
+    if spread:
+        return min(spread, key=lambda node: room_callers.get(node.name, 0)).name
+    fresh = [n for n in live if room_callers.get(n.name, 0) == 0]
+    if fresh:
+        return min(fresh, key=lambda node: load.get(node.name, 0) / node.weight).name
+    return home
 
 
 def nodes_on_one_machine(

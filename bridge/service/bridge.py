@@ -23,11 +23,7 @@ from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.name_recording import names_folder
 from bridge.domain.accounts import Right, Via
-from bridge.domain.breakouts import BreakoutChanged
-from bridge.domain.dialout import DialOutChanged
-from bridge.domain.labels import CallerMarked
-from bridge.domain.nodes import NodeSpec
-from bridge.domain.polls import PollChanged
+from bridge.domain.nodes import DEFAULT_MAX_CALLERS_PER_NODE, NodeSpec
 from bridge.domain.practice import PracticeChanged
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
@@ -57,7 +53,7 @@ from bridge.service.polls import RoomPolls
 from bridge.service.practice import RoomPractice
 from bridge.service.reports import CallReports
 from bridge.service.rooms_on_demand import RoomsOnDemand
-from bridge.service.roster import Change, LiveRoster
+from bridge.service.roster import Change, LiveRoster, RoomFeatureChange
 from bridge.service.sessions import reading, writing
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
@@ -82,6 +78,7 @@ class BridgeService:
         file_pins: FilePins | None = None,
         practice_pins: FilePins | None = None,
         nodes: Sequence[NodeSpec] = (),
+        max_callers_per_node: int = DEFAULT_MAX_CALLERS_PER_NODE,
     ) -> None:
         self.settings = settings
         self.db = db
@@ -106,6 +103,7 @@ class BridgeService:
                 lambda: self.switchboard,
                 self._on_ami_event,
                 self._on_node_link,
+                max_callers_per_node=max_callers_per_node,
             )
             self.ami = self.node_links.links[nodes[0].name]
             self.pbx_directory = self.node_links.directory
@@ -119,6 +117,7 @@ class BridgeService:
         self.metrics = Metrics(lambda: self.switchboard, self._pbx_up, self._practice_rooms)
         if self.node_links is not None:
             self.metrics.watch_nodes(self.node_links.listing)
+            self.node_links.cascade.on_change = lambda link: self._publish_room(link.room, link)
         self.bars = CallerBars(self.switchboard)
         self.desk = EntryDesk(
             settings,
@@ -244,7 +243,7 @@ class BridgeService:
     def _publish_room(
         self,
         room: str,
-        change: PollChanged | DialOutChanged | CallerMarked | BreakoutChanged | PracticeChanged,
+        change: RoomFeatureChange,
     ) -> None:
         """A room's feature changed (its poll, calls out, a label, breakouts, practice):
         to the panels."""

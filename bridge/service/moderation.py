@@ -76,6 +76,15 @@ class Moderation:
     def _pbx(self, room: str) -> ConferenceBridge:
         return self.pbxs.bridge_for(room)
 
+    def _pbx_of(self, room: str, channel: str) -> ConferenceBridge:
+        """The node this person's channel is on (a big room spreads over several)."""
+        return self.pbxs.bridge_for_channel(room, channel)
+
+    def _every_pbx(self, room: str) -> list[ConferenceBridge]:
+        """Every node the room is on, its home node first."""
+        live = self.switchboard.room(room)
+        return self.pbxs.bridges_of(room, live.participants if live is not None else ())
+
     # ---- one participant --------------------------------------------------------------
 
     def check_present(self, room: str, channel: str) -> None:
@@ -93,16 +102,16 @@ class Moderation:
 
     async def mute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self._pbx(room).mute(self._conference(room, channel), channel)
+        await self._pbx_of(room, channel).mute(self._conference(room, channel), channel)
 
     async def unmute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
-        await self._pbx(room).unmute(self._conference(room, channel), channel)
+        await self._pbx_of(room, channel).unmute(self._conference(room, channel), channel)
 
     async def kick(self, room: str, channel: str) -> None:
         self.check_present(room, channel)
         conference = self._conference(room, channel)
-        await self._remove(room, channel, self._pbx(room).kick(conference, channel))
+        await self._remove(room, channel, self._pbx_of(room, channel).kick(conference, channel))
 
     async def _remove(
         self, room: str, channel: str | None, action: Coroutine[None, None, None]
@@ -119,18 +128,22 @@ class Moderation:
     # ---- the whole room ---------------------------------------------------------------
 
     async def mute_all(self, room: str) -> None:
-        """Mute everyone but the moderators."""
-        await self._pbx(room).mute_participants(room)
+        """Mute everyone but the moderators (and a big room's links, admins of their own)."""
+        for pbx in self._every_pbx(room):
+            await pbx.mute_participants(room)
 
     async def unmute_all(self, room: str) -> None:
-        await self._pbx(room).unmute_participants(room)
+        for pbx in self._every_pbx(room):
+            await pbx.unmute_participants(room)
 
     async def lock(self, room: str) -> None:
-        await self._pbx(room).lock(room)
+        for pbx in self._every_pbx(room):
+            await pbx.lock(room)
         await self._read_lock(room)
 
     async def unlock(self, room: str) -> None:
-        await self._pbx(room).unlock(room)
+        for pbx in self._every_pbx(room):
+            await pbx.unlock(room)
         await self._read_lock(room)
 
     async def _read_lock(self, room: str) -> None:
@@ -140,7 +153,11 @@ class Moderation:
 
     async def end(self, room: str) -> None:
         """End the call for everyone in the room."""
-        await self._remove(room, None, self._pbx(room).kick_everyone(room))
+        await self._remove(room, None, self._kick_everyone(room))
+
+    async def _kick_everyone(self, room: str) -> None:
+        for pbx in self._every_pbx(room):
+            await pbx.kick_everyone(room)
 
     # ---- recording --------------------------------------------------------------------
 

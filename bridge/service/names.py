@@ -108,7 +108,9 @@ class CallerNames:
         log.info("names.key_after_join room=%s key=%s heard=%s", held.room, held.key, answer.heard)
         if answer.heard != SILENCE:
             prompt = PROMPTS.get(answer.heard, PROMPTS["key_not_available"])
-            await self._pbxs.bridge_for(held.room).whisper(channel, prompt, answer.place)
+            await self._pbxs.bridge_for_channel(held.room, channel).whisper(
+                channel, prompt, answer.place
+            )
 
     async def _announce(self, room: str, file: Path, joined: bool) -> None:
         """Announce the name where the room says so; a leaver's file goes afterwards."""

@@ -5,7 +5,9 @@ room has been empty for a while; placements are stored (``bridge.store.placement
 back at start and checked against the nodes' live conferences at every resync. Every node's
 events reach the one roster; the caller who answered on another node than their room's is
 handed over there by the dialplan (dialplan/nodes/extensions-nodes.conf) when the entry
-script sets ``IOBRIDGE_NODE``."""
+script sets ``IOBRIDGE_NODE``. A big room's callers past ``max_callers_per_node`` on its
+home node go to a second node (``bridge.domain.nodes.place_caller``), linked to the home
+node by the cascade (``bridge.service.cascade``)."""
 
 from __future__ import annotations
 
@@ -23,10 +25,20 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.asterisk.ami import AmiClient
+from bridge.asterisk.ami_events import is_link
 from bridge.asterisk.conference import ConferenceBridge
-from bridge.domain.nodes import NodeSpec, NodeState, NoLiveNode, checked_placements, place_room
+from bridge.domain.nodes import (
+    DEFAULT_MAX_CALLERS_PER_NODE,
+    NodeSpec,
+    NodeState,
+    NoLiveNode,
+    checked_placements,
+    place_caller,
+    place_room,
+)
 from bridge.domain.roster import Switchboard
 from bridge.errors import NoSuchNode
+from bridge.service.cascade import Cascade
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.settings import Settings
 from bridge.store.placements import drop_placements, load_placements, save_placement
@@ -66,8 +78,10 @@ class NodeLinks:
         on_event: Callable[[Message], None],
         on_link: Callable[[str, bool], Awaitable[None]],
         clock: Callable[[], float] = time.monotonic,
+        max_callers_per_node: int = DEFAULT_MAX_CALLERS_PER_NODE,
     ) -> None:
         self.nodes = tuple(nodes)
+        self.max_callers_per_node = max_callers_per_node
         self._sessions = sessions
         self._switchboard = switchboard
         self._clock = clock
@@ -78,7 +92,7 @@ class NodeLinks:
                 port=node.ami.port,
                 username=settings.ami_username,
                 secret=secret_of(node),
-                on_event=on_event,
+                on_event=self._events_of(node.name, on_event),
                 on_connected=_for_node(on_link, node.name),
                 action_timeout=settings.ami_action_timeout,
                 ping_every=settings.node_ping_seconds,
@@ -92,6 +106,34 @@ class NodeLinks:
         )
         self.draining: set[str] = set()
         self._empty_since: dict[str, float] = {}
+        self.cascade = Cascade(self.directory, self.room_callers, clock)
+
+    def _events_of(
+        self, name: str, on_event: Callable[[Message], None]
+    ) -> Callable[[Message], None]:
+        """Node ``name``'s events: the node each conference channel is on noted first
+        (a person's mute goes to their node), then a link's to the cascade, then the
+        roster's."""
+
+        def received(message: Message) -> None:
+            event, channel = message.get("Event"), str(message.get("Channel", ""))
+            if event == "ConfbridgeJoin" and not is_link(message):
+                self.directory.saw_channel(channel, name)
+            self.cascade.on_ami(name, message)
+            on_event(message)
+            if event == "Hangup":
+                self.directory.forget_channel(channel, name)
+
+        return received
+
+    def room_callers(self, room: str) -> dict[str, int]:
+        """The room's callers on each node it is on."""
+        live = self._switchboard().room(room)
+        counts: dict[str, int] = {}
+        for channel in live.participants if live is not None else ():
+            node = self.directory.node_of_channel(room, channel)
+            counts[node] = counts.get(node, 0) + 1
+        return counts
 
     def is_up(self, name: str) -> bool:
         return self.links[name].connected.is_set()
@@ -139,9 +181,13 @@ class NodeLinks:
         return sorted(room for room, node in self.directory.placed().items() if node == name)
 
     def calls_on(self, name: str) -> int:
+        """The people on node ``name``, of every room (a big room's on each of its nodes)."""
         board = self._switchboard()
         return sum(
-            live.count for room in self.rooms_on(name) if (live := board.room(room)) is not None
+            1
+            for room in board.rooms.values()
+            for channel in room.participants
+            if self.directory.node_of_channel(room.name, channel) == name
         )
 
     async def restore(self) -> None:
@@ -176,7 +222,7 @@ class NodeLinks:
         placed = self.directory.placed().get(room)
         if placed is not None and self.is_up(placed):
             await self._store({}, freed)
-            return placed
+            return await self._cascaded(room, placed)
         states = {node.name: self.state(node.name) for node in self.nodes}
         load = {node.name: self.calls_on(node.name) for node in self.nodes}
         try:
@@ -189,6 +235,18 @@ class NodeLinks:
         self._empty_since.pop(room, None)
         log.info("nodes.room_placed room=%s node=%s", room, node)
         await self._store({room: node}, freed)
+        return node
+
+    async def _cascaded(self, room: str, home: str) -> str:
+        """The node the next caller of ``room`` (placed on ``home``) joins: past
+        max_callers_per_node there, another, linked to the home node."""
+        states = {node.name: self.state(node.name) for node in self.nodes}
+        load = {node.name: self.calls_on(node.name) for node in self.nodes}
+        callers = self.room_callers(room)
+        node = place_caller(home, self.nodes, states, load, callers, self.max_callers_per_node)
+        if node != home:
+            log.info("nodes.caller_cascaded room=%s home=%s node=%s", room, home, node)
+            await self.cascade.want(room, home, node)
         return node
 
     async def _store(self, placed: Mapping[str, str], freed: set[str]) -> None:
@@ -220,6 +278,7 @@ class NodeLinks:
         async with asyncio.TaskGroup() as group:
             for name, ami in self.links.items():
                 group.create_task(ami.run(), name=f"ami-{name}")
+            group.create_task(self.cascade.run(), name="cascade")
 
     async def close(self) -> None:
         await asyncio.gather(*(ami.close() for ami in self.links.values()))

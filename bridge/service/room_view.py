@@ -52,6 +52,8 @@ class RoomView:
     breakout: dict[str, Any] | None = None
     nodes: tuple[str, ...] = ()  # several nodes: the room's, its home node first
     nodes_down: tuple[str, ...] = ()  # several nodes: those without an AMI link now
+    # a big room: its links from the home node, {"node", "state": "up" | "down"}
+    links: tuple[dict[str, str], ...] = ()
     first_time_share: float | None = None  # of the talk so far; None: no turn yet
     names_recorded: frozenset[str] = frozenset()  # channels that said their name at entry
 
@@ -118,7 +120,8 @@ def room_view(service: BridgeService, spec: RoomSpec, now: float | None = None) 
         dialed_out=service.dialout.dialled_in(spec.name),
         calls_out=[call.as_json() for call in service.dialout.calls_of(spec.name)],
         breakout=service.breakouts.show(spec.name),
-        nodes=_nodes_of(service, spec.name),
+        nodes=_nodes_of(service, spec.name, people),
+        links=_links_of(service, spec.name),
         nodes_down=_nodes_down(service),
         first_time_share=service.first_time.share(spec.name, now),
         names_recorded=service.names.recorded_in(spec.name),
@@ -159,13 +162,21 @@ def _joined(person: Participant) -> float:
     return person.joined_at
 
 
-def _nodes_of(service: BridgeService, room: str) -> tuple[str, ...]:
+def _nodes_of(
+    service: BridgeService, room: str, people: tuple[Participant, ...]
+) -> tuple[str, ...]:
     """Several nodes: the nodes ``room`` is on, its home node first (none while it is placed
     nowhere); none with one Asterisk."""
+    if service.node_links is None or room not in service.pbx_directory.placed():
+        return ()
+    return tuple(service.pbx_directory.nodes_of(room, (p.channel for p in people)))
+
+
+def _links_of(service: BridgeService, room: str) -> tuple[dict[str, str], ...]:
+    """A big room's links (``bridge.service.cascade``); none otherwise."""
     if service.node_links is None:
         return ()
-    home = service.pbx_directory.placed().get(room)
-    return () if home is None else (home,)
+    return tuple(link.as_json() for link in service.node_links.cascade.links_of(room))
 
 
 def _nodes_down(service: BridgeService) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ from bridge.domain.events import (
     SeenRoom,
 )
 from bridge.domain.labels import CallerMarked
+from bridge.domain.nodes import LinkChanged
 from bridge.domain.polls import PollChanged
 from bridge.domain.practice import PracticeChanged
 from bridge.domain.roster import Effect, Switchboard
@@ -58,7 +59,14 @@ class Change:
         | PracticeChanged
         | DialOutChanged
         | BreakoutChanged
+        | LinkChanged
     )
+
+
+# A room's feature changed (not its roster): the panels show it.
+RoomFeatureChange = (
+    PollChanged | DialOutChanged | CallerMarked | BreakoutChanged | PracticeChanged | LinkChanged
+)
 
 
 class LiveRoster:

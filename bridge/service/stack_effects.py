@@ -170,9 +170,13 @@ class StackCourier:
                     self._metrics.set_hands_raised(effect.room, 0)
                     await self._storage.drop(effect.room)
                 case domain.Unmute():
-                    await self.pbxs.bridge_for(effect.room).unmute(effect.room, effect.channel)
+                    await self.pbxs.bridge_for_channel(effect.room, effect.channel).unmute(
+                        effect.room, effect.channel
+                    )
                 case domain.Mute():
-                    await self.pbxs.bridge_for(effect.room).mute(effect.room, effect.channel)
+                    await self.pbxs.bridge_for_channel(effect.room, effect.channel).mute(
+                        effect.room, effect.channel
+                    )
                 case domain.Warn():
                     await self._whisper(effect.room, effect.channel, "warning")
                 case domain.YouAreNext():
@@ -201,4 +205,4 @@ class StackCourier:
             log.warning("stack.effect_failed effect=%s reason=%s", type(effect).__name__, exc)
 
     async def _whisper(self, room: str, channel: str, what: str) -> None:
-        await self.pbxs.bridge_for(room).whisper(channel, WHISPERS[what])
+        await self.pbxs.bridge_for_channel(room, channel).whisper(channel, WHISPERS[what])

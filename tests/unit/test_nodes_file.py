@@ -13,9 +13,15 @@ from bridge.domain.nodes import (
     NoLiveNode,
     PortRange,
     node_clashes,
+    place_caller,
     place_room,
 )
-from bridge.nodesfile import NodesFileError, load_nodes_file, parse_nodes_text
+from bridge.nodesfile import (
+    NodesFileError,
+    load_nodes_file,
+    parse_nodes_config,
+    parse_nodes_text,
+)
 
 GOOD = """\
 nodes:
@@ -140,3 +146,39 @@ def test_a_new_room_goes_to_the_least_loaded_live_node_per_weight() -> None:
     assert place_room(nodes, states, {"a": 50}) == "a"
     with pytest.raises(NoLiveNode):
         place_room(nodes, {**states, "a": NodeState.DOWN}, {})
+
+
+def test_max_callers_per_node_is_read_and_defaults_to_the_room_profile_size() -> None:
+    assert parse_nodes_config(GOOD, "nodes.yaml").max_callers_per_node == 500
+    text = "max_callers_per_node: 2\n" + GOOD
+    assert parse_nodes_config(text, "nodes.yaml").max_callers_per_node == 2
+
+
+@pytest.mark.parametrize("value", ["1", "many", "0x10", "2.5", "[2]"])
+def test_a_wrong_max_callers_per_node_is_one_line_naming_it(value: str) -> None:
+    text = GOOD + f"max_callers_per_node: {value}\n"
+    (line,) = problems(text)
+    assert line.startswith("nodes.yaml:13: max_callers_per_node: must be a whole number from 2 ")
+
+
+def test_the_next_caller_of_a_room_stays_home_until_its_node_holds_the_limit() -> None:
+    third = NodeSpec(
+        "node-3", Address("10.0.0.13", 5060), Address("10.0.0.13", 5038), PortRange(1, 2)
+    )
+    nodes = (*parse_nodes_text(GOOD, "nodes.yaml"), third)
+    up = {node.name: NodeState.UP for node in nodes}
+    load = {"node-1": 10, "node-2": 50, "node-3": 3}
+    assert place_caller("node-1", nodes, up, load, {"node-1": 1}, 2) == "node-1"
+    # Full at home: the least-loaded other live node, never the home node.
+    assert place_caller("node-1", nodes, up, load, {"node-1": 2}, 2) == "node-3"
+    assert place_caller("node-3", nodes, up, load, {"node-3": 2}, 2) == "node-1"
+    # A node the room already spread to keeps taking its callers (no second link) ...
+    assert place_caller("node-1", nodes, up, load, {"node-1": 2, "node-2": 1}, 2) == "node-2"
+    # ... until it is full too; then a fresh node.
+    spread = {"node-1": 2, "node-2": 2}
+    assert place_caller("node-1", nodes, up, load, spread, 2) == "node-3"
+    # Down or draining nodes take nobody; every node full: home (ConfBridge's limit decides).
+    states = {**up, "node-3": NodeState.DOWN, "node-2": NodeState.DRAINING}
+    assert place_caller("node-1", nodes, states, load, {"node-1": 2}, 2) == "node-1"
+    full = {"node-1": 2, "node-2": 2, "node-3": 2}
+    assert place_caller("node-1", nodes, up, load, full, 2) == "node-1"

@@ -186,6 +186,15 @@ class PollState(BaseModel):
     blocks: list[Blocker] = Field(description="who blocks (moderators only see this)")
 
 
+class RoomLinkState(BaseModel):
+    """A big room's link from its home node to another node (docs/admin.md, "Big rooms")."""
+
+    node: str = Field(description="the other node")
+    state: Literal["up", "down"] = Field(
+        description="down: being dialled again; that node's callers hear only each other"
+    )
+
+
 class RoomState(BaseModel):
     """One room now: who is in it, the stack, and who has the floor."""
 
@@ -196,6 +205,11 @@ class RoomState(BaseModel):
         default_factory=list,
         description="several nodes: the nodes the room is on, its home node first; "
         "empty with one Asterisk or while the room is placed nowhere",
+    )
+    links: list[RoomLinkState] = Field(
+        default_factory=list,
+        description="a big room spread over several nodes: the link from its home node to "
+        "each other node it is on; empty otherwise",
     )
     pbx: PbxState
     locked: bool

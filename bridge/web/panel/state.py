@@ -58,6 +58,7 @@ def room_snapshot(
             "recording": view.recording,
             "pbx": render.pbx_link(view.pbx_connected),
             "nodes_down": list(view.nodes_down),
+            "links": list(view.links),
             "speaking_time_limit": view.spec.speaking_time_limit,
             "count": view.count,
             "practice_room": view.spec.practice,

@@ -127,6 +127,18 @@ function drawNodesDown(names) {
   if (banner.textContent !== text) banner.textContent = text;
 }
 
+function drawLinks(links) {
+  // A big room spread over several nodes: a link down means the callers on that node hear
+  // only each other until it is dialled again (within 2 s).
+  const down = links.filter((link) => link.state !== "up").map((link) => link.node);
+  const banner = $("links-down");
+  const text = down.length === 0 ? ""
+    : `The link to ${down.length === 1 ? "node" : "nodes"} ${down.join(", ")} is down: `
+      + "the callers there hear only each other until it is back (it is being dialled again).";
+  banner.hidden = down.length === 0;
+  if (banner.textContent !== text) banner.textContent = text;
+}
+
 function drawRoom(state) {
   const count = state.count === 0 ? "Nobody in the room"
     : `${state.count} ${state.count === 1 ? "person" : "people"} in the room`;
@@ -141,6 +153,7 @@ function drawRoom(state) {
   const pbx = $("pbx-state");
   if (pbx) { pbx.dataset.state = state.pbx; pbx.textContent = `PBX ${state.pbx}`; }
   drawNodesDown(state.nodes_down || []);
+  drawLinks(state.links || []);
   const unmuteAll = `Unmute all ${state.count} people in ${config.title}? Every microphone opens at once.`;
   const key = JSON.stringify([state.live, state.locked, state.recording]);
   if (key === roomKey) {

@@ -1,0 +1,171 @@
+"""A big room's cascade (docs/admin.md, "Big rooms"): past ``max_callers_per_node`` of a
+room's callers on its home node, the next join the room on another node, and ONE call, a
+link, joins that node's conference to the home node's: a star from the home node, one link
+per other node, never two between the same pair (a second link feeds back). The service
+originates each link on the home node (``ConferenceBridge.link``), watches both of its ends
+in the nodes' events, dials it again at once when it drops, and hangs it up once the other
+node has held none of the room's callers for ``IDLE_LINK_SECONDS``.
+
+A link is never a participant: its channels run in ``[iobridge-link]``, which the AMI
+reader leaves out of the roster (``bridge.asterisk.ami_events.is_link``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from bridge.asterisk.ami_events import is_link
+from bridge.domain.nodes import LinkChanged
+from bridge.errors import BridgeError
+from bridge.service.pbx_directory import PbxDirectory
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY_SECONDS = 0.25  # how often every wanted link is looked at
+REDIAL_AFTER_SECONDS = 1.5  # a dialled link not up by then is dialled again
+IDLE_LINK_SECONDS = 10.0  # a link to a node without the room's callers is hung up then
+
+
+class LinkState(StrEnum):
+    UP = "up"  # both conferences hear each other
+    DOWN = "down"  # being dialled (again): the other node's callers hear only each other
+
+
+@dataclass
+class RoomLink:
+    room: str
+    home: str  # the room's home node, where the link is dialled from
+    node: str  # the other node
+    channel: str | None = None  # the home node's end, while it is in the room's conference
+    dialled_at: float | None = None
+    idle_since: float | None = None
+
+    @property
+    def state(self) -> LinkState:
+        return LinkState.UP if self.channel is not None else LinkState.DOWN
+
+    def as_json(self) -> dict[str, str]:
+        return {"node": self.node, "state": str(self.state)}
+
+
+def endpoint(home: str, node: str) -> str:
+    """The node-to-node endpoint on ``home`` towards ``node`` (asterisk-config/nodes/)."""
+    return f"iobridge-{home}-{node}"
+
+
+class Cascade:
+    def __init__(
+        self,
+        directory: PbxDirectory,
+        callers_on: Callable[[str], Mapping[str, int]],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._directory = directory
+        self._callers_on = callers_on  # room -> its callers on each node
+        self._clock = clock
+        self._links: dict[tuple[str, str], RoomLink] = {}  # (room, other node) -> its link
+        self._dialling: set[asyncio.Task[None]] = set()
+        self.on_change: Callable[[LinkChanged], None] = lambda change: None  # to the panels
+
+    def links_of(self, room: str) -> list[RoomLink]:
+        return sorted(
+            (link for link in self._links.values() if link.room == room), key=lambda link: link.node
+        )
+
+    async def want(self, room: str, home: str, node: str) -> None:
+        """Room ``room``'s callers on ``node`` hear its home node: one link, dialled now
+        unless it exists already."""
+        if node == home:
+            return
+        link = self._links.get((room, node))
+        if link is not None and link.home == home:
+            link.idle_since = None
+            return
+        if link is not None:  # the room has a new home node: its old link is no star's
+            await self._hang_up(link)
+        link = self._links[(room, node)] = RoomLink(room, home, node)
+        log.info("cascade.link_wanted room=%s home=%s node=%s", room, home, node)
+        await self._dial(link)
+
+    def on_ami(self, node: str, message: Mapping[str, Any]) -> None:
+        """One node's event: a link's end that joined or left its conference."""
+        if not is_link(message):
+            return
+        event, channel = str(message.get("Event", "")), str(message.get("Channel", ""))
+        room = str(message.get("Conference", ""))
+        if event == "ConfbridgeJoin":
+            for link in self._links.values():
+                if link.room == room and link.home == node and self._leads_to(link, channel):
+                    link.channel = channel
+                    log.info("cascade.link_up room=%s node=%s", link.room, link.node)
+                    self.on_change(LinkChanged(link.room, link.node, True))
+        elif event in ("ConfbridgeLeave", "Hangup"):
+            for link in self._links.values():
+                if link.channel is not None and self._is_end(link, node, channel, room):
+                    link.channel = None
+                    log.warning("cascade.link_down room=%s node=%s", link.room, link.node)
+                    self.on_change(LinkChanged(link.room, link.node, False))
+                    self._soon(self._dial(link))
+
+    async def run(self) -> None:
+        """Every wanted link up (dialled again when it dropped or never came), every idle
+        one hung up; until cancelled."""
+        try:
+            while True:
+                await asyncio.sleep(CHECK_EVERY_SECONDS)
+                await self.check()
+        finally:
+            for task in list(self._dialling):
+                task.cancel()
+
+    async def check(self) -> None:
+        now = self._clock()
+        for link in list(self._links.values()):
+            if self._callers_on(link.room).get(link.node, 0):
+                link.idle_since = None
+            elif link.idle_since is None:
+                link.idle_since = now
+            elif now - link.idle_since >= IDLE_LINK_SECONDS:
+                await self._hang_up(link)
+                continue
+            waited = now - (link.dialled_at or 0.0)
+            if link.channel is None and waited >= REDIAL_AFTER_SECONDS:
+                await self._dial(link)
+
+    def _leads_to(self, link: RoomLink, channel: str) -> bool:
+        return channel.startswith(f"PJSIP/{endpoint(link.home, link.node)}-")
+
+    def _is_end(self, link: RoomLink, node: str, channel: str, room: str) -> bool:
+        """Whether ``channel`` on ``node`` is one of the link's two ends."""
+        if node == link.home:
+            return channel == link.channel
+        towards_home = f"PJSIP/{endpoint(link.node, link.home)}-"
+        return node == link.node and room == link.room and channel.startswith(towards_home)
+
+    async def _dial(self, link: RoomLink) -> None:
+        if (link.room, link.node) not in self._links or link.channel is not None:
+            return
+        link.dialled_at = self._clock()
+        try:
+            await self._directory.nodes[link.home].link(link.room, endpoint(link.home, link.node))
+        except BridgeError as exc:  # the next check dials again
+            log.warning("cascade.link_refused room=%s node=%s why=%s", link.room, link.node, exc)
+
+    async def _hang_up(self, link: RoomLink) -> None:
+        del self._links[(link.room, link.node)]
+        log.info("cascade.link_dropped room=%s node=%s", link.room, link.node)
+        self.on_change(LinkChanged(link.room, link.node, False))
+        if link.channel is not None:
+            with contextlib.suppress(BridgeError):
+                await self._directory.nodes[link.home].hang_up(link.channel)
+
+    def _soon(self, dialling: Any) -> None:
+        task = asyncio.get_running_loop().create_task(dialling, name="cascade-redial")
+        self._dialling.add(task)
+        task.add_done_callback(self._dialling.discard)

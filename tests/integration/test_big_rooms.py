@@ -1,0 +1,179 @@
+"""A big room on several nodes, end to end: ``iobridge up --nodes 3``'s layout (a real
+Kamailio, three real Asterisk nodes, the service) with ``max_callers_per_node: 2``. The room's
+third caller joins it on a second node, joined to the home node by one link; talk crosses the
+link both ways (an echoing caller, who sends back what it hears, is seen talking when the
+other node's talker is heard); everyone is on the roster once; a dropped link comes back."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bridge.asterisk.install import ensure_asterisk
+from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
+from bridge.runtime import Runtime
+from bridge.service import BridgeService
+from bridge.service.room_view import room_view
+from bridge.settings import Settings
+from bridge.sipcaller import Caller, CallPlan
+from tests.conftest import E2E_ROOMS
+from tests.integration.conftest import unique_caller_id
+from tests.support import eventually, free_port, free_port_range, free_udp_and_tcp_port
+
+ROOM, PIN = "e2e-open", "2468#"
+_numbers = itertools.count(1)
+
+
+class BigRoom:
+    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+        self.settings, self.runtime = settings, runtime
+        self.callers: list[Caller] = []
+
+    @property
+    def service(self) -> BridgeService:
+        assert self.runtime.service is not None
+        return self.runtime.service
+
+    async def dial(self, tmp_path: Path, *, audio: bool = False, echo: bool = False) -> Caller:
+        """A caller of the room through Kamailio, in the room before this returns."""
+        plan = CallPlan(
+            target_host=self.settings.bind_host,
+            target_port=self.settings.sip_port,
+            extension=self.settings.entry_extension,
+            keys=PIN,
+            stay=40,
+            caller_id=unique_caller_id("big"),
+            audio=audio,
+            echo=echo,
+        )
+        caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
+        await caller.start()
+        self.callers.append(caller)
+        await eventually(lambda: self.person(caller) is not None, timeout=30)
+        return caller
+
+    def person(self, caller: Caller) -> str | None:
+        """The caller's channel in the room (None: not in it)."""
+        live = self.service.switchboard.room(ROOM)
+        found = [
+            p.channel
+            for p in (live.participants.values() if live else ())
+            if p.caller_id == caller.plan.caller_id
+        ]
+        assert len(found) <= 1, f"{caller.plan.caller_id} is on the roster {len(found)} times"
+        return found[0] if found else None
+
+    def talking(self, caller: Caller) -> bool:
+        live = self.service.switchboard.room(ROOM)
+        channel = self.person(caller)
+        return bool(live and channel and live.participants[channel].talking)
+
+    def node_of(self, caller: Caller) -> str:
+        channel = self.person(caller)
+        assert channel is not None
+        return self.service.pbx_directory.node_of_channel(ROOM, channel)
+
+
+@pytest.fixture(scope="module")
+async def big(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BigRoom]:
+    settings = Settings(
+        state_dir=tmp_path_factory.mktemp("big-state"),
+        sip_port=free_udp_and_tcp_port(),
+        ami_port=free_port(),
+        agi_port=free_port(),
+        http_port=free_port(),
+        rtp_port_start=(rtp := free_port_range(600)),
+        rtp_port_end=rtp + 599,
+        rooms_file=E2E_ROOMS,
+        guard_source_threshold=50,
+        guard_first_delay_seconds=0.0,
+        ami_ping_seconds=1.0,
+        log_level="INFO",
+    )
+    settings.secure_state_dir()
+    settings.ensure_ami_secret()
+    settings.ensure_agi_secret()
+    settings.ensure_admin_token()
+    install = ensure_asterisk(settings.cache_dir, progress=lambda _: None)
+    nodes = loopback_nodes(settings, 3)
+    settings.nodes_file = write_nodes_file(settings, nodes)
+    with settings.nodes_file.open("a") as nodes_file:
+        nodes_file.write("max_callers_per_node: 2\n")
+    machine = NodesOnOneMachine(settings, install, nodes)
+    await machine.start()
+    runtime = Runtime(settings, progress=lambda _: None)
+    room = BigRoom(settings, runtime)
+    try:
+        await runtime.start(with_pbx=False)
+        links = room.service.node_links
+        assert links is not None and links.max_callers_per_node == 2
+        await eventually(lambda: all(links.is_up(n.name) for n in nodes), timeout=30)
+        yield room
+    finally:
+        for caller in room.callers:
+            with contextlib.suppress(Exception):
+                await caller.hangup()
+        await runtime.stop()
+        await machine.stop()
+
+
+async def test_a_big_room_spreads_to_a_second_node_and_talk_crosses_its_one_link(
+    big: BigRoom, tmp_path: Path
+) -> None:
+    service = big.service
+    links = service.node_links
+    assert links is not None
+    echo_home = await big.dial(tmp_path, echo=True)
+    silent_home = await big.dial(tmp_path)
+    home = links.directory.node_of(ROOM)
+    assert big.node_of(echo_home) == big.node_of(silent_home) == home
+
+    # The third caller: the home node holds 2 of the room's callers, so another node.
+    talker_away = await big.dial(tmp_path, audio=True)
+    away = big.node_of(talker_away)
+    assert away != home
+    await eventually(
+        lambda: [(k.node, str(k.state)) for k in links.cascade.links_of(ROOM)] == [(away, "up")],
+        timeout=5,
+    )
+    # Talk on the other node is the remote person's, and the home node hears it.
+    await eventually(lambda: big.talking(talker_away), timeout=15)
+    await eventually(lambda: big.talking(echo_home), timeout=15)
+
+    # The other way: a talker at home, heard by an echoing caller on the other node.
+    echo_away = await big.dial(tmp_path, echo=True)
+    assert big.node_of(echo_away) == away  # the room's node with room to spare: no new link
+    await talker_away.hangup()
+    await echo_home.hangup()
+    await eventually(lambda: big.person(echo_home) is None and big.person(talker_away) is None)
+    talker_home = await big.dial(tmp_path, audio=True)
+    assert big.node_of(talker_home) == home
+    await eventually(lambda: big.talking(echo_away), timeout=15)
+
+    # One room, one view: every person once, no link among them; the room's nodes.
+    view = room_view(service, await service.find_room(ROOM))
+    ids = sorted(p.caller_id for p in view.participants)
+    wanted = [silent_home, echo_away, talker_home]
+    assert ids == sorted(c.plan.caller_id for c in wanted)
+    assert view.nodes == (home, away)
+    assert view.links == ({"node": away, "state": "up"},)
+    assert len(links.cascade.links_of(ROOM)) == 1
+
+    # A dropped link is dialled again within 2 s; the view says so meanwhile.
+    (link,) = links.cascade.links_of(ROOM)
+    dropped = link.channel
+    assert dropped is not None
+    await links.directory.nodes[home].hang_up(dropped)
+    started = time.monotonic()
+    await eventually(lambda: link.channel is None or link.channel != dropped, timeout=2)
+    await eventually(lambda: link.channel not in (None, dropped), timeout=2, every=0.05)
+    back = time.monotonic() - started
+    print(f"the link came back in {back:.2f} s")
+    assert back <= 2.0
+    await eventually(lambda: big.talking(echo_away), timeout=15)  # heard again
+    assert len(links.cascade.links_of(ROOM)) == 1
