@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import wave
+from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from bridge.actions import ACTIONS, perform
+from bridge.asterisk.dialout import OFFERED_TITLE
 from bridge.cli import main
 from bridge.domain.accounts import Principal
 from bridge.errors import DialOutRefused
@@ -143,3 +146,25 @@ async def test_the_trunk_never_has_more_calls_up_than_its_cap(
     assert most == 3
     assert carrier.most_at_once() <= 3
     assert len(carrier.outcomes()) == 10
+
+
+async def test_the_callee_is_offered_the_rooms_title_spoken_and_joins_with_1(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier
+) -> None:
+    await start(service, [JOINS], confirm=True, retries=0)
+    await eventually(lambda: len(service.dialout.dialled_in(ROOM.name)) == 1, timeout=30)
+    (channel,) = service.dialout.dialled_in(ROOM.name)
+    bridge = service.pbx_directory.bridge_for(ROOM.name)
+    asked = {"Action": "Getvar", "Channel": channel}
+    offered = await bridge.ami.send({**asked, "Variable": OFFERED_TITLE})
+    language = await bridge.ami.send({**asked, "Variable": "CHANNEL(language)"})
+    # Asterisk's own word: the prompt the dialogue played between "you are being called
+    # into" and "press 1 to join", made from the room's title when its calls were queued.
+    prompt = Path(str(offered[0].get("Value", "")))
+    assert prompt == runtime_settings.recordings_dir / "titles" / ROOM.name
+    assert language[0].get("Value") == ROOM.language
+    with wave.open(str(prompt.with_suffix(".wav")), "rb") as sound:
+        assert (sound.getframerate(), sound.getnchannels(), sound.getsampwidth()) == (8000, 1, 2)
+        assert sound.getnframes() > 4000  # half a second of speech, at least
+    made_from = prompt.with_suffix(".stamp").read_text().strip()
+    assert made_from == f"speech {ROOM.language} {ROOM.title}"
