@@ -121,11 +121,15 @@ class DialOut:
         confirm: bool,
         retries: int,
         alert: str = "",
+        retry_after: float | None = None,
     ) -> list[CallOut]:
         """Check ``lines`` whole and queue their numbers: into ``spec``'s room, or as
-        ``alert``'s numbers (``spec`` None: an alert with no room to join)."""
+        ``alert``'s numbers (``spec`` None: an alert with no room to join). ``retry_after``:
+        seconds between attempts (None: ``Settings.dialout_retry_seconds``)."""
         async with self._asking:
-            return await self._queue(spec, actor, lines, trunk, confirm, retries, alert)
+            return await self._queue(
+                spec, actor, lines, trunk, confirm, retries, alert, retry_after
+            )
 
     async def _queue(
         self,
@@ -136,6 +140,7 @@ class DialOut:
         confirm: bool,
         retries: int,
         alert: str,
+        retry_after: float | None,
     ) -> list[CallOut]:
         room, now = (spec.name if spec else ""), self.clock()
         trunks = await self._trunks()
@@ -155,7 +160,7 @@ class DialOut:
             await self._make_titles([spec])  # a room opened since the start, or renamed
         added = self.book.add(
             room, chosen, asked_by=actor, confirm=confirm, retries=retries, now=now,
-            prefix=self._prefix, alert=alert,
+            prefix=self._prefix, alert=alert, retry_after=retry_after,
         )  # fmt: skip
         self._unwritten.put_nowait((added, now))
         await self._unwritten.join()  # counted before the next request is checked
