@@ -138,8 +138,12 @@ def rooms_open(title: str, copy_from: str | None, hours: float) -> None:
 
 
 def _make_titles(config: Any, rooms: Any) -> None:
-    """Each room's title as callers called in hear it, made again where it changed."""
+    """Each room's title as callers called in hear it, made again where it changed; only
+    with a trunk to call them through."""
     from bridge.asterisk.title_prompts import make_title_prompts
+
+    if not rooms.trunks:
+        return
 
     recordings = {name: Path(file) for name, file in rooms.title_recordings}
     for line in make_title_prompts(config.recordings_dir, rooms.rooms, recordings):

@@ -336,8 +336,11 @@ class DialOut:
 
     async def _make_titles(self, rooms: list[RoomSpec] | None = None) -> None:
         """The title prompts of ``rooms`` (every active room: the service's start) made
-        where missing or stale; a failure leaves the generic words, never stops a call."""
+        where missing or stale; a failure leaves the generic words, never stops a call.
+        Without a trunk nobody is called in: nothing to make."""
         if rooms is None:
+            if not await self._trunks():
+                return
             async with self.db.sessions() as session:
                 rooms = await active_rooms(session)
         try:
