@@ -36,9 +36,10 @@ RUN python -m venv /opt/iobridge \
 # ---- run --------------------------------------------------------------------------------
 FROM --platform=linux/amd64 ${BASE}
 ARG DEBIAN_MIRROR=
-# tini: PID 1 forwards SIGTERM to `iobridge up` and reaps what Asterisk leaves behind.
+# tini: PID 1 forwards SIGTERM to `iobridge up` and reaps what Asterisk leaves behind;
+# espeak-ng and sox speak rooms' titles to callers called in (bridge/asterisk/title_prompts.py).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tini \
+ && apt-get install -y --no-install-recommends tini espeak-ng sox \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /var/lib/iobridge \
       --shell /usr/sbin/nologin iobridge \

@@ -7,11 +7,13 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 # SIPp places test calls (iobridge call); PostgreSQL and Chromium are for the tests alone.
+# Rooms' titles spoken to callers called in (bridge/asterisk/title_prompts.py).
+SPEECH_PACKAGES := espeak-ng sox
 # Asterisk's own prompts in the rooms' other languages (English comes with the private
 # Asterisk; docs/admin.md, "Languages").
 LANGUAGE_PACKAGES := asterisk-core-sounds-es-gsm asterisk-core-sounds-fr-gsm
-UP_PACKAGES := sip-tester $(LANGUAGE_PACKAGES)
-TEST_PACKAGES := sip-tester postgresql chromium nginx kamailio $(LANGUAGE_PACKAGES)
+UP_PACKAGES := sip-tester $(SPEECH_PACKAGES) $(LANGUAGE_PACKAGES)
+TEST_PACKAGES := sip-tester postgresql chromium nginx kamailio $(SPEECH_PACKAGES) $(LANGUAGE_PACKAGES)
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
 .PHONY: up test system venv asterisk lint typecheck audit unit integration bench bench-quick bench-deps soak clean

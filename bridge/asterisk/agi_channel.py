@@ -120,6 +120,12 @@ class AgiChannel:
         """End the dialogue now: Asterisk leaves AGI and runs the rest of the dialplan."""
         self._request.writer.close()
 
+    async def set_variable(self, name: str, value: str) -> None:
+        """One variable whose value MSet cannot carry (a path), quoted whole."""
+        if not _MSET_NAME.fullmatch(name) or set(value) & set('"\\\r\n'):
+            raise ValueError(f"cannot pass {name}={value!r} through SET VARIABLE")
+        await self.command(f'SET VARIABLE {name} "{value}"')
+
     async def set_all(self, values: dict[str, str]) -> None:
         """Set many variables (and function values) in one round trip, with MSet."""
         for name, value in values.items():

@@ -21,12 +21,15 @@ from bridge.asterisk.fastagi import BadArguments, Route
 from bridge.asterisk.pin_dialogue import admit_to_room
 from bridge.domain.dialout import CallState
 from bridge.domain.entry import Admission, Refusal
+from bridge.domain.languages import DEFAULT_LANGUAGE
 
 log = logging.getLogger(__name__)
 
 DIALOUT_CONTEXT = "iobridge-dialout"
 CALL_ID_PREFIX = "dial-"
 JOIN_KEY = "1"
+ANY_KEY = "0123456789*#"
+OFFERED_TITLE = "IOBRIDGE_OFFERED_TITLE"  # the title prompt the callee heard
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,9 @@ class Offer:
     title: str
     confirm: bool
     key_seconds: float  # how long the callee has to press 1
+    language: str = DEFAULT_LANGUAGE  # the room's: every prompt of the offer is in it
+    # The room's title as a prompt (bridge.asterisk.title_prompts); None: "a conference call".
+    title_prompt: str | None = None
 
 
 class DialDesk(Protocol):
@@ -145,17 +151,24 @@ def dialout_route(desk: DialDesk, sounds: Path) -> Route[str]:
 
 
 async def offer_dialogue(agi: AgiChannel, call_id: str, desk: DialDesk, sounds: Path) -> None:
-    """The callee picked up: with ``confirm``, "You are being called into ..., press 1 to
-    join"; 1 joins them to the room as a participant, anything else (or nothing within
-    the offer's ``key_seconds``) ends the call."""
+    """The callee picked up: with ``confirm``, "You are being called into <the room's
+    title>, press 1 to join" in the room's language ("... a conference call" where the
+    room has no title prompt); 1 joins them to the room as a participant, anything else
+    (or nothing within the offer's ``key_seconds``) ends the call."""
     offer = desk.answered(call_id, agi.channel)
     if offer is None:  # cancelled meanwhile, or not ours
         return
     try:
         if offer.confirm:
-            await agi.play(str(sounds / "dialout-called-into"))
-            key = await agi.read_digits(
-                str(sounds / "dialout-press-1"), int(offer.key_seconds * 1000), 1
+            await agi.set_all({"CHANNEL(language)": offer.language})
+            offered = [str(sounds / "dialout-called-into")]
+            if offer.title_prompt:
+                # Said on the channel too: what the callee was offered, for whoever looks.
+                await agi.set_variable(OFFERED_TITLE, offer.title_prompt)
+                offered = [str(sounds / "dialout-called-into-room"), offer.title_prompt]
+            # Any key ends the offer, even before its end: 1 joins, another declines.
+            key = await agi.ask_key(
+                [*offered, str(sounds / "dialout-press-1")], ANY_KEY, int(offer.key_seconds * 1000)
             )
             if key != JOIN_KEY:
                 desk.refused_offer(call_id, CallState.DECLINED if key else CallState.NO_ANSWER)

@@ -34,6 +34,14 @@ from bridge.domain.dialout import DialRefused, read_callees
 )
 @click.option("--room", help='offer this room after the message: "press 1 to join the call now".')
 @click.option("--trunk", help="the trunk to call through (default: the first that may).")
+@click.option(
+    "--retries", type=click.IntRange(0, 5), default=1, show_default=True,
+    help="more attempts for a number busy, unanswered or failed.",
+)  # fmt: skip
+@click.option(
+    "--retry-after", "retry_after", type=click.FloatRange(1, 3600), default=60.0,
+    show_default=True, metavar="SECONDS", help="seconds between a number's attempts.",
+)  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="print one JSON object.")
 def alert_command(
     numbers: tuple[str, ...],
@@ -41,10 +49,13 @@ def alert_command(
     message_file: Path | None,
     room: str | None,
     trunk: str | None,
+    retries: int,
+    retry_after: float,
     as_json: bool,
 ) -> None:
     """Ring NUMBER... with a recorded message: alert NUMBER... [--file FILE.csv] --message
-    FILE.wav [--room ROOM] [--trunk NAME]; alert show ID [--json]; alert cancel ID."""
+    FILE.wav [--room ROOM] [--trunk NAME] [--retries N] [--retry-after SECONDS]; alert show
+    ID [--json]; alert cancel ID."""
     config = settings()
     if numbers[:1] in (("show",), ("cancel",)):
         what = numbers[0]
@@ -82,6 +93,8 @@ def alert_command(
         "message": base64.b64encode(message).decode(),
         "room": room,
         "trunk": trunk,
+        "retries": retries,
+        "retry_after": retry_after,
     }
     sent = call_api(config, "POST", "/api/v1/alerts", body)
     if as_json:

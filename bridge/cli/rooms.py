@@ -51,7 +51,20 @@ def rooms_check(file: Path) -> None:
     ports = settings()
     for warning in capacity_warnings(config, (ports.rtp_port_start, ports.rtp_port_end)):
         click.echo(f"{file}: warning: {warning}", err=True)
+    if (speech := _speech_warning(config)) is not None:
+        click.echo(f"{file}: warning: {speech}", err=True)
     click.echo(f"{file}: OK ({config.summary()})")
+
+
+def _speech_warning(config: Any) -> str | None:
+    """Why rooms' titles cannot be spoken here, once, when the file has a trunk to call
+    people in through and a room without a recorded title."""
+    from bridge.asterisk.title_prompts import missing_synthesizer
+
+    recorded = {name for name, _ in config.title_recordings}
+    if not config.trunks or all(room.name in recorded for room in config.rooms):
+        return None
+    return missing_synthesizer()
 
 
 @rooms_group.command("sync")
@@ -98,6 +111,7 @@ def rooms_sync(file: Path, dry_run: bool, new_pin_key: bool) -> None:
         click.echo(line)
     if not dry_run:
         _apply_trunks(config_settings, config.trunks)
+        _make_titles(config_settings, config)
     click.echo(
         "(dry run: nothing changed)" if dry_run else f"synced {config.summary()} from {file}"
     )
@@ -121,6 +135,19 @@ def rooms_open(title: str, copy_from: str | None, hours: float) -> None:
     click.echo(f"  moderator PIN:   {opened['moderator_pin']}")
     click.echo(f"  closes at {opened['closes_at']} (or later, once nobody is in it)")
     click.echo("(the PINs are shown this once: the database keeps only their hashes)")
+
+
+def _make_titles(config: Any, rooms: Any) -> None:
+    """Each room's title as callers called in hear it, made again where it changed; only
+    with a trunk to call them through."""
+    from bridge.asterisk.title_prompts import make_title_prompts
+
+    if not rooms.trunks:
+        return
+
+    recordings = {name: Path(file) for name, file in rooms.title_recordings}
+    for line in make_title_prompts(config.recordings_dir, rooms.rooms, recordings):
+        click.echo(line)
 
 
 def _apply_trunks(config: Any, trunks: Any) -> None:

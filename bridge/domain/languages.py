@@ -20,14 +20,15 @@ class Language:
     name: str  # in English, for the admin's messages
     package: str  # Debian's package of Asterisk's core prompts in this language
     voice: str  # the folder that package installs under .../asterisk/sounds/
+    speech: str  # espeak-ng's voice: io-bridge's prompts and rooms' titles (scripts/make-prompts)
 
 
 LANGUAGES: dict[str, Language] = {
     language.code: language
     for language in (
-        Language("en", "English", "asterisk-core-sounds-en-gsm", "en_US_f_Allison"),
-        Language("es", "Spanish", "asterisk-core-sounds-es-gsm", "es_MX_f_Allison"),
-        Language("fr", "French", "asterisk-core-sounds-fr-gsm", "fr_CA_f_June"),
+        Language("en", "English", "asterisk-core-sounds-en-gsm", "en_US_f_Allison", "en-us"),
+        Language("es", "Spanish", "asterisk-core-sounds-es-gsm", "es_MX_f_Allison", "es-419"),
+        Language("fr", "French", "asterisk-core-sounds-fr-gsm", "fr_CA_f_June", "fr-fr"),
     )
 }
 

@@ -141,6 +141,8 @@ class RoomsConfig:
     cues: tuple[Cue, ...] = ()  # the admins' own (the built-in ones are not listed)
     trunks: tuple[TrunkSpec, ...] = ()
     directory: tuple[KnownCaller, ...] = ()  # known numbers, labelled at entry
+    # Rooms' titles in a person's voice (room name, the WAV file): bridge.domain.room_titles.
+    title_recordings: tuple[tuple[str, str], ...] = ()
 
     def summary(self) -> str:
         summary = f"{_count(len(self.rooms), 'room')}, {_count(len(self.moderators), 'moderator')}"

@@ -89,6 +89,9 @@ class RoomEntry(BaseModel):
     admit_outside_schedule: StrictBool = True
     language: StrictStr = DEFAULT_LANGUAGE
     breakout_latecomers: Latecomers = Latecomers.SMALLEST
+    # The title in a person's voice, for callers called in (bridge.domain.room_titles):
+    # a file the sync installs, not a setting the database keeps (ROOM_FILES).
+    title_recording: StrictStr | None = None
 
     @field_validator("name")
     @classmethod
@@ -196,6 +199,8 @@ class ModeratorEntry(BaseModel):
 
 
 # What a field should look like, for type and range errors ("must be X, got Y").
+ROOM_FILES = ("title_recording",)  # a room's keys that name files, not settings
+
 EXPECTED = {
     "name": "a room name like 'ga-national'",
     "title": "text",
@@ -221,6 +226,7 @@ EXPECTED = {
     "admit_outside_schedule": "true or false",
     "language": f"a language code: {', '.join(LANGUAGES)}",
     "breakout_latecomers": "smallest (into the smallest group) or main (the main room)",
+    "title_recording": "the path of an 8 kHz mono WAV file: the title, spoken",
     "username": "a user name like 'stackkeeper'",
     "rooms": 'a list of room names, or ["*"] for every room',
 }
@@ -277,6 +283,7 @@ def short_pin_warning(pin: str) -> str | None:
 
 def room_spec(entry: RoomEntry) -> RoomSpec:
     values = entry.model_dump()
+    del values["title_recording"]  # a file, not a setting: RoomsConfig.title_recordings
     if values["title"] is None:
         values["title"] = entry.name
     values["allow_sources"] = tuple(values["allow_sources"])

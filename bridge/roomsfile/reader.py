@@ -127,6 +127,11 @@ class Reader:
             ),
             trunks=trunk_specs(trunks, self.filename),
             directory=known,
+            title_recordings=tuple(
+                (e.parsed.name, str(resolve(e.parsed.title_recording, self.filename)))
+                for e in rooms
+                if isinstance(e.parsed, RoomEntry) and e.parsed.title_recording is not None
+            ),
         )
 
     def fields(self, node: yaml.MappingNode, path: str) -> Fields:
@@ -312,6 +317,11 @@ class Reader:
             if isinstance(language, str) and installed is not None and language not in installed:
                 where = f"{room.path}.language"
                 self.add(room.line("language"), where, missing_sounds(language))
+            recording = room.good.get("title_recording")
+            if isinstance(recording, str) and (
+                bad := wav_problem(resolve(recording, self.filename))
+            ):
+                self.add(room.line("title_recording"), f"{room.path}.title_recording", bad)
             size = room.good.get("max_participants", DEFAULT_MAX_PARTICIPANTS)
             announces = room.good.get("announce_names") is True and isinstance(size, int)
             if announces and (costly := announce_names_warning(size)) is not None:

@@ -47,6 +47,8 @@ class AlertAsked(BaseModel):
     room: str | None
     trunk: str | None
     seconds: float
+    retries: int = 0
+    retry_after: float = 0.0
 
 
 class AlertCancelled(BaseModel):
@@ -78,9 +80,12 @@ class Alerts:
         message: bytes,
         room: str | None,
         trunk: str | None,
+        retries: int = 1,
+        retry_after: float = 60.0,
     ) -> tuple[Alert, list[CallOut]]:
-        """Ring ``lines``' numbers with ``message`` (and offer ``room``); refused whole, with
-        nothing dialled, at the first problem."""
+        """Ring ``lines``' numbers with ``message`` (and offer ``room``); a number busy,
+        unanswered or failed is tried ``retries`` more times, ``retry_after`` seconds apart.
+        Refused whole, with nothing dialled, at the first problem."""
         if not may_alert(principal, room):
             where = f"a host of room '{room}'" if room else "the admin (an alert with no room)"
             raise NotAllowed(f"{principal.username} may not send an alert: only {where}")
@@ -95,15 +100,16 @@ class Alerts:
             raise AlertRefused(str(exc)) from None
         alert_id = f"alert-{secrets.token_hex(6)}"
         asked = AlertAsked(
-            alert=alert_id, numbers=len(lines), room=room, trunk=trunk, seconds=round(seconds, 2)
-        )
+            alert=alert_id, numbers=len(lines), room=room, trunk=trunk,
+            seconds=round(seconds, 2), retries=retries, retry_after=retry_after,
+        )  # fmt: skip
 
         async def run() -> dict[str, Any]:
             await asyncio.to_thread(self._keep_message, alert_id, message)
             try:
                 calls = await self.dialout.queue(
-                    spec, principal.username, lines, trunk, confirm=False, retries=0,
-                    alert=alert_id,
+                    spec, principal.username, lines, trunk, confirm=False, retries=retries,
+                    alert=alert_id, retry_after=retry_after,
                 )  # fmt: skip
             except DialOutRefused as exc:
                 self._message(alert_id).with_suffix(".wav").unlink(missing_ok=True)
@@ -132,7 +138,8 @@ class Alerts:
         return found
 
     async def cancel(self, principal: Principal, alert_id: str) -> tuple[Alert, list[CallOut]]:
-        """Stop an alert: its numbers not yet called are not called, and those ringing or
+        """Stop an alert: its numbers not yet called (or waiting to be tried again) are not
+        called, and those ringing or
         hearing the message are hung up (one who joined the room stays). Audited."""
         alert, _ = await self.show(principal, alert_id)  # refused as show refuses
 

@@ -34,6 +34,7 @@ from bridge.asterisk.dialout import (
     OriginateEnded,
     dial_event,
 )
+from bridge.asterisk.title_prompts import make_title_prompts, title_prompt
 from bridge.domain.dialout import (
     CallOut,
     CallState,
@@ -47,6 +48,7 @@ from bridge.domain.dialout import (
 )
 from bridge.domain.entry import Admission, PinOutcome, Refusal
 from bridge.domain.events import DomainEvent, ParticipantJoined
+from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.trunks import TrunkSpec
 from bridge.errors import BridgeError, DialOutRefused, NoSuchRoom
@@ -54,6 +56,7 @@ from bridge.service.pbx_directory import PbxDirectory
 from bridge.settings import Settings
 from bridge.store.db import Database
 from bridge.store.dialouts import dialled_since, keep_calls
+from bridge.store.rooms import active_rooms
 from bridge.store.trunks import stored_trunks
 
 log = logging.getLogger(__name__)
@@ -81,7 +84,7 @@ class DialOut:
         self.clock = clock
         self.book = DialBook({}, settings.dialout_retry_seconds)
         self._prefix = f"{CALL_ID_PREFIX}{secrets.token_hex(4)}"
-        self._titles: dict[str, str] = {}  # room -> title, for the offer
+        self._rooms: dict[str, RoomSpec] = {}  # room -> its settings, for the offer
         self._channels: dict[str, str] = {}  # call id -> the callee's channel
         self._answered: dict[str, str] = {}  # the callee's channel -> call id
         self._outcomes: dict[str, CallState] = {}  # how an offer was refused
@@ -118,11 +121,15 @@ class DialOut:
         confirm: bool,
         retries: int,
         alert: str = "",
+        retry_after: float | None = None,
     ) -> list[CallOut]:
         """Check ``lines`` whole and queue their numbers: into ``spec``'s room, or as
-        ``alert``'s numbers (``spec`` None: an alert with no room to join)."""
+        ``alert``'s numbers (``spec`` None: an alert with no room to join). ``retry_after``:
+        seconds between attempts (None: ``Settings.dialout_retry_seconds``)."""
         async with self._asking:
-            return await self._queue(spec, actor, lines, trunk, confirm, retries, alert)
+            return await self._queue(
+                spec, actor, lines, trunk, confirm, retries, alert, retry_after
+            )
 
     async def _queue(
         self,
@@ -133,6 +140,7 @@ class DialOut:
         confirm: bool,
         retries: int,
         alert: str,
+        retry_after: float | None,
     ) -> list[CallOut]:
         room, now = (spec.name if spec else ""), self.clock()
         trunks = await self._trunks()
@@ -148,10 +156,11 @@ class DialOut:
         except DialRefused as exc:
             raise DialOutRefused(str(exc)) from None
         if spec is not None:
-            self._titles[room] = spec.title
+            self._rooms[room] = spec
+            await self._make_titles([spec])  # a room opened since the start, or renamed
         added = self.book.add(
             room, chosen, asked_by=actor, confirm=confirm, retries=retries, now=now,
-            prefix=self._prefix, alert=alert,
+            prefix=self._prefix, alert=alert, retry_after=retry_after,
         )  # fmt: skip
         self._unwritten.put_nowait((added, now))
         await self._unwritten.join()  # counted before the next request is checked
@@ -196,8 +205,13 @@ class DialOut:
         call = self.picked_up(call_id, channel)
         if call is None:
             return None
-        title = self._titles.get(call.room, call.room)
-        return Offer(call.room, title, call.confirm, self.settings.dialout_key_seconds)
+        spec = self._rooms.get(call.room)
+        prompt = title_prompt(self.settings.recordings_dir, call.room)
+        return Offer(
+            call.room, spec.title if spec else call.room, call.confirm,
+            self.settings.dialout_key_seconds, spec.language if spec else DEFAULT_LANGUAGE,
+            str(prompt) if prompt else None,
+        )  # fmt: skip
 
     def picked_up(self, call_id: str, channel: str) -> CallOut | None:
         """The callee answered (a dial-out's or an alert's): None when the call is no
@@ -279,6 +293,7 @@ class DialOut:
         async with asyncio.TaskGroup() as group:
             group.create_task(self._dial_forever(), name="dialout-dialler")
             group.create_task(self._write_forever(), name="dialout-rows")
+            group.create_task(self._make_titles(), name="dialout-titles")
 
     async def _dial_forever(self) -> None:
         while True:
@@ -318,6 +333,25 @@ class DialOut:
                 self._unwritten.task_done()
 
     # ---- helpers -----------------------------------------------------------------------
+
+    async def _make_titles(self, rooms: list[RoomSpec] | None = None) -> None:
+        """The title prompts of ``rooms`` (every active room: the service's start) made
+        where missing or stale; a failure leaves the generic words, never stops a call.
+        Without a trunk nobody is called in: nothing to make."""
+        if rooms is None:
+            if not await self._trunks():
+                return
+            async with self.db.sessions() as session:
+                rooms = await active_rooms(session)
+        try:
+            made = await asyncio.to_thread(
+                make_title_prompts, self.settings.recordings_dir, rooms, None
+            )
+        except OSError as exc:
+            log.warning("dialout.titles_failed detail=%s", exc)
+            return
+        for line in made:
+            log.info("dialout.title %s", line)
 
     def _keep(self, calls: list[CallOut]) -> None:
         if calls:

@@ -69,3 +69,30 @@ def test_a_rooms_file_without_trunks_writes_no_pjsip_file(tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert "pjsip" not in result.output
     assert not (state / "asterisk" / "etc" / "pjsip-trunks.conf").exists()
+
+
+def test_a_sync_speaks_each_rooms_title_once_for_callers_called_in(tmp_path: Path) -> None:
+    rooms, state = tmp_path / "rooms.yaml", tmp_path / "state"
+    rooms.write_text(
+        ROOMS.replace('    pin: "12345678"', '    title: The assembly\n    pin: "12345678"')
+    )
+    first = run_in(state, "rooms", "sync", str(rooms), VOIP_TEST_SECRET="s3cret-xyz")
+    assert first.exit_code == 0, first.output
+    assert "room assembly: title prompt spoken (en)" in first.output
+    assert (state / "recordings" / "titles" / "assembly.wav").is_file()
+    again = run_in(state, "rooms", "sync", str(rooms), VOIP_TEST_SECRET="s3cret-xyz")
+    assert again.exit_code == 0, again.output
+    assert "title prompt" not in again.output  # the same title: not made again
+
+
+def test_check_warns_once_when_titles_cannot_be_spoken(tmp_path: Path) -> None:
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(ROOMS.replace("trunks:", '  - name: second\n    pin: "23456789"\ntrunks:'))
+    result = run_in(tmp_path / "state", "rooms", "check", str(rooms), PATH=str(tmp_path))
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if "not installed" in line]
+    assert warnings == [
+        f"{rooms}: warning: espeak-ng and sox not installed: callers called in hear "
+        "\"a conference call\" instead of their room's title (install Debian's packages: "
+        "apt-get install espeak-ng sox)"
+    ]

@@ -37,9 +37,10 @@ SCENARIO = Path(__file__).parent / "sipp" / "carrier.xml"
 WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 CARRIER_ADDRESS = f"127.0.0.{70 + WORKER}"  # fresh_loopback() never gets here
 # What each number does, by its digits (carrier.xml): joins (answers, presses 1), busy
-# (486), never answers, answers and presses nothing, answers and hangs up after 2.5 s.
+# (486), never answers, answers and presses nothing, answers and hangs up after 2.5 s, rings
+# 0.6 s and is busy.
 JOINS, BUSY, NEVER, SILENT = "+15558881001", "+15558882001", "+15558883001", "+15558884001"
-HANGS_UP = "+15558885001"
+HANGS_UP, BRIEF = "+15558885001", "+15558886001"
 
 
 @dataclasses.dataclass

@@ -90,3 +90,48 @@ async def test_a_cancelled_alert_hangs_up_the_ringing_and_calls_no_more(
     assert {n["result"] for n in cancelled["numbers"]} == {"cancelled"}
     await eventually(lambda: not [c for c in service.dialout.book.calls.values() if c.up])
     assert all(not c.up for c in service.dialout.book.calls_of_alert(sent["id"]))
+
+
+def ends_of(carrier: Carrier, number: str) -> list[str]:
+    """What the carrier saw of each call to ``number``, in order."""
+    return [line.split()[3] for line in carrier.lines() if line.split()[1:3] == ["end", number]]
+
+
+async def test_a_busy_number_is_tried_again_after_retry_after_and_cancel_stops_the_next_try(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+) -> None:
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    busy_too = BUSY[:-3] + "002"
+    retried = await iobridge(
+        runtime_settings, "alert", BUSY, "--message", str(message), "--retries", "1",
+        "--retry-after", "1", "--json",
+    )  # fmt: skip
+    waiting = await iobridge(
+        runtime_settings, "alert", busy_too, "--message", str(message), "--retry-after", "600",
+        "--json",
+    )  # fmt: skip
+
+    async def numbers(alert: dict[str, Any]) -> list[dict[str, Any]]:
+        shown = await iobridge(runtime_settings, "alert", "show", alert["id"], "--json")
+        return list(shown["numbers"])
+
+    async def tried_twice() -> bool:
+        (number,) = await numbers(retried)
+        return number["attempts"] == 2 and len(ends_of(carrier, BUSY)) == 2
+
+    try:
+        await eventually(tried_twice, timeout=20, every=0.3)
+        await eventually(lambda: ends_of(carrier, busy_too) == ["busy"], timeout=10, every=0.2)
+    except TimeoutError:
+        pytest.fail(f"{service.dialout.book.calls}; {carrier.lines()}")
+    (number,) = await numbers(retried)
+    assert number["result"] == "busy"  # its one retry spent: not called a third time
+    assert ends_of(carrier, BUSY) == ["busy", "busy"]
+    # The other waits ten minutes for its retry: a cancel means it is never called again.
+    (pending,) = await numbers(waiting)
+    assert (pending["result"], pending["attempts"]) == ("busy", 1)
+    cancelled = await iobridge(runtime_settings, "alert", "cancel", waiting["id"], "--json")
+    assert [(n["result"], n["attempts"]) for n in cancelled["numbers"]] == [("cancelled", 1)]
+    await asyncio.sleep(1.5)
+    assert ends_of(carrier, busy_too) == ["busy"] and len(ends_of(carrier, BUSY)) == 2

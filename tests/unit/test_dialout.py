@@ -138,6 +138,23 @@ def test_a_busy_number_is_tried_again_a_minute_later_while_retries_are_left() ->
     assert dial.due(T + 500) == ([], None)
 
 
+def test_an_alerts_busy_number_is_tried_again_after_its_own_delay_unless_cancelled() -> None:
+    dial = DialBook({"carrier": trunk("carrier", ("+1555",), 10, 5.0)})
+    added = dial.add(
+        "", [(Callee("+15557770001"), "carrier"), (Callee("+15557770002"), "carrier")],
+        asked_by="alice", confirm=False, retries=1, now=T, alert="alert-1", retry_after=5.0,
+    )  # fmt: skip
+    first, second = dial.due(T)[0] + dial.due(T + 1)[0]
+    dial.ended(first.id, CallState.BUSY, T + 2)
+    dial.ended(second.id, CallState.NO_ANSWER, T + 2)
+    assert dial.due(T + 3) == ([], pytest.approx(4.0))
+    (again,), _ = dial.due(T + 7)
+    assert (again.number, again.attempts) == ("+15557770001", 2)
+    assert [c.state for c in dial.cancel_alert("alert-1", T + 7)] == [CallState.CANCELLED] * 2
+    assert dial.calls[added[1].id].attempts == 1  # cancelled while waiting: never dialled
+    assert dial.due(T + 500) == ([], None)
+
+
 def test_a_declined_call_is_not_tried_again() -> None:
     dial = book("+15557770001", retries=3)
     (call,), _ = dial.due(T)

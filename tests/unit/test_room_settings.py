@@ -4,13 +4,14 @@ and the sync all follow that one definition."""
 from __future__ import annotations
 
 from bridge.domain.rooms import ROOM_SETTINGS, SECRET_SETTINGS, QueuePolicy, RoomSpec
-from bridge.roomsfile.entries import EXPECTED, RoomEntry
+from bridge.roomsfile.entries import EXPECTED, ROOM_FILES, RoomEntry
 from bridge.store.models import Room
 from bridge.store.rooms import PIN_COLUMNS
 
 
-def test_the_rooms_file_accepts_exactly_the_settings_a_room_has() -> None:
-    assert set(RoomEntry.model_fields) == {"name", *ROOM_SETTINGS}
+def test_the_rooms_file_accepts_exactly_the_settings_a_room_has_and_its_files() -> None:
+    assert set(RoomEntry.model_fields) == {"name", *ROOM_SETTINGS, *ROOM_FILES}
+    assert not set(ROOM_FILES) & set(ROOM_SETTINGS)
 
 
 def test_every_setting_has_words_for_what_it_should_look_like() -> None:

@@ -83,3 +83,47 @@ def test_unknown_keys_in_a_cue_are_named(tmp_path: Path) -> None:
     a_wav(tmp_path / "a.wav")
     (found,) = problems_of(tmp_path, "  - name: gong\n    file: a.wav\n    loud: true\n")
     assert found.startswith("7: cues[0].loud: unknown key 'loud' (expected one of: name, file)")
+
+
+# ---- a room's title_recording: the same checks, on the room's line -------------------------
+
+TITLED = """\
+rooms:
+  - name: ga
+    title: General assembly
+    pin: "424242"
+    title_recording: {file}
+"""
+
+
+def test_a_title_recording_is_kept_by_room_with_its_absolute_path(tmp_path: Path) -> None:
+    a_wav(tmp_path / "ga-title.wav")
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(TITLED.format(file="ga-title.wav"))
+    config = load_rooms_file(rooms)
+    assert config.title_recordings == (("ga", str(tmp_path / "ga-title.wav")),)
+    assert config.rooms[0].title == "General assembly"
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (None, "no such file"),
+        (lambda p: a_wav(p, rate=16000), "must be 8000 Hz, mono, 16-bit, got 16000 Hz"),
+        (lambda p: a_wav(p, channels=2), "2 channel(s)"),
+        (lambda p: p.write_bytes(b"not a wav"), "not a WAV file Asterisk can play"),
+    ],
+)
+def test_a_bad_title_recording_is_named_with_its_line(
+    tmp_path: Path, make: object, expected: str
+) -> None:
+    path = tmp_path / "ga-title.wav"
+    if callable(make):
+        make(path)
+    rooms = tmp_path / "rooms.yaml"
+    rooms.write_text(TITLED.format(file="ga-title.wav"))
+    with pytest.raises(RoomsFileError) as caught:
+        load_rooms_file(rooms)
+    (problem,) = [str(p) for p in caught.value.problems]
+    assert problem.startswith(f"{rooms}:5: rooms[0].title_recording: {path}: ")
+    assert expected in problem

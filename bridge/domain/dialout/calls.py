@@ -83,6 +83,7 @@ class CallOut:
     channel: str = ""  # the callee's channel once answered
     alert: str = ""  # the alert this call rings out, "" for a room's call out
     heard: bool = False  # an alert's message played to its end
+    retry_after: float | None = None  # seconds before another attempt; None: the book's
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -126,6 +127,7 @@ class DialBook:
         now: float,
         prefix: str = "dial",  # the ids' start: the service's own, unique per run
         alert: str = "",
+        retry_after: float | None = None,
     ) -> list[CallOut]:
         """Queue each (callee, trunk); a number already queued or up in the room (in the
         alert) is kept as it is, not called twice."""
@@ -150,6 +152,7 @@ class DialBook:
                 updated_at=now,
                 next_try=now,
                 alert=alert,
+                retry_after=retry_after,
             )
             self.calls[call.id] = call
             added.append(call)
@@ -210,12 +213,9 @@ class DialBook:
         if call.state in (CallState.JOINED, CallState.CANCELLED):
             return self._set(call, call.state, now, up=False)
         retry = outcome in RETRIED and call.attempts <= call.retries
+        after = self.retry_seconds if call.retry_after is None else call.retry_after
         return self._set(
-            call,
-            outcome,
-            now,
-            up=False,
-            next_try=now + self.retry_seconds if retry else call.next_try,
+            call, outcome, now, up=False, next_try=now + after if retry else call.next_try
         )
 
     def cancel(self, room: str, number: str | None, now: float) -> list[CallOut]:

@@ -40,6 +40,13 @@ class AlertSend(BaseModel):
         Field(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$", description="the trunk; null: the first "
               "whose allowed prefixes take the number"),
     ] = None  # fmt: skip
+    retries: Annotated[
+        int, Field(ge=0, le=5, description="more attempts for a number busy, unanswered or "
+                   "failed (a number that answered is not called again)")
+    ] = 1  # fmt: skip
+    retry_after: Annotated[
+        float, Field(ge=1, le=3600, description="seconds between a number's attempts")
+    ] = 60.0
 
 
 class AlertNumber(BaseModel):
@@ -85,8 +92,9 @@ async def send(api: ApiRequest) -> AlertAnswer:
     body = read_object(*await read_body(api.request, MAX_BODY), AlertSend)
     assert isinstance(body, AlertSend)
     alert, calls = await api.service.alerts.send(
-        api.principal, body.numbers, body.message, body.room, body.trunk
-    )
+        api.principal, body.numbers, body.message, body.room, body.trunk,
+        body.retries, body.retry_after,
+    )  # fmt: skip
     return answer(alert, calls)
 
 
