@@ -89,6 +89,7 @@ async def phase(
             raise RuntimeError(f"{url}: {response.status} {answer[:300]}")
     answered = time.time() - sent_at
     seen: dict[str, float] = {}
+    where: dict[str, str] = {}  # channel -> the conference it joined
     deadline = time.monotonic() + WAIT
     while len(seen) < len(channels) and time.monotonic() < deadline:
         for e in rig.ami.events[mark:]:
@@ -100,12 +101,32 @@ async def phase(
                 and into(str(e.get("Conference", "")))
             ):
                 seen[channel] = stamp(e) - sent_at
+                where[channel] = str(e["Conference"])
         await asyncio.sleep(0.25)
+    # When each left the conference it was in: a slow move is slow before that (the
+    # Redirect not yet sent, or its channel not yet out of the bridge) or after it (the
+    # group's dialplan, its prompt, ConfBridge's own before the join).
+    left: dict[str, float] = {}
+    for e in rig.ami.events[mark:]:
+        channel = str(e.get("Channel", ""))
+        if e.get("Event") == "ConfbridgeLeave" and channel in channels and channel not in left:
+            left[channel] = stamp(e) - sent_at
     last = max(seen.values(), default=0.0)
     progress(f"  {len(seen)}/{len(channels)} joined; the last after {last:.1f} s")
+    slowest = sorted(seen, key=seen.__getitem__, reverse=True)[:3]
     return {
         "answered_s": round(answered, 2),
         "joined": Summary.of(list(seen.values())).as_dict(),
+        "left": Summary.of(list(left.values())).as_dict(),
         "last_s": round(max(seen.values(), default=float("nan")), 2),
         "missing": len(channels) - len(seen),
+        "slowest": [
+            {
+                "channel": c,
+                "conference": where[c],
+                "left_s": round(left.get(c, float("nan")), 2),
+                "joined_s": round(seen[c], 2),
+            }
+            for c in slowest
+        ],
     }

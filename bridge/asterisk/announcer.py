@@ -8,6 +8,12 @@ a locked or full room, untouched by "mute participants"), while its ;1 half play
 prompt (``[iobridge-announce-play]``) and hangs up, which takes the announcer out again.
 Its ConfbridgeJoin/Leave are never a participant's (``is_announcer``).
 
+The same announcer also holds a room open (extension ``hold``: silent, for a while): a
+breakout moves everyone out of the main room at once, and ConfBridge's last leaver of a
+conference waits, in its own channel, until the conference's sound queue has played out
+(the leave beeps of all who left before: 0.4 s each) before it goes on to its group. With
+the holder in the room, nobody moved is its last leaver (bench/README.md, Breakouts).
+
 A cue (``bridge.domain.cues``) is the same announcer playing a file named in the
 variable ``IOBRIDGE_CUE`` (extension ``cue``), or looping it while anyone else is in the
 room (``cue-loop``: hold music). Playing a cue first hangs up the room's announcers, so a
@@ -30,6 +36,7 @@ LISTEN_CONTEXT = "iobridge-broadcast-listen"
 # What can be announced: an extension of [iobridge-announce-play] each.
 RECORDING_STARTED = "recording"
 ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
+HOLD = "hold"  # stays silent in the room a while ([iobridge-announce-play], 20 s)
 CUE, CUE_LOOP = "cue", "cue-loop"  # a cue's file is in the variable IOBRIDGE_CUE
 NAME_JOINED, NAME_LEFT = "name-joined", "name-left"  # a caller's name, in IOBRIDGE_CUE too
 _UNSAFE = set(",|;&\"'`$\\{}()\n\r\t ")
@@ -53,6 +60,13 @@ def announce_action(room: str, what: str, language: str = DEFAULT_LANGUAGE) -> d
     action = _originate(room, what)
     action["Variable"] = _language_variable(language)
     return action
+
+
+def hold_action(room: str) -> dict[str, str]:
+    """Originate the announcer into ``room`` to stay there, silent, for 20 s; answered
+    once it is in."""
+    _check_room(room)
+    return _originate(room, HOLD)
 
 
 def cue_action(

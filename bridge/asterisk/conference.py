@@ -196,6 +196,11 @@ class ConferenceBridge:
             }
         )
 
+    async def hold_open(self, room: str) -> None:
+        """Keep ``room``'s own conference from ending for a while, whoever leaves it (see
+        ``announcer.hold_action``): before a breakout moves everyone out."""
+        await self.ami.send(announcer.hold_action(room))
+
     async def play_to_group(self, room: str, group: str, prompt: str) -> None:
         """Play one of io-bridge's prompts to everyone in breakout ``group`` (the announcer,
         as a cue is played to a room)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
+from bridge.domain.breakouts.model import conference_name
 from bridge.domain.events import (
     DomainEvent,
     LeaveReason,
@@ -35,6 +36,14 @@ class Person(Protocol):
 
 
 People = Mapping[str, Person]
+
+
+def conference_of(room: str, people: People | None, channel: str) -> str:
+    """The conference ``channel`` is in: its breakout group's, or the room's own. Someone on
+    their way between two is still named in the one they left (an action there fails, and
+    the one who sent it hears so); someone not in the room, in the room's own."""
+    person = people.get(channel) if people is not None else None
+    return conference_name(room, person.group if person is not None else None)
 
 
 def explain_move(people: People | None, event: DomainEvent) -> DomainEvent | None:

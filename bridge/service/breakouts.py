@@ -144,6 +144,7 @@ class RoomBreakouts:
             "breakout.started room=%s groups=%d callers=%d minutes=%g by=%s",
             room, len(breakout.groups), len(breakout.members()), minutes, by,
         )  # fmt: skip
+        await self._hold_open(room)
         await self._carry_out(room, effects)
         self._wind(room)
         return breakout.as_json()
@@ -282,6 +283,14 @@ class RoomBreakouts:
             self._publish(room, BreakoutChanged(room))
         if any(failed):
             log.warning("breakout.moves_failed room=%s count=%d", room, sum(failed))
+
+    async def _hold_open(self, room: str) -> None:
+        """The announcer holds the main room open while everyone moves out of it, so that
+        none of them waits there for its leave beeps to play out (``hold_open``)."""
+        try:
+            await self._pbx(room).hold_open(room)
+        except BridgeError as exc:  # the moves go on; the last one may be a few seconds late
+            log.warning("breakout.not_held_open room=%s reason=%s", room, exc)
 
     async def _moved(self, pbx: ConferenceBridge, limit: asyncio.Semaphore, move: Move) -> bool:
         """One move; True when Asterisk refused it (the caller hung up on the way, say)."""

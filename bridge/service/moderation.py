@@ -21,7 +21,6 @@ from pathlib import Path
 
 from bridge.asterisk.announcer import RECORDING_STARTED
 from bridge.asterisk.conference import ConferenceBridge
-from bridge.domain.breakouts import conference_name
 from bridge.domain.events import (
     DomainEvent,
     LeaveReason,
@@ -30,6 +29,7 @@ from bridge.domain.events import (
     Resynced,
     RoomEnded,
 )
+from bridge.domain.group_moves import conference_of
 from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Switchboard
@@ -97,8 +97,7 @@ class Moderation:
     def _conference(self, room: str, channel: str) -> str:
         """The conference ``channel`` is in: the room's, or its breakout group's."""
         live = self.switchboard.room(room)
-        person = live.participants.get(channel) if live else None
-        return conference_name(room, person.group if person else None)
+        return conference_of(room, live.participants if live else None, channel)
 
     async def mute(self, room: str, channel: str) -> None:
         self.check_present(room, channel)

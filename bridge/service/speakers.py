@@ -22,11 +22,13 @@ from bridge.domain.events import (
     MuteChanged,
     ParticipantJoined,
     ParticipantLeft,
+    ParticipantMoved,
     Resynced,
     RoomEnded,
     RoomStarted,
     TalkingChanged,
 )
+from bridge.domain.group_moves import conference_of
 from bridge.domain.rooms import QueuePolicy, RoomSpec
 from bridge.domain.roster import Switchboard
 from bridge.domain.speakers import Key, Lane, SpeakerStack, StackError
@@ -69,7 +71,9 @@ class SpeakerFloor:
         self._find_room = find_room
         self._storage = storage
         self.stacks: dict[str, SpeakerStack] = {}
-        self.courier = StackCourier(self.stacks, publish, pbxs, storage, turns, metrics)
+        self.courier = StackCourier(
+            self.stacks, publish, pbxs, storage, turns, metrics, self.conference_of
+        )
         self._loading: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
         self._talk_time: dict[str, float] = {}  # channel -> the roster's last word on it
@@ -91,6 +95,8 @@ class SpeakerFloor:
                 if (leaving := self.stacks.get(event.room)) is not None:
                     self._apply(leaving.leave(event.channel, event.at))
                 self._keep_left(event.channel, event.at)
+            case ParticipantMoved(settled=True, muted=True):
+                self._muted(event.room, event.channel, event.at)  # arrived muted: turn over
             case MuteChanged() | TalkingChanged():
                 self._note_speech(event.room, event.channel, event.at)
                 if isinstance(event, MuteChanged) and event.muted:
@@ -180,8 +186,15 @@ class SpeakerFloor:
             self._talk_time[channel] = talked
             self._apply(stack.note_speech(channel, person.turns, talked, at))
 
+    def conference_of(self, room: str, channel: str) -> str:
+        """Where to unmute or mute ``channel``: its breakout group's conference, or the
+        room's."""
+        live = self.switchboard.room(room)
+        return conference_of(room, live.participants if live else None, channel)
+
     def _muted(self, room: str, channel: str, at: float) -> None:
-        """Asterisk muted the speaker (a moderator's mute, mute all, their own *6): their
+        """Asterisk muted the speaker (a moderator's mute, mute all, their own *6), or moved
+        them (a breakout's start or end) into a conference that let them in muted: their
         turn ends there, so its clock never runs on a muted speaker. No one is called on
         next by themselves, as when a moderator ends a turn."""
         stack = self.stacks.get(room)

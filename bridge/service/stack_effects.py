@@ -2,6 +2,10 @@
 before, whisper to them, and "you are next" to the head of the stack), into the call's
 history, to subscribers, and the stacks saved.
 
+A room has one stack, breakouts or not: someone called on while in a breakout group is
+unmuted (and muted again) in the group's conference, where they are (``conference_of``);
+a whisper reaches a channel in whichever conference it is.
+
 Each room has its own line: its effects are carried out in order by one task of its own
 (an unmute never overtakes the mute before it), and a moderator's command or a caller's key
 is answered once its effects are carried out and its stack saved. Rooms do not wait for
@@ -37,6 +41,7 @@ from bridge.service.stack_io import (
 log = logging.getLogger(__name__)
 
 Parcel = tuple[list[Outgoing], asyncio.Future[None] | None]  # effects; who waits for them
+Whereabouts = Callable[[str, str], str]  # (room, channel) -> the conference it is in now
 
 
 class StackCourier:
@@ -48,9 +53,11 @@ class StackCourier:
         storage: StackStorage,
         turns: TurnSink,
         metrics: StackMetrics,
+        conference_of: Whereabouts,
     ) -> None:
         self.stacks = stacks  # the live rooms' stacks (the speaker floor's own dict)
         self.pbxs = pbxs
+        self._conference_of = conference_of
         self._publish = publish
         self._storage = storage
         self._turns = turns
@@ -170,13 +177,13 @@ class StackCourier:
                     self._metrics.set_hands_raised(effect.room, 0)
                     await self._storage.drop(effect.room)
                 case domain.Unmute():
-                    await self.pbxs.bridge_for_channel(effect.room, effect.channel).unmute(
-                        effect.room, effect.channel
-                    )
+                    where = self._conference_of(effect.room, effect.channel)
+                    bridge = self.pbxs.bridge_for_channel(effect.room, effect.channel)
+                    await bridge.unmute(where, effect.channel)
                 case domain.Mute():
-                    await self.pbxs.bridge_for_channel(effect.room, effect.channel).mute(
-                        effect.room, effect.channel
-                    )
+                    where = self._conference_of(effect.room, effect.channel)
+                    bridge = self.pbxs.bridge_for_channel(effect.room, effect.channel)
+                    await bridge.mute(where, effect.channel)
                 case domain.Warn():
                     await self._whisper(effect.room, effect.channel, "warning")
                 case domain.YouAreNext():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.asterisk.announcer import RECORDING_STARTED, announce_action, cue_action
+from bridge.asterisk.announcer import RECORDING_STARTED, announce_action, cue_action, hold_action
 from bridge.errors import BadField
 
 
@@ -24,3 +24,14 @@ def test_english_unless_told_and_no_language_that_is_not_one() -> None:
     assert announce_action("lobby", RECORDING_STARTED)["Variable"] == "CHANNEL(language)=en"
     with pytest.raises(BadField):
         cue_action("lobby", "/sounds/cue-chime", loops=False, language="es,X=1")
+
+
+def test_the_holder_stays_silent_in_a_room_or_in_none_that_is_not_a_room() -> None:
+    action = hold_action("ga")
+    assert (action["Channel"], action["Context"], action["Exten"]) == (
+        "Local/ga@iobridge-announce/n",
+        "iobridge-announce-play",
+        "hold",
+    )
+    with pytest.raises(BadField):
+        hold_action("ga;x")

@@ -18,6 +18,7 @@ from bridge.domain.events import (
     SeenParticipant,
     SeenRoom,
 )
+from bridge.domain.group_moves import conference_of
 from bridge.domain.roster import LegClosed, LegOpened, Switchboard
 
 T = 1_764_100_000.0
@@ -94,3 +95,15 @@ def test_a_resync_finds_group_members_in_their_room_with_their_group() -> None:
     effects = board.apply(Resynced((SeenRoom(ROOM, False, (seen,)),), T))
     assert [e.room for e in effects if isinstance(e, LegOpened)] == [ROOM]
     assert board.rooms[ROOM].participants[ALICE].group == "group-1"
+
+
+def test_a_caller_is_acted_on_in_their_groups_conference_and_back_in_the_rooms() -> None:
+    board = in_room()
+    people = board.rooms[ROOM].participants
+    assert conference_of(ROOM, people, ALICE) == ROOM
+    moved_to(board, "group-2", T + 5)
+    assert conference_of(ROOM, people, ALICE) == "ga~group-2"
+    moved_to(board, None, T + 60)
+    assert conference_of(ROOM, people, ALICE) == ROOM
+    assert conference_of(ROOM, people, "PJSIP/nobody-00000009") == ROOM
+    assert conference_of(ROOM, None, ALICE) == ROOM
