@@ -82,7 +82,10 @@ def test_a_node_knows_its_peers_by_address_into_their_own_context(tmp_path: Path
     assert "rtpstart = 20000\nrtpend = 21331" in rtp
     assert "\nstrictrtp = no\n" in rtp  # a hand-over's first packets are not dropped
     dialplan = (etc / "extensions-nodes.conf").read_text()
-    assert "[iobridge-fromnode]\nexten => iobridge-join,1," in dialplan
+    fromnode = dialplan.split("[iobridge-fromnode]\n", 1)[1].split("\n[", 1)[0]
+    assert "\nexten => iobridge-join,1," in fromnode
+    # A big room's link, and nothing else, goes on to [iobridge-link].
+    assert "exten => _iobridge-li[n]k-.,1,Goto(iobridge-link,${EXTEN},1)" in fromnode
     assert "Dial(PJSIP/iobridge-join@iobridge-node-1-${IOBRIDGE_NODE}" in dialplan
     assert "AGI(${IOBRIDGE_AGI}/entry,${IOBRIDGE_SOURCE},anonymous)" in dialplan
 

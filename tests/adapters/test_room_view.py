@@ -31,7 +31,7 @@ async def test_the_api_shows_the_room_as_the_view_has_it_with_every_field(web_ap
     assert set(shown) == {
         "room", "title", "live", "pbx", "locked", "recording", "started_at", "participants",
         "stack", "poll", "practice_room", "practice", "calls_out", "breakout", "nodes",
-        "first_time_share",
+        "first_time_share", "links",
     }  # fmt: skip
     assert shown["calls_out"] == []  # nobody called out
     assert shown["nodes"] == []  # one Asterisk
@@ -71,7 +71,7 @@ async def test_the_panel_shows_the_same_view_with_its_own_clock_fields(web_app: 
         "recording": False, "pbx": "disconnected", "nodes_down": [],
         "speaking_time_limit": view.spec.speaking_time_limit, "count": 2,
         "practice_room": False, "practice": None,
-        "first_time_share": None,
+        "first_time_share": None, "links": [],
     }  # fmt: skip
     rows = snapshot["participants"]
     assert [row["channel"] for row in rows] == ["PJSIP/a-1", "PJSIP/b-2"]
