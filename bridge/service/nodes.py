@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.ami_events import is_link
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.events import SeenRoom
 from bridge.domain.nodes import (
     DEFAULT_MAX_CALLERS_PER_NODE,
     NodeSpec,
@@ -102,7 +103,7 @@ class NodeLinks:
             name: ConferenceBridge(ami, settings.sounds_dir) for name, ami in self.links.items()
         }
         self.directory = PbxDirectory(
-            bridges, default=self.nodes[0].name, is_up=self.is_up, on_seen=self.check_placements
+            bridges, default=self.nodes[0].name, is_up=self.is_up, on_seen=self.resynced
         )
         self.draining: set[str] = set()
         self._empty_since: dict[str, float] = {}
@@ -198,6 +199,16 @@ class NodeLinks:
             if node in self.directory.nodes:
                 self.directory.place(room, node)
         log.info("nodes.placements_restored rooms=%d", len(stored))
+
+    async def resynced(self, seen: Mapping[str, Sequence[SeenRoom]]) -> None:
+        """After reading the live nodes' conferences (``seen``: node -> its rooms): the
+        placements checked, then the big rooms' links found there taken as theirs."""
+        await self.check_placements(
+            {node: {room.room for room in rooms} for node, rooms in seen.items()}
+        )
+        await self.cascade.adopt(
+            {node: {room.room: room.links for room in rooms} for node, rooms in seen.items()}
+        )
 
     async def check_placements(self, seen: Mapping[str, set[str]]) -> None:
         """After reading the live nodes' conferences (``seen``: node -> live rooms): each
