@@ -11,6 +11,7 @@ import contextlib
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,31 @@ def async_equals(
         )
 
     return check
+
+
+async def test_callers_arriving_together_respect_the_limit_on_every_node(
+    big: BigRoom, tmp_path: Path
+) -> None:
+    """Five callers dialled at once, two at most on a node: each counts on the node chosen
+    for them from the moment their PIN is accepted, not only once they are in."""
+    room, pin = "e2e-faults", "6666#"
+    links = big.service.node_links
+    assert links is not None
+    callers = await asyncio.gather(*(big.dial(tmp_path, room=room, pin=pin) for _ in range(5)))
+    try:
+        on_each = Counter(big.node_of(caller, room) for caller in callers)
+        assert sorted(on_each.values()) == [1, 2, 2], on_each
+        home = links.directory.node_of(room)
+        assert on_each[home] == 2
+        others = sorted(set(on_each) - {home})
+        await eventually(
+            lambda: (
+                [(k.node, str(k.state)) for k in links.cascade.links_of(room)]
+                == [(node, "up") for node in others]
+            ),
+            timeout=5,
+        )
+        assert links.reservations.of(room, time.monotonic()) == {}, "every one joined"
+    finally:
+        for caller in callers:
+            await caller.hangup()
