@@ -208,6 +208,19 @@ class DialOutRefused(BridgeError):
     code = "dialout_refused"
 
 
+class RoomSpansNodes(ActionRefused):
+    """A big room spread over several nodes: its breakout groups could not hear each
+    other's members across nodes (docs/admin.md, "Big rooms")."""
+
+    code = "room_spans_nodes"
+
+    def __init__(self, room: str, nodes: list[str]) -> None:
+        super().__init__(
+            f"room '{room}' is spread over nodes {', '.join(nodes)}: breakout groups need "
+            f"every caller on one node (fewer than max_callers_per_node)"
+        )
+
+
 class NoSuchNode(BridgeError):
     status = 404
     code = "no_such_node"

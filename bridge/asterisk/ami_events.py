@@ -206,6 +206,15 @@ def seen_participants(
     )
 
 
+def seen_links(items: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """A big room's link channels among ConfbridgeList's events (never participants)."""
+    return tuple(
+        str(item.get("Channel", ""))
+        for item in items
+        if item.get("Event") == "ConfbridgeList" and is_link(item)
+    )
+
+
 def seen_rooms(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, bool]]:
     """Parse ConfbridgeListRooms's events: (room, locked)."""
     return [

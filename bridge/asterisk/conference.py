@@ -241,6 +241,7 @@ class ConferenceBridge:
                 locked=seen.locked or (locked and group is None),
                 participants=seen.participants + ami_events.seen_participants(people, group),
                 recording=seen.recording or ami_events.has_recorder(people),
+                links=seen.links + (ami_events.seen_links(people) if group is None else ()),
             )
         channels = await self._list("CoreShowChannels")
         alive = tuple(

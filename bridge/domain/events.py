@@ -184,6 +184,7 @@ class SeenRoom:
     locked: bool
     participants: tuple[SeenParticipant, ...] = ()
     recording: bool = False  # the bridge's recorder is in it
+    links: tuple[str, ...] = ()  # a big room's link channels in it (bridge.domain.cascade)
 
 
 @dataclass(frozen=True)

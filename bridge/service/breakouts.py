@@ -46,7 +46,14 @@ from bridge.domain.events import (
 )
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.roster import Participant, Switchboard
-from bridge.errors import ActionRefused, BadField, BridgeError, NoSuchParticipant, NoSuchRoom
+from bridge.errors import (
+    ActionRefused,
+    BadField,
+    BridgeError,
+    NoSuchParticipant,
+    NoSuchRoom,
+    RoomSpansNodes,
+)
 from bridge.service.pbx_directory import PbxDirectory
 
 log = logging.getLogger(__name__)
@@ -124,6 +131,9 @@ class RoomBreakouts:
             raise NoSuchRoom(room, "nobody is in the room: a breakout needs callers")
         if room in self.breakouts:
             raise ActionRefused(f"room '{room}' already has a breakout running: end it first")
+        nodes = self.pbxs.nodes_of(room, live.participants)
+        if len(nodes) > 1:  # a group's conference is on one node, and links join no group
+            raise RoomSpansNodes(room, nodes)
         spec = await self._find_room(room)
         latecomers = Latecomers(spec.breakout_latecomers) if spec else Latecomers.SMALLEST
         members = [self._member(room, p) for p in sorted(live.participants.values(), key=_joined)]

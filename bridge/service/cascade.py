@@ -2,9 +2,12 @@
 room's callers on its home node, the next join the room on another node, and ONE call, a
 link, joins that node's conference to the home node's: a star from the home node, one link
 per other node, never two between the same pair (a second link feeds back). The service
-originates each link on the home node (``ConferenceBridge.link``), watches both of its ends
-in the nodes' events, dials it again at once when it drops, and hangs it up once the other
-node has held none of the room's callers for ``IDLE_LINK_SECONDS``.
+originates each link on the home node (``ConferenceBridge.link``), watches its home end in
+the nodes' events, dials it again at once when it drops, and hangs it up once the other
+node has held none of the room's callers for ``IDLE_LINK_SECONDS``. A restarted service (or
+the standby taking over) finds the links already up at its first resync and takes them as
+its own (``adopt``); a second link between the same two conferences, however it came, is
+hung up as soon as it is seen.
 
 A link is never a participant: its channels run in ``[iobridge-link]``, which the AMI
 reader leaves out of the roster (``bridge.asterisk.ami_events.is_link``)."""
@@ -15,12 +18,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from bridge.asterisk.ami_events import is_link
+from bridge.domain.cascade import adopt_links, endpoint, link_peer
 from bridge.domain.nodes import LinkChanged
 from bridge.errors import BridgeError
 from bridge.service.pbx_directory import PbxDirectory
@@ -52,11 +56,6 @@ class RoomLink:
 
     def as_json(self) -> dict[str, str]:
         return {"node": self.node, "state": str(self.state)}
-
-
-def endpoint(home: str, node: str) -> str:
-    """The node-to-node endpoint on ``home`` towards ``node`` (asterisk-config/nodes/)."""
-    return f"iobridge-{home}-{node}"
 
 
 class Cascade:
@@ -94,24 +93,79 @@ class Cascade:
         await self._dial(link)
 
     def on_ami(self, node: str, message: Mapping[str, Any]) -> None:
-        """One node's event: a link's end that joined or left its conference."""
+        """One node's event: a link's end that joined or left its conference. Only the home
+        node's end counts: the far end's name does not say which link it is, and when
+        either end hangs up the call ends, so the home end leaves too."""
         if not is_link(message):
             return
         event, channel = str(message.get("Event", "")), str(message.get("Channel", ""))
         room = str(message.get("Conference", ""))
         if event == "ConfbridgeJoin":
-            for link in self._links.values():
-                if link.room == room and link.home == node and self._leads_to(link, channel):
-                    link.channel = channel
-                    log.info("cascade.link_up room=%s node=%s", link.room, link.node)
-                    self.on_change(LinkChanged(link.room, link.node, True))
+            self._joined(node, room, channel)
         elif event in ("ConfbridgeLeave", "Hangup"):
             for link in self._links.values():
-                if link.channel is not None and self._is_end(link, node, channel, room):
+                if link.home == node and link.channel == channel:
                     link.channel = None
                     log.warning("cascade.link_down room=%s node=%s", link.room, link.node)
                     self.on_change(LinkChanged(link.room, link.node, False))
                     self._soon(self._dial(link))
+
+    def _joined(self, node: str, room: str, channel: str) -> None:
+        peer = link_peer(node, channel, self._directory.nodes)
+        home = self._directory.placed().get(room)
+        if peer is None or home is None or (node != home and peer == home):
+            return  # not ours to judge: no star is known, or the far end of a star link
+        link = self._links.get((room, peer))
+        if node != home or (link is not None and link.home != home):
+            log.warning("cascade.link_outside_star room=%s node=%s peer=%s", room, node, peer)
+            self._soon(self._end(node, channel))
+        elif link is not None and link.channel not in (None, channel):
+            log.warning("cascade.second_link room=%s node=%s", room, peer)  # it would feed back
+            self._soon(self._end(node, channel))
+        else:
+            if link is None:  # dialled by a service before this one (a restart, the standby)
+                link = self._links[(room, peer)] = RoomLink(room, home, peer)
+            link.channel = channel
+            log.info("cascade.link_up room=%s node=%s", room, peer)
+            self.on_change(LinkChanged(room, peer, True))
+
+    async def adopt(self, seen: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
+        """At every resync (``seen``: each node that answered -> room -> its link channels
+        there): the links already up become the rooms' links, a second link between the same
+        two conferences and any link outside a room's star are hung up
+        (``bridge.domain.cascade.adopt_links``), and a known link its home node no longer
+        has is down (dialled again)."""
+        homes = self._directory.placed()
+        known = {key: link.channel for key, link in self._links.items()}
+        adoption = adopt_links(homes, seen, known, self._directory.nodes)
+        for link in list(self._links.values()):
+            gone = link.channel
+            if (
+                gone is not None
+                and link.home in seen
+                and gone not in seen[link.home].get(link.room, ())
+            ):
+                # Its end left unseen (the node's AMI link was down), or joined after the
+                # lists were read: ended to be sure, so the new one is never a second.
+                link.channel = None
+                log.warning("cascade.link_gone room=%s node=%s", link.room, link.node)
+                self.on_change(LinkChanged(link.room, link.node, False))
+                await self._end(link.home, gone)
+        for (room, node), channel in adoption.links.items():
+            old = self._links.get((room, node))
+            if old is not None and old.home != homes[room]:
+                await self._hang_up(old)
+            adopted = self._links.get((room, node))
+            if adopted is None:
+                adopted = self._links[(room, node)] = RoomLink(room, homes[room], node)
+                adopted.dialled_at = self._clock()
+            if adopted.channel != channel:
+                adopted.channel = channel
+                log.info("cascade.link_adopted room=%s node=%s", room, node)
+                self.on_change(LinkChanged(room, node, True))
+        for node, channel in adoption.hang_up:
+            log.warning("cascade.link_hung_up node=%s channel=%s", node, channel)
+            await self._end(node, channel)
 
     async def run(self) -> None:
         """Every wanted link up (dialled again when it dropped or never came), every idle
@@ -138,16 +192,6 @@ class Cascade:
             if link.channel is None and waited >= REDIAL_AFTER_SECONDS:
                 await self._dial(link)
 
-    def _leads_to(self, link: RoomLink, channel: str) -> bool:
-        return channel.startswith(f"PJSIP/{endpoint(link.home, link.node)}-")
-
-    def _is_end(self, link: RoomLink, node: str, channel: str, room: str) -> bool:
-        """Whether ``channel`` on ``node`` is one of the link's two ends."""
-        if node == link.home:
-            return channel == link.channel
-        towards_home = f"PJSIP/{endpoint(link.node, link.home)}-"
-        return node == link.node and room == link.room and channel.startswith(towards_home)
-
     async def _dial(self, link: RoomLink) -> None:
         if (link.room, link.node) not in self._links or link.channel is not None:
             return
@@ -162,8 +206,11 @@ class Cascade:
         log.info("cascade.link_dropped room=%s node=%s", link.room, link.node)
         self.on_change(LinkChanged(link.room, link.node, False))
         if link.channel is not None:
-            with contextlib.suppress(BridgeError):
-                await self._directory.nodes[link.home].hang_up(link.channel)
+            await self._end(link.home, link.channel)
+
+    async def _end(self, node: str, channel: str) -> None:
+        with contextlib.suppress(BridgeError):  # gone already: what was wanted
+            await self._directory.nodes[node].hang_up(channel)
 
     def _soon(self, dialling: Any) -> None:
         task = asyncio.get_running_loop().create_task(dialling, name="cascade-redial")

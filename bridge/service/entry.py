@@ -132,8 +132,9 @@ class EntryDesk:
         self._writer: asyncio.Task[None] | None = None
         self._swept_at = clock()
         # Several nodes: the node a room lives on (placed at its first admission), which the
-        # entry script hands the caller over to; None with one Asterisk.
-        self.placement: Callable[[str], Awaitable[str | None]] = _nowhere
+        # entry script hands the caller over to; None with one Asterisk. Told the caller's
+        # channel ("" when unknown): a big room counts them there until they join.
+        self.placement: Callable[[str, str], Awaitable[str | None]] = _nowhere
 
     async def restore(self) -> None:
         """At start: the failures still in the guard's window, from the database."""
@@ -266,7 +267,8 @@ class EntryDesk:
             else:
                 if channel:
                     self.bars.admitted(channel, own_source)
-                decision = replace(decision, node=await self.placement(decision.room.name))
+                node = await self.placement(decision.room.name, channel)
+                decision = replace(decision, node=node)
         outcome = outcome_of(decision)
         refused_by = match.room.name if match and outcome in REFUSED_BY_A_ROOM else None
         # A locked or full room says so only to a source that has not failed.
@@ -323,7 +325,7 @@ class EntryDesk:
         closed = outside_schedule(spec, at, self.early)
         decision = admit(spec, Role.PARTICIPANT, False, facts, closed=closed)
         if isinstance(decision, Admission):
-            decision = replace(decision, node=await self.placement(room))
+            decision = replace(decision, node=await self.placement(room, ""))
         self._count(decision)
         log.info("entry.public_number room=%s admitted=%s", room, isinstance(decision, Admission))
         return PinOutcome(decision, next_call_begins(spec, at) if closed else None)
@@ -377,6 +379,6 @@ def _at(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, UTC)
 
 
-async def _nowhere(room: str) -> str | None:
+async def _nowhere(room: str, channel: str) -> str | None:
     """One Asterisk: no room is placed, every caller joins where they are."""
     return None

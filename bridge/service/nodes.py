@@ -27,6 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.ami_events import is_link
 from bridge.asterisk.conference import ConferenceBridge
+from bridge.domain.breakouts import split_conference
+from bridge.domain.cascade import Reservations
+from bridge.domain.events import SeenRoom
 from bridge.domain.nodes import (
     DEFAULT_MAX_CALLERS_PER_NODE,
     NodeSpec,
@@ -46,6 +49,9 @@ from bridge.store.placements import drop_placements, load_placements, save_place
 log = logging.getLogger(__name__)
 
 EMPTY_ROOM_KEPT_SECONDS = 60.0  # a room empty this long is no longer placed anywhere
+# A caller placed on a node counts there this long at most before they join (the hand-over,
+# a name recorded at entry: seconds), so callers arriving together respect the limit.
+RESERVED_SECONDS = 30.0
 
 
 class NodeSecretMissing(Exception):
@@ -102,11 +108,12 @@ class NodeLinks:
             name: ConferenceBridge(ami, settings.sounds_dir) for name, ami in self.links.items()
         }
         self.directory = PbxDirectory(
-            bridges, default=self.nodes[0].name, is_up=self.is_up, on_seen=self.check_placements
+            bridges, default=self.nodes[0].name, is_up=self.is_up, on_seen=self.resynced
         )
         self.draining: set[str] = set()
         self._empty_since: dict[str, float] = {}
-        self.cascade = Cascade(self.directory, self.room_callers, clock)
+        self.reservations = Reservations(RESERVED_SECONDS)
+        self.cascade = Cascade(self.directory, self.expected_callers, clock)
 
     def _events_of(
         self, name: str, on_event: Callable[[Message], None]
@@ -119,10 +126,14 @@ class NodeLinks:
             event, channel = message.get("Event"), str(message.get("Channel", ""))
             if event == "ConfbridgeJoin" and not is_link(message):
                 self.directory.saw_channel(channel, name)
+                room, group = split_conference(str(message.get("Conference", "")))
+                if group is None:
+                    self.reservations.joined(room, name)
             self.cascade.on_ami(name, message)
             on_event(message)
             if event == "Hangup":
                 self.directory.forget_channel(channel, name)
+                self.reservations.ended(channel)
 
         return received
 
@@ -133,6 +144,13 @@ class NodeLinks:
         for channel in live.participants if live is not None else ():
             node = self.directory.node_of_channel(room, channel)
             counts[node] = counts.get(node, 0) + 1
+        return counts
+
+    def expected_callers(self, room: str) -> dict[str, int]:
+        """The room's callers on each node, with those placed there who have not joined yet."""
+        counts = self.room_callers(room)
+        for node, reserved in self.reservations.of(room, self._clock()).items():
+            counts[node] = counts.get(node, 0) + reserved
         return counts
 
     def is_up(self, name: str) -> bool:
@@ -199,6 +217,16 @@ class NodeLinks:
                 self.directory.place(room, node)
         log.info("nodes.placements_restored rooms=%d", len(stored))
 
+    async def resynced(self, seen: Mapping[str, Sequence[SeenRoom]]) -> None:
+        """After reading the live nodes' conferences (``seen``: node -> its rooms): the
+        placements checked, then the big rooms' links found there taken as theirs."""
+        await self.check_placements(
+            {node: {room.room for room in rooms} for node, rooms in seen.items()}
+        )
+        await self.cascade.adopt(
+            {node: {room.room: room.links for room in rooms} for node, rooms in seen.items()}
+        )
+
     async def check_placements(self, seen: Mapping[str, set[str]]) -> None:
         """After reading the live nodes' conferences (``seen``: node -> live rooms): each
         room placed where it is live (``bridge.domain.nodes.checked_placements``)."""
@@ -214,17 +242,26 @@ class NodeLinks:
         log.info("nodes.placements_checked moved=%s freed=%s", moved, sorted(before - after.keys()))
         await self._store(moved, set(before) - set(after))
 
-    async def place(self, room: str) -> str | None:
-        """The node of ``room``: where it is, or, for a room nobody is in, the least-loaded
-        live node (stored until the room has been empty for EMPTY_ROOM_KEPT_SECONDS). None
-        when every node is down: the caller joins where they are."""
+    async def place(self, room: str, channel: str = "") -> str | None:
+        """The node the caller on ``channel`` joins ``room`` on: its home node (placed, for
+        a room nobody is in, on the least-loaded live node, and stored until the room has
+        been empty for EMPTY_ROOM_KEPT_SECONDS), or past max_callers_per_node there,
+        another. The caller counts there until they join (``Reservations``), counted before
+        any wait, so that callers arriving together see each other. None when every node
+        is down: the caller joins where they are."""
         freed = self._forget_empty_rooms()
-        placed = self.directory.placed().get(room)
-        if placed is not None and self.is_up(placed):
-            await self._store({}, freed)
-            return await self._cascaded(room, placed)
         states = {node.name: self.state(node.name) for node in self.nodes}
         load = {node.name: self.calls_on(node.name) for node in self.nodes}
+        home = self.directory.placed().get(room)
+        if home is not None and self.is_up(home):
+            callers = self.expected_callers(room)
+            node = place_caller(home, self.nodes, states, load, callers, self.max_callers_per_node)
+            self.reservations.reserve(room, node, channel, self._clock())
+            await self._store({}, freed)
+            if node != home:
+                log.info("nodes.caller_cascaded room=%s home=%s node=%s", room, home, node)
+                await self.cascade.want(room, home, node)
+            return node
         try:
             node = place_room(self.nodes, states, load)
         except NoLiveNode:
@@ -232,21 +269,10 @@ class NodeLinks:
             return None
         # In memory first, before any wait: a second caller of the room finds it placed.
         self.directory.place(room, node)
+        self.reservations.reserve(room, node, channel, self._clock())
         self._empty_since.pop(room, None)
         log.info("nodes.room_placed room=%s node=%s", room, node)
         await self._store({room: node}, freed)
-        return node
-
-    async def _cascaded(self, room: str, home: str) -> str:
-        """The node the next caller of ``room`` (placed on ``home``) joins: past
-        max_callers_per_node there, another, linked to the home node."""
-        states = {node.name: self.state(node.name) for node in self.nodes}
-        load = {node.name: self.calls_on(node.name) for node in self.nodes}
-        callers = self.room_callers(room)
-        node = place_caller(home, self.nodes, states, load, callers, self.max_callers_per_node)
-        if node != home:
-            log.info("nodes.caller_cascaded room=%s home=%s node=%s", room, home, node)
-            await self.cascade.want(room, home, node)
         return node
 
     async def _store(self, placed: Mapping[str, str], freed: set[str]) -> None:

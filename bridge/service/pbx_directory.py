@@ -36,14 +36,14 @@ class PbxDirectory:
         nodes: Mapping[str, ConferenceBridge],
         default: str = LOCAL,
         is_up: Callable[[str], bool] = lambda node: True,
-        on_seen: Callable[[dict[str, set[str]]], Awaitable[None]] | None = None,
+        on_seen: Callable[[dict[str, tuple[SeenRoom, ...]]], Awaitable[None]] | None = None,
     ) -> None:
         if default not in nodes:
             raise UnknownNode(f"the default node {default!r} is not among {sorted(nodes)}")
         self.nodes: dict[str, ConferenceBridge] = dict(nodes)
         self.default = default  # where a room nobody placed is
         self._is_up = is_up  # a node whose AMI link is down has no lists to read
-        self._on_seen = on_seen  # told each live node's rooms at every snapshot
+        self._on_seen = on_seen  # told each live node's rooms (and links) at every snapshot
         self._placement: dict[str, str] = {}  # room -> node
         self._channel_node: dict[str, str] = {}  # a conference channel -> its node
 
@@ -106,12 +106,7 @@ class PbxDirectory:
         live = [name for name in self.nodes if self._is_up(name)]
         seen = await asyncio.gather(*(self.nodes[name].snapshot() for name in live))
         if self._on_seen is not None:
-            await self._on_seen(
-                {
-                    name: {room.room for room in one.rooms}
-                    for name, one in zip(live, seen, strict=True)
-                }
-            )
+            await self._on_seen({name: one.rooms for name, one in zip(live, seen, strict=True)})
         rooms: dict[str, SeenRoom] = {}
         for name, one in zip(live, seen, strict=True):
             for room in one.rooms:
@@ -132,4 +127,5 @@ def _merged(earlier: SeenRoom | None, room: SeenRoom) -> SeenRoom:
         locked=earlier.locked or room.locked,
         participants=earlier.participants + room.participants,
         recording=earlier.recording or room.recording,
+        links=earlier.links + room.links,
     )

@@ -14,6 +14,7 @@ import pytest
 from bridge.asterisk.keypad import Answer
 from bridge.domain.breakouts import SplitBy
 from bridge.domain.events import ParticipantJoined, ParticipantLeft, Role, RoomStarted
+from bridge.service.pbx_directory import PbxDirectory
 from tests.adapters.conftest import Web
 
 ROOM = "e2e-open"
@@ -262,3 +263,27 @@ async def test_a_moderator_mutes_and_kicks_a_caller_in_their_groups_conference(
         ("ConfbridgeMute", f"{ROOM}~{group}"),
         ("ConfbridgeKick", f"{ROOM}~{group}"),
     ]
+
+
+async def test_a_breakout_in_a_room_spread_over_two_nodes_is_refused_and_moves_nobody(
+    web_app: Web, sent: list[dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big room past max_callers_per_node: one caller on a second node. Its groups would
+    be conferences on one node, which links do not join, so the start says why and waits."""
+    bridge = web_app.service.pbx_directory.bridge_for(ROOM)
+    nodes = PbxDirectory({"node-1": bridge, "node-2": bridge}, default="node-1")
+    nodes.place(ROOM, "node-1")
+    nodes.saw_channel(CALLERS[5], "node-2")
+    monkeypatch.setattr(web_app.service.breakouts, "pbxs", nodes)
+    a_live_room(web_app)
+    status, answer = await post(web_app, "breakout-start", {"groups": 2})
+    assert status == 409
+    assert answer["error"]["code"] == "room_spans_nodes"
+    assert answer["error"]["message"] == (
+        f"room '{ROOM}' is spread over nodes node-1, node-2: breakout groups need every "
+        "caller on one node (fewer than max_callers_per_node)"
+    )
+    assert redirects(sent) == {} and await shown(web_app) is None
+    nodes.forget_channel(CALLERS[5], "node-2")  # back on one node: it starts
+    status, _ = await post(web_app, "breakout-start", {"groups": 2})
+    assert status == 200 and len(redirects(sent)) == len(CALLERS)

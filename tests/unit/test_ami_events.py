@@ -10,6 +10,7 @@ from panoramisk.message import Message
 
 from bridge.asterisk.ami_events import (
     has_recorder,
+    seen_links,
     seen_participants,
     seen_rooms,
     to_domain,
@@ -376,3 +377,13 @@ def test_an_unknown_caller_id_is_empty_not_the_word_unknown() -> None:
     )
     assert isinstance(event, ParticipantJoined)
     assert (event.caller_id, event.caller_name) == ("", "")
+
+
+def test_a_resync_lists_a_big_rooms_links_apart_from_its_participants() -> None:
+    link = "PJSIP/iobridge-node-1-node-2-0000001a"
+    items = [
+        confbridge("ConfbridgeList"),
+        confbridge("ConfbridgeList", Channel=link, Context="iobridge-link"),
+    ]
+    assert [p.channel for p in seen_participants(items)] == [CHANNEL]
+    assert seen_links(items) == (link,)
