@@ -69,7 +69,7 @@ class BigRoom:
         caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
         await caller.start()
         self.callers.append(caller)
-        await eventually(lambda: self.person(caller, room) is not None, timeout=30)
+        await eventually(lambda: self.person(caller, room) is not None, timeout=45)
         return caller
 
     def person(self, caller: Caller, room: str = ROOM) -> str | None:

@@ -133,7 +133,7 @@ async def test_callers_of_one_room_on_every_node_meet_once_in_one_room_and_keys_
     service = cluster.service
     started = time.monotonic()
     through_proxy = await cluster.dial(tmp_path, cluster.settings.bind_host)
-    await eventually(lambda: (room := service.switchboard.room(ROOM)) and room.count == 1, 20)
+    await eventually(lambda: (room := service.switchboard.room(ROOM)) and room.count == 1, 40)
     print(f"a caller through Kamailio in the room in {time.monotonic() - started:.2f} s")
     links = service.node_links
     assert links is not None
@@ -230,7 +230,7 @@ async def test_a_drained_node_takes_no_new_room(cluster: Cluster, tmp_path: Path
     def placed() -> str | None:
         return links.directory.placed().get("e2e-lobby")
 
-    await eventually(lambda: placed() is not None, timeout=20)
+    await eventually(lambda: placed() is not None, timeout=40)
     assert placed() != drained
 
 
@@ -243,7 +243,7 @@ async def test_a_hung_node_is_seen_within_5_s_skipped_by_kamailio_and_back_when_
     links = service.node_links
     assert links is not None
     first = await cluster.dial(tmp_path, cluster.settings.bind_host, "5555#")
-    await eventually(lambda: first.plan.caller_id in roster_of(service, room), timeout=20)
+    await eventually(lambda: first.plan.caller_id in roster_of(service, room), timeout=40)
     home = links.directory.node_of(room)
     pid = cluster.machine.asterisks[home].pid
     assert pid is not None
