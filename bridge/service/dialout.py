@@ -104,13 +104,18 @@ class DialOut:
         trunk: str | None,
         confirm: bool,
         retries: int,
+        retry_after: float | None = None,
     ) -> list[CallOut]:
         """Queue the numbers of ``lines`` (``NUMBER[, NAME]`` each) to be called into
-        ``room``; refused whole, with nothing dialled, at the first problem."""
+        ``room``, each tried ``retries`` more times ``retry_after`` seconds apart (None:
+        ``Settings.dialout_retry_seconds``); refused whole, with nothing dialled, at the
+        first problem."""
         spec = await self._find_room(room)
         if spec is None:
             raise NoSuchRoom(room, "there is no such room")
-        return await self.queue(spec, actor, lines, trunk, confirm, retries)
+        return await self.queue(
+            spec, actor, lines, trunk, confirm, retries, retry_after=retry_after
+        )
 
     async def queue(
         self,
