@@ -78,6 +78,13 @@ async def test_an_alert_joins_who_pressed_1_and_show_says_what_the_carrier_saw(
     assert not [c for c in service.dialout.calls_of(ROOM.name) if c.alert == sent["id"]]
     listed = await iobridge(runtime_settings, "alerts", "list", "--json")
     assert listed["alerts"][0]["id"] == sent["id"]
+    # The busy number waits a minute for its one retry (the default): one line says so.
+    summary = "2 of 3 numbers reached in 3 calls, 1 retry pending"
+    assert (listed["alerts"][0]["summary"], listed["alerts"][0]["retries_pending"]) == (summary, 1)
+    env = {"IOBRIDGE_STATE_DIR": str(runtime_settings.state_dir),
+           "IOBRIDGE_HTTP_PORT": str(runtime_settings.http_port)}  # fmt: skip
+    text = await asyncio.to_thread(CliRunner().invoke, main, ["alerts", "list"], env=env)
+    assert text.exit_code == 0 and f"({summary})" in text.stdout.splitlines()[0], text.output
 
 
 async def test_a_cancelled_alert_hangs_up_the_ringing_and_calls_no_more(
