@@ -253,8 +253,14 @@ class DialOutStart(BaseModel):
         True, description='the callee hears "press 1 to join" and joins only on 1'
     )
     retries: Annotated[
-        int, Field(ge=0, le=5, description="more attempts for busy or unanswered, 60 s apart")
-    ] = 1
+        int, Field(ge=0, le=5, description="more attempts for busy or unanswered, "
+                   "retry_after apart")
+    ] = 1  # fmt: skip
+    retry_after: Annotated[
+        float | None,
+        Field(ge=1, le=3600, description="seconds between a number's attempts; null: the "
+              "bridge's IOBRIDGE_DIALOUT_RETRY_SECONDS (60 unless the admin set it)"),
+    ] = None  # fmt: skip
 
 
 class DialOutCancel(BaseModel):

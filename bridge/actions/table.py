@@ -178,7 +178,7 @@ async def _play(at: Context, args: PlayCue) -> Result:
 
 async def _dialout_start(at: Context, args: DialOutStart) -> Result:
     calls = await at.dialout.start(
-        at.room, at.actor, args.numbers, args.trunk, args.confirm, args.retries
+        at.room, at.actor, args.numbers, args.trunk, args.confirm, args.retries, args.retry_after
     )
     return {"calls": [call.as_json() for call in calls]}
 

@@ -130,7 +130,8 @@ def _summary(alert: dict[str, Any]) -> str:
         counts[number["result"]] = counts.get(number["result"], 0) + 1
     results = ", ".join(f"{n} {result}" for result, n in sorted(counts.items()))
     room = f" room {alert['room']}" if alert["room"] else ""
-    return f"{alert['id']}  {_at(alert['asked_at'])}  by {alert['asked_by']}{room}: {results}"
+    said = f"{alert['id']}  {_at(alert['asked_at'])}  by {alert['asked_by']}{room}: {results}"
+    return f"{said} ({alert['summary']})"
 
 
 def alert_text(alert: dict[str, Any]) -> str:
@@ -138,6 +139,7 @@ def alert_text(alert: dict[str, Any]) -> str:
     for number in alert["numbers"]:
         lines.append(
             f"  {number['number']:<16} {number['result']:<10} attempts {number['attempts']}"
+            + (", retry pending" if number["retry_pending"] else "")
             + (f"  {number['name']}" if number["name"] else "")
         )
     return "\n".join(lines)

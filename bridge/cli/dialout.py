@@ -30,7 +30,12 @@ from bridge.cli.base import call_api, fail, main, settings
 )
 @click.option(
     "--retries", type=click.IntRange(0, 5), default=1, show_default=True,
-    help="start: more attempts for a busy or unanswered number, 60 s apart.",
+    help="start: more attempts for a busy or unanswered number, --retry-after apart.",
+)  # fmt: skip
+@click.option(
+    "--retry-after", "retry_after", type=click.FloatRange(1, 3600), default=None,
+    help="start: seconds between a number's attempts (default: the bridge's "
+    "IOBRIDGE_DIALOUT_RETRY_SECONDS, 60 unless the admin set it).",
 )  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="show: print one JSON object.")
 def dialout_command(
@@ -41,10 +46,11 @@ def dialout_command(
     trunk: str | None,
     confirm: bool,
     retries: int,
+    retry_after: float | None,
     as_json: bool,
 ) -> None:
     """Call phones into ROOM: start NUMBER... [--file FILE.csv] [--trunk NAME] [--confirm]
-    [--retries N]; show [--json]; cancel [NUMBER]."""
+    [--retries N] [--retry-after SECONDS]; show [--json]; cancel [NUMBER]."""
     config = settings()
     if what == "show":
         if numbers:
@@ -69,6 +75,8 @@ def dialout_command(
     if not lines:
         fail("start needs numbers: NUMBER... or --file FILE.csv")
     body = {"numbers": lines, "trunk": trunk, "confirm": confirm, "retries": retries}
+    if retry_after is not None:  # otherwise the bridge's own setting
+        body["retry_after"] = retry_after
     result = call_api(config, "POST", f"/api/v1/rooms/{room}/actions/dialout-start", body)
     click.echo(f"{room}: {len(result['calls'])} number(s) queued (iobridge dialout {room} show)")
 

@@ -7,6 +7,10 @@ message plays; then ``reached`` (answered, gone before the message's end), ``hea
 message played to its end: still on the line while the room is offered), ``joined`` (it
 pressed 1 and is in the alert's room), or, unanswered, ``busy``, ``no-answer``,
 ``declined`` (refused the call) or ``failed``; ``cancelled`` when the service stopped first.
+
+An alert's progress sums its numbers up: how many were reached (their phone answered), in
+how many calls, and how many wait to be tried again ("2 of 3 numbers reached in 4 calls,
+1 retry pending").
 """
 
 from __future__ import annotations
@@ -99,6 +103,43 @@ def result_of(call: CallOut) -> AlertResult:
     return AlertResult(str(call.state))
 
 
+ANSWERED_RESULTS = frozenset(
+    {AlertResult.ANSWERED, AlertResult.REACHED, AlertResult.HEARD, AlertResult.JOINED}
+)
+
+
+@dataclass(frozen=True)
+class AlertProgress:
+    numbers: int
+    reached: int  # their phone answered (answered, reached, heard or joined)
+    attempts: int  # calls made, every number's attempts together
+    retries_pending: int  # numbers not reached yet that will be called again
+
+    @classmethod
+    def of(cls, calls: list[CallOut]) -> AlertProgress:
+        return cls(
+            numbers=len(calls),
+            reached=sum(result_of(c) in ANSWERED_RESULTS for c in calls),
+            attempts=sum(c.attempts for c in calls),
+            retries_pending=sum(c.waiting_to_retry() for c in calls),
+        )
+
+    def line(self) -> str:
+        """One line a person reads: "2 of 3 numbers reached in 4 calls, 1 retry pending"."""
+        said = f"{self.reached} of {_counted(self.numbers, 'number', 'numbers')} reached"
+        if self.attempts:
+            said += f" in {_counted(self.attempts, 'call', 'calls')}"
+        else:
+            said += ", none called yet"
+        if self.retries_pending:
+            said += f", {_counted(self.retries_pending, 'retry', 'retries')} pending"
+        return said
+
+
+def _counted(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
 @dataclass(frozen=True)
 class Alert:
     """One alert: who sent which message to how many numbers, and into which room (None: a
@@ -112,6 +153,7 @@ class Alert:
     seconds: float  # the message's length
 
     def as_json(self, calls: list[CallOut]) -> dict[str, object]:
+        progress = AlertProgress.of(calls)
         return {
             "id": self.id,
             "asked_by": self.asked_by,
@@ -119,12 +161,17 @@ class Alert:
             "room": self.room,
             "trunk": self.trunk,
             "seconds": round(self.seconds, 2),
+            "reached": progress.reached,
+            "attempts": progress.attempts,
+            "retries_pending": progress.retries_pending,
+            "summary": progress.line(),
             "numbers": [
                 {
                     "number": c.number,
                     "name": c.name,
                     "result": str(result_of(c)),
                     "attempts": c.attempts,
+                    "retry_pending": c.waiting_to_retry(),
                     "updated_at": c.updated_at,
                 }
                 for c in calls

@@ -170,9 +170,11 @@ class Alerts:
         alert = self._live.get(call.alert) if call is not None else None
         if alert is None or self.dialout.picked_up(call_id, channel) is None:
             return None
+        language, title = self.dialout.spoken_room(alert.room) if alert.room else ("", None)
         return AlertOffer(
-            self._message(alert.id), alert.room, self.dialout.settings.dialout_key_seconds
-        )
+            self._message(alert.id), alert.room, self.dialout.settings.dialout_key_seconds,
+            language, title,
+        )  # fmt: skip
 
     def heard(self, call_id: str) -> None:
         self.dialout.heard(call_id)

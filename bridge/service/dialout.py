@@ -104,13 +104,18 @@ class DialOut:
         trunk: str | None,
         confirm: bool,
         retries: int,
+        retry_after: float | None = None,
     ) -> list[CallOut]:
         """Queue the numbers of ``lines`` (``NUMBER[, NAME]`` each) to be called into
-        ``room``; refused whole, with nothing dialled, at the first problem."""
+        ``room``, each tried ``retries`` more times ``retry_after`` seconds apart (None:
+        ``Settings.dialout_retry_seconds``); refused whole, with nothing dialled, at the
+        first problem."""
         spec = await self._find_room(room)
         if spec is None:
             raise NoSuchRoom(room, "there is no such room")
-        return await self.queue(spec, actor, lines, trunk, confirm, retries)
+        return await self.queue(
+            spec, actor, lines, trunk, confirm, retries, retry_after=retry_after
+        )
 
     async def queue(
         self,
@@ -206,12 +211,18 @@ class DialOut:
         if call is None:
             return None
         spec = self._rooms.get(call.room)
-        prompt = title_prompt(self.settings.recordings_dir, call.room)
+        language, prompt = self.spoken_room(call.room)
         return Offer(
             call.room, spec.title if spec else call.room, call.confirm,
-            self.settings.dialout_key_seconds, spec.language if spec else DEFAULT_LANGUAGE,
-            str(prompt) if prompt else None,
+            self.settings.dialout_key_seconds, language, prompt,
         )  # fmt: skip
+
+    def spoken_room(self, room: str) -> tuple[str, str | None]:
+        """How a callee offered ``room`` (a dial-out's or an alert's) hears it: in the room's
+        language, named by its title prompt (None where none was made)."""
+        spec = self._rooms.get(room)
+        prompt = title_prompt(self.settings.recordings_dir, room)
+        return (spec.language if spec else DEFAULT_LANGUAGE), (str(prompt) if prompt else None)
 
     def picked_up(self, call_id: str, channel: str) -> CallOut | None:
         """The callee answered (a dial-out's or an alert's): None when the call is no

@@ -96,3 +96,29 @@ def test_check_warns_once_when_titles_cannot_be_spoken(tmp_path: Path) -> None:
         "\"a conference call\" instead of their room's title (install Debian's packages: "
         "apt-get install espeak-ng sox)"
     ]
+
+
+def test_a_malformed_trunk_or_a_duplicate_number_refuses_the_file_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    rooms, state = tmp_path / "rooms.yaml", tmp_path / "state"
+    rooms.write_text(ROOMS)
+    assert run_in(state, "rooms", "sync", str(rooms), VOIP_TEST_SECRET="first").exit_code == 0
+    written = state / "asterisk" / "etc" / "pjsip-trunks.conf"
+    before = written.read_text()
+    twice = ROOMS + '      - number: "+44 20 7946 0000"\n'
+    no_host = ROOMS.replace("    host: sip.voip.example\n", "")
+    refused = {
+        twice: f"{rooms}:13: trunks[0].numbers[1].number: duplicate number +442079460000 "
+        "(first at line 11)",
+        no_host: f"{rooms}:5: trunks[0].host: required key 'host' is missing",
+    }
+    for text, line in refused.items():
+        rooms.write_text(text)
+        for command in ("check", "sync"):
+            result = run_in(state, "rooms", command, str(rooms), VOIP_TEST_SECRET="second")
+            assert result.exit_code == 1, result.output
+            assert any(said.startswith(line) for said in result.output.splitlines()), result.output
+    assert written.read_text() == before  # the first sync's secret, the first sync's trunk
+    dump = "\n".join(sqlite3.connect(state / "iobridge.sqlite3").iterdump())
+    assert dump.count("+442079460000") == 1

@@ -6,16 +6,23 @@ One presses 1 and joins the room, one hangs up after the message, one is busy; w
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
+from bridge.asterisk.dialout import OFFERED_TITLE
 from bridge.cli import main
+from bridge.roomsfile import load_rooms_file
 from bridge.service import BridgeService
 from bridge.settings import Settings
+from bridge.store.pin_key import install_pin_key
+from bridge.store.rooms import sync_rooms
+from tests.conftest import E2E_ROOMS
 from tests.integration.carrier import BUSY, HANGS_UP, JOINS, NEVER, ROOM, Carrier
 from tests.integration.carrier import carrier as carrier  # the fixture
 from tests.support import eventually
@@ -71,6 +78,13 @@ async def test_an_alert_joins_who_pressed_1_and_show_says_what_the_carrier_saw(
     assert not [c for c in service.dialout.calls_of(ROOM.name) if c.alert == sent["id"]]
     listed = await iobridge(runtime_settings, "alerts", "list", "--json")
     assert listed["alerts"][0]["id"] == sent["id"]
+    # The busy number waits a minute for its one retry (the default): one line says so.
+    summary = "2 of 3 numbers reached in 3 calls, 1 retry pending"
+    assert (listed["alerts"][0]["summary"], listed["alerts"][0]["retries_pending"]) == (summary, 1)
+    env = {"IOBRIDGE_STATE_DIR": str(runtime_settings.state_dir),
+           "IOBRIDGE_HTTP_PORT": str(runtime_settings.http_port)}  # fmt: skip
+    text = await asyncio.to_thread(CliRunner().invoke, main, ["alerts", "list"], env=env)
+    assert text.exit_code == 0 and f"({summary})" in text.stdout.splitlines()[0], text.output
 
 
 async def test_a_cancelled_alert_hangs_up_the_ringing_and_calls_no_more(
@@ -135,3 +149,42 @@ async def test_a_busy_number_is_tried_again_after_retry_after_and_cancel_stops_t
     assert [(n["result"], n["attempts"]) for n in cancelled["numbers"]] == [("cancelled", 1)]
     await asyncio.sleep(1.5)
     assert ends_of(carrier, busy_too) == ["busy"] and len(ends_of(carrier, BUSY)) == 2
+
+
+SPANISH = dataclasses.replace(ROOM, name="e2e-alerta", title="Asamblea", pin="70707171",
+                              language="es")  # fmt: skip
+
+
+async def test_the_alert_s_offer_names_the_room_by_its_title_in_the_room_s_language(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+) -> None:
+    config = load_rooms_file(E2E_ROOMS)
+    config = dataclasses.replace(
+        config, rooms=(*config.rooms, ROOM, SPANISH), trunks=(carrier.trunk,)
+    )
+    async with service.db.sessions.begin() as session:
+        await sync_rooms(session, config, pin_key=install_pin_key(runtime_settings))
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    sent = await iobridge(
+        runtime_settings, "alert", JOINS, "--message", str(message), "--room", SPANISH.name,
+        "--retries", "0", "--json",
+    )  # fmt: skip
+    try:
+        await eventually(lambda: len(service.dialout.dialled_in(SPANISH.name)) == 1, timeout=30)
+    except TimeoutError:
+        pytest.fail(f"{service.dialout.book.calls_of_alert(sent['id'])}; {carrier.lines()}")
+    (channel,) = service.dialout.dialled_in(SPANISH.name)
+    bridge = service.pbx_directory.bridge_for(SPANISH.name)
+    asked = {"Action": "Getvar", "Channel": channel}
+    offered = await bridge.ami.send({**asked, "Variable": OFFERED_TITLE})
+    language = await bridge.ami.send({**asked, "Variable": "CHANNEL(language)"})
+    # Asterisk's own word: the prompt the dialogue played between "oprima 1 para unirse a"
+    # and "ahora, u oprima 2 ...", spoken in Spanish from the room's title.
+    prompt = Path(str(offered[0].get("Value", "")))
+    assert prompt == runtime_settings.recordings_dir / "titles" / SPANISH.name
+    assert language[0].get("Value") == "es"
+    with wave.open(str(prompt.with_suffix(".wav")), "rb") as sound:
+        assert (sound.getframerate(), sound.getnchannels()) == (8000, 1)
+    made_from = prompt.with_suffix(".stamp").read_text().strip()
+    assert made_from == f"speech es {SPANISH.title}"

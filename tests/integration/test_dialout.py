@@ -152,6 +152,37 @@ async def test_the_trunk_never_has_more_calls_up_than_its_cap_under_50_numbers(
     assert {seen[n] for n in numbers} == {"busy"}
 
 
+def ends_of(carrier: Carrier, number: str) -> list[str]:
+    """What the carrier saw of each call to ``number``, in order."""
+    return [line.split()[3] for line in carrier.lines() if line.split()[1:3] == ["end", number]]
+
+
+async def test_a_busy_number_is_tried_again_after_retry_after_and_not_after_the_default_yet(
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier
+) -> None:
+    busy_too = BUSY[:-3] + "002"
+    asked = await iobridge(
+        runtime_settings, "dialout", ROOM.name, "start", BUSY, "--retries", "1",
+        "--retry-after", "1",
+    )  # fmt: skip
+    assert asked.exit_code == 0, asked.output
+    await start(service, [busy_too], retries=1)  # the bridge's own delay: 60 s here
+    try:
+        await eventually(lambda: ends_of(carrier, BUSY) == ["busy", "busy"], timeout=20)
+    except TimeoutError:
+        pytest.fail(f"{service.dialout.calls_of(ROOM.name)}; {carrier.lines()}")
+    calls = {c["number"]: c for c in (await show(runtime_settings))["calls"]}
+    assert (calls[BUSY]["state"], calls[BUSY]["attempts"]) == ("busy", 2)
+    assert (calls[busy_too]["state"], calls[busy_too]["attempts"]) == ("busy", 1)
+    assert ends_of(carrier, busy_too) == ["busy"]
+    refused = await iobridge(
+        runtime_settings, "dialout", ROOM.name, "start", BUSY, "--retry-after", "0"
+    )
+    assert refused.exit_code != 0 and "--retry-after" in refused.output
+    with pytest.raises(ValueError, match="retry_after"):
+        await start(service, [BUSY], retry_after=0.5)
+
+
 async def test_the_callee_is_offered_the_rooms_title_spoken_and_joins_with_1(
     service: BridgeService, runtime_settings: Settings, carrier: Carrier
 ) -> None:

@@ -9,7 +9,14 @@ import wave
 import pytest
 
 from bridge.domain.accounts import Principal, Via
-from bridge.domain.alerts import AlertResult, BadMessage, check_message, may_alert, result_of
+from bridge.domain.alerts import (
+    AlertProgress,
+    AlertResult,
+    BadMessage,
+    check_message,
+    may_alert,
+    result_of,
+)
 from bridge.domain.dialout import CallOut, CallState
 
 
@@ -109,3 +116,32 @@ def test_an_alert_s_calls_share_the_trunk_s_slots_but_are_not_the_room_s_calls_o
     assert book.answered(up.id, "PJSIP/c-1", T + 4) is not None
     assert book.heard(up.id, T + 5) is not None and book.calls[up.id].heard
     assert {c.alert for c in book.cancel_alert("alert-1", T + 6)} == {"alert-1"}
+
+
+def test_an_alert_s_progress_counts_who_was_reached_the_calls_made_and_retries_to_come() -> None:
+    from bridge.domain.dialout import Callee, DialBook
+    from tests.unit.test_dialout import T, trunk
+
+    dial = DialBook({"carrier": trunk("carrier", ("+1555",), 10, 100.0)})
+    numbers = ["+15557770001", "+15557770002", "+15557770003"]
+    dial.add(
+        "ga", [(Callee(n), "carrier") for n in numbers], asked_by="alice", confirm=False,
+        retries=1, now=T, alert="alert-1", retry_after=30.0,
+    )  # fmt: skip
+    assert AlertProgress.of(dial.calls_of_alert("alert-1")).line() == (
+        "0 of 3 numbers reached, none called yet"
+    )
+    answers, busy, silent = dial.due(T)[0] + dial.due(T + 1)[0] + dial.due(T + 2)[0]
+    dial.answered(answers.id, "PJSIP/c-1", T + 3)
+    dial.ended(busy.id, CallState.BUSY, T + 3)  # to be tried again at T + 33
+    dial.ended(silent.id, CallState.NO_ANSWER, T + 3)
+    progress = AlertProgress.of(dial.calls_of_alert("alert-1"))
+    assert progress == AlertProgress(numbers=3, reached=1, attempts=3, retries_pending=2)
+    assert progress.line() == "1 of 3 numbers reached in 3 calls, 2 retries pending"
+    (again,), _ = dial.due(T + 33)
+    dial.ended(again.id, CallState.BUSY, T + 34)  # its one retry spent; the other still due
+    assert AlertProgress.of(dial.calls_of_alert("alert-1")).line() == (
+        "1 of 3 numbers reached in 4 calls, 1 retry pending"
+    )
+    dial.cancel_alert("alert-1", T + 35)
+    assert AlertProgress.of(dial.calls_of_alert("alert-1")).retries_pending == 0

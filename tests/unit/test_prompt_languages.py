@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.asterisk import keypad, pin_dialogue
+from bridge.asterisk import alert, keypad, pin_dialogue
 from bridge.asterisk.sound_languages import SYSTEM_DATA_DIR, core_sounds
 from bridge.domain.cues import BUILT_IN
 from bridge.domain.languages import LANGUAGES
@@ -41,7 +41,7 @@ def played_by_the_dialplan() -> set[str]:
 
 def played_by_the_service() -> set[str]:
     names = set(keypad.PROMPTS.values()) | set(WHISPERS.values())
-    names |= {pin_dialogue.LANGUAGE_CHOICE}
+    names |= {pin_dialogue.LANGUAGE_CHOICE, alert.OFFER_CALL, *alert.OFFER_ROOM}
     return names | {
         cue.file for cue in BUILT_IN.values() if not (SOUNDS / f"{cue.file}.wav").exists()
     }

@@ -85,6 +85,10 @@ class CallOut:
     heard: bool = False  # an alert's message played to its end
     retry_after: float | None = None  # seconds before another attempt; None: the book's
 
+    def waiting_to_retry(self) -> bool:
+        """This attempt did not reach them and another is due later (its retries last)."""
+        return self.state in RETRIED and not self.up and self.next_try > self.updated_at
+
     def as_json(self) -> dict[str, object]:
         return {
             "number": self.number,
@@ -164,7 +168,7 @@ class DialBook:
         started: list[CallOut] = []
         wake: float | None = None
         for call in list(self.calls.values()):
-            if call.state is not CallState.QUEUED and not _retry_waiting(call):
+            if call.state is not CallState.QUEUED and not call.waiting_to_retry():
                 continue
             if call.next_try > now:
                 wake = _sooner(wake, call.next_try - now)
@@ -232,7 +236,7 @@ class DialBook:
     def _cancel(self, calls: list[CallOut], now: float) -> list[CallOut]:
         cancelled = []
         for call in calls:
-            waiting = call.state is CallState.QUEUED or _retry_waiting(call)
+            waiting = call.state is CallState.QUEUED or call.waiting_to_retry()
             if waiting or call.state in (CallState.RINGING, CallState.ANSWERED):
                 cancelled.append(self._set(call, CallState.CANCELLED, now))
         return cancelled
@@ -253,12 +257,8 @@ class DialBook:
         return changed
 
 
-def _retry_waiting(call: CallOut) -> bool:
-    return call.state in RETRIED and not call.up and call.next_try > call.updated_at
-
-
 def _pending(call: CallOut) -> bool:
-    return call.state is CallState.QUEUED or call.up or _retry_waiting(call)
+    return call.state is CallState.QUEUED or call.up or call.waiting_to_retry()
 
 
 def _sooner(a: float | None, b: float) -> float:

@@ -60,6 +60,7 @@ class AlertNumber(BaseModel):
               "the message's end; heard: the message played to its end; joined: pressed 1 "
               "and is in the room")  # fmt: skip
     attempts: int
+    retry_pending: bool = Field(description="not reached yet, and to be called again")
     updated_at: float
 
 
@@ -72,6 +73,13 @@ class AlertAnswer(BaseModel):
     room: str | None
     trunk: str | None
     seconds: float = Field(description="the message's length")
+    reached: int = Field(
+        description="numbers whose phone answered (answered, reached, heard or joined)"
+    )
+    attempts: int = Field(description="calls made, every number's attempts together")
+    retries_pending: int = Field(description="numbers not reached yet to be called again")
+    summary: str = Field(description="one line: '2 of 3 numbers reached in 4 calls, 1 retry "
+                         "pending'")  # fmt: skip
     numbers: list[AlertNumber]
 
 
