@@ -3,6 +3,11 @@ participants of a room of P (400), one POST at a time, each timed until its HTTP
 until Asterisk's own ConfbridgeMute/Unmute event of it (by Asterisk's clock, from just
 before the POST). This is what a script sees; the panel's path is the population step's.
 
+Two floors stand beside it, so the service's own share can be read off: the same mute sent
+straight from the bench's AMI login (Asterisk's round trip, no service), and, between the
+POSTs, ``GET /api/v1/me`` with the same token on the same connection (the HTTP round trip
+through the service's middlewares and the token's check, no action and no Asterisk).
+
 The token is made as an admin makes one (``iobridge tokens create --user NAME``, against
 the bench's state folder) for the first moderator of the room in the bench's rooms file.
 """
@@ -55,6 +60,7 @@ async def api_actions(
         raise RuntimeError(f"nobody in {room.name} to mute")
     muted: dict[str, bool] = {}
     answered: list[float] = []
+    http_floor: list[float] = []
     asterisk: list[float] = []
     failed: list[str] = []
     lost = 0
@@ -64,7 +70,10 @@ async def api_actions(
     async with aiohttp.ClientSession(headers=headers) as http, py_spy(rig, spy):
         with Sampler(rig.pids) as sampler:
             for k in range(posts):
-                await asyncio.sleep(0.05 + (k * 37 % 100) / 1000)
+                pause = 0.05 + (k * 37 % 100) / 1000
+                await asyncio.sleep(pause / 2)
+                http_floor.append(await _timed_get(http, f"{rig.web_url}/api/v1/me"))
+                await asyncio.sleep(pause / 2)
                 channel = channels[(k * 37) % len(channels)]
                 mute = not muted.get(channel, False)
                 action, event = (
@@ -93,6 +102,7 @@ async def api_actions(
     return {
         "posts": posts,
         "asterisk_direct_ms": Summary.of(direct).as_dict(),
+        "http_floor_ms": Summary.of(http_floor).as_dict(),
         "participants": len(channels),
         "answered_ms": Summary.of(answered).as_dict(),
         "asterisk_event_ms": Summary.of(asterisk).as_dict(),
@@ -101,6 +111,16 @@ async def api_actions(
         "lost_in_asterisk": lost,
         "processes": sampler.figures(),
     }
+
+
+async def _timed_get(http: aiohttp.ClientSession, url: str) -> float:
+    """ms until the answer of a GET that asks the service for nothing but the token's check."""
+    started = time.perf_counter()
+    async with http.get(url) as response:
+        await response.read()
+    if response.status != 200:
+        raise RuntimeError(f"GET {url}: {response.status}")
+    return 1000 * (time.perf_counter() - started)
 
 
 @contextlib.asynccontextmanager
