@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,12 @@ from bench.stats import Summary
 from bench.storm import Room, drain, fill
 
 MODERATOR = "bench-mod-01"
+
+
+@dataclass(frozen=True)
+class AsteriskFloor:
+    events: list[float]  # ms from sending until Asterisk's event (by Asterisk's clock)
+    replies: list[float]  # ms from sending until its Response was read
 
 
 async def make_token(rig: Rig, username: str = MODERATOR) -> str:
@@ -101,7 +108,8 @@ async def api_actions(
         direct = await asterisk_floor(rig, room, channels, muted, posts // 2)
     return {
         "posts": posts,
-        "asterisk_direct_ms": Summary.of(direct).as_dict(),
+        "asterisk_direct_ms": Summary.of(direct.events).as_dict(),
+        "asterisk_reply_ms": Summary.of(direct.replies).as_dict(),
         "http_floor_ms": Summary.of(http_floor).as_dict(),
         "participants": len(channels),
         "answered_ms": Summary.of(answered).as_dict(),
@@ -143,21 +151,25 @@ async def py_spy(rig: Rig, out: Path | None) -> AsyncIterator[None]:
 
 async def asterisk_floor(
     rig: Rig, room: Room, channels: list[str], muted: dict[str, bool], count: int
-) -> list[float]:
+) -> AsteriskFloor:
     """The floor: the same mute/unmute sent to Asterisk straight from the bench's own AMI
-    login (no service), timed the same way, until Asterisk's event."""
+    login (no service), timed the same way, until Asterisk's event (``events``) and until
+    its Response is read back (``replies``: the round trip an answer that reports
+    Asterisk's refusal must wait for)."""
     ami = rig.ami
     assert ami is not None
-    out = []
+    out: list[float] = []
+    replies: list[float] = []
     for k in range(count):
         await asyncio.sleep(0.05 + (k * 37 % 100) / 1000)
         channel = channels[(k * 53) % len(channels)]
         mute = not muted.get(channel, False)
         name = "ConfbridgeMute" if mute else "ConfbridgeUnmute"
-        mark, sent_at = ami.mark(), time.time()
+        mark, sent_at, started = ami.mark(), time.time(), time.perf_counter()
         await ami.client.send(
             {"Action": name, "Conference": room.name, "Channel": channel}, timeout=5
         )
+        replies.append(1000 * (time.perf_counter() - started))
         muted[channel] = mute
 
         def done(e: dict[str, Any], name: str = name, ch: str = channel) -> bool:
@@ -166,7 +178,7 @@ async def asterisk_floor(
         with contextlib.suppress(TimeoutError):
             seen = await ami.wait_for(done, since=mark, timeout=5)
             out.append(1000 * (stamp(seen) - sent_at))
-    return out
+    return AsteriskFloor(events=out, replies=replies)
 
 
 async def api_step(

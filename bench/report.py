@@ -80,8 +80,9 @@ def api_rows(api: dict[str, Any]) -> list[str]:
         f"{api['participants']}; ms from sending): answer p50/p99/max "
         f"{_spread(api['answered_ms'])}, Asterisk's ConfbridgeMute/Unmute "
         f"{_spread(api['asterisk_event_ms'])} (sent by the bench's own AMI login, no "
-        f"service: {_spread(floor)}), GET /api/v1/me with the token (HTTP and the "
-        f"token's check, no action): {_spread(api.get('http_floor_ms', nothing))}, "
+        f"service: {_spread(floor)}; its Response read back: "
+        f"{_spread(api.get('asterisk_reply_ms', nothing))}), GET /api/v1/me with the token "
+        f"(HTTP and the token's check, no action): {_spread(api.get('http_floor_ms', nothing))}, "
         f"failed {api['failed']}, lost {api['lost_in_asterisk']}; "
         f"service {_proc(api['processes'], 'service')}",
         *(f"  refused: {refusal}" for refusal in api["refusals"]),

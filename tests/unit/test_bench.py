@@ -281,14 +281,14 @@ def test_the_api_line_shows_both_floors_beside_the_answer() -> None:
     api = {
         "posts": 200, "participants": 400, "answered_ms": spread(5.0),
         "asterisk_event_ms": spread(3.0), "asterisk_direct_ms": spread(1.5),
-        "http_floor_ms": spread(1.2), "failed": 0, "lost_in_asterisk": 0, "refusals": [],
-        "processes": {},
+        "asterisk_reply_ms": spread(1.8), "http_floor_ms": spread(1.2), "failed": 0,
+        "lost_in_asterisk": 0, "refusals": [], "processes": {},
     }  # fmt: skip
     line = api_rows(api)[0]
     assert "answer p50/p99/max 5.0/10.0/15.0" in line
-    assert "no service: 1.5/3.0/4.5" in line
+    assert "no service: 1.5/3.0/4.5; its Response read back: 1.8/3.6/5.4" in line
     assert "GET /api/v1/me with the token (HTTP and the token's check, no action): 1.2/2.4/3.6" in (
         line
     )
-    del api["http_floor_ms"]  # a result written before the HTTP floor was measured
-    assert "no action): -/-/-" in api_rows(api)[0]
+    del api["http_floor_ms"], api["asterisk_reply_ms"]  # a result written before these
+    assert "read back: -/-/-" in api_rows(api)[0] and "no action): -/-/-" in api_rows(api)[0]
