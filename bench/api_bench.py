@@ -3,6 +3,11 @@ participants of a room of P (400), one POST at a time, each timed until its HTTP
 until Asterisk's own ConfbridgeMute/Unmute event of it (by Asterisk's clock, from just
 before the POST). This is what a script sees; the panel's path is the population step's.
 
+Two floors stand beside it, so the service's own share can be read off: the same mute sent
+straight from the bench's AMI login (Asterisk's round trip, no service), and, between the
+POSTs, ``GET /api/v1/me`` with the same token on the same connection (the HTTP round trip
+through the service's middlewares and the token's check, no action and no Asterisk).
+
 The token is made as an admin makes one (``iobridge tokens create --user NAME``, against
 the bench's state folder) for the first moderator of the room in the bench's rooms file.
 """
@@ -16,6 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +33,12 @@ from bench.stats import Summary
 from bench.storm import Room, drain, fill
 
 MODERATOR = "bench-mod-01"
+
+
+@dataclass(frozen=True)
+class AsteriskFloor:
+    events: list[float]  # ms from sending until Asterisk's event (by Asterisk's clock)
+    replies: list[float]  # ms from sending until its Response was read
 
 
 async def make_token(rig: Rig, username: str = MODERATOR) -> str:
@@ -55,6 +67,7 @@ async def api_actions(
         raise RuntimeError(f"nobody in {room.name} to mute")
     muted: dict[str, bool] = {}
     answered: list[float] = []
+    http_floor: list[float] = []
     asterisk: list[float] = []
     failed: list[str] = []
     lost = 0
@@ -64,7 +77,10 @@ async def api_actions(
     async with aiohttp.ClientSession(headers=headers) as http, py_spy(rig, spy):
         with Sampler(rig.pids) as sampler:
             for k in range(posts):
-                await asyncio.sleep(0.05 + (k * 37 % 100) / 1000)
+                pause = 0.05 + (k * 37 % 100) / 1000
+                await asyncio.sleep(pause / 2)
+                http_floor.append(await _timed_get(http, f"{rig.web_url}/api/v1/me"))
+                await asyncio.sleep(pause / 2)
                 channel = channels[(k * 37) % len(channels)]
                 mute = not muted.get(channel, False)
                 action, event = (
@@ -92,7 +108,9 @@ async def api_actions(
         direct = await asterisk_floor(rig, room, channels, muted, posts // 2)
     return {
         "posts": posts,
-        "asterisk_direct_ms": Summary.of(direct).as_dict(),
+        "asterisk_direct_ms": Summary.of(direct.events).as_dict(),
+        "asterisk_reply_ms": Summary.of(direct.replies).as_dict(),
+        "http_floor_ms": Summary.of(http_floor).as_dict(),
         "participants": len(channels),
         "answered_ms": Summary.of(answered).as_dict(),
         "asterisk_event_ms": Summary.of(asterisk).as_dict(),
@@ -101,6 +119,16 @@ async def api_actions(
         "lost_in_asterisk": lost,
         "processes": sampler.figures(),
     }
+
+
+async def _timed_get(http: aiohttp.ClientSession, url: str) -> float:
+    """ms until the answer of a GET that asks the service for nothing but the token's check."""
+    started = time.perf_counter()
+    async with http.get(url) as response:
+        await response.read()
+    if response.status != 200:
+        raise RuntimeError(f"GET {url}: {response.status}")
+    return 1000 * (time.perf_counter() - started)
 
 
 @contextlib.asynccontextmanager
@@ -123,21 +151,25 @@ async def py_spy(rig: Rig, out: Path | None) -> AsyncIterator[None]:
 
 async def asterisk_floor(
     rig: Rig, room: Room, channels: list[str], muted: dict[str, bool], count: int
-) -> list[float]:
+) -> AsteriskFloor:
     """The floor: the same mute/unmute sent to Asterisk straight from the bench's own AMI
-    login (no service), timed the same way, until Asterisk's event."""
+    login (no service), timed the same way, until Asterisk's event (``events``) and until
+    its Response is read back (``replies``: the round trip an answer that reports
+    Asterisk's refusal must wait for)."""
     ami = rig.ami
     assert ami is not None
-    out = []
+    out: list[float] = []
+    replies: list[float] = []
     for k in range(count):
         await asyncio.sleep(0.05 + (k * 37 % 100) / 1000)
         channel = channels[(k * 53) % len(channels)]
         mute = not muted.get(channel, False)
         name = "ConfbridgeMute" if mute else "ConfbridgeUnmute"
-        mark, sent_at = ami.mark(), time.time()
+        mark, sent_at, started = ami.mark(), time.time(), time.perf_counter()
         await ami.client.send(
             {"Action": name, "Conference": room.name, "Channel": channel}, timeout=5
         )
+        replies.append(1000 * (time.perf_counter() - started))
         muted[channel] = mute
 
         def done(e: dict[str, Any], name: str = name, ch: str = channel) -> bool:
@@ -146,7 +178,7 @@ async def asterisk_floor(
         with contextlib.suppress(TimeoutError):
             seen = await ami.wait_for(done, since=mark, timeout=5)
             out.append(1000 * (stamp(seen) - sent_at))
-    return out
+    return AsteriskFloor(events=out, replies=replies)
 
 
 async def api_step(

@@ -73,15 +73,18 @@ def median_rows(medians: list[dict[str, Any]]) -> list[str]:
 
 
 def api_rows(api: dict[str, Any]) -> list[str]:
-    floor = api.get("asterisk_direct_ms", {"p50": None, "p99": None, "max": None})
+    nothing = {"p50": None, "p99": None, "max": None}
+    floor = api.get("asterisk_direct_ms", nothing)
     return [
         f"API with a token ({api['posts']} mute/unmute POSTs one at a time, room of "
         f"{api['participants']}; ms from sending): answer p50/p99/max "
         f"{_spread(api['answered_ms'])}, Asterisk's ConfbridgeMute/Unmute "
         f"{_spread(api['asterisk_event_ms'])} (sent by the bench's own AMI login, no "
-        f"service: {_spread(floor)}"
-        f"), failed {api['failed']}, lost "
-        f"{api['lost_in_asterisk']}; service {_proc(api['processes'], 'service')}",
+        f"service: {_spread(floor)}; its Response read back: "
+        f"{_spread(api.get('asterisk_reply_ms', nothing))}), GET /api/v1/me with the token "
+        f"(HTTP and the token's check, no action): {_spread(api.get('http_floor_ms', nothing))}, "
+        f"failed {api['failed']}, lost {api['lost_in_asterisk']}; "
+        f"service {_proc(api['processes'], 'service')}",
         *(f"  refused: {refusal}" for refusal in api["refusals"]),
     ]
 

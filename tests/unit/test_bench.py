@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bench.analysis import SEGMENTS, entry_segments, events_per_second, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan
-from bench.report import breakout_rows, table
+from bench.report import api_rows, breakout_rows, table
 from bench.sipp_load import ENDED, HANGUP, LoadPlan, Talk, injection_csv, render_scenario
 from bench.stats import Summary, percentile, ratio
 from bridge.domain.rooms import RoomsConfig, RoomSpec
@@ -269,3 +269,26 @@ def test_the_breakouts_rows_say_each_phase_its_last_join_what_is_missing_and_dro
     ]
     shown = table({"started": "now", "machine": "m", "command": "c", "breakouts": step})
     assert "dropped calls: 0" in shown
+
+
+# ---- the API step ---------------------------------------------------------------------------
+
+
+def test_the_api_line_shows_both_floors_beside_the_answer() -> None:
+    def spread(p50: float) -> dict[str, float]:
+        return {"n": 200, "p50": p50, "p99": 2 * p50, "max": 3 * p50}
+
+    api = {
+        "posts": 200, "participants": 400, "answered_ms": spread(5.0),
+        "asterisk_event_ms": spread(3.0), "asterisk_direct_ms": spread(1.5),
+        "asterisk_reply_ms": spread(1.8), "http_floor_ms": spread(1.2), "failed": 0,
+        "lost_in_asterisk": 0, "refusals": [], "processes": {},
+    }  # fmt: skip
+    line = api_rows(api)[0]
+    assert "answer p50/p99/max 5.0/10.0/15.0" in line
+    assert "no service: 1.5/3.0/4.5; its Response read back: 1.8/3.6/5.4" in line
+    assert "GET /api/v1/me with the token (HTTP and the token's check, no action): 1.2/2.4/3.6" in (
+        line
+    )
+    del api["http_floor_ms"], api["asterisk_reply_ms"]  # a result written before these
+    assert "read back: -/-/-" in api_rows(api)[0] and "no action): -/-/-" in api_rows(api)[0]
