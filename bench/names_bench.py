@@ -54,6 +54,7 @@ async def named_storm(
     assert rig.ami is not None
     label = f"names {room.name} N={n}:"
     holder, held, _ = await fill(rig, room, 1, 1.0, progress, label=f"{label} holder")
+    wrong_before = await rig.wrong_pins()
     start_mark = rig.ami.mark()
     with Sampler(rig.pids) as arriving:
         started = time.monotonic()
@@ -63,6 +64,7 @@ async def named_storm(
     with Sampler(rig.pids) as settled:
         await asyncio.sleep(AFTER)
     heard = names_heard(rig, room, start_mark)
+    wrong_after = await rig.wrong_pins()
     found = join_latencies(rig.ami.events[mark:], ids)
     progress(f"{label} {len(found.joined)}/{n} joined, {heard} names heard; hanging up")
     await load.hangup_all(rate=100)
@@ -76,6 +78,8 @@ async def named_storm(
         "joined": len(found.joined),
         "latency_ms": Summary.of(found.millis).as_dict(),
         "fill_s": round(filled, 2),
+        # Keys SIPp sent before the PIN prompt listened (a busy box), not the names.
+        "wrong_pins": wrong_after - wrong_before if min(wrong_before, wrong_after) >= 0 else None,
         "names_heard_by_fill": heard_at_fill,
         "names_heard": heard,
         # The room holder's name too; a room that only asks has nothing waiting.
@@ -116,7 +120,8 @@ def names_rows(step: dict[str, Any]) -> list[str]:
             f"  {what:<3} {run['joined']}/{run['n']} joined; join p50 {fmt(lat['p50'])} "
             f"p99 {fmt(lat['p99'])} ms; names heard {run['names_heard_by_fill']} by the "
             f"last join, {run['names_heard']} {step['after_s']:g} s later "
-            f"({run['names_waiting']} waiting); " + "; ".join(cpu)
+            f"({run['names_waiting']} waiting); wrong PINs {run.get('wrong_pins', '-')}; "
+            + "; ".join(cpu)
         )
     ratios = [
         f"join p50 {_ratio(on['latency_ms']['p50'], off['latency_ms']['p50'])}",
