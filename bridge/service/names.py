@@ -148,7 +148,8 @@ class CallerNames:
                 except Exception:  # one announcement lost (Asterisk, the room gone), not the rest
                     log.exception("names.announce_failed room=%s", room)
                 finally:
-                    _forget((next_one,) if isinstance(next_one, WaitingName) else next_one.names)
+                    done = (next_one,) if isinstance(next_one, WaitingName) else next_one.names
+                    await asyncio.to_thread(_forget, done)
         finally:
             self._announcing.pop(room, None)  # no await since the queue was seen empty
 
