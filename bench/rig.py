@@ -84,6 +84,9 @@ def bench_manager_user(secret: str) -> str:
         + "".join(f"eventfilter(action(include),name({name})) =\n" for name in BENCH_EVENTS)
         + "eventfilter(action(include),name(Newexten),header(Application),method(exact))"
         " = ConfBridge\n"
+        # The announcer's steps (names said, counts), for the names step: a few a second.
+        "eventfilter(action(include),name(Newexten),header(Context),method(exact))"
+        " = iobridge-announce-play\n"
     )
 
 
