@@ -48,12 +48,31 @@ def names_heard(rig: Rig, room: Room, since: int) -> int:
     )
 
 
+def names_said(rig: Rig, room: Room, since: int) -> tuple[int, int]:
+    """Callers' joins and leaves the room was told of: (by name, in counts), from the
+    announcer's dialplan (``[iobridge-announce-play]``: name-joined, name-left, and the
+    numbers name-count says)."""
+    assert rig.ami is not None
+    by_name = counted = 0
+    for e in rig.ami.events[since:]:
+        if e.get("Event") != "Newexten" or not str(e.get("Channel", "")).startswith(
+            f"Local/{room.name}@"
+        ):
+            continue
+        if e.get("Exten") in ("name-joined", "name-left") and e.get("Priority") == "1":
+            by_name += 1
+        elif e.get("Exten") == "name-count" and e.get("Application") == "SayNumber":
+            counted += int(str(e.get("AppData", "0")) or 0)
+    return by_name, counted
+
+
 async def named_storm(
     rig: Rig, room: Room, n: int, rate: float, progress: Progress
 ) -> dict[str, Any]:
     assert rig.ami is not None
     label = f"names {room.name} N={n}:"
     holder, held, _ = await fill(rig, room, 1, 1.0, progress, label=f"{label} holder")
+    wrong_before = await rig.wrong_pins()
     start_mark = rig.ami.mark()
     with Sampler(rig.pids) as arriving:
         started = time.monotonic()
@@ -63,6 +82,8 @@ async def named_storm(
     with Sampler(rig.pids) as settled:
         await asyncio.sleep(AFTER)
     heard = names_heard(rig, room, start_mark)
+    by_name, counted = names_said(rig, room, start_mark)
+    wrong_after = await rig.wrong_pins()
     found = join_latencies(rig.ami.events[mark:], ids)
     progress(f"{label} {len(found.joined)}/{n} joined, {heard} names heard; hanging up")
     await load.hangup_all(rate=100)
@@ -76,10 +97,14 @@ async def named_storm(
         "joined": len(found.joined),
         "latency_ms": Summary.of(found.millis).as_dict(),
         "fill_s": round(filled, 2),
+        # Keys SIPp sent before the PIN prompt listened (a busy box), not the names.
+        "wrong_pins": wrong_after - wrong_before if min(wrong_before, wrong_after) >= 0 else None,
         "names_heard_by_fill": heard_at_fill,
-        "names_heard": heard,
+        "names_heard": heard,  # announcements: a name, or a count of names
+        "names_by_name": by_name,
+        "names_counted": counted,
         # The room holder's name too; a room that only asks has nothing waiting.
-        "names_waiting": max(0, len(found.joined) + joined(rig, held, 0) - heard)
+        "names_waiting": max(0, len(found.joined) + joined(rig, held, 0) - by_name - counted)
         if room == ANNOUNCED
         else 0,
         "arriving": arriving.figures(),
@@ -115,8 +140,10 @@ def names_rows(step: dict[str, Any]) -> list[str]:
         rows.append(
             f"  {what:<3} {run['joined']}/{run['n']} joined; join p50 {fmt(lat['p50'])} "
             f"p99 {fmt(lat['p99'])} ms; names heard {run['names_heard_by_fill']} by the "
-            f"last join, {run['names_heard']} {step['after_s']:g} s later "
-            f"({run['names_waiting']} waiting); " + "; ".join(cpu)
+            f"last join, {run['names_heard']} {step['after_s']:g} s later, telling of "
+            f"{run.get('names_by_name', '-')} by name and {run.get('names_counted', '-')} in "
+            f"counts ({run['names_waiting']} waiting); wrong PINs {run.get('wrong_pins', '-')}; "
+            + "; ".join(cpu)
         )
     ratios = [
         f"join p50 {_ratio(on['latency_ms']['p50'], off['latency_ms']['p50'])}",

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import shlex
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--config-dir", type=Path, default=PROJECT_ROOT / "asterisk-config")
     ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
     ap.add_argument("--out", type=Path, default=BENCH / "results")
+    ap.add_argument(
+        "--keep", type=Path,
+        help="run in this folder and keep it: Asterisk's log (state/log/), service.log",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     quick = args.quick
     args.sizes = (
@@ -89,6 +95,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
     args.breakout_size = args.breakout_size or (60 if quick else 300)
     args.breakout_groups = args.breakout_groups or (6 if quick else 30)
     return args
+
+
+@contextlib.contextmanager
+def workdir(keep: Path | None) -> Iterator[Path]:
+    """The run's folder: ``keep`` (made, never emptied afterwards), or a temporary one."""
+    if keep is not None:
+        keep.mkdir(parents=True, exist_ok=True)
+        yield keep.resolve()
+        return
+    with tempfile.TemporaryDirectory(prefix="iobridge-bench-") as tmp:
+        yield Path(tmp)
 
 
 def failed(results: dict[str, Any], step: str, exc: Exception) -> None:
@@ -110,8 +127,11 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "open_files": raise_open_files(),
     }
     steps = set(args.steps.split(","))
-    with tempfile.TemporaryDirectory(prefix="iobridge-bench-") as tmp:
-        options = RigOptions(Path(tmp), args.rooms, config_dir=args.config_dir)
+    with workdir(args.keep) as tmp:
+        options = RigOptions(
+            tmp, args.rooms, config_dir=args.config_dir,
+            service_log_level="INFO" if args.keep else "WARNING",
+        )  # fmt: skip
         rig = Rig(options, say)
         say("starting Asterisk and the bridge service")
         await rig.start()

@@ -39,6 +39,7 @@ ANNOUNCEMENTS = frozenset({RECORDING_STARTED})
 HOLD = "hold"  # stays silent in the room a while ([iobridge-announce-play], 20 s)
 CUE, CUE_LOOP = "cue", "cue-loop"  # a cue's file is in the variable IOBRIDGE_CUE
 NAME_JOINED, NAME_LEFT = "name-joined", "name-left"  # a caller's name, in IOBRIDGE_CUE too
+NAME_COUNT = "name-count"  # names folded into a count: IOBRIDGE_JOINED, IOBRIDGE_LEFT
 _UNSAFE = set(",|;&\"'`$\\{}()\n\r\t ")
 # A room, or a breakout group's conference (``ROOM~group-1``): "~" is no regex metacharacter.
 _ROOM = re.compile("[a-z0-9][a-z0-9-]*(~[a-z0-9][a-z0-9-]*)?")
@@ -91,14 +92,31 @@ def _language_variable(language: str) -> str:
     return f"CHANNEL(language)={language}"
 
 
-def name_action(room: str, file: str, joined: bool) -> dict[str, str]:
+def name_action(
+    room: str, file: str, joined: bool, language: str = DEFAULT_LANGUAGE
+) -> dict[str, str]:
     """Originate the announcer into ``room`` to play a caller's name (``file``, a path
-    without its extension) and "has joined" (``joined``) or "has left". It does not stop
-    a cue that plays: both are heard."""
+    without its extension) and "has joined" (``joined``) or "has left", in ``language``
+    (the room's). It does not stop a cue that plays: both are heard."""
     _check_room(room)
     _check_file(file)
     action = _originate(room, NAME_JOINED if joined else NAME_LEFT)
-    action["Variable"] = f"IOBRIDGE_CUE={file}"
+    action["Variable"] = f"IOBRIDGE_CUE={file},{_language_variable(language)}"
+    return action
+
+
+def name_count_action(
+    room: str, joined: int, left: int, language: str = DEFAULT_LANGUAGE
+) -> dict[str, str]:
+    """Originate the announcer into ``room`` to say how many joined and left ("joined the
+    call: 12", "left the call: 3"), in ``language``: names folded into a count."""
+    _check_room(room)
+    if joined < 0 or left < 0 or joined + left == 0:
+        raise BadField(f"nothing to count: {joined} joined, {left} left")
+    action = _originate(room, NAME_COUNT)
+    action["Variable"] = (
+        f"IOBRIDGE_JOINED={joined},IOBRIDGE_LEFT={left},{_language_variable(language)}"
+    )
     return action
 
 

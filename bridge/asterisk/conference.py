@@ -176,10 +176,18 @@ class ConferenceBridge:
         await self.ami.send(announcer.silence_action(room))
         await self.ami.send(announcer.cue_action(room, file, loops, language))
 
-    async def announce_name(self, room: str, file: str, joined: bool) -> None:
+    async def announce_name(
+        self, room: str, file: str, joined: bool, language: str = DEFAULT_LANGUAGE
+    ) -> None:
         """Play a caller's recorded name (``file``, a path without its extension) to
         everyone in ``room``, followed by "has joined" or "has left" (see ``announcer``)."""
-        await self.ami.send(announcer.name_action(room, file, joined))
+        await self.ami.send(announcer.name_action(room, file, joined, language))
+
+    async def announce_count(
+        self, room: str, joined: int, left: int, language: str = DEFAULT_LANGUAGE
+    ) -> None:
+        """Say to everyone in ``room`` how many callers joined and left (names folded)."""
+        await self.ami.send(announcer.name_count_action(room, joined, left, language))
 
     async def move(self, room: str, channel: str, group: str | None) -> None:
         """Take ``channel`` out of its conference into breakout ``group``'s (None: back to its

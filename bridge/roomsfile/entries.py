@@ -23,6 +23,7 @@ from bridge.domain.breakouts.model import Latecomers
 from bridge.domain.guard import GuardPolicy
 from bridge.domain.guessing import duration, expected_hours_to_find
 from bridge.domain.languages import DEFAULT_LANGUAGE, LANGUAGES, unknown_language
+from bridge.domain.name_announcements import NAMES_IN_A_ROW, STALE_AFTER
 from bridge.domain.rooms import (
     ALL_ROOMS,
     DEFAULT_MAX_PARTICIPANTS,
@@ -249,21 +250,22 @@ class WeakHash(ValueError):
 
 
 # announce_names: each name goes to the whole room, one at a time: the pause, the name (at
-# most 6 s, 3 s said on average), "has joined" or "has left" (bridge.service.names).
+# most 6 s, 3 s said on average), "has joined" or "has left" (bridge.service.names); past a
+# few waiting, names are folded into counts (bridge.domain.name_announcements).
 SECONDS_PER_NAME = 5
-ANNOUNCED_NAMES_UP_TO = 40  # callers: past this a room spends minutes hearing names
+ANNOUNCED_NAMES_UP_TO = 40  # callers: past this a join storm is mostly heard as counts
 
 
 def announce_names_warning(max_participants: int) -> str | None:
-    """What announcing every name costs a room this size, or None when it is small."""
+    """What announcing names means in a room this size, or None when it is small."""
     if max_participants <= ANNOUNCED_NAMES_UP_TO:
         return None
     return (
-        f"every caller's name is played to the whole room, one at a time, about "
-        f"{SECONDS_PER_NAME} s each: {max_participants} callers joining are about "
-        f"{round(max_participants * SECONDS_PER_NAME / 60)} minutes of names (as long again "
-        f"as they leave); for a room over {ANNOUNCED_NAMES_UP_TO} callers use ask_name "
-        "(moderators play names on demand) instead"
+        f"names are played to the whole room one at a time, about {SECONDS_PER_NAME} s each, "
+        f"only while at most {NAMES_IN_A_ROW} wait and none has waited {STALE_AFTER:g} s; "
+        f"more callers than that joining or leaving together (a room of {max_participants} "
+        "filling up) are heard as a count ('joined the call: 12'), not by name; to know every "
+        "caller by name use ask_name (moderators play names on demand)"
     )
 
 

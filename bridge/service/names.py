@@ -5,7 +5,11 @@ deleted when they leave; and the room key a caller pressed during the recording 
 run once they are in the room, its answer whispered to them alone.
 
 Announcements go through the room's PBX's announcer one at a time per room (a name, then
-"has joined"), so two callers who join together are heard one after the other.
+"has joined"), so two callers who join together are heard one after the other. The names
+waiting are a ``NameQueue`` (``bridge.domain.name_announcements``): a burst is folded into a
+count ("joined the call: 12"), so a big room is not kept listening for minutes. A room's
+announcing is a task of its own that only plays what waits: the join itself never waits for
+it, nor for anyone's name.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 from bridge.asterisk.keypad import PROMPTS, SILENCE
 from bridge.domain.events import DomainEvent, ParticipantJoined, ParticipantLeft, RoomEnded
+from bridge.domain.name_announcements import NameCount, NameQueue, WaitingName
 from bridge.domain.rooms import RoomSpec
 from bridge.recordings import wav_duration
 from bridge.service.keys import RoomKeys
@@ -30,6 +35,8 @@ log = logging.getLogger(__name__)
 
 KEY_KEPT_FOR = 60.0  # seconds a key pressed during the recording waits for the join
 AROUND_A_NAME = 2.0  # seconds of an announcement besides the name: the pause, "has joined"
+A_COUNT = 2.5  # seconds of "joined the call: 12" (and as much for "left the call: 3")
+SILENT = 0.2  # seconds: a name shorter than this (the caller said nothing) is counted
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,8 @@ class CallerNames:
         self._find_room = find_room
         self._files: dict[tuple[str, str], Path] = {}  # (room, channel) -> its name's file
         self._held: dict[str, HeldKey] = {}  # channel -> the key pressed before the join
-        self._turns: dict[str, asyncio.Lock] = {}  # room -> one announcement at a time
+        self._waiting: dict[str, NameQueue] = {}  # room -> the names its announcer owes
+        self._announcing: dict[str, asyncio.Task[None]] = {}  # room -> its announcer's task
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- from the entry dialogue ---------------------------------------------------------
@@ -90,18 +98,32 @@ class CallerNames:
                     self._start(self._run_held_key(event.channel, held))
                 file = self._files.get((event.room, event.channel))
                 if file is not None:
-                    self._start(self._announce(event.room, file, joined=True))
+                    self._owe(event.room, WaitingName(event.channel, str(file), True, _now()))
             case ParticipantLeft():  # a move between conferences is a ParticipantMoved
                 self._held.pop(event.channel, None)
                 file = self._files.pop((event.room, event.channel), None)
                 if file is not None and event.group is None:
-                    self._start(self._announce(event.room, file, joined=False))
+                    self._owe(event.room, WaitingName(event.channel, str(file), False, _now()))
                 elif file is not None:  # hung up in a breakout group: the room never hears it
                     file.unlink(missing_ok=True)
             case RoomEnded():
-                self._turns.pop(event.room, None)
+                waiting = self._waiting.pop(event.room, None)
+                if waiting is not None:
+                    _forget(waiting.clear())
                 for key in [key for key in self._files if key[0] == event.room]:
                     self._files.pop(key).unlink(missing_ok=True)
+
+    def waiting_in(self, room: str) -> int:
+        """Names the room's announcer still owes it."""
+        waiting = self._waiting.get(room)
+        return 0 if waiting is None else len(waiting)
+
+    def _owe(self, room: str, name: WaitingName) -> None:
+        """Queue a name for the room's announcer, and start it if it is idle: returns at
+        once, whatever the announcer is doing."""
+        self._waiting.setdefault(room, NameQueue()).add(name)
+        if room not in self._announcing:
+            self._announcing[room] = self._start(self._announce(room))
 
     async def _run_held_key(self, channel: str, held: HeldKey) -> None:
         answer = await self._keys.key_pressed(held.room, channel, held.caller_id, held.key)
@@ -112,26 +134,49 @@ class CallerNames:
                 channel, prompt, answer.place
             )
 
-    async def _announce(self, room: str, file: Path, joined: bool) -> None:
-        """Announce the name where the room says so; a leaver's file goes afterwards."""
+    async def _announce(self, room: str) -> None:
+        """Play what the room is owed, one announcement at a time, until nothing waits;
+        where the room does not announce names, only forget them."""
         try:
-            spec = await self._find_room(room)
-            if spec is None or not spec.announce_names:
-                return
-            async with self._turns.setdefault(room, asyncio.Lock()):
-                seconds = await asyncio.to_thread(wav_duration, file)
-                await self._pbxs.bridge_for(room).announce_name(
-                    room, str(file.with_suffix("")), joined
+            while (waiting := self._waiting.get(room)) is not None and (
+                next_one := waiting.next(_now())
+            ) is not None:
+                try:
+                    spec = await self._find_room(room)
+                    if spec is not None and spec.announce_names:
+                        await self._play(room, spec.language, next_one)
+                except Exception:  # one announcement lost (Asterisk, the room gone), not the rest
+                    log.exception("names.announce_failed room=%s", room)
+                finally:
+                    done = (next_one,) if isinstance(next_one, WaitingName) else next_one.names
+                    await asyncio.to_thread(_forget, done)
+        finally:
+            self._announcing.pop(room, None)  # no await since the queue was seen empty
+
+    async def _play(self, room: str, language: str, what: WaitingName | NameCount) -> None:
+        bridge = self._pbxs.bridge_for(room)
+        if isinstance(what, WaitingName):
+            seconds = await asyncio.to_thread(wav_duration, Path(what.file))
+            if seconds >= SILENT:
+                log.info(
+                    "names.announced room=%s channel=%s joined=%s seconds=%.1f",
+                    room, what.channel, what.joined, seconds,
+                )  # fmt: skip
+                await bridge.announce_name(
+                    room, str(Path(what.file).with_suffix("")), what.joined, language
                 )
                 await asyncio.sleep(seconds + AROUND_A_NAME)
-        finally:
-            if not joined:
-                await asyncio.to_thread(file.unlink, missing_ok=True)
+                return
+            what = NameCount(int(what.joined), int(not what.joined), (what,))
+        log.info("names.counted room=%s joined=%d left=%d", room, what.joined, what.left)
+        await bridge.announce_count(room, what.joined, what.left, language)
+        await asyncio.sleep(A_COUNT * ((what.joined > 0) + (what.left > 0)) + 0.5)
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+    def _start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._finished)
+        return task
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -144,3 +189,15 @@ class CallerNames:
         with contextlib.suppress(OSError):
             for file in self._files.values():
                 file.unlink(missing_ok=True)
+
+
+def _now() -> float:
+    return time.monotonic()
+
+
+def _forget(names: tuple[WaitingName, ...]) -> None:
+    """A leaver's name is deleted once announced or counted (a joiner's stays while they
+    are in the room: moderators play it)."""
+    for name in names:
+        if not name.joined:
+            Path(name.file).unlink(missing_ok=True)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.asterisk.announcer import RECORDING_STARTED, announce_action, cue_action, hold_action
+from bridge.asterisk.announcer import (
+    NAME_COUNT,
+    RECORDING_STARTED,
+    announce_action,
+    cue_action,
+    hold_action,
+    name_action,
+    name_count_action,
+)
 from bridge.errors import BadField
 
 
@@ -35,3 +43,18 @@ def test_the_holder_stays_silent_in_a_room_or_in_none_that_is_not_a_room() -> No
     )
     with pytest.raises(BadField):
         hold_action("ga;x")
+
+
+def test_a_name_and_a_count_of_names_play_in_the_rooms_language() -> None:
+    action = name_action("asamblea", "/names/asamblea-1.2", joined=True, language="es")
+    assert action["Variable"] == "IOBRIDGE_CUE=/names/asamblea-1.2,CHANNEL(language)=es"
+    counted = name_count_action("asamblea", joined=12, left=3, language="fr")
+    assert counted["Exten"] == NAME_COUNT
+    assert counted["Variable"] == "IOBRIDGE_JOINED=12,IOBRIDGE_LEFT=3,CHANNEL(language)=fr"
+
+
+def test_a_count_of_nobody_is_not_announced() -> None:
+    with pytest.raises(BadField):
+        name_count_action("asamblea", joined=0, left=0)
+    with pytest.raises(BadField):
+        name_count_action("asamblea", joined=-1, left=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from bench.analysis import SEGMENTS, entry_segments, events_per_second, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan
+from bench.names_bench import ANNOUNCED, names_said
 from bench.report import api_rows, breakout_rows, table
 from bench.sipp_load import ENDED, HANGUP, LoadPlan, Talk, injection_csv, render_scenario
 from bench.stats import Summary, percentile, ratio
@@ -292,3 +294,25 @@ def test_the_api_line_shows_both_floors_beside_the_answer() -> None:
     )
     del api["http_floor_ms"], api["asterisk_reply_ms"]  # a result written before these
     assert "read back: -/-/-" in api_rows(api)[0] and "no action): -/-/-" in api_rows(api)[0]
+
+
+# ---- the names step -------------------------------------------------------------------------
+
+
+def test_the_names_step_tells_names_said_by_name_from_names_counted() -> None:
+    play = f"Local/{ANNOUNCED.name}@iobridge-announce-0000000a;1"
+
+    def step(exten: str, priority: str, app: str, data: str = "", channel: str = play) -> dict:
+        return {"Event": "Newexten", "Channel": channel, "Exten": exten, "Priority": priority,
+                "Application": app, "AppData": data}  # fmt: skip
+
+    events = [
+        step("name-joined", "1", "Wait", "0.5"),
+        step("name-joined", "2", "Playback", "/names/x&conf-hasjoin"),
+        step("name-count", "1", "Wait", "0.5"),
+        step("name-count", "4", "SayNumber", "12"),
+        step("name-count", "7", "SayNumber", "3"),
+        step("name-left", "1", "Wait", "0.5", channel="Local/elsewhere@iobridge-announce-1;1"),
+    ]
+    rig = SimpleNamespace(ami=SimpleNamespace(events=events))
+    assert names_said(rig, ANNOUNCED, 0) == (1, 15)  # type: ignore[arg-type]

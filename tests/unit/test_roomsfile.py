@@ -977,7 +977,7 @@ def test_breakout_latecomers_is_smallest_or_main_and_says_so() -> None:
     assert message.startswith("rooms.yaml:2: rooms[0].breakout_latecomers: must be smallest")
 
 
-def test_announcing_every_name_in_a_big_room_is_a_warning_naming_its_line() -> None:
+def test_announcing_names_in_a_big_room_warns_that_bursts_are_counted_naming_its_line() -> None:
     text = (
         'rooms:\n  - name: ga\n    pin: "424242"\n    max_participants: 300\n'
         "    announce_names: true\n"
@@ -989,8 +989,9 @@ def test_announcing_every_name_in_a_big_room_is_a_warning_naming_its_line() -> N
     assert [room.announce_names for room in config.rooms] == [True, True, False]
     assert config.rooms[2].ask_name
     assert [w.as_warning() for w in warnings] == [
-        "rooms.yaml:5: rooms[0].announce_names: warning: every caller's name is played to the"
-        " whole room, one at a time, about 5 s each: 300 callers joining are about 25 minutes"
-        " of names (as long again as they leave); for a room over 40 callers use ask_name"
-        " (moderators play names on demand) instead"
+        "rooms.yaml:5: rooms[0].announce_names: warning: names are played to the whole room"
+        " one at a time, about 5 s each, only while at most 3 wait and none has waited 20 s;"
+        " more callers than that joining or leaving together (a room of 300 filling up) are"
+        " heard as a count ('joined the call: 12'), not by name; to know every caller by name"
+        " use ask_name (moderators play names on demand)"
     ]
