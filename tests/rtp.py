@@ -11,11 +11,23 @@ import socket
 import struct
 import threading
 import time
+import wave
 from collections import defaultdict
+from pathlib import Path
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4  # loopback shows each packet twice: as sent and as received
 SILENT_PCMA = frozenset({0xD5, 0x55, 0xD4, 0x54, 0xD7, 0x57})  # A-law near zero
+SILENT_LINEAR = 48  # the same in 16-bit linear samples: A-law's three smallest steps
+
+
+def loud_samples(prompt: Path) -> int:
+    """How many samples of a 16-bit mono WAV prompt are loud as ``RtpMeter`` counts bytes:
+    what a caller who heard all of it receives, one PCMA byte a sample."""
+    with wave.open(str(prompt)) as wav:
+        frames = wav.readframes(wav.getnframes())
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
+    return sum(1 for sample in samples if abs(sample) >= SILENT_LINEAR)
 
 
 class RtpMeter:
@@ -63,6 +75,10 @@ class RtpMeter:
         tenths = self._loud[port]
         return sum(0.1 for t, n in list(tenths.items()) if since * 10 <= t < until * 10 and n > 400)
 
+    def loud_bytes(self, port: int, since: float) -> int:
+        """Loud payload bytes sent to ``port`` from ``since`` on, however quiet each tenth."""
+        return sum(n for t, n in list(self._loud[port].items()) if t >= int(since * 10))
+
     def first_loud(self, port: int, since: float) -> float | None:
         """When ``port`` first heard loud audio from ``since`` on (to the tenth of a second)."""
         tenths = [t for t, n in list(self._loud[port].items()) if t >= since * 10 and n > 400]
@@ -71,8 +87,10 @@ class RtpMeter:
     async def until_loud(self, port: int, since: float, seconds: float, timeout: float) -> float:
         """Wait until ``port`` has heard ``seconds`` of loud audio since ``since``; return when."""
         deadline = time.monotonic() + timeout
-        while self.loud_seconds(port, since) < seconds:
+        while (heard := self.loud_seconds(port, since)) < seconds:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"port {port} heard nothing loud within {timeout} s")
+                raise TimeoutError(
+                    f"port {port} heard {heard:.1f} s loud, not {seconds} s, within {timeout} s"
+                )
             await asyncio.sleep(0.1)
         return time.time()

@@ -26,7 +26,7 @@ LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")  # what passes into Originate
-WHISPER_SAY = "iobridge-whisper-say"  # its prompt, then a number (a caller's place)
+WHISPER_SAY = "iobridge-whisper-say"  # its prompt (then a number: a caller's place)
 LINK_CONTEXT = ami_events.LINK_CONTEXT  # a big room's link
 LINK_EXTEN_PREFIX = "iobridge-link-"  # then the room's name
 GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
@@ -51,27 +51,26 @@ class ConferenceBridge:
     async def whisper(self, channel: str, prompt: str, place: int | None = None) -> None:
         """Play one of io-bridge's prompts to ``channel`` alone, while it stays in its room:
         a Local channel spies on it in whisper mode and plays the prompt into the whisper
-        (followed by ``place`` said as a number, when given).
+        (followed by ``place`` said as a number, when given), once the spy is attached
+        (dialplan/extensions.conf, ``[iobridge-whisper-say]``).
         ConfBridge has no AMI action that plays to one member; this keeps them in the mix.
         The prompt plays in the member's own language (``CHANNEL(language)``, set when they
         were admitted), so Asterisk picks ``sounds/<language>/<prompt>``."""
-        variables = f"IOBRIDGE_TARGET={channel}"
+        variables = f"IOBRIDGE_TARGET={channel},IOBRIDGE_PROMPT={self.sounds / prompt}"
         language = await self._language_of(channel)
         if language:
             variables += f",CHANNEL(language)={language}"
-        action = {
-            "Action": "Originate",
-            "Channel": WHISPER,
-            "Application": "Playback",
-            "Data": str(self.sounds / prompt),
-            "Variable": variables,
-            "Async": "true",
-        }
-        if place is not None:
-            del action["Application"], action["Data"]
-            action |= {"Context": WHISPER_SAY, "Exten": str(int(place)), "Priority": "1"}
-            action["Variable"] += f",IOBRIDGE_PROMPT={self.sounds / prompt}"
-        await self.ami.send(action)
+        await self.ami.send(
+            {
+                "Action": "Originate",
+                "Channel": WHISPER,
+                "Context": WHISPER_SAY,
+                "Exten": "s" if place is None else str(int(place)),
+                "Priority": "1",
+                "Variable": variables,
+                "Async": "true",
+            }
+        )
 
     async def _language_of(self, channel: str) -> str:
         """The channel's language, or "" when Asterisk does not say (it left meanwhile)."""

@@ -16,11 +16,12 @@ from sqlalchemy import select
 
 from bridge.cli import main
 from bridge.service import BridgeService
+from bridge.service.stack_io import WHISPERS
 from bridge.settings import Settings
 from bridge.sipcaller import Caller
 from bridge.store.models import StackEvent
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.rtp import RtpMeter
+from tests.rtp import RtpMeter, loud_samples
 from tests.support import AmiWatcher, event, eventually, keypad_answers
 
 FIFO, FIFO_PIN, FIFO_MODERATOR_PIN = "e2e-stack", "8191#", "8192#"
@@ -182,15 +183,11 @@ async def test_the_speaker_alone_hears_that_they_have_the_floor(
     await service.speakers.end_turn(FIFO)
 
 
-@pytest.mark.xfail(
-    reason="known bug, open: on main the whisper to the head is sent (the right channel, the "
-    "prompt found) but the head's RTP carries nothing loud; it passes on the branch that "
-    "built it (polls-finish) and the cause in the merge is not found yet",
-    strict=False,
-)
 async def test_the_head_of_the_stack_alone_hears_you_are_next_when_the_speaker_is_called_on(
-    ami: AmiWatcher, dial: Dial, service: BridgeService
+    ami: AmiWatcher, dial: Dial, service: BridgeService, runtime_settings: Settings
 ) -> None:
+    """All of the prompt: ChanSpy drops what it hears in its first 100 ms, and a prompt that
+    started at once reached the head without its first tenth of a second (80 % of it)."""
     speaker, head, listener = await asyncio.gather(
         enter(ami, dial, service, FIFO_PIN, ("*9",)),
         enter(ami, dial, service, FIFO_PIN, ("*9",)),
@@ -209,6 +206,9 @@ async def test_the_head_of_the_stack_alone_hears_you_are_next_when_the_speaker_i
         print(f"'you are next' reached the head {heard_at - since:.2f} s after next")  # reported
         await asyncio.sleep(1.5)
         assert meter.loud_seconds(listener.caller.media_port, since) < 0.2
+        heard = meter.loud_bytes(head.caller.media_port, since)
+    prompt = loud_samples(runtime_settings.sounds_dir / "en" / f"{WHISPERS['next']}.wav")
+    assert heard >= 0.95 * prompt, f"the head heard {heard} loud samples of {prompt}"
     await service.speakers.end_turn(FIFO)
     await service.speakers.clear(FIFO, None)
 
