@@ -68,11 +68,13 @@ def latencies(
 ) -> tuple[list[float], list[float], list[float]]:
     """Milliseconds to each caller's join: from their last ``#`` (local joins, handed-over
     ones), and from the hand-over's Dial() (DialBegin on the node that answered: the
-    node-to-node INVITE leaves then) for the handed over. The first in the room is left out
-    (ConfBridge plays them the "only person" prompt)."""
+    node-to-node INVITE leaves then) for the handed over. The first in the room is left out:
+    ConfBridge plays them the "only person" prompt (3.2 s) before their join, so they are
+    the first to start ConfBridge(), not the first to join."""
     hashes: dict[str, float] = {}
     dials: dict[str, float] = {}
     joins: list[tuple[float, str, str]] = []
+    starts: list[tuple[float, str]] = []
     for event in events:
         caller = str(event.get("CallerIDNum", ""))
         if caller not in callers:
@@ -83,12 +85,17 @@ def latencies(
                 hashes[caller] = at
         elif event.get("Event") == "DialBegin":
             dials[caller] = at
+        elif event.get("Event") == "Newexten" and event.get("Application") == "ConfBridge":
+            starts.append((at, caller))
         elif event.get("Event") == "ConfbridgeJoin":
             joins.append((at, caller, str(event.get("Channel", ""))))
     local: list[float] = []
     handed: list[float] = []
     from_dial: list[float] = []
-    for at, caller, channel in sorted(joins)[1:]:
+    first = min(starts)[1] if starts else None
+    for at, caller, channel in joins:
+        if caller == first:
+            continue
         if caller in hashes:
             # A handed-over caller joins on the node-to-node endpoint (iobridge-HOME-PEER).
             kind = local if "-proxy-" in channel else handed
