@@ -43,7 +43,7 @@ BENCH_USER = "iobridge-bench"
 BENCH_EVENTS = (
     "FullyBooted", "SuccessfulAuth", "Newchannel", "Hangup", "DTMFEnd", "AGIExecStart",
     "AGIExecEnd", "ConfbridgeStart", "ConfbridgeEnd", "ConfbridgeJoin", "ConfbridgeLeave",
-    "ConfbridgeMute", "ConfbridgeUnmute", "ConfbridgeTalking",
+    "ConfbridgeMute", "ConfbridgeUnmute", "ConfbridgeTalking", "DialBegin",
 )  # fmt: skip
 Progress = Callable[[str], None]
 

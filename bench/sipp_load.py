@@ -81,6 +81,10 @@ class LoadPlan:
     # Silence after the keys' pcap before the first turn's: a new play cuts the last key's
     # end packets short if it starts too soon (no RTP at all meanwhile, unlike a phone).
     after_keys: float = 0.3
+    # Silence frames sent right after the keys' last packet, in the keys' own stream, for this
+    # many seconds (cut short by the first turn's pcap): a phone's RTP runs on after a key,
+    # where the keys' pcap alone leaves ``after_keys`` without any.
+    silence_after_keys: float = 0.0
 
     @property
     def calls(self) -> int:
@@ -168,6 +172,43 @@ def build_talk_pcaps(talk: Talk, seconds: float, out_dir: Path) -> list[Path]:
     return paths
 
 
+ALAW_PAYLOAD_TYPE = 8
+FRAME_US, FRAME_SAMPLES = 20_000, 160  # a 20 ms frame at 8 kHz
+
+
+def keys_then_silence(keys: Path, seconds: float, out: Path) -> Path:
+    """``keys``' RFC 4733 stream, then A-law silence frames every 20 ms for ``seconds`` in the
+    same stream (SSRC, sequence numbers and RTP time run on), the first 20 ms after the last
+    key's last packet.
+
+    The frames are built on the keys' own packets (addresses and ports): built on
+    g711a.pcap's packets instead, no PIN got through (0 of 10 callers joined), as SIPp places
+    a pcap's packets by their ports."""
+    linktype, events = read_pcap(keys)
+    last = events[-1].data
+    rtp = rtp_offset(last, linktype)
+    seq, stamp, ssrc = rtp_fields(last, linktype)
+    # The last event's RTP time is its start; its end packets carry its duration in samples.
+    stamp += struct.unpack_from("!H", last, rtp + 14)[0]
+    frame = bytearray(last[: rtp + 12]) + bytes([ALAW_SILENCE]) * FRAME_SAMPLES
+    struct.pack_into("!H", frame, 16, len(frame) - 14)  # IPv4 total length
+    struct.pack_into("!H", frame, rtp - 4, len(frame) - rtp + 8)  # UDP length
+    frame[rtp + 1] = ALAW_PAYLOAD_TYPE  # no marker bit
+    packets = list(events)
+    for i in range(1, round(seconds * 1e6 / FRAME_US) + 1):
+        data = _rtp_header(frame, rtp, seq + i, stamp + FRAME_SAMPLES * (i - 1), ssrc)
+        packets.append(PcapPacket(events[-1].usec + i * FRAME_US, data))
+    write_pcap(out, linktype, packets)
+    return out
+
+
+def _rtp_header(frame: bytearray, rtp: int, seq: int, stamp: int, ssrc: int) -> bytes:
+    data = bytearray(frame)
+    struct.pack_into("!HII", data, rtp + 2, seq & 0xFFFF, stamp & 0xFFFFFFFF, ssrc)
+    struct.pack_into("!H", data, rtp - 2, 0)  # no UDP checksum; SIPp sets its own
+    return bytes(data)
+
+
 def raise_open_files() -> tuple[int, int]:
     """Soft RLIMIT_NOFILE up to the hard limit (inherited by sipp); the limits now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -216,6 +257,10 @@ class SippLoad:
         d.mkdir(parents=True)
         pin = plan.keys.rstrip("#")
         dtmf = dtmf_pcap(plan.keys, d.parent / "pcap")
+        if plan.silence_after_keys > 0:
+            # Played as the keys, the talk's timing unchanged: the keys' span still counts.
+            keys = keys_then_silence(dtmf[0], plan.silence_after_keys, d / "keys.pcap")
+            dtmf = (keys, dtmf[1])
         turns = build_talk_pcaps(plan.talk, plan.stay, d) if plan.talk else None
         (d / "load.xml").write_text(render_scenario(plan, dtmf, turns))
         (d / "callers.csv").write_text(injection_csv(plan, pin))

@@ -37,13 +37,7 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import quoteattr
 
-from bridge.sipp_streams import (
-    KEY_FILES,
-    PAUSE,
-    audio_pcap,
-    dtmf_pcap,
-    free_udp_port,
-)
+from bridge.sipp_streams import KEY_FILES, PAUSE, audio_pcap, dtmf_pcap, free_udp_port
 
 SIPP = "sipp"
 TEMPLATE = Path(__file__).parent / "sipp" / "caller.xml"
@@ -151,11 +145,15 @@ def render_scenario(
     """The scenario XML for a plan; dtmf and audio are (pcap, seconds) when the plan uses them."""
     steps: list[str] = []
 
-    def wait(seconds: float) -> None:  # until the time is up, a HANGUP or the bridge's BYE
+    def wait(seconds: float, presses: int = 0) -> None:  # the time is up, a HANGUP, a BYE
         ms, label = max(1, round(seconds * 1000)), f"waited{len(steps)}"  # 0 = forever
+        early = "".join(  # later keys asked for already: typed 0.3 s on (_idle_with_presses)
+            f'\n  <recv request="{press_method(i)}" optional="true" next="early{i}"/>'
+            for i in range(presses)
+        )
         steps.append(
             f'  <label id="{label}-again"/>\n  <recv request="{HANGUP_METHOD}" optional="true"'
-            f' timeout="{ms}" ontimeout="{label}" next="hangup"/>\n  <recv request="INVITE"'
+            f' timeout="{ms}" ontimeout="{label}" next="hangup"/>{early}\n  <recv request="INVITE"'
             f' optional="true" next="{label}-refresh"/>\n{BYE_RECV}\n'
             + _refresh(plan, label, f"{label}-again")
             + f'\n  <label id="{label}"/>'
@@ -171,7 +169,8 @@ def render_scenario(
             raise ValueError("a plan with keys needs its DTMF pcap")
         wait(plan.key_delay)
         play(dtmf[0])
-        wait(dtmf[1] + 0.3)  # a new play would cut the last key's end packets short
+        # A new play would cut the last key's end packets short; later keys may be asked for.
+        wait(dtmf[1] + 0.3, presses=len(later) if plan.later_keys else 0)
     left = plan.stay
     if plan.audio:
         if audio is None or audio[1] < 0.5:
@@ -211,6 +210,10 @@ def _idle_with_presses(stay: float, pcaps: tuple[Path, ...], refresh: str) -> st
     lines += ['  <recv request="INVITE" optional="true" next="idle-refresh"/>', BYE_RECV]
     for i, pcap in enumerate(pcaps):
         lines += [
+            f'  <label id="early{i}"/>',  # asked for during the wait after the PIN
+            f'  <recv request="{HANGUP_METHOD}" optional="true" timeout="300"'
+            f' ontimeout="press{i}" next="hangup"/>',
+            BYE_RECV,
             f'  <label id="press{i}"/>',
             f'  <nop next="idle"><action><exec play_pcap_audio={quoteattr(str(pcap))}/>'
             "</action></nop>",
@@ -302,13 +305,7 @@ class Caller:
         """End the call now: BYE (CANCEL if not yet answered); returns once SIPp is gone."""
         if self._done is None or self._proc is None:
             raise RuntimeError("call not started")
-        ip, me = self.local_ip, f"sip:{self.plan.caller_id}@{self.local_ip}"
-        request = (
-            f"{HANGUP_METHOD} {me}:{self.sip_port} SIP/2.0\r\n"
-            f"Via: SIP/2.0/UDP {ip}:9;branch=z9hG4bK-{self.call_id}\r\n"
-            f"From: <sip:iobridge@{ip}>;tag=hangup\r\nTo: <{me}>\r\nCall-ID: {self.call_id}\r\n"
-            f"CSeq: 1 {HANGUP_METHOD}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
-        ).encode()
+        ip, request = self.local_ip, self._request(HANGUP_METHOD)
         loop = asyncio.get_running_loop()
         with socket.socket(type=socket.SOCK_DGRAM) as sock:
             sock.setblocking(False)
@@ -336,19 +333,22 @@ class Caller:
         self._pressed += 1
         await self._send_in_dialog(press_method(index))
 
-    async def _send_in_dialog(self, method: str) -> None:
+    def _request(self, method: str) -> bytes:
+        """An in-dialog request to SIPp (it routes it to the call by Call-ID)."""
         ip, me = self.local_ip, f"sip:{self.plan.caller_id}@{self.local_ip}"
-        request = (
+        return (
             f"{method} {me}:{self.sip_port} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {ip}:9;branch=z9hG4bK-{self.call_id}-{method.lower()}\r\n"
             f"From: <sip:iobridge@{ip}>;tag={method.lower()}\r\nTo: <{me}>\r\n"
             f"Call-ID: {self.call_id}\r\nCSeq: 1 {method}\r\nMax-Forwards: 70\r\n"
             "Content-Length: 0\r\n\r\n"
         ).encode()
+
+    async def _send_in_dialog(self, method: str) -> None:
         loop = asyncio.get_running_loop()
         with socket.socket(type=socket.SOCK_DGRAM) as sock:
             sock.setblocking(False)
-            await loop.sock_sendto(sock, request, (ip, self.sip_port))
+            await loop.sock_sendto(sock, self._request(method), (self.local_ip, self.sip_port))
 
     async def wait(self) -> CallResult:
         """Wait until the call is over (hanging up if it overruns its plan); its result."""

@@ -86,6 +86,11 @@ def test_a_node_knows_its_peers_by_address_into_their_own_context(tmp_path: Path
     assert "\nexten => iobridge-join,1," in fromnode
     # A big room's link, and nothing else, goes on to [iobridge-link].
     assert "exten => _iobridge-li[n]k-.,1,Goto(iobridge-link,${EXTEN},1)" in fromnode
+    # The room's node answers a handed-over caller without waiting for a first audio frame
+    # (bench/README.md "Several nodes": the wait was in every hand-over's latency).
+    join = fromnode.split("exten => iobridge-join,1,", 1)[1]
+    assert " same => n,Answer(,i)\n same => n,ConfBridge(" in join
+    assert "n,Answer()" not in join
     assert "Dial(PJSIP/iobridge-join@iobridge-node-1-${IOBRIDGE_NODE}" in dialplan
     assert "AGI(${IOBRIDGE_AGI}/entry,${IOBRIDGE_SOURCE},anonymous)" in dialplan
 

@@ -316,3 +316,57 @@ def test_the_names_step_tells_names_said_by_name_from_names_counted() -> None:
     ]
     rig = SimpleNamespace(ami=SimpleNamespace(events=events))
     assert names_said(rig, ANNOUNCED, 0) == (1, 15)  # type: ignore[arg-type]
+
+
+# ---- several nodes (bench/cluster.py) -------------------------------------------------------
+
+
+def test_the_keys_run_on_as_silence_frames_in_their_own_stream(tmp_path: Path) -> None:
+    from bench.sipp_load import keys_then_silence
+    from bridge.sipp_streams import dtmf_pcap, read_pcap, rtp_fields, rtp_offset
+
+    keys, _ = dtmf_pcap("2468#", tmp_path)
+    out = keys_then_silence(keys, 0.1, tmp_path / "keys.pcap")
+    linktype, events = read_pcap(keys)
+    _, packets = read_pcap(out)
+    assert packets[: len(events)] == events
+    frames = packets[len(events) :]
+    assert len(frames) == 5  # 100 ms of 20 ms frames
+    last = events[-1]
+    rtp = rtp_offset(last.data, linktype)
+    seq, stamp, ssrc = rtp_fields(last.data, linktype)
+    duration = int.from_bytes(last.data[rtp + 14 : rtp + 16], "big")
+    for i, frame in enumerate(frames):
+        # The keys' addresses and ports (SIPp places a pcap's packets by their ports).
+        assert frame.data[26:38] == last.data[26:38]
+        assert frame.usec == last.usec + 20_000 * (i + 1)
+        assert rtp_fields(frame.data, linktype) == (seq + i + 1, stamp + duration + 160 * i, ssrc)
+        assert frame.data[rtp + 1] == 8  # A-law, no marker
+        assert frame.data[rtp + 12 :] == bytes([0xD5]) * 160
+        assert int.from_bytes(frame.data[rtp - 4 : rtp - 2], "big") == 8 + 12 + 160
+
+
+def test_a_hand_over_is_timed_from_the_hash_and_from_its_dial_and_the_room_starter_left_out() -> (
+    None
+):
+    from bench.cluster import latencies
+
+    def event(name: str, caller: str, at: float, **more: str) -> dict[str, str]:
+        return {"Event": name, "CallerIDNum": caller, "Timestamp": str(at), **more}
+
+    local, handed = "PJSIP/iobridge-node-1-proxy-0001", "PJSIP/iobridge-node-1-node-2-0002"
+    events = [
+        event("DTMFEnd", "a", 10.0, Digit="#", Direction="Received"),
+        event("Newexten", "a", 10.001, Application="ConfBridge"),
+        event("DTMFEnd", "b", 10.5, Digit="#", Direction="Received"),
+        event("Newexten", "b", 10.505, Application="ConfBridge"),
+        event("ConfbridgeJoin", "b", 10.51, Channel=local),
+        event("DTMFEnd", "c", 11.0, Digit="#", Direction="Received"),
+        event("DialBegin", "c", 11.005),
+        event("ConfbridgeJoin", "c", 11.02, Channel=handed),
+        event("ConfbridgeJoin", "x", 11.1, Channel=local),  # not one of the storm's callers
+        # The room's starter heard the "only person" prompt: the last to join, left out.
+        event("ConfbridgeJoin", "a", 13.2, Channel=local),
+    ]
+    found = latencies(events, frozenset("abc"))
+    assert [[round(ms, 3) for ms in kind] for kind in found] == [[10.0], [20.0], [15.0]]

@@ -208,6 +208,28 @@ def test_scenario_types_keys_then_stays() -> None:
     assert 'From: "sipp" <sip:sipp@[local_ip]:[local_port]>' in invite
 
 
+def test_later_keys_asked_for_before_the_wait_after_the_pin_ends_are_typed_not_fatal() -> None:
+    # A handed-over caller can be in the room before that wait is over; SIPp aborts a call
+    # on a request its current step does not expect (tests/integration/test_nodes.py).
+    plan = CallPlan(keys="2468#", stay=5, later_keys=("*9",))
+    dtmf, later = (Path("/w/dtmf.pcap"), 2.2), (Path("/w/later.pcap"),)
+    elements = list(_parse(render_scenario(plan, dtmf=dtmf, later=later)))
+    after_pin = [e for e in elements if e.tag == "recv" and e.get("timeout") == "2500"]
+    (wait,) = after_pin
+    at = elements.index(wait)
+    press = next(e for e in elements[at:] if e.get("request") == "PRESS0")
+    assert elements.index(press) < next(
+        i for i, e in enumerate(elements) if i > at and e.get("request") == "BYE"
+    )  # one of the wait's own alternatives
+    early = elements.index(
+        next(e for e in elements if e.tag == "label" and e.get("id") == press.get("next"))
+    )
+    pause = elements[early + 1]  # the rest of the last key's gap, then the keys
+    assert (pause.get("timeout"), pause.get("ontimeout")) == ("300", "press0")
+    typed = next(e for e in elements if e.tag == "label" and e.get("id") == "press0")
+    assert "/w/later.pcap" in ET.tostring(elements[elements.index(typed) + 1], encoding="unicode")
+
+
 def test_scenario_without_keys_just_stays() -> None:
     root = _parse(render_scenario(CallPlan(caller_id="anonymous", stay=0)))
     assert _plays(root) == []
