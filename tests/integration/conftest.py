@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -9,8 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from bridge.asterisk.install import ensure_asterisk
+from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
+from bridge.domain.nodes import NodeSpec
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
+from tests.conftest import E2E_ROOMS
+from tests.support import free_port, free_port_range, free_udp_and_tcp_port
 
 Dial = Callable[..., Awaitable[Caller]]
 _numbers = itertools.count(1)
@@ -72,3 +78,41 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
     yield start
     for caller in callers:
         await caller.hangup()
+
+
+@contextlib.asynccontextmanager
+async def nodes_on_loopback(
+    state: Path, count: int = 3, nodes_file_extra: str = ""
+) -> AsyncIterator[tuple[Settings, tuple[NodeSpec, ...], NodesOnOneMachine]]:
+    """``iobridge up --nodes COUNT``'s layout for a test module: Kamailio and COUNT private
+    Asterisk nodes on loopback (.2, .3, ...), a nodes file (plus ``nodes_file_extra``), and
+    the settings a runtime of the service needs to drive them; stopped on the way out."""
+    settings = Settings(
+        state_dir=state,
+        sip_port=free_udp_and_tcp_port(),
+        ami_port=free_port(),
+        agi_port=free_port(),
+        http_port=free_port(),
+        rtp_port_start=(rtp := free_port_range(600)),
+        rtp_port_end=rtp + 599,
+        rooms_file=E2E_ROOMS,
+        guard_source_threshold=50,
+        guard_first_delay_seconds=0.0,
+        log_level="INFO",
+    )
+    settings.secure_state_dir()
+    settings.ensure_ami_secret()
+    settings.ensure_agi_secret()
+    settings.ensure_admin_token()
+    install = ensure_asterisk(settings.cache_dir, progress=lambda _: None)
+    nodes = loopback_nodes(settings, count)
+    settings.nodes_file = write_nodes_file(settings, nodes)
+    if nodes_file_extra:
+        with settings.nodes_file.open("a") as nodes_file:
+            nodes_file.write(nodes_file_extra)
+    machine = NodesOnOneMachine(settings, install, nodes)
+    await machine.start()
+    try:
+        yield settings, nodes, machine
+    finally:
+        await machine.stop()

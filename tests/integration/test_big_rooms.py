@@ -18,8 +18,6 @@ from typing import Any
 
 import pytest
 
-from bridge.asterisk.install import ensure_asterisk
-from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
 from bridge.domain.cascade import endpoint
 from bridge.runtime import Runtime
 from bridge.service import BridgeService
@@ -28,9 +26,8 @@ from bridge.service.nodes import NodeLinks
 from bridge.service.room_view import room_view
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
-from tests.conftest import E2E_ROOMS
-from tests.integration.conftest import unique_caller_id
-from tests.support import eventually, free_port, free_port_range, free_udp_and_tcp_port
+from tests.integration.conftest import nodes_on_loopback, unique_caller_id
+from tests.support import eventually
 
 ROOM, PIN = "e2e-open", "2468#"
 _numbers = itertools.count(1)
@@ -96,45 +93,25 @@ class BigRoom:
 
 @pytest.fixture(scope="module")
 async def big(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BigRoom]:
-    settings = Settings(
-        state_dir=tmp_path_factory.mktemp("big-state"),
-        sip_port=free_udp_and_tcp_port(),
-        ami_port=free_port(),
-        agi_port=free_port(),
-        http_port=free_port(),
-        rtp_port_start=(rtp := free_port_range(600)),
-        rtp_port_end=rtp + 599,
-        rooms_file=E2E_ROOMS,
-        guard_source_threshold=50,
-        guard_first_delay_seconds=0.0,
-        ami_ping_seconds=1.0,
-        log_level="INFO",
-    )
-    settings.secure_state_dir()
-    settings.ensure_ami_secret()
-    settings.ensure_agi_secret()
-    settings.ensure_admin_token()
-    install = ensure_asterisk(settings.cache_dir, progress=lambda _: None)
-    nodes = loopback_nodes(settings, 3)
-    settings.nodes_file = write_nodes_file(settings, nodes)
-    with settings.nodes_file.open("a") as nodes_file:
-        nodes_file.write("max_callers_per_node: 2\n")
-    machine = NodesOnOneMachine(settings, install, nodes)
-    await machine.start()
-    runtime = Runtime(settings, progress=lambda _: None)
-    room = BigRoom(settings, runtime)
-    try:
-        await runtime.start(with_pbx=False)
-        links = room.service.node_links
-        assert links is not None and links.max_callers_per_node == 2
-        await eventually(lambda: all(links.is_up(n.name) for n in nodes), timeout=30)
-        yield room
-    finally:
-        for caller in room.callers:
-            with contextlib.suppress(Exception):
-                await caller.hangup()
-        await runtime.stop()
-        await machine.stop()
+    state = tmp_path_factory.mktemp("big-state")
+    async with nodes_on_loopback(state, nodes_file_extra="max_callers_per_node: 2\n") as (
+        settings,
+        nodes,
+        _machine,
+    ):
+        runtime = Runtime(settings, progress=lambda _: None)
+        room = BigRoom(settings, runtime)
+        try:
+            await runtime.start(with_pbx=False)
+            links = room.service.node_links
+            assert links is not None and links.max_callers_per_node == 2
+            await eventually(lambda: all(links.is_up(n.name) for n in nodes), timeout=30)
+            yield room
+        finally:
+            for caller in room.callers:
+                with contextlib.suppress(Exception):
+                    await caller.hangup()
+            await runtime.stop()
 
 
 async def test_a_big_room_spreads_to_a_second_node_and_talk_crosses_its_one_link(

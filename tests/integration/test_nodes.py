@@ -18,9 +18,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from bridge.asterisk.install import ensure_asterisk
 from bridge.cli import main
-from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
+from bridge.cluster import NodesOnOneMachine
 from bridge.domain.nodes import NodeSpec
 from bridge.runtime import Runtime
 from bridge.service import BridgeService
@@ -28,9 +27,8 @@ from bridge.service.room_view import room_view
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
 from bridge.web.panel.state import room_snapshot
-from tests.conftest import E2E_ROOMS
-from tests.integration.conftest import unique_caller_id
-from tests.support import eventually, free_port, free_port_range, free_udp_and_tcp_port
+from tests.integration.conftest import nodes_on_loopback, unique_caller_id
+from tests.support import eventually
 
 ROOM, PIN = "e2e-open", "2468#"
 _numbers = itertools.count(1)
@@ -88,43 +86,22 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 async def cluster(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cluster]:
-    settings = Settings(
-        state_dir=tmp_path_factory.mktemp("nodes-state"),
-        sip_port=free_udp_and_tcp_port(),
-        ami_port=free_port(),
-        agi_port=free_port(),
-        http_port=free_port(),
-        rtp_port_start=(rtp := free_port_range(600)),
-        rtp_port_end=rtp + 599,
-        rooms_file=E2E_ROOMS,
-        guard_source_threshold=50,
-        guard_first_delay_seconds=0.0,
-        log_level="INFO",
-    )
-    settings.secure_state_dir()
-    settings.ensure_ami_secret()
-    settings.ensure_agi_secret()
-    settings.ensure_admin_token()
-    install = ensure_asterisk(settings.cache_dir, progress=lambda _: None)
-    nodes = loopback_nodes(settings, 3)
-    settings.nodes_file = write_nodes_file(settings, nodes)
-    machine = NodesOnOneMachine(settings, install, nodes)
-    await machine.start()
-    cluster = Cluster(settings, nodes, machine)
-    try:
-        cluster.runtime = Runtime(settings, progress=lambda _: None)
-        await cluster.runtime.start(with_pbx=False)
-        links = cluster.service.node_links
-        assert links is not None
-        await eventually(lambda: all(links.is_up(n.name) for n in nodes), timeout=30)
-        yield cluster
-    finally:
-        for caller in cluster.callers:
-            with contextlib.suppress(Exception):
-                await caller.hangup()
-        if cluster.runtime is not None:
-            await cluster.runtime.stop()
-        await machine.stop()
+    state = tmp_path_factory.mktemp("nodes-state")
+    async with nodes_on_loopback(state) as (settings, nodes, machine):
+        cluster = Cluster(settings, nodes, machine)
+        try:
+            cluster.runtime = Runtime(settings, progress=lambda _: None)
+            await cluster.runtime.start(with_pbx=False)
+            links = cluster.service.node_links
+            assert links is not None
+            await eventually(lambda: all(links.is_up(n.name) for n in nodes), timeout=30)
+            yield cluster
+        finally:
+            for caller in cluster.callers:
+                with contextlib.suppress(Exception):
+                    await caller.hangup()
+            if cluster.runtime is not None:
+                await cluster.runtime.stop()
 
 
 async def test_callers_of_one_room_on_every_node_meet_once_in_one_room_and_keys_reach_the_stack(
