@@ -27,15 +27,9 @@ from bridge.domain.events import (
     Role,
     RoomStarted,
 )
-from bridge.domain.rooms import RoomSpec
-from bridge.service.metrics import Metrics
-from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.roster import LiveRoster
 from bridge.service.speakers import SpeakerFloor
-from bridge.service.stack_io import HistoryTurns, StackStorage
-from bridge.settings import Settings
-from bridge.store.db import Database, upgrade
-from bridge.store.pin_key import install_pin_key
+from tests.adapters.speaker_floors import speaker_floor
 from tests.support import eventually
 
 ROOM = "ga"
@@ -93,40 +87,11 @@ class Floor:
         return [(where, channel) for a, where, channel in self.node.done if a == action]
 
 
-async def no_room(name: str) -> RoomSpec | None:
-    return None  # default rules: the rooms file plays no part here
-
-
 @pytest.fixture
 async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
-    settings = Settings(state_dir=tmp_path)
-    await upgrade(settings.effective_database_url, pin_key=install_pin_key(settings))
-    db = Database(settings.effective_database_url)
     node = Recorder()
-    pbxs = PbxDirectory.single(node)  # type: ignore[arg-type]
-
-    async def no_earlier_totals(wanted: object) -> dict[tuple[str, str], tuple[float, int]]:
-        return {}
-
-    roster = LiveRoster(pbxs.snapshot, no_earlier_totals, lambda effects: None)
-    speakers = SpeakerFloor(
-        roster.switchboard,
-        roster.changes.publish,
-        pbxs,
-        no_room,
-        StackStorage(db.sessions),
-        HistoryTurns(db.sessions, lambda channel, at: 0.0),
-        Metrics(lambda: roster.switchboard, lambda: True),
-    )
-    roster.add_listener(speakers.on_event)
-    running = asyncio.get_running_loop().create_task(speakers.run())
-    try:
+    async with speaker_floor(tmp_path, node) as (speakers, roster):
         yield Floor(speakers, roster, node)
-    finally:
-        speakers.close()
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await db.dispose()
 
 
 async def test_a_speaker_in_a_group_is_unmuted_and_muted_again_in_the_groups_conference(

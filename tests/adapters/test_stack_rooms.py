@@ -18,15 +18,9 @@ from pathlib import Path
 import pytest
 
 from bridge.domain.events import ParticipantJoined, Role, RoomStarted
-from bridge.domain.rooms import RoomSpec
-from bridge.service.metrics import Metrics
-from bridge.service.pbx_directory import PbxDirectory
 from bridge.service.roster import LiveRoster
 from bridge.service.speakers import SpeakerFloor
-from bridge.service.stack_io import HistoryTurns, StackStorage
-from bridge.settings import Settings
-from bridge.store.db import Database, upgrade
-from bridge.store.pin_key import install_pin_key
+from tests.adapters.speaker_floors import speaker_floor
 from tests.support import eventually
 
 SLOW, QUICK = "slow-room", "quick-room"
@@ -71,41 +65,14 @@ class Floor:
         return (await self.floor.key_pressed(room, channel, channel[-4:], key)).heard
 
 
-async def no_room(name: str) -> RoomSpec | None:
-    return None  # default rules: the rooms file plays no part here
-
-
 @pytest.fixture
 async def floor(tmp_path: Path) -> AsyncIterator[Floor]:
-    settings = Settings(state_dir=tmp_path)
-    await upgrade(settings.effective_database_url, pin_key=install_pin_key(settings))
-    db = Database(settings.effective_database_url)
     node = SlowInOneRoom(SLOW)
-    pbxs = PbxDirectory.single(node)  # type: ignore[arg-type]
-
-    async def no_earlier_totals(wanted: object) -> dict[tuple[str, str], tuple[float, int]]:
-        return {}
-
-    roster = LiveRoster(pbxs.snapshot, no_earlier_totals, lambda effects: None)
-    speakers = SpeakerFloor(
-        roster.switchboard,
-        roster.changes.publish,
-        pbxs,
-        no_room,
-        StackStorage(db.sessions),
-        HistoryTurns(db.sessions, lambda channel, at: 0.0),
-        Metrics(lambda: roster.switchboard, lambda: True),
-    )
-    roster.add_listener(speakers.on_event)
-    running = asyncio.get_running_loop().create_task(speakers.run())
-    try:
-        yield Floor(speakers, roster, node)
-    finally:
-        node.release.set()
-        speakers.close()
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        await db.dispose()
+    async with speaker_floor(tmp_path, node) as (speakers, roster):
+        try:
+            yield Floor(speakers, roster, node)
+        finally:
+            node.release.set()
 
 
 async def test_a_hung_action_in_one_room_delays_no_key_answer_in_another(floor: Floor) -> None:
