@@ -28,6 +28,10 @@ from bridge.web import render
 # The PIN key of tests that hash PINs themselves (a service or CLI makes its own in its
 # state folder).
 TEST_PIN_KEY = PinKey(b"io-bridge tests: a PIN key that is no secret")
+# How long a test waits for a caller to be in their room: answer, the PIN dialogue, and for a
+# room's first caller ConfBridge's "only person" prompt, about 8 s on a quiet box; CI runs four
+# workers on two cores, where one join took over 15 s.
+JOIN_SECONDS = 40.0
 
 
 def _ephemeral_ports() -> range:

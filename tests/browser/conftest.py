@@ -24,7 +24,7 @@ from tests.integration.conftest import (  # noqa: F401  (the dial fixture, share
     dial,
     fresh_loopback,
 )
-from tests.support import AmiWatcher, event, eventually, keypad_answers, roster_rows
+from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually, keypad_answers, roster_rows
 
 ROOM = "e2e-panel"  # alice and bob moderate it; carol does not (she has e2e-open)
 PIN = "8642#"
@@ -137,7 +137,7 @@ def join(ami: AmiWatcher, dial: Dial, service: BridgeService) -> Join:  # noqa: 
         # The PIN dialogue takes a few seconds; on a loaded CI box, with other workers' calls
         # beside it, well over the watcher's default 15 s now and then.
         joined = await ami.wait_for(
-            event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=40
+            event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
         )
         channel, room = str(joined["Channel"]), str(joined["Conference"])
         await service.roster.wait_until(lambda: channel in roster(service, room))

@@ -26,7 +26,7 @@ from bridge.sipcaller import Caller, CallPlan
 from bridge.store.models import Call, Leg
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.integration.test_up_command import iobridge, pid_alive, runtime_env
-from tests.support import AmiWatcher, event, eventually, free_port
+from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually, free_port
 
 ROOM = "e2e-faults"
 IOBRIDGE = str(Path(sys.executable).parent / "iobridge")
@@ -36,7 +36,9 @@ async def join(ami: AmiWatcher, dial: Dial, **options: Any) -> str:
     caller_id = unique_caller_id("fault")
     mark = ami.mark()
     await dial("6666#", caller_id=caller_id, **options)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     return str(joined["Channel"])
 
 

@@ -25,7 +25,7 @@ from bridge.sipcaller import Caller
 from bridge.store.models import Room
 from tests.integration.conftest import Dial, fresh_loopback, unique_caller_id
 from tests.rtp import RtpMeter
-from tests.support import AmiWatcher, event
+from tests.support import JOIN_SECONDS, AmiWatcher, event
 
 NEXT_TRY = ",,,"  # "invalid PIN" (2.7 s) plays before the next prompt
 OPEN_PIN = "2468"  # e2e-open, in tests/data/rooms-e2e.yaml
@@ -201,4 +201,6 @@ async def test_an_admin_sees_the_held_source_and_lifts_it_from_the_command_line(
     mark = ami.mark()
     caller_id = unique_caller_id("lifted")
     await dial(f"{OPEN_PIN}#", caller_id=caller_id, local_ip=attacker)
-    await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )

@@ -21,7 +21,15 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.store.models import Call, Leg
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually, is_recording, recorder_event, roster_rows
+from tests.support import (
+    JOIN_SECONDS,
+    AmiWatcher,
+    event,
+    eventually,
+    is_recording,
+    recorder_event,
+    roster_rows,
+)
 
 ROOM = "e2e-live"
 Join = Callable[..., Awaitable[str]]
@@ -37,7 +45,9 @@ def join(ami: AmiWatcher, dial: Dial, service: BridgeService) -> Callable[..., A
         caller_id = unique_caller_id("live")
         mark = ami.mark()
         await dial(keys, caller_id=caller_id, **options)
-        joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+        joined = await ami.wait_for(
+            event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+        )
         channel = str(joined["Channel"])
         room = str(joined["Conference"])
         await service.roster.wait_until(lambda: channel in roster(service, room))

@@ -15,7 +15,7 @@ from bridge.runtime import Runtime
 from bridge.service import BridgeService
 from bridge.settings import Settings
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually
+from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually
 
 PIN = "2468#"  # e2e-open
 
@@ -57,7 +57,9 @@ async def test_metrics_count_a_caller_let_in_by_their_pin(
     caller_id = unique_caller_id("metric")
     mark = ami.mark()
     await dial(PIN, caller_id=caller_id, stay=20)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     # Our AMI watcher may hear the join before the service does.
     await service.roster.wait_until(lambda: service.switchboard.room_of(joined["Channel"]))
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from bridge.service import BridgeService
 from bridge.store.models import ModeratorAction
 from tests.integration.conftest import Dial, fresh_loopback, unique_caller_id
-from tests.support import AmiWatcher, event, eventually, keypad_answers
+from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually, keypad_answers
 
 ROOM, PIN, MODERATOR_PIN = "e2e-panel", "8642#", "8643#"
 
@@ -21,7 +21,9 @@ async def joined(dial: Dial, ami: AmiWatcher, service: BridgeService, keys: str,
     caller_id = unique_caller_id("phone")
     mark = ami.mark()
     caller = await dial(keys, caller_id=caller_id, local_ip=fresh_loopback(), stay=60, **more)
-    found = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    found = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     channel = str(found["Channel"])
     await service.roster.wait_until(lambda: service.switchboard.room_of(channel) == ROOM)
     await service.roster.wait_until(lambda: ROOM in service.speakers.stacks)

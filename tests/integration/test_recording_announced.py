@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bridge.service import BridgeService
 from bridge.store.models import Leg
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event, eventually, recorder_event, roster_rows
+from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually, recorder_event, roster_rows
 
 ROOM = "e2e-announce"
 PIN = "8282#"
@@ -29,7 +29,9 @@ async def join(ami: AmiWatcher, dial: Dial, service: BridgeService, **options: A
     caller_id = unique_caller_id("ann")
     mark = ami.mark()
     await dial(PIN, caller_id=caller_id, **options)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     channel = str(joined["Channel"])
     await service.roster.wait_until(lambda: channel in _roster(service))
     return channel

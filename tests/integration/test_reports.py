@@ -29,7 +29,7 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.integration.test_speaker_stack import Person, raise_hand
-from tests.support import AmiWatcher, event, roster_rows
+from tests.support import JOIN_SECONDS, AmiWatcher, event, roster_rows
 
 ROOM = "e2e-report"
 PIN, MODERATOR_PIN = "8181#", "8182#"
@@ -104,7 +104,9 @@ async def enter(
     caller_id = unique_caller_id(options.pop("prefix", "rep"))
     mark = ami.mark()
     caller = await dial(pin, caller_id=caller_id, stay=90, **options)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     channel = str(joined["Channel"])
     await service.roster.wait_until(lambda: service.switchboard.room_of(channel) == ROOM)
     await service.roster.wait_until(lambda: ROOM in service.speakers.stacks)

@@ -17,7 +17,7 @@ from bridge.domain.guard import internet_source
 from bridge.service import BridgeService
 from bridge.store import pin_failures
 from tests.integration.conftest import Dial, unique_caller_id
-from tests.support import AmiWatcher, event
+from tests.support import JOIN_SECONDS, AmiWatcher, event
 
 NEXT_LEAP_DAY_CALL = datetime(2028, 2, 29, 3, tzinfo=UTC)
 
@@ -59,6 +59,8 @@ async def test_the_rooms_moderator_gets_in_outside_the_schedule(
     caller_id = unique_caller_id("schedm")
     mark = ami.mark()
     caller = await dial("2930#", caller_id=caller_id)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     assert joined["Conference"] == "e2e-scheduled"
     await caller.hangup()

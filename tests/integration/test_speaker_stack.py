@@ -22,7 +22,7 @@ from bridge.sipcaller import Caller
 from bridge.store.models import StackEvent
 from tests.integration.conftest import Dial, unique_caller_id
 from tests.rtp import RtpMeter, loud_samples
-from tests.support import AmiWatcher, event, eventually, keypad_answers
+from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually, keypad_answers
 
 FIFO, FIFO_PIN, FIFO_MODERATOR_PIN = "e2e-stack", "8191#", "8192#"
 PROGRESSIVE, PROGRESSIVE_PIN = "e2e-progressive", "8292#"
@@ -47,7 +47,9 @@ async def enter(
     caller_id = caller_id or unique_caller_id("stack")
     mark = ami.mark()
     caller = await dial(pin, caller_id=caller_id, later_keys=keys, stay=90)
-    joined = await ami.wait_for(event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark)
+    joined = await ami.wait_for(
+        event("ConfbridgeJoin", CallerIDNum=caller_id), since=mark, timeout=JOIN_SECONDS
+    )
     channel = str(joined["Channel"])
     room = str(joined["Conference"])
     await service.roster.wait_until(lambda: service.switchboard.room_of(channel) == room)
