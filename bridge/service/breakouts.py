@@ -375,8 +375,15 @@ class RoomBreakouts:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
+    def stop_clocks(self) -> None:
+        """No timer acts any more: the service is stopping and its PBX links close next,
+        so an end that came due now would only fail its moves halfway."""
+        for task in [*self._clocks.values(), *self._checks]:
+            task.cancel()
+
     def stop(self) -> None:
-        for task in [*self._clocks.values(), *self._background, *self._checks]:
+        self.stop_clocks()
+        for task in self._background:
             task.cancel()
 
 

@@ -359,6 +359,7 @@ class BridgeService:
         (its leave events would never reach us). Otherwise the calls go on without us and
         the next start resyncs and carries on their history."""
         await self.practice.close()  # simulated callers hang up while we still hear it
+        self.breakouts.stop_clocks()  # no group ends by its timer on links about to close
         # Then: no event may land after what we write below.
         await (self.node_links.close() if self.node_links else self.ami.close())
         now = time.time()

@@ -227,6 +227,20 @@ async def test_when_the_time_is_up_everyone_goes_back_to_the_main_room(
     assert not [a for a in sent if a["Action"] == "Originate"]  # no warning in 36 s
 
 
+async def test_a_service_stopping_ends_no_breakout_by_its_clock(
+    web_app: Web, sent: list[dict[str, str]]
+) -> None:
+    """The service's close stops the clocks first: an end coming due while it closes its PBX
+    links would fail its moves halfway (CI's log showed six "move_failed" at a stop)."""
+    a_live_room(web_app, CALLERS[:4])
+    await post(web_app, "breakout-start", {"groups": 2, "minutes": 0.01})  # 0.6 s
+    sent.clear()
+    web_app.service.breakouts.stop_clocks()  # what BridgeService.close does first
+    await asyncio.sleep(1.0)
+    assert redirects(sent) == {}
+    assert await shown(web_app) is not None
+
+
 async def test_a_room_that_keeps_latecomers_in_the_main_room_moves_nobody_new(
     web_app: Web, sent: list[dict[str, str]]
 ) -> None:
