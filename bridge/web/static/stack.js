@@ -46,7 +46,11 @@ export class Stack {
     this.announce(stack.speaker);
     const head = stack.queue[0] ?? null;
     const keys = {
-      speaker: JSON.stringify(stack.speaker),
+      // What the box draws, not the whole speaker: seconds_left and the like change with
+      // every snapshot, and the clock line follows them on its own (tick).
+      speaker: JSON.stringify(stack.speaker && [
+        stack.speaker.channel, named(stack.speaker), stack.speaker.lane, stack.speaker.started_at,
+      ]),
       upNext: JSON.stringify([head, stack.speaker]),
       floor: JSON.stringify([
         stack.policy, stack.speaker?.channel, stack.speaker && named(stack.speaker),
