@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Protocol
 
 from bridge.asterisk.agi_channel import AgiChannel, CallerGone
-from bridge.asterisk.dialout import ANY_KEY, JOIN_KEY, OFFERED_TITLE, call_id_argument
+from bridge.asterisk.dialout import (
+    ANY_KEY,
+    JOIN_KEY,
+    OFFERED_TITLE,
+    call_id_argument,
+    join_offered_room,
+)
 from bridge.asterisk.fastagi import Route
-from bridge.asterisk.pin_dialogue import admit_to_room
 from bridge.domain.dialout import CallState
 from bridge.domain.entry import Admission, Refusal
 
@@ -90,21 +95,10 @@ async def alert_dialogue(agi: AgiChannel, call_id: str, desk: AlertDesk, sounds:
             if key == AGAIN_KEY:
                 continue
             if key == JOIN_KEY:
-                await _join(agi, call_id, offer.room, desk)
+                await join_offered_room(agi, call_id, offer.room, desk, "alert")
                 return
             break
         await agi.play("vm-goodbye")
     except CallerGone:
         desk.refused_offer(call_id, CallState.DECLINED)
         raise
-
-
-async def _join(agi: AgiChannel, call_id: str, room: str, desk: AlertDesk) -> None:
-    decision = await desk.enter_room(room)
-    if not isinstance(decision, Admission):
-        desk.refused_offer(call_id, CallState.FAILED)
-        await agi.play("conf-locked", "vm-goodbye")
-        return
-    await admit_to_room(agi, decision)
-    agi.hand_back()
-    log.info("alert.admitted call=%s room=%s", call_id, room)

@@ -132,6 +132,29 @@ class DialDesk(Protocol):
     async def enter_room(self, room: str) -> Admission | Refusal: ...
 
 
+class RoomDesk(Protocol):
+    """What joining an offered room asks of the service (a dial-out's or an alert's)."""
+
+    def refused_offer(self, call_id: str, outcome: CallState) -> None: ...
+
+    async def enter_room(self, room: str) -> Admission | Refusal: ...
+
+
+async def join_offered_room(
+    agi: AgiChannel, call_id: str, room: str, desk: RoomDesk, kind: str
+) -> None:
+    """A callee who pressed 1: into ``room`` as the entry admits anyone, or told it is
+    closed (locked, full) and the call out marked failed."""
+    decision = await desk.enter_room(room)
+    if not isinstance(decision, Admission):
+        desk.refused_offer(call_id, CallState.FAILED)
+        await agi.play("conf-locked", "vm-goodbye")
+        return
+    await admit_to_room(agi, decision)
+    agi.hand_back()
+    log.info("%s.admitted call=%s room=%s", kind, call_id, room)
+
+
 def call_id_argument(agi: AgiChannel) -> str:
     """The call out's id, the route's one argument (a dial-out's or an alert's)."""
     call_id = agi.argument(1) or ""
@@ -175,14 +198,7 @@ async def offer_dialogue(agi: AgiChannel, call_id: str, desk: DialDesk, sounds: 
                 await agi.play("vm-goodbye")
                 log.info("dialout.offer_refused call=%s key=%s", call_id, key or "none")
                 return
-        decision = await desk.enter_room(offer.room)
-        if not isinstance(decision, Admission):
-            desk.refused_offer(call_id, CallState.FAILED)
-            await agi.play("conf-locked", "vm-goodbye")
-            return
-        await admit_to_room(agi, decision)
-        agi.hand_back()
-        log.info("dialout.admitted call=%s room=%s", call_id, offer.room)
+        await join_offered_room(agi, call_id, offer.room, desk, "dialout")
     except CallerGone:
         desk.refused_offer(call_id, CallState.DECLINED)
         raise
