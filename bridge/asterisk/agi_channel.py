@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from panoramisk.fast_agi import Request
+from panoramisk.utils import parse_agi_result
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,23 @@ class AgiChannel:
         """The dialplan's ``AGI(url,arg1,arg2...)`` arguments, from 1."""
         return self.headers.get(f"agi_arg_{number}")
 
-    async def command(self, line: str, timeout: float = 60.0) -> dict[str, Any]:
+    async def command(
+        self, line: str, timeout: float = 60.0, *, last: bool = False
+    ) -> dict[str, Any]:
+        """Send one AGI command and read Asterisk's answer. ``last``: the dialogue's last
+        command, sent with the end of this side of the socket (a half-close), so Asterisk
+        runs it, answers, reads the end and leaves AGI at once: the caller goes on through
+        the dialplan without waiting for this process to wake up, read the answer and close
+        (the hand-over after the PIN is on the caller's path into the room). The answer is
+        still read, off that path."""
         try:
             # asyncio.timeout, not wait_for: no task per command, no extra turns of the
             # loop between Asterisk's answer and the next command (the caller is waiting).
             async with asyncio.timeout(timeout):
-                result: dict[str, Any] = await self._request.send_command(line)
+                if last:
+                    result: dict[str, Any] = await self._send_last(line)
+                else:
+                    result = await self._request.send_command(line)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError) as exc:
             raise CallerGone(str(exc)) from exc
         except ValueError as exc:  # panoramisk cannot parse the empty line of a closed socket
@@ -116,6 +128,16 @@ class AgiChannel:
             raise CallerGone(str(exc)) from exc
         raise CallerGone(line.decode(errors="replace").strip() or "connection closed")
 
+    async def _send_last(self, line: str) -> dict[str, Any]:
+        writer = self._request.writer
+        writer.write(f"{line}\n".encode(self._request.encoding))
+        writer.write_eof()
+        while True:  # past "100 Trying...", as panoramisk's send_command does
+            answer = await self._request.reader.readline()
+            result: dict[str, Any] = parse_agi_result(answer.decode(self._request.encoding)[:-1])
+            if result.get("status_code") != 100:
+                return result
+
     def hand_back(self) -> None:
         """End the dialogue now: Asterisk leaves AGI and runs the rest of the dialplan."""
         self._request.writer.close()
@@ -126,13 +148,14 @@ class AgiChannel:
             raise ValueError(f"cannot pass {name}={value!r} through SET VARIABLE")
         await self.command(f'SET VARIABLE {name} "{value}"')
 
-    async def set_all(self, values: dict[str, str]) -> None:
-        """Set many variables (and function values) in one round trip, with MSet."""
+    async def set_all(self, values: dict[str, str], *, last: bool = False) -> None:
+        """Set many variables (and function values) in one round trip, with MSet;
+        ``last``: and hand the caller back to the dialplan with it (see ``command``)."""
         for name, value in values.items():
             if not (_MSET_NAME.fullmatch(name) and _MSET_VALUE.fullmatch(value)):
                 raise ValueError(f"cannot pass {name}={value!r} through MSet")
         pairs = ",".join(f"{name}={value}" for name, value in values.items())
-        await self.command(f'EXEC MSet "{pairs}"')
+        await self.command(f'EXEC MSet "{pairs}"', last=last)
 
 
 def _key_of(result: dict[str, Any]) -> str:

@@ -150,7 +150,7 @@ async def join_offered_room(
         desk.refused_offer(call_id, CallState.FAILED)
         await agi.play("conf-locked", "vm-goodbye")
         return
-    await admit_to_room(agi, decision)
+    await admit_to_room(agi, decision, hand_back=True)
     agi.hand_back()
     log.info("%s.admitted call=%s room=%s", kind, call_id, room)
 

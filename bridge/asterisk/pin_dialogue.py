@@ -94,8 +94,15 @@ class EntryDesk(Protocol):
     async def enter_room(self, room: str) -> PinOutcome: ...
 
 
-async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
-    """Give the dialplan what ConfBridge needs for this caller's room and role.
+def takes_name(admission: Admission) -> bool:
+    """Whether the dialogue goes on after the admission, to record the caller's name."""
+    return admission.room.ask_name or admission.room.announce_names
+
+
+async def admit_to_room(agi: AgiChannel, admission: Admission, *, hand_back: bool) -> None:
+    """Give the dialplan what ConfBridge needs for this caller's room and role;
+    ``hand_back``: the dialogue ends here, and the caller goes on to the room with the same
+    command (``AgiChannel.command``'s ``last``), not one wake-up of the service later.
 
     One AGI round trip: every variable in one ``EXEC MSet`` (a SET VARIABLE each took eight
     round trips between the caller's last key and the join). MSet splits on commas outside
@@ -129,7 +136,7 @@ async def admit_to_room(agi: AgiChannel, admission: Admission) -> None:
         values["IOBRIDGE_QUIET"] = "yes" if admission.quiet else "no"
         values["IOBRIDGE_NAMES"] = "yes" if room.announce_names and not admission.quiet else "no"
     values["IOBRIDGE_ROOM"] = room.name
-    await agi.set_all(values)
+    await agi.set_all(values, last=hand_back)
 
 
 @dataclass(frozen=True)
@@ -262,7 +269,7 @@ async def entry_dialogue(
                 desk.abandon(source, called_for)  # hung up during the prompt: no guess made
         last = outcome.decision
         if isinstance(last, Admission):
-            await admit_to_room(agi, last)
+            await admit_to_room(agi, last, hand_back=not takes_name(last))
             return last
         await tell_refusal(agi, outcome, sounds)
         if last in FINAL:
@@ -278,7 +285,7 @@ async def _enter_without_pin(
     outcome = await desk.enter_room(room)
     decision = outcome.decision
     if isinstance(decision, Admission):
-        await admit_to_room(agi, decision)
+        await admit_to_room(agi, decision, hand_back=not takes_name(decision))
         return decision
     if decision is Refusal.NOT_STARTED:
         await tell_refusal(agi, outcome, sounds)
@@ -341,9 +348,7 @@ async def _entry(
 ) -> None:
     try:
         outcome = await entry_dialogue(agi, origin, desk, attempts, sounds, choice)
-        if isinstance(outcome, Admission) and (
-            outcome.room.ask_name or outcome.room.announce_names
-        ):
+        if isinstance(outcome, Admission) and takes_name(outcome):
             if names is None:
                 raise RuntimeError("the entry route was built without a name desk")
             await take_name(agi, outcome.room.name, names)
