@@ -27,7 +27,6 @@ import json
 import sqlite3
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +37,7 @@ import aiohttp
 from bench.api_bench import make_token
 from bench.panel import Panels
 from bench.rig import Rig, RigOptions
+from bench.run import workdir
 from bench.sipp_load import LoadPlan, SippLoad, Talk, raise_open_files
 from bench.storm import Room, caller_ids
 
@@ -55,6 +55,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--sample", type=float, default=30.0, help="seconds between samples (30)")
     ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
     ap.add_argument("--out", type=Path, default=BENCH / "results")
+    ap.add_argument(
+        "--keep", type=Path,
+        help="run in this folder and keep it: Asterisk's log (state/log/), service.log at INFO",
+    )  # fmt: skip
     return ap.parse_args(argv)
 
 
@@ -150,6 +154,25 @@ class Script:
                                 self.refused[name] = self.refused.get(name, 0) + 1
 
 
+class Joins:
+    """The room's joins by Asterisk's events, counted between samples."""
+
+    def __init__(self, rig: Rig, mark: int) -> None:
+        self.rig, self.at, self.dialled = rig, mark, 0
+
+    def since_last(self, dialled: int) -> dict[str, int]:
+        assert self.rig.ami is not None
+        events = self.rig.ami.events
+        joined = sum(
+            1
+            for e in events[self.at :]
+            if e.get("Event") == "ConfbridgeJoin" and e.get("Conference") == ROOM.name
+        )
+        counts = {"dialled": dialled - self.dialled, "joined": joined}
+        self.at, self.dialled = len(events), dialled
+        return counts
+
+
 async def agreement(rig: Rig, panels: Panels) -> bool:
     """The panel, the service's API and Asterisk list the same channels (tried for a
     second: a join or leave in flight is not a disagreement)."""
@@ -196,8 +219,9 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         "open_files": raise_open_files(),
     }
     samples: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="iobridge-soak-") as tmp:
-        rig = Rig(RigOptions(Path(tmp), args.rooms), say)
+    with workdir(args.keep) as tmp:
+        level = "INFO" if args.keep else "WARNING"
+        rig = Rig(RigOptions(tmp, args.rooms, service_log_level=level), say)
         await rig.start()
         try:
             assert rig.ami is not None and rig.service is not None
@@ -216,6 +240,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             async with Panels(rig.web_url, ROOM.name, moderators) as panels:
                 tasks.append(asyncio.create_task(script.run(until)))
                 cpu_before = (time.monotonic(), sum(service.cpu_times()[:2]))
+                seen = Joins(rig, mark)
                 while time.monotonic() < until:
                     await asyncio.sleep(min(args.sample, max(0.0, until - time.monotonic())))
                     now, used = time.monotonic(), sum(service.cpu_times()[:2])
@@ -228,13 +253,16 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                         "service_cpu_pct": round(cpu, 1),
                         "in_room": len(await rig.participants(ROOM.name)),
                         "agree": await agreement(rig, panels),
+                        # Callers dialled since the last sample against the room's joins in
+                        # the same time: churn that stops getting in shows here first.
+                        **seen.since_last(churn.callers),
                     }
                     samples.append(sample)
                     say(
                         f"{sample['t_s'] / 60:5.1f} min: service {sample['service_rss_mib']} MiB "
                         f"{sample['service_cpu_pct']}% cpu, asterisk "
                         f"{sample['asterisk_rss_mib']} MiB, {sample['in_room']} in the room, "
-                        f"agree={sample['agree']}"
+                        f"{sample['joined']}/{sample['dialled']} joined, agree={sample['agree']}"
                     )
                 await asyncio.gather(*tasks, return_exceptions=True)
                 say("everyone hangs up")
@@ -286,6 +314,8 @@ def summary(samples: list[dict[str, Any]], out: dict[str, Any]) -> dict[str, Any
         if samples
         else None,
         "agreement": f"{sum(s['agree'] for s in samples)}/{len(samples)}",
+        # Samples in which callers dialled and not one of them got into the room.
+        "stalled_samples": sum(1 for s in samples if s.get("dialled") and not s.get("joined")),
         "history_consistent": out.get("history", {}).get("consistent"),
     }
 
