@@ -256,13 +256,16 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
                         # Callers dialled since the last sample against the room's joins in
                         # the same time: churn that stops getting in shows here first.
                         **seen.since_last(churn.callers),
+                        # Keys SIPp sent before the PIN prompt listened: told "wrong PIN".
+                        "wrong_pins": await rig.wrong_pins(),
                     }
                     samples.append(sample)
                     say(
                         f"{sample['t_s'] / 60:5.1f} min: service {sample['service_rss_mib']} MiB "
                         f"{sample['service_cpu_pct']}% cpu, asterisk "
                         f"{sample['asterisk_rss_mib']} MiB, {sample['in_room']} in the room, "
-                        f"{sample['joined']}/{sample['dialled']} joined, agree={sample['agree']}"
+                        f"{sample['joined']}/{sample['dialled']} joined, "
+                        f"{sample['wrong_pins']} wrong PINs so far, agree={sample['agree']}"
                     )
                 await asyncio.gather(*tasks, return_exceptions=True)
                 say("everyone hangs up")
