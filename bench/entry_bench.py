@@ -1,11 +1,14 @@
 """How long the entry desk takes to decide one PIN (the guard's ``gate`` and
 ``EntryDesk.try_pin``), alone and with callers deciding at once, on the stack's default
-database (SQLite in WAL mode).
+database (SQLite in WAL mode); then the whole decision as a join storm's caller meets it:
+the PIN dialogue on a FastAGI socket, from Asterisk's answer to GET DATA (the digits) until
+the dialogue's ``EXEC MSet`` (the bench plays Asterisk's side of the socket, in the same
+process: the service's own work, without the wake-ups between two processes).
 
     .venv/bin/python -m bench.entry_bench [--profile]
 
-``--profile`` runs the concurrent case under pyinstrument and prints where the time goes.
-Prints figures; asserts nothing.
+``--profile`` runs the concurrent case and the socket case under pyinstrument and prints
+where the time goes. Prints figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import time
 from pathlib import Path
 
 from bench.stats import Summary, fmt
+from bridge.asterisk.fastagi import FastAgiServer
+from bridge.asterisk.pin_dialogue import entry_route
 from bridge.domain.guard import internet_source
 from bridge.domain.roster import Switchboard
 from bridge.roomsfile import load_rooms_file
@@ -27,6 +32,41 @@ from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
 
 ROOMS = Path(__file__).resolve().parent / "rooms.yaml"
+SECRET = "bench-secret"
+
+
+async def dialogue_decisions(desk: EntryDesk, callers: int) -> list[float]:
+    """``callers`` PIN dialogues one after another through the FastAGI server on a loopback
+    socket: ms from the GET DATA answer written until the MSet line is read."""
+    server = FastAgiServer([entry_route(desk, 3)], secret=SECRET, dialogues_per_second=1e6)
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", 0)
+    port = listening.sockets[0].getsockname()[1]
+    took: list[float] = []
+    try:
+        for n in range(callers):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            headers = (
+                f"agi_network_script: {SECRET}/entry\nagi_channel: PJSIP/anonymous-{n:08x}\n"
+                f"agi_callerid: 555{n:04d}\nagi_arg_1: 10.2.{n // 256}.{n % 256}:5060\n"
+                "agi_arg_2: anonymous\nagi_arg_3: \nagi_arg_4: \n\n"
+            )
+            writer.write(headers.encode())
+            while True:
+                command = (await reader.readline()).decode()
+                if not command:
+                    break
+                if command.startswith("GET DATA"):
+                    started = time.perf_counter()
+                    writer.write(b"200 result=2468\n")
+                elif command.startswith("EXEC MSet"):
+                    took.append(1000 * (time.perf_counter() - started))
+                    writer.write(b"200 result=0\n")
+                else:
+                    writer.write(b"200 result=0\n")
+            writer.close()
+    finally:
+        listening.close()
+    return took
 
 
 async def decide(desk: EntryDesk, callers: int, at_once: int) -> list[float]:
@@ -70,6 +110,20 @@ async def main(profile: bool) -> None:
                 f"try_pin, {at_once:>2} at once: p50 {fmt(s.p50, 2)} p99 {fmt(s.p99, 2)} "
                 f"max {fmt(s.max, 2)} ms  (room table loads: {desk.rooms.loads})"
             )
+        await dialogue_decisions(desk, 20)  # warm
+        if profile:
+            from pyinstrument import Profiler
+
+            with Profiler(async_mode="enabled") as profiler:
+                took = await dialogue_decisions(desk, 500)
+            profiler.print(show_all=False)
+        else:
+            took = await dialogue_decisions(desk, 500)
+        s = Summary.of(took)
+        print(
+            f"the dialogue's decision on a socket (GET DATA answered -> MSet read): "
+            f"p50 {fmt(s.p50, 2)} p99 {fmt(s.p99, 2)} max {fmt(s.max, 2)} ms"
+        )
         await db.dispose()
 
 

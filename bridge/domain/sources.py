@@ -24,6 +24,7 @@ rotates the numbers a trunk passes on.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from enum import StrEnum
@@ -153,12 +154,20 @@ def parse_source(text: str) -> Source:
 
 def within(source: Source, networks: tuple[str, ...]) -> bool:
     """Whether an internet caller's source lies in one of ``networks`` (a room's
-    ``allow_sources``; an IPv6 source, a /64, must lie wholly inside)."""
-    if source.kind is not SourceKind.ADDRESS:
+    ``allow_sources``; an IPv6 source, a /64, must lie wholly inside). Asked of every room
+    up to three times per call on the shared number, so nothing is parsed twice."""
+    if not networks or source.kind is not SourceKind.ADDRESS:
         return False
-    mine = ipaddress.ip_network(source.key, strict=False)
+    mine = _network(source.key)
     for text in networks:
-        network = ipaddress.ip_network(text, strict=False)
+        network = _network(text)
         if mine.version == network.version and mine.subnet_of(network):  # type: ignore[arg-type]
             return True
     return False
+
+
+@functools.lru_cache(maxsize=4096)
+def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    # A join storm's callers share few sources, and rooms' networks change only at a sync:
+    # ip_network() took more than half of a PIN's decision before (bench.entry_bench).
+    return ipaddress.ip_network(text, strict=False)
