@@ -103,6 +103,11 @@ class AgiChannel:
         key = _key_of(await self.command(f"WAIT FOR DIGIT {timeout_ms}"))
         return key if key in keys else ""
 
+    async def listen(self, timeout_ms: int) -> str:
+        """Silence for up to ``timeout_ms`` that hears a key: the key pressed, or "" when
+        none was. Between two commands Asterisk throws keys away; during this one, no."""
+        return _key_of(await self.command(f"WAIT FOR DIGIT {timeout_ms}"))
+
     async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
         self.played.append(prompt)
         result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")

@@ -37,6 +37,13 @@ ONE_MOMENT = "one-moment-please"  # before a wait the guard imposes, if it is a 
 SAY_WHEN_WAITING = 3.0  # seconds: a shorter wait is silence alone
 PIN_TIMEOUT_MS = 8000
 MAX_PIN_DIGITS = 12
+# Silence before the first prompt (the phone opens its audio path), listening: a caller who
+# knows the drill types the PIN at once, and AGI throws away keys that come between two
+# commands (a Wait() in the dialplan lost them all). The rest of a PIN begun then is read in
+# silence; a lone key with nothing after it within REST_TIMEOUT_MS is a stray.
+FIRST_SILENCE_MS = 500
+SILENCE = "silence/1"
+REST_TIMEOUT_MS = 3000
 # io-bridge's own prompts (asterisk-config/sounds), played from ``sounds``:
 NOT_STARTED = "call-not-started"  # "This call has not started yet. It begins"
 NOT_SCHEDULED = "call-not-scheduled"  # "There is no call scheduled in this room."
@@ -242,21 +249,28 @@ async def entry_dialogue(
     number = await desk.number_dialled(source, origin.dialled)
     called_for = number.room if number is not None else None
     if not desk.call_entered(agi.channel, source):  # too many calls from its source
+        await agi.pause(FIRST_SILENCE_MS / 1000)
         await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
         return Refusal.LOCKED_OUT
+    early = await agi.listen(FIRST_SILENCE_MS)
     if number is not None and number.room is not None and not number.pin_required:
         return await _enter_without_pin(agi, desk, number.room, sounds)
     if choice is not None and choice.languages:
         await choice.ask(agi)
+        early = ""  # a key before the offer chose nothing
     last: Admission | Refusal = Refusal.NO_PIN
     for _ in range(attempts):
-        if not await _prompt_allowed(agi, desk, source, agi.channel, called_for):
+        held = await _prompt_allowed(agi, desk, source, agi.channel, called_for)
+        if held is None:
             await agi.play(*REFUSAL_PROMPTS[Refusal.LOCKED_OUT], GOODBYE)
             return Refusal.LOCKED_OUT
         answered = False
         outcome = PinOutcome(Refusal.NO_PIN)
         try:
-            digits = await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
+            # Keys typed before a wait the guard imposed count for nothing.
+            begun = await _rest_of_early_pin(agi, early) if early and not held else None
+            early = ""
+            digits = begun or await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
             answered = True
             if not digits:
                 desk.no_pin(source, called_for)
@@ -276,6 +290,16 @@ async def entry_dialogue(
             break
     await agi.play(GOODBYE)
     return last
+
+
+async def _rest_of_early_pin(agi: AgiChannel, first: str) -> str | None:
+    """A PIN whose first key came in the silence before the prompt: its other keys, read in
+    silence (the caller knows what to type); None for a key that begins no PIN (a stray, or
+    nothing typed after it), and the prompt plays as usual."""
+    if not first.isdigit():
+        return None
+    rest = await agi.read_digits(SILENCE, REST_TIMEOUT_MS, MAX_PIN_DIGITS - 1)
+    return first + rest if rest else None
 
 
 async def _enter_without_pin(
@@ -311,14 +335,15 @@ async def tell_refusal(agi: AgiChannel, outcome: PinOutcome, sounds: Path) -> No
 
 async def _prompt_allowed(
     agi: AgiChannel, desk: EntryDesk, source: Source, channel: str, called_for: str | None
-) -> bool:
-    """Wait as the guard says before the next prompt; False if the source is refused. A
-    prompt the guard granted must be answered (``try_pin``, ``no_pin``) or abandoned."""
+) -> float | None:
+    """Wait as the guard says before the next prompt: the seconds waited, or None if the
+    source is refused. A prompt the guard granted must be answered (``try_pin``, ``no_pin``)
+    or abandoned."""
     held = 0.0
     while True:
         gate = desk.gate(source, held, channel, called_for)
         if isinstance(gate, Refuse):
-            return False
+            return None
         if isinstance(gate, Hold):
             if not held:
                 await agi.play(ONE_MOMENT)
@@ -334,7 +359,7 @@ async def _prompt_allowed(
     except BaseException:
         desk.abandon(source, called_for)
         raise
-    return True
+    return held + gate.wait
 
 
 async def _entry(

@@ -158,10 +158,88 @@ async def test_a_public_number_into_a_room_between_calls_says_when_the_next_begi
     server.close()
     await server.wait_closed()
     assert seen == [
+        "WAIT FOR DIGIT 500",  # the half second before anything plays
         'STREAM FILE /srv/iobridge/sounds/call-not-started ""',
         f'SAY DATETIME {int(begins.timestamp())} "" "ABd \'digits/at\' IMp" America/New_York',
         'STREAM FILE vm-goodbye ""',
     ]
+
+
+class PinKeepingDesk(AdmittingDesk):
+    """Admits, and keeps each PIN typed; ``wait``: what the guard imposes before a prompt."""
+
+    def __init__(self, admission: Admission, wait: float = 0.0) -> None:
+        super().__init__(admission)
+        self.wait = wait
+        self.pins: list[str] = []
+
+    def gate(
+        self,
+        source: Source,
+        held_for: float = 0.0,
+        channel: str = "",
+        called_for: str | None = None,
+    ) -> Gate:
+        return Proceed(self.wait)
+
+    async def try_pin(
+        self,
+        source: Source,
+        digits: str,
+        called_for: str | None = None,
+        *,
+        caller_id: str = "",
+        channel: str = "",
+    ) -> PinOutcome:
+        self.pins.append(digits)
+        return self.outcome
+
+
+async def early_dialogue(desk: PinKeepingDesk, answers: list[bytes]) -> list[str]:
+    """The dialogue up to its MSet, Asterisk answering ``answers`` in turn, then 200."""
+    server = await asyncio.start_server(
+        FastAgiServer([entry_route(desk, 3, SOUNDS)], secret=AGI_SECRET).handle, "127.0.0.1", 0
+    )
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
+    writer.write(
+        b"agi_network: yes\nagi_network_script: " + AGI_SECRET.encode() + b"/entry\n"
+        b"agi_channel: PJSIP/anonymous-00000003\n"
+        b"agi_callerid: 5550100\nagi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
+    )
+    seen: list[str] = []
+    while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():
+        seen.append(line)
+        writer.write(answers.pop(0) if answers else b"200 result=0\n")
+    writer.close()
+    server.close()
+    await server.wait_closed()
+    return [line for line in seen if not line.startswith("EXEC MSet")]
+
+
+async def test_a_pin_typed_before_the_prompt_is_kept_and_read_on_in_silence() -> None:
+    desk = PinKeepingDesk(Admission(BIG, Role.PARTICIPANT))
+    seen = await early_dialogue(desk, [b"200 result=52\n", b"200 result=24242\n"])  # 4, then
+    assert seen == ["WAIT FOR DIGIT 500", "GET DATA silence/1 3000 11"]
+    assert desk.pins == ["424242"]
+
+
+async def test_a_stray_key_before_the_prompt_with_nothing_after_it_gets_the_prompt() -> None:
+    desk = PinKeepingDesk(Admission(BIG, Role.PARTICIPANT))
+    answers = [b"200 result=53\n", b"200 result= (timeout)\n", b"200 result=424242\n"]
+    seen = await early_dialogue(desk, answers)
+    assert seen == [
+        "WAIT FOR DIGIT 500",
+        "GET DATA silence/1 3000 11",
+        "GET DATA conf-getpin 8000 12",
+    ]
+    assert desk.pins == ["424242"]
+
+
+async def test_keys_typed_before_a_wait_the_guard_imposed_count_for_nothing() -> None:
+    desk = PinKeepingDesk(Admission(BIG, Role.PARTICIPANT), wait=0.2)
+    seen = await early_dialogue(desk, [b"200 result=52\n", b"200 result=424242\n"])
+    assert seen == ["WAIT FOR DIGIT 500", "GET DATA conf-getpin 8000 12"]
+    assert desk.pins == ["424242"]
 
 
 async def test_an_admitted_caller_hears_everything_after_in_the_rooms_language() -> None:

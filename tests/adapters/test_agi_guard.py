@@ -184,6 +184,9 @@ async def test_the_guards_delay_is_a_wait_before_the_prompt_and_a_hang_up_in_it_
         + b"agi_callerid: x\n"
         b"agi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
     )
+    # The half second of silence before any prompt, which hears no key; then the guard's wait.
+    assert await asyncio.wait_for(reader.readline(), 5) == b"WAIT FOR DIGIT 500\n"
+    writer.write(b"200 result=0\n")
     await asyncio.sleep(0.2)
     writer.write(b"HANGUP\n")  # Asterisk's word when the channel hangs up under the AGI
     assert await asyncio.wait_for(reader.read(), 5) == b""  # nothing was played

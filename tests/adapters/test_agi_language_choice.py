@@ -49,6 +49,7 @@ async def test_key_3_picks_the_third_language_and_the_pin_prompt_follows_in_it()
     choice = LanguageChoice(("en", "es", "fr"), SOUNDS)
     seen = await dialogue(choice, {"STREAM FILE /sounds/fr/language-choice": "3"})
     assert seen == [
+        "WAIT FOR DIGIT 500",  # the silence before the offers
         'STREAM FILE /sounds/en/language-choice "123"',
         'STREAM FILE en/digits/1 "123"',
         'STREAM FILE /sounds/es/language-choice "123"',
@@ -69,7 +70,17 @@ async def test_a_key_pressed_after_the_offers_counts_and_one_language_asks_nothi
     seen = await dialogue(LanguageChoice(("en", "fr"), SOUNDS), {"WAIT FOR DIGIT": "2"})
     assert 'EXEC MSet "CHANNEL(language)=fr"' in seen
     assert await dialogue(LanguageChoice(("fr",), SOUNDS), {}) == [
+        "WAIT FOR DIGIT 500",
         'EXEC MSet "CHANNEL(language)=fr"',
         "GET DATA conf-getpin 8000 12",
     ]
-    assert await dialogue(LanguageChoice((), SOUNDS), {}) == ["GET DATA conf-getpin 8000 12"]
+    assert await dialogue(LanguageChoice((), SOUNDS), {}) == [
+        "WAIT FOR DIGIT 500",
+        "GET DATA conf-getpin 8000 12",
+    ]
+
+
+async def test_a_key_typed_before_the_offers_chooses_nothing_and_starts_no_pin() -> None:
+    seen = await dialogue(LanguageChoice(("en", "fr"), SOUNDS), {"WAIT FOR DIGIT 500": "2"})
+    assert 'EXEC MSet "CHANNEL(language)=en"' in seen
+    assert seen[-1] == "GET DATA conf-getpin 8000 12"

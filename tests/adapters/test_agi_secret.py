@@ -113,8 +113,11 @@ async def test_a_request_with_the_secret_runs_its_route() -> None:
         port = server.sockets[0].getsockname()[1]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(request(f"{AGI_SECRET}/entry", "203.0.113.7:5060", "anonymous"))
+        silence = await asyncio.wait_for(reader.readline(), 5)
+        writer.write(b"200 result=0\n")  # no key in the half second before the prompt
         first = await asyncio.wait_for(reader.readline(), 5)
         writer.close()
+    assert silence == b"WAIT FOR DIGIT 500\n"
     assert first.startswith(b"GET DATA conf-getpin")  # the caller hears the PIN prompt
     assert desk.calls == ["call_entered", "gate address:203.0.113.7"]
 

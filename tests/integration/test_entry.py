@@ -33,6 +33,30 @@ async def test_a_participant_pin_joins_the_room_unmuted(ami: AmiWatcher, dial: D
     await ami.wait_for(event("ConfbridgeLeave", Channel=joined["Channel"]), since=mark)
 
 
+async def test_a_pin_typed_the_moment_the_call_is_answered_is_kept(
+    ami: AmiWatcher, dial: Dial
+) -> None:
+    # A caller who knows the drill does not wait for the prompt. Keys that reach Asterisk
+    # between two AGI commands are thrown away: with a Wait() before the dialogue, a PIN
+    # typed in the first 0.8 s never joined.
+    caller_id = unique_caller_id("early")
+    mark = ami.mark()
+    await dial("2468#", caller_id=caller_id, key_delay=0.0)
+    joined = await join_of(ami, caller_id, mark)
+    assert joined["Conference"] == "e2e-open"
+
+
+async def test_a_stray_key_before_the_prompt_is_followed_by_the_prompt_as_usual(
+    ami: AmiWatcher, dial: Dial
+) -> None:
+    caller_id = unique_caller_id("stray")
+    mark = ami.mark()
+    # One key at once, then nothing for 5 s (the prompt plays), then the PIN.
+    await dial("5,,,,,2468#", caller_id=caller_id, key_delay=0.0)
+    joined = await join_of(ami, caller_id, mark)
+    assert joined["Conference"] == "e2e-open"
+
+
 async def test_a_room_muted_on_entry_lets_participants_in_muted(
     ami: AmiWatcher, dial: Dial, service: BridgeService
 ) -> None:
