@@ -56,7 +56,9 @@ class SavedBreakouts:
                 log.exception("breakout.not_saved room=%s running=%s", room, state is not None)
 
     async def load(self) -> dict[str, dict[str, Any]]:
-        """Room -> the state saved for it (nothing when the database cannot say)."""
+        """Room -> the state saved for it (nothing when the database cannot say), once
+        the changes so far are written (a breakout that just ended is not read back)."""
+        await self.flushed()
         try:
             async with self._sessions() as session:
                 return await saved_breakouts(session)
