@@ -3,12 +3,12 @@
 A moderator starts one (callers split by chance, by the speaker stack or by a list), moves
 people, extends it, turns the broadcast on or off and ends it; the clock plays the warnings
 and ends it on time. Every effect goes to the room's PBX (``PbxDirectory.bridge_for``): a
-``Move`` is an AMI Redirect the roster is told about first (``RemovalOrdered(MOVED)``, so the
-leave and join Asterisk reports are one move, the caller's leg and stack place kept), a
-``Warn`` the announcer in each group, ``Broadcast`` the main room's listeners into the
-groups. People arriving while it runs go to their group or the smallest (the room's
-``breakout_latecomers``); ``*0`` in a group asks for a moderator (``bridge.service.keys``).
-Each stint in a group goes into the call's history.
+``Move`` is an AMI Redirect (``bridge.service.breakout_moves``), a ``Warn`` the announcer in
+each group, ``Broadcast`` the main room's listeners into the groups. People arriving while
+it runs go to their group or the smallest (the room's ``breakout_latecomers``); ``*0`` in a
+group asks for a moderator (``bridge.service.keys``).
+Each stint in a group goes into the call's history; the breakout's state is saved on each
+change (``bridge.service.breakout_store``), and a restarted service carries it on.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from bridge.domain.breakouts import (
 )
 from bridge.domain.events import (
     DomainEvent,
-    LeaveReason,
     ParticipantJoined,
     ParticipantLeft,
     RemovalOrdered,
@@ -54,17 +53,12 @@ from bridge.errors import (
     NoSuchRoom,
     RoomSpansNodes,
 )
+from bridge.service.breakout_moves import GroupMoves
+from bridge.service.breakout_store import SavedBreakouts
 from bridge.service.pbx_directory import PbxDirectory
 
 log = logging.getLogger(__name__)
 
-MOVES_AT_ONCE = 25  # AMI Redirects in flight per breakout: 300 callers move in about a second
-# When a move that has not landed by then is sent again (twice at most): one that reached a
-# caller in a key's dialplan leaves them where they were (dialplan/extensions.conf,
-# [iobridge-group]), and under load a few Redirects of 300 were lost (bench/README.md). A
-# move on its way (the caller left their conference) is never sent again.
-LANDING = 4.0  # seconds
-RESENDS = 2
 StintLog = Callable[[list[StintEnded]], Awaitable[None]]
 RoomLookup = Callable[[str], Awaitable[RoomSpec | None]]
 
@@ -81,20 +75,21 @@ class RoomBreakouts:
         stack_order: Callable[[str], list[str]],
         name_of: Callable[[str, str, str], str],
         settled: Callable[[str], Awaitable[None]],
+        saved: SavedBreakouts,
     ) -> None:
         self.pbxs = pbxs
         self.switchboard = switchboard
-        self._order_removal = order_removal
         self._publish = publish
         self._keep = keep
         self._find_room = find_room
         self._stack_order = stack_order
         self._name_of = name_of
-        self._settled = settled  # a channel out of its key dialogue (bridge.service.keys)
         self.breakouts: dict[str, Breakout] = {}
+        self._moves = GroupMoves(pbxs, switchboard, order_removal, settled, self._wanted)
+        self._saved = saved
+        saved.follow(lambda room: b.to_state() if (b := self.breakouts.get(room)) else None)
         self._clocks: dict[str, asyncio.Task[None]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        self._checks: set[asyncio.Task[None]] = set()  # moves looked at again (``_landed``)
 
     def _pbx(self, room: str) -> ConferenceBridge:
         return self.pbxs.bridge_for(room)
@@ -166,6 +161,7 @@ class RoomBreakouts:
         except BreakoutError as exc:
             raise BadField(str(exc)) from None
         self._wind(room)
+        self._saved.changed(room)
         self._publish(room, BreakoutChanged(room))
         return breakout.as_json()
 
@@ -201,6 +197,7 @@ class RoomBreakouts:
         group = breakout.ask_moderator(channel) if breakout else None
         if group is not None:
             log.info("breakout.moderator_asked room=%s group=%s", room, group)
+            self._saved.changed(room)
             self._publish(room, BreakoutChanged(room))
         return group
 
@@ -223,8 +220,44 @@ class RoomBreakouts:
             case Resynced():
                 for room in [r for r in self.breakouts if self.switchboard.room(r) is None]:
                     self._drop(room, time.time())
+                self._in_background(self.restore())
+
+    async def restore(self) -> None:
+        """After a restart (the roster resynced from Asterisk): each saved breakout carries
+        on with where Asterisk has everyone now (``Breakout.resume``), or ends now if its
+        end passed meanwhile; one whose room has nobody left is dropped."""
+        for room, state in (await self._saved.load()).items():
+            live = self.switchboard.room(room)
+            if room in self.breakouts:
+                continue  # running here: its row is this one's
+            try:
+                breakout = Breakout.from_state(state)
+            except (KeyError, ValueError, TypeError, AttributeError):
+                log.error("breakout.unreadable room=%s (dropped)", room)
+                live = None
+            if live is None:
+                log.info("breakout.dropped_at_restore room=%s", room)
+                self._saved.changed(room)  # not running: its row goes
+                continue
+            present = {
+                p.channel: (self._member(room, p), p.group) for p in live.participants.values()
+            }
+            self.breakouts[room] = breakout
+            effects = breakout.resume(present, time.time())
+            log.info("breakout.restored room=%s running=%s", room, breakout.running)
+            self._publish(room, BreakoutChanged(room))
+            if not breakout.running:
+                await self._finish(room, effects)
+                continue
+            self._wind(room)
+            self._saved.changed(room)
+            await self._carry_out(room, effects)
 
     # ---- inside ------------------------------------------------------------------------------
+
+    def _wanted(self, room: str, channel: str) -> str | None:
+        breakout = self.breakouts.get(room)
+        return breakout.group_of(channel) if breakout else None
 
     def _member(self, room: str, person: Participant) -> Member:
         name = self._name_of(room, person.caller_id, person.channel) or person.caller_name
@@ -267,20 +300,17 @@ class RoomBreakouts:
         if clock is not None:
             clock.cancel()
         stints = [e for e in breakout.end(at) if isinstance(e, StintEnded)]
+        self._saved.changed(room)
         self._in_background(self._kept(room, stints))
         self._publish(room, BreakoutChanged(room))
 
     async def _carry_out(self, room: str, effects: list[Effect]) -> None:
         """Moves side by side (a few at once), then the warnings and the broadcast; the
         stints to history; the panels told."""
+        if effects:
+            self._saved.changed(room)  # the breakout changed: saved while its moves go
         pbx = self._pbx(room)
-        limit = asyncio.Semaphore(MOVES_AT_ONCE)
-        moves = [e for e in effects if isinstance(e, Move)]
-        failed = await asyncio.gather(*(self._moved(pbx, limit, m) for m in moves))
-        if moves:
-            check = asyncio.get_running_loop().create_task(self._landed(room, moves))
-            self._checks.add(check)
-            check.add_done_callback(self._checks.discard)
+        failed = await self._moves.send(room, [e for e in effects if isinstance(e, Move)])
         for effect in effects:
             if isinstance(effect, Warn):
                 await asyncio.gather(*(self._warned(pbx, effect, g) for g in effect.groups))
@@ -291,8 +321,8 @@ class RoomBreakouts:
             await self._kept(room, stints)
         if effects:
             self._publish(room, BreakoutChanged(room))
-        if any(failed):
-            log.warning("breakout.moves_failed room=%s count=%d", room, sum(failed))
+        if failed:
+            log.warning("breakout.moves_failed room=%s count=%d", room, failed)
 
     async def _hold_open(self, room: str) -> None:
         """The announcer holds the main room open while everyone moves out of it, so that
@@ -301,52 +331,6 @@ class RoomBreakouts:
             await self._pbx(room).hold_open(room)
         except BridgeError as exc:  # the moves go on; the last one may be a few seconds late
             log.warning("breakout.not_held_open room=%s reason=%s", room, exc)
-
-    async def _moved(self, pbx: ConferenceBridge, limit: asyncio.Semaphore, move: Move) -> bool:
-        """One move; True when Asterisk refused it (the caller hung up on the way, say)."""
-        await self._settled(move.channel)  # a Redirect inside a key's dialplan ends the call
-        async with limit:
-            self._order_removal(
-                RemovalOrdered(move.room, move.channel, LeaveReason.MOVED, time.time())
-            )
-            try:
-                await pbx.move(move.room, move.channel, move.group)
-            except BridgeError as exc:
-                self._order_removal(RemovalOrdered(move.room, move.channel, None, time.time()))
-                log.warning(
-                    "breakout.move_failed room=%s channel=%s reason=%s",
-                    move.room,
-                    move.channel,
-                    exc,
-                )
-                return True
-        return False
-
-    async def _landed(self, room: str, moves: list[Move]) -> None:
-        """Moves that did not land within ``LANDING``: sent again, to where the breakout
-        wants each person now (their group, or the main room once it ended)."""
-        for _ in range(RESENDS):
-            await asyncio.sleep(LANDING)
-            live = self.switchboard.room(room)
-            if live is None:
-                return
-            breakout = self.breakouts.get(room)
-            moves = [
-                Move(room, move.channel, breakout.group_of(move.channel) if breakout else None)
-                for move in moves
-                if move.channel in live.participants
-            ]
-            moves = [
-                m
-                for m in moves
-                if not live.participants[m.channel].moving
-                and live.participants[m.channel].group != m.group
-            ]
-            if not moves:
-                return
-            log.warning("breakout.moves_again room=%s count=%d", room, len(moves))
-            limit = asyncio.Semaphore(MOVES_AT_ONCE)
-            await asyncio.gather(*(self._moved(self._pbx(room), limit, m) for m in moves))
 
     async def _warned(self, pbx: ConferenceBridge, warn: Warn, group: str) -> None:
         try:
@@ -374,17 +358,20 @@ class RoomBreakouts:
         """Moves and stints under way finished (the service waits for it on stop)."""
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
+        await self._saved.flushed()
 
     def stop_clocks(self) -> None:
         """No timer acts any more: the service is stopping and its PBX links close next,
         so an end that came due now would only fail its moves halfway."""
-        for task in [*self._clocks.values(), *self._checks]:
+        for task in self._clocks.values():
             task.cancel()
+        self._moves.stop()
 
     def stop(self) -> None:
         self.stop_clocks()
         for task in self._background:
             task.cancel()
+        self._saved.stop()
 
 
 def _joined(person: Participant) -> float:

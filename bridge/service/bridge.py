@@ -34,6 +34,7 @@ from bridge.service.accounts import Accounts
 from bridge.service.alerts import Alerts
 from bridge.service.audit import AuditTrail
 from bridge.service.bars import CallerBars
+from bridge.service.breakout_store import SavedBreakouts
 from bridge.service.breakouts import RoomBreakouts
 from bridge.service.cues import RoomCues
 from bridge.service.dialout import DialOut
@@ -170,6 +171,7 @@ class BridgeService:
             self._stack_order,
             self.labels.name_of,
             lambda channel: self.keys.settled(channel),  # the keys are wired just below
+            SavedBreakouts(db.sessions),
         )
         self.keys = RoomKeys(
             self.speakers,

@@ -1,15 +1,20 @@
 """Breakout stints in a call's history, for its report: who was in which group, from when
 to when (one row per stint: a caller moved between groups has several). The retention
 purge replaces their caller IDs by the call's pseudonyms and blanks their names; a host's
-purge of the call deletes them with the rest of its history."""
+purge of the call deletes them with the rest of its history.
+
+And each running breakout's state (``SavedBreakout``), so that a restarted service carries
+it on: one row a room, deleted when the breakout ends."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, Text, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +38,16 @@ class BreakoutStint(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SavedBreakout(Base):
+    """A room's running breakout (``Breakout.to_state()`` as JSON), saved on every change."""
+
+    __tablename__ = "saved_breakouts"
+
+    room_name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 def _when(at: float) -> datetime:
@@ -74,3 +89,22 @@ async def stints_of_call(session: AsyncSession, call_id: int) -> list[BreakoutSt
             .order_by(BreakoutStint.started_at, BreakoutStint.id)
         )
     )
+
+
+async def save_breakout(session: AsyncSession, room: str, state: dict[str, Any]) -> None:
+    text = json.dumps(state, separators=(",", ":"))
+    row = await session.get(SavedBreakout, room)
+    if row is None:
+        session.add(SavedBreakout(room_name=room, state=text, saved_at=datetime.now(UTC)))
+    else:
+        row.state, row.saved_at = text, datetime.now(UTC)
+
+
+async def drop_breakout(session: AsyncSession, room: str) -> None:
+    await session.execute(delete(SavedBreakout).where(SavedBreakout.room_name == room))
+
+
+async def saved_breakouts(session: AsyncSession) -> dict[str, dict[str, Any]]:
+    """Room -> its breakout's saved state, for every room that had one running."""
+    rows = await session.scalars(select(SavedBreakout).order_by(SavedBreakout.room_name))
+    return {row.room_name: json.loads(row.state) for row in rows}

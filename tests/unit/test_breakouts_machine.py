@@ -183,6 +183,36 @@ class BreakoutMachine(RuleBasedStateMachine):
         assert self.breakout is not None
         self.carry_out(self.breakout.end(self.now))
 
+    @precondition(lambda self: self.running)
+    @rule(data=st.data(), seconds=st.sampled_from((0, 30, 90, 600)))
+    def restart(self, data: st.DataObject, seconds: int) -> None:
+        """The service restarts: the breakout comes back from its saved state, and meanwhile
+        some hung up and the clock ran on (perhaps past the end)."""
+        assert self.breakout is not None
+        state = self.breakout.to_state()
+        gone = data.draw(
+            st.sets(st.sampled_from(sorted(self.present))) if self.present else st.just(set())
+        )
+        self.now += seconds
+        self.breakout = Breakout.from_state(state)
+        assert self.breakout.to_state() == state
+        order = [m.channel for m in self.breakout.members()]  # who left first: last one home
+        for channel in sorted(gone, key=lambda c: order.index(c) if c in order else -1):
+            member = self.present.pop(channel)
+            known = member.caller_id != "anonymous" and not member.moderator
+            if self.where[channel] is not None and known:
+                self.homes[member.caller_id] = self.where[channel]
+        present = {c: (m, self.where[c]) for c, m in self.present.items()}
+        effects = self.breakout.resume(present, self.now)
+        self.carry_out(effects)
+        for channel in gone:
+            assert self.where.pop(channel) is None  # their stint ended
+        if self.now >= self.breakout.ends_at:
+            assert not self.breakout.running
+            self.homes = {}
+        else:
+            assert not [e for e in effects if isinstance(e, Move)]  # all were where they belong
+
     @invariant()
     def the_groups_are_where_the_moves_sent_everyone(self) -> None:
         if self.breakout is None:

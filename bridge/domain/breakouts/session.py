@@ -5,7 +5,9 @@ sent people; Asterisk's roster says where they are (the two agree once the moves
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bridge.domain.breakouts.model import (
     MAIN_ROOM,
@@ -48,6 +50,9 @@ class Breakout:
     warned: set[int] = field(default_factory=set)  # seconds-left marks played (or passed)
     broadcast: bool = False
     ended_at: float | None = None
+    # Callers a moderator sent back to the main room: a restart must not take them for
+    # latecomers (``resume``).
+    sent_back: set[str] = field(default_factory=set)
 
     @classmethod
     def start(
@@ -123,6 +128,7 @@ class Breakout:
         if group is None:
             return []
         member = self.groups[group][channel]
+        self.sent_back.discard(channel)
         if self.running and member.caller_id not in UNKNOWN_CALLERS and not member.moderator:
             self.homes[member.caller_id] = group
         return self._take_out(channel, at)
@@ -140,6 +146,7 @@ class Breakout:
             return []
         effects = self._take_out(member.channel, at)
         if to == MAIN_ROOM:
+            self.sent_back.add(member.channel)
             return [*effects, Move(self.room, member.channel, None)]
         return effects + self._place(member, to, at)
 
@@ -180,6 +187,82 @@ class Breakout:
         self.ended_at = at
         self.homes.clear()
         self.wants_moderator.clear()
+        self.sent_back.clear()
+        return effects
+
+    # ---- across a restart ----------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """What a restarted service needs to carry on (JSON): ``from_state`` reads it back."""
+        return {
+            "room": self.room,
+            "started_at": self.started_at,
+            "ends_at": self.ends_at,
+            "latecomers": str(self.latecomers),
+            "groups": [
+                {
+                    "name": name,
+                    "members": [
+                        {**m.as_json(), "moderator": m.moderator, "since": self.since[c]}
+                        for c, m in members.items()
+                    ],
+                }
+                for name, members in self.groups.items()
+            ],
+            "homes": dict(self.homes),
+            "wants_moderator": sorted(self.wants_moderator),
+            "warned": sorted(self.warned),
+            "broadcast": self.broadcast,
+            "sent_back": sorted(self.sent_back),
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Breakout:
+        """The running breakout ``to_state`` saved (KeyError, ValueError: not one)."""
+        breakout = cls(
+            str(state["room"]),
+            float(state["started_at"]),
+            float(state["ends_at"]),
+            Latecomers(state["latecomers"]),
+            homes={str(k): str(v) for k, v in state["homes"].items()},
+            wants_moderator={str(g) for g in state["wants_moderator"]},
+            warned={int(s) for s in state["warned"]},
+            broadcast=bool(state["broadcast"]),
+            sent_back={str(c) for c in state["sent_back"]},
+        )
+        for group in state["groups"]:
+            members = breakout.groups[str(group["name"])] = {}
+            for m in group["members"]:
+                member = Member(m["channel"], m["caller_id"], m["name"], bool(m["moderator"]))
+                members[member.channel] = member
+                breakout.since[member.channel] = float(m["since"])
+        return breakout
+
+    def resume(self, present: Mapping[str, tuple[Member, str | None]], at: float) -> list[Effect]:
+        """After a restart, made to agree with where Asterisk has everyone now (``present``:
+        channel -> the person and the group they are in, None for the main room). Who hung
+        up meanwhile left (their stint ends now: when is not known); who is in a group's
+        conference is in that group. Ended if its end passed meanwhile; otherwise whoever
+        waits in the main room is sent on: to the group a move that had not landed was
+        taking them to, or as a latecomer (those a moderator sent back stay)."""
+        effects: list[Effect] = []
+        for member in self.members():
+            if member.channel not in present:
+                effects += self.leave(member.channel, at)
+        for channel, (member, group) in present.items():
+            if group is not None and group in self.groups and self.group_of(channel) != group:
+                effects += self._take_out(channel, at)
+                self._place(member, group, at)  # no Move: Asterisk has them there already
+        if at >= self.ends_at:
+            return effects + self.end(at)
+        for channel, (member, group) in present.items():
+            if group is not None or channel in self.sent_back:
+                continue
+            wanted = self.group_of(channel)
+            if wanted is not None:
+                effects.append(Move(self.room, channel, wanted))
+            else:
+                effects += self.arrive(member, at)
         return effects
 
     # ---- the clock -----------------------------------------------------------------------
@@ -212,6 +295,7 @@ class Breakout:
     def _place(self, member: Member, group: str, at: float) -> list[Effect]:
         self.groups[group][member.channel] = member
         self.since[member.channel] = at
+        self.sent_back.discard(member.channel)
         if member.moderator:
             self.wants_moderator.discard(group)
         return [Move(self.room, member.channel, group)]
