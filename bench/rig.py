@@ -172,6 +172,11 @@ class Rig:
             # too, and the storm would stop joining (bench/README.md, announce_names). The
             # bench counts wrong PINs (``wrong_pins``) instead of letting them compound.
             "IOBRIDGE_GUARD_FIRST_DELAY_SECONDS": "0",
+            # And the guard's alarm (100 failures from all sources in the hour: an attack,
+            # every prompt then spaced to 30 a minute): over a long soak on a loaded box the
+            # PINs SIPp loses add up to it, and the soak stopped joining at 47 minutes
+            # (bench/README.md, the soak).
+            "IOBRIDGE_GUARD_GLOBAL_ALARM": "1000000",
             # Likewise the 20 moderators' panels: one address to the panel's server, which
             # lets one address hold 64 connections (docs/admin.md, "Connections and files").
             "IOBRIDGE_HTTP_MAX_CONNECTIONS_PER_CLIENT": "256",
