@@ -24,8 +24,9 @@ up: system venv asterisk
 
 test: SYSTEM_PACKAGES = $(TEST_PACKAGES)
 # The suite runs in TEST_WORKERS processes (pytest-xdist), each with its own Asterisk, service
-# and PostgreSQL; a test file stays on one worker. Most of a call test is waiting on prompts,
-# so more workers than cores pays. The ten slowest tests are printed at the end.
+# and PostgreSQL; a test file stays on one worker, and the slowest files go out first
+# (tests/conftest.py). Most of a call test is waiting on prompts, so more workers than cores
+# pays. The ten slowest tests are printed at the end.
 TEST_WORKERS ?= 4
 test: system venv asterisk lint typecheck audit
 	IOBRIDGE_REQUIRE_POSTGRES=1 $(BIN)/pytest -ra -n $(TEST_WORKERS) --dist loadfile --durations=10

@@ -54,13 +54,48 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         os.environ.update(saved)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest-xdist would hand files out by their number of tests, most first: the order below
+    # would be lost, and the one-test browser files (half a minute each) went out last.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+# The order files are handed out in, slowest first (pytest-xdist gives each free worker the
+# next): the quick files come last, to fill in while the last slow ones end.
+PROCESS_FOLDERS = ("tests/integration", "tests/browser", "tests/install")  # Asterisk, Chromium, pip
+DATABASE_FOLDERS = ("tests/store", "tests/cli", "tests/adapters")  # PostgreSQL, the service
+
+
+def _slowness(item: pytest.Item) -> int:
+    if item.get_closest_marker("long") is not None:  # minutes of waiting on a clock
+        return 0
+    where = str(item.path)
+    if any(folder in where for folder in PROCESS_FOLDERS):
+        return 1
+    if any(folder in where for folder in DATABASE_FOLDERS) or _tries_examples(item):
+        return 2
+    return 3
+
+
+def _tries_examples(item: pytest.Item) -> bool:
+    """A module of hypothesis tests: hundreds of examples each (a state machine, a minute)."""
+    module = getattr(item, "module", None)
+    names = vars(module).values() if module is not None else ()
+    return any(
+        str(getattr(value, "__module__", None) or getattr(value, "__name__", "")).startswith(
+            "hypothesis"
+        )
+        for value in names
+    )
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path) or "tests/browser" in str(item.path):
             item.add_marker(pytest.mark.pbx)
-    # Files marked `long` (minutes of waiting on a clock) go first: pytest-xdist hands files
-    # out in this order, so theirs is not the last worker still running.
-    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+    # So the workers end together (stable: a file's tests stay together and in order).
+    items.sort(key=_slowness)
 
 
 @pytest.fixture(scope="session")
