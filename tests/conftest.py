@@ -90,12 +90,26 @@ def _tries_examples(item: pytest.Item) -> bool:
     )
 
 
+def _interleaved(items: list[pytest.Item]) -> dict[Path, int]:
+    """Each file's turn within its folder: the slow files of the call, browser and install
+    folders go out in turns, one of each, so four workers do not all start Chromium at once."""
+    seen: dict[Path, int] = {}
+    per_folder: dict[Path, int] = {}
+    for item in items:
+        if item.path not in seen:
+            folder = item.path.parent
+            seen[item.path] = per_folder.get(folder, 0)
+            per_folder[folder] = seen[item.path] + 1
+    return seen
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "tests/integration" in str(item.path) or "tests/browser" in str(item.path):
             item.add_marker(pytest.mark.pbx)
     # So the workers end together (stable: a file's tests stay together and in order).
-    items.sort(key=_slowness)
+    turn = _interleaved(items)
+    items.sort(key=lambda item: (_slowness(item), turn[item.path] if _slowness(item) == 1 else 0))
 
 
 @pytest.fixture(scope="session")
