@@ -8,7 +8,6 @@ emits find the rows still open and continue them: the same call goes on in the s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
@@ -237,9 +236,12 @@ class HistoryWriter:
         return self._queue.qsize()
 
     async def flushed(self, timeout: float = 10.0) -> None:
-        """Wait until every submitted effect is written (tests, shutdown)."""
-        with contextlib.suppress(TimeoutError):
+        """Wait until every submitted effect is written (tests, shutdown), ``timeout`` at
+        most; what is still unwritten then is said, not passed over in silence."""
+        try:
             await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("history.not_flushed pending=%d after_seconds=%g", self.pending, timeout)
 
 
 async def label_open_leg(session: AsyncSession, room: str, channel: str, label: str) -> bool:

@@ -352,7 +352,9 @@ async def test_history_writer_flushes_more_than_one_batch(db: Database) -> None:
         board = Switchboard()
         for n in range(620):  # the writer takes at most 500 effects per transaction
             writer.submit(board.apply(joined(f"PJSIP/p-{n}", n / 100)))
-        await asyncio.wait_for(writer.flushed(), 30)
+        # On a loaded box (four suites' workers, PostgreSQL) 620 rows took more than the
+        # default 10 s: flushed() then returned with nothing written yet.
+        await writer.flushed(timeout=60)
         assert len(await legs(db)) == 620
         assert len(await calls(db)) == 1
     finally:
