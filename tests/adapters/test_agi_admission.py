@@ -9,6 +9,7 @@ integration tests run the same dialogue against a real Asterisk)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -70,15 +71,14 @@ class AdmittingDesk:
         return PinOutcome(Refusal.ROOM_LOCKED)
 
 
-async def commands_after_the_pin(admission: Admission | PinOutcome) -> list[str]:
-    route = entry_route(AdmittingDesk(admission), 3, SOUNDS)
+async def entry_on_the_wire(desk: AdmittingDesk, answer: Callable[[str], bytes]) -> list[str]:
+    """Every command the entry dialogue sends, Asterisk's side answering each with
+    ``answer(command)``."""
+    route = entry_route(desk, 3, SOUNDS)
     server = await asyncio.start_server(
-        FastAgiServer([route], secret=AGI_SECRET).handle,
-        "127.0.0.1",
-        0,
+        FastAgiServer([route], secret=AGI_SECRET).handle, "127.0.0.1", 0
     )
-    port = server.sockets[0].getsockname()[1]
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
     writer.write(
         b"agi_network: yes\nagi_network_script: " + AGI_SECRET.encode() + b"/entry\n"
         b"agi_channel: PJSIP/anonymous-00000001\n"
@@ -87,10 +87,18 @@ async def commands_after_the_pin(admission: Admission | PinOutcome) -> list[str]
     seen: list[str] = []
     while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():
         seen.append(line)
-        writer.write(b"200 result=424242\n" if line.startswith("GET DATA") else b"200 result=0\n")
+        writer.write(answer(line))
     writer.close()
     server.close()
     await server.wait_closed()
+    return seen
+
+
+async def commands_after_the_pin(admission: Admission | PinOutcome) -> list[str]:
+    seen = await entry_on_the_wire(
+        AdmittingDesk(admission),
+        lambda line: b"200 result=424242\n" if line.startswith("GET DATA") else b"200 result=0\n",
+    )
     return seen[seen.index(next(c for c in seen if c.startswith("GET DATA"))) + 1 :]
 
 
@@ -197,22 +205,9 @@ class PinKeepingDesk(AdmittingDesk):
 
 async def early_dialogue(desk: PinKeepingDesk, answers: list[bytes]) -> list[str]:
     """The dialogue up to its MSet, Asterisk answering ``answers`` in turn, then 200."""
-    server = await asyncio.start_server(
-        FastAgiServer([entry_route(desk, 3, SOUNDS)], secret=AGI_SECRET).handle, "127.0.0.1", 0
+    seen = await entry_on_the_wire(
+        desk, lambda line: answers.pop(0) if answers else b"200 result=0\n"
     )
-    reader, writer = await asyncio.open_connection("127.0.0.1", server.sockets[0].getsockname()[1])
-    writer.write(
-        b"agi_network: yes\nagi_network_script: " + AGI_SECRET.encode() + b"/entry\n"
-        b"agi_channel: PJSIP/anonymous-00000003\n"
-        b"agi_callerid: 5550100\nagi_arg_1: 203.0.113.7:5060\nagi_arg_2: anonymous\n\n"
-    )
-    seen: list[str] = []
-    while line := (await asyncio.wait_for(reader.readline(), 5)).decode().strip():
-        seen.append(line)
-        writer.write(answers.pop(0) if answers else b"200 result=0\n")
-    writer.close()
-    server.close()
-    await server.wait_closed()
     return [line for line in seen if not line.startswith("EXEC MSet")]
 
 
