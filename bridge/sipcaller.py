@@ -10,7 +10,8 @@ Why it is built this way:
   sequence numbers and timestamps; played one after another, Asterisk drops later digits as
   old or duplicate ("4242#" arrives as "4#"). So the wanted digits are spliced into one pcap
   with steadily increasing numbering and a gap between digits, played once (SIPp 3.6's
-  ``play_dtmf`` ended calls early).
+  ``play_dtmf`` ended calls early). Each key ends with one end packet, not the files' three:
+  Asterisk counts a repeat as another press when an echo's packet comes in between.
 * Audio: replaying the stock file restarts its numbering, which Asterisk counts as tens of
   thousands of lost packets, so it is looped into one long stream instead.
 * Session refreshes (re-INVITEs) are answered in every wait, as a phone does.

@@ -112,9 +112,9 @@ def build_dtmf_pcap(
             stamp += later * LATER_STAMP_STEP
             clock = first.usec
         samples = 0
-        for pkt in digit:
-            # A new sequence number per packet (the repeated end packets too), one timestamp
-            # per event (RFC 4733: the event's start), one SSRC for the whole stream.
+        for pkt in _without_repeated_end(digit, linktype):
+            # A new sequence number per packet, one timestamp per event (RFC 4733: the
+            # event's start), one SSRC for the whole stream.
             data = _restamp(pkt.data, linktype, seq, stamp, ssrc)
             samples = max(
                 samples, struct.unpack_from("!H", data, rtp_offset(data, linktype) + 14)[0]
@@ -128,6 +128,18 @@ def build_dtmf_pcap(
         stamp += span // 125 + round(gap * 8000)
     write_pcap(out, linktype, packets)
     return _span(packets)
+
+
+def _without_repeated_end(digit: list[PcapPacket], linktype: int) -> list[PcapPacket]:
+    """A key's packets up to its first end packet. SIPp's files send the end three times
+    (RFC 4733 advises it against loss, which loopback has none of). Asterisk counts a
+    repeat as one more press once another stream's packet has come in between: an echoing
+    caller's echo, or the stream of a caller who talks, and on a loaded machine SIPp's
+    three ends go out tens of milliseconds apart: "2468#" arrived as "24668"."""
+    for index, pkt in enumerate(digit):
+        if pkt.data[rtp_offset(pkt.data, linktype) + 13] & 0x80:  # E bit: the event ended
+            return digit[: index + 1]
+    return digit
 
 
 def build_audio_loop(source: Path, out: Path, seconds: float) -> float:
@@ -157,7 +169,7 @@ def _cached(path: Path, build: Callable[[], float]) -> tuple[Path, float]:
 
 def dtmf_pcap(keys: str, cache_dir: Path, later: int = 0) -> tuple[Path, float]:
     name = keys.replace("*", "s").replace("#", "p").replace(PAUSE, "w")
-    path = cache_dir / (f"dtmf-{name}.pcap" if not later else f"dtmf-{name}-later{later}.pcap")
+    path = cache_dir / (f"keys-{name}.pcap" if not later else f"keys-{name}-later{later}.pcap")
     return _cached(path, lambda: build_dtmf_pcap(keys, path, later=later))
 
 

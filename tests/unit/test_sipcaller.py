@@ -79,7 +79,7 @@ def _check_spliced(path: Path, keys: str) -> None:
     magic, major, minor, _, _, _, linktype = struct.unpack_from("<IHHiIII", raw)
     assert (magic, major, minor, linktype) == (0xA1B2C3D4, 2, 4, 1)
     rows = _rtp(path)
-    assert len(rows) == 10 * len(keys)
+    assert len(rows) == 8 * len(keys)  # 7 updates and one end (of the stock 10)
     assert len({r[3] for r in rows}) == 1, "one SSRC"
     seqs = [r[1] for r in rows]
     assert all(b == a + 1 for a, b in itertools.pairwise(seqs)), "steady sequence"
@@ -93,7 +93,11 @@ def _check_spliced(path: Path, keys: str) -> None:
     assert [e for _, e in events] == [EVENT_CODES[k] for k in keys]
     stamps = [s for s, _ in events]
     assert all(b > a for a, b in itertools.pairwise(stamps))
-    assert sum(1 for r in rows if r[5]) == 3 * len(keys), "three end packets per key"
+    # One end packet per key: a repeat is counted as a second press by Asterisk once another
+    # stream's packet has come in between (an echoing or talking caller on a loaded box).
+    ends = [i for i, r in enumerate(rows) if r[5]]
+    assert len(ends) == len(keys), "one end packet per key"
+    assert all(i + 1 == len(rows) or rows[i + 1][2] != rows[i][2] for i in ends), "end is last"
     # Silence between keys: the next key starts well after the last one's end packets.
     starts = [i for i, r in enumerate(rows) if i == 0 or r[2] != rows[i - 1][2]]
     for i in starts[1:]:
@@ -134,16 +138,16 @@ def test_sequence_numbers_wrap_around(fake_share: Path, tmp_path: Path) -> None:
     write_pcap(fake_share / "dtmf_2833_1.pcap", 1, _fake_digit("1", 65530, 7, 0))
     build_dtmf_pcap("11", tmp_path / "wrap.pcap", src=fake_share)
     seqs = [r[1] for r in _rtp(tmp_path / "wrap.pcap")]
-    assert seqs == [(65530 + i) & 0xFFFF for i in range(20)]
+    assert seqs == [(65530 + i) & 0xFFFF for i in range(16)]  # 8 packets a key
 
 
 def test_dtmf_pcap_is_cached_per_keys(fake_share: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    built = build_dtmf_pcap("*9#", cache / "dtmf-s9p.pcap", src=fake_share)
-    before = (cache / "dtmf-s9p.pcap").stat().st_mtime_ns
+    built = build_dtmf_pcap("*9#", cache / "keys-s9p.pcap", src=fake_share)
+    before = (cache / "keys-s9p.pcap").stat().st_mtime_ns
     path, seconds = dtmf_pcap("*9#", cache)  # found in the cache: not rebuilt from the share
-    assert path == cache / "dtmf-s9p.pcap"
+    assert path == cache / "keys-s9p.pcap"
     assert seconds == pytest.approx(built)
     assert path.stat().st_mtime_ns == before
     assert not list(cache.glob("*.tmp"))
