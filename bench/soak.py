@@ -56,6 +56,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--rooms", type=Path, default=BENCH / "rooms.yaml")
     ap.add_argument("--out", type=Path, default=BENCH / "results")
     ap.add_argument(
+        "--call-minutes", type=float, default=0.0,
+        help="end the room's call this often: everyone hangs up, the room empties, the churn "
+        "goes on (0: the call never ends). Memory at each empty room tells what a call keeps "
+        "until its end from what the process keeps",
+    )  # fmt: skip
+    ap.add_argument(
         "--keep", type=Path,
         help="run in this folder and keep it: Asterisk's log (state/log/), service.log at INFO",
     )  # fmt: skip
@@ -85,6 +91,7 @@ class Churn:
         self.rig, self.args = rig, args
         self.loads: list[SippLoad] = []
         self.callers = 0
+        self.started = time.monotonic()
 
     async def run(self, until: float) -> None:
         a, s = self.args, self.rig.settings
@@ -115,6 +122,29 @@ class Churn:
         for load in self.loads:
             with contextlib.suppress(Exception):
                 await load.wait(timeout=60)
+        self.loads = []
+
+
+async def calls(rig: Rig, churn: Churn, until: float, minutes: float, ends: list[Any]) -> None:
+    """The churn, in calls of ``minutes`` each (0: one call to the end): between two,
+    everyone hangs up and the room empties, which ends its call; the service's memory
+    10 s after each end goes in ``ends``."""
+    import psutil
+
+    assert rig.service is not None
+    service = psutil.Process(rig.service.pid)
+    while time.monotonic() < until:
+        end = min(until, time.monotonic() + 60 * minutes) if minutes > 0 else until
+        await churn.run(end)
+        if end >= until:
+            return
+        await churn.stop()
+        left = await _wait_empty(rig)
+        await asyncio.sleep(10)
+        rss = round(service.memory_info().rss / 2**20, 2)
+        ends.append({"t_s": round(time.monotonic() - churn.started, 1), "service_rss_mib": rss,
+                     "callers_so_far": churn.callers, "people_left": left})  # fmt: skip
+        say(f"call {len(ends)} ended: service {rss} MiB after {churn.callers} callers")
 
 
 class Script:
@@ -232,7 +262,8 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             started = time.monotonic()
             until = started + 60 * args.minutes
             churn, script = Churn(rig, args), Script(rig, token)
-            tasks = [asyncio.create_task(churn.run(until))]
+            churn.started, ends = started, out.setdefault("calls_ended", [])
+            tasks = [asyncio.create_task(calls(rig, churn, until, args.call_minutes, ends))]
             say(f"churn: {args.batch} callers every {args.every:g} s for {args.minutes:g} min")
             # The panels open on a room with people in it.
             await asyncio.sleep(min(args.stay, 20.0))
@@ -320,6 +351,8 @@ def summary(samples: list[dict[str, Any]], out: dict[str, Any]) -> dict[str, Any
         # Samples in which callers dialled and not one of them got into the room.
         "stalled_samples": sum(1 for s in samples if s.get("dialled") and not s.get("joined")),
         "history_consistent": out.get("history", {}).get("consistent"),
+        # With --call-minutes: the service's memory each time the room's call had ended.
+        "service_rss_at_call_ends_mib": [e["service_rss_mib"] for e in out.get("calls_ended", [])],
     }
 
 
