@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -132,8 +133,17 @@ async def test_the_limit_and_auto_advance_change_from_the_panel_during_the_call(
     page = await open_room(browser, room, LAPTOP)
     limit = page.get_by_label("Speaking time limit")
     await expect(limit).to_have_value("120")
+    left = page.locator("#speaker .turn-limit")
+    await expect(left).to_have_text(re.compile(r"\d+:\d\d left"))
+    before, asked = _seconds_left(await left.inner_text()), time.monotonic()
     await limit.select_option("90")
-    await expect(page.locator("#speaker .turn-limit")).to_have_text(re.compile(r"1:[23]\d left"))
+    # The speaker's time left drops by the 30 s taken off (and what passed meanwhile).
+    for _ in range(100):
+        after = _seconds_left(await left.inner_text())
+        if after <= before - 30:
+            break
+        await asyncio.sleep(0.1)
+    assert before - 30 - (time.monotonic() - asked) - 2 <= after <= before - 30, (before, after)
     await expect(page.get_by_label("Speaking time limit")).to_have_value("90")
     await expect(page.locator("#audit")).to_contain_text(
         "facilitator set the speaking time limit (seconds: 90)"
@@ -193,3 +203,10 @@ async def test_a_hand_raised_adds_one_entry_and_leaves_the_rest_of_the_stack_as_
     kept = await page.evaluate("() => window.kept.length")
     # The stack's last entry before is drawn again (its "Move down" now goes somewhere).
     assert still == kept - 1, f"{kept - still} of {kept} nodes were replaced"
+
+
+def _seconds_left(text: str) -> int:
+    """The panel's " · 1:15 left" in seconds."""
+    found = re.search(r"(\d+):(\d\d) left", text)
+    assert found is not None, text
+    return int(found.group(1)) * 60 + int(found.group(2))
