@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import SecretStr
 
@@ -216,16 +216,25 @@ class KeypadAnswers(logging.Handler):
         return channel in self.channels[since:]
 
 
-def keypad_answers() -> KeypadAnswers:
-    """The one watcher of the keypad's answers in this test process (set up at first use)."""
-    logger = logging.getLogger(KeypadAnswers.LOGGER)
+Watcher = TypeVar("Watcher", bound=logging.Handler)
+
+
+def log_watcher(kind: type[Watcher]) -> Watcher:
+    """The one ``kind`` of handler on its logger (``kind.LOGGER``) in this test process, set
+    up at first use: the service's DEBUG records, read by a test."""
+    logger = logging.getLogger(kind.LOGGER)  # type: ignore[attr-defined]
     for handler in logger.handlers:
-        if isinstance(handler, KeypadAnswers):
+        if isinstance(handler, kind):
             return handler
-    watcher = KeypadAnswers()
+    watcher = kind()
     logger.addHandler(watcher)
     logger.setLevel(logging.DEBUG)
     return watcher
+
+
+def keypad_answers() -> KeypadAnswers:
+    """The one watcher of the keypad's answers in this test process."""
+    return log_watcher(KeypadAnswers)
 
 
 def event(name: str, **fields: str) -> Callable[[dict[str, Any]], bool]:

@@ -95,7 +95,9 @@ class AgiChannel:
     async def ask_key(self, prompts: list[str], keys: str, timeout_ms: int) -> str:
         """Play ``prompts`` until the caller presses one of ``keys``, then wait up to
         ``timeout_ms`` for one; the key, or "" for none."""
-        for prompt in prompts:
+        for n, prompt in enumerate(prompts):
+            if n == 0:
+                self._asking(prompt)
             self.played.append(prompt)
             key = _key_of(await self.command(f'STREAM FILE {prompt} "{keys}"'))
             if key:
@@ -109,10 +111,19 @@ class AgiChannel:
         return _key_of(await self.command(f"WAIT FOR DIGIT {timeout_ms}"))
 
     async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:
+        self._asking(prompt)
         self.played.append(prompt)
         result = await self.command(f"GET DATA {prompt} {timeout_ms} {max_digits}")
         value = str(result.get("result", ("", ""))[0])
         return value if value.isdigit() else ""
+
+    def _asking(self, prompt: str) -> None:
+        """Said just before a prompt that hears keys goes to Asterisk: the test callers type
+        then, as a person does on hearing it (keys sent any earlier may fall between two
+        commands, where Asterisk throws them away)."""
+        log.debug(
+            "agi.asking channel=%s caller_id=%s prompt=%s", self.channel, self.caller_id, prompt
+        )
 
     async def variable(self, expression: str) -> str:
         """An expression's value on the channel, e.g. ``${CHANNEL(endpoint)}``."""

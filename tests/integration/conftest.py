@@ -15,6 +15,7 @@ from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
 from bridge.domain.nodes import NodeSpec
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
+from tests.callers import start_caller, when_asked
 from tests.conftest import E2E_ROOMS
 from tests.support import free_port, free_port_range, free_udp_and_tcp_port
 
@@ -39,7 +40,8 @@ def fresh_loopback() -> str:
 async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
     """Start a SIPp caller against the session's stack; every caller is hung up at the end.
     The test's callers come from one loopback address of their own, unless told another
-    (``local_ip``)."""
+    (``local_ip``). A caller types its keys when the PIN (or language) prompt plays
+    (``tests.callers``), or ``key_delay`` seconds after the answer when a test sets that."""
     callers: list[Caller] = []
     address = fresh_loopback()
 
@@ -50,7 +52,7 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
         audio: bool = False,
         echo: bool = False,
         caller_id: str | None = None,
-        key_delay: float = 1.5,
+        key_delay: float | None = None,
         later_keys: tuple[str, ...] = (),
         local_ip: str | None = None,
         extension: str | None = None,
@@ -61,7 +63,7 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
             target_port=runtime_settings.sip_port,
             extension=extension or runtime_settings.entry_extension,
             keys=keys,
-            key_delay=key_delay,
+            key_delay=1.5 if key_delay is None else key_delay,
             audio=audio,
             echo=echo,
             stay=stay,
@@ -70,8 +72,9 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
             local_ip=local_ip or address,
             headers=headers,
         )
-        caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
-        await caller.start()
+        if key_delay is None:
+            plan = when_asked(plan)
+        caller = await start_caller(plan, tmp_path / f"call-{next(_numbers)}")
         callers.append(caller)
         return caller
 

@@ -26,6 +26,7 @@ from bridge.service.nodes import NodeLinks
 from bridge.service.room_view import room_view
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
+from tests.callers import start_caller, when_asked
 from tests.integration.conftest import nodes_on_loopback, unique_caller_id
 from tests.support import eventually
 
@@ -63,8 +64,7 @@ class BigRoom:
             audio=audio,
             echo=echo,
         )
-        caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
-        await caller.start()
+        caller = await start_caller(when_asked(plan), tmp_path / f"call-{next(_numbers)}")
         self.callers.append(caller)
         await eventually(lambda: self.person(caller, room) is not None, timeout=45)
         return caller

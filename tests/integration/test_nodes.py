@@ -27,6 +27,7 @@ from bridge.service.room_view import room_view
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
 from bridge.web.panel.state import room_snapshot
+from tests.callers import start_caller, when_asked
 from tests.integration.conftest import nodes_on_loopback, unique_caller_id
 from tests.support import eventually
 
@@ -78,8 +79,7 @@ class Cluster:
             later_keys=later_keys,
             headers=headers,
         )
-        caller = Caller(plan, tmp_path / f"call-{next(_numbers)}")
-        await caller.start()
+        caller = await start_caller(when_asked(plan), tmp_path / f"call-{next(_numbers)}")
         self.callers.append(caller)
         return caller
 

@@ -30,6 +30,7 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
 from bridge.store.models import Leg
+from tests.callers import start_caller, when_asked
 from tests.conftest import E2E_ROOMS
 from tests.integration.conftest import unique_caller_id
 from tests.support import free_port, free_port_range, free_udp_and_tcp_port
@@ -56,17 +57,18 @@ class TimerStack:
     async def join(self, **plan: object) -> tuple[Caller, str]:
         """A caller in ROOM: the caller and their channel."""
         caller_id = unique_caller_id("silent")
-        caller = Caller(
-            CallPlan(
-                target_port=self.settings.sip_port,
-                extension=self.settings.entry_extension,
-                keys=PIN,
-                caller_id=caller_id,
-                **plan,  # type: ignore[arg-type]
+        caller = await start_caller(
+            when_asked(
+                CallPlan(
+                    target_port=self.settings.sip_port,
+                    extension=self.settings.entry_extension,
+                    keys=PIN,
+                    caller_id=caller_id,
+                    **plan,  # type: ignore[arg-type]
+                )
             ),
             self.workdir / caller_id,
         )
-        await caller.start()
         channel = ""
 
         def joined() -> bool:

@@ -212,6 +212,22 @@ def test_scenario_types_keys_then_stays() -> None:
     assert 'From: "sipp" <sip:sipp@[local_ip]:[local_port]>' in invite
 
 
+def test_keys_typed_on_request_play_when_asked_and_at_the_latest_after_key_delay() -> None:
+    plan = CallPlan(keys="2468#", key_delay=20, keys_on_request=True, stay=5)
+    elements = list(_parse(render_scenario(plan, dtmf=(Path("/w/dtmf.pcap"), 2.2))))
+    (first_wait,) = [e for e in elements if e.tag == "recv" and e.get("timeout") == "20000"]
+    at = elements.index(first_wait)
+    asked = next(e for e in elements[at:] if e.get("request") == "KEYS")
+    assert asked.get("optional") == "true"
+    # KEYS and the wait's timeout lead to the same place: the keys, played next.
+    assert asked.get("next") == first_wait.get("ontimeout")
+    label = next(e for e in elements if e.tag == "label" and e.get("id") == asked.get("next"))
+    assert "/w/dtmf.pcap" in ET.tostring(elements[elements.index(label) + 1], encoding="unicode")
+    # Without the option, no caller waits for a request that will never come.
+    plain = render_scenario(CallPlan(keys="2468#", stay=5), dtmf=(Path("/w/dtmf.pcap"), 2.2))
+    assert 'request="KEYS"' not in plain
+
+
 def test_later_keys_asked_for_before_the_wait_after_the_pin_ends_are_typed_not_fatal() -> None:
     # A handed-over caller can be in the room before that wait is over; SIPp aborts a call
     # on a request its current step does not expect (tests/integration/test_nodes.py).

@@ -1,0 +1,89 @@
+"""Test callers who type when they are asked, as a person does on hearing the prompt.
+
+A caller typing its PIN a fixed 1.5 s after the answer raced the service: Asterisk throws
+away keys that arrive while a FastAGI dialogue is between two commands, and on a loaded box
+(CI: four workers on two cores) the dialogue's first listening command came later than that
+now and then; a PIN with its first key lost is a wrong PIN, and the caller never joined. So
+these callers type when the dialogue logs that it asks for keys (``agi.asking``, at DEBUG,
+just before the prompt goes to Asterisk), by the in-dialog request of ``Caller.type_keys``.
+A caller who is never asked types anyway once ``ASKED_WITHIN`` is up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import re
+from pathlib import Path
+
+from bridge.sipcaller import Caller, CallPlan
+from tests.support import log_watcher
+
+ASKED_WITHIN = 30.0  # seconds after the answer
+_typing: set[asyncio.Task[None]] = set()
+
+
+class EntryPrompts(logging.Handler):
+    """The callers asked for keys, in order, from the dialogue's ``agi.asking`` records."""
+
+    LOGGER = "bridge.asterisk.agi_channel"
+    _ASKING = re.compile(r"agi\.asking channel=\S+ caller_id=(\S*) prompt=")
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.caller_ids: list[str | None] = []  # None: taken by a caller who typed
+
+    def emit(self, record: logging.LogRecord) -> None:
+        found = self._ASKING.match(record.getMessage())
+        if found is not None:
+            self.caller_ids.append(found.group(1))
+
+    def mark(self) -> int:
+        return len(self.caller_ids)
+
+    def take(self, caller_id: str, since: int) -> bool:
+        """Whether ``caller_id`` was asked after ``since``; each asking answers one caller
+        (two callers may share a caller ID, "anonymous" say)."""
+        for n in range(since, len(self.caller_ids)):
+            if self.caller_ids[n] == caller_id:
+                self.caller_ids[n] = None
+                return True
+        return False
+
+
+def entry_prompts() -> EntryPrompts:
+    """The one watcher of the dialogues' prompts in this test process."""
+    return log_watcher(EntryPrompts)
+
+
+def when_asked(plan: CallPlan) -> CallPlan:
+    """``plan`` with its keys typed when the caller is asked for them (``start_caller``)."""
+    if not plan.keys:
+        return plan
+    return dataclasses.replace(plan, keys_on_request=True, key_delay=ASKED_WITHIN)
+
+
+async def start_caller(plan: CallPlan, workdir: Path) -> Caller:
+    """A caller on its way; one whose plan types on request types when asked. Only for a
+    service in this process (its log records are what the caller listens for)."""
+    prompts = entry_prompts()
+    since = prompts.mark()
+    caller = Caller(plan, workdir)
+    await caller.start()
+    if plan.keys_on_request:
+        task = asyncio.get_running_loop().create_task(_type_when_asked(caller, prompts, since))
+        _typing.add(task)
+        task.add_done_callback(_typing.discard)
+    return caller
+
+
+async def _type_when_asked(caller: Caller, prompts: EntryPrompts, since: int) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + caller.answer_timeout + ASKED_WITHIN
+    while caller.on and loop.time() < deadline:
+        if prompts.take(caller.plan.caller_id, since):
+            with contextlib.suppress(RuntimeError):  # hung up meanwhile
+                await caller.type_keys()
+            return
+        await asyncio.sleep(0.02)
