@@ -13,6 +13,7 @@ import pytest
 from bridge.asterisk.install import ensure_asterisk
 from bridge.cluster import NodesOnOneMachine, loopback_nodes, write_nodes_file
 from bridge.domain.nodes import NodeSpec
+from bridge.runtime import Runtime
 from bridge.settings import Settings
 from bridge.sipcaller import Caller, CallPlan
 from tests.callers import start_caller, when_asked
@@ -37,11 +38,13 @@ def fresh_loopback() -> str:
 
 
 @pytest.fixture
-async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
+async def dial(runtime: Runtime, runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial]:
     """Start a SIPp caller against the session's stack; every caller is hung up at the end.
     The test's callers come from one loopback address of their own, unless told another
     (``local_ip``). A caller types its keys when the PIN (or language) prompt plays
-    (``tests.callers``), or ``key_delay`` seconds after the answer when a test sets that."""
+    (``tests.callers``), or ``key_delay`` seconds after the answer when a test sets that, the
+    dialogue runs in another process (``iobridge serve`` in test_faults) or the call carries
+    headers (a carrier's asserted number: the dialogue knows the caller by it)."""
     callers: list[Caller] = []
     address = fresh_loopback()
 
@@ -72,7 +75,7 @@ async def dial(runtime_settings: Settings, tmp_path: Path) -> AsyncIterator[Dial
             local_ip=local_ip or address,
             headers=headers,
         )
-        if key_delay is None:
+        if key_delay is None and runtime.service is not None and not headers:
             plan = when_asked(plan)
         caller = await start_caller(plan, tmp_path / f"call-{next(_numbers)}")
         callers.append(caller)

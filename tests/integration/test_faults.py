@@ -11,7 +11,7 @@ import sqlite3
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -146,13 +146,29 @@ async def _spawn(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
         handle.close()
 
 
+Spawn = Callable[[dict[str, str], Path], Awaitable[asyncio.subprocess.Process]]
+
+
 @pytest.fixture
-async def service_out_of_process(runtime: Runtime) -> AsyncIterator[None]:
-    """Hand the FastAGI and AMI work to a separate ``iobridge serve`` for one test."""
+async def service_out_of_process(runtime: Runtime) -> AsyncIterator[Spawn]:
+    """Hand the FastAGI and AMI work to a separate ``iobridge serve`` for one test: it starts
+    them with the function this yields. Any still running at the end are killed before the
+    session's service comes back (a test that failed half-way left one holding the ports,
+    and every later test of its worker failed with it)."""
     await runtime.stop_service()
+    started: list[asyncio.subprocess.Process] = []
+
+    async def spawn(env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
+        started.append(await _spawn(env, log))
+        return started[-1]
+
     try:
-        yield
+        yield spawn
     finally:
+        for proc in started:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
         await runtime.start_service()
         await runtime.wait_connected()
 
@@ -163,7 +179,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
     ami: AmiWatcher,
     dial: Dial,
     tmp_path: Path,
-    service_out_of_process: None,
+    service_out_of_process: Spawn,
 ) -> None:
     # Its own state folder (the session's stack holds the other's lock), the same database.
     state = tmp_path / "state"
@@ -176,7 +192,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
         IOBRIDGE_AGI_SECRET=runtime_settings.ensure_agi_secret().get_secret_value(),
     )
     port = runtime_settings.http_port
-    first = await _spawn(env, tmp_path / "serve-1.log")
+    first = await service_out_of_process(env, tmp_path / "serve-1.log")
     await eventually(lambda: (state / "admin-token").exists(), timeout=20)
     token = (state / "admin-token").read_text().strip()
     await eventually(lambda: _connected(port), timeout=20)
@@ -198,7 +214,7 @@ async def test_a_sigkilled_service_comes_back_with_the_same_roster_and_call_row(
     _, listed = await runtime.asterisk.cli(f"confbridge list {ROOM}")
     assert {quiet, talker} <= {line.split()[0] for line in listed.splitlines() if line}, listed
 
-    second = await _spawn(env, tmp_path / "serve-2.log")
+    second = await service_out_of_process(env, tmp_path / "serve-2.log")
     started = time.monotonic()
     try:
         await eventually(
