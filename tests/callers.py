@@ -6,7 +6,11 @@ away keys that arrive while a FastAGI dialogue is between two commands, and on a
 now and then; a PIN with its first key lost is a wrong PIN, and the caller never joined. So
 these callers type when the dialogue logs that it asks for keys (``agi.asking``, at DEBUG,
 just before the prompt goes to Asterisk), by the in-dialog request of ``Caller.type_keys``.
-A caller who is never asked types anyway once ``ASKED_WITHIN`` is up."""
+A caller who is never asked types anyway once ``ASKED_WITHIN`` is up.
+
+Their SIP and media ports come from the worker's test ports, not from the kernel's ephemeral
+range: there another process's socket could take a port between the check and SIPp's bind
+(with eight workers, one SIPp could not bind its SIP port and its caller never called)."""
 
 from __future__ import annotations
 
@@ -18,10 +22,12 @@ import re
 from pathlib import Path
 
 from bridge.sipcaller import Caller, CallPlan
-from tests.support import log_watcher
+from tests.support import lent_udp_ports, log_watcher
 
 ASKED_WITHIN = 30.0  # seconds after the answer
+MEDIA_PORTS = 3  # SIPp's RTP port, its RTCP (+1) and the port it binds at +2
 _typing: set[asyncio.Task[None]] = set()
+_on: list[tuple[Caller, tuple[int, ...]]] = []  # this process's callers, the ports they hold
 
 
 class EntryPrompts(logging.Handler):
@@ -69,8 +75,10 @@ async def start_caller(plan: CallPlan, workdir: Path) -> Caller:
     service in this process (its log records are what the caller listens for)."""
     prompts = entry_prompts()
     since = prompts.mark()
+    plan, ports = _with_ports(plan)
     caller = Caller(plan, workdir)
     await caller.start()
+    _on.append((caller, ports))
     if plan.keys_on_request:
         task = asyncio.get_running_loop().create_task(_type_when_asked(caller, prompts, since))
         _typing.add(task)
@@ -87,3 +95,18 @@ async def _type_when_asked(caller: Caller, prompts: EntryPrompts, since: int) ->
                 await caller.type_keys()
             return
         await asyncio.sleep(0.02)
+
+
+def _with_ports(plan: CallPlan) -> tuple[CallPlan, tuple[int, ...]]:
+    """``plan`` with the ports it did not name lent from this worker's test ports."""
+    _on[:] = [(caller, ports) for caller, ports in _on if caller.on]  # ended: given back
+    held = {port for _, ports in _on for port in ports}
+    ip = plan.local_ip or "127.0.0.1"
+    sip, media = plan.local_port, plan.media_port
+    if not sip:
+        sip = lent_udp_ports(1, ip, held)
+        held.add(sip)
+    if not media:
+        media = lent_udp_ports(MEDIA_PORTS, ip, held)
+    lent = (sip, *range(media, media + MEDIA_PORTS))
+    return dataclasses.replace(plan, local_port=sip, media_port=media), lent

@@ -72,11 +72,11 @@ _handed_out: set[int] = set()
 _cursor = [os.getpid() * 101]
 
 
-def _bindable(port: int, kinds: tuple[int, ...]) -> bool:
+def _bindable(port: int, kinds: tuple[int, ...], ip: str = "127.0.0.1") -> bool:
     for kind in kinds:
         with socket.socket(socket.AF_INET, kind) as sock:
             try:
-                sock.bind(("127.0.0.1", port))
+                sock.bind((ip, port))
             except OSError:
                 return False
     return True
@@ -96,6 +96,23 @@ def _take(size: int, kinds: tuple[int, ...]) -> int:
             _cursor[0] += size
             return start
     raise RuntimeError(f"no {size} free consecutive ports in {ports}")
+
+
+def lent_udp_ports(size: int, ip: str, held: set[int]) -> int:
+    """The first of ``size`` consecutive UDP ports free on ``ip`` (an even first one), from
+    this worker's test ports, neither handed out for good (``_take``) nor in ``held``: lent
+    to a test caller, whose owner keeps them in ``held`` while the call is on."""
+    ports = _test_ports()
+    span = len(ports) - size
+    for _ in range(span):
+        start = ports.start + _cursor[0] % span
+        _cursor[0] += 1
+        block = range(start, start + size)
+        if start % 2 or not (_handed_out.isdisjoint(block) and held.isdisjoint(block)):
+            continue
+        if all(_bindable(p, (socket.SOCK_DGRAM,), ip) for p in block):
+            return start
+    raise RuntimeError(f"no {size} free consecutive UDP ports on {ip} in {ports}")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
