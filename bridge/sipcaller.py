@@ -70,7 +70,6 @@ class CallResult:
     duration: float  # seconds from starting SIPp until it exited
 
 
-
 class Caller:
     """One call in the background: ``start()``, then ``hangup()`` and/or ``wait()``."""
 
