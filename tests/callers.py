@@ -25,7 +25,7 @@ from bridge.sipcaller import Caller, CallPlan
 from tests.support import lent_udp_ports, log_watcher
 
 ASKED_WITHIN = 30.0  # seconds after the answer
-MEDIA_PORTS = 3  # SIPp's RTP port, its RTCP (+1) and the port it binds at +2
+MEDIA_PORTS = 4  # SIPp's audio and video RTP ports (+2), and room for their RTCP (+1, +3)
 _typing: set[asyncio.Task[None]] = set()
 _on: list[tuple[Caller, tuple[int, ...]]] = []  # this process's callers, the ports they hold
 
@@ -77,8 +77,12 @@ async def start_caller(plan: CallPlan, workdir: Path) -> Caller:
     since = prompts.mark()
     plan, ports = _with_ports(plan)
     caller = Caller(plan, workdir)
-    await caller.start()
-    _on.append((caller, ports))
+    _on.append((caller, ports))  # held from now: callers started side by side take others
+    try:
+        await caller.start()
+    except BaseException:
+        _on.remove((caller, ports))
+        raise
     if plan.keys_on_request:
         task = asyncio.get_running_loop().create_task(_type_when_asked(caller, prompts, since))
         _typing.add(task)
@@ -99,7 +103,8 @@ async def _type_when_asked(caller: Caller, prompts: EntryPrompts, since: int) ->
 
 def _with_ports(plan: CallPlan) -> tuple[CallPlan, tuple[int, ...]]:
     """``plan`` with the ports it did not name lent from this worker's test ports."""
-    _on[:] = [(caller, ports) for caller, ports in _on if caller.on]  # ended: given back
+    # Given back once the call is over (started, and its SIPp gone).
+    _on[:] = [(caller, ports) for caller, ports in _on if caller.on or caller.pid is None]
     held = {port for _, ports in _on for port in ports}
     ip = plan.local_ip or "127.0.0.1"
     sip, media = plan.local_port, plan.media_port
