@@ -45,6 +45,12 @@ class PbxUnavailable(BridgeError):
         super().__init__(f"the PBX is unavailable: {detail}")
 
 
+class PbxUnconfirmed(PbxUnavailable):
+    """An action reached Asterisk but its answer never came (too late, or the link dropped
+    with it in flight): Asterisk may have carried it out, or not. For most actions that is
+    just unavailable; an Originate may be ringing someone now."""
+
+
 class BadField(BridgeError):
     """A value the bridge will not pass on: malformed, or one that would break out of
     the protocol line it goes into."""

@@ -33,6 +33,7 @@ from bridge.errors import (
     NoSuchRoom,
     NotRecording,
     PbxUnavailable,
+    PbxUnconfirmed,
 )
 from bridge.settings import Settings
 
@@ -249,7 +250,7 @@ class AmiClient:
         # Actions in flight will never be answered by this connection: fail them now.
         for action in list(lost.awaiting_actions):
             if not action.future.done():
-                action.future.set_exception(PbxUnavailable("connection to Asterisk lost"))
+                action.future.set_exception(PbxUnconfirmed("connection to Asterisk lost"))
         lost.awaiting_actions.clear()
         self._lost.set()
 
@@ -267,7 +268,8 @@ class AmiClient:
     async def send(
         self, action: dict[str, str], timeout: float | None = None, *, queued: bool = False
     ) -> list[Message]:
-        """Send one action; return its reply (and any list events), or raise a named BridgeError.
+        """Send one action; return its reply (and any list events), or raise a named BridgeError
+        (``PbxUnconfirmed`` when it was sent and no answer came: it may have been carried out).
 
         ``queued``: an asynchronous Originate's reply is "successfully queued", at once;
         panoramisk would otherwise hold the reply until the call is answered or fails (its
@@ -283,7 +285,7 @@ class AmiClient:
         try:
             reply = await asyncio.wait_for(future, timeout or self.action_timeout)
         except TimeoutError:
-            raise PbxUnavailable(
+            raise PbxUnconfirmed(
                 f"no answer to {action.get('Action')} within {timeout or self.action_timeout} s"
             ) from None
         finally:

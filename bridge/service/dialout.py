@@ -10,7 +10,8 @@ the book says is due, sleeping until the next call may start or something ends.
 How an unanswered attempt ended comes from two events that arrive in either order: the
 callee channel's ``Hangup`` (its cause: busy, rejected, no answer) and the
 ``OriginateResponse`` (its reason: still ringing at the timeout, busy, congestion). The
-first is kept for ``PAIRING_SECONDS`` while the other comes.
+first is kept for ``PAIRING_SECONDS`` while the other comes. An Originate not answered in time
+may ring all the same: its call stays ``ringing`` until its events or ring time end it.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from bridge.domain.events import DomainEvent, ParticipantJoined
 from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.trunks import TrunkSpec
-from bridge.errors import BridgeError, DialOutRefused, NoSuchRoom
+from bridge.errors import BridgeError, DialOutRefused, NoSuchRoom, PbxUnconfirmed
 from bridge.service.pbx_directory import PbxDirectory
 from bridge.settings import Settings
 from bridge.store.db import Database
@@ -62,6 +63,7 @@ from bridge.store.trunks import stored_trunks
 log = logging.getLogger(__name__)
 
 PAIRING_SECONDS = 1.0
+UNCONFIRMED_GRACE_SECONDS = 10.0
 
 
 class DialOut:
@@ -326,11 +328,23 @@ class DialOut:
                 self.settings.dialout_ring_seconds,
                 ALERT_CONTEXT if call.alert else DIALOUT_CONTEXT,
             )  # fmt: skip
+        except PbxUnconfirmed as exc:  # a late answer: the phone may be ringing all the same
+            log.warning("dialout.originate_unconfirmed call=%s detail=%s", call.id, exc)
+            wait = self.settings.dialout_ring_seconds + UNCONFIRMED_GRACE_SECONDS
+            asyncio.get_running_loop().call_later(wait, self._never_rang, call.id, call.attempts)
         except BridgeError as exc:
             log.warning("dialout.originate_failed call=%s detail=%s", call.id, exc)
             self._ended(call.id, CallState.FAILED)
-            return
-        log.info("dialout.dialled call=%s room=%s trunk=%s", call.id, call.room, trunk.name)
+        else:
+            log.info("dialout.dialled call=%s room=%s trunk=%s", call.id, call.room, trunk.name)
+
+    def _never_rang(self, call_id: str, attempt: int) -> None:
+        """An unconfirmed Originate's attempt, past its ring time with no channel seen."""
+        call = self.book.calls.get(call_id)
+        seen = call_id in self._channels or call_id in self._pairing
+        if call and call.attempts == attempt and call.state is CallState.RINGING and not seen:
+            log.warning("dialout.originate_failed call=%s detail=no channel rang", call_id)
+            self._ended(call_id, CallState.FAILED)
 
     async def _write_forever(self) -> None:
         while True:

@@ -1,13 +1,17 @@
 """An alert end to end: the session's real Asterisk rings three numbers of the simulated
 carrier (tests/integration/carrier.py) with a one-second message and the offer of a room.
 One presses 1 and joins the room, one hangs up after the message, one is busy; what
-`iobridge alert show ID --json` prints is checked against what the carrier saw."""
+`iobridge alert show ID --json` prints is checked against what the carrier saw. An
+Originate that Asterisk answers too late (it was stopped) still rings and joins; one that
+Asterisk never read (it died) fails once its ring time is over."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import json
+import os
+import signal
 import wave
 from pathlib import Path
 from typing import Any
@@ -17,8 +21,11 @@ from click.testing import CliRunner
 
 from bridge.asterisk.dialout import OFFERED_TITLE
 from bridge.cli import main
+from bridge.domain.dialout import CallState
 from bridge.roomsfile import load_rooms_file
+from bridge.runtime import Runtime
 from bridge.service import BridgeService
+from bridge.service import dialout as dialout_module
 from bridge.settings import Settings
 from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
@@ -104,6 +111,82 @@ async def test_a_cancelled_alert_hangs_up_the_ringing_and_calls_no_more(
     assert {n["result"] for n in cancelled["numbers"]} == {"cancelled"}
     await eventually(lambda: not [c for c in service.dialout.book.calls.values() if c.up])
     assert all(not c.up for c in service.dialout.book.calls_of_alert(sent["id"]))
+
+
+async def test_an_originate_answered_too_late_still_rings_and_its_callee_joins(
+    runtime: Runtime,
+    service: BridgeService,
+    runtime_settings: Settings,
+    carrier: Carrier,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Asterisk stalls just as the dialler sends its Originate (SIGSTOP: a real stall, as
+    on an overloaded box), so the answer comes after the service stopped waiting, or the
+    link is dropped as hung. Asterisk rings the number all the same once it runs again:
+    the call must stay ringing and its callee join, not be marked failed at once (and the
+    phone that did ring rung again at the retry)."""
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    pid = runtime.asterisk.pid if runtime.asterisk else None
+    assert pid is not None
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        sent = await iobridge(
+            runtime_settings, "alert", JOINS, "--message", str(message), "--room", ROOM.name,
+            "--retries", "0", "--json",
+        )  # fmt: skip
+        calls = lambda: service.dialout.book.calls_of_alert(sent["id"])  # noqa: E731
+        await eventually(lambda: [c.state for c in calls()] == [CallState.RINGING], timeout=5)
+        await asyncio.sleep(runtime_settings.ami_action_timeout + 0.5)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    try:
+        await eventually(lambda: [c.state for c in calls()] == [CallState.JOINED], timeout=30)
+    except TimeoutError:
+        pytest.fail(f"{calls()}; {carrier.lines()}")
+    shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
+    assert [(n["result"], n["attempts"]) for n in shown["numbers"]] == [("joined", 1)]
+    assert [line for line in carrier.lines() if line.startswith(f"CARRIER pressed {JOINS}")]
+    assert "dialout.originate_unconfirmed" in caplog.text  # the late answer happened
+
+
+async def test_an_originate_lost_with_its_asterisk_is_failed_once_its_ring_time_is_over(
+    runtime: Runtime,
+    service: BridgeService,
+    runtime_settings: Settings,
+    carrier: Carrier,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other end of an unanswered Originate: Asterisk dies with the action unread, so
+    nothing ever rings. The call is not left ringing for ever: once its ring time (2 s
+    here) and the grace after it are over, it is failed, and its retry may come."""
+    ring = 2.0
+    short = runtime_settings.model_copy(update={"dialout_ring_seconds": ring})
+    monkeypatch.setattr(service.dialout, "settings", short)
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    pbx = runtime.asterisk
+    assert pbx is not None and pbx.pid is not None
+    os.kill(pbx.pid, signal.SIGSTOP)
+    try:
+        sent = await iobridge(
+            runtime_settings, "alert", JOINS, "--message", str(message), "--retries", "0",
+            "--json",
+        )  # fmt: skip
+        calls = lambda: service.dialout.book.calls_of_alert(sent["id"])  # noqa: E731
+        await eventually(lambda: [c.state for c in calls()] == [CallState.RINGING], timeout=5)
+    finally:
+        await pbx.kill()  # a stopped process dies of SIGKILL all the same
+    await service.roster.wait_until(lambda: service.switchboard.pbx_connected, timeout=30)
+    await asyncio.sleep(1.0)
+    assert [c.state for c in calls()] == [CallState.RINGING]  # it may still ring, for all we know
+    await eventually(lambda: [c.state for c in calls()] == [CallState.FAILED],
+                     timeout=ring + dialout_module.UNCONFIRMED_GRACE_SECONDS + 5)  # fmt: skip
+    shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
+    assert [(n["result"], n["attempts"]) for n in shown["numbers"]] == [("failed", 1)]
+    assert not [line for line in carrier.lines() if f" {JOINS} " in f" {line} "]  # never rang
 
 
 def ends_of(carrier: Carrier, number: str) -> list[str]:
