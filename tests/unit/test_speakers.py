@@ -354,6 +354,24 @@ def test_a_moderator_ends_a_turn_with_a_mute_and_nobody_else_is_called() -> None
     assert queue(stack) == [BOB]
 
 
+def test_a_mute_from_before_the_floor_ends_nothing_and_a_later_one_ends_the_turn() -> None:
+    """Called on again right after a turn: the mute that ended the last turn reaches the
+    service after the new floor (Asterisk's events trail the commands). It is stamped with
+    Asterisk's time, before the floor: not a mute of this turn."""
+    stack = room(ALICE)
+    stack.call(ALICE, T + 1)
+    stack.end_turn(T + 2)
+    stack.call(ALICE, T + 3)
+    assert stack.end_turn(T + 2.5, TurnEnd.MUTED) == []  # the echo of the first turn's end
+    assert stack.speaker == ALICE
+    assert stack.end_turn(T + 4, TurnEnd.MUTED) == [
+        Mute(GA, ALICE),
+        TurnEnded(GA, ALICE, cid(ALICE), None, T + 3, T + 4, TurnEnd.MUTED),
+        StackChanged(GA),
+    ]
+    assert stack.speaker is None
+
+
 def test_ending_a_turn_when_nobody_has_the_floor_is_refused() -> None:
     with pytest.raises(NoSpeaker):
         room(ALICE).end_turn(T)

@@ -141,10 +141,12 @@ class SpeakerStack:
         return self._done(self._give_floor(member, at))
 
     def end_turn(self, at: float, why: TurnEnd = TurnEnd.MODERATOR) -> list[Effect]:
-        """A moderator ends the turn, or (``MUTED``) Asterisk muted the speaker."""
+        """A moderator ends the turn, or (``MUTED``) Asterisk muted the speaker at ``at``."""
         self._expire(at)
         if self._speaker is None:
             raise NoSpeaker()
+        if why is TurnEnd.MUTED and at < self._speaker.started_at:
+            return self._done([])  # from before the floor: the last turn's mute, seen late
         return self._done(self._end_turn(at, why))
 
     def move(self, channel: str, place: int, at: float) -> list[Effect]:
