@@ -82,37 +82,38 @@ def _bindable(port: int, kinds: tuple[int, ...], ip: str = "127.0.0.1") -> bool:
     return True
 
 
-def _take(size: int, kinds: tuple[int, ...]) -> int:
-    """The first of ``size`` consecutive ports, outside the ephemeral range, free for every
-    socket kind in ``kinds`` and never handed out before in this process."""
+def _blocks(size: int) -> Iterator[range]:
+    """Every block of ``size`` consecutive ports among this worker's test ports, once,
+    from where the last search stopped (so a port is not looked at again soon)."""
     ports = _test_ports()
     span = len(ports) - size
     for _ in range(span):
         start = ports.start + _cursor[0] % span
         _cursor[0] += 1
-        block = range(start, start + size)
+        yield range(start, start + size)
+
+
+def _take(size: int, kinds: tuple[int, ...]) -> int:
+    """The first of ``size`` consecutive ports, outside the ephemeral range, free for every
+    socket kind in ``kinds`` and never handed out before in this process."""
+    for block in _blocks(size):
         if _handed_out.isdisjoint(block) and all(_bindable(p, kinds) for p in block):
             _handed_out.update(block)
             _cursor[0] += size
-            return start
-    raise RuntimeError(f"no {size} free consecutive ports in {ports}")
+            return block.start
+    raise RuntimeError(f"no {size} free consecutive ports in {_test_ports()}")
 
 
 def lent_udp_ports(size: int, ip: str, held: set[int]) -> int:
     """The first of ``size`` consecutive UDP ports free on ``ip`` (an even first one), from
     this worker's test ports, neither handed out for good (``_take``) nor in ``held``: lent
     to a test caller, whose owner keeps them in ``held`` while the call is on."""
-    ports = _test_ports()
-    span = len(ports) - size
-    for _ in range(span):
-        start = ports.start + _cursor[0] % span
-        _cursor[0] += 1
-        block = range(start, start + size)
-        if start % 2 or not (_handed_out.isdisjoint(block) and held.isdisjoint(block)):
+    for block in _blocks(size):
+        if block.start % 2 or not (_handed_out.isdisjoint(block) and held.isdisjoint(block)):
             continue
         if all(_bindable(p, (socket.SOCK_DGRAM,), ip) for p in block):
-            return start
-    raise RuntimeError(f"no {size} free consecutive UDP ports on {ip} in {ports}")
+            return block.start
+    raise RuntimeError(f"no {size} free consecutive UDP ports on {ip} in {_test_ports()}")
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -30,7 +30,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     (wheel,) = (work / "dist").glob("io_bridge-*.whl")
     env_dir = work / "venv"
     venv.create(env_dir, with_pip=True)
-    run(env_dir / "bin" / "pip", "install", "-q", wheel)
+    run(env_dir / "bin" / "pip", "install", "-q", "--no-compile", wheel)  # bytecode: on first use
     yield env_dir
 
 
