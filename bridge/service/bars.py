@@ -8,11 +8,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from bridge.domain.bars import MAX_BAR_MINUTES, RoomBars, bar_keys
-from bridge.domain.events import DomainEvent, RoomEnded
+from bridge.domain.events import DomainEvent, ParticipantLeft, RoomEnded
 from bridge.domain.roster import Switchboard
 from bridge.errors import NoSuchParticipant
 
-REMEMBERED_SOURCES = 20_000  # admitted channels whose source is kept, for a bar later
+REMEMBERED_SOURCES = 20_000  # admitted channels whose source is kept while they are in
 
 
 class CallerBars:
@@ -31,6 +31,11 @@ class CallerBars:
         while len(self._sources) > REMEMBERED_SOURCES:
             self._sources.popitem(last=False)
 
+    def remembered(self) -> int:
+        """How many callers' sources are kept (those in a room now, at most
+        ``REMEMBERED_SOURCES``)."""
+        return len(self._sources)
+
     def bar(self, room: str, channel: str, minutes: int | None) -> frozenset[str]:
         """Bar the caller on ``channel`` from ``room``; what the bar holds on to."""
         live = self.switchboard.room(room)
@@ -48,5 +53,7 @@ class CallerBars:
         return bars is not None and bars.holds(bar_keys(caller_id, source), self._clock())
 
     def on_event(self, event: DomainEvent) -> None:
+        if isinstance(event, ParticipantLeft):
+            self._sources.pop(event.channel, None)  # a bar is set while they are in (``bar``)
         if isinstance(event, RoomEnded) and event.room in self._rooms:
             self._rooms[event.room].call_ended(self._clock())

@@ -490,6 +490,26 @@ def test_a_turn_given_here_counts_as_having_spoken() -> None:
     assert queue(stack) == [BOB, ALICE]
 
 
+def test_a_long_call_keeps_nothing_of_those_who_left_without_a_word() -> None:
+    """A room in session for hours with callers coming and going: the saved stack holds
+    those here and those who spoke, not every leg the call ever had."""
+    stack = room(ALICE, BOB, policy=PROGRESSIVE)
+    spoken(stack, ALICE, 1, 12.0)
+    for n in range(1_000):
+        channel = f"PJSIP/passer-{n:08d}"
+        stack.join(channel, f"cid-passer-{n}", Role.PARTICIPANT, T + n)
+        spoken(stack, channel, 0, 0.0)  # muted, unmuted by nobody: a record with nothing said
+        stack.leave(channel, T + n + 0.5)
+    stack.leave(ALICE, T + 1_000)
+    saved = stack.to_state()
+    assert set(saved["people"]) == {BOB}
+    assert set(saved["records"]) == {cid(ALICE)}  # what Alice said outlives her leg
+    alice_again = "PJSIP/a-00000042"
+    stack.join(alice_again, cid(ALICE), Role.PARTICIPANT, T + 2_000)
+    hands(stack, alice_again, BOB, at=2_001)
+    assert queue(stack, 2_100) == [BOB, alice_again]
+
+
 def test_having_spoken_is_remembered_across_a_drop_and_rejoin() -> None:
     stack = room(ALICE, BOB, policy=PROGRESSIVE)
     spoken(stack, ALICE, 1, 12.0)

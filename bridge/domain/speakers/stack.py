@@ -254,21 +254,10 @@ class SpeakerStack:
     def to_state(self) -> dict[str, Any]:
         """Everything, as JSON-ready plain data; ``from_state`` reads it back."""
         lanes = self._lanes
-        return state.dump(
-            state.Saved(
-                self.room,
-                self.policy,
-                self.rules,
-                lanes.seq,
-                lanes.moves,
-                self._members,
-                self._person_of,
-                self._records,
-                lanes.saved(),
-                self._speaker,
-                self._told_next,
-            )
-        )
+        return state.dump(state.Saved(
+            self.room, self.policy, self.rules, lanes.seq, lanes.moves, self._members,
+            self._person_of, self._records, lanes.saved(), self._speaker, self._told_next,
+        ))  # fmt: skip
 
     @classmethod
     def from_state(cls, saved: dict[str, Any]) -> SpeakerStack:
@@ -276,7 +265,7 @@ class SpeakerStack:
         read = state.load(saved)
         stack = cls(read.room, read.policy, read.rules)
         stack._members.update(read.members)
-        stack._person_of.update(read.people)
+        stack._person_of.update((c, p) for c, p in read.people.items() if c in read.members)
         stack._records.update(read.records)  # the lanes hold this very dict
         stack._lanes.restore(read.entries, read.seq, read.moves)
         stack._speaker, stack._told_next = read.speaker, read.told_next
@@ -306,10 +295,19 @@ class SpeakerStack:
         if self._members.pop(channel, None) is None:
             return []
         self._dirty = True
+        self._forget(channel)
         self._lanes.step_away(channel, at, self.rules.rejoin_grace)
         if not self._speaking(channel):
             return []
         return self._end_turn(at, TurnEnd.LEFT) + self._advance(at)
+
+    def _forget(self, channel: str) -> None:
+        """A leg gone: its person's record stays if they said something (the progressive
+        order's memory) or are here on another leg. A room in session for hours kept all."""
+        person = self._person_of.pop(channel, "")
+        record = self._records.get(person)
+        if record is not None and not record.has_spoken and person not in self._person_of.values():
+            del self._records[person]
 
     def _press(self, channel: str, key: Key, at: float) -> list[Effect]:
         member = self._members.get(channel)
