@@ -75,6 +75,7 @@ class RoomKeys:
         match event:
             case ParticipantLeft():
                 self._paused.get(event.room, set()).discard(event.channel)
+                self.answered(event.channel)  # gone mid-dialogue: nobody waits for it
             case RoomEnded():
                 self._paused.pop(event.room, None)
                 self._process.forget(event.room)
