@@ -143,10 +143,11 @@ async def big_room(participants: int = 300, hands: int = 40) -> AsyncIterator[Bi
 
 
 async def speak(service: Any, channel: str, seconds: float) -> None:
-    """One stretch of talk, as Asterisk reports it: unmuted, talking, silent, muted."""
+    """One stretch of talk, as Asterisk reports it: unmuted, talking, silent, muted; it ends
+    now (a mute stamped before the speaker's floor was given is not one of this turn)."""
     from bridge.domain.events import MuteChanged, TalkingChanged
 
-    at = time.time() - 30 * 60
+    at = time.time() - seconds - 2
     for event in (
         MuteChanged(ROOM, channel, False, at),
         TalkingChanged(ROOM, channel, True, at + 1),

@@ -122,7 +122,7 @@ class SpeakerFloor:
             saved = await self._storage.load(room)
             at = time.time()
             if saved is not None:
-                stack = SpeakerStack.from_state(saved)
+                stack = SpeakerStack.from_state(saved, await self._storage.spoken_before(room))
                 log.info("stack.restored room=%s queued=%d", room, len(stack.show(at).queue))
             else:
                 stack = SpeakerStack(room) if spec is None else stack_for_room(spec)

@@ -46,6 +46,11 @@ class StackStorage:
         async with self._sessions() as session:
             return await stacks.load_stack(session, room)
 
+    async def spoken_before(self, room: str) -> dict[str, domain.Record]:
+        """What those no longer in play said in the room's call (the saved state has the rest)."""
+        async with self._sessions() as session:
+            return await stacks.spoken_before(session, room)
+
     def changed(self, room: str) -> None:
         self.dirty.add(room)
 

@@ -1,5 +1,7 @@
 """Saved speaker stacks: each live call's stack, kept so that a restarted service carries on
-with exactly the stack it had. Keyed by the room's open call (a new call starts afresh)."""
+with exactly the stack it had. Keyed by the room's open call (a new call starts afresh). The
+saved state holds what the people in play said; what those who left said is read back from
+the call's history (``spoken_before``)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bridge.store.models import Call, SavedStack
+from bridge.domain.speakers import Record, records_from_history
+from bridge.store.models import Call, Leg, SavedStack, Turn
 
 
 async def _open_call_id(session: AsyncSession, room: str) -> int | None:
@@ -47,6 +50,25 @@ async def load_stack(session: AsyncSession, room: str) -> dict[str, Any] | None:
         return None
     state: dict[str, Any] = json.loads(row.state)
     return state
+
+
+async def spoken_before(session: AsyncSession, room: str) -> dict[str, Record]:
+    """What each person said in the room's open call, by its history: the legs closed with
+    something said, and the turns given (``records_from_history``)."""
+    call_id = await _open_call_id(session, room)
+    if call_id is None:
+        return {}
+    legs = await session.execute(
+        select(Leg.channel, Leg.caller_id, Leg.turns, Leg.talk_time).where(
+            Leg.call_id == call_id, Leg.left_at.is_not(None), or_(Leg.turns > 0, Leg.talk_time > 0)
+        )
+    )
+    turns = await session.execute(
+        select(Turn.channel, Turn.caller_id).where(Turn.call_id == call_id)
+    )
+    return records_from_history(
+        [(c, who, int(n), float(talk)) for c, who, n, talk in legs], [(c, who) for c, who in turns]
+    )
 
 
 async def drop_stack(session: AsyncSession, room: str) -> None:

@@ -39,6 +39,8 @@ from bridge.domain.speakers import (
     Unmute,
     Warn,
     YouAreNext,
+    person_of,
+    records_from_history,
 )
 
 T = 1_764_100_000.0
@@ -491,8 +493,9 @@ def test_a_turn_given_here_counts_as_having_spoken() -> None:
 
 
 def test_a_long_call_keeps_nothing_of_those_who_left_without_a_word() -> None:
-    """A room in session for hours with callers coming and going: the saved stack holds
-    those here and those who spoke, not every leg the call ever had."""
+    """A room in session for hours with callers coming and going: the stack forgets those
+    who left without a word, and its saved state (written every second or so) holds only
+    the people in play; what those who left said comes back from the call's history."""
     stack = room(ALICE, BOB, policy=PROGRESSIVE)
     spoken(stack, ALICE, 1, 12.0)
     for n in range(1_000):
@@ -501,13 +504,27 @@ def test_a_long_call_keeps_nothing_of_those_who_left_without_a_word() -> None:
         spoken(stack, channel, 0, 0.0)  # muted, unmuted by nobody: a record with nothing said
         stack.leave(channel, T + n + 0.5)
     stack.leave(ALICE, T + 1_000)
-    saved = stack.to_state()
-    assert set(saved["people"]) == {BOB}
-    assert set(saved["records"]) == {cid(ALICE)}  # what Alice said outlives her leg
+    saved = json.loads(json.dumps(stack.to_state()))
+    assert set(saved["people"]) == {BOB} and saved["records"] == {}
+    history = records_from_history([(ALICE, cid(ALICE), 1, 12.0)], [])
     alice_again = "PJSIP/a-00000042"
-    stack.join(alice_again, cid(ALICE), Role.PARTICIPANT, T + 2_000)
-    hands(stack, alice_again, BOB, at=2_001)
-    assert queue(stack, 2_100) == [BOB, alice_again]
+    for each in (stack, SpeakerStack.from_state(saved, history)):  # live, and restarted
+        each.join(alice_again, cid(ALICE), Role.PARTICIPANT, T + 2_000)
+        hands(each, alice_again, BOB, at=2_001)
+        assert queue(each, 2_100) == [BOB, alice_again]
+
+
+def test_history_gives_each_person_their_legs_and_the_turns_given_here() -> None:
+    withheld = "PJSIP/anon-00000077"
+    records = records_from_history(
+        [(ALICE, cid(ALICE), 2, 30.0), ("PJSIP/a-00000042", cid(ALICE), 0, 4.0),
+         (withheld, "anonymous", 1, 3.0)],
+        [(ALICE, cid(ALICE)), (ALICE, cid(ALICE)), (BOB, cid(BOB))],
+    )  # fmt: skip
+    alice = records[cid(ALICE)]
+    assert (alice.floor_turns, alice.turns, alice.talk_time) == (2, 2, 34.0)
+    assert records[cid(BOB)].has_spoken and records[cid(BOB)].talk_time == 0.0
+    assert records[person_of(withheld, "anonymous")].talk_time == 3.0
 
 
 def test_having_spoken_is_remembered_across_a_drop_and_rejoin() -> None:

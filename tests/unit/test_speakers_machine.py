@@ -40,6 +40,7 @@ from bridge.domain.speakers import (
     Unmute,
     Warn,
     YouAreNext,
+    records_from_history,
 )
 
 T = 1_764_100_000.0
@@ -56,6 +57,7 @@ def told(effects: list[Effect]) -> tuple[Heard, int | None]:
 
 CALLER_IDS = (*(f"55500{n:02d}" for n in range(1, 9)), "anonymous", "", "unknown")
 STRANGER = "PJSIP/stranger-00000000"  # never in the room
+WITHHELD = "anonymous"
 LANE_RANK = {Lane.PROCESS: 0, Lane.DIRECT: 1, Lane.STACK: 2}
 KEY_LANE = {Key.HAND: Lane.STACK, Key.DIRECT: Lane.DIRECT, Key.PROCESS: Lane.PROCESS}
 QUEUED_IN = {
@@ -246,6 +248,9 @@ class SpeakerStackMachine(RuleBasedStateMachine):
         if not self.person:
             return
         channel = data.draw(st.sampled_from(sorted(self.person)))
+        if channel not in self.members:  # the roster never reports a leg gone: nothing changes
+            self.audit(self.stack.note_speech(channel, more_turns, more_talk, self.now))
+            return
         legs = self.legs.setdefault(self.person[channel], {})
         turns, talk = legs.get(channel, (0, 0.0))
         legs[channel] = (turns + more_turns, talk + more_talk)
@@ -464,8 +469,17 @@ class SpeakerStackMachine(RuleBasedStateMachine):
 
     @rule()
     def restart_the_service(self) -> None:
+        """The saved state back, and what those gone said from the call's history."""
         saved = json.loads(json.dumps(self.stack.to_state()))
-        self.stack = SpeakerStack.from_state(saved)
+
+        def leg(person: str, channel: str = "") -> tuple[str, str]:  # (channel, caller ID)
+            if person.startswith("channel:"):
+                return person.removeprefix("channel:"), WITHHELD
+            return channel, person
+
+        legs = [(*leg(p, ch), *said) for p, of in self.legs.items() for ch, said in of.items()]
+        turns = [leg(p) for p, n in self.floor_turns.items() for _ in range(n)]
+        self.stack = SpeakerStack.from_state(saved, records_from_history(legs, turns))
 
     # -- what must hold after every step --
 

@@ -8,8 +8,10 @@ message is written for the moderator; a caller's key never raises, it always get
 Wiring (one ``SpeakerStack`` per live call of a room; drop it when the call ends)
 -------------------------------------------------------------------------------------
 - Create it with ``SpeakerStack.for_room(spec, auto_advance=..., rejoin_grace=...)`` when the
-  call opens, or ``SpeakerStack.from_state(saved)`` after a restart; then ``resync(members, at)``
-  with Asterisk's list, which ends the turn of a speaker who left while we were away.
+  call opens, or ``SpeakerStack.from_state(saved, records_from_history(legs, turns))`` after a
+  restart (the saved state keeps what those in play said; the call's history, the others);
+  then ``resync(members, at)`` with Asterisk's list, which ends the turn of a speaker who left
+  while we were away.
 - Roster in: ``join(channel, caller_id, role, at)``, ``leave(channel, at)``,
   ``note_speech(channel, turns, talk_time, at)`` with the roster's totals for that channel
   (``Participant.turns``, ``talk_time_at(at)``) whenever they move on.
@@ -99,12 +101,13 @@ from bridge.domain.speakers.model import (
     Key,
     Lane,
     Member,
+    Record,
     StackRules,
     TurnEnd,
     person_of,
 )
 from bridge.domain.speakers.stack import SpeakerStack
-from bridge.domain.speakers.state import STATE_VERSION
+from bridge.domain.speakers.state import STATE_VERSION, records_from_history
 from bridge.domain.speakers.views import PlaceView, SpeakerView, StackView
 
 __all__ = [
@@ -125,6 +128,7 @@ __all__ = [
     "NotQueued",
     "PlaceOutOfLane",
     "PlaceView",
+    "Record",
     "SpeakerStack",
     "SpeakerView",
     "StackChanged",
@@ -140,4 +144,5 @@ __all__ = [
     "Warn",
     "YouAreNext",
     "person_of",
+    "records_from_history",
 ]

@@ -5,7 +5,7 @@ every change into effects (see the package's docstring)."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bridge.domain.events import Role
@@ -60,7 +60,7 @@ class SpeakerStack:
         self.room = room
         self.rules = rules or StackRules()
         self._members: dict[str, Member] = {}
-        self._person_of: dict[str, str] = {}  # every channel seen in this call
+        self._person_of: dict[str, str] = {}  # each member's channel: their person
         self._records: dict[str, Record] = {}  # person: what they said
         self._lanes = Lanes(policy, self._records)
         self._speaker: Turn | None = None
@@ -252,20 +252,24 @@ class SpeakerStack:
     # -- persistence --------------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        """Everything, as JSON-ready plain data; ``from_state`` reads it back."""
-        lanes = self._lanes
+        """JSON-ready plain data (the records of those in play: ``state``), for ``from_state``."""
+        lanes, entries = self._lanes, self._lanes.saved()
+        records = state.in_play(self._records, self._person_of.values(), entries)
         return state.dump(state.Saved(
             self.room, self.policy, self.rules, lanes.seq, lanes.moves, self._members,
-            self._person_of, self._records, lanes.saved(), self._speaker, self._told_next,
+            self._person_of, records, entries, self._speaker, self._told_next,
         ))  # fmt: skip
 
     @classmethod
-    def from_state(cls, saved: dict[str, Any]) -> SpeakerStack:
-        """A stack from ``to_state``'s data; ``BadState`` when it cannot be read back."""
+    def from_state(
+        cls, saved: dict[str, Any], earlier: Mapping[str, Record] | None = None
+    ) -> SpeakerStack:
+        """``to_state``'s data and what those gone said (``earlier``); else ``BadState``."""
         read = state.load(saved)
         stack = cls(read.room, read.policy, read.rules)
         stack._members.update(read.members)
         stack._person_of.update((c, p) for c, p in read.people.items() if c in read.members)
+        stack._records.update(earlier or {})
         stack._records.update(read.records)  # the lanes hold this very dict
         stack._lanes.restore(read.entries, read.seq, read.moves)
         stack._speaker, stack._told_next = read.speaker, read.told_next
@@ -302,8 +306,7 @@ class SpeakerStack:
         return self._end_turn(at, TurnEnd.LEFT) + self._advance(at)
 
     def _forget(self, channel: str) -> None:
-        """A leg gone: its person's record stays if they said something (the progressive
-        order's memory) or are here on another leg. A room in session for hours kept all."""
+        """A leg gone: its person's record goes, unless they said something or are still here."""
         person = self._person_of.pop(channel, "")
         record = self._records.get(person)
         if record is not None and not record.has_spoken and person not in self._person_of.values():
@@ -321,9 +324,7 @@ class SpeakerStack:
             return effects + self._advance(at)
         if key is Key.PLACE:
             place = self._lanes.place(channel)
-            if place is None:
-                return [self._tell(channel, Heard.NOT_QUEUED)]
-            return [self._tell(channel, Heard.PLACE, place)]
+            return [self._tell(channel, Heard.PLACE if place else Heard.NOT_QUEUED, place)]
         if member.role is Role.MODERATOR:
             return [self._tell(channel, Heard.KEY_NOT_AVAILABLE)]
         lane = KEY_LANE[key]

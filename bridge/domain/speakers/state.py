@@ -1,15 +1,28 @@
 """A stack saved as JSON-ready plain data and read back exactly, so a service restart (and
-the resync after it) keeps every place, priority, move, record and the turn under way."""
+the resync after it) keeps every place, priority, move, record and the turn under way.
+
+The saved stack holds the records of the people in play (here, or queued); what those who
+left said is in the call's history, and comes back from there (``records_from_history``):
+a call of hours, saved every second, no longer writes every caller it ever had."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.speakers.errors import BadState
-from bridge.domain.speakers.model import Entry, Lane, Member, Record, StackRules, Turn
+from bridge.domain.speakers.model import (
+    Entry,
+    Lane,
+    Member,
+    Record,
+    StackRules,
+    Turn,
+    person_of,
+)
 
 STATE_VERSION = 1
 
@@ -79,6 +92,27 @@ def dump(saved: Saved) -> dict[str, Any]:
         },
         "told_next": saved.told_next,
     }
+
+
+def in_play(
+    records: Mapping[str, Record], people: Iterable[str], entries: Iterable[Entry]
+) -> dict[str, Record]:
+    """The records of the ``people`` here and of those queued (or away within the grace)."""
+    wanted = {*people, *(entry.person for entry in entries)}
+    return {person: records[person] for person in wanted if person in records}
+
+
+def records_from_history(
+    legs: Iterable[tuple[str, str, int, float]], turns: Iterable[tuple[str, str]]
+) -> dict[str, Record]:
+    """What each person said in the call, from its history: ``legs`` (channel, caller ID,
+    the roster's turns and talk time) and the floor's ``turns`` (channel, caller ID)."""
+    records: dict[str, Record] = {}
+    for channel, caller_id, spoke, talk in legs:
+        records.setdefault(person_of(channel, caller_id), Record()).legs[channel] = (spoke, talk)
+    for channel, caller_id in turns:
+        records.setdefault(person_of(channel, caller_id), Record()).floor_turns += 1
+    return records
 
 
 def load(state: dict[str, Any]) -> Saved:
