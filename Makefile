@@ -110,6 +110,7 @@ bench: system asterisk bench-deps
 	$(BIN)/python -m bench.panel_echo
 	$(BIN)/python -m bench.room_page
 	$(BIN)/python -m bench.entry_bench
+	$(BIN)/python -m bench.stack_save
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.cluster
 
@@ -123,4 +124,5 @@ soak: system asterisk bench-deps
 
 bench-quick: system asterisk bench-deps
 	$(BIN)/python -m bench.entry_bench
+	$(BIN)/python -m bench.stack_save
 	$(BIN)/python -m bench.run --quick $(BENCH_ARGS)
