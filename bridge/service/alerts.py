@@ -117,6 +117,8 @@ class Alerts:
             alert = Alert(alert_id, principal.username, self.dialout.clock(), room, trunk, seconds)
             async with self.db.sessions.begin() as session:
                 await add_alert(session, alert)
+            held = {call.alert for call in self.dialout.book.calls.values()}
+            self._live = {a: sent for a, sent in self._live.items() if a in held}  # forgotten
             self._live[alert_id] = alert
             log.info("alert.sent alert=%s by=%s numbers=%d", alert_id, alert.asked_by, len(calls))
             return {"alert": alert, "calls": calls}
@@ -125,12 +127,12 @@ class Alerts:
         return done["alert"], done["calls"]
 
     async def show(self, principal: Principal, alert_id: str) -> tuple[Alert, list[CallOut]]:
-        live = self._live.get(alert_id)
-        if live is not None:
-            found: tuple[Alert, list[CallOut]] | None = (
-                live, self.dialout.book.calls_of_alert(alert_id)
-            )  # fmt: skip
-        else:
+        live, calls = self._live.get(alert_id), self.dialout.book.calls_of_alert(alert_id)
+        found: tuple[Alert, list[CallOut]] | None = None
+        if live is not None and calls:
+            found = (live, calls)
+        else:  # sent before the service started, or over long enough to be forgotten
+            self._live.pop(alert_id, None)
             async with self.db.sessions() as session:
                 found = await load_alert(session, alert_id)
         if found is None or not may_alert(principal, found[0].room):

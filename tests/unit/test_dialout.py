@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.domain.dialout import (
+    KEEP_SECONDS,
     RETRY_SECONDS,
     Callee,
     CallState,
@@ -153,6 +154,22 @@ def test_an_alerts_busy_number_is_tried_again_after_its_own_delay_unless_cancell
     assert [c.state for c in dial.cancel_alert("alert-1", T + 7)] == [CallState.CANCELLED] * 2
     assert dial.calls[added[1].id].attempts == 1  # cancelled while waiting: never dialled
     assert dial.due(T + 500) == ([], None)
+
+
+def test_calls_over_for_good_are_forgotten_after_a_while_and_nothing_still_to_do() -> None:
+    """A service up for a year: the book (and a room's panel) keeps the last hours' calls."""
+    dial = book("+15557770001", "+15557770002", "+15557770003", "+15557770004", retries=1)
+    over, busy, joined, _ = [call for n in range(4) for call in dial.due(T + n)[0]]
+    dial.ended(over.id, CallState.DECLINED, T + 10)  # over for good
+    dial.ended(busy.id, CallState.BUSY, T + 10)  # tried again in a minute
+    dial.joined(joined.id, T + 20)  # still in the room
+    later = T + KEEP_SECONDS + 3_600
+    assert dial.due(later)[0] == [dial.calls[busy.id]]  # a retry due long after: still kept
+    dial.add("ga", [(Callee("+15557770009"), "carrier")], asked_by="bob", confirm=True,
+             retries=0, now=later)  # fmt: skip
+    assert over.id not in dial.calls
+    kept = {c.number for c in dial.calls.values()}
+    assert kept == {"+15557770002", "+15557770003", "+15557770004", "+15557770009"}
 
 
 def test_a_declined_call_is_not_tried_again() -> None:

@@ -2,6 +2,7 @@
 limits every number passes first (``limits``)."""
 
 from bridge.domain.dialout.calls import (
+    KEEP_SECONDS,
     KEY_SECONDS,
     RETRY_SECONDS,
     RING_SECONDS,
@@ -21,6 +22,7 @@ from bridge.domain.dialout.limits import (
 )
 
 __all__ = [
+    "KEEP_SECONDS",
     "KEY_SECONDS",
     "RETRY_SECONDS",
     "RING_SECONDS",

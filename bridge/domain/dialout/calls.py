@@ -26,6 +26,7 @@ from bridge.domain.dialout.limits import Callee, TrunkPacer
 from bridge.domain.trunks import TrunkSpec
 
 RETRY_SECONDS = 60.0
+KEEP_SECONDS = 12 * 3600.0  # a call over for good stays this long (a room's panel lists it)
 RING_SECONDS = 30.0  # no answer after this: the attempt ends
 KEY_SECONDS = 15.0  # the offer unanswered after this: the attempt ends
 
@@ -134,7 +135,11 @@ class DialBook:
         retry_after: float | None = None,
     ) -> list[CallOut]:
         """Queue each (callee, trunk); a number already queued or up in the room (in the
-        alert) is kept as it is, not called twice."""
+        alert) is kept as it is, not called twice. Calls over for good for ``KEEP_SECONDS``
+        are forgotten first (their rows are in the database): a service up for a year dialled
+        more than a panel should list, or memory should hold."""
+        for old in [c.id for c in self.calls.values() if _over_before(c, now - KEEP_SECONDS)]:
+            del self.calls[old]
         busy = {
             c.number
             for c in self.calls.values()
@@ -259,6 +264,10 @@ class DialBook:
 
 def _pending(call: CallOut) -> bool:
     return call.state is CallState.QUEUED or call.up or call.waiting_to_retry()
+
+
+def _over_before(call: CallOut, moment: float) -> bool:
+    return not _pending(call) and call.updated_at < moment
 
 
 def _sooner(a: float | None, b: float) -> float:
