@@ -32,10 +32,10 @@ test: SYSTEM_PACKAGES = $(TEST_PACKAGES)
 # bridge/ and tests/ again, 15 s of CPU each, a minute of the suite on 2 cores with 8
 # workers. One collection first writes it; the workers (and every `iobridge` a test starts)
 # then read it (a collection error shows in the run after it).
-# Eight workers ran the suite in 554-605 s on the 2-core box (2026-12-07, with the test callers
-# typing when asked), but one fresh-clone run of three lost an alert test under that load;
-# four keep the CI's record clean.
-TEST_WORKERS ?= 4
+# Eight workers: 541-605 s on the 2-core box (2026-12-07). The two tests lost at that load
+# in earlier runs were product races, fixed (a late Originate answer, a mute seen after the
+# next floor); four workers took 12-13 minutes.
+TEST_WORKERS ?= 8
 test: system venv asterisk lint typecheck audit
 	-env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest --collect-only -q -p no:cacheprovider >/dev/null
 	IOBRIDGE_REQUIRE_POSTGRES=1 env -u PYTHONDONTWRITEBYTECODE \
