@@ -41,7 +41,9 @@ async def test_a_silent_caller_is_in_the_room_a_few_seconds_after_the_name_promp
             )
         )
     ]
-    assert taken < PROMPT_SECONDS + LONGEST_MS / 1000 + 1.0, taken
+    # Bounded by the recording's 6 s: on the suite's eight workers the prompt and the AGI
+    # round trips stretch (10.6 s was seen), far from ConfBridge's 20 s all the same.
+    assert taken < PROMPT_SECONDS + LONGEST_MS / 1000 + 3.0, taken
     await service.roster.wait_until(lambda: service.switchboard.room_of(channel) == ROOM)
     name = service.names.file_of(ROOM, channel)
     assert name is not None and name.is_file()  # kept for the moderators while they are in
