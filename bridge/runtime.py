@@ -23,11 +23,9 @@ from bridge.domain.pins import PinKeyMismatch
 from bridge.errors import StartupError
 from bridge.nodesfile import NodesFileError, load_nodes_config
 from bridge.phone_keys import PhoneKeypad
-from bridge.pidfile import PidFile as PidFile
-from bridge.pidfile import holder as holder
+from bridge.pidfile import PidFile as PidFile, holder as holder
 from bridge.provision import FilePins, practice_room, provision_rooms
-from bridge.runtime_file import read_runtime_file as read_runtime_file
-from bridge.runtime_file import write_runtime_file
+from bridge.runtime_file import read_runtime_file as read_runtime_file, write_runtime_file
 from bridge.service import BridgeService
 from bridge.service.nodes import NodeSecretMissing
 from bridge.settings import EXAMPLE_ROOMS_FILE, Settings
@@ -37,8 +35,7 @@ from bridge.store.pin_key import check_pin_key, install_pin_key
 from bridge.store.service_lock import ServiceLock, takes_service_lock
 from bridge.web.app import create_app
 from bridge.web.auth import session_in_head
-from bridge.web.limits import ConnectionCounter, HttpLimits
-from bridge.web.limits import serve as serve_with_limits
+from bridge.web.limits import ConnectionCounter, HttpLimits, serve as serve_with_limits
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,10 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from bridge.domain.rooms import ALL_ROOMS
-from bridge.domain.rooms import Right as Right  # with the rooms file's grants; used here
+from bridge.domain.rooms import (
+    ALL_ROOMS,
+    Right as Right,  # with the rooms file's grants; used here
+)
 
 ADMIN = "admin"  # the name the audit trail gives to the local CLI's admin token
 

@@ -19,8 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil.rrule import rrule as RecurrenceRule
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule as RecurrenceRule, rrulestr
 
 MIN_MINUTES = 5
 MAX_MINUTES = 720  # twelve hours

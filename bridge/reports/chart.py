@@ -11,8 +11,7 @@ allow (controls, say) are drawn as U+FFFD, so the SVG stays well-formed.
 from __future__ import annotations
 
 import re
-from xml.sax.saxutils import escape as escape_markup
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import escape as escape_markup, quoteattr
 
 from bridge.reports.model import Report, SpeakerShare
 from bridge.reports.text import duration, first_time_summary, share, who

@@ -11,8 +11,7 @@ from pydantic_core import ErrorDetails
 
 from bridge.domain.languages import missing_sounds
 from bridge.domain.rooms import ALL_ROOMS, DEFAULT_MAX_PARTICIPANTS, RoomsConfig
-from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED
-from bridge.roomsfile.cues import CueEntry, cue_of, resolve, wav_problem
+from bridge.roomsfile.cues import EXPECTED as CUE_EXPECTED, CueEntry, cue_of, resolve, wav_problem
 from bridge.roomsfile.entries import (
     EXPECTED,
     LONG_PIN_DIGITS,

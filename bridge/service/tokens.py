@@ -28,9 +28,7 @@ from datetime import UTC, datetime, timedelta
 from bridge.domain.accounts import Principal, Via
 from bridge.errors import BadField, NoSuchModerator, NoSuchToken
 from bridge.service.accounts import token_hash
-from bridge.store import accounts as account_store
-from bridge.store import rooms as room_store
-from bridge.store import tokens as store
+from bridge.store import accounts as account_store, rooms as room_store, tokens as store
 from bridge.store.accounts import Account
 from bridge.store.db import Database
 from bridge.store.tokens import LiveToken, TokenRow

@@ -16,10 +16,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from bridge.settings.database import async_database_url as async_database_url
-from bridge.settings.files import PRIVATE_DIR as PRIVATE_DIR
-from bridge.settings.files import PRIVATE_FILE as PRIVATE_FILE
-from bridge.settings.files import make_private_dir as make_private_dir
-from bridge.settings.files import make_tree_private as make_tree_private
+from bridge.settings.files import (
+    PRIVATE_DIR as PRIVATE_DIR,
+    PRIVATE_FILE as PRIVATE_FILE,
+    make_private_dir as make_private_dir,
+    make_tree_private as make_tree_private,
+)
 from bridge.settings.languages import EntryLanguages
 from bridge.settings.limits import Limits
 from bridge.settings.webhooks import Webhook as Webhook

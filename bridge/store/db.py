@@ -9,8 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, inspect, select
-from sqlalchemy import exc as sa_exc
+from sqlalchemy import event, exc as sa_exc, inspect, select
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,

@@ -19,8 +19,7 @@ from sqlalchemy import select
 
 from bridge.provision import provision_rooms
 from bridge.roomsfile import load_rooms_file
-from bridge.service import BridgeService
-from bridge.service import accounts as accounts_module
+from bridge.service import BridgeService, accounts as accounts_module
 from bridge.settings import Settings
 from bridge.store.db import Database, upgrade
 from bridge.store.models import PanelSession

@@ -12,8 +12,10 @@ from bridge.domain.accounts import Principal
 from bridge.domain.alerts import result_of
 from bridge.service import BridgeService
 from tests.browser.conftest import ROOM, SCREENSHOTS, OpenPanel
-from tests.integration.carrier import Carrier
-from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.integration.carrier import (
+    Carrier,
+    carrier as carrier,  # the fixture
+)
 from tests.support import eventually
 from tests.unit.test_alerts import wav
 

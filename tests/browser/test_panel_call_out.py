@@ -10,8 +10,10 @@ from playwright.async_api import expect
 
 from bridge.service import BridgeService
 from tests.browser.conftest import ROOM, SCREENSHOTS, HttpLogin, OpenPanel
-from tests.integration.carrier import Carrier
-from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.integration.carrier import (
+    Carrier,
+    carrier as carrier,  # the fixture
+)
 
 JOINS, BUSY = "+15558881002", "+15558882002"
 

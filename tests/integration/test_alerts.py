@@ -24,14 +24,20 @@ from bridge.cli import main
 from bridge.domain.dialout import CallState
 from bridge.roomsfile import load_rooms_file
 from bridge.runtime import Runtime
-from bridge.service import BridgeService
-from bridge.service import dialout as dialout_module
+from bridge.service import BridgeService, dialout as dialout_module
 from bridge.settings import Settings
 from bridge.store.pin_key import install_pin_key
 from bridge.store.rooms import sync_rooms
 from tests.conftest import E2E_ROOMS
-from tests.integration.carrier import BUSY, HANGS_UP, JOINS, NEVER, ROOM, Carrier
-from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.integration.carrier import (
+    BUSY,
+    HANGS_UP,
+    JOINS,
+    NEVER,
+    ROOM,
+    Carrier,
+    carrier as carrier,  # the fixture
+)
 from tests.support import eventually
 from tests.unit.test_alerts import wav
 

@@ -25,8 +25,16 @@ from bridge.service import BridgeService
 from bridge.settings import Settings
 from bridge.store.dialouts import channels_called_in
 from bridge.store.reports import list_calls, load_call
-from tests.integration.carrier import BRIEF, BUSY, JOINS, NEVER, ROOM, SILENT, Carrier
-from tests.integration.carrier import carrier as carrier  # the fixture
+from tests.integration.carrier import (
+    BRIEF,
+    BUSY,
+    JOINS,
+    NEVER,
+    ROOM,
+    SILENT,
+    Carrier,
+    carrier as carrier,  # the fixture
+)
 from tests.support import AmiWatcher, eventually
 
 

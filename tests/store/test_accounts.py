@@ -12,8 +12,12 @@ from sqlalchemy import select
 from bridge.domain.accounts import Via
 from bridge.domain.rooms import ModeratorSpec, RoomsConfig, RoomSpec
 from bridge.errors import LoginRefused, LoginsBusy, TooManyLogins
-from bridge.service.accounts import SESSION_CACHE_SECONDS, Accounts, token_hash
-from bridge.service.accounts import PanelSession as UserSession
+from bridge.service.accounts import (
+    SESSION_CACHE_SECONDS,
+    Accounts,
+    PanelSession as UserSession,
+    token_hash,
+)
 from bridge.settings import Settings
 from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent_actions
 from bridge.store.db import Database

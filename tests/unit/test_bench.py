@@ -8,8 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from bench.analysis import SEGMENTS, entry_segments, events_per_second, join_latencies
 from bench.bare_dialplan import BARE_EXTENSION, render_bare_dialplan

@@ -5,8 +5,7 @@ clock ticks and ends: a hypothesis state machine that follows every ``Move`` and
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bridge.domain.breakouts import (

@@ -3,8 +3,7 @@ a room's links and which it hangs up, and the callers placed but not joined yet.
 
 from __future__ import annotations
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from bridge.domain.cascade import Reservations, adopt_links, endpoint, link_peer
 

@@ -7,8 +7,7 @@ import hashlib
 import hmac
 import json
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from bridge.domain.events import (
     LeaveReason,

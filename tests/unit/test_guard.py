@@ -4,8 +4,7 @@ stopped, and what other sources can never do to a caller (hypothesis for the inv
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bridge.domain.entry import Admission, Refusal

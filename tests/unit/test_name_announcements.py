@@ -4,8 +4,7 @@ none is stale; a burst folded into one count; nothing dropped unsaid."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from bridge.domain.name_announcements import NameCount, NameQueue, WaitingName
 

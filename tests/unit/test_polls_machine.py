@@ -5,8 +5,7 @@ blocks and what each caller is told after every step."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from bridge.domain.polls import BLOCK_KEY, MAX_OPTIONS, BadOptions, Poll, Voter

@@ -8,8 +8,7 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
-from hypothesis import given
-from hypothesis import strategies as st
+from hypothesis import given, strategies as st
 
 from bridge.domain.events import LeaveReason
 from bridge.reports import build_report, report_csv, talk_chart_svg

@@ -8,8 +8,7 @@ from textwrap import dedent
 
 import argon2
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from bridge.domain.rooms import ModeratorSpec, QueuePolicy, RoomsConfig, RoomSpec
 from bridge.roomsfile import Problem, RoomsFileError, load_rooms_file, parse_rooms_text
