@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -140,6 +141,7 @@ async def big_room(participants: int = 300, hands: int = 40) -> AsyncIterator[Bi
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await db.dispose()
+        shutil.rmtree(state, ignore_errors=True)  # the throwaway database, PIN key and logs
 
 
 async def speak(service: Any, channel: str, seconds: float) -> None:

@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -142,6 +143,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         floor.cancel()
         history.cancel()
         await db.dispose()
+        shutil.rmtree(state, ignore_errors=True)  # the throwaway database, PIN key and logs
 
 
 # ---- the panels' process -----------------------------------------------------------------

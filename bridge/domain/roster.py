@@ -37,24 +37,12 @@ from bridge.domain.events import (
 )
 from bridge.domain.roster_effects import (  # the reducer's effects, named here too
     CallClosed as CallClosed,
-)
-from bridge.domain.roster_effects import (
     CallOpened as CallOpened,
-)
-from bridge.domain.roster_effects import (
     Effect as Effect,
-)
-from bridge.domain.roster_effects import (
     HistoryReconciled as HistoryReconciled,
-)
-from bridge.domain.roster_effects import (
     LegClosed as LegClosed,
-)
-from bridge.domain.roster_effects import (
     LegOpened as LegOpened,
-)
-from bridge.domain.roster_effects import LegReasonCorrected as LegReasonCorrected
-from bridge.domain.roster_effects import (
+    LegReasonCorrected as LegReasonCorrected,
     LegUpdated as LegUpdated,
 )
 
@@ -164,11 +152,19 @@ class Switchboard:
 
     def explain(self, event: DomainEvent) -> DomainEvent:
         """The event as subscribers hear it: a leave says the reason learnt before it; a
-        leave and join the bridge ordered are a move within the room."""
-        live = self.rooms.get(getattr(event, "room", ""))
-        moved = group_moves.explain_move(live.participants if live else None, event)
-        if moved is not None:
-            return moved
+        leave and join the bridge ordered are a move within the room; the hangup of someone
+        still in a room is the leave ConfBridge did not report (lost, it must not leave a
+        ghost in the stack, the keys or the bars, which hear leaves, not hangups)."""
+        if isinstance(event, CallHungUp) and (room := self._room_of.get(event.channel)):
+            gone = self._find(room, event.channel)
+            group = gone.group if gone is not None else None
+            event = ParticipantLeft(
+                room, event.channel, event.at, event.reason or LeaveReason.HUNG_UP, group
+            )
+        elif (live := self.rooms.get(getattr(event, "room", ""))) is not None:
+            moved = group_moves.explain_move(live.participants, event)
+            if moved is not None:
+                return moved
         if isinstance(event, ParticipantLeft):
             person = self._find(event.room, event.channel)
             if person is not None and person.leaving is not None:

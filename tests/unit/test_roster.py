@@ -9,8 +9,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
@@ -31,6 +30,7 @@ from bridge.domain.events import (
     ParticipantLeft,
     PbxLost,
     RecordingChanged,
+    RemovalOrdered,
     Resynced,
     Role,
     RoomEnded,
@@ -922,3 +922,25 @@ def test_shutting_down_with_the_pbx_ends_every_call_for_history() -> None:
     assert LegClosed(GA, ALICE, T + 11, pytest.approx(10.0), 1) in effects
     assert {e.room for e in effects if isinstance(e, CallClosed)} == {GA, WG}
     assert board.rooms == {} and not board.pbx_connected
+
+
+# ---- a leave ConfBridge did not report ------------------------------------------------------
+
+
+def test_the_hangup_of_someone_still_in_a_room_is_heard_as_their_leave_with_its_cause() -> None:
+    board = board_after(joined(ALICE, 0), joined(BOB, 0))
+    explained = board.explain(CallHungUp(ALICE, T + 4, LeaveReason.TIMED_OUT))
+    assert explained == ParticipantLeft(GA, ALICE, T + 4, LeaveReason.TIMED_OUT)
+    assert board.apply(explained) == [LegClosed(GA, ALICE, T + 4, 0.0, 0, LeaveReason.TIMED_OUT)]
+    assert board.explain(CallHungUp(ALICE, T + 5)) == CallHungUp(ALICE, T + 5)  # left now
+
+
+def test_a_kicked_caller_whose_leave_was_lost_left_kicked() -> None:
+    board = board_after(joined(ALICE, 0), RemovalOrdered(GA, ALICE, LeaveReason.KICKED, T + 3))
+    explained = board.explain(CallHungUp(ALICE, T + 4, LeaveReason.HUNG_UP))
+    assert explained == ParticipantLeft(GA, ALICE, T + 4, LeaveReason.KICKED)
+
+
+def test_the_hangup_of_a_call_on_the_shared_number_stays_a_hangup() -> None:
+    board = board_after(CallArrived(ALICE, "5551234", T))
+    assert board.explain(CallHungUp(ALICE, T + 3)) == CallHungUp(ALICE, T + 3)
