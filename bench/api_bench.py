@@ -3,10 +3,13 @@ participants of a room of P (400), one POST at a time, each timed until its HTTP
 until Asterisk's own ConfbridgeMute/Unmute event of it (by Asterisk's clock, from just
 before the POST). This is what a script sees; the panel's path is the population step's.
 
-Two floors stand beside it, so the service's own share can be read off: the same mute sent
-straight from the bench's AMI login (Asterisk's round trip, no service), and, between the
-POSTs, ``GET /api/v1/me`` with the same token on the same connection (the HTTP round trip
-through the service's middlewares and the token's check, no action and no Asterisk).
+The requests are a script's: ``bench.api_client``, a process of its own with nothing else
+on its loop (this process reads every AMI event of the room, and a client here would wait
+for that loop). Two floors stand beside them, so the service's own share can be read off:
+the same mute sent straight from the bench's AMI login (Asterisk's round trip, no service),
+and, between the POSTs, ``GET /api/v1/me`` with the same token on the same connection (the
+HTTP round trip through the service's middlewares and the token's check, no action and no
+Asterisk).
 
 The token is made as an admin makes one (``iobridge tokens create --user NAME``, against
 the bench's state folder) for the first moderator of the room in the bench's rooms file.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -25,14 +29,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from bench.analysis import stamp
+from bench.api_client import TOKEN_VARIABLE
 from bench.rig import Progress, Rig, Sampler
 from bench.stats import Summary
 from bench.storm import Room, drain, fill
 
 MODERATOR = "bench-mod-01"
+CHECKOUT = Path(__file__).resolve().parent.parent  # where ``bench`` is a package
 
 
 @dataclass(frozen=True)
@@ -71,15 +75,17 @@ async def api_actions(
     asterisk: list[float] = []
     failed: list[str] = []
     lost = 0
-    headers = {"Authorization": f"Bearer {token}"}
-    url = f"{rig.web_url}/api/v1/rooms/{room.name}/actions/"
+    path = f"/api/v1/rooms/{room.name}/actions/"
     progress(f"api: {posts} mute/unmute POSTs with a token, one at a time")
-    async with aiohttp.ClientSession(headers=headers) as http, py_spy(rig, spy):
+    async with ScriptClient(rig.web_url, token) as http, py_spy(rig, spy):
         with Sampler(rig.pids) as sampler:
             for k in range(posts):
                 pause = 0.05 + (k * 37 % 100) / 1000
                 await asyncio.sleep(pause / 2)
-                http_floor.append(await _timed_get(http, f"{rig.web_url}/api/v1/me"))
+                me = await http.ask({"get": "/api/v1/me"})
+                if me["status"] != 200:
+                    raise RuntimeError(f"GET /api/v1/me: {me['status']}")
+                http_floor.append(me["ms"])
                 await asyncio.sleep(pause / 2)
                 channel = channels[(k * 37) % len(channels)]
                 mute = not muted.get(channel, False)
@@ -87,13 +93,12 @@ async def api_actions(
                     ("mute", "ConfbridgeMute") if mute else ("unmute", "ConfbridgeUnmute")
                 )
                 mark = ami.mark()
-                sent_at, sent = time.time(), time.perf_counter()
-                async with http.post(url + action, json={"channel": channel}) as response:
-                    body = await response.text()
-                answered.append(1000 * (time.perf_counter() - sent))
-                if response.status != 200:
+                posted = await http.ask({"post": path + action, "json": {"channel": channel}})
+                answered.append(posted["ms"])
+                sent_at = posted["sent_at"]
+                if posted["status"] != 200:
                     if len(failed) < 3:
-                        failed.append(f"{action}: {response.status} {body[:200]}")
+                        failed.append(f"{action}: {posted['status']} {posted['body']}")
                     continue
                 muted[channel] = mute
 
@@ -121,14 +126,43 @@ async def api_actions(
     }
 
 
-async def _timed_get(http: aiohttp.ClientSession, url: str) -> float:
-    """ms until the answer of a GET that asks the service for nothing but the token's check."""
-    started = time.perf_counter()
-    async with http.get(url) as response:
-        await response.read()
-    if response.status != 200:
-        raise RuntimeError(f"GET {url}: {response.status}")
-    return 1000 * (time.perf_counter() - started)
+class ScriptClient:
+    """``bench.api_client`` in a process of its own: ``ask`` hands it one request and reads
+    back what it measured."""
+
+    def __init__(self, base: str, token: str) -> None:
+        self._base, self._token = base, token
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> ScriptClient:
+        self._proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.api_client", self._base,
+            cwd=CHECKOUT,
+            env={**os.environ, TOKEN_VARIABLE: self._token},
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        return self
+
+    async def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        proc = self._proc
+        assert proc is not None and proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(json.dumps(request).encode() + b"\n")
+        await proc.stdin.drain()
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line:
+            raise RuntimeError(f"the API client stopped (exit {await proc.wait()})")
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    async def __aexit__(self, *exc: object) -> None:
+        proc = self._proc
+        if proc is not None and proc.stdin is not None:
+            proc.stdin.close()
+            try:
+                await asyncio.wait_for(proc.wait(), 5)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
 
 
 @contextlib.asynccontextmanager
