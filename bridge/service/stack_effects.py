@@ -177,6 +177,8 @@ class StackCourier:
                     self._metrics.set_hands_raised(effect.room, 0)
                     await self._storage.drop(effect.room)
                 case domain.Unmute():
+                    if (stack := self.stacks.get(effect.room)) is not None:
+                        stack.unmuting(effect.channel, time.time())
                     where = self._conference_of(effect.room, effect.channel)
                     bridge = self.pbxs.bridge_for_channel(effect.room, effect.channel)
                     await bridge.unmute(where, effect.channel)

@@ -359,11 +359,12 @@ def test_a_moderator_ends_a_turn_with_a_mute_and_nobody_else_is_called() -> None
 def test_a_mute_from_before_the_floor_ends_nothing_and_a_later_one_ends_the_turn() -> None:
     """Called on again right after a turn: the mute that ended the last turn reaches the
     service after the new floor (Asterisk's events trail the commands). It is stamped with
-    Asterisk's time, before the floor: not a mute of this turn."""
+    Asterisk's time, before the floor's Unmute went out: not a mute of this turn."""
     stack = room(ALICE)
     stack.call(ALICE, T + 1)
     stack.end_turn(T + 2)
     stack.call(ALICE, T + 3)
+    stack.unmuting(ALICE, T + 3)
     assert stack.end_turn(T + 2.5, TurnEnd.MUTED) == []  # the echo of the first turn's end
     assert stack.speaker == ALICE
     assert stack.end_turn(T + 4, TurnEnd.MUTED) == [
@@ -372,6 +373,43 @@ def test_a_mute_from_before_the_floor_ends_nothing_and_a_later_one_ends_the_turn
         StackChanged(GA),
     ]
     assert stack.speaker is None
+
+
+def test_a_mute_carried_out_after_the_floor_was_given_but_before_its_unmute_is_not_this_turns() -> (
+    None
+):
+    """The time limit ends Alice's turn and a moderator calls her again at once: the room's
+    line carries out the old turn's Mute after the new floor was given, so Asterisk stamps
+    it after the turn's start. Only the Unmute going out after it (``unmuting``) opens the
+    turn to being ended by a mute."""
+    stack = room(ALICE, speaking_time_limit=30.0)
+    stack.call(ALICE, T)
+    assert Mute(GA, ALICE) in stack.tick(T + 31)  # sent on the line, not carried out yet
+    stack.call(ALICE, T + 31.001)
+    assert stack.end_turn(T + 31.004, TurnEnd.MUTED) == []  # that Mute, carried out now
+    stack.unmuting(ALICE, T + 31.005)
+    stack.unmuting(ALICE, T + 40)  # an Unmute of the same turn again: the first one counts
+    assert stack.end_turn(T + 31.003, TurnEnd.MUTED) == []
+    assert stack.speaker == ALICE
+    assert stack.end_turn(T + 32, TurnEnd.MUTED)[1] == TurnEnded(
+        GA, ALICE, cid(ALICE), None, T + 31.001, T + 32, TurnEnd.MUTED
+    )
+
+
+def test_the_unmute_of_someone_else_than_the_speaker_opens_no_turn() -> None:
+    stack = room(ALICE, BOB)
+    stack.call(ALICE, T)
+    stack.unmuting(BOB, T + 1)
+    assert stack.end_turn(T + 2, TurnEnd.MUTED) == []
+    assert stack.speaker == ALICE
+
+
+def test_a_turn_under_way_before_a_restart_can_be_ended_by_a_mute() -> None:
+    stack = room(ALICE)
+    stack.call(ALICE, T)
+    again = SpeakerStack.from_state(json.loads(json.dumps(stack.to_state())))
+    assert again.end_turn(T + 5, TurnEnd.MUTED)[1].why is TurnEnd.MUTED  # type: ignore[union-attr]
+    assert again.speaker is None
 
 
 def test_ending_a_turn_when_nobody_has_the_floor_is_refused() -> None:

@@ -147,3 +147,6 @@ class Turn:
     lane: Lane | None
     started_at: float
     warned: bool = False
+    # When the turn's Unmute went out (its room's line carries out every Mute ordered before
+    # it first); None: not yet. A mute Asterisk stamped before it is one of those, seen late.
+    unmuted_at: float | None = None

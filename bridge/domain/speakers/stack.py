@@ -10,7 +10,7 @@ from typing import Any
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import QueuePolicy, RoomSpec
-from bridge.domain.speakers import state
+from bridge.domain.speakers import errors, state
 from bridge.domain.speakers.effects import (
     Effect,
     Mute,
@@ -21,13 +21,6 @@ from bridge.domain.speakers.effects import (
     Unmute,
     Warn,
     YouAreNext,
-)
-from bridge.domain.speakers.errors import (
-    AlreadyQueued,
-    AlreadySpeaking,
-    NoSpeaker,
-    NotInRoom,
-    StackEmpty,
 )
 from bridge.domain.speakers.lanes import Lanes
 from bridge.domain.speakers.model import (
@@ -129,7 +122,7 @@ class SpeakerStack:
         self._expire(at)
         order = self._lanes.order()
         if not order:
-            raise StackEmpty()
+            raise errors.StackEmpty()
         return self._done(self._give_floor(self._members[order[0].channel], at))
 
     def call(self, channel: str, at: float) -> list[Effect]:
@@ -137,17 +130,23 @@ class SpeakerStack:
         self._expire(at)
         member = self._member(channel)
         if self._speaking(channel):
-            raise AlreadySpeaking(channel)
+            raise errors.AlreadySpeaking(channel)
         return self._done(self._give_floor(member, at))
 
     def end_turn(self, at: float, why: TurnEnd = TurnEnd.MODERATOR) -> list[Effect]:
         """A moderator ends the turn, or (``MUTED``) Asterisk muted the speaker at ``at``."""
         self._expire(at)
         if self._speaker is None:
-            raise NoSpeaker()
-        if why is TurnEnd.MUTED and at < self._speaker.started_at:
-            return self._done([])  # from before the floor: the last turn's mute, seen late
+            raise errors.NoSpeaker()
+        unmuted_at = self._speaker.unmuted_at
+        if why is TurnEnd.MUTED and (unmuted_at is None or at < unmuted_at):
+            return self._done([])  # a Mute carried out before the floor's Unmute, seen late
         return self._done(self._end_turn(at, why))
+
+    def unmuting(self, channel: str, at: float) -> None:
+        """The floor's Unmute of ``channel`` goes out now (every Mute before it is done)."""
+        if self._speaker is not None and self._speaker.channel == channel:
+            self._speaker.unmuted_at = self._speaker.unmuted_at or at
 
     def move(self, channel: str, place: int, at: float) -> list[Effect]:
         """To ``place`` in the serving order, which must be within the entry's lane."""
@@ -167,12 +166,12 @@ class SpeakerStack:
         self._expire(at)
         member = self._member(channel)
         if self._speaking(channel):
-            raise AlreadySpeaking(channel)
+            raise errors.AlreadySpeaking(channel)
         entry = self._lanes.entries.get(channel)
         if entry is None:
             self._lanes.enqueue(member, self._person_of[channel], lane, at)
         elif entry.lane is lane:
-            raise AlreadyQueued(channel, lane, self._lanes.place(channel) or 0)
+            raise errors.AlreadyQueued(channel, lane, self._lanes.place(channel) or 0)
         else:
             self._lanes.change_lane(entry, lane, at)
         self._dirty = True
@@ -392,7 +391,7 @@ class SpeakerStack:
     def _member(self, channel: str) -> Member:
         member = self._members.get(channel)
         if member is None:
-            raise NotInRoom(channel)
+            raise errors.NotInRoom(channel)
         return member
 
     def _speaking(self, channel: str) -> bool:

@@ -155,6 +155,7 @@ def _read(state: dict[str, Any]) -> Saved:
             None if turn["lane"] is None else Lane(turn["lane"]),
             float(turn["started_at"]),
             bool(turn["warned"]),
+            float(turn["started_at"]),  # under way before a restart: unmuted long since
         ),
         # Absent from stacks saved before "you are next" existed: nobody was told.
         told_next=None if state.get("told_next") is None else str(state["told_next"]),
