@@ -41,6 +41,7 @@ class PhoneKeypad:
         self.service.keys.answered(channel)
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
+        self.service.keys.opened(channel)  # the caller waits in the dialplan for the answer
         if key not in MODERATOR_KEYS:
             return await self.service.keys.key_pressed(room, channel, caller_id, key)
         live = self.service.switchboard.room(room)

@@ -80,6 +80,11 @@ class RoomKeys:
                 self._paused.pop(event.room, None)
                 self._process.forget(event.room)
 
+    def opened(self, channel: str) -> None:
+        """``channel`` is in a key dialogue (out of its conference, in the dialplan) until
+        ``answered``. One at a time: a channel runs one dialplan application at once."""
+        self._answering.setdefault(channel, asyncio.Event())
+
     def answered(self, channel: str) -> None:
         done = self._answering.pop(channel, None)
         if done is not None:
@@ -93,7 +98,6 @@ class RoomKeys:
                 await asyncio.wait_for(done.wait(), timeout)
 
     async def key_pressed(self, room: str, channel: str, caller_id: str, key: str) -> Answer:
-        self._answering.setdefault(channel, asyncio.Event())
         if channel in self._paused.get(room, ()):
             log.info("keys.paused room=%s channel=%s key=%s", room, channel, key)
             return Answer("keys_paused")

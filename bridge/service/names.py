@@ -126,10 +126,9 @@ class CallerNames:
             self._announcing[room] = self._start(self._announce(room))
 
     async def _run_held_key(self, channel: str, held: HeldKey) -> None:
-        try:  # answered by a whisper, not in the caller's channel: no dialogue to wait for
-            answer = await self._keys.key_pressed(held.room, channel, held.caller_id, held.key)
-        finally:
-            self._keys.answered(channel)
+        # Answered by a whisper, not in the caller's channel: no key dialogue is opened (a
+        # key they press meanwhile has its own, which this must not close).
+        answer = await self._keys.key_pressed(held.room, channel, held.caller_id, held.key)
         log.info("names.key_after_join room=%s key=%s heard=%s", held.room, held.key, answer.heard)
         if answer.heard != SILENCE:
             prompt = PROMPTS.get(answer.heard, PROMPTS["key_not_available"])

@@ -28,6 +28,7 @@ def room_keys() -> RoomKeys:
 
 async def test_a_caller_in_a_key_dialogue_is_waited_for_until_it_is_answered() -> None:
     keys = room_keys()
+    keys.opened(CHANNEL)  # as the keypad's dialogue does, before the key
     assert (await keys.key_pressed("ga", CHANNEL, "5550123", "*9")).heard == "keys_paused"
     waiting = asyncio.ensure_future(keys.settled(CHANNEL, timeout=30))
     await asyncio.sleep(0.01)
@@ -38,9 +39,25 @@ async def test_a_caller_in_a_key_dialogue_is_waited_for_until_it_is_answered() -
 
 async def test_nobody_waits_for_a_caller_who_left_in_the_middle_of_a_key_dialogue() -> None:
     keys = room_keys()
+    keys.opened(CHANNEL)
     await keys.key_pressed("ga", CHANNEL, "5550123", "*9")
     waiting = asyncio.ensure_future(keys.settled(CHANNEL, timeout=30))
     await asyncio.sleep(0.01)
     keys.on_event(ParticipantLeft("ga", CHANNEL, 1.0))
     await asyncio.wait_for(waiting, 1)
     await asyncio.wait_for(keys.settled(CHANNEL, timeout=30), 1)  # and nothing is kept of it
+
+
+async def test_a_key_run_outside_the_callers_channel_opens_no_dialogue_and_closes_none() -> None:
+    """A key held from before the join is answered by a whisper, the caller in the room:
+    nothing waits for it, and a dialogue the caller opened meanwhile stays open."""
+    keys = room_keys()
+    await keys.key_pressed("ga", CHANNEL, "5550123", "*9")  # the held key, run
+    await asyncio.wait_for(keys.settled(CHANNEL, timeout=30), 1)
+    keys.opened(CHANNEL)  # a key pressed in the room
+    await keys.key_pressed("ga", CHANNEL, "5550123", "*9")  # the held key again
+    waiting = asyncio.ensure_future(keys.settled(CHANNEL, timeout=30))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    keys.answered(CHANNEL)
+    await asyncio.wait_for(waiting, 1)
