@@ -48,7 +48,7 @@ from bridge.domain.dialout import (
     state_for_cause,
 )
 from bridge.domain.entry import Admission, PinOutcome, Refusal
-from bridge.domain.events import DomainEvent, ParticipantJoined
+from bridge.domain.events import DomainEvent, ParticipantJoined, Resynced
 from bridge.domain.languages import DEFAULT_LANGUAGE
 from bridge.domain.rooms import RoomSpec
 from bridge.domain.trunks import TrunkSpec
@@ -92,7 +92,7 @@ class DialOut:
         self._outcomes: dict[str, CallState] = {}  # how an offer was refused
         self._halves: dict[str, tuple[int | None, int | None]] = {}  # (cause, reason) so far
         self._pairing: set[str] = set()  # calls with one of their two ending events
-        self._asking = asyncio.Lock()  # one request at a time: the daily cap counts rows
+        self._asking = asyncio.Lock()
         self._wake = asyncio.Event()
         self._unwritten: asyncio.Queue[tuple[list[CallOut], float]] = asyncio.Queue()
 
@@ -133,44 +133,29 @@ class DialOut:
         """Check ``lines`` whole and queue their numbers: into ``spec``'s room, or as
         ``alert``'s numbers (``spec`` None: an alert with no room to join). ``retry_after``:
         seconds between attempts (None: ``Settings.dialout_retry_seconds``)."""
-        async with self._asking:
-            return await self._queue(
-                spec, actor, lines, trunk, confirm, retries, alert, retry_after
-            )
-
-    async def _queue(
-        self,
-        spec: RoomSpec | None,
-        actor: str,
-        lines: list[str],
-        trunk: str | None,
-        confirm: bool,
-        retries: int,
-        alert: str,
-        retry_after: float | None,
-    ) -> list[CallOut]:
-        room, now = (spec.name if spec else ""), self.clock()
-        trunks = await self._trunks()
-        try:
-            callees = read_callees(lines)
-            if not callees:
-                raise DialRefused("no number to dial")
-            chosen = [(c, choose_trunk(trunks, c.number, trunk).name) for c in callees]
-            check_daily(
-                actor, len(callees), await self._dialled_today(actor, now),
-                self.settings.dialout_daily_limit,
+        async with self._asking:  # one at a time: the daily cap counts the rows written
+            room, now = (spec.name if spec else ""), self.clock()
+            trunks = await self._trunks()
+            try:
+                callees = read_callees(lines)
+                if not callees:
+                    raise DialRefused("no number to dial")
+                chosen = [(c, choose_trunk(trunks, c.number, trunk).name) for c in callees]
+                check_daily(
+                    actor, len(callees), await self._dialled_today(actor, now),
+                    self.settings.dialout_daily_limit,
+                )  # fmt: skip
+            except DialRefused as exc:
+                raise DialOutRefused(str(exc)) from None
+            if spec is not None:
+                self._rooms[room] = spec
+                await self._make_titles([spec])  # a room opened since the start, or renamed
+            added = self.book.add(
+                room, chosen, asked_by=actor, confirm=confirm, retries=retries, now=now,
+                prefix=self._prefix, alert=alert, retry_after=retry_after,
             )  # fmt: skip
-        except DialRefused as exc:
-            raise DialOutRefused(str(exc)) from None
-        if spec is not None:
-            self._rooms[room] = spec
-            await self._make_titles([spec])  # a room opened since the start, or renamed
-        added = self.book.add(
-            room, chosen, asked_by=actor, confirm=confirm, retries=retries, now=now,
-            prefix=self._prefix, alert=alert, retry_after=retry_after,
-        )  # fmt: skip
-        self._unwritten.put_nowait((added, now))
-        await self._unwritten.join()  # counted before the next request is checked
+            self._unwritten.put_nowait((added, now))
+            await self._unwritten.join()  # counted before the next request is checked
         log.info("dialout.queued room=%s alert=%s by=%s numbers=%d", room, alert, actor, len(added))
         if not alert:
             self._changed(room)
@@ -277,11 +262,23 @@ class DialOut:
         asyncio.get_running_loop().call_later(PAIRING_SECONDS, self._paired, call.id)
 
     def on_event(self, event: DomainEvent) -> None:
-        """The roster's events: a callee who reached the room has joined."""
+        """The roster's events: a callee who reached the room has joined. After the link to
+        Asterisk came back, a call whose channel it no longer has is over (its Hangup was
+        lost with the link), and one never seen ringing has its ring time to show it."""
         if isinstance(event, ParticipantJoined) and event.channel in self._answered:
             call = self.book.joined(self._answered[event.channel], self.clock())
             if call is not None:
                 self._keep([call])
+        elif isinstance(event, Resynced) and event.channels is not None:
+            alive = frozenset(event.channels)
+            for call in [c for c in self.book.calls.values() if c.up]:
+                channel, ringing = self._channels.get(call.id), call.state is CallState.RINGING
+                if channel is None and ringing:
+                    self._fail_unless_rang(call)
+                elif channel is not None and channel not in alive:
+                    log.warning("dialout.lost call=%s state=%s", call.id, call.state)
+                    gone = CallState.FAILED if ringing else CallState.DECLINED
+                    self._ended(call.id, self._outcomes.get(call.id, gone))
 
     def _paired(self, call_id: str) -> None:
         if call_id in self._pairing:
@@ -330,13 +327,16 @@ class DialOut:
             )  # fmt: skip
         except PbxUnconfirmed as exc:  # a late answer: the phone may be ringing all the same
             log.warning("dialout.originate_unconfirmed call=%s detail=%s", call.id, exc)
-            wait = self.settings.dialout_ring_seconds + UNCONFIRMED_GRACE_SECONDS
-            asyncio.get_running_loop().call_later(wait, self._never_rang, call.id, call.attempts)
+            self._fail_unless_rang(call)
         except BridgeError as exc:
             log.warning("dialout.originate_failed call=%s detail=%s", call.id, exc)
             self._ended(call.id, CallState.FAILED)
         else:
             log.info("dialout.dialled call=%s room=%s trunk=%s", call.id, call.room, trunk.name)
+
+    def _fail_unless_rang(self, call: CallOut) -> None:
+        wait = self.settings.dialout_ring_seconds + UNCONFIRMED_GRACE_SECONDS
+        asyncio.get_running_loop().call_later(wait, self._never_rang, call.id, call.attempts)
 
     def _never_rang(self, call_id: str, attempt: int) -> None:
         """An unconfirmed Originate's attempt, past its ring time with no channel seen."""

@@ -3,7 +3,8 @@ carrier (tests/integration/carrier.py) with a one-second message and the offer o
 One presses 1 and joins the room, one hangs up after the message, one is busy; what
 `iobridge alert show ID --json` prints is checked against what the carrier saw. An
 Originate that Asterisk answers too late (it was stopped) still rings and joins; one that
-Asterisk never read (it died) fails once its ring time is over."""
+Asterisk never read (it died) fails once its ring time is over; a call ringing when its
+Asterisk died fails once the link is back."""
 
 from __future__ import annotations
 
@@ -185,14 +186,47 @@ async def test_an_originate_lost_with_its_asterisk_is_failed_once_its_ring_time_
         await eventually(lambda: [c.state for c in calls()] == [CallState.RINGING], timeout=5)
     finally:
         await pbx.kill()  # a stopped process dies of SIGKILL all the same
+    killed = asyncio.get_running_loop().time()
     await service.roster.wait_until(lambda: service.switchboard.pbx_connected, timeout=30)
     await asyncio.sleep(1.0)
-    assert [c.state for c in calls()] == [CallState.RINGING]  # it may still ring, for all we know
+    if asyncio.get_running_loop().time() - killed < ring + dialout_module.UNCONFIRMED_GRACE_SECONDS:
+        assert [c.state for c in calls()] == [CallState.RINGING]  # it may ring, for all we know
     await eventually(lambda: [c.state for c in calls()] == [CallState.FAILED],
                      timeout=ring + dialout_module.UNCONFIRMED_GRACE_SECONDS + 5)  # fmt: skip
     shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
     assert [(n["result"], n["attempts"]) for n in shown["numbers"]] == [("failed", 1)]
     assert not [line for line in carrier.lines() if f" {JOINS} " in f" {line} "]  # never rang
+
+
+async def test_a_ringing_call_whose_asterisk_died_is_over_once_the_link_is_back(
+    runtime: Runtime,
+    service: BridgeService,
+    runtime_settings: Settings,
+    carrier: Carrier,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Asterisk dies while a number rings: the callee's Hangup and the OriginateResponse
+    never come. Once the link is back, the resync finds the callee's channel gone, and the
+    call is failed (and may be retried), not left ringing for good, holding its trunk's
+    slot and keeping the number from being called again."""
+    message = tmp_path / "message.wav"
+    message.write_bytes(wav(seconds=1.0))
+    sent = await iobridge(
+        runtime_settings, "alert", NEVER, "--message", str(message), "--retries", "0", "--json"
+    )
+    calls = lambda: service.dialout.book.calls_of_alert(sent["id"])  # noqa: E731
+    await eventually(lambda: [c.state for c in calls()] == [CallState.RINGING], timeout=15)
+    await asyncio.sleep(1.0)  # the callee's channel is up and seen (its Newchannel)
+    pbx = runtime.asterisk
+    assert pbx is not None
+    await pbx.kill()
+    await service.roster.wait_until(lambda: service.switchboard.pbx_connected, timeout=30)
+    await eventually(lambda: [c.state for c in calls()] == [CallState.FAILED], timeout=5)
+    assert not [c for c in calls() if c.up]
+    shown = await iobridge(runtime_settings, "alert", "show", sent["id"], "--json")
+    assert [(n["result"], n["attempts"]) for n in shown["numbers"]] == [("failed", 1)]
+    assert "dialout.lost" in caplog.text
 
 
 def ends_of(carrier: Carrier, number: str) -> list[str]:
