@@ -23,14 +23,13 @@ import json
 import os
 import signal
 import sys
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.analysis import stamp
-from bench.api_client import TOKEN_VARIABLE
+from bench.api_client import AMI_VARIABLE, TOKEN_VARIABLE
 from bench.rig import Progress, Rig, Sampler
 from bench.stats import Summary
 from bench.storm import Room, drain, fill
@@ -77,7 +76,7 @@ async def api_actions(
     lost = 0
     path = f"/api/v1/rooms/{room.name}/actions/"
     progress(f"api: {posts} mute/unmute POSTs with a token, one at a time")
-    async with ScriptClient(rig.web_url, token) as http, py_spy(rig, spy):
+    async with ScriptClient(rig.web_url, token, rig.ami_login) as http, py_spy(rig, spy):
         with Sampler(rig.pids) as sampler:
             for k in range(posts):
                 pause = 0.05 + (k * 37 % 100) / 1000
@@ -110,7 +109,7 @@ async def api_actions(
                     asterisk.append(1000 * (stamp(seen) - sent_at))
                 except TimeoutError:
                     lost += 1
-        direct = await asterisk_floor(rig, room, channels, muted, posts // 2)
+        direct = await asterisk_floor(rig, http, room, channels, muted, posts // 2)
     return {
         "posts": posts,
         "asterisk_direct_ms": Summary.of(direct.events).as_dict(),
@@ -130,15 +129,15 @@ class ScriptClient:
     """``bench.api_client`` in a process of its own: ``ask`` hands it one request and reads
     back what it measured."""
 
-    def __init__(self, base: str, token: str) -> None:
-        self._base, self._token = base, token
+    def __init__(self, base: str, token: str, ami_login: str) -> None:
+        self._base, self._token, self._ami_login = base, token, ami_login
         self._proc: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> ScriptClient:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bench.api_client", self._base,
             cwd=CHECKOUT,
-            env={**os.environ, TOKEN_VARIABLE: self._token},
+            env={**os.environ, TOKEN_VARIABLE: self._token, AMI_VARIABLE: self._ami_login},
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         return self
@@ -184,12 +183,17 @@ async def py_spy(rig: Rig, out: Path | None) -> AsyncIterator[None]:
 
 
 async def asterisk_floor(
-    rig: Rig, room: Room, channels: list[str], muted: dict[str, bool], count: int
+    rig: Rig,
+    client: ScriptClient,
+    room: Room,
+    channels: list[str],
+    muted: dict[str, bool],
+    count: int,
 ) -> AsteriskFloor:
-    """The floor: the same mute/unmute sent to Asterisk straight from the bench's own AMI
-    login (no service), timed the same way, until Asterisk's event (``events``) and until
-    its Response is read back (``replies``: the round trip an answer that reports
-    Asterisk's refusal must wait for)."""
+    """The floor: the same mute/unmute sent to Asterisk straight from the script's process
+    on the bench's AMI login (no service, no events), timed the same way, until Asterisk's
+    event (``events``) and until its Response is read back (``replies``: the round trip an
+    answer that reports Asterisk's refusal must wait for)."""
     ami = rig.ami
     assert ami is not None
     out: list[float] = []
@@ -199,11 +203,12 @@ async def asterisk_floor(
         channel = channels[(k * 53) % len(channels)]
         mute = not muted.get(channel, False)
         name = "ConfbridgeMute" if mute else "ConfbridgeUnmute"
-        mark, sent_at, started = ami.mark(), time.time(), time.perf_counter()
-        await ami.client.send(
-            {"Action": name, "Conference": room.name, "Channel": channel}, timeout=5
+        mark = ami.mark()
+        sent = await client.ask(
+            {"ami": {"Action": name, "Conference": room.name, "Channel": channel}}
         )
-        replies.append(1000 * (time.perf_counter() - started))
+        replies.append(sent["ms"])
+        sent_at = sent["sent_at"]
         muted[channel] = mute
 
         def done(e: dict[str, Any], name: str = name, ch: str = channel) -> bool:

@@ -114,6 +114,11 @@ class Rig:
         )
         self._bench_secret = secrets.token_urlsafe(16)
 
+    @property
+    def ami_login(self) -> str:
+        """The bench's own AMI login, ``PORT USER SECRET``, for a client of its own."""
+        return f"{self.settings.ami_port} {BENCH_USER} {self._bench_secret}"
+
     # ---- start and stop ---------------------------------------------------------------------
 
     async def start(self) -> None:
