@@ -53,14 +53,16 @@ async def load_stack(session: AsyncSession, room: str) -> dict[str, Any] | None:
 
 
 async def spoken_before(session: AsyncSession, room: str) -> dict[str, Record]:
-    """What each person said in the room's open call, by its history: the legs closed with
-    something said, and the turns given (``records_from_history``)."""
+    """What each person said in the room's open call, by its history: the legs with
+    something said, and the turns given (``records_from_history``). Open legs count too: a
+    leave not yet written when the service died, or someone still here whom the saved
+    stack does not hold yet (what it holds wins)."""
     call_id = await _open_call_id(session, room)
     if call_id is None:
         return {}
     legs = await session.execute(
         select(Leg.channel, Leg.caller_id, Leg.turns, Leg.talk_time).where(
-            Leg.call_id == call_id, Leg.left_at.is_not(None), or_(Leg.turns > 0, Leg.talk_time > 0)
+            Leg.call_id == call_id, or_(Leg.turns > 0, Leg.talk_time > 0)
         )
     )
     turns = await session.execute(

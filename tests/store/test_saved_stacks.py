@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bridge.domain.events import Role
 from bridge.domain.rooms import QueuePolicy
-from bridge.domain.roster import CallClosed, CallOpened, LegClosed, LegOpened
+from bridge.domain.roster import CallClosed, CallOpened, LegClosed, LegOpened, LegUpdated
 from bridge.domain.speakers import Key, SpeakerStack
 from bridge.store.db import Database
 from bridge.store.history import apply_effects
@@ -14,7 +14,7 @@ from bridge.store.stacks import load_stack, save_stack, spoken_before
 from bridge.store.turns import record_turn
 
 T = 1_796_000_000.0
-ALICE, BOB, CAROL = "5550101", "5550102", "5550103"
+ALICE, BOB, CAROL, DAVE = "5550101", "5550102", "5550103", "5550104"
 
 
 def leg(room: str, n: int, caller_id: str, at: float) -> LegOpened:
@@ -37,6 +37,8 @@ async def test_what_those_who_left_said_comes_back_from_the_call_s_history(db: D
         await apply_effects(session, [
             LegClosed("ga", "PJSIP/ga-0", T + 60, 12.0, 1),  # Alice spoke, and left
             LegClosed("ga", "PJSIP/ga-1", T + 61, 0.0, 0),  # Bob left without a word
+            # Dave spoke and left just before the service died: his leave not yet written
+            leg("ga", 5, DAVE, T), LegUpdated("ga", "PJSIP/ga-5", 4.0, 1),
         ])  # fmt: skip
         stack = SpeakerStack("ga", QueuePolicy.PROGRESSIVE)
         stack.join("PJSIP/ga-2", CAROL, Role.PARTICIPANT, T)
@@ -46,7 +48,8 @@ async def test_what_those_who_left_said_comes_back_from_the_call_s_history(db: D
     async with db.sessions() as session:
         saved, earlier = await load_stack(session, "ga"), await spoken_before(session, "ga")
     assert saved is not None and set(saved["records"]) == {CAROL}
-    assert set(earlier) == {ALICE}
+    assert set(earlier) == {ALICE, DAVE}
+    assert (earlier[DAVE].turns, earlier[DAVE].talk_time) == (1, 4.0)
     alice = earlier[ALICE]
     assert (alice.floor_turns, alice.turns, alice.talk_time) == (1, 1, 12.0)
 
