@@ -28,6 +28,7 @@ from bridge.domain.cascade import adopt_links, endpoint, link_peer
 from bridge.domain.nodes import LinkChanged
 from bridge.errors import BridgeError
 from bridge.service.pbx_directory import PbxDirectory
+from bridge.service.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ class Cascade:
         self._callers_on = callers_on  # room -> its callers on each node
         self._clock = clock
         self._links: dict[tuple[str, str], RoomLink] = {}  # (room, other node) -> its link
-        self._dialling: set[asyncio.Task[None]] = set()
+        self._dialling = Tasks(log, "cascade.failed")
         self.on_change: Callable[[LinkChanged], None] = lambda change: None  # to the panels
 
     def links_of(self, room: str) -> list[RoomLink]:
@@ -108,7 +109,7 @@ class Cascade:
                     link.channel = None
                     log.warning("cascade.link_down room=%s node=%s", link.room, link.node)
                     self.on_change(LinkChanged(link.room, link.node, False))
-                    self._soon(self._dial(link))
+                    self._dialling.start(self._dial(link), name="cascade-redial")
 
     def _joined(self, node: str, room: str, channel: str) -> None:
         peer = link_peer(node, channel, self._directory.nodes)
@@ -118,10 +119,10 @@ class Cascade:
         link = self._links.get((room, peer))
         if node != home or (link is not None and link.home != home):
             log.warning("cascade.link_outside_star room=%s node=%s peer=%s", room, node, peer)
-            self._soon(self._end(node, channel))
+            self._dialling.start(self._end(node, channel), name="cascade-redial")
         elif link is not None and link.channel not in (None, channel):
             log.warning("cascade.second_link room=%s node=%s", room, peer)  # it would feed back
-            self._soon(self._end(node, channel))
+            self._dialling.start(self._end(node, channel), name="cascade-redial")
         else:
             if link is None:  # dialled by a service before this one (a restart, the standby)
                 link = self._links[(room, peer)] = RoomLink(room, home, peer)
@@ -175,8 +176,7 @@ class Cascade:
                 await asyncio.sleep(CHECK_EVERY_SECONDS)
                 await self.check()
         finally:
-            for task in list(self._dialling):
-                task.cancel()
+            self._dialling.cancel()
 
     async def check(self) -> None:
         now = self._clock()
@@ -211,8 +211,3 @@ class Cascade:
     async def _end(self, node: str, channel: str) -> None:
         with contextlib.suppress(BridgeError):  # gone already: what was wanted
             await self._directory.nodes[node].hang_up(channel)
-
-    def _soon(self, dialling: Any) -> None:
-        task = asyncio.get_running_loop().create_task(dialling, name="cascade-redial")
-        self._dialling.add(task)
-        task.add_done_callback(self._dialling.discard)

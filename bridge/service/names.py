@@ -18,10 +18,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bridge.asterisk.keypad import PROMPTS, SILENCE
 from bridge.domain.events import DomainEvent, ParticipantJoined, ParticipantLeft, RoomEnded
@@ -30,6 +29,7 @@ from bridge.domain.rooms import RoomSpec
 from bridge.recordings import wav_duration
 from bridge.service.keys import RoomKeys
 from bridge.service.pbx_directory import PbxDirectory
+from bridge.service.tasks import Tasks
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class CallerNames:
         self._held: dict[str, HeldKey] = {}  # channel -> the key pressed before the join
         self._waiting: dict[str, NameQueue] = {}  # room -> the names its announcer owes
         self._announcing: dict[str, asyncio.Task[None]] = {}  # room -> its announcer's task
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks = Tasks(log, "names.failed")
 
     # ---- from the entry dialogue ---------------------------------------------------------
 
@@ -95,7 +95,7 @@ class CallerNames:
             case ParticipantJoined(group=None):
                 held = self._held.pop(event.channel, None)
                 if held is not None and held.room == event.room:
-                    self._start(self._run_held_key(event.channel, held))
+                    self._tasks.start(self._run_held_key(event.channel, held))
                 file = self._files.get((event.room, event.channel))
                 if file is not None:
                     self._owe(event.room, WaitingName(event.channel, str(file), True, _now()))
@@ -123,7 +123,7 @@ class CallerNames:
         once, whatever the announcer is doing."""
         self._waiting.setdefault(room, NameQueue()).add(name)
         if room not in self._announcing:
-            self._announcing[room] = self._start(self._announce(room))
+            self._announcing[room] = self._tasks.start(self._announce(room))
 
     async def _run_held_key(self, channel: str, held: HeldKey) -> None:
         # Answered by a whisper, not in the caller's channel: no key dialogue is opened (a
@@ -174,20 +174,8 @@ class CallerNames:
         await bridge.announce_count(room, what.joined, what.left, language)
         await asyncio.sleep(A_COUNT * ((what.joined > 0) + (what.left > 0)) + 0.5)
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
-        return task
-
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("names.failed", exc_info=task.exception())
-
     def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
+        self._tasks.cancel()
         with contextlib.suppress(OSError):
             for file in self._files.values():
                 file.unlink(missing_ok=True)
