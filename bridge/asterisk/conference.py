@@ -122,6 +122,16 @@ class ConferenceBridge:
         """End a channel that is not in a room yet (a call out still ringing)."""
         await self.ami.send({"Action": "Hangup", "Channel": channel, "Cause": "16"})
 
+    async def has_channel(self, channel: str) -> bool | None:
+        """Whether Asterisk still has ``channel``; None when it cannot say (away, slow)."""
+        try:
+            await self.ami.send({"Action": "Getvar", "Channel": channel, "Variable": "EPOCH"})
+        except ActionRefused as exc:
+            return False if "no such channel" in str(exc).lower() else None
+        except BridgeError:
+            return None
+        return True
+
     async def _on_participant(self, action: str, room: str, channel: str) -> None:
         if names_whole_room(channel):
             raise NoSuchParticipant(room, channel)

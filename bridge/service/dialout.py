@@ -10,9 +10,9 @@ the book says is due, sleeping until the next call may start or something ends.
 How an unanswered attempt ended comes from two events that arrive in either order: the
 callee channel's ``Hangup`` (its cause: busy, rejected, no answer) and the
 ``OriginateResponse`` (its reason: still ringing at the timeout, busy, congestion). The
-first is kept for ``PAIRING_SECONDS`` while the other comes. An Originate not answered in time
-may ring all the same: its call stays ``ringing`` until its events or ring time end it.
-"""
+first is kept for ``PAIRING_SECONDS`` while the other comes. An Originate not answered in
+time may ring all the same: its call stays ``ringing`` until its events or ring time end it.
+Events lost with a link to Asterisk are made up for after the resync (``_lost``)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ from bridge.domain.rooms import RoomSpec
 from bridge.domain.trunks import TrunkSpec
 from bridge.errors import BridgeError, DialOutRefused, NoSuchRoom, PbxUnconfirmed
 from bridge.service.pbx_directory import PbxDirectory
+from bridge.service.tasks import Tasks
 from bridge.settings import Settings
 from bridge.store.db import Database
 from bridge.store.dialouts import dialled_since, keep_calls
@@ -94,6 +95,7 @@ class DialOut:
         self._pairing: set[str] = set()  # calls with one of their two ending events
         self._asking = asyncio.Lock()
         self._wake = asyncio.Event()
+        self._checks = Tasks(log, "dialout.check_failed")  # after a resync: calls lost with it
         self._unwritten: asyncio.Queue[tuple[list[CallOut], float]] = asyncio.Queue()
 
     # ---- what moderators ask -----------------------------------------------------------
@@ -158,7 +160,7 @@ class DialOut:
             await self._unwritten.join()  # counted before the next request is checked
         log.info("dialout.queued room=%s alert=%s by=%s numbers=%d", room, alert, actor, len(added))
         if not alert:
-            self._changed(room)
+            self._publish(room, DialOutChanged(room))
         self._wake.set()
         return added
 
@@ -262,23 +264,25 @@ class DialOut:
         asyncio.get_running_loop().call_later(PAIRING_SECONDS, self._paired, call.id)
 
     def on_event(self, event: DomainEvent) -> None:
-        """The roster's events: a callee who reached the room has joined. After the link to
-        Asterisk came back, a call whose channel it no longer has is over (its Hangup was
-        lost with the link), and one never seen ringing has its ring time to show it."""
+        """The roster's events: a callee who reached the room has joined; a resync."""
         if isinstance(event, ParticipantJoined) and event.channel in self._answered:
             call = self.book.joined(self._answered[event.channel], self.clock())
             if call is not None:
                 self._keep([call])
-        elif isinstance(event, Resynced) and event.channels is not None:
-            alive = frozenset(event.channels)
-            for call in [c for c in self.book.calls.values() if c.up]:
-                channel, ringing = self._channels.get(call.id), call.state is CallState.RINGING
-                if channel is None and ringing:
-                    self._fail_unless_rang(call)
-                elif channel is not None and channel not in alive:
-                    log.warning("dialout.lost call=%s state=%s", call.id, call.state)
-                    gone = CallState.FAILED if ringing else CallState.DECLINED
-                    self._ended(call.id, self._outcomes.get(call.id, gone))
+        elif isinstance(event, Resynced) and any(c.up for c in self.book.calls.values()):
+            self._checks.start(self._lost())
+
+    async def _lost(self) -> None:
+        """A call whose Asterisk no longer has its channel is over (its Hangup was lost with
+        the link); one never seen ringing has its ring time to show it did."""
+        for call in [c for c in self.book.calls.values() if c.up]:
+            channel = self._channels.get(call.id) or call.channel
+            if not channel:
+                self._fail_unless_rang(call)
+            elif await self.directory.bridge_for(call.room).has_channel(channel) is False:
+                log.warning("dialout.lost call=%s state=%s", call.id, call.state)
+                gone = CallState.FAILED if call.state is CallState.RINGING else CallState.DECLINED
+                self._ended(call.id, self._outcomes.get(call.id, gone))
 
     def _paired(self, call_id: str) -> None:
         if call_id in self._pairing:
@@ -338,11 +342,10 @@ class DialOut:
         wait = self.settings.dialout_ring_seconds + UNCONFIRMED_GRACE_SECONDS
         asyncio.get_running_loop().call_later(wait, self._never_rang, call.id, call.attempts)
 
-    def _never_rang(self, call_id: str, attempt: int) -> None:
-        """An unconfirmed Originate's attempt, past its ring time with no channel seen."""
+    def _never_rang(self, call_id: str, attempt: int) -> None:  # past its ring time, unseen
         call = self.book.calls.get(call_id)
         seen = call_id in self._channels or call_id in self._pairing
-        if call and call.attempts == attempt and call.state is CallState.RINGING and not seen:
+        if call and call.attempts == attempt and call.up and not call.channel and not seen:
             log.warning("dialout.originate_failed call=%s detail=no channel rang", call_id)
             self._ended(call_id, CallState.FAILED)
 
@@ -382,10 +385,7 @@ class DialOut:
         if calls:
             self._unwritten.put_nowait((calls, self.clock()))
             for room in {c.room for c in calls if not c.alert}:
-                self._changed(room)
-
-    def _changed(self, room: str) -> None:
-        self._publish(room, DialOutChanged(room))
+                self._publish(room, DialOutChanged(room))
 
     async def _trunks(self) -> list[TrunkSpec]:
         async with self.db.sessions() as session:
