@@ -178,7 +178,7 @@ class StackCourier:
                     await self._storage.drop(effect.room)
                 case domain.Unmute():
                     if (stack := self.stacks.get(effect.room)) is not None:
-                        stack.unmuting(effect.channel, time.time())
+                        stack.unmuting(effect, time.time())
                     where = self._conference_of(effect.room, effect.channel)
                     bridge = self.pbxs.bridge_for_channel(effect.room, effect.channel)
                     await bridge.unmute(where, effect.channel)

@@ -364,7 +364,7 @@ def test_a_mute_from_before_the_floor_ends_nothing_and_a_later_one_ends_the_turn
     stack.call(ALICE, T + 1)
     stack.end_turn(T + 2)
     stack.call(ALICE, T + 3)
-    stack.unmuting(ALICE, T + 3)
+    stack.unmuting(Unmute(GA, ALICE, T + 3), T + 3)
     assert stack.end_turn(T + 2.5, TurnEnd.MUTED) == []  # the echo of the first turn's end
     assert stack.speaker == ALICE
     assert stack.end_turn(T + 4, TurnEnd.MUTED) == [
@@ -387,8 +387,8 @@ def test_a_mute_carried_out_after_the_floor_was_given_but_before_its_unmute_is_n
     assert Mute(GA, ALICE) in stack.tick(T + 31)  # sent on the line, not carried out yet
     stack.call(ALICE, T + 31.001)
     assert stack.end_turn(T + 31.004, TurnEnd.MUTED) == []  # that Mute, carried out now
-    stack.unmuting(ALICE, T + 31.005)
-    stack.unmuting(ALICE, T + 40)  # an Unmute of the same turn again: the first one counts
+    stack.unmuting(Unmute(GA, ALICE, T + 31.001), T + 31.005)
+    stack.unmuting(Unmute(GA, ALICE, T + 31.001), T + 40)  # the same turn's again: no change
     assert stack.end_turn(T + 31.003, TurnEnd.MUTED) == []
     assert stack.speaker == ALICE
     assert stack.end_turn(T + 32, TurnEnd.MUTED)[1] == TurnEnded(
@@ -399,9 +399,23 @@ def test_a_mute_carried_out_after_the_floor_was_given_but_before_its_unmute_is_n
 def test_the_unmute_of_someone_else_than_the_speaker_opens_no_turn() -> None:
     stack = room(ALICE, BOB)
     stack.call(ALICE, T)
-    stack.unmuting(BOB, T + 1)
+    stack.unmuting(Unmute(GA, BOB, T), T + 1)
     assert stack.end_turn(T + 2, TurnEnd.MUTED) == []
     assert stack.speaker == ALICE
+
+
+def test_an_earlier_turns_unmute_does_not_open_the_turn_after_it() -> None:
+    """A slow line: Alice is called (Unmute 1), her turn ended (Mute), she is called again
+    (Unmute 2), all before the line carried out anything. Unmute 1 going out opens nothing:
+    the Mute after it, carried out next, is not the second turn's."""
+    stack = room(ALICE)
+    [first] = [e for e in stack.call(ALICE, T) if isinstance(e, Unmute)]
+    stack.end_turn(T + 0.01)
+    [second] = [e for e in stack.call(ALICE, T + 0.02) if isinstance(e, Unmute)]
+    stack.unmuting(first, T + 0.03)
+    assert stack.end_turn(T + 0.04, TurnEnd.MUTED) == []  # the Mute between them
+    stack.unmuting(second, T + 0.05)
+    assert stack.end_turn(T + 0.06, TurnEnd.MUTED)[1].why is TurnEnd.MUTED  # type: ignore[union-attr]
 
 
 def test_a_turn_under_way_before_a_restart_can_be_ended_by_a_mute() -> None:

@@ -3,7 +3,7 @@ save and publish the stack."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bridge.domain.speakers.model import Heard, Lane, TurnEnd
 
@@ -12,6 +12,7 @@ from bridge.domain.speakers.model import Heard, Lane, TurnEnd
 class Unmute:
     room: str
     channel: str
+    turn: float = field(default=0.0, compare=False)  # the start of the turn it opens
 
 
 @dataclass(frozen=True)

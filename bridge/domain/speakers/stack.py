@@ -143,10 +143,12 @@ class SpeakerStack:
             return self._done([])  # a Mute carried out before the floor's Unmute, seen late
         return self._done(self._end_turn(at, why))
 
-    def unmuting(self, channel: str, at: float) -> None:
-        """The floor's Unmute of ``channel`` goes out now (every Mute before it is done)."""
-        if self._speaker is not None and self._speaker.channel == channel:
-            self._speaker.unmuted_at = self._speaker.unmuted_at or at
+    def unmuting(self, unmute: Unmute, at: float) -> None:
+        """A turn's Unmute goes out now (every Mute before it is done); a later turn's waits."""
+        if (turn := self._speaker) is not None and (turn.channel, turn.started_at) == (
+            unmute.channel, unmute.turn,
+        ):  # fmt: skip
+            turn.unmuted_at = turn.unmuted_at or at
 
     def move(self, channel: str, place: int, at: float) -> list[Effect]:
         """To ``place`` in the serving order, which must be within the entry's lane."""
@@ -351,7 +353,7 @@ class SpeakerStack:
         person = self._person_of[member.channel]
         self._records.setdefault(person, Record()).floor_turns += 1
         self._dirty = True
-        effects.append(Unmute(self.room, member.channel))
+        effects.append(Unmute(self.room, member.channel, at))
         effects.append(TurnStarted(self.room, member.channel, member.caller_id, lane, at))
         return effects + self._head_hears_next()
 
