@@ -212,6 +212,8 @@ class StackCourier:
         except BridgeError as exc:
             # The speaker left a moment ago, or Asterisk is away: the stack moves on.
             log.warning("stack.effect_failed effect=%s reason=%s", type(effect).__name__, exc)
+        except Exception:  # a history write, say: the effects after it are carried out still
+            log.exception("stack.effect_failed effect=%s", type(effect).__name__)
 
     async def _whisper(self, room: str, channel: str, what: str) -> None:
         await self.pbxs.bridge_for_channel(room, channel).whisper(channel, WHISPERS[what])

@@ -91,3 +91,22 @@ async def test_a_point_of_process_pressed_again_and_again_is_held_back_and_noted
     assert caller not in [entry["channel"] for entry in stack(room)["queue"]]
     other = (await keys.key_pressed(ROOM, room.channels[21], "5551021", "process")).heard
     assert other == "point_of_process", "each caller has their own minute"
+
+
+async def test_a_turn_that_cannot_be_written_still_gives_the_floor_on(
+    room: BigRoom, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The history write of the turn ended fails (the database away a moment): the next
+    speaker is unmuted all the same, and a mute then ends their turn."""
+    turns = room.service.speakers.courier._turns
+
+    async def unwritable(turn: object) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(turns, "ended", unwritable)
+    nxt = room.channels[6]
+    await room.service.speakers.call(room.room, nxt)  # the turn of channels[5] ends: REPLACED
+    live = room.service.switchboard.room(room.room)
+    assert live is not None and not live.participants[nxt].muted, "the new speaker is heard"
+    await room.service.moderation.mute(room.room, nxt)
+    await eventually(lambda: stack(room)["speaker"] is None, timeout=3)
