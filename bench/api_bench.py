@@ -207,6 +207,8 @@ async def asterisk_floor(
         sent = await client.ask(
             {"ami": {"Action": name, "Conference": room.name, "Channel": channel}}
         )
+        if "error" in sent:  # refused (the caller gone): no event will come
+            continue
         replies.append(sent["ms"])
         sent_at = sent["sent_at"]
         muted[channel] = mute
