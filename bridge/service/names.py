@@ -23,7 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.asterisk.keypad import PROMPTS, SILENCE
-from bridge.domain.events import DomainEvent, ParticipantJoined, ParticipantLeft, RoomEnded
+from bridge.domain.events import (
+    CallHungUp,
+    DomainEvent,
+    ParticipantJoined,
+    ParticipantLeft,
+    RoomEnded,
+)
 from bridge.domain.name_announcements import NameCount, NameQueue, WaitingName
 from bridge.domain.rooms import RoomSpec
 from bridge.recordings import wav_duration
@@ -106,6 +112,10 @@ class CallerNames:
                     self._owe(event.room, WaitingName(event.channel, str(file), False, _now()))
                 elif file is not None:  # hung up in a breakout group: the room never hears it
                     file.unlink(missing_ok=True)
+            case CallHungUp():  # in no room (``explain``): hung up before joining
+                self._held.pop(event.channel, None)
+                for key in [key for key in self._files if key[1] == event.channel]:
+                    self._files.pop(key).unlink(missing_ok=True)
             case RoomEnded():
                 waiting = self._waiting.pop(event.room, None)
                 if waiting is not None:
