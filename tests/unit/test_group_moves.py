@@ -76,8 +76,10 @@ def test_a_caller_who_hangs_up_on_the_way_leaves_the_room() -> None:
     board = in_room()
     board.apply(RemovalOrdered(ROOM, ALICE, LeaveReason.MOVED, T + 5))
     apply(board, ParticipantLeft(ROOM, ALICE, T + 5))
-    _, effects = apply(board, CallHungUp(ALICE, T + 6, LeaveReason.HUNG_UP))
+    heard, effects = apply(board, CallHungUp(ALICE, T + 6, LeaveReason.HUNG_UP))
     assert [e.reason for e in effects if isinstance(e, LegClosed)] == [LeaveReason.HUNG_UP]
+    # What listens for leaves (the stack, the groups, the keys) hears this one.
+    assert heard == ParticipantLeft(ROOM, ALICE, T + 6, LeaveReason.HUNG_UP)
 
 
 def test_a_groups_conference_reads_as_its_room_and_its_start_and_end_as_nothing() -> None:
