@@ -46,6 +46,14 @@ from tests.unit.test_alerts import wav
 EXPECTED = {JOINS: "joined", HANGS_UP: "heard", BUSY: "busy"}
 
 
+@pytest.fixture
+def message(tmp_path: Path) -> Path:
+    """An alert's one-second message, as a moderator uploads it."""
+    file = tmp_path / "message.wav"
+    file.write_bytes(wav(seconds=1.0))
+    return file
+
+
 async def iobridge(settings: Settings, *args: str) -> dict[str, Any]:
     env = {
         "IOBRIDGE_STATE_DIR": str(settings.state_dir),
@@ -57,10 +65,8 @@ async def iobridge(settings: Settings, *args: str) -> dict[str, Any]:
 
 
 async def test_an_alert_joins_who_pressed_1_and_show_says_what_the_carrier_saw(
-    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, message: Path
 ) -> None:
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     sent = await iobridge(
         runtime_settings, "alert", f"{JOINS}, Ana", HANGS_UP, BUSY, "--message", str(message),
         "--room", ROOM.name, "--json",
@@ -103,10 +109,8 @@ async def test_an_alert_joins_who_pressed_1_and_show_says_what_the_carrier_saw(
 
 
 async def test_a_cancelled_alert_hangs_up_the_ringing_and_calls_no_more(
-    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, message: Path
 ) -> None:
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     never = [NEVER[:-3] + f"{n:03d}" for n in range(2, 5)]  # the carrier never answers these
     sent = await iobridge(runtime_settings, "alert", *never, "--message", str(message), "--json")
 
@@ -126,7 +130,7 @@ async def test_an_originate_answered_too_late_still_rings_and_its_callee_joins(
     service: BridgeService,
     runtime_settings: Settings,
     carrier: Carrier,
-    tmp_path: Path,
+    message: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Asterisk stalls just as the dialler sends its Originate (SIGSTOP: a real stall, as
@@ -134,8 +138,6 @@ async def test_an_originate_answered_too_late_still_rings_and_its_callee_joins(
     link is dropped as hung. Asterisk rings the number all the same once it runs again:
     the call must stay ringing and its callee join, not be marked failed at once (and the
     phone that did ring rung again at the retry)."""
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     pid = runtime.asterisk.pid if runtime.asterisk else None
     assert pid is not None
     os.kill(pid, signal.SIGSTOP)
@@ -164,7 +166,7 @@ async def test_an_originate_lost_with_its_asterisk_is_failed_once_its_ring_time_
     service: BridgeService,
     runtime_settings: Settings,
     carrier: Carrier,
-    tmp_path: Path,
+    message: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The other end of an unanswered Originate: Asterisk dies with the action unread, so
@@ -173,8 +175,6 @@ async def test_an_originate_lost_with_its_asterisk_is_failed_once_its_ring_time_
     ring = 2.0
     short = runtime_settings.model_copy(update={"dialout_ring_seconds": ring})
     monkeypatch.setattr(service.dialout, "settings", short)
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     pbx = runtime.asterisk
     assert pbx is not None and pbx.pid is not None
     os.kill(pbx.pid, signal.SIGSTOP)
@@ -204,15 +204,13 @@ async def test_a_ringing_call_whose_asterisk_died_is_over_once_the_link_is_back(
     service: BridgeService,
     runtime_settings: Settings,
     carrier: Carrier,
-    tmp_path: Path,
+    message: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Asterisk dies while a number rings: the callee's Hangup and the OriginateResponse
     never come. Once the link is back, the resync finds the callee's channel gone, and the
     call is failed (and may be retried), not left ringing for good, holding its trunk's
     slot and keeping the number from being called again."""
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     sent = await iobridge(
         runtime_settings, "alert", NEVER, "--message", str(message), "--retries", "0", "--json"
     )
@@ -244,10 +242,8 @@ def ends_of(carrier: Carrier, number: str) -> list[str]:
 
 
 async def test_a_busy_number_is_tried_again_after_retry_after_and_cancel_stops_the_next_try(
-    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, message: Path
 ) -> None:
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     busy_too = BUSY[:-3] + "002"
     retried = await iobridge(
         runtime_settings, "alert", BUSY, "--message", str(message), "--retries", "1",
@@ -288,7 +284,7 @@ SPANISH = dataclasses.replace(ROOM, name="e2e-alerta", title="Asamblea", pin="70
 
 
 async def test_the_alert_s_offer_names_the_room_by_its_title_in_the_room_s_language(
-    service: BridgeService, runtime_settings: Settings, carrier: Carrier, tmp_path: Path
+    service: BridgeService, runtime_settings: Settings, carrier: Carrier, message: Path
 ) -> None:
     config = load_rooms_file(E2E_ROOMS)
     config = dataclasses.replace(
@@ -296,8 +292,6 @@ async def test_the_alert_s_offer_names_the_room_by_its_title_in_the_room_s_langu
     )
     async with service.db.sessions.begin() as session:
         await sync_rooms(session, config, pin_key=install_pin_key(runtime_settings))
-    message = tmp_path / "message.wav"
-    message.write_bytes(wav(seconds=1.0))
     sent = await iobridge(
         runtime_settings, "alert", JOINS, "--message", str(message), "--room", SPANISH.name,
         "--retries", "0", "--json",
