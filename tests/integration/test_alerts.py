@@ -132,6 +132,7 @@ async def test_an_originate_answered_too_late_still_rings_and_its_callee_joins(
     carrier: Carrier,
     message: Path,
     caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Asterisk stalls just as the dialler sends its Originate (SIGSTOP: a real stall, as
     on an overloaded box), so the answer comes after the service stopped waiting, or the
@@ -140,6 +141,10 @@ async def test_an_originate_answered_too_late_still_rings_and_its_callee_joins(
     phone that did ring rung again at the retry)."""
     pid = runtime.asterisk.pid if runtime.asterisk else None
     assert pid is not None
+    # A stall longer than an action's wait, shorter than the link's ping timeout (5 s): the
+    # link stays, so Asterisk reads the Originate when it runs again (were the link dropped,
+    # the action unread would be lost with it, and the call rightly failed: the test below).
+    monkeypatch.setattr(service.ami, "action_timeout", 2.0)
     os.kill(pid, signal.SIGSTOP)
     try:
         sent = await iobridge(
@@ -148,7 +153,7 @@ async def test_an_originate_answered_too_late_still_rings_and_its_callee_joins(
         )  # fmt: skip
         calls = lambda: service.dialout.book.calls_of_alert(sent["id"])  # noqa: E731
         await eventually(lambda: [c.state for c in calls()] == [CallState.RINGING], timeout=5)
-        await asyncio.sleep(runtime_settings.ami_action_timeout + 0.5)
+        await asyncio.sleep(service.ami.action_timeout + 0.5)
     finally:
         os.kill(pid, signal.SIGCONT)
     try:
