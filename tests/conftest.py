@@ -21,6 +21,8 @@ from tests.support import (
     free_port_range,
     free_udp_and_tcp_port,
     private_postgres,
+    service_log,
+    startup_slot,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -139,16 +141,22 @@ def runtime_settings(state_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-async def runtime(runtime_settings: Settings) -> AsyncIterator[Runtime]:
-    """ONE real Asterisk and the bridge service for the whole session."""
+async def runtime(
+    runtime_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Runtime]:
+    """ONE real Asterisk and the bridge service for the whole session, started in turn
+    with the other workers' (``startup_slot``); the service's log in ``service.log``."""
     # Fail loudly rather than skip: a suite that silently skips its PBX tests proves nothing.
     ensure_asterisk(runtime_settings.cache_dir, progress=lambda _: None)
     running = Runtime(runtime_settings, progress=lambda _: None)
-    await running.start()
-    try:
-        yield running
-    finally:
-        await running.stop()
+    base = tmp_path_factory.getbasetemp()
+    with service_log(base / "service.log"):
+        async with startup_slot(base.parent):
+            await running.start()
+        try:
+            yield running
+        finally:
+            await running.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,8 @@ Asterisk's own events. Shared by the fixtures in conftest.py and by the benchmar
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import logging
 import os
 import re
@@ -12,7 +14,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,6 +25,7 @@ from bridge.asterisk import recorder
 from bridge.asterisk.ami import AmiClient
 from bridge.domain.pins import PinKey
 from bridge.domain.roster import Switchboard
+from bridge.logs import LineFormatter
 from bridge.web import render
 
 # The PIN key of tests that hash PINs themselves (a service or CLI makes its own in its
@@ -262,6 +265,48 @@ def event(name: str, **fields: str) -> Callable[[dict[str, Any]], bool]:
         return item.get("Event") == name and all(str(item.get(k)) == v for k, v in fields.items())
 
     return match
+
+
+# ---- the workers' start -----------------------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def startup_slot(shared: Path, slots: int | None = None) -> AsyncIterator[None]:
+    """One of ``slots`` places (one per core) in which the session's workers start their
+    heavy processes (Asterisk and the service, Chromium), taken in turn through lock files in
+    ``shared``, the folder all workers' temp folders are in. Eight workers starting all of
+    them at once kept both cores busy for half a minute, and the first tests, run in that
+    storm, timed out in CI: now a worker waits its turn (a tenth of a second at a time)."""
+    places = [shared / f"startup-slot-{n}.lock" for n in range(slots or os.cpu_count() or 1)]
+    while True:
+        for place in places:
+            with place.open("w") as lock:
+                try:
+                    fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue
+                yield  # the lock goes with the file, when it closes
+                return
+        await asyncio.sleep(0.1)
+
+
+@contextmanager
+def service_log(path: Path) -> Iterator[None]:
+    """The service's records (INFO and up, and those a test watches at DEBUG) also written
+    to ``path``, the worker's own file next to its temp folders: what a failed CI run's
+    service said stays on the machine after the run (pytest keeps the last three runs)."""
+    logger = logging.getLogger("bridge")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(LineFormatter())
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        handler.close()
 
 
 # ---- a private PostgreSQL from Debian's packages ---------------------------------------

@@ -24,7 +24,15 @@ from tests.integration.conftest import (  # noqa: F401  (the dial fixture, share
     dial,
     fresh_loopback,
 )
-from tests.support import JOIN_SECONDS, AmiWatcher, event, eventually, keypad_answers, roster_rows
+from tests.support import (
+    JOIN_SECONDS,
+    AmiWatcher,
+    event,
+    eventually,
+    keypad_answers,
+    roster_rows,
+    startup_slot,
+)
 
 ROOM = "e2e-panel"  # alice and bob moderate it; carol does not (she has e2e-open)
 PIN = "8642#"
@@ -62,11 +70,14 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-async def browser(chromium_path: Path) -> AsyncIterator[Browser]:
+async def browser(
+    chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(
-            executable_path=str(chromium_path), args=CHROMIUM_ARGS
-        )
+        async with startup_slot(tmp_path_factory.getbasetemp().parent):
+            chromium = await playwright.chromium.launch(
+                executable_path=str(chromium_path), args=CHROMIUM_ARGS
+            )
         try:
             yield chromium
         finally:
