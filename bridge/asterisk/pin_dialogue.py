@@ -94,16 +94,13 @@ class EntryDesk(Protocol):
 
     def no_pin(self, source: Source, called_for: str | None = None) -> None: ...
 
+    def asking_pin(self, source: Source) -> None: ...
+
     def abandon(self, source: Source, called_for: str | None = None) -> None: ...
 
     async def number_dialled(self, source: Source, dialled: str | None) -> TrunkNumber | None: ...
 
     async def enter_room(self, room: str) -> PinOutcome: ...
-
-
-def takes_name(admission: Admission) -> bool:
-    """Whether the dialogue goes on after the admission, to record the caller's name."""
-    return admission.room.ask_name or admission.room.announce_names
 
 
 async def admit_to_room(agi: AgiChannel, admission: Admission, *, hand_back: bool) -> None:
@@ -270,6 +267,8 @@ async def entry_dialogue(
             # Keys typed before a wait the guard imposed count for nothing.
             begun = await _rest_of_early_pin(agi, early) if early and not held else None
             early = ""
+            if not begun:
+                desk.asking_pin(source)
             digits = begun or await agi.read_digits(PIN_PROMPT, PIN_TIMEOUT_MS, MAX_PIN_DIGITS)
             answered = True
             if not digits:
@@ -283,7 +282,7 @@ async def entry_dialogue(
                 desk.abandon(source, called_for)  # hung up during the prompt: no guess made
         last = outcome.decision
         if isinstance(last, Admission):
-            await admit_to_room(agi, last, hand_back=not takes_name(last))
+            await admit_to_room(agi, last, hand_back=not last.takes_name)
             return last
         await tell_refusal(agi, outcome, sounds)
         if last in FINAL:
@@ -309,7 +308,7 @@ async def _enter_without_pin(
     outcome = await desk.enter_room(room)
     decision = outcome.decision
     if isinstance(decision, Admission):
-        await admit_to_room(agi, decision, hand_back=not takes_name(decision))
+        await admit_to_room(agi, decision, hand_back=not decision.takes_name)
         return decision
     if decision is Refusal.NOT_STARTED:
         await tell_refusal(agi, outcome, sounds)
@@ -373,7 +372,7 @@ async def _entry(
 ) -> None:
     try:
         outcome = await entry_dialogue(agi, origin, desk, attempts, sounds, choice)
-        if isinstance(outcome, Admission) and takes_name(outcome):
+        if isinstance(outcome, Admission) and outcome.takes_name:
             if names is None:
                 raise RuntimeError("the entry route was built without a name desk")
             await take_name(agi, outcome.room.name, names)

@@ -49,6 +49,11 @@ class Admission:
         return self.role is Role.PARTICIPANT and self.room.muted_on_entry
 
     @property
+    def takes_name(self) -> bool:
+        """The dialogue goes on after the admission, to record the caller's name."""
+        return self.room.ask_name or self.room.announce_names
+
+    @property
     def user_profile(self) -> str:
         return "iobridge_moderator" if self.role is Role.MODERATOR else "iobridge_participant"
 

@@ -214,6 +214,7 @@ class BridgeService:
             max_callers=settings.practice_max_callers,
             changed=lambda room: self._publish_room(room, PracticeChanged(room)),
         )
+        self.desk.pin_prompted = self.practice.pin_asked
         self.dialout = DialOut(
             settings,
             db,

@@ -135,6 +135,8 @@ class EntryDesk:
         # entry script hands the caller over to; None with one Asterisk. Told the caller's
         # channel ("" when unknown): a big room counts them there until they join.
         self.placement: Callable[[str, str], Awaitable[str | None]] = _nowhere
+        # Told when the PIN prompt is about to play to a call (a practice room's callers).
+        self.pin_prompted: Callable[[Source], None] = lambda source: None
 
     async def restore(self) -> None:
         """At start: the failures still in the guard's window, from the database."""
@@ -292,6 +294,10 @@ class EntryDesk:
             log.info("entry.not_started room=%s source=%s", match.room.name, source)
             return PinOutcome(heard, next_call_begins(match.room, at))
         return PinOutcome(heard)
+
+    def asking_pin(self, source: Source) -> None:
+        """The PIN prompt is about to play to a call from ``source``."""
+        self.pin_prompted(source)
 
     def no_pin(self, source: Source, called_for: str | None = None) -> None:
         """The prompt played and the caller typed nothing: no guess, the prompt is spent."""

@@ -36,13 +36,18 @@ from bridge.domain.practice import (
     plan,
 )
 from bridge.domain.rooms import RoomSpec
+from bridge.domain.sources import Source, internet_source
 from bridge.errors import ActionRefused, BadField, NoSuchRoom
 from bridge.scenarios import BadScenario, read_scenario, shipped, shipped_scenario
+from bridge.service.tasks import Tasks
 from bridge.sipcaller import SIPP, Caller, CallPlan
 
 log = logging.getLogger(__name__)
 
-KEY_DELAY = 2.0  # seconds after answer before the PIN: the prompt starts first
+# A simulated caller types its PIN when the PIN prompt plays to it (``pin_asked``), as a
+# person does; one never asked types anyway this long after the answer.
+ASKED_WITHIN = 15.0
+FIRST_BLOCK = 77  # the first practice's callers call from 127.77.x.y, a second's 127.78.x.y
 STOP_GRACE = 10.0  # seconds for the last SIPp processes to end after their BYE
 
 FindRoom = Callable[[str], Awaitable[RoomSpec | None]]
@@ -64,6 +69,7 @@ class PracticeRun:
     failed: int = 0
     stopped_at: float | None = None
     task: asyncio.Task[None] | None = None
+    block: int = FIRST_BLOCK  # its callers' addresses (``loopback_address``)
 
     @property
     def running(self) -> bool:
@@ -111,6 +117,9 @@ class RoomPractice:
         self.max_callers = max_callers
         self._changed = changed
         self.runs: dict[str, PracticeRun] = {}
+        # Callers on the line before the PIN prompt, until their own timer may have typed.
+        self._unasked: dict[Source, tuple[Caller, float]] = {}
+        self._typing = Tasks(log, "practice.typing_failed")
 
     def status(self, room: str) -> PracticeRun | None:
         return self.runs.get(room)
@@ -175,7 +184,9 @@ class RoomPractice:
                 f"setcap cap_net_raw+ep {shutil.which(SIPP)}"
             )
         folder = self._workdir / f"{room}-{int(time.time())}"
-        run = PracticeRun(room, the_plan, actor, time.time(), folder)
+        taken = {r.block for r in self.runs.values() if r.running}
+        block = next(b for b in range(FIRST_BLOCK, 256) if b not in taken)
+        run = PracticeRun(room, the_plan, actor, time.time(), folder, block=block)
         self.runs[room] = run
         run.task = asyncio.create_task(self._run(run, pin), name=f"practice:{room}")
         log.info(
@@ -184,6 +195,16 @@ class RoomPractice:
         )  # fmt: skip
         self._changed(room)
         return run
+
+    def pin_asked(self, source: Source) -> None:
+        """The PIN prompt is about to play to a call from ``source``: the simulated caller
+        on it types its PIN now. Keys that reach Asterisk before the dialogue listens are
+        thrown away, so a caller typing on a timer after the answer lost its first key on a
+        busy machine, and did not get in."""
+        caller, until = self._unasked.pop(source, (None, 0.0))
+        if caller is not None and time.monotonic() < until:
+            log.debug("practice.asked caller=%s", caller.plan.caller_id)
+            self._typing.start(_type_keys(caller), name="practice:typing")
 
     async def stop(self, room: str) -> PracticeRun:
         run = self.runs.get(room)
@@ -244,17 +265,24 @@ class RoomPractice:
                 target_port=port,
                 extension=self._extension,
                 keys=keys,
-                key_delay=KEY_DELAY,
+                keys_on_request=True,
+                key_delay=ASKED_WITHIN,
                 audio=sim.talks,
                 stay=max(1.0, call.end - call.start),
                 caller_id=caller_id(sim.index),
                 later_keys=tuple(p.keys for p in call.presses),
-                local_ip=loopback_address(sim.index),
+                local_ip=loopback_address(sim.index, run.block),
             )
             caller = Caller(phone, run.workdir / f"caller-{sim.index}-{n + 1}")
+            # Asked later than ASKED_WITHIN after the start, the caller's own timer (which
+            # starts at its answer) may have typed already, and SIPp would not expect a
+            # second set of keys: its timer types for it then.
+            source = internet_source(phone.local_ip or "")
+            self._unasked[source] = (caller, time.monotonic() + ASKED_WITHIN - 1.0)
             try:
                 await caller.start()
             except OSError as exc:
+                self._unasked.pop(source, None)
                 run.failed += 1
                 log.warning(
                     "practice.call_failed room=%s caller=%d error=%s", run.room, sim.index, exc
@@ -270,7 +298,14 @@ class RoomPractice:
                 await _sleep_until(t0 + call.end)
             finally:
                 run.on_the_line.pop(sim.index, None)
+                if self._unasked.get(source, (None,))[0] is caller:
+                    del self._unasked[source]  # never asked (its timer typed, or it failed)
                 await asyncio.shield(_hang_up(caller))
+
+
+async def _type_keys(caller: Caller) -> None:
+    with contextlib.suppress(RuntimeError, OSError):  # hung up meanwhile
+        await caller.type_keys()
 
 
 async def _hang_up(caller: Caller) -> None:

@@ -47,6 +47,9 @@ class AdmittingDesk:
     ) -> Gate:
         return Proceed(0.0)
 
+    def asking_pin(self, source: Source) -> None:
+        return None
+
     async def try_pin(
         self,
         source: Source,

@@ -104,6 +104,9 @@ class PromptingDesk(NobodyAtTheDesk):
         self.calls.append(f"gate {source}")
         return Proceed(0.0)
 
+    def asking_pin(self, source: Source) -> None:
+        self.calls.append(f"asking {source}")
+
 
 async def test_a_request_with_the_secret_runs_its_route() -> None:
     desk = PromptingDesk()
@@ -119,7 +122,8 @@ async def test_a_request_with_the_secret_runs_its_route() -> None:
         writer.close()
     assert silence == b"WAIT FOR DIGIT 500\n"
     assert first.startswith(b"GET DATA conf-getpin")  # the caller hears the PIN prompt
-    assert desk.calls == ["call_entered", "gate address:203.0.113.7"]
+    # The desk hears of the prompt before it plays (a practice room's callers type then).
+    assert desk.calls == ["call_entered", "gate address:203.0.113.7", "asking address:203.0.113.7"]
 
 
 async def test_the_secret_never_reaches_the_log(

@@ -58,6 +58,9 @@ class NobodyAtTheDesk:
     ) -> PinOutcome:
         raise AssertionError("no PIN can have been typed")
 
+    def asking_pin(self, source: Source) -> None:
+        raise AssertionError("no prompt can have been played")
+
     def no_pin(self, source: Source, called_for: str | None = None) -> None:
         raise AssertionError("no prompt can have been played")
 
