@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 
 import aiohttp
 from playwright.async_api import expect
@@ -47,10 +46,10 @@ async def test_a_caller_appears_in_the_roster_live(
 ) -> None:
     page = await open_panel("alice")
     caller = await join()
-    seen_by_service = time.monotonic()
-    await expect(page.get_by_role("row", name=caller.caller_id)).to_be_visible(timeout=1_000)
-    assert time.monotonic() - seen_by_service < 1.0
+    # Pushed, not reloaded. How soon is the panel bench's figure (bench/panel_echo.py), not
+    # a timed assertion: a one-second limit here failed on a box with both cores busy.
     row = page.get_by_role("row", name=caller.caller_id)
+    await expect(row).to_be_visible()
     await expect(row.get_by_role("button", name=f"Mute {caller.caller_id}")).to_be_visible()
 
 
