@@ -22,6 +22,7 @@ from tests.support import (
     free_udp_and_tcp_port,
     private_postgres,
     service_log,
+    shared_temp,
     startup_slot,
 )
 
@@ -151,7 +152,7 @@ async def runtime(
     running = Runtime(runtime_settings, progress=lambda _: None)
     base = tmp_path_factory.getbasetemp()
     with service_log(base / "service.log"):
-        async with startup_slot(base.parent):
+        async with startup_slot(shared_temp(tmp_path_factory)):
             await running.start()
         try:
             yield running

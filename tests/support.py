@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from pydantic import SecretStr
 
 from bridge.asterisk import recorder
@@ -270,14 +271,22 @@ def event(name: str, **fields: str) -> Callable[[dict[str, Any]], bool]:
 # ---- the workers' start -----------------------------------------------------------------
 
 
+def shared_temp(factory: pytest.TempPathFactory) -> Path:
+    """The folder all of this run's workers' temp folders are in (a run of one process:
+    its own), for what the workers share (``startup_slot``)."""
+    base = factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 @contextlib.asynccontextmanager
 async def startup_slot(shared: Path, slots: int | None = None) -> AsyncIterator[None]:
     """One of ``slots`` places (one per core) in which the session's workers start their
     heavy processes (Asterisk and the service, Chromium), taken in turn through lock files in
-    ``shared``, the folder all workers' temp folders are in. Eight workers starting all of
+    ``shared`` (``shared_temp``). Eight workers starting all of
     them at once kept both cores busy for half a minute, and the first tests, run in that
     storm, timed out in CI: now a worker waits its turn (a tenth of a second at a time)."""
-    places = [shared / f"startup-slot-{n}.lock" for n in range(slots or os.cpu_count() or 1)]
+    cores = len(os.sched_getaffinity(0))  # the cores this process may use, not the box's
+    places = [shared / f"startup-slot-{n}.lock" for n in range(slots or cores)]
     while True:
         for place in places:
             with place.open("w") as lock:
@@ -294,7 +303,8 @@ async def startup_slot(shared: Path, slots: int | None = None) -> AsyncIterator[
 def service_log(path: Path) -> Iterator[None]:
     """The service's records (INFO and up, and those a test watches at DEBUG) also written
     to ``path``, the worker's own file next to its temp folders: what a failed CI run's
-    service said stays on the machine after the run (pytest keeps the last three runs)."""
+    service said stays on the machine after the run (pytest keeps the last three runs). A
+    test that wants the service's DEBUG records sets the ``bridge`` logger's level itself."""
     logger = logging.getLogger("bridge")
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(LineFormatter())

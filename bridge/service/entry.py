@@ -296,8 +296,12 @@ class EntryDesk:
         return PinOutcome(heard)
 
     def asking_pin(self, source: Source) -> None:
-        """The PIN prompt is about to play to a call from ``source``."""
-        self.pin_prompted(source)
+        """The PIN prompt is about to play to a call from ``source``. What a listener does
+        is its own affair: its failure is logged, never the caller's dialogue's."""
+        try:
+            self.pin_prompted(source)
+        except Exception:
+            log.exception("entry.pin_prompted_failed source=%s", source)
 
     def no_pin(self, source: Source, called_for: str | None = None) -> None:
         """The prompt played and the caller typed nothing: no guess, the prompt is spent."""

@@ -45,8 +45,10 @@ from bridge.sipcaller import SIPP, Caller, CallPlan
 log = logging.getLogger(__name__)
 
 # A simulated caller types its PIN when the PIN prompt plays to it (``pin_asked``), as a
-# person does; one never asked types anyway this long after the answer.
+# person does; one not asked this long after its call was placed types all the same. SIPp's
+# own timer (from the answer) is only a backstop, for a service that never sends the keys.
 ASKED_WITHIN = 15.0
+SIPP_BACKSTOP = 60.0
 FIRST_BLOCK = 77  # the first practice's callers call from 127.77.x.y, a second's 127.78.x.y
 STOP_GRACE = 10.0  # seconds for the last SIPp processes to end after their BYE
 
@@ -117,8 +119,7 @@ class RoomPractice:
         self.max_callers = max_callers
         self._changed = changed
         self.runs: dict[str, PracticeRun] = {}
-        # Callers on the line before the PIN prompt, until their own timer may have typed.
-        self._unasked: dict[Source, tuple[Caller, float]] = {}
+        self._unasked: dict[Source, Caller] = {}  # callers on the line, before the PIN prompt
         self._typing = Tasks(log, "practice.typing_failed")
 
     def status(self, room: str) -> PracticeRun | None:
@@ -201,10 +202,19 @@ class RoomPractice:
         on it types its PIN now. Keys that reach Asterisk before the dialogue listens are
         thrown away, so a caller typing on a timer after the answer lost its first key on a
         busy machine, and did not get in."""
-        caller, until = self._unasked.pop(source, (None, 0.0))
-        if caller is not None and time.monotonic() < until:
+        caller = self._unasked.pop(source, None)
+        if caller is not None:
             log.debug("practice.asked caller=%s", caller.plan.caller_id)
             self._typing.start(_type_keys(caller), name="practice:typing")
+
+    async def _type_unless_asked(self, source: Source, caller: Caller) -> None:
+        """A caller the PIN prompt has not reached within ASKED_WITHIN types all the same
+        (whichever of the two takes the caller from ``_unasked`` types: never both)."""
+        await asyncio.sleep(ASKED_WITHIN)
+        if self._unasked.get(source) is caller:
+            del self._unasked[source]
+            log.debug("practice.not_asked caller=%s", caller.plan.caller_id)
+            await _type_keys(caller)
 
     async def stop(self, room: str) -> PracticeRun:
         run = self.runs.get(room)
@@ -216,6 +226,7 @@ class RoomPractice:
     async def close(self) -> None:
         """At shutdown: every practice stopped, every simulated caller hung up."""
         await asyncio.gather(*(self._end(r) for r in self.runs.values() if r.running))
+        self._typing.cancel()
 
     async def _end(self, run: PracticeRun) -> None:
         if run.task is not None and not run.task.done():
@@ -266,7 +277,7 @@ class RoomPractice:
                 extension=self._extension,
                 keys=keys,
                 keys_on_request=True,
-                key_delay=ASKED_WITHIN,
+                key_delay=SIPP_BACKSTOP,
                 audio=sim.talks,
                 stay=max(1.0, call.end - call.start),
                 caller_id=caller_id(sim.index),
@@ -274,15 +285,9 @@ class RoomPractice:
                 local_ip=loopback_address(sim.index, run.block),
             )
             caller = Caller(phone, run.workdir / f"caller-{sim.index}-{n + 1}")
-            # Asked later than ASKED_WITHIN after the start, the caller's own timer (which
-            # starts at its answer) may have typed already, and SIPp would not expect a
-            # second set of keys: its timer types for it then.
-            source = internet_source(phone.local_ip or "")
-            self._unasked[source] = (caller, time.monotonic() + ASKED_WITHIN - 1.0)
             try:
-                await caller.start()
+                await caller.start()  # SIPp started: its INVITE is still to come
             except OSError as exc:
-                self._unasked.pop(source, None)
                 run.failed += 1
                 log.warning(
                     "practice.call_failed room=%s caller=%d error=%s", run.room, sim.index, exc
@@ -290,6 +295,9 @@ class RoomPractice:
                 continue
             run.placed += 1
             run.on_the_line[sim.index] = caller
+            source = internet_source(phone.local_ip or "")
+            self._unasked[source] = caller
+            unasked = self._typing.start(self._type_unless_asked(source, caller))
             try:
                 for press in call.presses:
                     await _sleep_until(t0 + press.at)
@@ -298,14 +306,17 @@ class RoomPractice:
                 await _sleep_until(t0 + call.end)
             finally:
                 run.on_the_line.pop(sim.index, None)
-                if self._unasked.get(source, (None,))[0] is caller:
-                    del self._unasked[source]  # never asked (its timer typed, or it failed)
+                unasked.cancel()
+                if self._unasked.get(source) is caller:
+                    del self._unasked[source]  # hung up before it was asked
                 await asyncio.shield(_hang_up(caller))
 
 
 async def _type_keys(caller: Caller) -> None:
-    with contextlib.suppress(RuntimeError, OSError):  # hung up meanwhile
+    try:
         await caller.type_keys()
+    except (RuntimeError, OSError) as exc:  # hung up meanwhile
+        log.debug("practice.not_typed caller=%s error=%s", caller.plan.caller_id, exc)
 
 
 async def _hang_up(caller: Caller) -> None:

@@ -330,3 +330,20 @@ async def test_a_venue_an_admin_allowed_for_a_room_gets_in_past_its_budget_to_th
         await call(desk.port, [f"99999{n}"], address="203.0.113.30:5060", hang_up_after=3)
     refused = await call(desk.port, ["424242"], address="203.0.113.30:5060")
     assert heard(refused) == ["im-sorry", "please-try-call-later", "vm-goodbye"]
+
+
+async def test_the_desk_hears_of_each_pin_prompt_and_a_listener_that_fails_drops_no_caller(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    told: list[str] = []
+    desk.desk.pin_prompted = lambda source: told.append(str(source))
+    await call(desk.port, ["999999", "424242"], address="198.51.100.9:5060")
+    assert told == ["address:198.51.100.9"] * 2  # once before each PIN prompt
+
+    def broken(source: object) -> None:
+        raise RuntimeError("a practice room's bug")
+
+    desk.desk.pin_prompted = broken
+    admitted = await call(desk.port, ["424242"], address="198.51.100.10:5060")
+    assert any("IOBRIDGE_ROOM=ga" in c for c in admitted)
+    assert "entry.pin_prompted_failed source=address:198.51.100.10" in caplog.text

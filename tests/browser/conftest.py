@@ -31,6 +31,7 @@ from tests.support import (
     eventually,
     keypad_answers,
     roster_rows,
+    shared_temp,
     startup_slot,
 )
 
@@ -74,7 +75,7 @@ async def browser(
     chromium_path: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
-        async with startup_slot(tmp_path_factory.getbasetemp().parent):
+        async with startup_slot(shared_temp(tmp_path_factory)):
             chromium = await playwright.chromium.launch(
                 executable_path=str(chromium_path), args=CHROMIUM_ARGS
             )
