@@ -234,9 +234,13 @@ def caller_id(index: int) -> str:
     return f"practice{index:03d}"
 
 
-def loopback_address(index: int, block: int = 77) -> str:
+FIRST_BLOCK = 77  # the first practice's callers call from 127.77.x.y, a second's 127.78.x.y
+
+
+def loopback_address(index: int, block: int = FIRST_BLOCK) -> str:
     """Each simulated caller calls from an address of its own (127.``block``.x.y), so the
-    guard's per-source counts and the entry's per-source cap see separate phones."""
+    guard's per-source counts and the entry's per-source cap see separate phones (and two
+    practices running at once, each in its own block, see each other's apart)."""
     if not 1 <= index <= 250 * 250:
         raise ValueError(f"no loopback address for caller {index}")
     return f"127.{block}.{1 + (index - 1) // 250}.{1 + (index - 1) % 250}"

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.domain.practice import (
+    FIRST_BLOCK,
     ON_JOIN_PAUSE,
     Plan,
     Scenario,
@@ -49,7 +50,6 @@ log = logging.getLogger(__name__)
 # own timer (from the answer) is only a backstop, for a service that never sends the keys.
 ASKED_WITHIN = 15.0
 SIPP_BACKSTOP = 60.0
-FIRST_BLOCK = 77  # the first practice's callers call from 127.77.x.y, a second's 127.78.x.y
 STOP_GRACE = 10.0  # seconds for the last SIPp processes to end after their BYE
 
 FindRoom = Callable[[str], Awaitable[RoomSpec | None]]
