@@ -52,7 +52,11 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 # session, so AMI events are this test's own.
 _numbers = itertools.count(random.randrange(1000, 8000))
 
-expect.set_options(timeout=5_000)
+# How long a page may take to show what a test waits for. The suite runs eight workers on two
+# cores, each with its Asterisk, service and Chromium: a panel that answers in tens of ms
+# alone once took over 5 s to show a pressed button there (CI, 2026-12-07). How soon a page
+# shows a change is the benches' figure (bench/panel.py, bench/room_page.py), not a test's.
+expect.set_options(timeout=15_000)
 
 
 def phone_number() -> str:
@@ -83,6 +87,34 @@ async def browser(
             yield chromium
         finally:
             await chromium.close()
+
+
+@pytest.fixture(autouse=True)
+async def no_script_errors(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    """An error the page's script throws and nothing catches fails the test that opened the
+    page: a half-drawn page otherwise shows only as a button that never changes."""
+    if "browser" not in request.fixturenames:
+        yield
+        return
+    browser: Browser = request.getfixturevalue("browser")
+    errors: list[str] = []
+    new_context = browser.new_context
+
+    async def watched(**options: Any) -> BrowserContext:
+        context = await new_context(**options)
+        context.on(
+            "weberror",
+            lambda error: errors.append(
+                f"{error.page and error.page.url}: {error.error.stack or error.error}"
+            ),
+        )
+        return context
+
+    monkeypatch.setattr(browser, "new_context", watched)
+    yield
+    assert not errors, "the page's script threw:\n" + "\n".join(errors)
 
 
 @pytest.fixture
