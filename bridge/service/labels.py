@@ -39,7 +39,10 @@ class CallerLabels:
         self._known_at = float("-inf")
         self._loading: asyncio.Task[None] | None = None
         self._keep = keep  # (room, channel, label): on the caller's leg, for the report
-        self._keeping: set[asyncio.Task[object]] = set()
+        # Labels given and not yet on their legs, oldest first; a newer label for the same
+        # caller replaces one still waiting. One writer takes them in turn.
+        self._unwritten: dict[tuple[str, str], str] = {}
+        self._writer: asyncio.Task[None] | None = None
 
     def give(self, room: str, channel: str, text: str) -> str:
         """Label the caller on ``channel`` (an empty text takes the label away)."""
@@ -53,18 +56,24 @@ class CallerLabels:
             raise BadField(f"label: {exc}") from None
         self._publish(room, CallerMarked(room))
         if self._keep is not None:
-            task = asyncio.get_running_loop().create_task(self._kept(room, channel, label))
-            self._keeping.add(task)
-            task.add_done_callback(self._keeping.discard)
+            self._unwritten.pop((room, channel), None)
+            self._unwritten[(room, channel)] = label
+            if self._writer is None or self._writer.done():
+                self._writer = asyncio.get_running_loop().create_task(self._write(self._keep))
         return label
 
-    async def _kept(self, room: str, channel: str, label: str) -> object:
-        assert self._keep is not None
-        try:
-            return await self._keep(room, channel, label)
-        except Exception:
-            log.exception("labels.unkept room=%s channel=%s", room, channel)
-            return None
+    async def _write(self, keep: Callable[[str, str, str], Awaitable[object]]) -> None:
+        """Keep the labels waiting, oldest first, one at a time. Forty labels given in a
+        burst are forty short writes in a row, not forty writers at once waiting on SQLite's
+        lock (six of 43 once waited past its 15 s and were lost)."""
+        while self._unwritten:
+            (room, channel), label = next(iter(self._unwritten.items()))
+            try:
+                await keep(room, channel, label)
+            except Exception:  # the label stays on the panel; the report goes without it
+                log.exception("labels.unkept room=%s channel=%s", room, channel)
+            if self._unwritten.get((room, channel)) == label:  # not replaced meanwhile
+                del self._unwritten[(room, channel)]
 
     def name_of(self, room: str, caller_id: str, channel: str) -> str:
         labels = self._rooms.get(room)
@@ -91,10 +100,12 @@ class CallerLabels:
             self._publish(room, CallerMarked(room))
 
     async def flushed(self) -> None:
-        """The labels given so far are on their legs."""
-        if self._keeping:
-            await asyncio.gather(*self._keeping)
+        """The labels given so far are on their legs (or were logged as unkept)."""
+        while self._writer is not None and not self._writer.done():
+            await asyncio.shield(self._writer)
 
     def close(self) -> None:
         if self._loading is not None:
             self._loading.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
