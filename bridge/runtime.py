@@ -103,6 +103,12 @@ class Runtime:
         if self.service is not None:
             await self.service.ami.close()
 
+    def check_ports(self, with_pbx: bool) -> None:
+        """StartupError naming the first port this stack needs that something else holds."""
+        taken = busy_ports(self.settings, with_pbx)
+        if taken:
+            raise StartupError(str(taken[0]))
+
     async def start(self, *, with_pbx: bool = True) -> None:
         try:
             await self._start(with_pbx)
@@ -114,9 +120,7 @@ class Runtime:
         settings = self.settings
         settings.secure_state_dir()
         self.pidfile.acquire()
-        taken = busy_ports(settings, with_pbx)
-        if taken:
-            raise StartupError(str(taken[0]))
+        self.check_ports(with_pbx)
         if with_pbx:
             self.install = await ensure_asterisk_async(settings, self.progress)
         self.db = await open_database(settings)

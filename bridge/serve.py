@@ -44,6 +44,7 @@ async def serve(
         try:
             active = await _take_turn(stack, stopped)
             if active and not lifeline:  # under ``up``, the Asterisk is ours, from our files
+                stack.check_ports(with_pbx=False)  # said before Asterisk is asked anything
                 await check_asterisk(settings, progress)
         except BaseException:
             await stack.stop()

@@ -126,14 +126,26 @@ def test_a_state_folder_that_cannot_be_made_is_named(iobridge: Invoke, tmp_path:
     assert line == f"{state}: Not a directory (check IOBRIDGE_STATE_DIR and its owner)"
 
 
-def test_a_port_in_use_names_its_setting(iobridge: Invoke, tmp_path: Path) -> None:
-    with socket.socket() as holder:
+def test_a_port_in_use_names_its_setting_before_asterisk_is_asked_anything(
+    iobridge: Invoke, tmp_path: Path
+) -> None:
+    with socket.socket() as holder, socket.socket() as ami:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
+        ami.bind(("127.0.0.1", 0))  # where the service would look for Asterisk
+        ami.listen()
+        ami.setblocking(False)
         line = one_line(
-            iobridge("serve", IOBRIDGE_HTTP_PORT=str(port), IOBRIDGE_AGI_PORT=str(free_port()))
+            iobridge(
+                "serve",
+                IOBRIDGE_HTTP_PORT=str(port),
+                IOBRIDGE_AGI_PORT=str(free_port()),
+                IOBRIDGE_AMI_PORT=str(ami.getsockname()[1]),
+            )
         )
+        with pytest.raises(BlockingIOError):
+            ami.accept()  # nobody knocked
     assert line == (
         f"port {port}/tcp (panel) is already in use: stop what holds it or set IOBRIDGE_HTTP_PORT"
     )
