@@ -143,8 +143,8 @@ export class Roster {
     this.tickRow(row, this.snapshotAt);
     const key = `${label}|${person.muted}|${person.name}|${person.keys_paused}|${person.name_recorded}`;
     if (row.buttonsKey !== key) {
-      row.buttonsKey = key;
       this.fillButtons(row, person, label);
+      row.buttonsKey = key; // once drawn, as the stack's parts
     }
   }
 

@@ -59,7 +59,6 @@ export class Stack {
       lanes: JSON.stringify(stack.queue),
     };
     const changed = Object.keys(keys).filter((part) => this.keys?.[part] !== keys[part]);
-    this.keys = keys;
     if (changed.length) {
       keepFocus(() => {
         if (changed.includes("speaker")) this.drawSpeaker(stack.speaker);
@@ -68,6 +67,7 @@ export class Stack {
         if (changed.includes("lanes")) this.drawLanes(stack.queue);
       });
     }
+    this.keys = keys; // once drawn: a drawing that threw is tried again with the next version
     this.tick(snapshotAt);
   }
 
