@@ -52,7 +52,11 @@ class AgiChannel:
         runs it, answers, reads the end and leaves AGI at once: the caller goes on through
         the dialplan without waiting for this process to wake up, read the answer and close
         (the hand-over after the PIN is on the caller's path into the room). The answer is
-        still read, off that path."""
+        still read, off that path.
+
+        One command at a time: a second one written before Asterisk has answered the first
+        is not run (Asterisk then waits for more bytes on the socket; an answer and a
+        listen sent together left every caller in silence, tried 2026-12-07)."""
         try:
             # asyncio.timeout, not wait_for: no task per command, no extra turns of the
             # loop between Asterisk's answer and the next command (the caller is waiting).
