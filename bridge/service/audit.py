@@ -14,7 +14,6 @@ being written first, and the service waits for them on stop.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -29,6 +28,7 @@ from pydantic import BaseModel
 from bridge.domain.roster import Switchboard
 from bridge.errors import BridgeError
 from bridge.hub import Hub
+from bridge.service.tasks import Writer
 from bridge.store.audit import ActionRecord, actions_of_call, add_action, recent_actions
 from bridge.store.db import Database
 
@@ -47,7 +47,7 @@ class AuditTrail:
         self._recent: dict[str, deque[ActionRecord]] = {}
         self._clock = clock
         self._unwritten: deque[ActionRecord] = deque()  # in the order of the actions
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = Writer(self._write, "audit-kept")
 
     async def perform(
         self,
@@ -103,8 +103,7 @@ class AuditTrail:
             record.result,
         )
         self._unwritten.append(record)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(self._write())
+        self._writer.wake()
 
     async def _write(self) -> None:
         """Write the records waiting, oldest first, until none is left."""
@@ -119,12 +118,10 @@ class AuditTrail:
 
     async def flushed(self) -> None:
         """Every record kept so far is in the database (or was logged as lost)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._writer.flushed()
 
     def stop(self) -> None:
-        if self._writer is not None:
-            self._writer.cancel()
+        self._writer.cancel()
 
     async def recent(self, room: str) -> list[ActionRecord]:
         """The room's latest actions, newest first (read from the database once per room)."""

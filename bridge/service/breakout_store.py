@@ -9,13 +9,13 @@ the whole state again."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bridge.service.tasks import Writer
 from bridge.store.breakouts import drop_breakout, save_breakout, saved_breakouts
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,7 @@ class SavedBreakouts:
         self._sessions = sessions
         self._state_of: StateOf = lambda room: None
         self._marked: dict[str, None] = {}  # rooms changed since written, in order
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = Writer(self._write, "breakouts-saved")
 
     def follow(self, state_of: StateOf) -> None:
         """Where the running breakouts' states are read when written."""
@@ -36,10 +36,7 @@ class SavedBreakouts:
 
     def changed(self, room: str) -> None:
         self._marked[room] = None
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(
-                self._write(), name="breakouts-saved"
-            )
+        self._writer.wake()
 
     async def _write(self) -> None:
         while self._marked:
@@ -68,10 +65,8 @@ class SavedBreakouts:
 
     async def flushed(self) -> None:
         """Every change so far written (the service waits for it on stop)."""
-        if self._writer is not None:
-            await asyncio.shield(self._writer)
+        await self._writer.flushed()
 
     def stop(self) -> None:
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()
+        if self._writer.cancel():
             log.error("breakout.unsaved_at_stop rooms=%d", len(self._marked) + 1)

@@ -14,7 +14,6 @@ after the caller is answered, and read back at start, so a restart lifts no hold
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import Counter
@@ -50,6 +49,7 @@ from bridge.domain.roster import Switchboard
 from bridge.domain.sources import within
 from bridge.domain.trunks import TrunkNumber, dialled_number
 from bridge.service.bars import CallerBars
+from bridge.service.tasks import Writer
 from bridge.settings import Settings
 from bridge.store import pin_failures
 from bridge.store.db import Database
@@ -129,7 +129,7 @@ class EntryDesk:
         self._per_source: Counter[Source] = Counter()
         self.held: set[str] = set()  # channels held, waiting for a prompt
         self._unwritten: list[FailureRow] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = Writer(self._write_failures, "entry-failures")
         self._swept_at = clock()
         # Several nodes: the node a room lives on (placed at its first admission), which the
         # entry script hands the caller over to; None with one Asterisk. Told the caller's
@@ -359,10 +359,7 @@ class EntryDesk:
 
     def _write_later(self, row: FailureRow) -> None:
         self._unwritten.append(row)
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.get_running_loop().create_task(
-                self._write_failures(), name="entry-failures"
-            )
+        self._writer.wake()
 
     async def _write_failures(self) -> None:
         """Write wrong PINs down, one transaction per batch: the count in memory is what
@@ -377,8 +374,7 @@ class EntryDesk:
 
     async def flushed(self) -> None:
         """Until every failure so far is written (the service waits for it on stop)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._writer.flushed()
 
     def close(self) -> None:
         if self._revision is not None:

@@ -17,6 +17,7 @@ from bridge.domain.known_callers import number_key
 from bridge.domain.labels import BadLabel, CallerMarked, RoomLabels
 from bridge.domain.roster import Switchboard
 from bridge.errors import BadField, NoSuchParticipant
+from bridge.service.tasks import Writer
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ class CallerLabels:
         # Labels given and not yet on their legs, oldest first; a newer label for the same
         # caller replaces one still waiting. One writer takes them in turn.
         self._unwritten: dict[tuple[str, str], str] = {}
-        self._writer: asyncio.Task[None] | None = None
+        self._writer = Writer(self._write, "labels-kept")
 
     def give(self, room: str, channel: str, text: str) -> str:
         """Label the caller on ``channel`` (an empty text takes the label away)."""
@@ -58,14 +59,15 @@ class CallerLabels:
         if self._keep is not None:
             self._unwritten.pop((room, channel), None)
             self._unwritten[(room, channel)] = label
-            if self._writer is None or self._writer.done():
-                self._writer = asyncio.get_running_loop().create_task(self._write(self._keep))
+            self._writer.wake()
         return label
 
-    async def _write(self, keep: Callable[[str, str, str], Awaitable[object]]) -> None:
+    async def _write(self) -> None:
         """Keep the labels waiting, oldest first, one at a time. Forty labels given in a
         burst are forty short writes in a row, not forty writers at once waiting on SQLite's
         lock (six of 43 once waited past its 15 s and were lost)."""
+        keep = self._keep
+        assert keep is not None  # nothing waits otherwise
         while self._unwritten:
             (room, channel), label = next(iter(self._unwritten.items()))
             try:
@@ -101,11 +103,9 @@ class CallerLabels:
 
     async def flushed(self) -> None:
         """The labels given so far are on their legs (or were logged as unkept)."""
-        while self._writer is not None and not self._writer.done():
-            await asyncio.shield(self._writer)
+        await self._writer.flushed()
 
     def close(self) -> None:
         if self._loading is not None:
             self._loading.cancel()
-        if self._writer is not None:
-            self._writer.cancel()
+        self._writer.cancel()

@@ -211,10 +211,17 @@ class RoomPractice:
         """A caller the PIN prompt has not reached within ASKED_WITHIN types all the same
         (whichever of the two takes the caller from ``_unasked`` types: never both)."""
         await asyncio.sleep(ASKED_WITHIN)
-        if self._unasked.get(source) is caller:
-            del self._unasked[source]
+        if self._claim(source, caller):
             log.debug("practice.not_asked caller=%s", caller.plan.caller_id)
             await _type_keys(caller)
+
+    def _claim(self, source: Source, caller: Caller) -> bool:
+        """Take ``caller`` off the callers still to be asked; False if it was off already
+        (asked, or typed for)."""
+        if self._unasked.get(source) is not caller:
+            return False
+        del self._unasked[source]
+        return True
 
     async def stop(self, room: str) -> PracticeRun:
         run = self.runs.get(room)
@@ -307,8 +314,7 @@ class RoomPractice:
             finally:
                 run.on_the_line.pop(sim.index, None)
                 unasked.cancel()
-                if self._unasked.get(source) is caller:
-                    del self._unasked[source]  # hung up before it was asked
+                self._claim(source, caller)  # hung up before it was asked
                 await asyncio.shield(_hang_up(caller))
 
 

@@ -1,12 +1,13 @@
 """Tasks a service starts and does not await: each kept until it is done (the event loop
 holds only a weak reference to a task, so one nobody holds may vanish mid-run), a failure
-logged rather than lost, and all of them cancelled together when the service stops."""
+logged rather than lost, and all of them cancelled together when the service stops; and
+the one task that writes down what a part of the service keeps for later (``Writer``)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 
@@ -33,3 +34,35 @@ class Tasks:
 
     def __len__(self) -> int:
         return len(self._running)
+
+
+class Writer:
+    """One task that writes down what waits (``drain``: until nothing does), started when
+    something comes and none runs: rows go in the order they came, never two writers at
+    once on the database, and nobody waits for the disk but who asks (``flushed``)."""
+
+    def __init__(self, drain: Callable[[], Coroutine[Any, Any, None]], name: str) -> None:
+        self._drain, self._name = drain, name
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def wake(self) -> None:
+        """Something waits to be written: the writer runs, if it does not already."""
+        if not self.running:
+            self._task = asyncio.get_running_loop().create_task(self._drain(), name=self._name)
+
+    async def flushed(self) -> None:
+        """Until what waited so far is written (or a writer started meanwhile is done)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    def cancel(self) -> bool:
+        """Stop writing; whether anything was still being written."""
+        if not self.running:
+            return False
+        assert self._task is not None
+        self._task.cancel()
+        return True
