@@ -31,29 +31,31 @@ _on: list[tuple[Caller, tuple[int, ...]]] = []  # this process's callers, the po
 
 
 class EntryPrompts(logging.Handler):
-    """The callers asked for keys, in order, from the dialogue's ``agi.asking`` records."""
+    """The callers asked for keys, in order, from the dialogue's ``agi.asking`` records (a
+    prompt that hears keys) and ``agi.listening`` ones (the silence before any prompt)."""
 
     LOGGER = "bridge.asterisk.agi_channel"
-    _ASKING = re.compile(r"agi\.asking channel=\S+ caller_id=(\S*) prompt=")
+    _ASKING = re.compile(r"agi\.(asking|listening) channel=\S+ caller_id=(\S*)")
 
     def __init__(self) -> None:
         super().__init__(logging.DEBUG)
-        self.caller_ids: list[str | None] = []  # None: taken by a caller who typed
+        # (asking or listening, caller ID); None: taken by a caller who typed
+        self.asked: list[tuple[str, str] | None] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         found = self._ASKING.match(record.getMessage())
         if found is not None:
-            self.caller_ids.append(found.group(1))
+            self.asked.append((found.group(1), found.group(2)))
 
     def mark(self) -> int:
-        return len(self.caller_ids)
+        return len(self.asked)
 
-    def take(self, caller_id: str, since: int) -> bool:
-        """Whether ``caller_id`` was asked after ``since``; each asking answers one caller
-        (two callers may share a caller ID, "anonymous" say)."""
-        for n in range(since, len(self.caller_ids)):
-            if self.caller_ids[n] == caller_id:
-                self.caller_ids[n] = None
+    def take(self, caller_id: str, since: int, moment: str = "asking") -> bool:
+        """Whether ``caller_id`` was asked (``moment``) after ``since``; each asking answers
+        one caller (two callers may share a caller ID, "anonymous" say)."""
+        for n in range(since, len(self.asked)):
+            if self.asked[n] == (moment, caller_id):
+                self.asked[n] = None
                 return True
         return False
 
@@ -70,9 +72,10 @@ def when_asked(plan: CallPlan) -> CallPlan:
     return dataclasses.replace(plan, keys_on_request=True, key_delay=ASKED_WITHIN)
 
 
-async def start_caller(plan: CallPlan, workdir: Path) -> Caller:
-    """A caller on its way; one whose plan types on request types when asked. Only for a
-    service in this process (its log records are what the caller listens for)."""
+async def start_caller(plan: CallPlan, workdir: Path, moment: str = "asking") -> Caller:
+    """A caller on its way; one whose plan types on request types when asked: at the prompt,
+    or (``moment="listening"``) in the silence before it. Only for a service in this process
+    (its log records are what the caller listens for)."""
     prompts = entry_prompts()
     since = prompts.mark()
     plan, ports = _with_ports(plan)
@@ -84,17 +87,18 @@ async def start_caller(plan: CallPlan, workdir: Path) -> Caller:
         _on.remove((caller, ports))
         raise
     if plan.keys_on_request:
-        task = asyncio.get_running_loop().create_task(_type_when_asked(caller, prompts, since))
+        typing = _type_when_asked(caller, prompts, since, moment)
+        task = asyncio.get_running_loop().create_task(typing)
         _typing.add(task)
         task.add_done_callback(_typing.discard)
     return caller
 
 
-async def _type_when_asked(caller: Caller, prompts: EntryPrompts, since: int) -> None:
+async def _type_when_asked(caller: Caller, prompts: EntryPrompts, since: int, moment: str) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + caller.answer_timeout + ASKED_WITHIN
     while caller.on and loop.time() < deadline:
-        if prompts.take(caller.plan.caller_id, since):
+        if prompts.take(caller.plan.caller_id, since, moment):
             with contextlib.suppress(RuntimeError):  # hung up meanwhile
                 await caller.type_keys()
             return

@@ -112,6 +112,7 @@ class AgiChannel:
     async def listen(self, timeout_ms: int) -> str:
         """Silence for up to ``timeout_ms`` that hears a key: the key pressed, or "" when
         none was. Between two commands Asterisk throws keys away; during this one, no."""
+        log.debug("agi.listening channel=%s caller_id=%s", self.channel, self.caller_id)
         return _key_of(await self.command(f"WAIT FOR DIGIT {timeout_ms}"))
 
     async def read_digits(self, prompt: str, timeout_ms: int, max_digits: int) -> str:

@@ -60,6 +60,7 @@ async def dial(runtime: Runtime, runtime_settings: Settings, tmp_path: Path) -> 
         local_ip: str | None = None,
         extension: str | None = None,
         headers: tuple[str, ...] = (),
+        moment: str = "asking",
     ) -> Caller:
         plan = CallPlan(
             target_host="127.0.0.1",
@@ -77,7 +78,7 @@ async def dial(runtime: Runtime, runtime_settings: Settings, tmp_path: Path) -> 
         )
         if key_delay is None and runtime.service is not None and not headers:
             plan = when_asked(plan)
-        caller = await start_caller(plan, tmp_path / f"call-{next(_numbers)}")
+        caller = await start_caller(plan, tmp_path / f"call-{next(_numbers)}", moment)
         callers.append(caller)
         return caller
 
