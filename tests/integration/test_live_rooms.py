@@ -226,8 +226,12 @@ async def test_a_room_set_to_record_records_from_the_first_join(
     mark = ami.mark()
     await join("7777#")
     await ami.wait_for(recorder_event("ConfbridgeJoin", "e2e-record"), since=mark)
-    names = [r.path.name for r in list_recordings(runtime_settings.recordings_dir)]
-    assert any(n.startswith("e2e-record-") for n in names)
+
+    def recording() -> bool:  # Asterisk opens the file a moment after the recorder joins
+        names = [r.path.name for r in list_recordings(runtime_settings.recordings_dir)]
+        return any(n.startswith("e2e-record-") for n in names)
+
+    await eventually(recording, timeout=15)
 
 
 async def test_history_keeps_one_call_row_and_a_leg_per_participant(
