@@ -45,6 +45,14 @@ class PbxUnavailable(BridgeError):
         super().__init__(f"the PBX is unavailable: {detail}")
 
 
+class Stopping(BridgeError):
+    status = 503
+    code = "stopping"
+
+    def __init__(self) -> None:
+        super().__init__("the service is stopping; try again once it is back")
+
+
 class PbxUnconfirmed(PbxUnavailable):
     """An action reached Asterisk but its answer never came (too late, or the link dropped
     with it in flight): Asterisk may have carried it out, or not. For most actions that is

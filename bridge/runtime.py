@@ -39,6 +39,12 @@ from bridge.web.limits import ConnectionCounter, HttpLimits, serve as serve_with
 
 log = logging.getLogger(__name__)
 
+# Seconds a stopping web server gives a request still running (a report being written) to
+# finish, then as long again to its cancellation, before the connection is cut: aiohttp's
+# own default is 60 s each. Nothing of the panel's or the API's waits on a client (the
+# panels' websockets and the scripts' streams are ended by the stop itself), so a stop
+# that systemd times should never spend them.
+WEB_STOP_GRACE = 5.0
 
 class Runtime:
     """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did.
@@ -196,7 +202,10 @@ class Runtime:
             raise StartupError(str(taken)) from exc
         limits = HttpLimits.of(settings)
         runner = web.AppRunner(
-            create_app(settings, self.service), access_log=None, **limits.server_options()
+            create_app(settings, self.service),
+            access_log=None,
+            shutdown_timeout=WEB_STOP_GRACE,
+            **limits.server_options(),
         )
         await runner.setup()
         self._web = runner

@@ -361,6 +361,7 @@ class BridgeService:
         """Stop; ``ending_calls`` when Asterisk stops too, so every call ends here and now
         (its leave events would never reach us). Otherwise the calls go on without us and
         the next start resyncs and carries on their history."""
+        self.feed.close()  # scripts' streams end now: none holds the web server's stop
         await self.practice.close()  # simulated callers hang up while we still hear it
         self.breakouts.stop_clocks()  # no group ends by its timer on links about to close
         # Then: no event may land after what we write below.

@@ -55,6 +55,10 @@ class EventFeed:
         if offer in self._outboxes:
             self._outboxes.remove(offer)
 
+    def close(self) -> None:
+        """The service is stopping: every script's stream ends now (``Hub.close``)."""
+        self.hub.close()
+
     def on_roster(self, event: DomainEvent, effects: Sequence[Effect]) -> None:
         """The roster applied ``event`` with these effects."""
         self._send(from_roster(event, effects))

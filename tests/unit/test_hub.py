@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from bridge.hub import Hub, SubscriberDropped
+from bridge.hub import Hub, HubClosed, SubscriberDropped
 
 
 async def test_every_subscriber_gets_every_change_in_order() -> None:
@@ -41,3 +41,25 @@ async def test_publishing_with_no_subscribers_is_harmless() -> None:
     async with hub.subscribe("late") as late:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(late.get(), 0.05)
+
+
+async def test_a_closing_hub_ends_every_subscription_and_takes_no_new_one() -> None:
+    hub: Hub[int] = Hub(queue_size=2)
+    async with hub.subscribe("waiting") as waiting, hub.subscribe("full") as full:
+        hub.publish(1)
+        hub.publish(2)  # "full" has read nothing: its queue is full when the hub closes
+        assert [await waiting.get(1) for _ in range(2)] == [1, 2]
+        pending = asyncio.create_task(waiting.get())
+        await asyncio.sleep(0)
+        hub.close()
+        with pytest.raises(HubClosed):
+            await asyncio.wait_for(pending, 1)
+        with pytest.raises(HubClosed):  # what it had not read is not worth reading now
+            await full.get(1)
+        with pytest.raises(HubClosed):  # and so on, every time it asks
+            await waiting.get(1)
+        hub.publish(3)  # harmless, heard by nobody
+        assert hub.subscriber_count == 0
+    with pytest.raises(HubClosed):
+        async with hub.subscribe("late"):
+            pass

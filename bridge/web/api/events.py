@@ -6,7 +6,9 @@ room), of one room or some kinds if it asks. The stream stays open; a comment ev
 every ``RECHECK`` seconds: a token revoked or a room taken away ends the stream. A script
 that reads too slowly is dropped (the hub's bounded queue): it hears a last ``dropped``
 event and reconnects (the ``retry`` field says after how long), then reads the rooms'
-state again (``GET /api/v1/rooms/{room}``): nothing is replayed. Callers' numbers are
+state again (``GET /api/v1/rooms/{room}``): nothing is replayed. So does a script whose
+service stops: its stream ends at once with ``dropped`` (reason ``service stopping``), and
+a stop never waits for a script to hang up. Callers' numbers are
 as the token's moderator sees them in each room (``numbers_for``): masked for an assistant.
 """
 
@@ -19,8 +21,8 @@ from aiohttp import web
 
 from bridge.domain.accounts import Principal
 from bridge.domain.feed import Kind, shown_event
-from bridge.errors import BadField, BridgeError
-from bridge.hub import SubscriberDropped
+from bridge.errors import BadField, BridgeError, Stopping
+from bridge.hub import HubClosed, SubscriberDropped
 from bridge.service.feed import Published
 from bridge.service.room_view import NumberShown, numbers_in, whole_numbers
 from bridge.web.api.auth import principal_of
@@ -44,8 +46,9 @@ Server-Sent Events: one event per change in the rooms this token may moderate, a
 happens. Kinds: {", ".join(str(k) for k in Kind)} (docs/admin.md, "The push feed", has
 each kind's data). Each event's `data:` is one JSON object (id, kind, room, at, data);
 its `event:` is the kind and its `id:` the id. A comment line every {KEEPALIVE:g} s keeps
-the stream open; a client too slow to read is sent `event: dropped` and the stream ends:
-reconnect and read the rooms' state again. Example:
+the stream open; a client too slow to read is sent `event: dropped` (reason `too slow`)
+and the stream ends, and so is every client when the service stops (reason `service
+stopping`): reconnect and read the rooms' state again. Example:
 
 ```
 {EXAMPLE}```
@@ -84,6 +87,8 @@ async def events(api: ApiRequest) -> web.StreamResponse:
         }
     )
     hub = api.service.feed.hub
+    if hub.closed:
+        raise Stopping()
     async with hub.subscribe(f"events:{principal.username}") as sub:
         await response.prepare(api.request)
         await response.write(f": io-bridge push feed\nretry: {RETRY_MS}\n\n".encode())
@@ -103,7 +108,10 @@ async def events(api: ApiRequest) -> web.StreamResponse:
                 await response.write(b": keep-alive\n\n")
                 continue
             except SubscriberDropped:
-                await response.write(b'event: dropped\ndata: {"reason":"too slow"}\n\n')
+                await response.write(_dropped("too slow"))
+                break
+            except HubClosed:
+                await response.write(_dropped("service stopping"))
                 break
             event = item.event
             wanted = (room is None or event.room == room) and (kinds is None or event.kind in kinds)
@@ -112,6 +120,10 @@ async def events(api: ApiRequest) -> web.StreamResponse:
                     numbers[event.room] = await numbers_in(api.service, principal, event.room)
                 await response.write(_frame(_as_shown(item, numbers[event.room])))
     return response
+
+
+def _dropped(reason: str) -> bytes:
+    return f'event: dropped\ndata: {{"reason":"{reason}"}}\n\n'.encode()
 
 
 def _as_shown(item: Published, shown: NumberShown) -> Published:
