@@ -3,6 +3,7 @@ the stack service is given (so its tests can hand it others)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class StackStorage:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sessions = sessions
+        # A save and a drop never overlap: a save updating a room's row as the drop deleted
+        # it failed (StaleDataError) and lost the rooms it had still to save.
+        self._writing = asyncio.Lock()
         self._every = every
         self._clock = clock
         self._saved_at = -every
@@ -67,16 +71,17 @@ class StackStorage:
         """Save the changed stacks among ``live``."""
         dirty, self.dirty = self.dirty, set()
         self._saved_at = self._clock()
-        for room in dirty:
-            stack = live.get(room)
-            if stack is not None:
-                async with self._sessions.begin() as session:
-                    await stacks.save_stack(session, room, stack.to_state())
+        async with self._writing:
+            for room in dirty:
+                stack = live.get(room)
+                if stack is not None:
+                    async with self._sessions.begin() as session:
+                        await stacks.save_stack(session, room, stack.to_state())
 
     async def drop(self, room: str) -> None:
         """The call is over: its stack is saved no more, and its saved state goes."""
         self.dirty.discard(room)
-        async with self._sessions.begin() as session:
+        async with self._writing, self._sessions.begin() as session:
             await stacks.drop_stack(session, room)
 
 

@@ -4,10 +4,13 @@ call of hours does not rewrite every caller it ever had each time its stack is s
 
 from __future__ import annotations
 
+import asyncio
+
 from bridge.domain.events import Role
 from bridge.domain.rooms import QueuePolicy
 from bridge.domain.roster import CallClosed, CallOpened, LegClosed, LegOpened, LegUpdated
 from bridge.domain.speakers import Key, SpeakerStack
+from bridge.service.stack_io import StackStorage
 from bridge.store.db import Database
 from bridge.store.history import apply_effects
 from bridge.store.stacks import load_stack, save_stack, spoken_before
@@ -65,3 +68,23 @@ async def test_what_those_who_left_said_comes_back_from_the_call_s_history(db: D
 async def test_a_room_with_no_open_call_has_said_nothing(db: Database) -> None:
     async with db.sessions() as session:
         assert await spoken_before(session, "nowhere") == {}
+
+
+async def test_a_call_ending_while_its_stack_is_saved_leaves_no_state_and_no_error(
+    db: Database,
+) -> None:
+    """The save of a room's stack and the drop at its call's end, side by side, as the
+    stack's saver and its courier run them: a save that updated the row as the drop
+    deleted it failed (StaleDataError, on both databases)."""
+    async with db.sessions.begin() as session:
+        await apply_effects(session, [CallOpened("ga", T)])
+    storage = StackStorage(db.sessions, every=0.0)
+    stack = SpeakerStack("ga", QueuePolicy.PROGRESSIVE)
+    stack.join("PJSIP/ga-2", CAROL, Role.PARTICIPANT, T)
+    for _ in range(20):
+        storage.changed("ga")
+        await storage.save({"ga": stack})  # the row is there: the next save updates it
+        storage.changed("ga")
+        await asyncio.gather(storage.save({"ga": stack}), storage.drop("ga"))
+        async with db.sessions() as session:
+            assert await load_stack(session, "ga") is None  # the drop came last
