@@ -163,7 +163,7 @@ class ConferenceBridge:
         """Send the bridge's recorder into the room; it records into ``path`` (whose name
         is ``<room>-<stamp>.wav``: see ``recorder``)."""
         try:
-            await self.ami.send(recorder.start_action(path.stem))
+            await self.ami.send(recorder.start_action(path.stem), recorder.ANSWER_WITHIN_S)
         except ActionRefused:
             # The dialplan refused it: the room emptied, or a recorder got there first.
             raise ActionRefused(f"room '{room}' cannot be recorded now") from None

@@ -23,6 +23,11 @@ STAMP = "[0-9]{8}-[0-9]{6}"  # recording_name()'s time stamp, as a POSIX regex
 _ROOM = re.compile("[a-z0-9-]+")
 _CHANNEL = re.compile(rf"^Local/[a-z0-9-]+-{STAMP}@{CONTEXT}-[0-9a-f]+;[12]$")
 START_TIMEOUT_MS = 5000  # the recorder answers at once, or the dialplan refused it
+# How long the bridge waits for Asterisk's answer to that Originate: past the Originate's
+# own timeout, so that Asterisk has always said yes or no by then (the AMI's usual wait was
+# the same 5 s, and a recorder that answered in its last moment ran while the moderator was
+# told the start had failed). No answer even then: the bridge stops it (``Moderation``).
+ANSWER_WITHIN_S = START_TIMEOUT_MS / 1000 + 5.0
 
 
 def is_recorder(channel: str) -> bool:

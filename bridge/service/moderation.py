@@ -39,6 +39,7 @@ from bridge.errors import (
     BridgeError,
     NoSuchParticipant,
     NoSuchRoom,
+    PbxUnconfirmed,
 )
 from bridge.recordings import recording_name
 from bridge.service.pbx_directory import PbxDirectory
@@ -174,7 +175,18 @@ class Moderation:
         path = self.recordings_dir / recording_name(room, datetime.now())
         self.recordings_dir.mkdir(parents=True, exist_ok=True)
         pbx = self._pbx(room)  # the recorder and the announcer go to the room's own node
-        await pbx.start_recording(room, path)
+        try:
+            await pbx.start_recording(room, path)
+        except PbxUnconfirmed as exc:
+            # Asterisk may have started it all the same: no recording runs unannounced. The
+            # stop goes on the same AMI session, which Asterisk reads in order: it comes
+            # after the start, whatever became of it.
+            with contextlib.suppress(BridgeError):
+                await pbx.stop_recording(room)
+            log.error("recording.unconfirmed room=%s file=%s (stopped)", room, path.name)
+            raise PbxUnconfirmed(
+                f"no answer to the recording's start ({exc}); stopped in case it had started"
+            ) from exc
         try:
             spec = await self._find_room(room)
             await pbx.announce(room, RECORDING_STARTED, spec.language if spec else DEFAULT_LANGUAGE)

@@ -1,5 +1,8 @@
 """A recording is announced to everyone in the room, on the real Asterisk.
 
+A start whose answer never came in time is stopped: Asterisk may have started it all the
+same, and a recording nobody announced must not run.
+
 The proof is a caller's own channel: an echo caller (SIPp sends back every RTP packet it
 receives) is silent until the announcement reaches its phone, and then Asterisk's talk
 detector hears it on that caller's channel (ConfbridgeTalking). The announcer itself is
@@ -13,8 +16,11 @@ import re
 import time
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from bridge.asterisk import recorder
+from bridge.errors import PbxUnconfirmed
 from bridge.service import BridgeService
 from bridge.store.models import Leg
 from tests.integration.conftest import Dial, unique_caller_id
@@ -95,3 +101,34 @@ async def test_everyone_in_the_room_hears_that_it_is_now_recorded(
         channels = (await session.scalars(select(Leg.channel))).all()
     assert not any("iobridge-announce" in channel for channel in channels)
     await service.moderation.stop_recording(ROOM)
+
+
+async def test_a_start_asterisk_answers_too_late_is_stopped_not_left_recording_unannounced(
+    ami: AmiWatcher, dial: Dial, service: BridgeService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The late answer is made real: the bridge waits a tenth of a millisecond for the
+    Originate's answer, so Asterisk starts the recorder after the bridge has given up."""
+    await join(ami, dial, service)
+    monkeypatch.setattr(recorder, "ANSWER_WITHIN_S", 0.0001)
+    mark = ami.mark()
+    with pytest.raises(PbxUnconfirmed, match="stopped in case it had started"):
+        await service.moderation.start_recording(ROOM, started_by="admin")
+    # Asterisk did start it (the fault is real) ...
+    started = await ami.wait_for(
+        lambda e: e.get("Event") == "Newchannel" and recorder.is_recorder(str(e.get("Channel"))),
+        since=mark,
+    )
+    # ... and the bridge hung it up: it records nothing from now on, unannounced.
+    await ami.wait_for(event("Hangup", Channel=str(started["Channel"])), since=mark, timeout=15)
+    await eventually(lambda: not _recording(service))
+    assert not ami.saw(
+        lambda e: (
+            e.get("Event") == "ConfbridgeJoin" and bool(ANNOUNCER.match(str(e.get("Channel"))))
+        ),
+        since=mark,
+    ), "nothing was announced: the start had failed"
+
+
+def _recording(service: BridgeService) -> bool:
+    live = service.switchboard.room(ROOM)
+    return live is not None and live.recording
