@@ -123,6 +123,7 @@ class AmiClient:
         self._username = username
         self._secret = secret
         self._on_event = on_event
+        self._watchers: list[EventSink] = []  # adapters of this link (``watch``)
         self._on_connected = on_connected
         self.action_timeout = action_timeout
         self.max_backoff = max_backoff
@@ -261,8 +262,15 @@ class AmiClient:
                 manager.close()  # panoramisk does not report a close it made itself
             self._disconnected(manager, None)
 
+    def watch(self, sink: EventSink) -> None:
+        """``sink`` hears every event of this link, before the service does: for an adapter
+        that answers Asterisk on the same link (``conference.WhisperStarts``)."""
+        self._watchers.append(sink)
+
     def _dispatch(self, manager: Manager, message: Message) -> None:
         if manager is self._manager:
+            for sink in self._watchers:
+                sink(message)
             self._on_event(message)
 
     async def send(

@@ -37,9 +37,10 @@ ENTRY_CONTEXTS = frozenset({"iobridge-entry", "iobridge-from-proxy"})
 # link is never a participant, on either node (docs/admin.md, "Big rooms").
 LINK_CONTEXT = "iobridge-link"
 
-# The events ``to_domain`` reads, and the two the AMI link itself waits for (Asterisk's
-# FullyBooted; OriginateResponse, the answer to an asynchronous Originate). manager.conf
-# lets the service's AMI user hear these alone (``config_files`` renders the filters).
+# The events ``to_domain`` reads, the two the AMI link itself waits for (Asterisk's
+# FullyBooted; OriginateResponse, the answer to an asynchronous Originate), and ChanSpyStart,
+# on which a whisper's prompt starts (``conference.WhisperStarts``). manager.conf lets the
+# service's AMI user hear these alone (``config_files`` renders the filters).
 ROSTER_EVENTS = (
     "Newchannel",
     "DialBegin",
@@ -55,7 +56,7 @@ ROSTER_EVENTS = (
     "ConfbridgeRecord",
     "ConfbridgeStopRecord",
 )
-EVENTS_READ = ("FullyBooted", "OriginateResponse", *ROSTER_EVENTS)
+EVENTS_READ = ("FullyBooted", "OriginateResponse", "ChanSpyStart", *ROSTER_EVENTS)
 
 # Q.931/Q.850 causes (Asterisk's causes.h) that mean the call died rather than was ended:
 # 18 no user responding (chan_pjsip's cause for SIP 408: a session refresh unanswered,

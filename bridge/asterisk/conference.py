@@ -7,6 +7,8 @@ gives each room the instance of the node it is pinned to.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -27,9 +29,40 @@ LIST_TIMEOUT = 10.0  # seconds; a list of a big room is many events
 WHISPER = "Local/s@iobridge-whisper/n"  # dialplan/extensions.conf: ChanSpy in whisper mode
 _LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")  # what passes into Originate
 WHISPER_SAY = "iobridge-whisper-say"  # its prompt (then a number: a caller's place)
+_WHISPER_SPY = re.compile(r"^Local/s@iobridge-whisper-[0-9a-f]+;2$")  # the half that spies
+SPY_ATTACHED = "IOBRIDGE_SPYING"  # set on the half that says the prompt: it may start
 LINK_CONTEXT = ami_events.LINK_CONTEXT  # a big room's link
 LINK_EXTEN_PREFIX = "iobridge-link-"  # then the room's name
 GROUP_CONTEXT = "iobridge-group"  # dialplan/extensions.conf: a breakout group's conference
+
+
+class WhisperStarts:
+    """A whisper's prompt starts once its spy listens, not after a guess.
+
+    ChanSpy answers, waits 100 ms for a key, looks for its target and only then attaches:
+    what the other half of its Local channel played before that was lost. A fixed lead of
+    0.3 s covered it on a quiet box; on a busy one the member heard "...ou are next". Now
+    that half waits for ``IOBRIDGE_SPYING`` (dialplan ``[iobridge-whisper-say]``), set here
+    on Asterisk's ChanSpyStart from one of the bridge's spies, on the link that said it.
+    The service gives each of its links one (a bench's or a tool's link needs none)."""
+
+    def __init__(self, ami: AmiClient) -> None:
+        self._ami = ami
+        self._sending: set[asyncio.Task[None]] = set()
+        ami.watch(self.on_event)
+
+    def on_event(self, message: Message) -> None:
+        spy = str(message.get("SpyerChannel", ""))
+        if message.get("Event") == "ChanSpyStart" and _WHISPER_SPY.match(spy):
+            task = asyncio.get_running_loop().create_task(self._go(spy[:-1] + "1"))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _go(self, say: str) -> None:
+        with contextlib.suppress(BridgeError):  # the whisper ended meanwhile: nothing to say
+            await self._ami.send(
+                {"Action": "Setvar", "Channel": say, "Variable": SPY_ATTACHED, "Value": "1"}
+            )
 
 
 class ConferenceBridge:

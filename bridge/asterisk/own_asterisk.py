@@ -34,6 +34,8 @@ NEEDED_MODULES = (
     ("app_chanspy.so", "ChanSpy: what a speaker alone hears (whispers)"),
     ("app_mixmonitor.so", "MixMonitor: recordings"),
     ("app_playback.so", "Playback: prompts"),
+    ("app_stack.so", "Gosub, Return, LOCAL: a whisper waits for its spy"),
+    ("app_while.so", "While, EndWhile: a whisper waits for its spy"),
     ("func_groupcount.so", "GROUP, GROUP_COUNT: one recorder per room"),
     ("func_strings.so", "FILTER, LEN: room names checked in the dialplan"),
     ("func_channel.so", "CHANNEL: the caller's address for the PIN guard"),

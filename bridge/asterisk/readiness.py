@@ -35,6 +35,7 @@ CONTEXTS = (
     "iobridge-group",
     "iobridge-whisper",
     "iobridge-whisper-say",
+    "iobridge-whisper-wait",
     "iobridge-announce",
     "iobridge-announce-play",
     "iobridge-broadcast",

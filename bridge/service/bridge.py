@@ -20,7 +20,7 @@ from panoramisk.message import Message
 
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
-from bridge.asterisk.conference import ConferenceBridge
+from bridge.asterisk.conference import ConferenceBridge, WhisperStarts
 from bridge.asterisk.name_recording import names_folder
 from bridge.domain.accounts import Right, Via
 from bridge.domain.nodes import DEFAULT_MAX_CALLERS_PER_NODE, NodeSpec
@@ -112,6 +112,7 @@ class BridgeService:
             self.pbx_directory = PbxDirectory.single(
                 ConferenceBridge(self.ami, settings.sounds_dir)
             )
+            WhisperStarts(self.ami)
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, reading(db.sessions, open_leg_totals), self.history.submit
         )
