@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 # that systemd times should never spend them.
 WEB_STOP_GRACE = 5.0
 
+
 class Runtime:
     """Start and stop everything, in order; ``stop()`` undoes whatever ``start()`` did.
 

@@ -63,6 +63,18 @@ async def failing_receivers() -> AsyncIterator[tuple[str, str, list[float]]]:
         await server.close()
 
 
+async def subscribed(script: aiohttp.ClientSession, url: str, token: str) -> aiohttp.ClientResponse:
+    """A script's stream of the push feed, once the service has subscribed it."""
+    stream = await script.get(
+        url,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+    )
+    assert stream.status == 200
+    await stream.content.readline()  # the opening comment: subscribed
+    return stream
+
+
 async def read_events(response: aiohttp.ClientResponse, into: list[dict[str, Any]]) -> None:
     async for raw in response.content:
         line = raw.decode()
@@ -103,13 +115,9 @@ async def test_failing_webhooks_slow_no_join_and_the_stream_hears_every_one(
         tasks = [asyncio.create_task(box.run(session)) for box in boxes]
         for box in boxes:
             service.feed.add_outbox(box.offer)
-        stream = await script.get(
-            f"{base}/api/v1/events?room={ROOM}&kinds=participant.joined",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
+        stream = await subscribed(
+            script, f"{base}/api/v1/events?room={ROOM}&kinds=participant.joined", token
         )
-        assert stream.status == 200
-        await stream.content.readline()  # the opening comment: subscribed
         reader = asyncio.create_task(read_events(stream, heard))
         ticker = asyncio.create_task(loop_stalls(stalls))
         try:
@@ -161,13 +169,7 @@ async def test_a_script_still_listening_is_told_the_service_stops_and_holds_no_s
     base = f"http://127.0.0.1:{runtime_settings.http_port}"
     heard: list[str] = []
     async with aiohttp.ClientSession() as script:
-        stream = await script.get(
-            f"{base}/api/v1/events",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=aiohttp.ClientTimeout(total=None, sock_read=None),
-        )
-        assert stream.status == 200
-        await stream.content.readline()  # the opening comment: subscribed
+        stream = await subscribed(script, f"{base}/api/v1/events", token)
         began = time.monotonic()
         try:
             async with asyncio.timeout(30):
