@@ -7,6 +7,7 @@ The bridge's mix of an otherwise silent room is PCMA silence; a prompt played to
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import socket
 import struct
 import threading
@@ -17,6 +18,9 @@ from pathlib import Path
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4  # loopback shows each packet twice: as sent and as received
+SO_ATTACH_FILTER = 26
+SO_RCVBUFFORCE = 33
+SOL_PACKET, PACKET_STATISTICS = 263, 6
 SILENT_PCMA = frozenset({0xD5, 0x55, 0xD4, 0x54, 0xD7, 0x57})  # A-law near zero
 SILENT_LINEAR = 48  # the same in 16-bit linear samples: A-law's three smallest steps
 
@@ -30,12 +34,47 @@ def loud_samples(prompt: Path) -> int:
     return sum(1 for sample in samples if abs(sample) >= SILENT_LINEAR)
 
 
+def _only_udp_to(ports: set[int]) -> bytes:
+    """A classic BPF program for the socket: IPv4 UDP datagrams to one of ``ports`` (none:
+    nothing). Every other packet on the loopback (every worker's SIP and RTP) stays in the
+    kernel: read and thrown away here, in Python, they filled the socket's buffer on a
+    busy box, and the packets lost with it showed as a prompt not heard."""
+    code: list[tuple[int, int, int, int]] = [
+        (0x28, 0, 0, 12),  # ldh [12]: the EtherType
+        (0x15, 0, 0, 0x0800),  # IPv4, else (patched below) drop
+        (0x30, 0, 0, 23),  # ldb [23]: the IP protocol
+        (0x15, 0, 0, socket.IPPROTO_UDP),
+        (0x28, 0, 0, 20),  # ldh [20]: a fragment's offset
+        (0x45, 0, 0, 0x1FFF),  # jset: a later fragment has no UDP header: drop
+        (0xB1, 0, 0, 14),  # ldxb 4*([14]&0xf): the IP header's length
+        (0x48, 0, 0, 16),  # ldh [x+16]: the UDP destination port
+    ]
+    code += [(0x15, 0, 0, port) for port in sorted(ports)]  # jeq port: accept
+    code += [(0x06, 0, 0, 0), (0x06, 0, 0, 0xFFFF)]  # ret 0 (drop); ret 65535 (accept)
+    drop, accept = len(code) - 2, len(code) - 1
+    patched = []
+    for n, (op, _, _, k) in enumerate(code):
+        if op == 0x15 and n < 8:  # the header checks: on to the next, else drop
+            patched.append((op, 0, drop - n - 1, k))
+        elif op == 0x45:  # jset: drop if set
+            patched.append((op, drop - n - 1, 0, k))
+        elif op == 0x15:  # a port: accept, else the next
+            patched.append((op, accept - n - 1, 0, k))
+        else:
+            patched.append((op, 0, 0, k))
+    return b"".join(struct.pack("HBBI", *instruction) for instruction in patched)
+
+
 class RtpMeter:
-    """Counts loud RTP payload bytes per destination port and per 100 ms, in a thread."""
+    """Counts loud RTP payload bytes per destination port and per 100 ms, in a thread.
+    The kernel hands it only the UDP packets to its ports (``add`` one more)."""
 
     def __init__(self, ports: set[int], interface: str = "lo") -> None:
-        self.ports = ports
+        self.ports = set(ports)
         self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(ETH_P_ALL))
+        self._filter_program: ctypes.Array[ctypes.c_char] | None = None
+        self._filter()
+        self._sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 * 1024 * 1024)
         self._sock.bind((interface, 0))
         self._sock.settimeout(0.2)
         self._loud: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
@@ -68,6 +107,24 @@ class RtpMeter:
             if dport in self.ports and payload:
                 loud = sum(1 for b in payload if b not in SILENT_PCMA)
                 self._loud[dport][int(time.time() * 10)] += loud
+
+    def add(self, port: int) -> None:
+        """Count ``port`` too, from now on."""
+        self.ports.add(port)
+        self._filter()
+
+    def dropped(self) -> int:
+        """Packets to the ports that the kernel dropped for want of room since the last
+        call: what the counts may lack."""
+        _, drops = struct.unpack("II", self._sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        return int(drops)
+
+    def _filter(self) -> None:
+        program = _only_udp_to(self.ports)
+        buffer = ctypes.create_string_buffer(program, len(program))
+        fprog = struct.pack("HL", len(program) // 8, ctypes.addressof(buffer))
+        self._sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        self._filter_program = buffer  # the kernel copies it, but keep it for the call
 
     def loud_seconds(self, port: int, since: float, until: float | None = None) -> float:
         """Seconds of clearly loud audio sent to ``port`` in [since, until)."""

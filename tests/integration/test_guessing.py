@@ -119,7 +119,7 @@ async def test_a_retired_rooms_pin_sounds_the_same_as_a_wrong_pin(
             callers[kind] = await dial(
                 f"{pin}#", caller_id=ids[kind], stay=40, local_ip=fresh_loopback()
             )
-            meter.ports.add(callers[kind].media_port)
+            meter.add(callers[kind].media_port)
         durations = {kind: await ended(caller, 70) for kind, caller in callers.items()}
         loud = {kind: meter.loud_seconds(c.media_port, since) for kind, c in callers.items()}
 

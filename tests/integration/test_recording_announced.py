@@ -107,12 +107,23 @@ async def test_a_start_asterisk_answers_too_late_is_stopped_not_left_recording_u
     ami: AmiWatcher, dial: Dial, service: BridgeService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The late answer is made real: the bridge waits a tenth of a millisecond for the
-    Originate's answer, so Asterisk starts the recorder after the bridge has given up."""
+    Originate's answer, so Asterisk starts the recorder after the bridge has given up. (On a
+    starved box the answer can still be read first, when the process was not scheduled
+    before it came: that start was in time, so it is stopped and tried again.)"""
     await join(ami, dial, service)
     monkeypatch.setattr(recorder, "ANSWER_WITHIN_S", 0.0001)
-    mark = ami.mark()
-    with pytest.raises(PbxUnconfirmed, match="stopped in case it had started"):
-        await service.moderation.start_recording(ROOM, started_by="admin")
+    for _ in range(5):
+        mark = ami.mark()
+        try:
+            await service.moderation.start_recording(ROOM, started_by="admin")
+        except PbxUnconfirmed as exc:
+            assert "stopped in case it had started" in str(exc)
+            break
+        await service.moderation.stop_recording(ROOM)
+        await ami.wait_for(recorder_event("ConfbridgeLeave", ROOM), since=mark, timeout=15)
+        await eventually(lambda: not _recording(service))
+    else:
+        pytest.fail("Asterisk answered every start within 0.1 ms: no late answer to test")
     # Asterisk did start it (the fault is real) ...
     started = await ami.wait_for(
         lambda e: e.get("Event") == "Newchannel" and recorder.is_recorder(str(e.get("Channel"))),

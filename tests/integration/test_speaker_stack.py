@@ -188,8 +188,9 @@ async def test_the_speaker_alone_hears_that_they_have_the_floor(
 async def test_the_head_of_the_stack_alone_hears_you_are_next_when_the_speaker_is_called_on(
     ami: AmiWatcher, dial: Dial, service: BridgeService, runtime_settings: Settings
 ) -> None:
-    """All of the prompt: ChanSpy drops what it hears in its first 100 ms, and a prompt that
-    started at once reached the head without its first tenth of a second (80 % of it)."""
+    """All of the prompt: ChanSpy drops what it hears until it attaches, and a prompt that
+    started before that reached the head without its first tenth of a second (80 % of it;
+    83 % on a loaded box with the fixed 0.3 s lead the handshake replaced)."""
     speaker, head, listener = await asyncio.gather(
         enter(ami, dial, service, FIFO_PIN, ("*9",)),
         enter(ami, dial, service, FIFO_PIN, ("*9",)),
@@ -209,10 +210,13 @@ async def test_the_head_of_the_stack_alone_hears_you_are_next_when_the_speaker_i
         await asyncio.sleep(1.5)
         assert meter.loud_seconds(listener.caller.media_port, since) < 0.2
         heard = meter.loud_bytes(head.caller.media_port, since)
+        dropped = meter.dropped()
     prompt = loud_samples(runtime_settings.sounds_dir / "en" / f"{WHISPERS['next']}.wav")
     # Nearly all of it: on a loaded box a frame or two of the prompt can go missing on the
-    # way (94% was seen with the suite's eight workers), not half of it.
-    assert heard >= 0.9 * prompt, f"the head heard {heard} loud samples of {prompt}"
+    # way (94% was seen with the suite's eight workers), not a tenth of a second.
+    assert heard >= 0.9 * prompt, (
+        f"the head heard {heard} loud samples of {prompt} (the meter lost {dropped} packets)"
+    )
     await service.speakers.end_turn(FIFO)
     await service.speakers.clear(FIFO, None)
 
