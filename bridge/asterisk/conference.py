@@ -42,7 +42,7 @@ class WhisperStarts:
     ChanSpy answers, waits 100 ms for a key, looks for its target and only then attaches:
     what the other half of its Local channel played before that was lost. A fixed lead of
     0.3 s covered it on a quiet box; on a busy one the member heard "...ou are next". Now
-    that half waits for ``IOBRIDGE_SPYING`` (dialplan ``[iobridge-whisper-say]``), set here
+    that half waits for ``IOBRIDGE_SPYING`` (dialplan ``[iobridge-whisper-wait]``), set here
     on Asterisk's ChanSpyStart from one of the bridge's spies, on the link that said it.
     The service gives each of its links one (a bench's or a tool's link needs none)."""
 
