@@ -18,6 +18,7 @@ from tests.browser.conftest import (
     PHONE,
     ROOM,
     SCREENSHOTS,
+    InRoom,
     Join,
     OpenPanel,
     only_these_in_the_room,
@@ -31,6 +32,12 @@ async def _fits_the_width(page: Page) -> None:
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"
     )
     assert overflow <= 0, f"the page is {overflow}px wider than the screen"
+
+
+async def _shown_muted(service: BridgeService, person: InRoom, muted: bool) -> None:
+    await service.roster.wait_until(
+        lambda: roster(service)[person.channel]["muted"] is muted, timeout=15
+    )
 
 
 async def test_screenshots_of_a_live_room_on_a_laptop_and_a_phone(
@@ -58,8 +65,13 @@ async def test_screenshots_of_a_live_room_on_a_laptop_and_a_phone(
     await service.speakers.clear(ROOM, None)
     await service.speakers.set_policy(ROOM, QueuePolicy.PROGRESSIVE)
     for _ in range(2):  # the veteran has had the floor twice already
+        # Each step once the roster shows it, as a moderator sees it on the panel: Asterisk
+        # stamps its events when it sends them, so a Mute's event sent late came stamped after
+        # the next turn's Unmute went out and ended that turn (fresh41: "nobody has the floor").
         await service.speakers.call(ROOM, veteran.channel)
+        await _shown_muted(service, veteran, False)
         await service.speakers.end_turn(ROOM)
+        await _shown_muted(service, veteran, True)
     for person in (veteran, first, second, quiet):  # the veteran's hand went up first
         await press(service, person, "*9")
     await press(service, responder, "*8")
