@@ -37,32 +37,24 @@ def loud_samples(prompt: Path) -> int:
 def _only_udp_to(ports: set[int]) -> bytes:
     """A classic BPF program for the socket: IPv4 UDP datagrams to one of ``ports`` (none:
     nothing). Every other packet on the loopback (every worker's SIP and RTP) stays in the
-    kernel: read and thrown away here, in Python, they filled the socket's buffer on a
-    busy box, and the packets lost with it showed as a prompt not heard."""
-    code: list[tuple[int, int, int, int]] = [
+    kernel: read and thrown away here, in Python, they could fill the socket's buffer on a
+    busy box, and the packets lost with it would show as a prompt not heard."""
+    wanted = sorted(ports)
+    drop = 8 + len(wanted)  # the index of "ret 0"; "ret 65535" follows it
+    # (op, jump if true, jump if false, k); a jump counts the instructions it skips.
+    code = [
         (0x28, 0, 0, 12),  # ldh [12]: the EtherType
-        (0x15, 0, 0, 0x0800),  # IPv4, else (patched below) drop
+        (0x15, 0, drop - 2, 0x0800),  # IPv4, else drop
         (0x30, 0, 0, 23),  # ldb [23]: the IP protocol
-        (0x15, 0, 0, socket.IPPROTO_UDP),
+        (0x15, 0, drop - 4, socket.IPPROTO_UDP),  # UDP, else drop
         (0x28, 0, 0, 20),  # ldh [20]: a fragment's offset
-        (0x45, 0, 0, 0x1FFF),  # jset: a later fragment has no UDP header: drop
+        (0x45, drop - 6, 0, 0x1FFF),  # jset: a later fragment has no UDP header: drop
         (0xB1, 0, 0, 14),  # ldxb 4*([14]&0xf): the IP header's length
         (0x48, 0, 0, 16),  # ldh [x+16]: the UDP destination port
     ]
-    code += [(0x15, 0, 0, port) for port in sorted(ports)]  # jeq port: accept
+    code += [(0x15, drop - n, 0, port) for n, port in enumerate(wanted, 8)]  # one: accept
     code += [(0x06, 0, 0, 0), (0x06, 0, 0, 0xFFFF)]  # ret 0 (drop); ret 65535 (accept)
-    drop, accept = len(code) - 2, len(code) - 1
-    patched = []
-    for n, (op, _, _, k) in enumerate(code):
-        if op == 0x15 and n < 8:  # the header checks: on to the next, else drop
-            patched.append((op, 0, drop - n - 1, k))
-        elif op == 0x45:  # jset: drop if set
-            patched.append((op, drop - n - 1, 0, k))
-        elif op == 0x15:  # a port: accept, else the next
-            patched.append((op, accept - n - 1, 0, k))
-        else:
-            patched.append((op, 0, 0, k))
-    return b"".join(struct.pack("HBBI", *instruction) for instruction in patched)
+    return b"".join(struct.pack("HBBI", *instruction) for instruction in code)
 
 
 class RtpMeter:

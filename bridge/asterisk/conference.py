@@ -7,11 +7,12 @@ gives each room the instance of the node it is pinned to.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from panoramisk.message import Message
 
@@ -44,19 +45,23 @@ class WhisperStarts:
     0.3 s covered it on a quiet box; on a busy one the member heard "...ou are next". Now
     that half waits for ``IOBRIDGE_SPYING`` (dialplan ``[iobridge-whisper-wait]``), set here
     on Asterisk's ChanSpyStart from one of the bridge's spies, on the link that said it.
-    The service gives each of its links one (a bench's or a tool's link needs none)."""
+    The service gives each of its links one (a bench's or a tool's link needs none), and
+    ``start``, which runs the Setvar as one of its tasks (``bridge.service.tasks.Tasks``)."""
 
-    def __init__(self, ami: AmiClient) -> None:
+    def __init__(
+        self, ami: AmiClient, start: Callable[[Coroutine[Any, Any, None]], object]
+    ) -> None:
         self._ami = ami
-        self._sending: set[asyncio.Task[None]] = set()
+        self._start = start
         ami.watch(self.on_event)
 
     def on_event(self, message: Message) -> None:
+        """Every event of the link passes here: the event's name is looked at first."""
+        if message.get("Event") != "ChanSpyStart":
+            return
         spy = str(message.get("SpyerChannel", ""))
-        if message.get("Event") == "ChanSpyStart" and _WHISPER_SPY.match(spy):
-            task = asyncio.get_running_loop().create_task(self._go(spy[:-1] + "1"))
-            self._sending.add(task)
-            task.add_done_callback(self._sending.discard)
+        if _WHISPER_SPY.match(spy):
+            self._start(self._go(spy[:-1] + "1"))
 
     async def _go(self, say: str) -> None:
         with contextlib.suppress(BridgeError):  # the whisper ended meanwhile: nothing to say

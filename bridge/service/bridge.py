@@ -58,6 +58,7 @@ from bridge.service.roster import Change, LiveRoster, RoomFeatureChange
 from bridge.service.sessions import reading, writing
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
+from bridge.service.tasks import Tasks
 from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
 from bridge.store.breakouts import record_stints
@@ -112,14 +113,13 @@ class BridgeService:
             self.pbx_directory = PbxDirectory.single(
                 ConferenceBridge(self.ami, settings.sounds_dir)
             )
-            WhisperStarts(self.ami)
+        self._whispers = Tasks(log, "whisper.start_failed")
+        for pbx in self.pbx_directory.nodes.values():  # each spy is answered on its own link
+            WhisperStarts(pbx.ami, self._whispers.start)
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, reading(db.sessions, open_leg_totals), self.history.submit
         )
         self.metrics = Metrics(lambda: self.switchboard, self._pbx_up, self._practice_rooms)
-        if self.node_links is not None:
-            self.metrics.watch_nodes(self.node_links.listing)
-            self.node_links.cascade.on_change = lambda link: self._publish_room(link.room, link)
         self.bars = CallerBars(self.switchboard)
         self.desk = EntryDesk(
             settings,
@@ -131,6 +131,8 @@ class BridgeService:
         )
         if self.node_links is not None:
             self.desk.placement = self.node_links.place
+            self.metrics.watch_nodes(self.node_links.listing)
+            self.node_links.cascade.on_change = lambda link: self._publish_room(link.room, link)
         self.moderation = Moderation(
             self.pbx_directory,
             self.switchboard,
@@ -398,3 +400,4 @@ class BridgeService:
         self.polls.stop()
         self.breakouts.stop()
         self.desk.close()
+        self._whispers.cancel()

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bridge.asterisk.ami import AmiClient
 from bridge.asterisk.ami_events import is_link
-from bridge.asterisk.conference import ConferenceBridge, WhisperStarts
+from bridge.asterisk.conference import ConferenceBridge
 from bridge.domain.breakouts import split_conference
 from bridge.domain.cascade import Reservations
 from bridge.domain.events import SeenRoom
@@ -107,8 +107,6 @@ class NodeLinks:
         bridges = {
             name: ConferenceBridge(ami, settings.sounds_dir) for name, ami in self.links.items()
         }
-        for ami in self.links.values():
-            WhisperStarts(ami)  # a whisper's spy is answered on its own node's link
         self.directory = PbxDirectory(
             bridges, default=self.nodes[0].name, is_up=self.is_up, on_seen=self.resynced
         )

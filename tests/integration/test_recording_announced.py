@@ -81,12 +81,7 @@ async def test_everyone_in_the_room_hears_that_it_is_now_recorded(
     await service.moderation.start_recording(ROOM, started_by="admin")
     # The recording runs: the bridge's recorder is in the room (Asterisk's word).
     await ami.wait_for(recorder_event("ConfbridgeJoin", ROOM), since=mark)
-    joined = await ami.wait_for(
-        lambda e: (
-            e.get("Event") == "ConfbridgeJoin" and bool(ANNOUNCER.match(str(e.get("Channel"))))
-        ),
-        since=mark,
-    )
+    joined = await ami.wait_for(_announcer_joined, since=mark)
     assert joined["Conference"] == ROOM
     # The prompt reached the caller's phone: its echo is heard on the caller's channel.
     await ami.wait_for(_talking_on(echo), since=mark, timeout=10)

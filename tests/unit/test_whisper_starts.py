@@ -6,6 +6,7 @@ stack hears all of "you are next")."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any, cast
 
 from panoramisk.message import Message
@@ -13,6 +14,9 @@ from panoramisk.message import Message
 from bridge.asterisk.ami import AmiClient, EventSink
 from bridge.asterisk.conference import SPY_ATTACHED, WhisperStarts
 from bridge.errors import BridgeError
+from bridge.service.tasks import Tasks
+
+TASKS = Tasks(logging.getLogger(__name__), "whisper.start_failed")
 
 
 class Link:
@@ -39,7 +43,7 @@ class Link:
 
 async def test_a_whisper_spy_attached_lets_its_prompt_start_on_the_same_link() -> None:
     link = Link()
-    WhisperStarts(cast(AmiClient, link))
+    WhisperStarts(cast(AmiClient, link), TASKS.start)
     link.hear(Event="ChanSpyStart", SpyerChannel="Local/s@iobridge-whisper-0000002a;2")
     await asyncio.sleep(0)
     assert link.sent == [
@@ -54,7 +58,7 @@ async def test_a_whisper_spy_attached_lets_its_prompt_start_on_the_same_link() -
 
 async def test_another_spy_or_event_is_none_of_its_business() -> None:
     link = Link()
-    WhisperStarts(cast(AmiClient, link))
+    WhisperStarts(cast(AmiClient, link), TASKS.start)
     link.hear(Event="ChanSpyStart", SpyerChannel="PJSIP/supervisor-00000001")
     link.hear(Event="ChanSpyStart", SpyerChannel="Local/s@iobridge-whisper-0000002a;1")
     link.hear(Event="Newchannel", Channel="Local/s@iobridge-whisper-0000002a;2")
@@ -64,7 +68,7 @@ async def test_another_spy_or_event_is_none_of_its_business() -> None:
 
 async def test_a_whisper_gone_meanwhile_is_no_error() -> None:
     link = Link(refuse=True)
-    WhisperStarts(cast(AmiClient, link))
+    WhisperStarts(cast(AmiClient, link), TASKS.start)
     link.hear(Event="ChanSpyStart", SpyerChannel="Local/s@iobridge-whisper-0000002b;2")
     for _ in range(3):
         await asyncio.sleep(0)
