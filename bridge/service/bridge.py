@@ -20,7 +20,7 @@ from panoramisk.message import Message
 
 from bridge.asterisk import ami_events
 from bridge.asterisk.ami import AmiClient
-from bridge.asterisk.conference import ConferenceBridge, WhisperStarts
+from bridge.asterisk.conference import ConferenceBridge
 from bridge.asterisk.name_recording import names_folder
 from bridge.domain.accounts import Right, Via
 from bridge.domain.nodes import DEFAULT_MAX_CALLERS_PER_NODE, NodeSpec
@@ -58,7 +58,6 @@ from bridge.service.roster import Change, LiveRoster, RoomFeatureChange
 from bridge.service.sessions import reading, writing
 from bridge.service.speakers import SpeakerFloor
 from bridge.service.stack_io import HistoryTurns, StackStorage
-from bridge.service.tasks import Tasks
 from bridge.service.tokens import ApiTokens
 from bridge.settings import Settings
 from bridge.store.breakouts import record_stints
@@ -113,9 +112,6 @@ class BridgeService:
             self.pbx_directory = PbxDirectory.single(
                 ConferenceBridge(self.ami, settings.sounds_dir)
             )
-        self._whispers = Tasks(log, "whisper.start_failed")
-        for pbx in self.pbx_directory.nodes.values():  # each spy is answered on its own link
-            WhisperStarts(pbx.ami, self._whispers.start)
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, reading(db.sessions, open_leg_totals), self.history.submit
         )
@@ -400,4 +396,4 @@ class BridgeService:
         self.polls.stop()
         self.breakouts.stop()
         self.desk.close()
-        self._whispers.cancel()
+        self.pbx_directory.whispers.cancel()

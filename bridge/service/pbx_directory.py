@@ -17,11 +17,15 @@ through such endpoints too.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import replace
 
-from bridge.asterisk.conference import ConferenceBridge
+from bridge.asterisk.conference import ConferenceBridge, WhisperStarts
 from bridge.domain.events import PbxSnapshot, SeenRoom
+from bridge.service.tasks import Tasks
+
+log = logging.getLogger(__name__)
 
 LOCAL = "local"  # the node of a service that drives one Asterisk
 
@@ -46,6 +50,11 @@ class PbxDirectory:
         self._on_seen = on_seen  # told each live node's rooms (and links) at every snapshot
         self._placement: dict[str, str] = {}  # room -> node
         self._channel_node: dict[str, str] = {}  # a conference channel -> its node
+        # Each node's link starts its whispers' prompts once their spies listen (a Setvar
+        # each, run as one of these tasks; ``WhisperStarts``).
+        self.whispers = Tasks(log, "whisper.start_failed")
+        for bridge in self.nodes.values():
+            WhisperStarts(bridge.ami, self.whispers.start)
 
     @classmethod
     def single(cls, bridge: ConferenceBridge) -> PbxDirectory:
