@@ -112,6 +112,7 @@ class BridgeService:
             self.pbx_directory = PbxDirectory.single(
                 ConferenceBridge(self.ami, settings.sounds_dir)
             )
+        self.pbx_directory.start_whispers()
         self.roster = LiveRoster(
             self.pbx_directory.snapshot, reading(db.sessions, open_leg_totals), self.history.submit
         )

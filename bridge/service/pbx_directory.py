@@ -50,9 +50,11 @@ class PbxDirectory:
         self._on_seen = on_seen  # told each live node's rooms (and links) at every snapshot
         self._placement: dict[str, str] = {}  # room -> node
         self._channel_node: dict[str, str] = {}  # a conference channel -> its node
-        # Each node's link starts its whispers' prompts once their spies listen (a Setvar
-        # each, run as one of these tasks; ``WhisperStarts``).
-        self.whispers = Tasks(log, "whisper.start_failed")
+        self.whispers = Tasks(log, "whisper.start_failed")  # ``start_whispers``
+
+    def start_whispers(self) -> None:
+        """Each node's link starts its whispers' prompts once their spies listen
+        (``WhisperStarts``: a Setvar each, run as one of ``whispers``)."""
         for bridge in self.nodes.values():
             WhisperStarts(bridge.ami, self.whispers.start)
 
